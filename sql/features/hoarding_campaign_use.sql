@@ -1,0 +1,28 @@
+-- hoarding_campaign_use: one row per (account, campaign) with a claim in the window: the
+-- fastest claim (seconds after release), coupons claimed, and what was redeemed: every
+-- redeem event counts, so a coupon returned after a refund and redeemed again counts twice.
+WITH
+claims AS (
+    SELECT e.account_id, e.campaign_id, e.coupon_id,
+           greatest(epoch(e.ts) - epoch(c.released_at), 0) AS delay_s
+    FROM stg_coupon_events e JOIN stg_campaigns c USING (campaign_id)
+    WHERE e.action = 'claim'
+      AND e.ts >= getvariable('window_start') AND e.ts < getvariable('window_end')
+),
+redeems AS (
+    SELECT e.account_id, e.campaign_id,
+           count(*) AS n_redeems
+    FROM stg_coupon_events e
+    WHERE e.action = 'redeem'
+      AND e.ts >= getvariable('window_start') AND e.ts < getvariable('window_end')
+    GROUP BY ALL
+)
+SELECT c.account_id, c.campaign_id,
+       min(c.delay_s)                               AS min_delay_s,
+       count(DISTINCT c.coupon_id)                  AS n_coupons,
+       coalesce(any_value(r.n_redeems), 0)          AS n_redeems,
+       coalesce(any_value(r.n_redeems), 0) * any_value(k.face_value)::DOUBLE AS redeemed_value
+FROM claims c
+JOIN stg_campaigns k USING (campaign_id)
+LEFT JOIN redeems r USING (account_id, campaign_id)
+GROUP BY c.account_id, c.campaign_id

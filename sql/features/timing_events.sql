@@ -1,0 +1,38 @@
+-- timing_events: every event an account itself triggered in the window, one row each:
+-- activity (logins, spins, check-ins...), coupon claims, orders and review actions.
+-- `stream` names where it comes from; `sec_of_hour` / `sec_of_minute` are platform-local
+-- (the session TimeZone is the platform zone). Coupon claims in the first
+-- getvariable('timing_release_grace_s') seconds after their campaign's release are marked
+-- `at_release`: the release, not a clock, timed them.
+WITH events AS (
+    SELECT account_id, 'activity:' || coalesce(action, '?') AS stream, ts, duration_s,
+           false AS at_release
+    FROM stg_activity
+    WHERE ts >= getvariable('window_start') AND ts < getvariable('window_end')
+    UNION ALL
+    SELECT e.account_id, 'coupon_claim', e.ts, NULL,
+           coalesce(epoch(e.ts) - epoch(c.released_at)
+                    BETWEEN 0 AND getvariable('timing_release_grace_s'), false)
+    FROM stg_coupon_events AS e
+    LEFT JOIN stg_campaigns AS c USING (campaign_id)
+    WHERE e.action = 'claim'
+      AND e.ts >= getvariable('window_start') AND e.ts < getvariable('window_end')
+    UNION ALL
+    SELECT account_id, 'order', created_at, NULL, false
+    FROM stg_orders
+    WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
+    UNION ALL
+    SELECT account_id, 'review:' || coalesce(action, 'posted'), created_at, NULL, false
+    FROM stg_reviews
+    WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
+)
+SELECT
+    account_id,
+    stream,
+    epoch_ms(ts) / 1000.0                                            AS t,
+    CAST(extract(minute FROM ts) * 60 + extract(second FROM ts) AS INTEGER) AS sec_of_hour,
+    CAST(extract(second FROM ts) AS INTEGER)                         AS sec_of_minute,
+    duration_s,
+    at_release
+FROM events
+WHERE account_id IS NOT NULL

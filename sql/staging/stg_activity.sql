@@ -1,0 +1,21 @@
+-- stg_activity: one row per event_id, typed (logins, views, lottery spins, votes, likes...).
+CREATE OR REPLACE TABLE stg_activity AS
+WITH valid AS (
+    SELECT * FROM raw_activity WHERE _reject IS NULL
+),
+typed AS (
+    SELECT
+        event_id,
+        account_id,
+        CAST(ts AS TIMESTAMPTZ)          AS ts,
+        lower(action)                    AS action,
+        session_id,
+        CAST(duration_s AS DOUBLE)       AS duration_s,
+        target_id,
+        device_id,
+        ip,
+        _file, _row, _file_seq
+    FROM valid
+)
+SELECT * FROM typed
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _file_seq DESC, _row DESC) = 1;

@@ -1,0 +1,117 @@
+"""Findings into the run history, with stable case identities.
+
+A ring or batch found again keeps its ``cluster_id``: each new cluster is matched to the
+clusters of the latest earlier successful run of the same pattern by member overlap
+(Jaccard), best pairs first. An unmatched cluster gets an id derived from its members, so
+re-running the same night gives the same identities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from abuse.detect.base import Cluster, DetectorResult
+
+MIN_JACCARD = 0.3
+PREFIX = {"extortion_ring": "ring", "coupon_hoarding": "batch", "scripted_timing": "bots"}
+
+
+def _new_id(pattern: str, members: list[str]) -> str:
+    digest = hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()[:10]
+    return f"{PREFIX.get(pattern, pattern)}-{digest}"
+
+
+def _previous(con: duckdb.DuckDBPyConnection, run_id: int) -> list[tuple[str, str, set[str], int]]:
+    rows = con.execute(
+        """SELECT cluster_id, pattern, account_ids, coalesce(case_first_run, run_id)
+           FROM clusters
+           WHERE run_id = (SELECT max(run_id) FROM runs WHERE status = 'succeeded' AND run_id < ?)""",
+        [run_id],
+    ).fetchall()
+    return [(cid, pat, set(ids or []), first) for cid, pat, ids, first in rows]
+
+
+def assign_ids(con: duckdb.DuckDBPyConnection, run_id: int,
+               clusters: list[Cluster]) -> list[tuple[Cluster, str, str, int]]:
+    """(cluster, cluster_id, case_status, first run) for each new cluster."""
+    prev = _previous(con, run_id)
+    pairs = []
+    for i, c in enumerate(clusters):
+        members = set(c.account_ids)
+        for j, (_, pat, old, _) in enumerate(prev):
+            if pat == c.pattern and members and old:
+                jac = len(members & old) / len(members | old)
+                if jac >= MIN_JACCARD:
+                    pairs.append((jac, i, j))
+    matched: dict[int, int] = {}
+    used: set[int] = set()
+    for _, i, j in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+        if i not in matched and j not in used:
+            matched[i] = j
+            used.add(j)
+    out = []
+    taken: set[str] = set()
+    for i, c in enumerate(clusters):
+        if i in matched:
+            cid, _, old, first = prev[matched[i]]
+            new = set(c.account_ids)
+            status = "recurring" if new == old else ("grown" if len(new) > len(old) else "shrunk")
+            if status != "recurring" and len(new) == len(old):
+                status = "recurring"  # same size, some members swapped
+        else:
+            cid, status, first = _new_id(c.pattern, c.account_ids), "new", run_id
+        while cid in taken:
+            cid += "x"
+        taken.add(cid)
+        out.append((c, cid, status, first))
+    return out
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Append rows in one columnar insert (executemany is row by row in DuckDB)."""
+    if not rows:
+        return
+    names = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    data = pa.table({n: pa.array([row[i] for row in rows]) for i, n in enumerate(names)})
+    con.register("_rows", data)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
+    finally:
+        con.unregister("_rows")
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
+                  results: dict[str, DetectorResult]) -> None:
+    clusters = [c for r in results.values() for c in r.clusters]
+    ids: dict[tuple[str, str], str] = {}
+    cluster_rows = []
+    for c, cid, status, first in assign_ids(con, run_id, clusters):
+        ids[(c.pattern, c.cluster_key)] = cid
+        cluster_rows.append((
+            run_id, cid, c.pattern, len(c.account_ids), sorted(c.account_ids),
+            sorted(c.shop_ids) if c.shop_ids is not None else None, c.first_seen, c.last_seen,
+            float(c.loss_estimate), float(c.score), c.summary, _json(c.evidence), status, first,
+        ))
+    _insert(con, "clusters", cluster_rows)
+    finding_rows = [
+        (run_id, f.account_id, f.pattern, float(min(max(f.score, 0.0), 1.0)),
+         ids.get((f.pattern, f.cluster_key)) if f.cluster_key is not None else None,
+         f.reason, _json(f.evidence))
+        for r in results.values() for f in r.findings
+    ]
+    _insert(con, "findings", finding_rows)
+    spike_rows = [
+        (run_id, s.scope, s.window_start, s.window_end, float(s.observed), float(s.expected),
+         float(s.score), list(s.top_account_ids), s.explained_by)
+        for r in results.values() for s in r.spikes
+    ]
+    _insert(con, "spikes", spike_rows)

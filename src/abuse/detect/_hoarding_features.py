@@ -1,0 +1,95 @@
+"""Coupon-hoarding features: what each coupon claimer did, as named behavioural tells.
+
+The feature SQL lives in ``sql/features/hoarding_*.sql``; this module runs it and turns the
+numbers into yes/no tells whose base rate among all claimers the detector measures, so a
+tell counts as evidence only as far as it is rarer in the crowd than in a batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from abuse.sqlfiles import read_sql
+
+#: Behavioural tells, in the order reasons mention them, with a phrase for each.
+TELLS: dict[str, str] = {
+    "fast": "claimed within {fast_claim_s:g} s of release",
+    "unused": "left most claimed coupons unused",
+    "at_threshold": "redeemed on orders at the exact threshold",
+    "refund_loop": "re-redeemed returned coupons (refund loop)",
+    "thin": "did almost nothing else (no plain orders, <= {thin_max_events} other events)",
+    "short_sessions": "sessions of about a second (median <= {short_session_s:g} s)",
+    "spins": "spun the lottery far more than other claimers",
+    "burst": "registered in a registration burst",
+    "virtual": "registered with a virtual-operator number",
+}
+
+#: Tells that describe how coupons were used; "suspicious" needs a fast claim and one of
+#: these or of the other behaviour tells (registration and number segment alone are not
+#: behaviour: a referral wave or a TV ad brings bursts of fresh sign-ups too).
+BEHAVIOUR_TELLS = ("unused", "at_threshold", "refund_loop", "thin", "short_sessions", "spins")
+
+
+def _query(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    return con.sql(read_sql(f"features/{name}.sql")).pl()
+
+
+def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
+    """One row per account with a claim in the window: features, tells and ``susp``."""
+    df = _query(con, "hoarding_claimers")
+    if df.is_empty():
+        return df.with_columns([pl.lit(False).alias(t) for t in (*TELLS, "susp")])
+    bursts = _query(con, "hoarding_registration_bursts")
+    df = df.join(bursts, on="account_id", how="left")
+    expected = df["bucket_expected"].fill_null(0.0).to_numpy().astype(float)
+    count = df["bucket_count"].fill_null(0).to_numpy().astype(float)
+    burst_p = stats.poisson.sf(count - 1, np.maximum(expected, p.burst_min_expected))
+    spins = df["n_spins"].to_numpy().astype(float)
+    spin_cut = _upper_fence(spins[spins > 0])
+    df = df.with_columns(
+        pl.Series("burst_p", burst_p),
+        fast=pl.col("min_delay_s") <= p.fast_claim_s,
+        unused=(pl.col("n_unused") > 0) & (2 * pl.col("n_unused") >= pl.col("n_claims")),
+        at_threshold=pl.col("n_at_threshold") > 0,
+        refund_loop=pl.col("n_reredeems") > 0,
+        thin=(pl.col("n_plain_orders") == 0) & (pl.col("n_activity") <= p.thin_max_events),
+        short_sessions=pl.col("med_duration_s").fill_null(float("inf")) <= p.short_session_s,
+        spins=pl.col("n_spins") > spin_cut,
+        burst=pl.Series(burst_p < p.burst_alpha),
+        virtual=pl.col("virtual_segment").fill_null(False),
+    )
+    df = df.with_columns([pl.col(t).fill_null(False) for t in TELLS])
+    n_behaviour = pl.sum_horizontal([pl.col(t).cast(pl.Int32) for t in BEHAVIOUR_TELLS])
+    return df.with_columns(
+        n_tells=pl.sum_horizontal([pl.col(t).cast(pl.Int32) for t in TELLS]),
+        susp=pl.col("fast") & (n_behaviour >= 1),
+    )
+
+
+def _upper_fence(x: np.ndarray) -> float:
+    """Tukey's far-out fence (Q3 + 3 IQR) of the non-zero values; +inf when too few."""
+    if len(x) < 20:
+        return float("inf")
+    q1, q3 = np.quantile(x, [0.25, 0.75])
+    return float(q3 + 3 * max(q3 - q1, 1.0))
+
+
+def identifiers(
+    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The claimers' account-identifier edges, each with ``df``: how many accounts of the
+    whole population carry that identifier (its rarity, as in IDF); and the population's
+    identifier sizes (kind, value, df), to state base rates."""
+    edges = _query(con, "hoarding_identifiers")
+    sizes = edges.group_by("kind", "value").agg(df=pl.len())
+    mine = edges.join(accounts.select("account_id"), on="account_id", how="semi")
+    return mine.join(sizes, on=["kind", "value"]), sizes
+
+
+def campaign_use(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return _query(con, "hoarding_campaign_use")

@@ -1,0 +1,204 @@
+"""The nightly run as plain functions: start -> ingest -> stage -> detect -> publish.
+
+``flows/nightly.py`` wraps each stage in a Prefect task; ``run_nightly`` calls them in order
+without Prefect. Everything after ingest happens in one transaction of the working database,
+and the report file is swapped in only after that transaction commits: a failed run leaves
+both databases as they were (its raw rows are forgotten) and is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from abuse import cases, ingest
+from abuse.detect.base import DetectContext, DetectorResult, all_detectors, params_for
+from abuse.schema import KINDS
+from abuse.settings import Settings
+from abuse.sqlfiles import load_seeds, run_folder, set_variables, sql_files
+from abuse.store import connect_work, publish, swap_in
+
+Say = Callable[[str], None]
+
+EVENT_TIMES = {
+    "accounts": "registered_at", "orders": "created_at", "reviews": "created_at",
+    "refunds": "requested_at", "coupon_events": "ts", "activity": "ts",
+}
+
+
+@dataclass
+class Run:
+    settings: Settings
+    con: duckdb.DuckDBPyConnection
+    run_id: int
+    started_at: datetime
+    say: Say = print
+    ingest_report: ingest.IngestReport | None = None
+    as_of: date | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    results: dict[str, DetectorResult] = field(default_factory=dict)
+    checks: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    report_tmp: Path | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def start(settings: Settings, say: Say = print) -> Run:
+    """Open the working database, clean up after any abandoned run, and record a new run."""
+    con = connect_work(settings.db, settings.tz)
+    for (stale,) in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall():
+        ingest.forget_run(con, stale)
+        con.execute(
+            "UPDATE runs SET status = 'failed', error = 'abandoned: the process ended mid-run' "
+            "WHERE run_id = ?", [stale])
+    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
+    started = _now()
+    params = settings.model_dump(mode="json")
+    con.execute(
+        "INSERT INTO runs (run_id, started_at, status, parameters) VALUES (?, ?, 'running', ?)",
+        [run_id, started, json.dumps(params)],
+    )
+    return Run(settings, con, run_id, started, say)
+
+
+def ingest_stage(run: Run) -> ingest.IngestReport:
+    t0 = time.perf_counter()
+    run.say(f"[ingest] reading new files under {run.settings.landing}")
+
+    def progress(r: ingest.FileResult) -> None:
+        what = f"REJECTED ({r.rejected})" if r.rejected else f"{r.rows:,} rows, {r.quarantined:,} quarantined"
+        run.say(f"[ingest]   {r.file.kind:<13} {r.file.path.name}: {what} in {r.seconds:.1f}s")
+
+    report = ingest.load_new_files(run.con, Path(run.settings.landing), run.run_id, run.started_at, progress)
+    run.ingest_report = report
+    run.timings["ingest"] = time.perf_counter() - t0
+    run.say(f"[ingest] {len(report.files)} new files, {report.already_seen} already ingested, "
+            f"{len(report.skipped)} passed over, {run.timings['ingest']:.1f}s")
+    return report
+
+
+def _latest_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    parts = [f"SELECT max({col}) AS t FROM stg_{kind}" for kind, col in EVENT_TIMES.items()]
+    latest = con.execute(f"SELECT max(t) FROM ({' UNION ALL '.join(parts)})").fetchone()[0]
+    return None if latest is None else latest.date()  # session zone: platform-local date
+
+
+def stage(run: Run) -> None:
+    """Begin the run's transaction; build staging, seeds, checks and the window."""
+    t0 = time.perf_counter()
+    con = run.con
+    con.execute("BEGIN TRANSACTION")
+    ingest.record_files(con, run.ingest_report or ingest.IngestReport(), run.run_id, run.started_at)
+    built = run_folder(con, "staging")
+    load_seeds(con)
+    run.checks = {p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchone()[0]
+                  for p in sql_files("checks")}
+    zone = ZoneInfo(run.settings.tz)
+    run.as_of = run.settings.as_of or _latest_day(con) or datetime.now(zone).date()
+    end_day = run.as_of + timedelta(days=1)
+    run.window_end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone)
+    start_day = end_day - timedelta(days=run.settings.window_days)
+    run.window_start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=zone)
+    set_variables(con, window_start=run.window_start, window_end=run.window_end)
+    run.timings["stage"] = time.perf_counter() - t0
+    bad = {k: v for k, v in run.checks.items() if v}
+    run.say(f"[stage] built {len(built)} staged tables; window {run.window_start:%Y-%m-%d} .. "
+            f"{run.as_of} ({run.settings.window_days} days); checks: {bad or 'all clean'}; "
+            f"{run.timings['stage']:.1f}s")
+
+
+def detect(run: Run) -> dict[str, DetectorResult]:
+    for name, cls in all_detectors().items():
+        if name in run.settings.disabled_detectors:
+            continue
+        t0 = time.perf_counter()
+        ctx = DetectContext(run.con, run.window_start, run.window_end, run.settings.tz,
+                            params_for(cls, run.settings.detectors.get(name)))
+        result = cls().detect(ctx)
+        run.results[name] = result
+        run.timings[f"detect:{name}"] = time.perf_counter() - t0
+        run.say(f"[detect] {name}: {len(result.findings)} accounts, {len(result.clusters)} clusters, "
+                f"{len(result.spikes)} spikes in {run.timings[f'detect:{name}']:.1f}s")
+    return run.results
+
+
+def publish_stage(run: Run) -> Path:
+    """Write findings and the run record, build the report file, commit, swap the file in."""
+    t0 = time.perf_counter()
+    con = run.con
+    cases.write_results(con, run.run_id, run.results)
+    report = run.ingest_report or ingest.IngestReport()
+    rows = report.rows_by_kind()
+    con.execute(
+        f"""UPDATE runs SET as_of = ?, window_start = ?, window_end = ?, finished_at = ?,
+            status = 'succeeded', {', '.join(f'rows_{k} = ?' for k in KINDS)},
+            rows_quarantined = ?, files_read = ?, checks = ? WHERE run_id = ?""",
+        [run.as_of, run.window_start, run.window_end, _now(), *rows.values(),
+         sum(report.quarantined_by_kind().values()), len(report.files), json.dumps(run.checks),
+         run.run_id],
+    )
+    db = Path(run.settings.db)
+    run.report_tmp = publish(con, db)
+    con.execute("COMMIT")
+    swap_in(run.report_tmp, db)
+    run.timings["publish"] = time.perf_counter() - t0
+    run.say(f"[publish] report {db} in {run.timings['publish']:.1f}s")
+    return db
+
+
+def fail(run: Run, exc: BaseException) -> None:
+    """Undo everything the run did and record it as failed."""
+    con = run.con
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # no transaction was open
+    if run.report_tmp and run.report_tmp.exists():
+        run.report_tmp.unlink()
+    ingest.forget_run(con, run.run_id)
+    con.execute("UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE run_id = ?",
+                [_now(), f"{type(exc).__name__}: {exc}"[:2000], run.run_id])
+
+
+def summary(run: Run) -> dict[str, Any]:
+    report = run.ingest_report or ingest.IngestReport()
+    per_pattern: dict[str, int] = {}
+    for result in run.results.values():
+        for f in result.findings:
+            per_pattern[f.pattern] = per_pattern.get(f.pattern, 0) + 1
+    return {
+        "run_id": run.run_id, "as_of": str(run.as_of), "db": str(run.settings.db),
+        "ingested": report.rows_by_kind(), "quarantined": report.quarantined_by_kind(),
+        "findings": per_pattern,
+        "clusters": sum(len(r.clusters) for r in run.results.values()),
+        "spikes": sum(len(r.spikes) for r in run.results.values()),
+        "checks": run.checks, "seconds": round(sum(run.timings.values()), 1),
+    }
+
+
+def run_nightly(settings: Settings, say: Say = print) -> dict[str, Any]:
+    """The whole nightly run without Prefect. Raises after recording a failed run."""
+    run = start(settings, say)
+    try:
+        ingest_stage(run)
+        stage(run)
+        detect(run)
+        publish_stage(run)
+    except BaseException as exc:
+        fail(run, exc)
+        raise
+    finally:
+        out = summary(run)
+        run.con.close()
+    return out
