@@ -49,7 +49,7 @@ def build_report(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     try:
         out.execute("CREATE SCHEMA history")
         for table in HISTORY_TABLES:
-            arrow = con.execute(f"SELECT * FROM {table}").fetch_arrow_table()
+            arrow = con.execute(f"SELECT * FROM {table}").to_arrow_table()
             out.register("_src", arrow)
             json_cols = _json_columns(con, table)
             replace = ", ".join(f'CAST("{c}" AS JSON) AS "{c}"' for c in json_cols)

@@ -1,0 +1,93 @@
+"""The nightly Prefect flow: ingest -> stage -> detect -> publish, one task per stage.
+
+Only wiring lives here; every stage is a function of ``abuse.pipeline``. The run's DuckDB
+connection is handed from task to task, so tasks use no input caching and run in the flow's
+thread (a DuckDB connection is not safe to share between threads).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any
+
+# Prefect's local (ephemeral) server takes 15-50 s to start on a busy 2-core machine and gives
+# up after 20 s by default: allow two minutes unless the user chose otherwise.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.cache_policies import NONE  # noqa: E402
+from pydantic import BaseModel, create_model  # noqa: E402
+
+from abuse import pipeline  # noqa: E402
+from abuse.detect.base import all_detectors  # noqa: E402
+from abuse.settings import load_settings  # noqa: E402
+
+
+def _thresholds_model() -> type[BaseModel]:
+    """One typed model with every detector's parameters, so the Prefect UI shows a form."""
+    fields = {name: (cls.Params, cls.Params()) for name, cls in all_detectors().items()}
+    return create_model("DetectorThresholds", **fields)
+
+
+DetectorThresholds = _thresholds_model()
+
+
+@task(name="ingest", cache_policy=NONE)
+def ingest_task(run: pipeline.Run) -> dict[str, int]:
+    return pipeline.ingest_stage(run).rows_by_kind()
+
+
+@task(name="stage", cache_policy=NONE)
+def stage_task(run: pipeline.Run) -> dict[str, int]:
+    pipeline.stage(run)
+    return run.checks
+
+
+@task(name="detect", cache_policy=NONE)
+def detect_task(run: pipeline.Run) -> dict[str, int]:
+    results = pipeline.detect(run)
+    return {name: len(r.findings) for name, r in results.items()}
+
+
+@task(name="publish", cache_policy=NONE)
+def publish_task(run: pipeline.Run) -> str:
+    return str(pipeline.publish_stage(run))
+
+
+@flow(name="abuse-nightly", log_prints=True, retries=0)
+def nightly_flow(
+    landing: str = "sample_data/landing",
+    db: str = "abuse.duckdb",
+    as_of: date | None = None,
+    window_days: int = 30,
+    tz: str = "Asia/Shanghai",
+    thresholds: DetectorThresholds | None = None,  # type: ignore[valid-type]
+    detectors: dict[str, dict[str, Any]] | None = None,
+    disabled_detectors: list[str] | None = None,
+    dossiers_top: int = 10,
+) -> dict[str, Any]:
+    """Ingest what is new under `landing`, run every detector over the window ending on
+    `as_of` (default: the latest day with data) and refresh the report database `db`."""
+    overrides = dict(detectors or {})
+    if thresholds is not None:
+        for name, params in thresholds.model_dump().items():
+            overrides[name] = {**params, **overrides.get(name, {})}
+    settings = load_settings(landing=landing, db=db, as_of=as_of, window_days=window_days, tz=tz,
+                             detectors=overrides or None, disabled_detectors=disabled_detectors,
+                             dossiers_top=dossiers_top)
+    logger = get_run_logger()
+    run = pipeline.start(settings, say=logger.info)
+    try:
+        ingest_task(run)
+        stage_task(run)
+        detect_task(run)
+        publish_task(run)
+    except BaseException as exc:
+        pipeline.fail(run, exc)
+        raise
+    finally:
+        out = pipeline.summary(run)
+        run.con.close()
+    return out

@@ -1,0 +1,125 @@
+"""Scoring a report against the truth files that ``abuse generate`` writes.
+
+Account level per pattern (precision, recall, F1), cluster recovery (a planted ring or batch
+counts as recovered when one reported cluster holds at least half of its members), victim-shop
+recall for rings, false positives on each benign look-alike, and whether each planted spike was
+reported and explained as it should be.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _truth_dir(path: Path) -> Path:
+    return path / "truth" if (path / "truth").is_dir() else path
+
+
+def _prf(flagged: set[str], truth: set[str]) -> dict[str, Any]:
+    tp = len(flagged & truth)
+    p = tp / len(flagged) if flagged else (1.0 if not truth else 0.0)
+    r = tp / len(truth) if truth else 1.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return {"tp": tp, "fp": len(flagged - truth), "fn": len(truth - flagged),
+            "precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}
+
+
+def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str, Any]]:
+    reported = con.execute(
+        "SELECT scope, window_start, window_end, explained_by FROM report.activity_spikes").fetchall()
+    out = []
+    for s in _rows(truth / "spikes.csv"):
+        start = datetime.fromisoformat(s["window_start"])
+        end = datetime.fromisoformat(s["window_end"])
+        family = s["scope"].split(":")[0]
+        hits = [r for r in reported
+                if (r[0] == s["scope"] or r[0].split(":")[0] == family) and r[1] < end and r[2] > start]
+        exact = [r for r in hits if r[0] == s["scope"]] or hits
+        explained = any(r[3] for r in exact)
+        want_explained = s["kind"] != "abusive"
+        out.append({**s, "reported": bool(exact), "explained": explained,
+                    "ok": bool(exact) and explained == want_explained})
+    return out
+
+
+def evaluate(db: Path, truth: Path) -> dict[str, Any]:
+    truth = _truth_dir(Path(truth))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        flagged = con.execute(
+            "SELECT account_id, pattern, cluster_id FROM report.flagged_accounts").fetchall()
+        clusters = con.execute(
+            "SELECT cluster_id, pattern, account_ids, shop_ids FROM report.clusters").fetchall()
+        spikes = _spike_scores(con, truth)
+    finally:
+        con.close()
+    truth_rows = _rows(truth / "accounts.csv")
+    patterns = sorted({r["pattern"] for r in truth_rows} | {f[1] for f in flagged})
+    by_pattern: dict[str, Any] = {}
+    for pat in patterns:
+        t = {r["account_id"] for r in truth_rows if r["pattern"] == pat}
+        f = {a for a, p, _ in flagged if p == pat}
+        scores = _prf(f, t)
+        groups: dict[str, set[str]] = defaultdict(set)
+        for r in truth_rows:
+            if r["pattern"] == pat and r.get("cluster"):
+                groups[r["cluster"]].add(r["account_id"])
+        reported = [set(ids or []) for _, p, ids, _ in clusters if p == pat]
+        recovered = sum(
+            1 for members in groups.values()
+            if any(len(members & c) >= 0.5 * len(members) for c in reported))
+        scores.update(truth_clusters=len(groups), reported_clusters=len(reported),
+                      clusters_recovered=recovered,
+                      cluster_recovery=round(recovered / len(groups), 4) if groups else None)
+        by_pattern[pat] = scores
+    ring_shops = {r["shop_id"] for r in _rows(truth / "ring_shops.csv")}
+    if ring_shops:
+        found = {s for _, p, _, shops in clusters if p == "extortion_ring" for s in (shops or [])}
+        by_pattern.setdefault("extortion_ring", {})["victim_shop_recall"] = round(
+            len(found & ring_shops) / len(ring_shops), 4)
+    flagged_by_account: dict[str, set[str]] = defaultdict(set)
+    for a, p, _ in flagged:
+        flagged_by_account[a].add(p)
+    lookalikes: dict[str, Any] = {}
+    for kind in sorted({r["lookalike"] for r in _rows(truth / "lookalikes.csv")}):
+        members = [r for r in _rows(truth / "lookalikes.csv") if r["lookalike"] == kind]
+        per_pattern = Counter(p for r in members for p in flagged_by_account.get(r["account_id"], ()))
+        hit_groups = {r["group"] for r in members if flagged_by_account.get(r["account_id"])}
+        lookalikes[kind] = {"accounts": len(members),
+                            "flagged": sum(1 for r in members if flagged_by_account.get(r["account_id"])),
+                            "groups_flagged": len(hit_groups), "by_pattern": dict(per_pattern)}
+    return {"patterns": by_pattern, "lookalikes": lookalikes, "spikes": spikes}
+
+
+def format_scores(scores: dict[str, Any]) -> str:
+    lines = ["pattern              precision  recall     f1   tp   fp   fn  clusters recovered"]
+    for pat, s in scores["patterns"].items():
+        rec = (f"{s['clusters_recovered']}/{s['truth_clusters']}" if s.get("truth_clusters") else "-")
+        lines.append(f"{pat:<20} {s.get('precision', 0):>9.3f} {s.get('recall', 0):>7.3f} "
+                     f"{s.get('f1', 0):>6.3f} {s.get('tp', 0):>4} {s.get('fp', 0):>4} {s.get('fn', 0):>4}"
+                     f"  {rec:>18}")
+        if "victim_shop_recall" in s:
+            lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall']:.3f}")
+    lines.append("benign look-alikes (accounts flagged / accounts, by pattern):")
+    for kind, s in scores["lookalikes"].items():
+        lines.append(f"  {kind:<20} {s['flagged']:>4} / {s['accounts']:<5} {s['by_pattern'] or ''}")
+    if scores["spikes"]:
+        lines.append("planted spikes (want: abusive unexplained, benign explained):")
+        for s in scores["spikes"]:
+            state = "explained" if s["explained"] else "unexplained"
+            lines.append(f"  {'ok  ' if s['ok'] else 'MISS'} {s['kind']:<16} {s['scope']:<28} "
+                         f"{s['window_start']}  reported={s['reported']} {state}")
+    return "\n".join(lines)
