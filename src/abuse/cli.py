@@ -62,6 +62,16 @@ def _nightly(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        errors = exc.errors()
+        return "; ".join(f"setting {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print("abuse: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # one line, not a traceback: the run record has the details
-        print(f"abuse {args.command}: failed: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        print(f"abuse {args.command}: failed: {_one_line(exc)}", file=sys.stderr)
         return 1
     return 2
 
