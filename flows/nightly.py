@@ -17,10 +17,11 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NONE  # noqa: E402
 from pydantic import BaseModel, create_model  # noqa: E402
 
-from abuse import pipeline  # noqa: E402
+from abuse import pipeline, report_text  # noqa: E402
 from abuse.detect.base import all_detectors  # noqa: E402
 from abuse.settings import load_settings  # noqa: E402
 
@@ -56,6 +57,16 @@ def publish_task(run: pipeline.Run) -> str:
     return str(pipeline.publish_stage(run))
 
 
+@task(name="artifacts", cache_policy=NONE)
+def artifacts_task(run: pipeline.Run) -> None:
+    """The night's result in the Prefect UI: a markdown summary and a table of the cases."""
+    create_markdown_artifact(report_text.run_markdown(run.con, run.run_id), key="abuse-summary",
+                             description=f"abuse nightly run {run.run_id}")
+    cases = report_text.case_table(run.con, run.run_id)
+    create_table_artifact(cases or [{"cluster_id": None, "summary": "no cases tonight"}], key="abuse-cases",
+                          description=f"cases of run {run.run_id}, by money at risk")
+
+
 @flow(name="abuse-nightly", log_prints=True, retries=0)
 def nightly_flow(
     landing: str = "sample_data/landing",
@@ -86,7 +97,10 @@ def nightly_flow(
         publish_task(run)
     except BaseException as exc:
         pipeline.fail(run, exc)
+        run.con.close()
         raise
+    try:
+        artifacts_task(run)  # after the commit: a failure here does not undo the report
     finally:
         out = pipeline.summary(run)
         run.con.close()

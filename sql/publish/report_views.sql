@@ -21,10 +21,14 @@ SELECT run_id, cluster_id, pattern, n_accounts, account_ids, shop_ids, first_see
        loss_estimate, score, summary, evidence, case_status, case_first_run
 FROM history.clusters;
 
+-- case_status: new | recurring | grown | shrunk (dismissed cases stay in clusters_all only);
+-- case_first_seen: when the case was first found (the as_of day of its first run).
 CREATE OR REPLACE VIEW report.clusters AS
-SELECT * FROM report.clusters_all
-WHERE run_id = (SELECT run_id FROM report.latest_run)
-ORDER BY pattern, score DESC, cluster_id;
+SELECT c.*, r.as_of AS case_first_seen
+FROM report.clusters_all c
+LEFT JOIN history.runs r ON r.run_id = c.case_first_run
+WHERE c.run_id = (SELECT run_id FROM report.latest_run) AND c.case_status <> 'dismissed'
+ORDER BY c.pattern, c.score DESC, c.cluster_id;
 
 CREATE OR REPLACE VIEW report.activity_spikes_all AS
 SELECT run_id, scope, window_start, window_end, observed, expected, score, top_account_ids,
@@ -39,3 +43,27 @@ ORDER BY window_start, scope;
 CREATE OR REPLACE VIEW report.quarantine AS
 SELECT run_id, file, row_number, reason, raw, ingested_at
 FROM history.quarantine ORDER BY run_id, file, row_number NULLS FIRST;
+
+-- Analyst verdicts as of the latest run (add new ones in <report>.feedback.duckdb, see README).
+CREATE OR REPLACE VIEW report.verdicts AS
+SELECT * FROM history.verdicts ORDER BY recorded_at;
+
+-- What the latest run left out because analysts had dismissed it.
+CREATE OR REPLACE VIEW report.suppressed AS
+SELECT * FROM history.suppressed WHERE run_id = (SELECT run_id FROM report.latest_run);
+
+-- Precision by pattern and month, from the verdicts: confirmed / (confirmed + dismissed).
+CREATE OR REPLACE VIEW report.precision_by_pattern AS
+WITH judged AS (
+    SELECT v.verdict, date_trunc('month', v.recorded_at) AS month,
+           coalesce(v.pattern,
+                    (SELECT any_value(c.pattern) FROM history.clusters c WHERE c.cluster_id = v.cluster_id),
+                    (SELECT any_value(f.pattern) FROM history.findings f WHERE f.account_id = v.account_id))
+               AS pattern
+    FROM history.verdicts v
+)
+SELECT pattern, month,
+       count(*) FILTER (WHERE verdict = 'confirmed') AS confirmed,
+       count(*) FILTER (WHERE verdict = 'dismissed') AS dismissed,
+       round(count(*) FILTER (WHERE verdict = 'confirmed') / count(*), 3) AS precision
+FROM judged GROUP BY ALL ORDER BY pattern, month;

@@ -4,6 +4,10 @@ A ring or batch found again keeps its ``cluster_id``: each new cluster is matche
 clusters of the latest earlier successful run of the same pattern by member overlap
 (Jaccard), best pairs first. An unmatched cluster gets an id derived from its members, so
 re-running the same night gives the same identities.
+
+Analyst verdicts (``abuse.feedback``) apply here: a case dismissed at N accounts stays in the
+history as ``dismissed`` (so it keeps its identity) but is not raised while it has at most N
+members; a dismissed account is left out of the findings.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from abuse import feedback
 from abuse.detect.base import Cluster, DetectorResult
 
 MIN_JACCARD = 0.3
@@ -90,28 +95,49 @@ def _json(value: dict[str, Any]) -> str:
 
 
 def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
-                  results: dict[str, DetectorResult]) -> None:
+                  results: dict[str, DetectorResult]) -> dict[str, int]:
+    """Insert the run's clusters, findings and spikes; returns counts of what was suppressed."""
+    dismissed = feedback.dismissed_cases(con)
+    dismissed_acc = feedback.dismissed_accounts(con)
     clusters = [c for r in results.values() for c in r.clusters]
     ids: dict[tuple[str, str], str] = {}
-    cluster_rows = []
+    hidden: set[tuple[str, str]] = set()
+    cluster_rows, suppressed = [], []
     for c, cid, status, first in assign_ids(con, run_id, clusters):
         ids[(c.pattern, c.cluster_key)] = cid
+        limit = dismissed.get(cid)
+        if limit is not None:
+            if len(c.account_ids) <= limit:
+                status = "dismissed"
+                hidden.add((c.pattern, c.cluster_key))
+                suppressed.append((run_id, cid, None, c.pattern,
+                                   f"case dismissed at {limit} accounts; now {len(c.account_ids)}"))
+            else:
+                status = "grown"  # raised again: it grew past the size it was dismissed at
         cluster_rows.append((
             run_id, cid, c.pattern, len(c.account_ids), sorted(c.account_ids),
             sorted(c.shop_ids) if c.shop_ids is not None else None, c.first_seen, c.last_seen,
             float(c.loss_estimate), float(c.score), c.summary, _json(c.evidence), status, first,
         ))
     _insert(con, "clusters", cluster_rows)
-    finding_rows = [
-        (run_id, f.account_id, f.pattern, float(min(max(f.score, 0.0), 1.0)),
-         ids.get((f.pattern, f.cluster_key)) if f.cluster_key is not None else None,
-         f.reason, _json(f.evidence))
-        for r in results.values() for f in r.findings
-    ]
+    finding_rows = []
+    for r in results.values():
+        for f in r.findings:
+            if f.cluster_key is not None and (f.pattern, f.cluster_key) in hidden:
+                continue
+            if (f.account_id, f.pattern) in dismissed_acc or (f.account_id, None) in dismissed_acc:
+                suppressed.append((run_id, None, f.account_id, f.pattern, "account dismissed by an analyst"))
+                continue
+            finding_rows.append((
+                run_id, f.account_id, f.pattern, float(min(max(f.score, 0.0), 1.0)),
+                ids.get((f.pattern, f.cluster_key)) if f.cluster_key is not None else None,
+                f.reason, _json(f.evidence)))
     _insert(con, "findings", finding_rows)
+    _insert(con, "suppressed", suppressed)
     spike_rows = [
         (run_id, s.scope, s.window_start, s.window_end, float(s.observed), float(s.expected),
          float(s.score), list(s.top_account_ids), s.explained_by)
         for r in results.values() for s in r.spikes
     ]
     _insert(con, "spikes", spike_rows)
+    return {"cases": sum(1 for s in suppressed if s[1]), "accounts": sum(1 for s in suppressed if s[2])}

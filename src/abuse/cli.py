@@ -36,6 +36,28 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--scale", type=float, default=1.0)
 
+    v = sub.add_parser("verdict", help="record an analyst's verdict on a case or an account")
+    v.add_argument("verdict", choices=["confirmed", "dismissed"])
+    v.add_argument("--db", type=Path, default=Path("abuse.duckdb"))
+    v.add_argument("--case", dest="cluster_id", help="a cluster_id from report.clusters")
+    v.add_argument("--account", dest="account_id")
+    v.add_argument("--pattern")
+    v.add_argument("--note")
+    v.add_argument("--analyst", default=os.environ.get("USER"))
+
+    c = sub.add_parser("case", help="write the HTML dossier of a case")
+    c.add_argument("cluster_id")
+    c.add_argument("--db", type=Path, default=Path("abuse.duckdb"))
+    c.add_argument("--out", type=Path, help="folder for the page (default: dossiers/ beside the db)")
+    c.add_argument("--tz", help="platform time zone (default: settings)")
+
+    s = sub.add_parser("serve", help="serve the nightly deployment on its schedule (needs a Prefect server)")
+    s.add_argument("--landing", type=Path, default=Path("sample_data/landing"))
+    s.add_argument("--db", type=Path, default=Path("abuse.duckdb"))
+    s.add_argument("--cron", default="0 2 * * *", help="cron in the platform time zone (default 02:00)")
+    s.add_argument("--tz", help="platform time zone (default: settings)")
+    s.add_argument("--window-days", type=int, default=30)
+
     e = sub.add_parser("evaluate", help="score a report against the truth of generated data")
     e.add_argument("--db", type=Path, required=True)
     e.add_argument("--truth", type=Path, required=True, help="the generate --out DIR, or its truth/")
@@ -82,6 +104,30 @@ def main(argv: list[str] | None = None) -> int:
 
             out = generate(args.out, seed=args.seed, scale=args.scale)
             print(f"wrote {args.out}/landing and {args.out}/truth: {out}")
+            return 0
+        if args.command == "verdict":
+            from abuse.feedback import record
+
+            out = record(args.db, args.verdict, cluster_id=args.cluster_id, account_id=args.account_id,
+                         pattern=args.pattern, note=args.note, analyst=args.analyst)
+            print(f"recorded {out['verdict']} for {out['cluster_id'] or out['account_id']}; "
+                  "the next run takes it into account")
+            return 0
+        if args.command == "case":
+            from abuse.dossier import case_command
+            from abuse.settings import load_settings
+
+            tz = args.tz or load_settings().tz
+            print(case_command(args.db, args.cluster_id, args.out, tz=tz))
+            return 0
+        if args.command == "serve":
+            from abuse.settings import load_settings
+            from flows.serve import serve
+
+            tz = args.tz or load_settings().tz
+            print(f"serving deployment 'abuse-nightly/nightly' on cron {args.cron!r} ({tz}); Ctrl-C stops "
+                  "serving without pausing the schedule", flush=True)
+            serve(args.landing, args.db, cron=args.cron, tz=tz, window_days=args.window_days)
             return 0
         if args.command == "evaluate":
             from abuse.evaluate import evaluate, format_scores

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from abuse import cases, ingest
+from abuse import cases, feedback, ingest
 from abuse.detect.base import DetectContext, DetectorResult, all_detectors, params_for
 from abuse.schema import KINDS
 from abuse.settings import Settings
@@ -48,6 +48,7 @@ class Run:
     checks: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     report_tmp: Path | None = None
+    suppressed: dict[str, int] = field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -137,7 +138,8 @@ def publish_stage(run: Run) -> Path:
     """Write findings and the run record, build the report file, commit, swap the file in."""
     t0 = time.perf_counter()
     con = run.con
-    cases.write_results(con, run.run_id, run.results)
+    feedback.sync(con, Path(run.settings.db))
+    run.suppressed = cases.write_results(con, run.run_id, run.results)
     report = run.ingest_report or ingest.IngestReport()
     rows = report.rows_by_kind()
     con.execute(
@@ -173,17 +175,16 @@ def fail(run: Run, exc: BaseException) -> None:
 
 def summary(run: Run) -> dict[str, Any]:
     report = run.ingest_report or ingest.IngestReport()
-    per_pattern: dict[str, int] = {}
-    for result in run.results.values():
-        for f in result.findings:
-            per_pattern[f.pattern] = per_pattern.get(f.pattern, 0) + 1
+    per_pattern = dict(run.con.execute(
+        "SELECT pattern, count(*) FROM findings WHERE run_id = ? GROUP BY 1 ORDER BY 1",
+        [run.run_id]).fetchall())
     return {
         "run_id": run.run_id, "as_of": str(run.as_of), "db": str(run.settings.db),
         "ingested": report.rows_by_kind(), "quarantined": report.quarantined_by_kind(),
         "findings": per_pattern,
         "clusters": sum(len(r.clusters) for r in run.results.values()),
         "spikes": sum(len(r.spikes) for r in run.results.values()),
-        "checks": run.checks, "seconds": round(sum(run.timings.values()), 1),
+        "suppressed": run.suppressed, "checks": run.checks, "seconds": round(sum(run.timings.values()), 1),
     }
 
 

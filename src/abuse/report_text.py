@@ -22,3 +22,50 @@ def format_summary(out: dict[str, Any]) -> str:
         lines.append("  checks: " + ", ".join(f"{k} {v:,}" for k, v in bad.items()))
     lines.append(f"  report: {out['db']}  (duckdb {out['db']} -c \"FROM report.flagged_accounts\")")
     return "\n".join(lines)
+
+
+def case_table(con, run_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """The run's cases as rows for a table (the Prefect table artifact, the CLI)."""
+    rows = con.execute(
+        """SELECT c.cluster_id, c.pattern, c.case_status, c.n_accounts, round(c.loss_estimate, 2),
+                  round(c.score, 3), r.as_of, c.summary
+           FROM clusters c LEFT JOIN runs r ON r.run_id = c.case_first_run
+           WHERE c.run_id = ? AND c.case_status <> 'dismissed'
+           ORDER BY c.loss_estimate DESC, c.score DESC, c.cluster_id LIMIT ?""",
+        [run_id, limit]).fetchall()
+    keys = ["cluster_id", "pattern", "status", "accounts", "loss_yuan", "score", "first_seen", "summary"]
+    return [{k: (str(v) if k == "first_seen" and v is not None else v) for k, v in zip(keys, row)}
+            for row in rows]
+
+
+def run_markdown(con, run_id: int, top: int = 5) -> str:
+    """The night's result for a person: counts per pattern, new vs recurring, money at risk,
+    and the top cases with their reasons."""
+    run = con.execute("SELECT as_of, window_start, window_end, status FROM runs WHERE run_id = ?",
+                      [run_id]).fetchone()
+    per_pattern = con.execute(
+        """SELECT f.pattern, count(*) AS accounts,
+                  (SELECT count(*) FROM clusters c WHERE c.run_id = ? AND c.pattern = f.pattern
+                       AND c.case_status <> 'dismissed') AS cases
+           FROM findings f WHERE f.run_id = ? GROUP BY 1 ORDER BY 1""", [run_id, run_id]).fetchall()
+    status = dict(con.execute(
+        "SELECT case_status, count(*) FROM clusters WHERE run_id = ? GROUP BY 1", [run_id]).fetchall())
+    money = con.execute("SELECT coalesce(sum(loss_estimate), 0) FROM clusters WHERE run_id = ? "
+                        "AND case_status <> 'dismissed'", [run_id]).fetchone()[0]
+    spikes = con.execute("SELECT count(*), count(*) FILTER (WHERE explained_by IS NULL) FROM spikes "
+                         "WHERE run_id = ?", [run_id]).fetchone()
+    lines = [f"# Abuse report, run {run_id} (window ending {run[0]})", ""]
+    lines += ["| pattern | flagged accounts | cases |", "|---|---:|---:|"]
+    lines += [f"| {p} | {n:,} | {c:,} |" for p, n, c in per_pattern] or ["| (none) | 0 | 0 |"]
+    lines += ["", f"**Cases:** {status.get('new', 0)} new, {status.get('recurring', 0)} recurring, "
+                  f"{status.get('grown', 0)} grown, {status.get('shrunk', 0)} shrunk"
+                  + (f", {status['dismissed']} dismissed and suppressed" if status.get("dismissed") else ""),
+              f"**Money at risk:** {money:,.2f} yuan", 
+              f"**Activity spikes:** {spikes[0]} ({spikes[1]} unexplained)", ""]
+    cases = case_table(con, run_id, top)
+    if cases:
+        lines += ["## Top cases", ""]
+        for c in cases:
+            lines.append(f"- **{c['cluster_id']}** ({c['pattern']}, {c['status']}, {c['accounts']} accounts, "
+                         f"{c['loss_yuan']:,.2f} yuan): {c['summary']}")
+    return "\n".join(lines)

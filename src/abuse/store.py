@@ -15,7 +15,7 @@ import duckdb
 
 from abuse.sqlfiles import run_folder, sql_files
 
-HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine")
+HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine", "verdicts", "suppressed")
 
 
 def work_path(db: Path) -> Path:

@@ -17,7 +17,7 @@ from typing import Callable
 import duckdb
 
 from abuse.ingest.discover import LandingFile, discover
-from abuse.ingest.readers import FileRejected, relation_sql
+from abuse.ingest.readers import FileRejected, raw_text, relation_sql
 from abuse.ingest.validate import reject_expression
 from abuse.schema import KINDS
 
@@ -73,7 +73,8 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
             INSERT INTO raw_{f.kind}
             WITH rel AS ({rel}),
             checked AS (SELECT *, {reject} AS _reject FROM rel)
-            SELECT {cols}, _row, CASE WHEN _reject IS NOT NULL THEN _raw END, _reject,
+            SELECT {cols}, _row, CASE WHEN _reject IS NOT NULL THEN {raw_text(kind.column_names)} END,
+                   _reject,
                    ?, ?, ?, ?
             FROM checked
             """,

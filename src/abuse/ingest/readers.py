@@ -81,13 +81,16 @@ def _check_required(kind: Kind, present: list[str]) -> None:
         raise FileRejected(f"missing required column{'s' if len(missing) > 1 else ''} {cols}")
 
 
-def _as_json_text(columns: list[str]) -> str:
+def raw_text(columns: list[str]) -> str:
+    """SQL for a record as text: the JSONL line itself, else its contract columns as JSON.
+    Only evaluated for rejected records."""
     pairs = ", ".join(f"{_lit(c)}, {_q(c)}" for c in columns)
-    return f"CAST(json_object({pairs}) AS VARCHAR)"
+    return f"coalesce(_raw, CAST(json_object({pairs}) AS VARCHAR))"
 
 
 def relation_sql(con: duckdb.DuckDBPyConnection, kind: Kind, f: LandingFile) -> str:
-    """SQL selecting the file's records as text columns plus ``_row``, ``_raw`` and
+    """SQL selecting the file's records as text columns plus ``_row``, ``_raw`` (the JSONL
+    line, NULL for other formats) and
     ``_json_ok`` (false for a JSONL line that is not a JSON object)."""
     path = _lit(str(f.path))
     cols = kind.column_names
@@ -107,7 +110,7 @@ def relation_sql(con: duckdb.DuckDBPyConnection, kind: Kind, f: LandingFile) -> 
         )
         return (
             f"WITH src AS (SELECT {select} FROM {source}) "
-            f"SELECT *, row_number() OVER () AS _row, {_as_json_text(cols)} AS _raw, true AS _json_ok FROM src"
+            f"SELECT *, row_number() OVER () AS _row, NULL::VARCHAR AS _raw, true AS _json_ok FROM src"
         )
     if f.format in (".jsonl", ".jsonl.gz"):
         keys = jsonl_keys(f)
@@ -142,6 +145,6 @@ def relation_sql(con: duckdb.DuckDBPyConnection, kind: Kind, f: LandingFile) -> 
         return (
             f"WITH src AS (SELECT {select}, file_row_number + 1 AS _row "
             f"FROM read_parquet({path}, file_row_number=true)) "
-            f"SELECT *, {_as_json_text(cols)} AS _raw, true AS _json_ok FROM src"
+            f"SELECT *, NULL::VARCHAR AS _raw, true AS _json_ok FROM src"
         )
     raise FileRejected(f"unsupported format {f.format}")
