@@ -3,9 +3,11 @@
 Only wiring lives here; every stage is a function of ``abuse.pipeline``. The run's DuckDB
 connection is handed from task to task, so tasks use no input caching and run in the flow's
 thread (a DuckDB connection is not safe to share between threads).
+
+No ``from __future__ import annotations`` here: Prefect builds the parameter form and validates
+a UI-triggered run's parameters from the real annotations.
 """
 
-from __future__ import annotations
 
 import os
 from datetime import date

@@ -3,6 +3,8 @@
 import json
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -13,12 +15,22 @@ from conftest import order, report, write_landing
 pytestmark = pytest.mark.slow
 
 
-def api(server, path: str, body: dict | None = None):
-    req = urllib.request.Request(f"{server.url}{path}", method="POST" if body is not None else "GET",
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
+def api(server, path: str, body: dict | None = None, tries: int = 5):
+    """Call the server's REST API (as the UI does); a busy server may answer 503: try again."""
+    for attempt in range(tries):
+        req = urllib.request.Request(f"{server.url}{path}", method="POST" if body is not None else "GET",
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or attempt == tries - 1:
+                raise
+        except OSError:
+            if attempt == tries - 1:
+                raise
+        time.sleep(2 * (attempt + 1))
 
 
 def test_nightly_is_a_flow_run_with_task_runs(tmp_path: Path, landing: Path, prefect_server) -> None:
