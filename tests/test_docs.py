@@ -1,0 +1,59 @@
+"""The README is checked: its commands exist, its SQL runs, every analyst query is documented."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import nightly, order, write_landing
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+REPORT_SQL = sorted((ROOT / "sql" / "reports").glob("*.sql"))
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    block = re.search(r"```sh\n(.*?)```", README, re.S).group(1).strip().splitlines()
+    assert block[0].endswith("abuse nightly --landing sample_data/landing --db abuse.duckdb")
+    assert block[1].endswith("uv run pytest")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "uv run --frozen pytest" in ci and block[1].startswith("python3 -m pip install uv")
+
+
+@pytest.mark.parametrize("path", REPORT_SQL, ids=lambda p: p.name)
+def test_every_report_query_is_documented(path: Path) -> None:
+    row = re.search(rf"^\| `{re.escape(path.name)}` \| (.+) \|$", README, re.M)
+    assert row and len(row.group(1)) > 20, f"{path.name} is not documented in the README's query table"
+    first = path.read_text(encoding="utf-8").lstrip()
+    assert first.startswith("--"), f"{path.name} should start with a comment saying what it answers"
+
+
+@pytest.fixture(scope="module")
+def report_db(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("docs")
+    landing = tmp / "landing"
+    write_landing(landing, "orders", "o.csv", [order(i) for i in range(1, 10)] + [order(11, amount="x")])
+    nightly(tmp, landing)
+    return tmp / "abuse.duckdb"
+
+
+def _shell(db: Path, sql: str) -> subprocess.CompletedProcess:
+    shell = Path(sys.executable).parent / "duckdb"
+    return subprocess.run([str(shell), "-readonly", str(db)], input=sql, capture_output=True, text=True, timeout=60)
+
+
+def test_readme_sql_runs_in_the_duckdb_shell(report_db: Path) -> None:
+    blocks = re.findall(r"```sql\n(.*?)```", README, re.S)
+    assert len(blocks) >= 1 and blocks[0].count(";") >= 3
+    for block in blocks:
+        out = _shell(report_db, block)
+        assert out.returncode == 0 and "Error" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("path", [p for p in REPORT_SQL if not p.name.startswith("dossier_")], ids=lambda p: p.name)
+def test_report_queries_run_on_a_report(report_db: Path, path: Path) -> None:
+    sql = "SET VARIABLE account_id = '001';\n" + path.read_text(encoding="utf-8")
+    out = _shell(report_db, sql)
+    assert out.returncode == 0 and "Error" not in out.stderr, out.stderr
