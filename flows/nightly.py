@@ -69,6 +69,11 @@ def artifacts_task(run: pipeline.Run) -> None:
                           description=f"cases of run {run.run_id}, by money at risk")
 
 
+@task(name="dossiers", cache_policy=NONE)
+def dossiers_task(run: pipeline.Run) -> list[str]:
+    return [str(p) for p in pipeline.dossiers_stage(run)]
+
+
 @flow(name="abuse-nightly", log_prints=True, retries=0)
 def nightly_flow(
     landing: str = "sample_data/landing",
@@ -103,6 +108,7 @@ def nightly_flow(
         raise
     try:
         artifacts_task(run)  # after the commit: a failure here does not undo the report
+        dossiers_task(run)
     finally:
         out = pipeline.summary(run)
         run.con.close()

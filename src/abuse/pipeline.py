@@ -1,9 +1,11 @@
 """The nightly run as plain functions: start -> ingest -> stage -> detect -> publish.
 
 ``flows/nightly.py`` wraps each stage in a Prefect task; ``run_nightly`` calls them in order
-without Prefect. Everything after ingest happens in one transaction of the working database,
-and the report file is swapped in only after that transaction commits: a failed run leaves
-both databases as they were (its raw rows are forgotten) and is recorded as failed.
+without Prefect. Staged tables are derived state, rebuilt from raw by every run (committed, so
+detectors may read them through cursors of their own). What a run adds to the record (its
+files, quarantine, findings, run status) is written in one transaction, and the report file is
+swapped in only after it commits: a failed run leaves the report and the run history as they
+were, forgets its raw rows, rebuilds staging without them, and is recorded as failed.
 """
 
 from __future__ import annotations
@@ -96,11 +98,9 @@ def _latest_day(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def stage(run: Run) -> None:
-    """Begin the run's transaction; build staging, seeds, checks and the window."""
+    """Build staging, seeds, checks and the window."""
     t0 = time.perf_counter()
     con = run.con
-    con.execute("BEGIN TRANSACTION")
-    ingest.record_files(con, run.ingest_report or ingest.IngestReport(), run.run_id, run.started_at)
     built = run_folder(con, "staging")
     load_seeds(con)
     run.checks = {p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchone()[0]
@@ -138,9 +138,11 @@ def publish_stage(run: Run) -> Path:
     """Write findings and the run record, build the report file, commit, swap the file in."""
     t0 = time.perf_counter()
     con = run.con
+    report = run.ingest_report or ingest.IngestReport()
+    con.execute("BEGIN TRANSACTION")
+    ingest.record_files(con, report, run.run_id, run.started_at)
     feedback.sync(con, Path(run.settings.db))
     run.suppressed = cases.write_results(con, run.run_id, run.results)
-    report = run.ingest_report or ingest.IngestReport()
     rows = report.rows_by_kind()
     con.execute(
         f"""UPDATE runs SET as_of = ?, window_start = ?, window_end = ?, finished_at = ?,
@@ -159,6 +161,25 @@ def publish_stage(run: Run) -> Path:
     return db
 
 
+def dossiers_stage(run: Run) -> list[Path]:
+    """HTML dossiers of the run's top cases beside the report (after the commit: a failure
+    here is reported, and the run stays successful)."""
+    from abuse.dossier import write_top_dossiers
+
+    if run.settings.dossiers_top <= 0:
+        return []
+    t0 = time.perf_counter()
+    out_dir = Path(run.settings.db).resolve().parent / "dossiers"
+    try:
+        pages = write_top_dossiers(run.con, run.run_id, out_dir, top=run.settings.dossiers_top)
+    except Exception as exc:  # noqa: BLE001 - the report is already published
+        run.say(f"[dossiers] WARNING: could not write dossiers: {type(exc).__name__}: {exc}")
+        return []
+    run.timings["dossiers"] = time.perf_counter() - t0
+    run.say(f"[dossiers] {len(pages)} case pages in {out_dir} ({run.timings['dossiers']:.1f}s)")
+    return pages
+
+
 def fail(run: Run, exc: BaseException) -> None:
     """Undo everything the run did and record it as failed."""
     con = run.con
@@ -169,6 +190,10 @@ def fail(run: Run, exc: BaseException) -> None:
     if run.report_tmp and run.report_tmp.exists():
         run.report_tmp.unlink()
     ingest.forget_run(con, run.run_id)
+    try:
+        run_folder(con, "staging")  # staging as the last good run left it
+    except duckdb.Error:
+        pass  # the next run rebuilds it; the report does not depend on it
     con.execute("UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE run_id = ?",
                 [_now(), f"{type(exc).__name__}: {exc}"[:2000], run.run_id])
 
@@ -198,7 +223,10 @@ def run_nightly(settings: Settings, say: Say = print) -> dict[str, Any]:
         publish_stage(run)
     except BaseException as exc:
         fail(run, exc)
+        run.con.close()
         raise
+    try:
+        dossiers_stage(run)
     finally:
         out = summary(run)
         run.con.close()

@@ -1,0 +1,94 @@
+"""Case dossiers: one static, self-contained HTML page per ring or batch (a row of the work
+database's ``clusters`` table), with its members, a picture of what ties them, a timeline of
+their actions and the time-of-hour histograms of their events.
+
+``write_dossier`` and ``write_top_dossiers`` take the work connection (session TimeZone = the
+platform zone); ``case_command`` is the ``abuse case CLUSTER_ID --db FILE`` entry point.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+
+import duckdb
+
+from abuse.dossier import data, page
+
+__all__ = ["write_dossier", "write_top_dossiers", "case_command"]
+
+
+def _file_name(cluster_id: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cluster_id).lstrip(".")
+    return f"{safe or 'case'}.html"
+
+
+def write_dossier(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str, out_dir: Path) -> Path:
+    """Write ``out_dir/<cluster_id>.html`` for one case of one run; KeyError if unknown."""
+    dossier = data.load(con, run_id, cluster_id)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / _file_name(cluster_id)
+    path.write_text(page.render(dossier, datetime.now(timezone.utc)), encoding="utf-8")
+    return path
+
+
+def write_top_dossiers(con: duckdb.DuckDBPyConnection, run_id: int, out_dir: Path,
+                       top: int = 10) -> list[Path]:
+    """Dossiers of the run's top cases by loss_estimate then score, and an index.html."""
+    out_dir = Path(out_dir)
+    ids = data.top_cases(con, run_id, top)
+    paths = [write_dossier(con, run_id, cid, out_dir) for cid in ids]
+    rows = con.execute(
+        """SELECT cluster_id, pattern, n_accounts, loss_estimate, score, case_status, summary
+           FROM clusters WHERE run_id = ? AND cluster_id IN (SELECT unnest(?::VARCHAR[]))
+           ORDER BY loss_estimate DESC NULLS LAST, score DESC NULLS LAST, cluster_id""",
+        [run_id, ids],
+    ).fetchall()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "index.html").write_text(_index(run_id, rows), encoding="utf-8")
+    return paths
+
+
+def _index(run_id: int, rows: list[tuple]) -> str:
+    e = lambda v: escape("" if v is None else str(v), quote=True)  # noqa: E731
+    body = "".join(
+        f"<tr><td style='white-space:nowrap'><a href='{e(_file_name(cid))}'>{e(cid)}</a></td>"
+        f"<td>{e(pat)}</td>"
+        f"<td class='num'>{n:,}</td><td class='num'>¥{(loss or 0):,.2f}</td>"
+        f"<td class='num'>{(score or 0):.2f}</td><td>{e(status)}</td><td>{e(summary)}</td></tr>"
+        for cid, pat, n, loss, score, status, summary in rows)
+    empty = "" if rows else "<p class='muted'>This run found no rings or batches.</p>"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Case dossiers · run {run_id}</title>
+<style>{page.CSS}</style></head><body><main>
+<header class="case"><div><div class="sub">abuse · run {run_id}</div>
+<h1>Top cases by money at risk</h1></div></header>
+<section>{empty}<table><tr><th>case</th><th>pattern</th><th>accounts</th><th>money at risk</th>
+<th>score</th><th>status</th><th>summary</th></tr>{body}</table></section>
+</main></body></html>
+"""
+
+
+def case_command(db: Path, cluster_id: str, out_dir: Path | None = None,
+                 tz: str = "Asia/Shanghai") -> Path:
+    """``abuse case CLUSTER_ID --db FILE``: the dossier of the latest successful run that
+    reported the case, written to ``out_dir`` (default ``<db dir>/dossiers``)."""
+    from abuse.store import work_path
+
+    db = Path(db)
+    work = work_path(db)
+    if not work.exists():
+        raise FileNotFoundError(f"no work database {work} beside {db}: run `abuse nightly` first")
+    try:
+        con = duckdb.connect(str(work), read_only=True)
+    except duckdb.IOException as exc:  # another process (a nightly run) holds the write lock
+        raise RuntimeError(f"cannot open {work} while another process writes it "
+                           f"(a nightly run?); try again when it has finished: {exc}") from exc
+    try:
+        con.execute("SET TimeZone = ?", [tz])
+        run_id = data.latest_run_with(con, cluster_id)
+        return write_dossier(con, run_id, cluster_id, out_dir or db.parent / "dossiers")
+    finally:
+        con.close()

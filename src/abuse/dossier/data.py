@@ -1,0 +1,123 @@
+"""What a case dossier shows, read from the work database: the case, its members, their
+events, and the edges of its graph. Every query is restricted to the case's members."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from abuse.sqlfiles import read_sql
+
+STAGED = ("stg_accounts", "stg_orders", "stg_reviews", "stg_refunds", "stg_coupon_events",
+          "stg_activity")
+
+
+@dataclass
+class Case:
+    run_id: int
+    cluster_id: str
+    pattern: str
+    account_ids: list[str]
+    shop_ids: list[str] | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    loss_estimate: float
+    score: float
+    summary: str
+    evidence: dict[str, Any]
+    case_status: str | None
+    case_first_run: int | None
+    window_start: datetime | None
+    window_end: datetime | None
+    tz: str
+
+
+@dataclass
+class Dossier:
+    case: Case
+    members: pl.DataFrame  # account_id, score, reason, registered_at, device_id, ip, ...
+    events: pl.DataFrame  # account_id, t (epoch s), lane, kind, shop_id, amount, minute, second
+    edges: pl.DataFrame  # ring: account_id, shop_id, counts; else: kind, value, account_id
+    texts: pl.DataFrame  # text, uses, members, shops, min_rating
+
+
+def load_case(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Case:
+    row = con.execute(
+        """SELECT c.run_id, c.cluster_id, c.pattern, c.account_ids, c.shop_ids, c.first_seen,
+                  c.last_seen, c.loss_estimate, c.score, c.summary, c.evidence::VARCHAR,
+                  c.case_status, c.case_first_run, r.window_start, r.window_end,
+                  current_setting('TimeZone')
+           FROM clusters c LEFT JOIN runs r USING (run_id)
+           WHERE c.run_id = ? AND c.cluster_id = ?""",
+        [run_id, cluster_id],
+    ).fetchone()
+    if row is None:
+        raise KeyError(f"no case {cluster_id!r} in run {run_id} of the work database")
+    (rid, cid, pattern, accounts, shops, first, last, loss, score, summary, evidence,
+     status, first_run, w_start, w_end, tz) = row
+    try:
+        ev = json.loads(evidence) if evidence else {}
+    except json.JSONDecodeError:
+        ev = {"raw": evidence}
+    return Case(rid, cid, pattern, list(accounts or []), list(shops) if shops is not None else None,
+                first, last, float(loss or 0.0), float(score or 0.0), summary or "",
+                ev if isinstance(ev, dict) else {"evidence": ev}, status, first_run,
+                w_start, w_end, tz)
+
+
+def latest_run_with(con: duckdb.DuckDBPyConnection, cluster_id: str) -> int:
+    """The latest successful run that reported ``cluster_id``."""
+    row = con.execute(
+        """SELECT max(c.run_id) FROM clusters c JOIN runs r USING (run_id)
+           WHERE c.cluster_id = ? AND r.status = 'succeeded'""",
+        [cluster_id],
+    ).fetchone()
+    if row is None or row[0] is None:
+        raise KeyError(f"no successful run reported a case {cluster_id!r}")
+    return int(row[0])
+
+
+def top_cases(con: duckdb.DuckDBPyConnection, run_id: int, top: int) -> list[str]:
+    rows = con.execute(
+        """SELECT cluster_id FROM clusters WHERE run_id = ?
+           ORDER BY loss_estimate DESC NULLS LAST, score DESC NULLS LAST, cluster_id LIMIT ?""",
+        [run_id, top],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _missing(con: duckdb.DuckDBPyConnection) -> list[str]:
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()}
+    have |= {r[0] for r in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database()"
+    ).fetchall()}
+    return [t for t in STAGED if t not in have]
+
+
+def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pl.DataFrame:
+    return con.execute(read_sql(f"reports/{name}.sql"), params).pl()
+
+
+def load(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Dossier:
+    """Everything the page needs for one case."""
+    case = load_case(con, run_id, cluster_id)
+    missing = _missing(con)
+    if missing:
+        raise RuntimeError(f"the work database lacks staged tables {missing}: run `abuse nightly` first")
+    accounts = case.account_ids
+    members = _query(con, "dossier_members",
+                     {"run_id": run_id, "cluster_id": cluster_id, "accounts": accounts})
+    events = _query(con, "dossier_events", {"accounts": accounts})
+    if case.pattern == "extortion_ring":
+        edges = _query(con, "dossier_ring_edges", {"accounts": accounts, "shops": case.shop_ids or []})
+    else:
+        edges = _query(con, "dossier_identifier_edges", {"accounts": accounts})
+    texts = _query(con, "dossier_review_texts", {"accounts": accounts, "limit": 8})
+    return Dossier(case, members, events, edges, texts)
