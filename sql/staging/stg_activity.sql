@@ -3,19 +3,19 @@ CREATE OR REPLACE TABLE stg_activity AS
 WITH valid AS (
     SELECT * FROM raw_activity WHERE _reject IS NULL
 ),
-typed AS (
+cleaned AS (
     SELECT
         event_id,
         account_id,
-        CAST(ts AS TIMESTAMPTZ)          AS ts,
-        lower(action)                    AS action,
+        ts,
+        lower(action) AS action,
         session_id,
-        CAST(duration_s AS DOUBLE)       AS duration_s,
+        duration_s,
         target_id,
         device_id,
         ip,
         _file, _row, _file_seq
     FROM valid
 )
-SELECT * FROM typed
+SELECT * FROM cleaned
 QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _file_seq DESC, _row DESC) = 1;

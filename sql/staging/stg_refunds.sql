@@ -1,22 +1,22 @@
--- stg_refunds: one row per refund_id, typed; kind defaults to 'refund'.
+-- stg_refunds: one row per refund_id (raw rows are typed at ingest); kind defaults to 'refund'.
 CREATE OR REPLACE TABLE stg_refunds AS
 WITH valid AS (
     SELECT * FROM raw_refunds WHERE _reject IS NULL
 ),
-typed AS (
+cleaned AS (
     SELECT
         refund_id,
         order_id,
         account_id,
         shop_id,
-        CAST(amount AS DECIMAL(18,2))           AS amount,
+        amount,
         coalesce(lower(kind), 'refund')         AS kind,
         reason,
-        CAST(requested_at AS TIMESTAMPTZ)       AS requested_at,
-        CAST(resolved_at AS TIMESTAMPTZ)        AS resolved_at,
-        lower(outcome)                          AS outcome,
+        requested_at,
+        resolved_at,
+        lower(outcome) AS outcome,
         _file, _row, _file_seq
     FROM valid
 )
-SELECT * FROM typed
+SELECT * FROM cleaned
 QUALIFY row_number() OVER (PARTITION BY refund_id ORDER BY _file_seq DESC, _row DESC) = 1;

@@ -1,7 +1,10 @@
 """Ingest: landing files -> raw tables, with provenance and a quarantine for bad records.
 
-``load_new_files`` reads every new file straight into ``raw_<kind>`` (one pass through
-DuckDB's own readers, all columns declared as text) and marks each record's reject reason.
+``load_new_files`` reads every new file straight into ``raw_<kind>`` in one pass through
+DuckDB's own readers: every column is read as declared text, checked against the contract's
+rules, and stored with the contract's type; a record that breaks a rule keeps its reason and
+its original text for the quarantine. (Naive timestamps are read in the platform zone in force
+when the file is ingested.)
 Nothing is visible downstream until the run commits: a failed run calls ``forget_run`` and
 the raw layer is as it was. A file whose bytes were already delivered is skipped.
 """
@@ -52,7 +55,7 @@ class IngestReport:
 
 
 def raw_table_ddl(kind: str) -> str:
-    cols = ", ".join(f'"{c}" VARCHAR' for c in KINDS[kind].column_names)
+    cols = ", ".join(f'"{c.name}" {c.type}' for c in KINDS[kind].columns)
     return (
         f"CREATE TABLE IF NOT EXISTS raw_{kind} ({cols}, _row BIGINT, _raw VARCHAR, "
         "_reject VARCHAR, _file VARCHAR, _file_seq BIGINT, _run_id BIGINT, _ingested_at TIMESTAMPTZ)"
@@ -66,7 +69,8 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
     start = time.perf_counter()
     try:
         rel = relation_sql(con, kind, f)
-        cols = ", ".join(f'"{c}"' for c in kind.column_names)
+        cols = ", ".join(f'"{c.name}"' if c.type == "VARCHAR" else f'TRY_CAST("{c.name}" AS {c.type})'
+                         for c in kind.columns)
         reject = reject_expression(kind)
         con.execute(
             f"""
