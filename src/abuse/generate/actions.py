@@ -5,50 +5,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from abuse.generate.columns import (ACTIVITY_ACTIONS, CHANNELS, COUPON_ACTIONS, ORDER_STATUS,
-                                    OUTCOMES, REFUND_KINDS, REVIEW_ACTIONS, enum)
+from abuse.generate.columns import (
+    ACTIVITY_ACTIONS,
+    COUPON_ACTIONS,
+    NULL_TS,
+    ORDER_STATUS,
+    OUTCOMES,
+    REFUND_KINDS,
+    REVIEW_ACTIONS,
+    enum,
+)
+from abuse.generate.identity import mobile_ips
 from abuse.generate.world import DAY, SEC, World
 
-ISP_FIRST_OCTETS = np.array([36, 39, 42, 58, 59, 60, 61, 101, 106, 110, 111, 112, 113, 114, 115,
-                             116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 171, 175, 180, 182,
-                             183, 202, 210, 211, 218, 219, 220, 221, 222])
-MNO_PREFIXES = np.array([130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155,
-                         156, 157, 158, 159, 166, 173, 177, 180, 181, 182, 183, 185, 186, 187, 188,
-                         189, 191, 198, 199])
-VIRTUAL_PREFIXES = np.array([170, 171, 162, 165, 167])
 STATUS = {s: enum(ORDER_STATUS, s) for s in ORDER_STATUS}
 ACT = {a: enum(ACTIVITY_ACTIONS, a) for a in ACTIVITY_ACTIONS}
 COUPON = {a: enum(COUPON_ACTIONS, a) for a in COUPON_ACTIONS}
 
 
-def home_ips(rng: np.random.Generator, n: int) -> np.ndarray:
-    first = rng.choice(ISP_FIRST_OCTETS, n)
-    return (first << 24) | rng.integers(0, 1 << 24, n)
-
-
-def block_ips(rng: np.random.Generator, n: int, blocks: np.ndarray) -> np.ndarray:
-    """Hosts spread over the given /24 networks (given as the top 24 bits)."""
-    return (rng.choice(blocks, n) << 8) | rng.integers(2, 254, n)
-
-
-def random_blocks(rng: np.random.Generator, n: int, first_octets=(47, 106, 119, 139, 8)) -> np.ndarray:
-    return (rng.choice(np.array(first_octets), n) << 16) | rng.integers(0, 1 << 16, n)
-
-
-def phones(rng: np.random.Generator, n: int, virtual_share: float = 0.03) -> np.ndarray:
-    """Full 11-digit numbers, mostly from ordinary operators."""
-    virtual = rng.random(n) < virtual_share
-    p3 = np.where(virtual, rng.choice(VIRTUAL_PREFIXES, n), rng.choice(MNO_PREFIXES, n))
-    return p3 * 100_000_000 + rng.integers(0, 100_000_000, n)
-
-
-def channels(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.choice(len(CHANNELS), n, p=[0.55, 0.15, 0.24, 0.05, 0.01])
-
-
-def place_orders(w: World, acc: np.ndarray, shop: np.ndarray, item: np.ndarray, t: np.ndarray,
-                 gross: np.ndarray, discount=0, coupon=-1, device=None, ip=None, addr=None,
-                 status=None) -> np.ndarray:
+def place_orders(
+    w: World,
+    acc: np.ndarray,
+    shop: np.ndarray,
+    item: np.ndarray,
+    t: np.ndarray,
+    gross: np.ndarray,
+    discount=0,
+    coupon=-1,
+    device=None,
+    ip=None,
+    addr=None,
+    status=None,
+) -> np.ndarray:
     """Orders paid by `acc`; the paid amount is gross minus discount. Device, IP and shipping
     address default to the account's own (sometimes a mobile network address)."""
     rng, n = w.rng, len(acc)
@@ -57,62 +45,122 @@ def place_orders(w: World, acc: np.ndarray, shop: np.ndarray, item: np.ndarray, 
         device = w.acc["device"][acc]
     if ip is None:
         mobile = rng.random(n) < 0.3
-        ip = np.where(mobile, (223 << 24) | (104 << 16) | rng.integers(0, 1 << 14, n),
-                      w.acc["ip"][acc])
+        ip = np.where(mobile, mobile_ips(rng, n), w.acc["ip"][acc])
     if addr is None:
         addr = w.acc["addr"][acc]
     if status is None:
         recent = t > w.clock.end - 4 * DAY
-        status = np.where(recent & (rng.random(n) < 0.6), STATUS["paid"],
-                          np.where(rng.random(n) < 0.03, STATUS["cancelled"], STATUS["completed"]))
+        status = np.where(
+            recent & (rng.random(n) < 0.6),
+            STATUS["paid"],
+            np.where(rng.random(n) < 0.03, STATUS["cancelled"], STATUS["completed"]),
+        )
     amount = np.maximum(np.asarray(gross) - np.asarray(discount), 1)
-    w.sink.add("orders", order_id=codes, account_id=acc, shop_id=shop, item_id=item,
-               amount=amount, discount=discount, coupon_id=coupon, created_at=t,
-               device_id=device, ip=ip, ship_addr_hash=addr, status=status)
+    w.sink.add(
+        "orders",
+        order_id=codes,
+        account_id=acc,
+        shop_id=shop,
+        item_id=item,
+        amount=amount,
+        discount=discount,
+        coupon_id=coupon,
+        created_at=t,
+        device_id=device,
+        ip=ip,
+        ship_addr_hash=addr,
+        status=status,
+    )
     return codes
 
 
 def post_reviews(w: World, order, acc, shop, t, rating, text) -> np.ndarray:
     codes = w.ids.take("review", len(acc))
-    w.sink.add("reviews", review_id=codes, order_id=order, account_id=acc, shop_id=shop,
-               rating=rating, created_at=t, action=enum(REVIEW_ACTIONS, "posted"), text=text)
+    w.sink.add(
+        "reviews",
+        review_id=codes,
+        order_id=order,
+        account_id=acc,
+        shop_id=shop,
+        rating=rating,
+        created_at=t,
+        action=enum(REVIEW_ACTIONS, "posted"),
+        text=text,
+    )
     return codes
 
 
 def change_reviews(w: World, review, order, acc, shop, t, rating, text, action: str) -> None:
-    w.sink.add("reviews", review_id=review, order_id=order, account_id=acc, shop_id=shop,
-               rating=rating if action == "amended" else -1, created_at=t,
-               action=enum(REVIEW_ACTIONS, action), text=text)
+    w.sink.add(
+        "reviews",
+        review_id=review,
+        order_id=order,
+        account_id=acc,
+        shop_id=shop,
+        rating=rating if action == "amended" else -1,
+        created_at=t,
+        action=enum(REVIEW_ACTIONS, action),
+        text=text,
+    )
 
 
 def refunds(w: World, order, acc, shop, amount, t, resolve_after, outcome, reason, kind="refund"):
     """Refund (or compensation) requests; approved refunds mark their order refunded."""
     n = len(acc)
     codes = w.ids.take("refund", n)
-    outcome = np.broadcast_to(np.asarray(outcome), (n,))
-    resolved = np.where(outcome == enum(OUTCOMES, "pending"), np.iinfo(np.int64).min,
-                        t + resolve_after)
-    w.sink.add("refunds", refund_id=codes, order_id=order, account_id=acc, shop_id=shop,
-               amount=amount, kind=enum(REFUND_KINDS, kind), reason=reason, requested_at=t,
-               resolved_at=resolved, outcome=outcome)
+    resolved = t + resolve_after
+    # still open at the end of the export: pending, not resolved yet
+    outcome = np.where(resolved >= w.clock.end, enum(OUTCOMES, "pending"), outcome)
+    resolved = np.where(outcome == enum(OUTCOMES, "pending"), NULL_TS, resolved)
+    w.sink.add(
+        "refunds",
+        refund_id=codes,
+        order_id=order,
+        account_id=acc,
+        shop_id=shop,
+        amount=amount,
+        kind=enum(REFUND_KINDS, kind),
+        reason=reason,
+        requested_at=t,
+        resolved_at=resolved,
+        outcome=outcome,
+    )
     if kind == "refund":
-        w.refunded_orders.append(np.broadcast_to(np.asarray(order), (n,))[
-            outcome == enum(OUTCOMES, "approved")])
+        w.refunded_orders.append(
+            np.broadcast_to(np.asarray(order), (n,))[outcome == enum(OUTCOMES, "approved")]
+        )
     return codes
 
 
 def coupon_events(w: World, campaign, coupon, acc, action: str, t, order=-1, device=None, ip=None):
     n = len(acc)
-    w.sink.add("coupon_events", event_id=w.ids.take("coupon_event", n), campaign_id=campaign,
-               coupon_id=coupon, account_id=acc, action=COUPON[action], ts=t, order_id=order,
-               device_id=w.acc["device"][acc] if device is None else device,
-               ip=w.acc["ip"][acc] if ip is None else ip)
+    w.sink.add(
+        "coupon_events",
+        event_id=w.ids.take("coupon_event", n),
+        campaign_id=campaign,
+        coupon_id=coupon,
+        account_id=acc,
+        action=COUPON[action],
+        ts=t,
+        order_id=order,
+        device_id=w.acc["device"][acc] if device is None else device,
+        ip=w.acc["ip"][acc] if ip is None else ip,
+    )
 
 
-def sessions(w: World, acc: np.ndarray, starts: np.ndarray, n_events: np.ndarray,
-             gap_ms: np.ndarray | None, actions: np.ndarray | None = None,
-             action_p: dict[str, float] | None = None, duration_s: np.ndarray | None = None,
-             target=None, device=None, ip=None) -> None:
+def sessions(
+    w: World,
+    acc: np.ndarray,
+    starts: np.ndarray,
+    n_events: np.ndarray,
+    gap_ms: np.ndarray | None,
+    actions: np.ndarray | None = None,
+    action_p: dict[str, float] | None = None,
+    duration_s: np.ndarray | None = None,
+    target=None,
+    device=None,
+    ip=None,
+) -> None:
     """Activity in sessions: session k of account acc[k] starts at starts[k] and has
     n_events[k] events separated by the given gaps (one per event; the first is ignored).
     Human default: login first, then a mix of actions, durations between the gaps."""
@@ -143,12 +191,27 @@ def sessions(w: World, acc: np.ndarray, starts: np.ndarray, n_events: np.ndarray
         target = rng.integers(0, 100_000, total)
     session_codes = w.ids.take("session", len(acc))
     a = np.asarray(acc)[sess]
-    w.sink.add("activity", event_id=w.ids.take("activity", total), account_id=a, ts=t,
-               action=actions, session_id=session_codes[sess], duration_s=duration_s,
-               target_id=np.broadcast_to(target, (total,)) if np.ndim(target) == 0 else target,
-               device_id=w.acc["device"][a] if device is None else np.asarray(device)[sess],
-               ip=w.acc["ip"][a] if ip is None else np.asarray(ip)[sess])
+    cols = dict(
+        account_id=a,
+        ts=t,
+        action=actions,
+        session_id=session_codes[sess],
+        duration_s=duration_s,
+        target_id=np.broadcast_to(target, (total,)),
+        device_id=w.acc["device"][a] if device is None else np.asarray(device)[sess],
+        ip=w.acc["ip"][a] if ip is None else np.asarray(ip)[sess],
+    )
+    keep = (t >= w.clock.start) & (t < w.clock.end)  # sessions cut at the export's edges
+    cols = {k: np.broadcast_to(v, (total,))[keep] for k, v in cols.items()}
+    w.sink.add("activity", event_id=w.ids.take("activity", int(keep.sum())), **cols)
 
 
-HUMAN_ACTIONS = {"view": 0.68, "like": 0.12, "follow": 0.03, "lottery_spin": 0.06, "vote": 0.03,
-                 "checkin": 0.05, "share": 0.03}
+HUMAN_ACTIONS = {
+    "view": 0.68,
+    "like": 0.12,
+    "follow": 0.03,
+    "lottery_spin": 0.06,
+    "vote": 0.03,
+    "checkin": 0.05,
+    "share": 0.03,
+}

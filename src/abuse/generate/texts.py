@@ -6,30 +6,78 @@ from __future__ import annotations
 import numpy as np
 
 POSITIVE = [
-    "质量很好，物流也快👍", "和描述一致，满意！", "第二次购买了，一如既往的好", "包装很用心，点赞",
-    "性价比高, 推荐购买", "Great quality, fast shipping!", "Exactly as described 😊",
-    "客服态度好，耐心解答", "Good value for money, would buy again", "宝贝收到了，孩子很喜欢❤️",
-    "味道不错，就是包装有点简单", "Nice, my \"go-to\" shop now", "颜色正，尺码标准", "物流超快，隔天就到了🚚",
-    "很好用，\n已经推荐给朋友", "Works fine. Battery lasts long.", "做工精细，没有异味", "还行吧，对得起这个价格",
+    "质量很好，物流也快👍",
+    "和描述一致，满意！",
+    "第二次购买了，一如既往的好",
+    "包装很用心，点赞",
+    "性价比高, 推荐购买",
+    "Great quality, fast shipping!",
+    "Exactly as described 😊",
+    "客服态度好，耐心解答",
+    "Good value for money, would buy again",
+    "宝贝收到了，孩子很喜欢❤️",
+    "味道不错，就是包装有点简单",
+    'Nice, my "go-to" shop now',
+    "颜色正，尺码标准",
+    "物流超快，隔天就到了🚚",
+    "很好用，\n已经推荐给朋友",
+    "Works fine. Battery lasts long.",
+    "做工精细，没有异味",
+    "还行吧，对得起这个价格",
 ]
 NEUTRAL = [
-    "一般般，凑合用", "It's ok, nothing special", "包装有点破损，东西还好", "物流慢了点，东西没问题",
-    "颜色和图片有点差别", "Size runs a bit small, otherwise fine", "中规中矩", "还可以，就是发货慢",
+    "一般般，凑合用",
+    "It's ok, nothing special",
+    "包装有点破损，东西还好",
+    "物流慢了点，东西没问题",
+    "颜色和图片有点差别",
+    "Size runs a bit small, otherwise fine",
+    "中规中矩",
+    "还可以，就是发货慢",
 ]
 NEGATIVE = [
-    "质量太差了，用了两天就坏了😡", "和图片完全不一样，失望", "Arrived broken, very disappointed",
-    "客服不回消息，差评", "味道很怪，不敢吃", "尺码严重偏小, 退了", "物流太慢了，等了十天",
-    "Item smells bad and the stitching is loose", "发错货了，联系客服也没用", "感觉是假货，和专柜的不一样",
-    "质量一般,\n不推荐", "Stopped working after a week. \"Quality\" product indeed",
+    "质量太差了，用了两天就坏了😡",
+    "和图片完全不一样，失望",
+    "Arrived broken, very disappointed",
+    "客服不回消息，差评",
+    "味道很怪，不敢吃",
+    "尺码严重偏小, 退了",
+    "物流太慢了，等了十天",
+    "Item smells bad and the stitching is loose",
+    "发错货了，联系客服也没用",
+    "感觉是假货，和专柜的不一样",
+    "质量一般,\n不推荐",
+    'Stopped working after a week. "Quality" product indeed',
+]
+FOLLOW_UPS = [
+    "追评：用了一周，还不错",
+    "客服处理了，加一星",
+    "updated: seller fixed it",
+    "",
+    "追加评价：问题已解决",
+    "换货后正常了👌",
+    "Update: replacement works",
+    "",
 ]
 BAD_SHOP = [
-    "又是坏的！这家店质量控制有问题", "收到就是坏的，申请退款", "Broken on arrival, second time from this shop",
-    "做工很差，线头到处都是", "完全不能用，要求退货", "感觉是假货，包装都是旧的", "Cheap knock-off, asked for a refund",
-    "发霉了！！！", "和描述不符，已投诉", "货不对板，退款处理很慢",
+    "又是坏的！这家店质量控制有问题",
+    "收到就是坏的，申请退款",
+    "Broken on arrival, second time from this shop",
+    "做工很差，线头到处都是",
+    "完全不能用，要求退货",
+    "感觉是假货，包装都是旧的",
+    "Cheap knock-off, asked for a refund",
+    "发霉了！！！",
+    "和描述不符，已投诉",
+    "货不对板，退款处理很慢",
 ]
 RING_TEMPLATES = [
-    "{a}，{b}！{c}，否则{d}", "{a}。{b}，{c}。", "{b}！！{a}，{d}", "{e}. {f}, {g}",
-    "{e}!! {g} {f}", "{a} {b} {c}",
+    "{a}，{b}！{c}，否则{d}",
+    "{a}。{b}，{c}。",
+    "{b}！！{a}，{d}",
+    "{e}. {f}, {g}",
+    "{e}!! {g} {f}",
+    "{a} {b} {c}",
 ]
 RING_WORDS = {
     "a": ["假货", "三无产品", "质量严重不合格", "虚假宣传", "收到的是假货", "和描述严重不符"],
@@ -40,18 +88,35 @@ RING_WORDS = {
     "f": ["pay me compensation", "I want compensation now", "refund plus compensation"],
     "g": ["or else I report you", "or I go to consumer protection", "or else more bad reviews"],
 }
+OPENERS = ["", "", "", "亲，", "店家，", "老板你好，", "Hello, ", "收到货了，"]
+CLOSERS = ["", "", "", "。", "，别装死", "，等你回复", " 有图有真相", ". Waiting for reply"]
 EMOJI = ["", "", "", "😡", "🤬", "💢", "！", "!!"]
 REFUND_REASONS = [
-    "不想要了", "尺码不合适", "质量问题", "发错货", "物流太慢", "商品破损", "七天无理由退货", "与描述不符",
-    "quality issue", "wrong size", "changed my mind", "damaged in transit",
-    "包装破损, 内件\"受潮\"", "颜色不对,\n要求换货",
+    "不想要了",
+    "尺码不合适",
+    "质量问题",
+    "发错货",
+    "物流太慢",
+    "商品破损",
+    "七天无理由退货",
+    "与描述不符",
+    "quality issue",
+    "wrong size",
+    "changed my mind",
+    "damaged in transit",
+    '包装破损, 内件"受潮"',
+    "颜色不对,\n要求换货",
 ]
 RING_REASONS = ["质量问题", "假货", "与描述不符", "商品有瑕疵，要求赔偿", "fake product", "虚假宣传"]
 COMPENSATION_REASONS = ["协商补偿", "商家补偿", "延迟发货补偿", "goodwill compensation", "差价补偿"]
 CAMPAIGN_NAMES = [
-    "满{t}减{f}", "新人专享{f}元券", "{t} minus {f} weekend deal", "限时抢券 满{t}减{f}",
-    "会员日 满{t}减{f}", "店铺通用券{f}元", "618狂欢 满{t}减{f}",
+    "满{t}减{f}",
+    "{t} minus {f} weekend deal",
+    "限时抢券 满{t}减{f}",
+    "会员日 满{t}减{f}",
+    "618狂欢 满{t}减{f}",
 ]
+CAMPAIGN_NAMES_NO_THRESHOLD = ["新人专享{f}元券", "无门槛{f}元券", "{f} yuan off, no minimum"]
 
 
 def background_review(rng: np.random.Generator, rating: np.ndarray) -> list[str]:
@@ -59,7 +124,7 @@ def background_review(rng: np.random.Generator, rating: np.ndarray) -> list[str]
     out = []
     pick = rng.random(len(rating))
     idx = rng.integers(0, 1 << 30, len(rating))
-    for r, p, i in zip(rating.tolist(), pick.tolist(), idx.tolist()):
+    for r, p, i in zip(rating.tolist(), pick.tolist(), idx.tolist(), strict=True):
         if p < 0.25:
             out.append("")
             continue
@@ -71,14 +136,23 @@ def background_review(rng: np.random.Generator, rating: np.ndarray) -> list[str]
 def ring_text(rng: np.random.Generator, style: dict) -> str:
     """A complaint in the ring's house style: same template and favourite words, varied."""
     tpl = style["template"]
-    words = {k: (v[style["fav"][k]] if rng.random() < 0.7 else v[rng.integers(len(v))])
-             for k, v in RING_WORDS.items()}
-    text = tpl.format(**words) + EMOJI[rng.integers(len(EMOJI))]
+    words = {
+        k: (v[style["fav"][k]] if rng.random() < 0.7 else v[rng.integers(len(v))])
+        for k, v in RING_WORDS.items()
+    }
+    text = (
+        OPENERS[rng.integers(len(OPENERS))]
+        + tpl.format(**words)
+        + CLOSERS[rng.integers(len(CLOSERS))]
+        + EMOJI[rng.integers(len(EMOJI))]
+    )
     if rng.random() < 0.15:
         text = text.replace("，", ", ")
     return text
 
 
 def ring_style(rng: np.random.Generator) -> dict:
-    return {"template": RING_TEMPLATES[rng.integers(len(RING_TEMPLATES))],
-            "fav": {k: int(rng.integers(len(v))) for k, v in RING_WORDS.items()}}
+    return {
+        "template": RING_TEMPLATES[rng.integers(len(RING_TEMPLATES))],
+        "fav": {k: int(rng.integers(len(v))) for k, v in RING_WORDS.items()},
+    }

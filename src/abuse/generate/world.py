@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from abuse.generate.columns import COLUMNS, NULL_TS, default_of
+from abuse.generate.columns import COLUMNS, default_of
 
 SEC = 1000
 MIN = 60 * SEC
@@ -23,14 +23,12 @@ TZ = "Asia/Shanghai"
 OFFSET = 8 * HOUR  # Asia/Shanghai has no daylight saving
 
 # Share of the day's activity per local hour: night trough, lunch bump, evening peak.
-HOUR_WEEKDAY = np.array(
-    [2.0, 1.2, 0.7, 0.4, 0.3, 0.3, 0.6, 1.5, 2.8, 3.6, 4.0, 4.4,
-     5.6, 5.2, 4.2, 4.0, 4.0, 4.2, 4.6, 5.6, 7.4, 8.2, 7.2, 4.4]
-)
-HOUR_WEEKEND = np.array(
-    [3.0, 2.0, 1.2, 0.7, 0.4, 0.4, 0.5, 0.9, 1.8, 3.2, 4.4, 5.0,
-     5.4, 5.2, 5.0, 5.0, 5.0, 5.0, 5.2, 5.8, 7.0, 7.6, 6.8, 4.8]
-)
+# fmt: off
+HOUR_WEEKDAY = np.array([2.0, 1.2, 0.7, 0.4, 0.3, 0.3, 0.6, 1.5, 2.8, 3.6, 4.0, 4.4,
+                         5.6, 5.2, 4.2, 4.0, 4.0, 4.2, 4.6, 5.6, 7.4, 8.2, 7.2, 4.4])
+HOUR_WEEKEND = np.array([3.0, 2.0, 1.2, 0.7, 0.4, 0.4, 0.5, 0.9, 1.8, 3.2, 4.4, 5.0,
+                         5.4, 5.2, 5.0, 5.0, 5.0, 5.0, 5.2, 5.8, 7.0, 7.6, 6.8, 4.8])
+# fmt: on
 
 
 class Clock:
@@ -61,24 +59,38 @@ class Clock:
         local = (day_starts + OFFSET) // DAY
         weekday = (local + 3) % 7  # 1970-01-01 was a Thursday (3)
         w = np.where(weekday >= 5, 1.2, 1.0)
-        for d, boost in ((date(self.as_of.year, 6, 16), 1.6), (date(self.as_of.year, 6, 17), 1.9),
-                         (date(self.as_of.year, 6, 18), 3.0)):
+        for d, boost in (
+            (date(self.as_of.year, 6, 16), 1.6),
+            (date(self.as_of.year, 6, 17), 1.9),
+            (date(self.as_of.year, 6, 18), 3.0),
+        ):
             w = np.where(day_starts == self.local_ms(d), w * boost, w)
         return w
 
-    def human_times(self, rng: np.random.Generator, n: int, lo: int | np.ndarray | None = None,
-                    hi: int | None = None, hours: np.ndarray | None = None) -> np.ndarray:
+    def human_times(
+        self,
+        rng: np.random.Generator,
+        n: int,
+        lo: int | np.ndarray | None = None,
+        hi: int | None = None,
+        hours: np.ndarray | None = None,
+    ) -> np.ndarray:
         """n times with a human daily rhythm in [lo, hi) (lo may be per row)."""
         hi = self.end if hi is None else hi
-        lo_arr = np.broadcast_to(np.asarray(self.start if lo is None else lo, dtype=np.int64), (n,))
+        lo_arr = np.maximum(
+            np.broadcast_to(np.asarray(self.start if lo is None else lo, dtype=np.int64), (n,)), self.start
+        )
         first = int(self.day_of(np.array([lo_arr.min() if n else self.start]))[0])
         days = np.arange(first, hi, DAY, dtype=np.int64)
         wd = self.day_weights(days)
         day = days[rng.choice(len(days), size=n, p=wd / wd.sum())]
         weekend = ((day + OFFSET) // DAY + 3) % 7 >= 5
         if hours is None:
-            h = np.where(weekend, rng.choice(24, n, p=HOUR_WEEKEND / HOUR_WEEKEND.sum()),
-                         rng.choice(24, n, p=HOUR_WEEKDAY / HOUR_WEEKDAY.sum()))
+            h = np.where(
+                weekend,
+                rng.choice(24, n, p=HOUR_WEEKEND / HOUR_WEEKEND.sum()),
+                rng.choice(24, n, p=HOUR_WEEKDAY / HOUR_WEEKDAY.sum()),
+            )
         else:
             h = rng.choice(24, n, p=hours / hours.sum())
         t = day + h * HOUR + rng.integers(0, HOUR, n)
@@ -91,9 +103,18 @@ class Clock:
             span = np.maximum((hi - base) // DAY, 1)
             moved = base + rng.integers(0, span) * DAY + tod
             moved = np.where(moved < lo_b, moved + DAY, moved)
-            t[bad] = np.minimum(moved, hi - 1)
-            t = np.maximum(t, lo_arr)
-        return np.minimum(t, hi - 1)
+            # no day left: anywhere between the bound and the end
+            anywhere = lo_b + (rng.random(len(lo_b)) * np.maximum(hi - lo_b, 1)).astype(np.int64)
+            t[bad] = np.where(moved < hi, moved, anywhere)
+        return np.clip(t, lo_arr, hi - 1)
+
+    def past_times(
+        self, rng: np.random.Generator, n: int, mean_days: float, max_days: int, min_days: int = 1
+    ) -> np.ndarray:
+        """n times before the covered period (account registrations), human time of day."""
+        days = min_days + rng.exponential(mean_days, n).astype(np.int64) % max(max_days - min_days, 1)
+        hour = rng.choice(24, n, p=HOUR_WEEKDAY / HOUR_WEEKDAY.sum())
+        return self.start - days * DAY + hour * HOUR + rng.integers(0, HOUR, n)
 
 
 class Ids:
@@ -131,26 +152,25 @@ class Sink:
     def __init__(self):
         self.parts: dict[str, list[dict[str, np.ndarray]]] = defaultdict(list)
 
-    def add(self, kind: str, **cols) -> None:
+    def add(self, log_kind: str, /, **cols) -> None:
         n = max(np.size(v) for v in cols.values() if np.ndim(v) > 0)
         if n == 0:
             return
         for name in cols:
-            if name not in COLUMNS[kind]:
-                raise KeyError(f"{kind} has no column {name}")
+            if name not in COLUMNS[log_kind]:
+                raise KeyError(f"{log_kind} has no column {name}")
         part = {}
-        for name, (ctype, _) in COLUMNS[kind].items():
+        for name, (ctype, _) in COLUMNS[log_kind].items():
             v = cols.get(name, default_of(ctype))
             dtype = np.float64 if ctype == "float" else np.int64
             part[name] = np.broadcast_to(np.asarray(v, dtype=dtype), (n,)).copy()
-        self.parts[kind].append(part)
+        self.parts[log_kind].append(part)
 
     def frame(self, kind: str) -> dict[str, np.ndarray]:
         parts = self.parts.get(kind, [])
         cols = COLUMNS[kind]
         if not parts:
-            return {c: np.empty(0, np.float64 if t == "float" else np.int64)
-                    for c, (t, _) in cols.items()}
+            return {c: np.empty(0, np.float64 if t == "float" else np.int64) for c, (t, _) in cols.items()}
         return {c: np.concatenate([p[c] for p in parts]) for c in cols}
 
 
@@ -172,31 +192,65 @@ class World:
         self.spikes: list[dict] = []
         self.campaigns: list[dict] = []
         self.refunded_orders: list[np.ndarray] = []
-        # account attributes kept for later scenarios (not all are written)
-        self.acc: dict[str, np.ndarray] = {k: np.empty(0, np.int64) for k in
-                                           ("id", "reg", "device", "ip", "addr")}
-        self.acc["weight"] = np.empty(0, np.float64)
+        # account attributes kept for later scenarios (not all are written), indexed by code
+        self._acc_parts: list[dict[str, np.ndarray]] = []
+        self._acc: dict[str, np.ndarray] | None = None
+        # shops (weight = popularity, bad = share of unhappy buyers, ...) and their items
+        # (shop, price in cents, printed code); filled by background.build_shops
+        self.shops: dict[str, np.ndarray] = {}
+        self.items: dict[str, np.ndarray] = {}
+
+    @property
+    def acc(self) -> dict[str, np.ndarray]:
+        """Attributes of every account so far (id, reg, device, ip, addr, weight) by code."""
+        if self._acc is None:
+            keys = ("id", "reg", "device", "ip", "addr", "weight")
+            if self._acc_parts:
+                self._acc = {k: np.concatenate([p[k] for p in self._acc_parts]) for k in keys}
+            else:
+                self._acc = {k: np.empty(0, np.float64 if k == "weight" else np.int64) for k in keys}
+            self._acc_parts = [self._acc]
+        return self._acc
 
     def scaled(self, lo: float, hi: float, power: float = 1.0, minimum: int = 1) -> int:
         """A count drawn from [lo, hi) at scale 1, growing as scale**power."""
-        return max(minimum, int(round(self.rng.uniform(lo, hi) * self.scale ** power)))
+        return max(minimum, int(round(self.rng.uniform(lo, hi) * self.scale**power)))
 
     def new_devices(self, n: int, emulator: bool = False) -> np.ndarray:
         codes = self.ids.take("device", n)
         return codes | (1 << 40) if emulator else codes
 
-    def new_accounts(self, reg: np.ndarray, device: np.ndarray, ip: np.ndarray,
-                     phone: np.ndarray, channel: np.ndarray | int, invited_by: np.ndarray | int = -1,
-                     addr: np.ndarray | None = None, weight: np.ndarray | float = 0.0) -> np.ndarray:
+    def new_accounts(
+        self,
+        reg: np.ndarray,
+        device: np.ndarray,
+        ip: np.ndarray,
+        phone: np.ndarray,
+        channel: np.ndarray | int,
+        invited_by: np.ndarray | int = -1,
+        addr: np.ndarray | None = None,
+        weight: np.ndarray | float = 0.0,
+    ) -> np.ndarray:
         n = len(reg)
         codes = self.ids.take("account", n)
         addr = self.ids.take("addr", n) if addr is None else addr
-        self.sink.add("accounts", account_id=codes, registered_at=reg, phone_prefix=phone // 10000,
-                      phone_hash=phone, device_id=device, ip=ip, channel=channel,
-                      invited_by=invited_by)
-        for k, v in (("id", codes), ("reg", reg), ("device", device), ("ip", ip), ("addr", addr),
-                     ("weight", np.broadcast_to(np.asarray(weight, np.float64), (n,)))):
-            self.acc[k] = np.concatenate([self.acc[k], np.asarray(v, dtype=self.acc[k].dtype)])
+        self.sink.add(
+            "accounts",
+            account_id=codes,
+            registered_at=reg,
+            phone_prefix=phone // 10000,
+            phone_hash=phone,
+            device_id=device,
+            ip=ip,
+            channel=channel,
+            invited_by=invited_by,
+        )
+        self._acc_parts.append({
+            "id": codes, "reg": np.asarray(reg, np.int64), "device": np.asarray(device, np.int64),
+            "ip": np.asarray(ip, np.int64), "addr": np.asarray(addr, np.int64),
+            "weight": np.broadcast_to(np.asarray(weight, np.float64), (n,)),
+        })  # fmt: skip
+        self._acc = None
         return codes
 
     def plant(self, codes: np.ndarray, pattern: str, cluster: str, role: str) -> None:

@@ -1,0 +1,168 @@
+"""Seeded sample logs with planted abuse, benign look-alikes and the truth to score against.
+
+`generate(out, seed, scale)` writes `out/landing/<kind>/...` in the shape of the input contract
+(mixed file formats and timestamp spellings, one re-delivery of corrected rows) and `out/truth/`.
+It shares no code with the detectors. About 60 days of logs end on `as_of` (2026-06-20, so the
+6.18 sale is inside); planted abuse happens in the last 30 days, the first 30 are history.
+
+Scenarios (every parameter drawn per seed from a wide range, logged in truth/meta.json):
+- background: heavy-tailed shop popularity, buyers with an evening-peaked daily rhythm, mostly
+  good reviews, a few percent refunds, coupon campaigns released on the hour, app sessions.
+- extortion_ring: groups of old bought accounts that order cheaply from chosen small shops,
+  post 1-2 star reviews, get refunds and compensation, then withdraw or amend the review.
+- coupon_hoarding: batches registered in bursts (or stealthily over days) on virtual number
+  blocks, group-control devices and proxy ranges, claiming coupons seconds after release,
+  leaving most unused, redeeming at the threshold, pooling shipping, looping refunds.
+- scripted_timing: lone bots acting on the hour / at a fixed second / at a fixed period in
+  one-second sessions, and abusive spikes (a scripted registration burst, a vote farm).
+- look-alikes that must stay unflagged: bad_shop_complainer, serial_complainer, household,
+  campus_nat, referral_burst, flash_sale_crowd, tv_ad_signup, night_owl.
+
+Truth files: accounts.csv (account_id, pattern, cluster, role), ring_shops.csv (cluster,
+shop_id), lookalikes.csv (account_id, lookalike, group), spikes.csv (scope, window_start,
+window_end, kind 'abusive' | 'benign_campaign', campaign_id), meta.json (seed, scale, tz,
+as_of, window_days, drawn parameters, summary).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from abuse.generate.background import background, build_shops, register_people
+from abuse.generate.columns import NULL_TS, ORDER_STATUS, OUTCOMES, enum
+from abuse.generate.coupons import build_campaigns, people_claims
+from abuse.generate.finalize import finalize
+from abuse.generate.hoarding import plant_hoarding
+from abuse.generate.lookalikes import bad_shops, night_owls, register_lookalikes, serial_complainers
+from abuse.generate.rings import plant_rings
+from abuse.generate.timing import plant_bots, plant_spikes
+from abuse.generate.truth import write_truth
+from abuse.generate.world import World
+from abuse.generate.writers import take, write
+
+AS_OF = date(2026, 6, 20)
+__all__ = ["generate", "AS_OF"]
+
+
+def generate(out: Path, seed: int = 1, scale: float = 1.0) -> dict:
+    """Write landing files and truth under `out`; returns a summary (rows, planted counts)."""
+    out = Path(out)
+    w = World(seed, scale, AS_OF)
+    build_shops(w)
+    people = register_people(w, int(round(9000 * scale)))
+    people = np.concatenate([people, register_lookalikes(w)])
+    background(w, people)
+    build_campaigns(w)
+    people_claims(w, people)
+    night_owls(w, people)
+    bad_shops(w, people)
+    serial_complainers(w, people)
+    plant_rings(w)
+    plant_hoarding(w)
+    plant_bots(w)
+    plant_spikes(w)
+    frames = finalize(w)
+    for sub in ("landing", "truth"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    rows, files = write_landing(w, frames, out / "landing")
+    summary = {"rows": rows, "planted": _planted(w), "lookalikes": _lookalikes(w)}
+    files += write_truth(w, out / "truth", summary)
+    _stamp(w, files)
+    return summary
+
+
+def write_landing(w: World, f: dict, landing: Path) -> tuple[dict, list[Path]]:
+    """Spread the kinds over every contract format; re-deliver a few corrected rows later."""
+    rng = np.random.default_rng([w.seed, 2])
+    orders, fixed_orders = _stale_orders(rng, f["orders"])
+    refunds, fixed_refunds = _stale_refunds(rng, f["refunds"])
+    old_orders = orders["created_at"] < w.clock.window_start
+    old_reviews = f["reviews"]["created_at"] < w.clock.window_start
+    jobs = [  # file name, kind, rows, timestamp spelling; in delivery order
+        ("accounts.csv", "accounts", f["accounts"], "mixed"),
+        ("orders_01.csv.gz", "orders", take(orders, old_orders), "mixed"),
+        ("orders_02.parquet", "orders", take(orders, ~old_orders), "mixed"),
+        ("reviews_01.csv", "reviews", take(f["reviews"], old_reviews), "local"),
+        ("reviews_02.jsonl", "reviews", take(f["reviews"], ~old_reviews), "mixed"),
+        ("refunds.csv", "refunds", refunds, "offset"),
+        ("campaigns.csv", "campaigns", f["campaigns"], "offset"),
+        ("coupon_events.jsonl.gz", "coupon_events", f["coupon_events"], "mixed"),
+        ("activity.parquet", "activity", f["activity"], "mixed"),
+        ("orders_corrections.csv", "orders", fixed_orders, "mixed"),
+        ("refunds_corrections.jsonl", "refunds", fixed_refunds, "mixed"),
+    ]
+    files = [landing / kind / name for name, kind, _, _ in jobs]
+
+    def put(i: int) -> None:  # each file has its own randomness: order of completion is free
+        _, kind, frame, style = jobs[i]
+        write(
+            files[i],
+            kind,
+            frame,
+            w.texts.items,
+            w.seed * 1_000_003,
+            np.random.default_rng([w.seed, 3, i]),
+            style,
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # arrow, zlib and parquet release the GIL
+        list(pool.map(put, range(len(jobs))))
+    rows = {k: int(len(v[next(iter(v))])) for k, v in f.items()}
+    rows["redelivered_orders"] = int(len(fixed_orders["order_id"]))
+    rows["redelivered_refunds"] = int(len(fixed_refunds["refund_id"]))
+    return rows, files
+
+
+def _stale_orders(rng, orders: dict):
+    """Some completed orders first arrive as 'paid'; the corrections file has the final row."""
+    done = np.flatnonzero(orders["status"] == enum(ORDER_STATUS, "completed"))
+    pick = np.sort(rng.choice(done, min(len(done), max(5, len(orders["order_id"]) // 1000)), replace=False))
+    fixed = take(orders, pick)
+    stale = {k: v.copy() for k, v in orders.items()}
+    stale["status"][pick] = enum(ORDER_STATUS, "paid")
+    return stale, fixed
+
+
+def _stale_refunds(rng, refunds: dict):
+    """Some approved refunds first arrive as pending; the corrections file resolves them."""
+    done = np.flatnonzero(refunds["outcome"] == enum(OUTCOMES, "approved"))
+    pick = np.sort(rng.choice(done, min(len(done), max(3, len(refunds["refund_id"]) // 200)), replace=False))
+    fixed = take(refunds, pick)
+    stale = {k: v.copy() for k, v in refunds.items()}
+    stale["outcome"][pick] = enum(OUTCOMES, "pending")
+    stale["resolved_at"][pick] = NULL_TS
+    return stale, fixed
+
+
+def _stamp(w: World, files: list[Path]) -> None:
+    """Deterministic modification times, later files later (corrections last)."""
+    base = w.clock.end // 1000 + 3600
+    for i, path in enumerate(files):
+        late = "corrections" in path.name
+        t = base + 60 * i + (86_400 if late else 0)
+        os.utime(path, (t, t))
+
+
+def _planted(w: World) -> dict:
+    out: dict[str, dict] = {}
+    for codes, pattern, cluster, _ in w.truth_accounts:
+        p = out.setdefault(pattern, {"accounts": set(), "clusters": set()})
+        p["accounts"].update(codes.tolist())
+        if cluster:
+            p["clusters"].add(cluster)
+    return {
+        k: {"accounts": len(v["accounts"]), "clusters": len(v["clusters"])} for k, v in sorted(out.items())
+    }
+
+
+def _lookalikes(w: World) -> dict:
+    out: dict[str, set] = {}
+    for codes, kind, _ in w.lookalikes:
+        out.setdefault(kind, set()).update(codes.tolist())
+    return {k: len(v) for k, v in sorted(out.items())}

@@ -1,0 +1,135 @@
+"""Honest behaviour that looks like abuse at first sight and must stay unflagged:
+households and a campus NAT sharing devices/IPs, a referral burst, a TV-ad signup wave,
+night owls, a genuinely bad shop many buyers complain about, and lone serial complainers.
+(The flash-sale crowd is made in coupons.py.)"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from abuse.generate import texts
+from abuse.generate.actions import HUMAN_ACTIONS, refunds, sessions
+from abuse.generate.background import honest_orders, pick_weighted, register_people
+from abuse.generate.columns import OUTCOMES, enum
+from abuse.generate.identity import home_ips
+from abuse.generate.world import DAY, HOUR, MIN, SEC, World
+
+
+def register_lookalikes(w: World) -> np.ndarray:
+    """Accounts of the look-alike groups that are defined by how they registered; they then
+    live like everyone else (returned so the caller adds them to the population)."""
+    rng, c = w.rng, w.clock
+    made = []
+    # households: a shared phone/tablet, home IP and address
+    n = w.scaled(10, 30)
+    home = np.repeat(np.arange(n), rng.integers(2, 6, n))
+    acc = register_people(w, len(home), device=w.new_devices(n)[home], ip=home_ips(rng, n)[home],
+                          addr=w.ids.take("addr", n)[home])  # fmt: skip
+    for h in range(n):
+        w.lookalike(acc[home == h], "household", f"household_{h + 1:03d}")
+    made.append(acc)
+    # campus NAT: hundreds of students behind one IP or one /24, many joined at term start
+    n = w.scaled(200, 500)
+    net = (202 << 24) | (int(rng.integers(96, 128)) << 16) | (int(rng.integers(0, 256)) << 8)
+    single = rng.random() < 0.5
+    ip = np.full(n, net | 1) if single else net | rng.integers(2, 254, n)
+    term = c.local_ms(date(c.as_of.year, 2, 23))
+    reg = np.where(
+        rng.random(n) < 0.7,
+        term + rng.integers(0, 21, n) * DAY + rng.integers(8, 23, n) * HOUR,
+        c.past_times(rng, n, 200, 700),
+    ) // HOUR * HOUR + rng.integers(0, HOUR, n)
+    acc = register_people(w, n, reg=reg, ip=ip)
+    w.lookalike(acc, "campus_nat", "campus_01")
+    made.append(acc)
+    w.params["campus_nat"] = {"students": n, "single_ip": bool(single)}
+    # referral campaign: one popular inviter, hundreds of invitees over a few days
+    inviter = register_people(w, 1, reg=c.past_times(rng, 1, 200, 600, 100), weight=np.array([5.0]))
+    n = w.scaled(200, 500)
+    day0 = c.window_start + int(rng.integers(1, 20)) * DAY
+    reg = c.human_times(rng, n, lo=day0, hi=day0 + int(rng.integers(2, 6)) * DAY)
+    acc = register_people(w, n, reg=reg, invited_by=np.full(n, inviter[0]))
+    w.lookalike(np.concatenate([inviter, acc]), "referral_burst", "referral_01")
+    made += [inviter, acc]
+    # a TV ad at 20:00: a wave of signups over about half an hour
+    n = w.scaled(200, 600)
+    ad = c.window_start + int(rng.integers(1, 28)) * DAY + 20 * HOUR
+    reg = ad + (np.exp(rng.normal(np.log(8 * MIN), 0.7, n)) + rng.uniform(20, 90, n) * SEC).astype(np.int64)
+    acc = register_people(w, n, reg=reg)
+    w.lookalike(acc, "tv_ad_signup", "tv_ad_01")
+    made.append(acc)
+    w.params["tv_ad"] = {"signups": n, "at": c.iso(ad)}
+    return np.concatenate(made)
+
+
+def night_owls(w: World, people: np.ndarray) -> None:
+    """People who use the app late at night, on a steady but human schedule."""
+    rng, c = w.rng, w.clock
+    owls = rng.choice(people[w.acc["reg"][people] < c.start], w.scaled(20, 50), replace=False)
+    for a in owls.tolist():
+        habit = rng.uniform(0.5, 3.5) * HOUR
+        days = np.arange(c.start, c.end - DAY, DAY)
+        days = days[rng.random(len(days)) < rng.uniform(0.3, 0.8)]
+        starts = days + int(habit) + rng.normal(0, 40 * MIN, len(days)).astype(np.int64)
+        n_ev = rng.integers(3, 15, len(days))
+        gaps = np.exp(rng.normal(np.log(40 * SEC), 0.9, int(n_ev.sum()))).astype(np.int64)
+        sessions(w, np.full(len(days), a), starts, n_ev, gaps, action_p=HUMAN_ACTIONS)
+    w.lookalike(owls, "night_owl", "night_owls")
+
+
+def bad_shops(w: World, people: np.ndarray) -> None:
+    """A genuinely bad shop: many unrelated buyers complain and ask for refunds at once."""
+    rng, c = w.rng, w.clock
+    order = np.argsort(-w.shops["weight"], kind="stable")
+    mid = order[len(order) // 10 : len(order) // 2]
+    seasoned = people[w.acc["reg"][people] < c.start]
+    for s, shop in enumerate(rng.choice(mid, int(rng.integers(1, 3)), replace=False).tolist()):
+        n = w.scaled(20, 60)
+        buyers = rng.choice(seasoned, n, replace=False)
+        day0 = c.window_start + int(rng.integers(1, 14)) * DAY
+        t = c.human_times(rng, n, lo=day0, hi=day0 + int(rng.integers(7, 15)) * DAY)
+        unhappy = rng.random(n) < 0.85
+        order_codes = honest_orders(
+            w, buyers, np.full(n, shop), t, unhappy=unhappy, review_p=0.5, text_pool=_bad_shop_texts
+        )
+        # the shop pays some of them a little to calm things down
+        comp = unhappy & (rng.random(n) < 0.2) & (t + 4 * DAY < c.end)
+        if comp.any():
+            k = int(comp.sum())
+            reason = w.texts.codes([texts.COMPENSATION_REASONS[i] for i in rng.integers(0, 5, k)])
+            refunds(
+                w,
+                order_codes[comp],
+                buyers[comp],
+                np.full(k, shop),
+                rng.integers(500, 3000, k),
+                t[comp] + rng.integers(DAY, 3 * DAY, k),
+                rng.integers(HOUR, DAY, k),
+                enum(OUTCOMES, "approved"),
+                reason,
+                kind="compensation",
+            )
+        w.lookalike(buyers, "bad_shop_complainer", f"bad_shop_{s + 1:02d}")
+
+
+def _bad_shop_texts(rng, rating):
+    return [
+        texts.BAD_SHOP[i] if r <= 2 else "一般"
+        for i, r in zip(
+            rng.integers(0, len(texts.BAD_SHOP), len(rating)).tolist(), rating.tolist(), strict=True
+        )
+    ]
+
+
+def serial_complainers(w: World, people: np.ndarray) -> None:
+    """Lone buyers who complain and return a lot, everywhere, on their own."""
+    rng, c = w.rng, w.clock
+    who = rng.choice(people[w.acc["reg"][people] < c.start], w.scaled(3, 8), replace=False)
+    for a in who.tolist():
+        n = int(rng.integers(12, 35))
+        shops = pick_weighted(rng, w.shops["weight"], n)
+        t = c.human_times(rng, n, lo=c.start)
+        honest_orders(w, np.full(n, a), shops, t, unhappy=rng.random(n) < 0.7, review_p=0.6)
+    w.lookalike(who, "serial_complainer", "serial")

@@ -1,0 +1,72 @@
+"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from abuse.generate.columns import ACCOUNT, CAMPAIGN, SHOP
+from abuse.generate.world import TZ, World
+
+
+def fmt_id(code: int, spec=ACCOUNT) -> str:
+    prefix, width = spec[1]
+    return f"{prefix}{int(code):0{width}d}"
+
+
+def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(header)
+        out.writerows(sorted(set(rows)))
+
+
+def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    acc_rows = [
+        (fmt_id(a), pattern, cluster, role)
+        for codes, pattern, cluster, role in w.truth_accounts
+        for a in np.unique(codes).tolist()
+    ]
+    # an account planted twice under one pattern keeps its first role
+    seen, rows = set(), []
+    for r in sorted(acc_rows, key=lambda r: (r[0], r[1], r[3] != "leader")):
+        if r[:2] not in seen:
+            seen.add(r[:2])
+            rows.append(r)
+    _write_csv(out / "accounts.csv", ["account_id", "pattern", "cluster", "role"], rows)
+    _write_csv(
+        out / "ring_shops.csv",
+        ["cluster", "shop_id"],
+        [(cl, fmt_id(s, SHOP)) for cl, shops in w.ring_shops for s in shops.tolist()],
+    )
+    _write_csv(
+        out / "lookalikes.csv",
+        ["account_id", "lookalike", "group"],
+        [(fmt_id(a), kind, group) for codes, kind, group in w.lookalikes for a in np.unique(codes).tolist()],
+    )
+    spikes = []
+    for s in w.spikes:
+        cid = fmt_id(s["campaign"], CAMPAIGN) if s["campaign"] >= 0 else ""
+        scope = f"{s['scope']}:{cid}" if cid else s["scope"]
+        spikes.append((scope, w.clock.iso(s["start"]), w.clock.iso(s["end"]), s["kind"], cid))
+    _write_csv(out / "spikes.csv", ["scope", "window_start", "window_end", "kind", "campaign_id"], spikes)
+    meta = {
+        "seed": w.seed,
+        "scale": w.scale,
+        "tz": TZ,
+        "as_of": w.clock.as_of.isoformat(),
+        "window_days": w.clock.window_days,
+        "window_start": w.clock.iso(w.clock.window_start),
+        "window_end": w.clock.iso(w.clock.end),
+        "history_start": w.clock.iso(w.clock.start),
+        "summary": summary,
+        "parameters": w.params,
+    }
+    (out / "meta.json").write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return [out / n for n in ("accounts.csv", "ring_shops.csv", "lookalikes.csv", "spikes.csv", "meta.json")]
