@@ -45,5 +45,5 @@ def test_nightly_is_a_flow_run_with_task_runs(tmp_path: Path, landing: Path, pre
     assert ours and ours[0]["state_type"] == "COMPLETED"
     tasks = api(prefect_server, "/task_runs/filter",
                 {"flow_runs": {"id": {"any_": [ours[0]["id"]]}}, "limit": 20})
-    assert {t["name"].rsplit("-", 1)[0] for t in tasks} == {"ingest", "stage", "detect", "publish"}
+    assert {t["name"].rsplit("-", 1)[0] for t in tasks} == {"ingest", "stage", "detect", "publish", "artifacts", "dossiers"}
     assert all(t["state_type"] == "COMPLETED" for t in tasks)
