@@ -35,15 +35,16 @@ per_claims AS (
            count(DISTINCT campaign_id)      AS n_campaigns,
            min(delay_s)                     AS min_delay_s,
            median(delay_s)                  AS med_delay_s,
-           min(ts)                          AS first_claim_at
+           min(ts)                          AS first_claim_at,
+           max(ts)                          AS last_claim_at
     FROM claims GROUP BY account_id
 ),
 per_life AS (
     SELECT account_id,
            count(*) FILTER (n_redeem = 0)            AS n_unused,
-           sum(n_redeem)                             AS n_redeems,
-           sum(n_return)                             AS n_returns,
-           sum(greatest(n_redeem - 1, 0))            AS n_reredeems
+           sum(n_redeem)::BIGINT                     AS n_redeems,
+           sum(n_return)::BIGINT                     AS n_returns,
+           sum(greatest(n_redeem - 1, 0))::BIGINT    AS n_reredeems
     FROM coupon_life GROUP BY account_id
 ),
 per_redeem AS (
@@ -82,6 +83,7 @@ SELECT
     a.invited_by,
     coalesce(s.kind = 'virtual', false)                       AS virtual_segment,
     (epoch(c.first_claim_at) - epoch(a.registered_at)) / 86400.0 AS age_days,
+    c.first_claim_at, c.last_claim_at,
     c.n_claims, c.n_campaigns, c.min_delay_s, c.med_delay_s,
     coalesce(l.n_unused, 0)        AS n_unused,
     coalesce(l.n_redeems, 0)       AS n_redeems,

@@ -2,51 +2,54 @@
 -- (account_id, kind, value), over all history before getvariable('window_end').
 -- kinds: device (registration, orders, coupon events, activity), ip (registration, orders,
 -- coupon events), ip_net (IPv4 /24, IPv6 /48 of those IPs), phone7 (7-digit number block),
--- phone (full-number hash), inviter (the referring account), addr (shipping address hash).
+-- phone (full-number hash), inviter (the referring account, and the referrer itself),
+-- addr (shipping address hash).
 -- Linking accounts through identifier nodes keeps the cost linear: no account pairs here.
 WITH
 acc AS (
     SELECT * FROM stg_accounts WHERE registered_at < getvariable('window_end')
 ),
-ord AS (
-    SELECT account_id, device_id, ip, ship_addr_hash FROM stg_orders
-    WHERE created_at < getvariable('window_end')
-),
-cpn AS (
-    SELECT account_id, device_id, ip FROM stg_coupon_events
-    WHERE ts < getvariable('window_end')
-),
-act AS (
-    SELECT account_id, device_id FROM stg_activity
-    WHERE ts < getvariable('window_end') AND device_id IS NOT NULL
-),
 devices AS (
-    SELECT account_id, device_id AS value FROM acc
-    UNION ALL SELECT account_id, device_id FROM ord
-    UNION ALL SELECT account_id, device_id FROM cpn
-    UNION ALL SELECT account_id, device_id FROM act
+    SELECT DISTINCT account_id, value FROM (
+        SELECT account_id, device_id AS value FROM acc
+        UNION ALL SELECT account_id, device_id FROM stg_orders
+                  WHERE created_at < getvariable('window_end')
+        UNION ALL SELECT account_id, device_id FROM stg_coupon_events
+                  WHERE ts < getvariable('window_end')
+        UNION ALL SELECT account_id, device_id FROM stg_activity
+                  WHERE ts < getvariable('window_end')
+    ) WHERE value IS NOT NULL
 ),
 ips AS (
-    SELECT account_id, ip AS value FROM acc
-    UNION ALL SELECT account_id, ip FROM ord
-    UNION ALL SELECT account_id, ip FROM cpn
+    SELECT DISTINCT account_id, value FROM (
+        SELECT account_id, ip AS value FROM acc
+        UNION ALL SELECT account_id, ip FROM stg_orders
+                  WHERE created_at < getvariable('window_end')
+        UNION ALL SELECT account_id, ip FROM stg_coupon_events
+                  WHERE ts < getvariable('window_end')
+    ) WHERE value IS NOT NULL
 ),
-edges AS (
-    SELECT account_id, 'device' AS kind, value FROM devices
-    UNION ALL SELECT account_id, 'ip', value FROM ips
-    UNION ALL
-    SELECT account_id, 'ip_net',
+nets AS (
+    SELECT DISTINCT account_id,
            CASE WHEN contains(value, ':')
                 THEN array_to_string(string_split(value, ':')[1:3], ':') || '::/48'
-                ELSE regexp_extract(value, '^(\d+\.\d+\.\d+)\.\d+$', 1) || '.0/24' END
+                ELSE regexp_extract(value, '^(\d+\.\d+\.\d+)\.\d+$', 1) || '.0/24' END AS value
     FROM ips
-    UNION ALL
-    SELECT account_id, 'phone7', phone_prefix FROM acc WHERE length(phone_prefix) >= 7
-    UNION ALL SELECT account_id, 'phone', phone_hash FROM acc
-    UNION ALL SELECT account_id, 'inviter', invited_by FROM acc
-    UNION ALL SELECT DISTINCT invited_by, 'inviter', invited_by FROM acc  -- the referrer too
-    UNION ALL SELECT account_id, 'addr', ship_addr_hash FROM ord
+),
+addrs AS (
+    SELECT DISTINCT account_id, ship_addr_hash AS value FROM stg_orders
+    WHERE created_at < getvariable('window_end') AND ship_addr_hash IS NOT NULL
+),
+inviters AS (
+    SELECT DISTINCT account_id, value FROM (
+        SELECT account_id, invited_by AS value FROM acc
+        UNION ALL SELECT invited_by, invited_by FROM acc
+    ) WHERE value IS NOT NULL
 )
-SELECT DISTINCT account_id, kind, value
-FROM edges
-WHERE value IS NOT NULL AND value NOT IN ('', '.0/24')
+SELECT account_id, 'device' AS kind, value FROM devices
+UNION ALL SELECT account_id, 'ip', value FROM ips
+UNION ALL SELECT account_id, 'ip_net', value FROM nets WHERE value <> '.0/24'
+UNION ALL SELECT account_id, 'phone7', phone_prefix FROM acc WHERE length(phone_prefix) >= 7
+UNION ALL SELECT DISTINCT account_id, 'phone', phone_hash FROM acc WHERE phone_hash IS NOT NULL
+UNION ALL SELECT account_id, 'inviter', value FROM inviters
+UNION ALL SELECT account_id, 'addr', value FROM addrs

@@ -29,10 +29,13 @@ TELLS: dict[str, str] = {
     "virtual": "registered with a virtual-operator number",
 }
 
-#: Tells that describe how coupons were used; "suspicious" needs a fast claim and one of
-#: these or of the other behaviour tells (registration and number segment alone are not
-#: behaviour: a referral wave or a TV ad brings bursts of fresh sign-ups too).
-BEHAVIOUR_TELLS = ("unused", "at_threshold", "refund_loop", "thin", "short_sessions", "spins")
+#: Behaviour tells. "Suspicious" (``susp``) is a fast claim plus one of the strong ones, or
+#: three behaviour tells without a fast claim (a batch that staggers its claims). Leaving a
+#: coupon unused is everyday human behaviour, so it is weak: it only counts among the three.
+#: Registration burst and number segment never count: a referral wave or a TV ad brings
+#: bursts of fresh sign-ups too.
+STRONG_TELLS = ("at_threshold", "refund_loop", "thin", "short_sessions", "spins")
+BEHAVIOUR_TELLS = ("unused", *STRONG_TELLS)
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
@@ -49,8 +52,11 @@ def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
     expected = df["bucket_expected"].fill_null(0.0).to_numpy().astype(float)
     count = df["bucket_count"].fill_null(0).to_numpy().astype(float)
     burst_p = stats.poisson.sf(count - 1, np.maximum(expected, p.burst_min_expected))
+    # how many spins is "far more" is judged among claimers who did not race a release,
+    # so a large batch of spinners cannot raise its own bar
     spins = df["n_spins"].to_numpy().astype(float)
-    spin_cut = _upper_fence(spins[spins > 0])
+    slow = df["min_delay_s"].fill_null(float("inf")).to_numpy() > p.fast_claim_s
+    spin_cut = _upper_fence(spins[slow & (spins > 0)])
     df = df.with_columns(
         pl.Series("burst_p", burst_p),
         fast=pl.col("min_delay_s") <= p.fast_claim_s,
@@ -64,11 +70,14 @@ def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
         virtual=pl.col("virtual_segment").fill_null(False),
     )
     df = df.with_columns([pl.col(t).fill_null(False) for t in TELLS])
-    n_behaviour = pl.sum_horizontal([pl.col(t).cast(pl.Int32) for t in BEHAVIOUR_TELLS])
     return df.with_columns(
-        n_tells=pl.sum_horizontal([pl.col(t).cast(pl.Int32) for t in TELLS]),
-        susp=pl.col("fast") & (n_behaviour >= 1),
+        n_tells=_count(tuple(TELLS)),
+        susp=(pl.col("fast") & (_count(STRONG_TELLS) >= 1)) | (_count(BEHAVIOUR_TELLS) >= 3),
     )
+
+
+def _count(tells: tuple[str, ...]) -> pl.Expr:
+    return pl.sum_horizontal([pl.col(t).cast(pl.Int32) for t in tells])
 
 
 def _upper_fence(x: np.ndarray) -> float:
@@ -79,16 +88,18 @@ def _upper_fence(x: np.ndarray) -> float:
     return float(q3 + 3 * max(q3 - q1, 1.0))
 
 
-def identifiers(
-    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The claimers' account-identifier edges, each with ``df``: how many accounts of the
-    whole population carry that identifier (its rarity, as in IDF); and the population's
+def identifiers(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every account-identifier edge, each with ``df``: how many accounts of the whole
+    population carry that identifier (its rarity, as in IDF); and the population's
     identifier sizes (kind, value, df), to state base rates."""
     edges = _query(con, "hoarding_identifiers")
     sizes = edges.group_by("kind", "value").agg(df=pl.len())
-    mine = edges.join(accounts.select("account_id"), on="account_id", how="semi")
-    return mine.join(sizes, on=["kind", "value"]), sizes
+    return edges.join(sizes, on=["kind", "value"]), sizes
+
+
+def accounts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Registration facts of every account (for batch members that claimed nothing)."""
+    return _query(con, "hoarding_accounts")
 
 
 def campaign_use(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -1,0 +1,80 @@
+"""Time and peak memory of the coupon_hoarding detector on generated data.
+
+    python bench/bench_hoarding.py --scale 1
+    python bench/bench_hoarding.py --scale 10 --seed 3
+
+Generates (or reuses) a landing directory under --work, stages it in memory, then runs the
+detector alone, sampling the process's resident memory while it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from abuse.detect.base import DetectContext
+from abuse.detect.hoarding import HoardingDetector
+from abuse.generate import generate
+from abuse.testing import staged
+
+
+class PeakRSS:
+    """Samples this process's RSS every few milliseconds while in the ``with`` block."""
+
+    def __init__(self, every_s: float = 0.005):
+        self.every_s, self.peak, self._stop = every_s, 0, threading.Event()
+        self._proc = psutil.Process()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+            time.sleep(self.every_s)
+
+    def __enter__(self) -> "PeakRSS":
+        self.start = self._proc.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/bench_hoarding"))
+    args = ap.parse_args()
+    out = args.work / f"seed{args.seed}_scale{args.scale:g}"
+    if not (out / "landing").is_dir():
+        t = time.perf_counter()
+        generate(out, args.seed, args.scale)
+        print(f"generated {out} in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    con, ws, we = staged(out / "landing")
+    con.execute("SET enable_progress_bar = false")
+    n_acc, n_ev = con.sql(
+        "SELECT (SELECT count(*) FROM stg_accounts), (SELECT count(*) FROM stg_coupon_events)"
+    ).fetchone()
+    print(f"staged {n_acc} accounts, {n_ev} coupon events in {time.perf_counter() - t:.1f} s")
+    ctx = DetectContext(con, ws, we, "Asia/Shanghai", HoardingDetector.Params())
+    with PeakRSS() as mem:
+        t = time.perf_counter()
+        res = HoardingDetector().detect(ctx)
+        elapsed = time.perf_counter() - t
+    mib = 1024 * 1024
+    print(
+        f"scale={args.scale:g} detect: {elapsed:.2f} s, peak RSS {mem.peak / mib:.0f} MiB "
+        f"(+{(mem.peak - mem.start) / mib:.0f} MiB over staged data); "
+        f"{len(res.findings)} accounts in {len(res.clusters)} batches"
+    )
+
+
+if __name__ == "__main__":
+    main()

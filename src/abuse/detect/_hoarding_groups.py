@@ -1,0 +1,153 @@
+"""Coupon-hoarding linkage: from the account-identifier graph to candidate batches.
+
+An identifier (a device, an IP, a /24, a 7-digit number block, an inviter, a shipping
+address) links the claimers that share it only when those claimers behave like a batch far
+more often than claimers at large: a one-sided binomial test of its suspicious sharers
+against the base rate, plus a majority of all its accounts. A campus NAT, a popular referrer or a family tablet
+carries ordinary people, so it fails the test and glues nobody together; a rig's device or a
+proxy pool carries almost nothing but fast, idle claimers, so it passes. Batches are the
+connected components of suspicious claimers over linking identifiers (a bipartite graph,
+linear in its edges); other accounts (claimers with weaker behaviour, or batch accounts
+that claimed nothing yet) join a batch when several kinds of its linking identifiers point
+at them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import sparse, stats
+from scipy.sparse.csgraph import connected_components
+
+from abuse.detect._hoarding_features import TELLS
+
+LN10 = np.log(10.0)
+
+#: Identifier kinds that say the same thing twice count once when tying an account to a batch.
+FAMILY = {"ip_net": "ip", "phone7": "phone"}
+
+
+def log10_binom_sf(k: np.ndarray, n: np.ndarray, p0: np.ndarray | float) -> np.ndarray:
+    """log10 P(X >= k) for X ~ Binomial(n, p0), elementwise. Where the exact tail underflows
+    it falls back to the Chernoff bound -n KL(k/n || p0), which is tight that far out."""
+    p0 = np.clip(np.asarray(p0, dtype=float), 1e-9, 1 - 1e-9)
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    exact = stats.binom.logsf(k - 1, n, p0) / LN10
+    q = np.clip(k / np.maximum(n, 1), 1e-12, 1 - 1e-12)
+    kl = q * np.log(q / p0) + (1 - q) * np.log((1 - q) / (1 - p0))
+    bound = np.where(q > p0, -n * kl / LN10, 0.0)
+    return np.where(np.isfinite(exact), exact, bound)
+
+
+def rest_rate(k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame) -> np.ndarray:
+    """The suspicious share among the claimers outside each group of ``n`` with ``k``
+    suspicious: the base rate a group is judged against (a large batch must not raise its
+    own baseline). Laplace-smoothed, so an empty remainder never makes a rate of zero."""
+    total, n_all = float(claimers["susp"].sum()), float(len(claimers))
+    rest = n_all - np.asarray(n, dtype=float)
+    return (total - np.asarray(k, dtype=float) + 1.0) / (rest + 2.0)
+
+
+def link_identifiers(edges: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.DataFrame:
+    """Per identifier shared by >= 2 claimers: sharers ``n``, suspicious sharers ``k``, the
+    population count ``df``, ``log10_p`` of k under the base rate of the other claimers,
+    and ``links``: significant, and suspicious claimers are a majority of every account
+    that carries the identifier (a NAT of 300 with four quick claimers links nobody)."""
+    per = (
+        edges.join(claimers.select("account_id", "susp"), on="account_id")
+        .group_by("kind", "value")
+        .agg(n=pl.len(), k=pl.col("susp").sum(), df=pl.col("df").first())
+        .filter(pl.col("n") >= 2)
+    )
+    k, n = per["k"].to_numpy(), per["n"].to_numpy()
+    log10_p = log10_binom_sf(k, n, rest_rate(k, n, claimers))
+    return per.with_columns(
+        pl.Series("log10_p", log10_p),
+        links=(pl.Series(log10_p) <= np.log10(p.link_alpha))
+        & (pl.col("k") >= p.link_min_purity * pl.col("df")),
+    )
+
+
+def batches(
+    edges: pl.DataFrame, idents: pl.DataFrame, claimers: pl.DataFrame, p: Any
+) -> pl.DataFrame:
+    """(account_id, group, role): suspicious claimers joined through linking identifiers
+    (role ``core``), plus other accounts tied to one group by linking identifiers of at least
+    ``attach_min_kinds`` different kinds (an IP and its /24 are one kind, as are a number and
+    its 7-digit block): claimers with a weaker profile (``attached``) and
+    batch accounts that claimed nothing in the window (``dormant``)."""
+    linking = idents.filter("links").select("kind", "value")
+    tied = edges.join(linking, on=["kind", "value"]).join(
+        claimers.select("account_id", "susp"), on="account_id", how="left"
+    )
+    core = tied.filter(pl.col("susp").fill_null(False))
+    schema = {"account_id": pl.Utf8, "group": pl.Int64, "role": pl.Utf8}
+    if core.is_empty():
+        return pl.DataFrame(schema=schema)
+    acc = core["account_id"].unique().sort()
+    idk = core.select(key=pl.col("kind") + "\x00" + pl.col("value"))["key"].unique().sort()
+    a_ix = pl.DataFrame({"account_id": acc, "a": np.arange(len(acc))})
+    i_ix = pl.DataFrame({"key": idk, "i": np.arange(len(idk)) + len(acc)})
+    e = (
+        core.with_columns(key=pl.col("kind") + "\x00" + pl.col("value"))
+        .join(a_ix, on="account_id")
+        .join(i_ix, on="key")
+    )
+    size = len(acc) + len(idk)
+    graph = sparse.coo_matrix(
+        (np.ones(len(e)), (e["a"].to_numpy(), e["i"].to_numpy())), shape=(size, size)
+    )
+    _, label = connected_components(graph, directed=False)
+    members = pl.DataFrame(
+        {"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"}
+    )
+    ident_group = pl.DataFrame({"key": idk, "group": label[len(acc) :].astype(np.int64)})
+    attached = (
+        tied.filter(~pl.col("susp").fill_null(False))
+        .with_columns(
+            key=pl.col("kind") + "\x00" + pl.col("value"),
+            family=pl.col("kind").replace(FAMILY),
+        )
+        .join(ident_group, on="key")
+        .group_by("account_id", "group")
+        .agg(kinds=pl.col("family").n_unique(), claimer=pl.col("susp").is_not_null().any())
+        .filter(pl.col("kinds") >= p.attach_min_kinds)
+        .sort("kinds", descending=True)
+        .unique("account_id", keep="first")
+        .select(
+            "account_id",
+            "group",
+            role=pl.when("claimer").then(pl.lit("attached")).otherwise(pl.lit("dormant")),
+        )
+    )
+    return pl.concat([members, attached]).cast(schema)
+
+
+def score_groups(groups: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.DataFrame:
+    """Per group: claimers ``n``, suspicious ``k``, counts of each tell, and ``log10_p``: how
+    unlikely this many suspicious claimers among ``n`` would be at the base rate of the
+    claimers outside the group, Bonferroni-corrected over the candidate groups; ``flagged``
+    when below ``cluster_alpha``."""
+    g = groups.join(claimers, on="account_id")  # dormant members do not count in the test
+    per = g.group_by("group").agg(
+        n=pl.len(),
+        k=pl.col("susp").sum(),
+        **{f"n_{t}": pl.col(t).sum() for t in TELLS},
+    )
+    per = per.filter(pl.col("k") >= p.min_accounts)
+    m = max(len(per), 1)
+    k, n = per["k"].to_numpy(), per["n"].to_numpy()
+    raw = log10_binom_sf(k, n, rest_rate(k, n, claimers))
+    corrected = np.minimum(raw + np.log10(m), 0.0)
+    return per.with_columns(
+        pl.Series("log10_p", corrected),
+        flagged=pl.Series(corrected <= np.log10(p.cluster_alpha)),
+    )
+
+
+def base_rates(claimers: pl.DataFrame) -> dict[str, float]:
+    """The share of the given claimers showing each tell (and ``susp``)."""
+    n = max(len(claimers), 1)
+    return {t: float(claimers[t].sum()) / n for t in (*TELLS, "susp")}

@@ -1,0 +1,285 @@
+"""Coupon-hoarding output: readable reasons and evidence for flagged batches and accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from abuse.detect._hoarding_features import TELLS
+from abuse.detect.base import Cluster, Finding
+
+PATTERN = "coupon_hoarding"
+
+KIND_NAMES = {
+    "device": ("device", "devices"),
+    "ip": ("IP", "IPs"),
+    "ip_net": ("IP range", "IP ranges"),
+    "phone7": ("7-digit number block", "7-digit number blocks"),
+    "phone": ("phone number", "phone numbers"),
+    "inviter": ("inviter", "inviters"),
+    "addr": ("shipping address", "shipping addresses"),
+}
+
+
+def duration(seconds: float) -> str:
+    s = max(float(seconds), 0.0)
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if s >= 2 * size:
+            return f"{s / size:.0f} {unit}"
+    return f"{s:.0f} s"
+
+
+def densest_span(times: pl.Series, share: float = 0.8) -> float:
+    """Seconds of the shortest interval holding ``share`` of the timestamps."""
+    t = np.sort(times.drop_nulls().dt.epoch("us").to_numpy()) / 1e6
+    k = max(int(np.ceil(share * len(t))), 1)
+    if len(t) < 2:
+        return 0.0
+    return float(np.min(t[k - 1 :] - t[: len(t) - k + 1]))
+
+
+def score_from_log10_p(log10_p: float) -> float:
+    """Map a (corrected) log10 p-value to 0..1: 1e-6 -> 0.5, 1e-60 -> 0.91."""
+    x = max(-float(log10_p), 0.0)
+    return x / (x + 6.0)
+
+
+@dataclass
+class Inputs:
+    members: pl.DataFrame  # account_id, group, role
+    groups: pl.DataFrame  # flagged groups from score_groups
+    claimers: pl.DataFrame
+    accounts: pl.DataFrame  # registration facts of every account
+    edges: pl.DataFrame  # account-identifier edges with df
+    idents: pl.DataFrame  # identifier link statistics
+    sizes: pl.DataFrame  # population identifier sizes (kind, value, df)
+    campaigns: pl.DataFrame  # hoarding_campaign_use
+    base: dict[str, float]  # tell rates among claimers outside every flagged batch
+    params: Any
+
+
+def _identifier_evidence(
+    used: pl.DataFrame, pop: dict[str, np.ndarray], n_accounts: int
+) -> list[dict[str, Any]]:
+    """Per identifier kind a batch's linking identifiers: how many, how many members they
+    tie, how many accounts outside the batch carry them, and how rare that size is
+    (``base_rate``: share of all identifiers of the kind that carry as many accounts)."""
+    out = []
+    for (kind,), part in used.group_by("kind"):
+        per_id = part.group_by("value").agg(inside=pl.len(), df=pl.col("df").first())
+        typical = int(per_id["df"].median())
+        sizes = pop.get(kind, np.zeros(0))
+        share = float(1 - np.searchsorted(sizes, typical) / len(sizes)) if len(sizes) else 0.0
+        out.append(
+            {
+                "kind": kind,
+                "n_identifiers": len(per_id),
+                "accounts": part["account_id"].n_unique(),
+                "outside_accounts": int((per_id["df"] - per_id["inside"]).sum()),
+                "typical_accounts_per_identifier": typical,
+                "base_rate": share,
+                "idf": float(np.log(max(n_accounts, 1) / max(typical, 1))),
+                "examples": per_id.sort("inside", descending=True)["value"].head(3).to_list(),
+            }
+        )
+    return sorted(out, key=lambda d: -d["accounts"])
+
+
+def _identifier_phrase(ev: list[dict[str, Any]]) -> str:
+    parts = []
+    for d in ev[:3]:
+        one, many = KIND_NAMES.get(d["kind"], (d["kind"], d["kind"] + "s"))
+        name = one if d["n_identifiers"] == 1 else many
+        outside = d["outside_accounts"]
+        seen = "seen on no other account" if outside == 0 else f"seen on {outside} other accounts"
+        parts.append(
+            f"{d['accounts']} on {d['n_identifiers']} {name} ({seen}; only "
+            f"{100 * d['base_rate']:.2g}% of {many} carry "
+            f"{d['typical_accounts_per_identifier']}+ accounts)"
+        )
+    return ", ".join(parts) if parts else "no shared identifier"
+
+
+def _ordinary_campaigns(inp: Inputs) -> pl.DataFrame:
+    """Per campaign, its claimers outside every flagged batch and their fast-claim rate."""
+    ordinary = inp.campaigns.join(inp.members, on="account_id", how="anti")
+    return ordinary.group_by("campaign_id").agg(
+        ordinary_claimers=pl.len(),
+        ordinary_fast_rate=(pl.col("min_delay_s") <= inp.params.fast_claim_s).mean(),
+    )
+
+
+def _campaign_evidence(
+    inp: Inputs, accounts: pl.DataFrame, everyone: pl.DataFrame
+) -> list[dict[str, Any]]:
+    fast = inp.params.fast_claim_s
+    mine = (
+        inp.campaigns.join(accounts, on="account_id")
+        .group_by("campaign_id")
+        .agg(
+            claimers=pl.len(),
+            fast=(pl.col("min_delay_s") <= fast).sum(),
+            median_delay_s=pl.col("min_delay_s").median(),
+            coupons=pl.col("n_coupons").sum(),
+            redeems=pl.col("n_redeems").sum(),
+            redeemed_value=pl.col("redeemed_value").sum(),
+        )
+        .join(everyone, on="campaign_id", how="left")
+        .with_columns(pl.col("ordinary_claimers").fill_null(0))
+        .sort("claimers", descending=True)
+    )
+    return mine.to_dicts()
+
+
+@dataclass
+class _Batch:
+    """What one flagged batch's reasons are written from."""
+
+    key: str
+    rows: pl.DataFrame  # one row per member: role, features and tells
+    score: float
+    identifiers: str  # "12 on 2 devices (seen on no other account; ...)"
+    campaign: str  # "11 claimed campaign C within 10 s of release (vs ...)"
+    base: str  # "11 of its 12 claimers behave like batch accounts vs ..."
+    core_span: float
+
+
+def build(inp: Inputs) -> tuple[list[Finding], list[Cluster]]:
+    """A Cluster per flagged batch, largest first, and a Finding per member."""
+    linking = inp.idents.filter("links").select("kind", "value")
+    linked = inp.edges.join(linking, on=["kind", "value"]).join(
+        inp.members.select("account_id", "group"), on="account_id"
+    )
+    pop = {kind: np.sort(part["df"].to_numpy()) for (kind,), part in inp.sizes.group_by("kind")}
+    ordinary = _ordinary_campaigns(inp)
+    findings: list[Finding] = []
+    clusters: list[Cluster] = []
+    for g in inp.groups.sort("n", descending=True).iter_rows(named=True):
+        rows = (
+            inp.members.filter(pl.col("group") == g["group"])
+            .join(inp.claimers.drop("registered_at", "phone_prefix"), on="account_id", how="left")
+            .join(inp.accounts, on="account_id", how="left")
+            .with_columns([pl.col(t).fill_null(False) for t in TELLS])
+            .sort("account_id")
+        )
+        idents = _identifier_evidence(
+            linked.filter(pl.col("group") == g["group"]), pop, len(inp.accounts)
+        )
+        camps = _campaign_evidence(inp, rows.select("account_id"), ordinary)
+        cluster, batch = _cluster(inp, f"hoard-{len(clusters) + 1}", g, rows, idents, camps)
+        clusters.append(cluster)
+        findings.extend(_finding(inp, batch, r) for r in rows.iter_rows(named=True))
+    return findings, clusters
+
+
+def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, camps: list):
+    p = inp.params
+    reg = rows["registered_at"].drop_nulls()
+    span = (reg.max() - reg.min()).total_seconds() if len(reg) else 0.0
+    core_span = densest_span(reg)
+    loss = float(rows["redeemed_value"].fill_null(0).sum())
+    n_rr = int(rows["n_reredeems"].fill_null(0).sum())
+    top = camps[0] if camps else None
+    camp_txt = (
+        f"{top['fast']} claimed campaign {top['campaign_id']} within {p.fast_claim_s:g} s of "
+        f"release (vs {100 * (top['ordinary_fast_rate'] or 0):.2g}% of its "
+        f"{top['ordinary_claimers']} claimers outside flagged batches)"
+        if top
+        else "no campaign claims"
+    )
+    batch = _Batch(
+        key=key,
+        rows=rows,
+        score=score_from_log10_p(g["log10_p"]),
+        identifiers=_identifier_phrase(idents),
+        campaign=camp_txt,
+        base=f"{g['k']} of its {g['n']} claimers behave like batch accounts vs "
+        f"{100 * inp.base['susp']:.2g}% of claimers outside flagged batches",
+        core_span=core_span,
+    )
+    hit = [c["campaign_id"] for c in camps]
+    n = len(rows)
+    summary = (
+        f"batch of {n} accounts: {batch.identifiers}; registered within {duration(span)} "
+        f"(80% within {duration(core_span)}); {camp_txt}; hit {len(hit)} "
+        f"campaign{'s' * (len(hit) != 1)} ({', '.join(map(str, hit[:5]))}); took {loss:.2f} "
+        f"yuan in redeemed coupons ({n_rr} re-redemptions after returns)"
+    )
+    evidence = {
+        "n_accounts": n,
+        "roles": dict(rows.group_by("role").len().iter_rows()),
+        "suspicious_accounts": g["k"],
+        "log10_p_corrected": round(float(g["log10_p"]), 2),
+        "base_rates": {k: round(v, 4) for k, v in inp.base.items()},
+        "tell_counts": {t: int(g[f"n_{t}"]) for t in TELLS},
+        "identifiers": idents,
+        "registered_first": reg.min().isoformat() if len(reg) else None,
+        "registered_last": reg.max().isoformat() if len(reg) else None,
+        "registration_span_s": span,
+        "registration_span_80pct_s": core_span,
+        "campaigns": camps,
+        "redeemed_value": loss,
+        "re_redemptions": n_rr,
+    }
+    cluster = Cluster(
+        cluster_key=key,
+        pattern=PATTERN,
+        account_ids=rows["account_id"].to_list(),
+        score=batch.score,
+        summary=summary,
+        shop_ids=None,
+        first_seen=reg.min() if len(reg) else None,
+        last_seen=rows["last_claim_at"].max(),
+        loss_estimate=loss,
+        evidence=evidence,
+    )
+    return cluster, batch
+
+
+def _finding(inp: Inputs, b: _Batch, r: dict) -> Finding:
+    own = [t for t in TELLS if r[t]]
+    if r["role"] == "dormant":
+        own_txt = "registered with the batch but claimed no coupon in the window"
+    else:
+        params = inp.params.model_dump()
+        own_txt = "; ".join(TELLS[t].format(**params) for t in own) or "no tell of its own"
+    return Finding(
+        account_id=r["account_id"],
+        pattern=PATTERN,
+        score=float(b.score * (0.6 + 0.4 * min(len(own), 4) / 4)),
+        reason=(
+            f"one of {len(b.rows)} accounts: {b.identifiers}; 80% registered within "
+            f"{duration(b.core_span)}; {b.campaign}; {b.base}; this account {own_txt}"
+        ),
+        evidence={
+            "cluster_accounts": len(b.rows),
+            "tells": own,
+            "role": r["role"],
+            "min_claim_delay_s": _num(r["min_delay_s"]),
+            "claims": r["n_claims"] or 0,
+            "campaigns": r["n_campaigns"] or 0,
+            "account_age_days_at_first_claim": _num(r["age_days"]),
+            "unused": r["n_unused"] or 0,
+            "redeems": r["n_redeems"] or 0,
+            "re_redemptions": r["n_reredeems"] or 0,
+            "at_threshold_redemptions": r["n_at_threshold"] or 0,
+            "min_excess_over_threshold": _num(r["min_excess"]),
+            "tiny_order_redemptions": r["n_tiny_orders"] or 0,
+            "plain_orders": r["n_plain_orders"],
+            "other_events": r["n_activity"],
+            "sessions": r["n_sessions"],
+            "lottery_spins": r["n_spins"] or 0,
+            "median_session_s": _num(r["med_duration_s"]),
+            "redeemed_value": _num(r["redeemed_value"]),
+            "registered_at": r["registered_at"].isoformat() if r["registered_at"] else None,
+            "phone_prefix": r["phone_prefix"],
+        },
+        cluster_key=b.key,
+    )
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)

@@ -1,0 +1,100 @@
+"""coupon_hoarding: batches of accounts registered together that grab coupons at release.
+
+Steps (each its own module):
+1. ``_hoarding_features``: per claimer in the window, behavioural tells (claimed within
+   seconds of release, coupons left unused, redeemed at the exact threshold, refund loops,
+   no other behaviour, one-second sessions, lottery spinning, registration burst, virtual
+   number segment) and ``susp``: a fast claim plus a strong behaviour tell, or three
+   behaviour tells.
+2. ``_hoarding_groups``: the account-identifier graph (devices, IPs, /24s, 7-digit number
+   blocks, inviters, shipping addresses, phone hashes). An identifier links its claimers only
+   if their suspicious share beats the base rate (binomial test) and is a majority, so hubs
+   of real people (campus NAT, a popular referrer, a family tablet) glue nobody. Batches are
+   connected components; each is tested against the base rate, Bonferroni-corrected.
+3. ``_hoarding_report``: a Cluster per batch (loss = face value of every redemption, counting
+   re-redemptions after returns; the campaigns it hit) and a Finding per member.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from abuse.detect import _hoarding_features as features
+from abuse.detect import _hoarding_groups as groups
+from abuse.detect import _hoarding_report as report
+from abuse.detect.base import DetectContext, DetectorResult, register
+
+
+@register
+class HoardingDetector:
+    name = "hoarding"
+    patterns = (report.PATTERN,)
+
+    class Params(BaseModel):
+        fast_claim_s: float = Field(
+            10.0, gt=0, description="a claim this many seconds after release or sooner is 'fast'"
+        )
+        thin_max_events: int = Field(
+            2, ge=0, description="an account with no plain orders and at most this many other "
+            "activity events in the window shows 'almost no other behaviour'"
+        )
+        short_session_s: float = Field(
+            3.0, ge=0, description="median session length at or below this is a one-second session"
+        )
+        burst_alpha: float = Field(
+            1e-4, gt=0, lt=1, description="Poisson tail below which a registration 10-minute "
+            "bucket is a burst against its time-of-day baseline"
+        )
+        burst_min_expected: float = Field(
+            0.5, gt=0, description="floor of a bucket's expected registrations (sparse history)"
+        )
+        link_alpha: float = Field(
+            1e-3, gt=0, lt=1, description="binomial tail below which an identifier's suspicious "
+            "sharers beat the claimers' base rate, so the identifier links them"
+        )
+        link_min_purity: float = Field(
+            0.5, ge=0, le=1, description="share of an identifier's accounts (claimers or not) "
+            "that must be suspicious claimers for it to link (a hub of real people never is)"
+        )
+        attach_min_kinds: int = Field(
+            2, ge=1, description="a claimer without a suspicious profile joins a batch when "
+            "linking identifiers of this many different kinds tie it to the batch"
+        )
+        min_accounts: int = Field(
+            5, ge=2, description="smallest batch reported, in suspicious claimers"
+        )
+        cluster_alpha: float = Field(
+            1e-6, gt=0, lt=1, description="family-wise significance (Bonferroni over candidate "
+            "batches) for a batch's suspicious members against the base rate"
+        )
+
+    def detect(self, ctx: DetectContext) -> DetectorResult:
+        p = ctx.params
+        claimers = features.claimers(ctx.con, p)
+        if claimers.is_empty() or not claimers["susp"].any():
+            return DetectorResult()
+        edges, sizes = features.identifiers(ctx.con)
+        idents = groups.link_identifiers(edges, claimers, p)
+        members = groups.batches(edges, idents, claimers, p)
+        if members.is_empty():
+            return DetectorResult()
+        scored = groups.score_groups(members, claimers, p)
+        flagged = scored.filter("flagged")
+        members = members.join(flagged.select("group"), on="group")
+        ordinary = claimers.join(members, on="account_id", how="anti")
+        findings, clusters = report.build(
+            report.Inputs(
+                members=members,
+                groups=flagged,
+                claimers=claimers,
+                accounts=features.accounts(ctx.con),
+                edges=edges,
+                idents=idents,
+                sizes=sizes,
+                campaigns=features.campaign_use(ctx.con),
+                base=groups.base_rates(ordinary),
+                params=p,
+            )
+        )
+        return DetectorResult(findings=findings, clusters=clusters)
+
