@@ -1,0 +1,234 @@
+"""Write a held-out landing directory and its truth files.
+
+    python -m tests.heldout.make_heldout --out /tmp/heldout --seed 1
+
+Built from the data contract and the threat descriptions alone: numeric-looking and UUID
+account ids, zero-padded shop ids, every file format, timestamps naive, with ``Z`` and with
+``+08:00``, and parquet timestamps typed with and without a zone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import os
+import shutil
+import time
+from datetime import timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import lookalikes as look
+from . import plants
+from .life import everyday, open_campaigns, ordinary_claims
+from .world import DAY, DAYS, FIRST_DAY, HOUR, World, local
+
+TZ = "Asia/Shanghai"
+AS_OF = (np.datetime64(FIRST_DAY) + np.timedelta64(DAYS - 1, "D")).astype(str)
+TIME_COLUMNS = {"accounts": ("registered_at",), "orders": ("created_at",), "reviews": ("created_at",),
+                "refunds": ("requested_at", "resolved_at"), "campaigns": ("released_at",),
+                "coupon_events": ("ts",), "activity": ("ts",)}
+# (file name, timestamp style) per chunk, chunks in time order
+LAYOUT = {
+    "accounts": [("users_full_export.csv", "naive"), ("users-delta.jsonl.gz", "z"), ("users_late.parquet", "tz")],
+    "orders": [("ord_w1.csv.gz", "cst"), ("ord_w2.parquet", "naive"), ("ord_w3.jsonl", "z"),
+               ("ord_w4.csv", "mixed"), ("ord_w5.parquet", "tz")],
+    "reviews": [("rv_a.csv", "cst"), ("rv_b.jsonl", "naive"), ("rv_c.csv.gz", "z")],
+    "refunds": [("refunds-1.csv", "naive"), ("refunds-2.jsonl", "cst")],
+    "campaigns": [("campaigns.jsonl", "z")],
+    "coupon_events": [("ce_1.csv", "cst"), ("ce_2.parquet", "tz"), ("ce_3.csv.gz", "naive"), ("ce_4.jsonl", "z")],
+    "activity": [("act_1.parquet", "naive"), ("act_2.parquet", "tz"), ("act_3.csv.gz", "z"), ("act_4.jsonl.gz", "cst")],
+}
+_UTC8 = timezone(timedelta(hours=8))
+
+
+def stamp(t: float | None, style: str, rng: np.random.Generator) -> str | None:
+    if t is None:
+        return None
+    if style == "mixed":
+        style = str(rng.choice(["naive", "z", "cst"]))
+    wall = local(t)
+    if style == "naive":
+        return wall.isoformat(timespec="seconds" if rng.random() < 0.8 else "milliseconds")
+    aware = wall.replace(tzinfo=_UTC8)
+    if style == "z":
+        return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return aware.isoformat(timespec="seconds")
+
+
+def write_file(path: Path, rows: list[dict], times: tuple[str, ...], style: str,
+               rng: np.random.Generator) -> None:
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    if path.suffix == ".parquet":
+        arrays = {}
+        for c in columns:
+            values = [r.get(c) for r in rows]
+            if c in times:
+                wall = [None if v is None else local(v) for v in values]
+                if style == "tz":
+                    aware = [None if v is None else v.replace(tzinfo=_UTC8) for v in wall]
+                    arrays[c] = pa.array(aware, pa.timestamp("ms", tz="UTC"))
+                else:
+                    arrays[c] = pa.array(wall, pa.timestamp("ms"))
+            elif c in ("amount", "discount", "face_value", "threshold", "duration_s"):
+                arrays[c] = pa.array(values, pa.float64())
+            elif c in ("rating", "per_account_limit", "total_quota"):
+                arrays[c] = pa.array(values, pa.int32())
+            else:
+                arrays[c] = pa.array(values, pa.string())
+        pq.write_table(pa.table(arrays), path)
+        return
+    if ".csv" in path.name:
+        buf = io.StringIO()
+        out = csv.writer(buf, lineterminator="\r\n")
+        out.writerow(columns)
+        for r in rows:
+            out.writerow(["" if r.get(c) is None else (stamp(r[c], style, rng) if c in times else r[c])
+                          for c in columns])
+        data = buf.getvalue().encode()
+    else:
+        data = "".join(json.dumps({c: (stamp(r[c], style, rng) if c in times else r[c])
+                                   for c in columns if c in r}, ensure_ascii=False) + "\n"
+                       for r in rows).encode()
+    path.write_bytes(gzip.compress(data, compresslevel=5, mtime=0) if path.name.endswith(".gz") else data)
+
+
+def write_landing(w: World, landing: Path) -> None:
+    mtime = 1_785_000_000
+    for kind, layout in LAYOUT.items():
+        key = TIME_COLUMNS[kind][0]
+        rows = [r for r in w.rows[kind] if r.get(key) is not None and r[key] < DAYS * DAY]
+        if kind == "accounts":
+            rows = [rows[int(i)] for i in w.rng.permutation(len(rows))]
+        else:
+            rows.sort(key=lambda r: r[key])
+        (landing / kind).mkdir(parents=True, exist_ok=True)
+        for (name, style), chunk in zip(layout, np.array_split(np.arange(len(rows)), len(layout))):
+            path = landing / kind / name
+            write_file(path, [rows[int(i)] for i in chunk], TIME_COLUMNS[kind], style, w.rng)
+            mtime += 60
+            os.utime(path, (mtime, mtime))
+    again = landing / "reviews" / "rv_a (resent).csv"  # the same bytes delivered twice: a no-op
+    shutil.copyfile(landing / "reviews" / "rv_a.csv", again)
+    os.utime(again, (mtime + 60, mtime + 60))
+
+
+def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    files = {"accounts.csv": ("account_id", "pattern", "cluster", "role"),
+             "ring_shops.csv": ("cluster", "shop_id"), "lookalikes.csv": ("account_id", "lookalike", "group"),
+             "spikes.csv": ("scope", "window_start", "window_end", "kind", "campaign_id")}
+    for name, header in files.items():
+        with (truth_dir / name).open("w", newline="", encoding="utf-8") as f:
+            out = csv.DictWriter(f, fieldnames=header)
+            out.writeheader()
+            out.writerows(truth[name.removesuffix(".csv")])
+    (truth_dir / "meta.json").write_text(json.dumps(meta, indent=2))
+
+
+def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
+    """Generate ``out/landing`` and ``out/truth``; returns the meta record. ``stress`` draws the
+    hard end of every range: sparse rings, batches that hide behind own devices and slower
+    claims, an eager flash-sale crowd."""
+    out = Path(out)
+    w = World(seed)
+    rng = w.rng
+    truth: dict[str, list[dict]] = {"accounts": [], "ring_shops": [], "lookalikes": [], "spikes": []}
+    open_campaigns(w)
+    flash = w.campaigns[2]
+    n_background = int(rng.integers(4200, 5200))
+    background = [w.register(-float(rng.uniform(0, 1100)) * DAY + float(rng.uniform(7, 24)) * HOUR
+                             if rng.random() > 0.07 else w.at(w.day(0, DAYS - 1)))
+                  for _ in range(n_background)]
+    for p in background:
+        everyday(w, p, float(rng.lognormal(np.log(0.16), 0.8)), float(rng.lognormal(np.log(0.22), 0.7)))
+    ring_sizes = (int(rng.integers(6, 11)), int(rng.integers(20, 29)))
+    ring_targets = (int(rng.integers(10, 16)), int(rng.integers(28, 41)))
+    starts = (int(rng.integers(1, 8)), int(rng.integers(3, 10)))
+    coverage = tuple(float(x) for x in (rng.uniform(0.15, 0.3, 2) if stress else rng.uniform(0.25, 0.55, 2)))
+    plants.ring(w, truth, "R-north", ring_sizes[0], ring_targets[0], starts[0], int(rng.integers(14, 22)),
+                0 if stress else 2, coverage[0])
+    plants.ring(w, truth, "R-south", ring_sizes[1], ring_targets[1], starts[1], int(rng.integers(14, 21)), 0,
+                coverage[1])
+    taken = {r["shop_id"] for r in truth["ring_shops"]}
+    honest = list(background)
+    pool = [honest[int(i)] for i in rng.permutation(len(honest))]
+    look.bad_shop(w, truth["lookalikes"], pool[:30], 30, int(rng.integers(3, 20)), taken)
+    look.serial_complainers(w, truth["lookalikes"], 3)
+    ordinary = background + look.households(w, truth["lookalikes"], 40)
+    campus_day = int(rng.integers(1, 9))
+    ordinary += look.campus(w, truth["lookalikes"], 150, campus_day)
+    ordinary += look.referral(w, truth["lookalikes"], 120, int(rng.integers(3, 25)))
+    tv_day = int(rng.choice([d for d in range(4, 27) if d not in (11, 24)]))
+    ordinary += look.tv_ad(w, truth["lookalikes"], 80, tv_day)[0]
+    ordinary += look.night_owls(w, truth["lookalikes"], 40)
+    crowd = [p for p in pool[30:] if p.registered < flash["released_at"]][:500]
+    look.flash_crowd(w, truth["lookalikes"], crowd, flash, median=25 if stress else 75)
+    in_crowd = {p.account_id for p in crowd}
+    for i, camp in enumerate(w.campaigns):
+        share = float(rng.uniform(0.04, 0.1))
+        ordinary_claims(w, [p for p in ordinary if not (i == 2 and p.account_id in in_crowd)], camp, share)
+    fast = {"size": int(rng.integers(60, 100)), "devices": int(rng.integers(1, 5)),
+            "shared_share": float(rng.uniform(0.8, 1.0)), "nets": int(rng.integers(1, 3)),
+            "claim_median": float(rng.uniform(1.5, 4)), "carrier_share": 0.0}
+    slow = {"size": int(rng.integers(250, 330)), "devices": int(rng.integers(3, 7)),
+            "shared_share": float(rng.uniform(0.4, 0.8)), "nets": int(rng.integers(2, 6)),
+            "claim_median": float(rng.uniform(2, 8)), "carrier_share": float(rng.uniform(0.05, 0.3))}
+    if stress:
+        slow.update(shared_share=float(rng.uniform(0.15, 0.35)), nets=60, claim_median=float(rng.uniform(8, 20)),
+                    carrier_share=0.5)  # a residential proxy pool: about five accounts per /24
+    def nets(k: int, mobile: bool) -> list[str]:
+        """Proxy /24s; the slow batch also rents a mobile gateway range ordinary buyers share."""
+        own = [w.ipv4().rsplit(".", 1)[0] for _ in range(k)]
+        return own[:-1] + [w.carrier_nat[int(rng.integers(0, 250))].rsplit(".", 1)[0]] if mobile else own
+
+    for name, p, day, span, segs, camps, addrs in (
+            ("B-fast", fast, 5 + float(rng.uniform(1, 22)) / 24, HOUR, ["1703"], (1, 3, 4), 6),
+            ("B-slow", slow, 8, 2 * DAY, ["1710", "1652", "1671", "1625"], (2, 3, 4, 5), 40 if stress else 10)):
+        plants.batch(w, truth, name, p["size"], day * DAY, span, p["devices"], p["shared_share"],
+                     nets(p["nets"], mobile=name == "B-slow"), segs,
+                     [w.campaigns[i] for i in camps], addrs, heads=4 if name == "B-slow" else 0,
+                     claim_median=p["claim_median"], carrier_share=p["carrier_share"])
+    plants.bots(w, truth, 20)
+    burst_day = int(rng.choice([d for d in range(2, 28) if d not in (tv_day, 5, 8, 9)]))
+    burst_minute = int(rng.integers(3, 57))
+    burst = plants.signup_burst(w, burst_day, 3, burst_minute, int(rng.integers(40, 70)))
+    truth["accounts"] += [{"account_id": a, "pattern": "scripted_timing", "cluster": "", "role": "signup_burst"}
+                          for a in burst]
+    start = burst_day * DAY + 3 * HOUR + burst_minute * 60
+    truth["spikes"].append(plants.spike_row("registrations", start, start + 120, "abusive"))
+    truth["spikes"].append(plants.spike_row(f"coupon_claims:{flash['campaign_id']}", flash["released_at"],
+                                            flash["released_at"] + 600, "benign_campaign", flash["campaign_id"]))
+    meta = {"seed": seed, "scale": 1.0, "tz": TZ, "as_of": AS_OF, "window_days": DAYS,
+            "generator": "tests/heldout (independent of abuse.generate)",
+            "stress": stress,
+            "params": {"rings": {"sizes": ring_sizes, "targets": ring_targets, "starts": starts,
+                                 "coverage": coverage},
+                       "batches": {"B-fast": fast, "B-slow": slow}, "tv_day": tv_day,
+                       "campus_day": campus_day, "burst_day": burst_day, "burst_accounts": burst,
+                       "flash_campaign": flash["campaign_id"], "background_accounts": n_background},
+            "rows": {k: len(v) for k, v in w.rows.items()}}
+    write_landing(w, out / "landing")
+    write_truth(out / "truth", truth, meta)
+    return meta
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stress", action="store_true", help="draw the hard end of every range")
+    args = ap.parse_args(argv)
+    began = time.perf_counter()
+    meta = build(args.out, args.seed, args.stress)
+    print(f"wrote {args.out} in {time.perf_counter() - began:.1f}s: {meta['rows']}")
+
+
+if __name__ == "__main__":
+    main()
