@@ -114,7 +114,13 @@ def all_detectors() -> dict[str, type]:
 
 
 def params_for(cls: type, overrides: dict[str, Any] | None) -> BaseModel:
-    """A detector's typed parameters: its defaults, overridden by settings."""
-    return cls.Params(**(overrides or {}))
+    """A detector's typed parameters: its defaults, overridden by settings. A name the
+    detector does not know is an error, not a silently ignored typo."""
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(cls.Params.model_fields))
+    if unknown:
+        known = ", ".join(cls.Params.model_fields)
+        raise ValueError(f"detector {cls.name!r} has no parameter {', '.join(unknown)} (it has: {known})")
+    return cls.Params(**overrides)
 
 
