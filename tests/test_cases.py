@@ -114,3 +114,15 @@ def test_verdicts_by_plain_sql_and_on_accounts(tmp_path: Path, landing: Path, fa
     with pytest.raises(ValueError):
         from abuse.feedback import record
         record(tmp_path / "abuse.duckdb", "maybe", cluster_id="x")
+
+
+def test_case_dossier_from_the_command_line(tmp_path: Path, landing: Path, fake, capsys) -> None:
+    write_landing(landing, "orders", "o.csv", [order(1)])
+    fake.plan = [members(6)]
+    nightly(tmp_path, landing)
+    assert (tmp_path / "dossiers" / "index.html").is_file()  # the night's top cases
+    cid = clusters(tmp_path)[0][0]
+    assert cli(["case", cid, "--db", str(tmp_path / "abuse.duckdb"), "--out", str(tmp_path / "mine")]) == 0
+    page = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert page == tmp_path / "mine" / f"{cid}.html" and cid in page.read_text(encoding="utf-8")
+    assert cli(["case", "ring-nope", "--db", str(tmp_path / "abuse.duckdb")]) == 1
