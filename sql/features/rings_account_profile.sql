@@ -1,6 +1,8 @@
--- rings_account_profile: history of each account in the registered relation
--- rings_accounts(account_id, first_at) before its first hostile action: account age and
--- orders placed before the attack (bought accounts are old but nearly unused).
+-- rings_account_profile: for each account of the registered relation
+-- rings_accounts(account_id, first_at): its age and orders placed before its first hostile
+-- action (bought accounts are old but nearly unused), and whether it shares a device or IP
+-- (at registration or on any order) with any other account (the base rate against which
+-- sharing inside a ring is judged).
 WITH acc AS (
     SELECT account_id, min(first_at) AS first_at FROM rings_accounts GROUP BY account_id
 ),
@@ -10,6 +12,18 @@ before AS (
            count(o.order_id)                                   AS orders_total
     FROM acc a LEFT JOIN stg_orders o ON o.account_id = a.account_id
     GROUP BY a.account_id
+),
+ids AS (
+    SELECT account_id, 'd:' || device_id AS id FROM stg_accounts WHERE device_id IS NOT NULL
+    UNION SELECT account_id, 'd:' || device_id FROM stg_orders WHERE device_id IS NOT NULL
+    UNION SELECT account_id, 'i:' || ip FROM stg_accounts WHERE ip IS NOT NULL
+    UNION SELECT account_id, 'i:' || ip FROM stg_orders WHERE ip IS NOT NULL
+),
+shared AS (
+    SELECT DISTINCT account_id
+    FROM ids
+    WHERE id IN (SELECT id FROM ids GROUP BY id HAVING count(DISTINCT account_id) >= 2)
+      AND account_id IN (SELECT account_id FROM acc)
 )
 SELECT
     a.account_id,
@@ -17,7 +31,8 @@ SELECT
     s.registered_at,
     greatest(date_diff('day', s.registered_at, a.first_at), 0) AS age_days,
     b.orders_before,
-    b.orders_total
+    b.orders_total,
+    a.account_id IN (SELECT account_id FROM shared)            AS shares_id
 FROM acc a
 JOIN before b USING (account_id)
 LEFT JOIN stg_accounts s USING (account_id)

@@ -2,8 +2,9 @@
 -- A hostile edge has a low rating (<= getvariable('rings_low_rating')), a compensation
 -- request, or a review withdrawn / raised to >= 4 stars after the shop paid the account.
 -- Refund requests add weight but do not make an edge hostile on their own (ordinary buyers
--- ask for refunds all the time). Also carries the shop's order volume in the window so a
--- detector can judge hostility against the shop's base rate.
+-- ask for refunds all the time). Also carries the shop's distinct buyers in the
+-- window and totals over all shops (buyer-shop pairs, shops), so a detector can judge
+-- hostility against order volume.
 WITH
 review_life AS (
     SELECT
@@ -58,8 +59,8 @@ reviews AS (
         count(*) FILTER (min_rating = 1)        AS n_one_star,
         min(low_at)                             AS first_low_at,
         max(low_at)                             AS last_low_at,
-        list(reversed_at) FILTER (reversed_at IS NOT NULL) AS reversed_ats,
-        list(low_text) FILTER (low_text IS NOT NULL)        AS texts
+        list(reversed_at ORDER BY reversed_at) FILTER (reversed_at IS NOT NULL) AS reversed_ats,
+        list(low_text ORDER BY low_at, review_id) FILTER (low_text IS NOT NULL) AS texts
     FROM low_reviews
     GROUP BY account_id, shop_id
 ),
@@ -87,7 +88,13 @@ shop_volume AS (
     FROM stg_orders
     WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
     GROUP BY shop_id
+),
+totals AS (
+    SELECT coalesce(sum(shop_buyers), 0) AS total_buyer_shops, count(*) AS n_shops
+    FROM shop_volume
 )
-SELECT e.*, coalesce(s.shop_orders, 0) AS shop_orders, coalesce(s.shop_buyers, 0) AS shop_buyers
-FROM edges e LEFT JOIN shop_volume s USING (shop_id)
+SELECT e.*, coalesce(s.shop_orders, 0) AS shop_orders, coalesce(s.shop_buyers, 0) AS shop_buyers,
+       t.total_buyer_shops, t.n_shops
+FROM edges e LEFT JOIN shop_volume s USING (shop_id) CROSS JOIN totals t
 WHERE e.n_low > 0 OR e.n_comp > 0 OR e.n_reversed_after_pay > 0
+ORDER BY e.account_id, e.shop_id

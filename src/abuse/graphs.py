@@ -23,7 +23,7 @@ def poisson_surprise(observed: np.ndarray | float, expected: np.ndarray | float)
     k = np.asarray(observed, dtype=float)
     lam = np.maximum(np.asarray(expected, dtype=float), 1e-12)
     out = -stats.poisson.logsf(k - 1, lam) / math.log(10)
-    return np.where(k <= 0, 0.0, np.maximum(out, 0.0))
+    return np.where(k <= 0, 0.0, np.clip(out, 0.0, 300.0))
 
 
 def log_column_weights(degrees: Mapping[Hashable, float], c: float = 5.0) -> dict:

@@ -1,7 +1,7 @@
 """Supporting evidence for candidate rings, each measured against a baseline of all hostile
-accounts rather than a fixed cut-off: shared devices and IPs, near-duplicate review texts,
-bought-account traits (old but barely used before the attack), and payments followed by a
-withdrawn or raised review."""
+accounts or edges rather than a fixed cut-off, in -log10 p ("bits"): extortion (compensation
+demands, reviews withdrawn or raised after payment), near-duplicate review texts,
+bought-account traits (old but barely used before the attack), shared devices and IPs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from scipy import stats
 from abuse import graphs
 from abuse.sqlfiles import read_sql
 
-from ._rings_graph import Group
+from ._rings_groups import Group
 
 
 @dataclass
@@ -30,14 +30,16 @@ class GroupEvidence:
     members_dup_text: int = 0
     dormant_members: int = 0
     dormant_expected: float = 0.0
+    extortion_edges: int = 0  # victim edges with a compensation demand or a review reversal
+    extortion_expected: float = 0.0
     bits: dict[str, float] = field(default_factory=dict)  # -log10 p of each signal
 
 
-def _binom_bits(k: int, n: int, p: float) -> float:
+def binom_bits(k: int, n: int, p: float) -> float:
     if k <= 0 or n <= 0:
         return 0.0
     p = min(max(p, 1e-6), 1 - 1e-6)
-    return float(max(-stats.binom.logsf(k - 1, n, p) / np.log(10), 0.0))
+    return float(max(0.0, -stats.binom.logsf(k - 1, n, p) / np.log(10)))
 
 
 def account_profiles(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame) -> pl.DataFrame:
@@ -64,10 +66,11 @@ def account_profiles(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame) -> pl.
     )
 
 
-def _text_baseline(edges: pl.DataFrame, threshold: float, n: int = 2000, seed: int = 0) -> float:
+def text_baseline(edges: pl.DataFrame, threshold: float, n: int = 2000, seed: int = 0) -> float:
     """Share of random pairs of low-rating texts by different accounts that are near
     duplicates: the chance rate against which a group's duplicates are judged."""
-    t = edges.select("account_id", "texts").explode("texts").drop_nulls("texts")
+    t = (edges.select("account_id", "texts").explode("texts", empty_as_null=False)
+         .drop_nulls("texts"))
     if t.height < 2:
         return 0.01
     rng = random.Random(seed)
@@ -82,9 +85,12 @@ def _text_baseline(edges: pl.DataFrame, threshold: float, n: int = 2000, seed: i
     return (hits + 1) / (tries + 2)
 
 
-def _dup_texts(sub: pl.DataFrame, threshold: float, max_texts: int = 400) -> tuple[int, int, int]:
-    """(near-duplicate pairs by different members, pairs compared, members with one)."""
-    t = sub.select("account_id", "texts").explode("texts").drop_nulls("texts").head(max_texts)
+def _dup_texts(sub: pl.DataFrame, threshold: float, max_texts: int = 150) -> tuple[int, int, int]:
+    """(near-duplicate pairs by different members, pairs compared, members with one), on a
+    fixed-seed sample of at most ``max_texts`` texts so the cost per ring is bounded."""
+    t = sub.select("account_id", "texts").explode("texts", empty_as_null=False).drop_nulls("texts")
+    if t.height > max_texts:
+        t = t.sample(max_texts, seed=0)
     sh = [(a, graphs.shingles(x)) for a, x in t.iter_rows()]
     dup = compared = 0
     who: set[str] = set()
@@ -104,6 +110,7 @@ def gather(
     groups: list[Group],
     profiles: pl.DataFrame,
     text_threshold: float,
+    base_dup: float,
 ) -> list[GroupEvidence]:
     """Evidence for each group, in the order given."""
     if not groups:
@@ -119,8 +126,10 @@ def gather(
         shared = cur.sql(read_sql("features/rings_shared_ids.sql")).pl()
     finally:
         cur.close()
-    base_dup = _text_baseline(edges, text_threshold)
     p_dormant = float(profiles["dormant"].mean() or 0.0) if profiles.height else 0.0
+    p_share = float(profiles["shares_id"].mean() or 0.0) if profiles.height else 0.0
+    is_ext = (pl.col("n_comp") > 0) | (pl.col("n_reversed_after_pay") > 0)
+    p_ext = float(edges.select(is_ext.mean()).item() or 0.0)
     dormant = set(profiles.filter(pl.col("dormant"))["account_id"])
     out = []
     for i, g in enumerate(groups):
@@ -136,11 +145,15 @@ def gather(
         ev.dup_text_expected = compared * base_dup
         ev.dormant_members = len(dormant.intersection(g.members))
         ev.dormant_expected = p_dormant * len(g.members)
+        ev.extortion_edges = int(sub.select(is_ext.sum()).item() or 0)
+        ev.extortion_expected = p_ext * sub.height
+        m = len(g.members)
         ev.bits = {
+            "extortion": binom_bits(ev.extortion_edges, sub.height, p_ext),
             "dup_texts": float(graphs.poisson_surprise(ev.dup_text_pairs, ev.dup_text_expected)),
-            "dormant": _binom_bits(ev.dormant_members, len(g.members), p_dormant),
-            # sharing is weak evidence (households share too): count members, not pairs
-            "shared_ids": float(min(ev.members_sharing, len(g.members))) / 2.0,
+            "dormant": binom_bits(ev.dormant_members, m, p_dormant),
+            # conservative: the chance a member shares an id with anyone, not with the ring
+            "shared_ids": binom_bits(min(ev.members_sharing, m), m, p_share),
         }
         out.append(ev)
     return out

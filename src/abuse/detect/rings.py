@@ -5,22 +5,30 @@ requests, and withdraw or raise the review once paid.
 2. The candidate part (accounts hostile to >= 2 shops, shops with >= 2 of them) is projected
    to account pairs in DuckDB, hub shops excepted; each pair's shared-shop count is scored
    against its chance expectation (``_rings_graph``).
-3. Louvain communities of the significant pairs are trimmed to members who hit several of
-   the group's victim shops and scored by how surprising the victims' member counts are,
-   leaving out the strongest shop so one genuinely bad shop cannot make a ring.
-4. Shared devices/IPs, near-duplicate texts and bought-account traits add evidence
-   (``_rings_evidence``); the score maps the summed evidence (in -log10 p units) to 0..1.
+3. Louvain communities of the significant pairs become rings of the accounts that hit several
+   of their victim shops at the ring's times, scored by how surprising the victims' member
+   counts are, leaving out the strongest two shops so a genuinely bad seller cannot make a
+   ring (``_rings_groups``).
+4. Members that hit a single victim are attached when their review text copies the ring's
+   (``_rings_attach``).
+5. A ring must also extort: compensation demands and reviews withdrawn after payment above
+   their base rate (``_rings_evidence``). Near-duplicate texts, bought-account traits and
+   shared devices/IPs add evidence; the score maps the summed evidence (-log10 p) to 0..1.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import polars as pl
 from pydantic import BaseModel, Field
 
 from abuse.detect.base import Cluster, DetectContext, DetectorResult, Finding, register
 
+from . import _rings_attach as attach
 from . import _rings_evidence as evidence
 from . import _rings_graph as rg
+from . import _rings_groups as groups_
 
 
 @register
@@ -31,10 +39,10 @@ class RingDetector:
     class Params(BaseModel):
         low_rating: int = Field(2, ge=1, le=4, description="ratings at or below this are hostile")
         min_account_shops: int = Field(
-            2, ge=2, description="an account needs hostile edges to this many shops to be a candidate"
+            2, ge=2, description="hostile shops an account needs to be a candidate"
         )
         co_days: float = Field(
-            21.0, gt=0, description="two accounts co-target a shop when their first hostile "
+            7.0, gt=0, description="two accounts co-target a shop when their first hostile "
             "actions there are at most this many days apart",
         )
         hub_cap: int = Field(
@@ -42,19 +50,40 @@ class RingDetector:
             "projected to account pairs (keeps the projection linear)",
         )
         min_pair_surprise: float = Field(
-            3.0, ge=0, description="-log10 p a co-targeting pair needs to link two accounts"
+            2.0, ge=0, description="-log10 p a co-targeting pair needs to link two accounts "
+            "(lenient: the ring as a whole is tested again below)",
+        )
+        min_member_surprise: float = Field(
+            3.0, ge=0, description="-log10 p of an account's hits on a ring's victims (near the "
+            "ring's times) for it to be a member",
+        )
+        min_attach_bits: float = Field(
+            3.0, ge=0, description="-log10 p of text copying (plus log10 of the accounts tried) "
+            "to attach an account that hit a single victim",
         )
         min_members: int = Field(3, ge=2, description="smallest ring reported")
         min_member_shops: int = Field(
             2, ge=1, description="a member must hit this many of the ring's victim shops"
         )
         min_group_surprise: float = Field(
-            10.0, ge=0, description="-log10 p of the victims' member counts (strongest shop "
-            "left out) a group needs to be reported",
+            3.0, ge=0, description="-log10 p of the victims' member counts (strongest shop "
+            "left out) a ring needs at least",
         )
-        trim: str = Field("targets", description="'targets' or 'peel' (FRAUDAR block)")
+        leave_out_shops: int = Field(
+            2, ge=0, description="a ring's co-targeting strength leaves out its this many "
+            "strongest shops (a bad seller's storefronts cannot make a ring)",
+        )
+        min_ring_bits: float = Field(
+            10.0, ge=0, description="co-targeting plus extortion evidence (-log10 p: "
+            "compensation demands and reviews withdrawn after payment above their base rate) "
+            "a ring needs to be reported",
+        )
+        trim: Literal["targets", "peel"] = Field(
+            "targets", description="members: significant hits on the victims, or the FRAUDAR "
+            "densest block of the community ('peel', measured worse)",
+        )
         text_jaccard: float = Field(
-            0.5, gt=0, le=1, description="shingle Jaccard at which two review texts are near-duplicates"
+            0.5, gt=0, le=1, description="shingle Jaccard of two near-duplicate review texts"
         )
         score_half_bits: float = Field(
             30.0, gt=0, description="summed evidence (-log10 p) at which a ring scores 0.5"
@@ -67,18 +96,24 @@ class RingDetector:
             return DetectorResult()
         cand = rg.prune(edges, p.min_account_shops)
         pairs = rg.co_target_pairs(ctx.con, edges, cand, p.co_days, p.hub_cap)
-        groups = rg.build_groups(
-            edges, pairs,
-            min_pair_surprise=p.min_pair_surprise, min_members=p.min_members,
-            min_member_shops=p.min_member_shops, trim=p.trim,
+        groups = groups_.build_groups(
+            edges, pairs, min_pair_surprise=p.min_pair_surprise,
+            min_member_surprise=p.min_member_surprise, co_days=p.co_days,
+            min_members=p.min_members, min_member_shops=p.min_member_shops,
+            leave_out=p.leave_out_shops, trim=p.trim,
         )
         groups = [g for g in groups if g.surprise >= p.min_group_surprise]
         if not groups:
             return DetectorResult()
+        base_dup = evidence.text_baseline(edges, p.text_jaccard)
+        attach.attach_by_text(edges, groups, co_days=p.co_days, threshold=p.text_jaccard,
+                              base_rate=base_dup, min_bits=p.min_attach_bits)
         profiles = evidence.account_profiles(ctx.con, edges)
-        evs = evidence.gather(ctx.con, edges, groups, profiles, p.text_jaccard)
+        evs = evidence.gather(ctx.con, edges, groups, profiles, p.text_jaccard, base_dup)
+        kept = [(g, ev) for g, ev in zip(groups, evs, strict=True)
+                if g.surprise + ev.bits["extortion"] >= p.min_ring_bits]
         result = DetectorResult()
-        for i, (g, ev) in enumerate(zip(groups, evs, strict=True)):
+        for i, (g, ev) in enumerate(kept):
             cluster, findings = _report(f"ring-{i + 1}", g, ev, edges, p.score_half_bits)
             result.clusters.append(cluster)
             result.findings.extend(findings)
@@ -86,7 +121,7 @@ class RingDetector:
 
 
 def _report(
-    key: str, g: rg.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float
+    key: str, g: groups_.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float
 ) -> tuple[Cluster, list[Finding]]:
     sub = edges.filter(pl.col("account_id").is_in(g.members) & pl.col("shop_id").is_in(g.shops))
     per = sub.group_by("account_id").agg(
@@ -95,7 +130,7 @@ def _report(
         pl.col("n_refund_paid").sum(), pl.col("n_comp_paid").sum(),
         pl.col("refund_paid").sum(), pl.col("comp_paid").sum(),
         pl.col("n_reversed_after_pay").sum(),
-    )
+    ).sort("account_id")
     bits = g.surprise + sum(ev.bits.values())
     score = bits / (bits + half)
     loss = float(sub["refund_paid"].sum() + sub["comp_paid"].sum())
@@ -110,7 +145,9 @@ def _report(
         f"{tot['n_refund_paid']} refunds + {tot['n_comp_paid']} compensations ({loss:.2f} yuan); "
         f"{tot['n_reversed_after_pay']} reviews withdrawn or raised after payment; members "
         f"{share}, {ev.dup_text_pairs} near-duplicate review pairs, "
-        f"{ev.dormant_members} old-but-unused accounts."
+        f"{ev.dormant_members} old-but-unused accounts; {ev.extortion_edges} of {sub.height} "
+        f"attacks demanded compensation or reversed the review after payment "
+        f"({ev.extortion_expected:.1f} expected)."
     )
     group_ev = {
         "n_accounts": m, "n_shops": n_shops, "co_target_bits": round(g.surprise, 2),
@@ -119,10 +156,13 @@ def _report(
         "members_sharing_ids": ev.members_sharing,
         "dup_text_pairs": ev.dup_text_pairs, "dup_text_expected": round(ev.dup_text_expected, 2),
         "dormant_members": ev.dormant_members,
-        "dormant_expected": round(ev.dormant_expected, 2), "method": g.method,
+        "dormant_expected": round(ev.dormant_expected, 2),
+        "extortion_edges": ev.extortion_edges,
+        "extortion_expected": round(ev.extortion_expected, 2), "method": g.method,
     }
     cluster = Cluster(
-        cluster_key=key, pattern="extortion_ring", account_ids=g.members, score=score,
+        cluster_key=key, pattern="extortion_ring", account_ids=sorted(per["account_id"]),
+        score=score,
         summary=summary, shop_ids=g.shops, first_seen=sub["first_at"].min(),
         last_seen=sub["last_at"].max(), loss_estimate=round(loss, 2),
         evidence={**group_ev, **tot, "loss": round(loss, 2)},
@@ -139,6 +179,9 @@ def _report(
             f"+ {r['n_comp_paid']} compensations paid ({r['refund_paid'] + r['comp_paid']:.2f} "
             f"yuan), {r['n_reversed_after_pay']} reviews withdrawn or raised after payment"
         )
+        if r["account_id"] in g.attached:
+            reason += "; the review text copies the ring's"
+            f["text_copy_bits"] = round(g.attached[r["account_id"]], 2)
         findings.append(Finding(
             account_id=r["account_id"], pattern="extortion_ring", score=round(member_score, 4),
             reason=reason, evidence={**f, "ring": group_ev}, cluster_key=key,

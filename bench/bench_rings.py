@@ -1,0 +1,92 @@
+"""Time and peak memory of the extortion-ring detector at two scales (default S and 10*S).
+
+    python bench/bench_rings.py --scale 0.5 [--factor 10] [--seed 1] [--keep DIR]
+
+Generates a landing directory per scale with ``abuse.generate``, stages it, then runs only
+the detector: once timed while sampling the process's resident set size every 10 ms (psutil;
+includes DuckDB's and polars' native memory, reported as growth over the staged baseline),
+once under tracemalloc for the peak of Python-heap allocations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import psutil
+
+from abuse.detect.base import DetectContext
+from abuse.detect.rings import RingDetector
+from abuse.generate import generate
+from abuse.testing import staged
+
+
+class PeakRSS:
+    """Samples this process's RSS in a thread; ``peak`` is the largest seen."""
+
+    def __init__(self, every: float = 0.01):
+        self.proc, self.every, self.peak = psutil.Process(), every, 0
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self.peak = self.proc.memory_info().rss
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(self.every)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+
+
+def bench(scale: float, seed: int, root: Path) -> dict:
+    out = root / f"scale_{scale:g}"
+    if not (out / "landing").is_dir():
+        generate(out, seed, scale)
+    con, ws, we = staged(out / "landing")
+    n_edges = con.execute("SELECT count(*) FROM stg_reviews").fetchone()[0]
+    n_orders = con.execute("SELECT count(*) FROM stg_orders").fetchone()[0]
+    det = RingDetector()
+    ctx = DetectContext(con, ws, we, "Asia/Shanghai", det.Params())
+    base_rss = psutil.Process().memory_info().rss
+    with PeakRSS() as rss:
+        t0 = time.perf_counter()
+        res = det.detect(ctx)
+        secs = time.perf_counter() - t0
+    tracemalloc.start()  # a second run: tracing slows Python down, so it is not timed
+    det.detect(ctx)
+    _, py_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"scale": scale, "orders": n_orders, "reviews": n_edges, "seconds": secs,
+            "py_peak_mb": py_peak / 2**20, "rss_growth_mb": (rss.peak - base_rss) / 2**20,
+            "rings": len(res.clusters), "flagged": len(res.findings)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=0.5)
+    ap.add_argument("--factor", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="keep generated data here (reused if present)")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = a.keep or Path(tmp)
+        for s in (a.scale, a.scale * a.factor):
+            r = bench(s, a.seed, root)
+            print(f"scale {r['scale']:>6g}: {r['orders']:>9,} orders {r['reviews']:>8,} review "
+                  f"actions  detect {r['seconds']:7.2f} s  python peak {r['py_peak_mb']:7.1f} MB  "
+                  f"RSS growth {r['rss_growth_mb']:7.1f} MB  rings {r['rings']} "
+                  f"flagged {r['flagged']}")
+
+
+if __name__ == "__main__":
+    main()
