@@ -26,13 +26,17 @@ WITH events AS (
     FROM stg_reviews
     WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
 )
+-- Events of one account and stream at the very same instant are one action (a checkout
+-- split into one order per shop, a batch export stamping one time): counted once.
 SELECT
     account_id,
     stream,
+    ts,
     epoch_ms(ts) / 1000.0                                            AS t,
     CAST(extract(minute FROM ts) * 60 + extract(second FROM ts) AS INTEGER) AS sec_of_hour,
     CAST(extract(second FROM ts) AS INTEGER)                         AS sec_of_minute,
-    duration_s,
-    at_release
+    median(duration_s)                                               AS duration_s,
+    bool_or(at_release)                                              AS at_release
 FROM events
 WHERE account_id IS NOT NULL
+GROUP BY account_id, stream, ts

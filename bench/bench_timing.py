@@ -1,0 +1,73 @@
+"""Time and peak memory of the scripted_timing and activity_spikes detectors at one scale.
+
+    python bench/bench_timing.py --scale 0.2
+    python bench/bench_timing.py --scale 2
+
+Generates a sample at that scale into a temporary directory, stages it (neither is timed),
+then runs each detector once and prints its wall time, the peak resident memory of the
+process while it ran (sampled every 10 ms), and the input sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from abuse.detect.base import DetectContext
+from abuse.detect.spikes import SpikeDetector
+from abuse.detect.timing import TimingDetector
+from abuse.generate import generate
+from abuse.testing import staged
+
+
+class PeakRss:
+    """Peak resident set size of this process while the block runs."""
+
+    def __enter__(self):
+        self.proc = psutil.Process()
+        self.start = self.peak = self.proc.memory_info().rss
+        self.running = True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self):
+        while self.running:
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.01)
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--tz", default="Asia/Shanghai")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_timing_") as tmp:
+        generate(Path(tmp), args.seed, args.scale)
+        con, start, end = staged(Path(tmp) / "landing", args.tz)
+        sizes = {t: con.sql(f"SELECT count(*) FROM stg_{t}").fetchone()[0]
+                 for t in ("accounts", "orders", "reviews", "coupon_events", "activity")}
+        print(f"scale {args.scale}: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
+        for cls in (TimingDetector, SpikeDetector):
+            ctx = DetectContext(con, start, end, args.tz, cls.Params())
+            with PeakRss() as mem:
+                t0 = time.perf_counter()
+                result = cls().detect(ctx)
+                took = time.perf_counter() - t0
+            print(f"  {cls.name:8s} {took:7.2f} s  peak RSS {mem.peak / 2**20:7.0f} MiB "
+                  f"(+{(mem.peak - mem.start) / 2**20:.0f} MiB)  "
+                  f"{len(result.findings)} findings, {len(result.spikes)} spikes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+-- spikes_events: every countable event from getvariable('spikes_from') to the end of the
+-- window, one row each: its scope family, the narrower detail (campaign or action), the
+-- minute it falls in (also as a platform-local wall-clock time), the account behind it and,
+-- where the log has them, its device and IP.
+WITH events AS (
+    SELECT 'registrations' AS family, NULL AS detail, registered_at AS ts, account_id, device_id, ip
+    FROM stg_accounts
+    UNION ALL SELECT 'orders', NULL, created_at, account_id, device_id, ip FROM stg_orders
+    UNION ALL SELECT 'reviews', NULL, created_at, account_id, NULL, NULL FROM stg_reviews
+    WHERE coalesce(action, 'posted') = 'posted'
+    UNION ALL SELECT 'refunds', NULL, requested_at, account_id, NULL, NULL FROM stg_refunds
+    UNION ALL SELECT 'coupon_claims', campaign_id, ts, account_id, device_id, ip FROM stg_coupon_events
+    WHERE action = 'claim'
+    UNION ALL SELECT 'activity', action, ts, account_id, device_id, ip FROM stg_activity
+)
+SELECT family, detail, date_trunc('minute', ts) AS minute,
+       date_trunc('minute', CAST(ts AS TIMESTAMP)) AS local_minute,  -- wall clock, no zone
+       ts, account_id, device_id, ip
+FROM events
+WHERE ts >= getvariable('spikes_from') AND ts < getvariable('window_end')
