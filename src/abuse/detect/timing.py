@@ -192,12 +192,15 @@ def _score(r: dict) -> float:
 def _finding(r: dict, p: BaseModel) -> Finding:
     parts = []
     if r["on_clock"]:
-        if r["p_on_hour"] <= (r["p_fixed_second"] or 1.0):
+        p_fixed = r["p_fixed_second"]
+        if p_fixed is None or math.isnan(p_fixed):  # (a p-value of 0.0 is strong, not missing)
+            p_fixed = 1.0
+        if r["p_on_hour"] < p_fixed or (r["p_on_hour"] == p_fixed and r["on_hour"] >= r["fixed_hits"]):
             parts.append(f"{r['on_hour']} of {r['n_events']} events in the first {p.on_hour_s} s of the hour")
         else:
             s = r["fixed_second"]
             parts.append(f"{r['fixed_hits']} of {r['n_events']} events at second {s}-{(s + 2) % 60} of the minute")
-        parts.append(f"chance {r['p_value']:.1g}")
+        parts.append(f"chance {r['p_value']:.1g}" if r["p_value"] > 0 else "chance below 1e-300")
     if r["regular"]:
         parts.append(f"{r['n_gaps']} gaps of {r['median_gap']:.0f} s (spread {r['gap_jitter']:.2g} s) in {r['gap_stream']}")
     if r["extreme_volume"]:
