@@ -1,7 +1,9 @@
 """From significant co-targeting pairs to rings: communities, membership, one ring per account.
 
 1. Louvain communities of the pair graph (weight = pair surprise), split once more by Louvain
-   inside each, are the ring cores (3).
+   inside each, are the ring cores (3). Extra cores linked otherwise (the extortion-signature
+   cores of ``_rings_signature``) join them; their accounts stay members however sparsely
+   they hit the victims, and count their hits at any time.
 2. A core's victim shops are the shops two or more of its accounts hit, each with the core's
    median attack time there. A core account hitting two of them near those times (and
    asking for money at one) is a member; any other account is when its hits there are too
@@ -12,6 +14,8 @@
 3. Cores as densely linked to each other as within are one ring that Louvain split; they
    merge, and so do cores hitting mostly the same victims at the same times. Two rings that
    merely share some targets have few cross pairs, hit them at other times, and keep apart.
+   A sparse (signature) candidate merges without the timing condition, or when its members
+   and another's hit far more shops in common than chance (the pair test on two groups).
 4. An account claimed by two rings stays with the ring of its own core, else the one where
    its hits are most surprising.
 5. A ring's strength is the summed surprise of its victims' member counts, leaving out the
@@ -54,12 +58,14 @@ def _members(edges: pl.DataFrame, victims: pl.DataFrame, core: set, co_days: flo
              min_shops: int, min_surprise: float) -> dict[str, float]:
     """Accounts hitting >= ``min_shops`` victims within ``co_days`` of the ring's time there,
     with the surprise of that count (``k`` vs ``d * sum(hhat) / H``). Core accounts (already
-    linked by significant pairs) qualify on the count if they also asked for money or
-    reversed a review there; others need ``min_surprise``."""
+    linked by significant pairs or the extortion signature) count their hits at any time and
+    qualify on the count if they also asked for money or reversed a review there; others
+    need ``min_surprise``."""
     on = edges.join(victims.rename({"t": "t_ring"}), on="shop_id")
     mass = float(on.unique("shop_id")["hhat"].sum())
     asked = (pl.col("n_refund") + pl.col("n_comp") + pl.col("n_reversed")) > 0
-    hits = (on.filter((pl.col("t") - pl.col("t_ring")).abs() <= co_days * _DAY)
+    in_time = (pl.col("t") - pl.col("t_ring")).abs() <= co_days * _DAY
+    hits = (on.filter(in_time | pl.col("account_id").is_in(list(core)))
             .group_by("account_id").agg(pl.len().alias("k"), pl.col("d").first(),
                                         asked.any().alias("asked"))
             .filter(pl.col("k") >= min_shops))
@@ -118,31 +124,58 @@ def _merge_split(cores: list[set], strong: pl.DataFrame, min_ratio: float = 0.5)
     return list(merged.values())
 
 
-def _merge_aligned(cands: list[tuple[set, dict]], edges: pl.DataFrame, co_days: float,
-                   min_overlap: float = 0.5, nested: float = 0.8) -> list[tuple[set, dict]]:
+def _merge_aligned(cands: list[tuple[set, dict, bool]], edges: pl.DataFrame, co_days: float,
+                   min_overlap: float = 0.5, nested: float = 0.8,
+                   recruits: float = 0.5, link_bits: float = 3.0) -> list[tuple[set, dict]]:
     """Merge candidates that hit mostly the same victims at the same times (a sparse ring
     that Louvain cut in pieces): victim overlap >= ``min_overlap`` of the larger set or
     ``nested`` of the smaller (a fragment), and at
     the shared victims a median gap between the two pieces' times no larger than their own
     spread there (at least a day, at most ``co_days``). Distinct rings that happen to share
-    targets come at other times."""
-    out: list[tuple[set, dict, pl.DataFrame]] = []
-    for core, members in sorted(cands, key=lambda c: -len(c[0])):
-        vic = _victims(edges, core)  # the core's own victims, not its recruits'
-        for i, (c2, m2, v2) in enumerate(out):
+    targets come at other times. Candidates whose members (not cores) overlap by at least
+    ``recruits`` of the smaller one are one ring seen from two cores, and merge too. A
+    ``sparse`` candidate (a core linked by the extortion signature, not by timing) is
+    judged on the victims of all its members and needs no time alignment; it also merges
+    with a candidate whose members hit far more of the same shops than chance allows
+    (``_co_target_bits`` >= ``link_bits``), the pair test applied to two groups."""
+    out: list[tuple[set, dict, bool, pl.DataFrame]] = []
+    for core, members, sparse in sorted(cands, key=lambda c: -len(c[0])):
+        # the core's own victims, not its recruits', unless the core is sparse by nature
+        vic = _victims(edges, set(members) if sparse else core)
+        for i, (c2, m2, sparse2, v2) in enumerate(out):
             both = vic.join(v2, on="shop_id")
             small, large = sorted((vic.height, v2.height))
-            if not both.height or (both.height < min_overlap * large
-                                   and both.height < nested * small):
+            if (sparse or sparse2) and _co_target_bits(edges, members, m2) >= link_bits:
+                pass  # sparse pieces that share far more shops than chance: one ring
+            elif not both.height or (both.height < min_overlap * large
+                                     and both.height < nested * small):
                 continue
-            gap = float((both["t"] - both["t_right"]).abs().median())
-            spread = float(pl.concat([both["spread"], both["spread_right"]]).median())
-            if gap <= min(max(spread, _DAY), co_days * _DAY):
-                out[i] = (c2 | core, {**members, **m2}, _victims(edges, c2 | core))
+            gap = float((both["t"] - both["t_right"]).abs().median() or np.inf)
+            spread = float(pl.concat([both["spread"], both["spread_right"]]).median() or 0.0)
+            shared = len(members.keys() & m2.keys())
+            if (gap <= min(max(spread, _DAY), co_days * _DAY) or sparse or sparse2
+                    or shared >= recruits * min(len(members), len(m2))):
+                any_sparse = sparse or sparse2
+                merged = {**members, **m2}
+                out[i] = (c2 | core, merged, any_sparse,
+                          _victims(edges, set(merged) if any_sparse else c2 | core))
                 break
         else:
-            out.append((core, members, vic))
-    return [(c, m) for c, m, _ in out]
+            out.append((core, members, sparse, vic))
+    return [(c, m) for c, m, _, _ in out]
+
+
+def _co_target_bits(edges: pl.DataFrame, a: dict, b: dict) -> float:
+    """-log10 p of the shops hit by members of both ``a`` and ``b``, against the pair null
+    of ``_rings_graph`` with each group as one account (``d`` = its hostile edges, ``S`` =
+    their summed ``hhat``)."""
+    def side(m: dict) -> tuple[float, float, set]:
+        sub = edges.filter(pl.col("account_id").is_in(list(m)))
+        return float(sub.height), float(sub["hhat"].sum()), set(sub["shop_id"])
+
+    (d_a, s_a, sh_a), (d_b, s_b, sh_b) = side(a), side(b)
+    lam = (d_b * s_a + d_a * s_b) / (2 * max(edges.height, 1))
+    return float(graphs.poisson_surprise(len(sh_a & sh_b), lam))
 
 
 def _assign(cands: list[tuple[set, dict[str, float]]]) -> dict[str, int]:
@@ -169,8 +202,11 @@ def _strength(sub: pl.DataFrame, edges_total: float, leave_out: int) -> float:
 def build_groups(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise: float,
                  min_member_surprise: float, co_days: float, min_members: int,
                  min_member_shops: int, leave_out: int = 2, trim: str = "targets",
-                 seed: int = 0) -> list[Group]:
-    """Candidate rings from the pair graph (see the module docstring)."""
+                 extra_cores=None, seed: int = 0) -> list[Group]:
+    """Candidate rings from the pair graph (see the module docstring), plus the cores that
+    ``extra_cores(accounts of the co-targeting cores)`` returns (groups linked otherwise, e.g.
+    by the extortion signature), which may be smaller than ``min_members`` before their
+    members are gathered."""
     edges = edges.with_columns(t=pl.col("first_at").dt.epoch("ms") / 1000.0)
     strong = pairs.filter(pl.col("surprise") >= min_pair_surprise)
     cores = _split(graphs.communities(
@@ -178,7 +214,11 @@ def build_groups(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise:
     cores = _merge_split(cores, strong)
     weights = graphs.log_column_weights(dict(edges.group_by("shop_id").agg(pl.len()).iter_rows()))
     cands = []
-    for core in (c for c in cores if len(c) >= min_members):
+    cores = [c for c in cores if len(c) >= min_members]
+    n_pair_cores = len(cores)
+    if extra_cores is not None:
+        cores += extra_cores({a for c in cores for a in c})
+    for i, core in enumerate(cores):
         if trim == "peel":
             members = _peel_members(edges, core, weights)
         else:
@@ -187,8 +227,10 @@ def build_groups(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise:
                 victims = _victims(edges, set(members))
                 members = _members(edges, victims, core, co_days, min_member_shops,
                                    min_member_surprise)
+                if i >= n_pair_cores:  # linked otherwise: the core stays, sparse as it is
+                    members = {**dict.fromkeys(core, 0.0), **members}
         if members:
-            cands.append((core, members))
+            cands.append((core, members, i >= n_pair_cores))
     cands = _merge_aligned(cands, edges, co_days)
     owner = _assign(cands)
     groups = []

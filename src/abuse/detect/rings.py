@@ -5,10 +5,14 @@ requests, and withdraw or raise the review once paid.
 2. The candidate part (accounts hostile to >= 2 shops, shops with >= 2 of them) is projected
    to account pairs in DuckDB, hub shops excepted; each pair's shared-shop count is scored
    against its chance expectation (``_rings_graph``).
-3. Louvain communities of the significant pairs become rings of the accounts that hit several
-   of their victim shops at the ring's times, scored by how surprising the victims' member
-   counts are, leaving out the strongest two shops so a genuinely bad seller cannot make a
-   ring (``_rings_groups``).
+3. Sparse rings, whose members mostly share 0-1 shops pairwise, are seeded instead by the
+   extortion signature (paid, then the review withdrawn or raised, on >= 2 shops): such
+   accounts meeting at a shop more often than their share predicts, or on a rarely shared
+   device/IP, form extra cores (``_rings_signature``).
+   Louvain communities of the significant pairs and these cores become rings of the accounts
+   that hit several of their victim shops at the ring's times, scored by how surprising the
+   victims' member counts are, leaving out the strongest two shops so a genuinely bad seller
+   cannot make a ring (``_rings_groups``).
 4. Members that hit a single victim are attached when their review text copies the ring's
    (``_rings_attach``).
 5. A ring must also extort: compensation demands and reviews withdrawn after payment above
@@ -29,6 +33,7 @@ from . import _rings_attach as attach
 from . import _rings_evidence as evidence
 from . import _rings_graph as rg
 from . import _rings_groups as groups_
+from . import _rings_signature as signature
 
 
 @register
@@ -78,6 +83,18 @@ class RingDetector:
             "compensation demands and reviews withdrawn after payment above their base rate) "
             "a ring needs to be reported",
         )
+        signature_shops: int = Field(
+            2, ge=2, description="shops on which an account must have been paid and then "
+            "withdrawn or raised its review to carry the extortion signature",
+        )
+        min_shop_signature_surprise: float = Field(
+            2.0, ge=0, description="-log10 p of a shop's count of signature accounts (vs "
+            "their share of hostile edges, spread by volume) for the shop to link them",
+        )
+        id_hub_cap: int = Field(
+            10, ge=2, description="devices/IPs used by more accounts than this do not link "
+            "signature accounts (campus NATs, shared hotspots)",
+        )
         trim: Literal["targets", "peel"] = Field(
             "targets", description="members: significant hits on the victims, or the FRAUDAR "
             "densest block of the community ('peel', measured worse)",
@@ -98,6 +115,9 @@ class RingDetector:
         pairs = rg.co_target_pairs(ctx.con, edges, cand, p.co_days, p.hub_cap)
         groups = groups_.build_groups(
             edges, pairs, min_pair_surprise=p.min_pair_surprise,
+            extra_cores=lambda known: signature.signature_cores(
+                ctx.con, edges, min_shops=p.signature_shops, known=known,
+                min_shop_surprise=p.min_shop_signature_surprise, id_hub_cap=p.id_hub_cap),
             min_member_surprise=p.min_member_surprise, co_days=p.co_days,
             min_members=p.min_members, min_member_shops=p.min_member_shops,
             leave_out=p.leave_out_shops, trim=p.trim,

@@ -99,7 +99,28 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
     merged = merged.with_columns(
         pl.Series("explained_by", _explain(con, merged, p), dtype=pl.String)
     ).drop("minute_sum", "lam", "day_uplift", "beyond_sale")
-    return _describe(con, merged, p.top_accounts)
+    return _drop_shadowed(_describe(con, merged, p.top_accounts))
+
+
+def _drop_shadowed(spikes: pl.DataFrame, share: float = 0.9) -> pl.DataFrame:
+    """Leave out a broad-scope spike (``activity``) when a narrower one (``activity:vote``)
+    overlaps it and holds at least ``share`` of its accounts: the narrow row says the same, better.
+    Coupon claims keep their family row: campaigns released together share it."""
+    if spikes.is_empty():
+        return spikes
+    spikes = spikes.with_row_index("_i").with_columns(
+        pl.col("scope").str.split(":").list.first().alias("_family"))
+    narrow = spikes.filter(pl.col("scope").str.contains(":")).select(
+        "_family", pl.col("window_start").alias("_ns"), pl.col("window_end").alias("_ne"),
+        pl.col("observed").alias("_nobs"))
+    shadowed = (
+        spikes.filter(~pl.col("scope").str.contains(":") & (pl.col("scope") != "coupon_claims"))
+        .join(narrow, left_on="scope", right_on="_family")
+        .filter((pl.col("_ns") < pl.col("window_end")) & (pl.col("_ne") > pl.col("window_start"))
+                & (pl.col("_nobs") >= share * pl.col("observed")))
+        .get_column("_i").unique()
+    )
+    return spikes.filter(~pl.col("_i").is_in(shadowed.implode())).drop("_i", "_family")
 
 
 def _stretches(cand: pl.DataFrame, p: SpikeParams, n_tests: int) -> pl.DataFrame:

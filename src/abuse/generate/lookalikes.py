@@ -10,11 +10,20 @@ from datetime import date
 import numpy as np
 
 from abuse.generate import texts
-from abuse.generate.actions import HUMAN_ACTIONS, refunds, sessions
-from abuse.generate.background import honest_orders, pick_weighted, register_people
+from abuse.generate.actions import (
+    HUMAN_ACTIONS,
+    change_reviews,
+    place_orders,
+    post_reviews,
+    refunds,
+    sessions,
+)
+from abuse.generate.background import honest_orders, register_people, shop_items
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import home_ips
 from abuse.generate.world import DAY, HOUR, MIN, SEC, World
+
+APPROVED, REJECTED, PENDING = (enum(OUTCOMES, o) for o in OUTCOMES)
 
 
 def register_lookalikes(w: World) -> np.ndarray:
@@ -124,12 +133,49 @@ def _bad_shop_texts(rng, rating):
 
 
 def serial_complainers(w: World, people: np.ndarray) -> None:
-    """Lone buyers who complain and return a lot, everywhere, on their own."""
+    """Lone buyers who complain a lot, everywhere, on their own: each posts 3-10 one- or
+    two-star reviews on different shops over the two months, asks for refunds on most of
+    them (many paid), now and then demands compensation, and sometimes raises or withdraws a
+    review once refunded. Their own accounts and devices, no co-members: what a naive
+    ">= 3 one-star reviews" rule trips over."""
     rng, c = w.rng, w.clock
-    who = rng.choice(people[w.acc["reg"][people] < c.start], w.scaled(3, 8), replace=False)
+    who = rng.choice(people[w.acc["reg"][people] < c.start], w.scaled(20, 40), replace=False)
+    p_shop = w.shops["weight"] / w.shops["weight"].sum()
     for a in who.tolist():
-        n = int(rng.integers(12, 35))
-        shops = pick_weighted(rng, w.shops["weight"], n)
-        t = c.human_times(rng, n, lo=c.start)
-        honest_orders(w, np.full(n, a), shops, t, unhappy=rng.random(n) < 0.7, review_p=0.6)
+        n = int(rng.integers(3, 11))
+        shop = rng.choice(len(p_shop), n, replace=False, p=p_shop)
+        t = c.human_times(rng, n, lo=c.start, hi=c.end - 4 * DAY)
+        item = shop_items(w, shop)
+        order = place_orders(w, np.full(n, a), shop, w.items["code"][item], t,
+                             w.items["price"][item])
+        acc = np.full(n, a)
+        rating = np.where(rng.random(n) < 0.8, 1, 2)
+        t_rv = t + rng.integers(DAY, 3 * DAY, n)
+        review = post_reviews(w, order, acc, shop, t_rv, rating,
+                              w.texts.codes(texts.background_review(rng, rating)))
+        ask = rng.random(n) < 0.7
+        t_rf = t_rv + rng.integers(HOUR, DAY, n)
+        outcome = rng.choice([APPROVED, REJECTED, PENDING], n, p=[0.55, 0.4, 0.05])
+        resolve = rng.integers(2 * HOUR, 2 * DAY, n)
+        reason = w.texts.codes([texts.REFUND_REASONS[i]
+                                for i in rng.integers(0, len(texts.REFUND_REASONS), n)])
+        refunds(w, order[ask], acc[ask], shop[ask], w.items["price"][item][ask], t_rf[ask],
+                resolve[ask], outcome[ask], reason[ask])
+        comp = rng.random(n) < 0.1
+        if comp.any():
+            k = int(comp.sum())
+            refunds(w, order[comp], acc[comp], shop[comp], rng.integers(500, 5000, k),
+                    t_rf[comp] + HOUR, rng.integers(2 * HOUR, 2 * DAY, k),
+                    rng.choice([APPROVED, REJECTED], k),
+                    w.texts.codes([texts.COMPENSATION_REASONS[i] for i in rng.integers(0, 5, k)]),
+                    kind="compensation")
+        # once in a while, satisfied by the refund, they raise or withdraw the review
+        happy = ask & (outcome == APPROVED) & (rng.random(n) < 0.15)
+        if happy.any():
+            k = int(happy.sum())
+            t_ch = t_rf[happy] + resolve[happy] + rng.integers(HOUR, 2 * DAY, k)
+            follow = w.texts.codes([texts.FOLLOW_UPS[i]
+                                    for i in rng.integers(0, len(texts.FOLLOW_UPS), k)])
+            change_reviews(w, review[happy], order[happy], acc[happy], shop[happy], t_ch,
+                           rng.integers(3, 6, k), follow, "amended")
     w.lookalike(who, "serial_complainer", "serial")
