@@ -57,11 +57,11 @@ def run_markdown(con, run_id: int, top: int = 5) -> str:
     lines = [f"# Abuse report, run {run_id} (window ending {run[0]})", ""]
     lines += ["| pattern | flagged accounts | cases |", "|---|---:|---:|"]
     lines += [f"| {p} | {n:,} | {c:,} |" for p, n, c in per_pattern] or ["| (none) | 0 | 0 |"]
-    lines += ["", f"**Cases:** {status.get('new', 0)} new, {status.get('recurring', 0)} recurring, "
+    lines += ["", f"- **Cases:** {status.get('new', 0)} new, {status.get('recurring', 0)} recurring, "
                   f"{status.get('grown', 0)} grown, {status.get('shrunk', 0)} shrunk"
                   + (f", {status['dismissed']} dismissed and suppressed" if status.get("dismissed") else ""),
-              f"**Money at risk:** {money:,.2f} yuan", 
-              f"**Activity spikes:** {spikes[0]} ({spikes[1]} unexplained)", ""]
+              f"- **Money at risk:** {money:,.2f} yuan",
+              f"- **Activity spikes:** {spikes[0]} ({spikes[1]} unexplained)", ""]
     cases = case_table(con, run_id, top)
     if cases:
         lines += ["## Top cases", ""]

@@ -156,10 +156,9 @@ def _report(
     loss = float(sub["refund_paid"].sum() + sub["comp_paid"].sum())
     m, n_shops = len(g.members), len(g.shops)
     tot = per.select(pl.exclude("account_id").sum()).row(0, named=True)
-    share = (
-        f"that share {ev.shared_devices} devices and {ev.shared_ips} IPs"
-        if ev.shared_devices or ev.shared_ips else "with no shared device or IP"
-    )
+    shared = [f"{n} {what}{'s' if n != 1 else ''}"
+              for n, what in ((ev.shared_devices, "device"), (ev.shared_ips, "IP")) if n]
+    share = f"that share {' and '.join(shared)}" if shared else "with no shared device or IP"
     summary = (
         f"{m} accounts posted {tot['n_low']} low ratings on {n_shops} shops and were paid "
         f"{tot['n_refund_paid']} refunds + {tot['n_comp_paid']} compensations ({loss:.2f} yuan); "
