@@ -142,6 +142,7 @@ class _Batch:
     rows: pl.DataFrame  # one row per member: role, features and tells
     score: float
     identifiers: str  # "12 on 2 devices (seen on no other account; ...)"
+    top_identifier: str  # the strongest of them, for the members' shorter reasons
     campaign: str  # "11 claimed campaign C within 10 s of release (vs ...)"
     base: str  # "11 of its 12 claimers behave like batch accounts vs ..."
     core_span: float
@@ -195,6 +196,7 @@ def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, c
         rows=rows,
         score=score_from_log10_p(g["log10_p"]),
         identifiers=_identifier_phrase(idents),
+        top_identifier=_identifier_phrase(idents[:1]),
         campaign=camp_txt,
         base=f"{g['k']} of its {g['n']} claimers behave like batch accounts vs "
         f"{100 * inp.base['susp']:.2g}% of claimers outside flagged batches",
@@ -251,8 +253,8 @@ def _finding(inp: Inputs, b: _Batch, r: dict) -> Finding:
         pattern=PATTERN,
         score=float(b.score * (0.6 + 0.4 * min(len(own), 4) / 4)),
         reason=(
-            f"one of {len(b.rows)} accounts: {b.identifiers}; 80% registered within "
-            f"{duration(b.core_span)}; {b.campaign}; {b.base}; this account {own_txt}"
+            f"one of a batch of {len(b.rows)} accounts ({b.top_identifier}; 80% registered within "
+            f"{duration(b.core_span)}; {b.campaign}); this account {own_txt}"
         ),
         evidence={
             "cluster_accounts": len(b.rows),
