@@ -85,3 +85,12 @@ def test_failed_run_leaves_everything_as_it_was(tmp_path: Path, landing: Path, m
     out = nightly(tmp_path, landing)  # the next run picks day2 up again
     assert out["ingested"]["orders"] == 1
     assert report(tmp_path, "SELECT count(*) FROM report.runs WHERE status = 'failed'") == [(1,)]
+
+
+def test_jsonl_optional_key_missing_from_the_first_record(tmp_path: Path, landing: Path) -> None:
+    base = {"review_id": "r1", "account_id": "a", "shop_id": "s"}
+    write_landing(landing, "reviews", "r.jsonl", [
+        {**base, "created_at": "2026-06-06T10:00:00+08:00", "action": "withdrawn"},  # no rating key
+        {**base, "rating": 1, "created_at": "2026-06-01T10:00:00+08:00"}])
+    out = nightly(tmp_path, landing)
+    assert out["ingested"]["reviews"] == 2 and out["quarantined"]["reviews"] == 0

@@ -47,19 +47,33 @@ def csv_header(f: LandingFile) -> list[str]:
     return [h.strip() for h in header]
 
 
-def jsonl_keys(f: LandingFile) -> list[str] | None:
-    """The keys of the first record, which stand for the file's columns (None: no record)."""
+def jsonl_keys(f: LandingFile, sample: int = 1000) -> list[str] | None:
+    """The keys seen in the first ``sample`` records, which stand for the file's columns
+    (None: no record). A key may be absent from some records (a withdrawn review need not
+    carry a rating), so the union is taken."""
+    keys: dict[str, None] = {}
+    seen = 0
     try:
         with _open_text(f) as text:
             for line in text:
-                if line.strip():
-                    first = json.loads(line)
-                    if not isinstance(first, dict):
-                        raise FileRejected("the first line is not a JSON object")
-                    return list(first)
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    if seen == 0:
+                        raise
+                    continue  # a bad line later on is quarantined by row, not here
+                if isinstance(record, dict):
+                    keys.update(dict.fromkeys(record))
+                elif seen == 0:
+                    raise FileRejected("the first line is not a JSON object")
+                seen += 1
+                if seen >= sample:
+                    break
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FileRejected(f"cannot read the first record: {exc}") from exc
-    return None
+    return list(keys) if seen else None
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, f: LandingFile) -> list[str]:
