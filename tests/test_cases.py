@@ -99,13 +99,13 @@ def test_dismissed_case_stays_quiet_until_it_grows(tmp_path: Path, landing: Path
 def test_verdicts_by_plain_sql_and_on_accounts(tmp_path: Path, landing: Path, fake) -> None:
     import duckdb
 
-    from abuse.feedback import VERDICTS_DDL, feedback_path
+    from abuse.feedback import feedback_path
 
     write_landing(landing, "orders", "o.csv", [order(1)])
     fake.plan = [members(6)]
     nightly(tmp_path, landing)
+    assert feedback_path(tmp_path / "abuse.duckdb").is_file()  # the run created it
     con = duckdb.connect(str(feedback_path(tmp_path / "abuse.duckdb")))
-    con.execute(VERDICTS_DDL)
     con.execute("INSERT INTO verdicts (account_id, verdict, note) VALUES ('acct000', 'dismissed', 'staff')")
     con.close()
     nightly(tmp_path, landing)

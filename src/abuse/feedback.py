@@ -69,8 +69,13 @@ def record(db: Path, verdict: str, *, cluster_id: str | None = None, account_id:
 def sync(con: duckdb.DuckDBPyConnection, db: Path) -> int:
     """Copy the feedback database's verdicts into the run (inside its transaction)."""
     path = feedback_path(db)
-    if not path.exists():
-        return con.execute("SELECT count(*) FROM verdicts").fetchone()[0]
+    if not path.exists():  # create it, so that a plain INSERT works from the first night on
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = duckdb.connect(str(path))
+        try:
+            fresh.execute(VERDICTS_DDL)
+        finally:
+            fresh.close()
     fb = duckdb.connect(str(path), read_only=True)
     try:
         if not fb.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'verdicts'").fetchone()[0]:
