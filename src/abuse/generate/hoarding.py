@@ -58,7 +58,8 @@ def _batch(w: World, cluster: str, size: int, camps: list[dict]) -> None:
     seq = p7 * 10_000 + int(rng.integers(0, 5_000)) + np.cumsum(rng.integers(1, 6, size))
     virtual_share = rng.uniform(0.6, 0.95)
     phone = np.where(rng.random(size) < virtual_share, seq, phones(rng, size))
-    per_device = rng.uniform(100, 200) if not stealthy else rng.uniform(8, 30)
+    # stealthy crews spoof device ids (emulators, reset phones): a few accounts per id
+    per_device = rng.uniform(100, 200) if not stealthy else rng.uniform(1.5, 6)
     emulator = bool(rng.random() < 0.4)
     pool = w.new_devices(int(np.ceil(size / per_device)), emulator=emulator)
     device = rng.choice(pool, size)
