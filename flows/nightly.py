@@ -95,21 +95,6 @@ def nightly_flow(
     settings = load_settings(landing=landing, db=db, as_of=as_of, window_days=window_days, tz=tz,
                              detectors=overrides or None, disabled_detectors=disabled_detectors,
                              dossiers_top=dossiers_top)
-    logger = get_run_logger()
-    run = pipeline.start(settings, say=logger.info)
-    try:
-        ingest_task(run)
-        stage_task(run)
-        detect_task(run)
-        publish_task(run)
-    except BaseException as exc:
-        pipeline.fail(run, exc)
-        run.con.close()
-        raise
-    try:
-        artifacts_task(run)  # after the commit: a failure here does not undo the report
-        dossiers_task(run)
-    finally:
-        out = pipeline.summary(run)
-        run.con.close()
-    return out
+    run = pipeline.start(settings, say=get_run_logger().info)
+    return pipeline.drive(run, [ingest_task, stage_task, detect_task, publish_task],
+                          [artifacts_task, dossiers_task])  # after the commit: cannot undo the report

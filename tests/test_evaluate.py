@@ -1,6 +1,5 @@
 """`abuse evaluate` computes the figures it claims, on a report and truth made by hand."""
 
-import json
 from pathlib import Path
 from typing import ClassVar
 

@@ -18,7 +18,8 @@ from abuse.detect.base import Cluster, DetectContext
 from abuse.detect.hoarding import HoardingDetector
 from abuse.generate import generate
 from abuse.schema import KINDS
-from abuse.sqlfiles import load_seeds, read_sql, set_variables
+from abuse.testing import empty_staged
+from abuse.sqlfiles import read_sql, set_variables
 from abuse.testing import staged
 
 CST = timezone(timedelta(hours=8))
@@ -85,17 +86,13 @@ class World:
             self.rng.uniform(20, 900), target_id=None, device_id=None, ip=None))
 
     def staged(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'Asia/Shanghai'")
-        for kind, spec in KINDS.items():
-            cols = ", ".join(f'"{c.name}" {c.type}' for c in spec.columns)
-            con.execute(f"CREATE TABLE stg_{kind} ({cols})")
+        con = empty_staged("Asia/Shanghai")
+        for kind in KINDS:
             rows = self.rows[kind]
             if rows:
                 con.register("_t", pl.DataFrame(rows, infer_schema_length=None).to_arrow())
                 con.execute(f"INSERT INTO stg_{kind} BY NAME SELECT * FROM _t")
                 con.unregister("_t")
-        load_seeds(con)
         set_variables(con, window_start=T0, window_end=T0 + timedelta(days=30))
         return con
 

@@ -1,7 +1,6 @@
 """The served deployment as a risk team uses it: scheduled in the platform zone, triggered from
 the API (as the UI does) with new parameters, artifacts on the run, listed in the UI."""
 
-import json
 import os
 import shutil
 import signal
@@ -9,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
 import pytest

@@ -9,27 +9,16 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 from abuse.detect.base import DetectContext
 from abuse.detect.spikes import SpikeDetector
-from abuse.schema import KINDS
-from abuse.sqlfiles import load_seeds
+from abuse.testing import empty_staged
 
 DAYS = 42
 
-
-def staged(tz: str) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute(f"SET TimeZone='{tz}'")
-    for kind in KINDS.values():
-        cols = ", ".join(f"{c.name} {c.type}" for c in kind.columns)
-        con.execute(f"CREATE TABLE stg_{kind.name} ({cols})")
-    load_seeds(con)
-    return con
 
 
 def insert(con, kind: str, frame: pl.DataFrame) -> None:
@@ -68,7 +57,7 @@ class Platform:
 
 def build(tz: str):
     p = Platform(tz)
-    con = staged(tz)
+    con = empty_staged(tz)
     regs = p.rows("r", p.times(0.3 * p.rhythm))
     burst_day = p.window_start + timedelta(days=5)
     burst = p.rows("bot", p.at(burst_day, 14, 37, np.sort(p.rng.uniform(0, 150, 150))))
@@ -154,7 +143,7 @@ def test_without_history_the_window_is_its_own_baseline():
 
 
 def test_empty_tables():
-    con = staged("UTC")
+    con = empty_staged("UTC")
     t = datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC"))
     assert detect(con, t, t + timedelta(days=30), "UTC") == []
 

@@ -8,25 +8,16 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 from abuse.detect.base import DetectContext
 from abuse.detect.timing import TimingDetector
-from abuse.schema import KINDS
+from abuse.testing import empty_staged
 
 DAYS = 30
 
-
-def staged(tz: str) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute(f"SET TimeZone='{tz}'")
-    for kind in KINDS.values():
-        cols = ", ".join(f"{c.name} {c.type}" for c in kind.columns)
-        con.execute(f"CREATE TABLE stg_{kind.name} ({cols})")
-    return con
 
 
 def insert(con, kind, columns, rows, **constants):
@@ -136,7 +127,7 @@ def full_world(tz: str) -> World:
 @pytest.mark.parametrize("tz", ["Asia/Shanghai", "Asia/Kolkata"])
 def test_bots_caught_and_lookalikes_spared(tz):
     w = full_world(tz)
-    found = run(w.load(staged(tz)), w.start, w.end)
+    found = run(w.load(empty_staged(tz, seeds=False)), w.start, w.end)
     assert w.bots <= set(found), w.bots - set(found)
     assert not (set(found) - w.bots), {a: found[a].reason for a in set(found) - w.bots}
     assert all(0 < f.score <= 1 and f.reason and f.pattern == "scripted_timing" for f in found.values())
@@ -149,8 +140,8 @@ def test_on_the_hour_is_judged_in_the_platform_zone():
     in Asia/Shanghai, where only the fixed second still gives them away."""
     w = World("Asia/Kolkata")
     w.humans(), w.on_hour_bots()
-    kolkata = run(w.load(staged("Asia/Kolkata")), w.start, w.end)
-    shanghai = run(w.load(staged("Asia/Shanghai")), w.start, w.end)
+    kolkata = run(w.load(empty_staged("Asia/Kolkata", seeds=False)), w.start, w.end)
+    shanghai = run(w.load(empty_staged("Asia/Shanghai", seeds=False)), w.start, w.end)
     for bot in w.bots:
         assert kolkata[bot].evidence["share_on_hour"] > 0.9
         assert "s of the hour" in kolkata[bot].reason
@@ -163,7 +154,7 @@ def test_few_events_are_not_evidence():
     w.humans()
     for i in range(3):  # three check-ins exactly on the hour: suggestive, not enough
         w.act("shy", w.at(i, 9, 0.5), "check_in", 1.0)
-    found = run(w.load(staged("Asia/Shanghai")), w.start, w.end)
+    found = run(w.load(empty_staged("Asia/Shanghai", seeds=False)), w.start, w.end)
     assert "shy" not in found
 
 
@@ -171,12 +162,12 @@ def test_events_outside_the_window_are_ignored():
     w = World("Asia/Shanghai")
     w.humans(), w.on_hour_bots(n=2)
     later = w.end + timedelta(days=DAYS)
-    found = run(w.load(staged("Asia/Shanghai")), later, later + timedelta(days=DAYS))
+    found = run(w.load(empty_staged("Asia/Shanghai", seeds=False)), later, later + timedelta(days=DAYS))
     assert found == {}
 
 
 def test_empty_tables():
-    con = staged("UTC")
+    con = empty_staged("UTC", seeds=False)
     assert run(con, datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")), datetime(2026, 2, 1, tzinfo=ZoneInfo("UTC"))) == {}
 
 
@@ -185,7 +176,7 @@ def test_rounded_timestamps_are_not_a_clock():
     everyone: the population null absorbs it, and busy buyers are not bots."""
     w = World("Asia/Shanghai")
     w.humans()
-    con = w.load(staged("Asia/Shanghai"))
+    con = w.load(empty_staged("Asia/Shanghai", seeds=False))
     rows = []
     for i in range(200):
         for k in range(int(w.rng.integers(1, 40))):
@@ -201,7 +192,7 @@ def test_idle_signup_burst_is_flagged_and_tv_ad_crowd_is_not():
     ad brought in, most of whom go on to use the app), so only its accounts are flagged."""
     w = World("Asia/Shanghai")
     w.humans()
-    con = w.load(staged("Asia/Shanghai"))
+    con = w.load(empty_staged("Asia/Shanghai", seeds=False))
     regs, acts = [], []
     for i in range(3000):  # ordinary signups over history and window, most of them then active
         at = w.start - timedelta(days=28) + timedelta(seconds=float(w.rng.uniform(0, 58 * 86400)))

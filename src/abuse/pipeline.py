@@ -91,10 +91,19 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
     return report
 
 
-def _latest_day(con: duckdb.DuckDBPyConnection) -> date | None:
+def latest_day(con: duckdb.DuckDBPyConnection) -> date | None:
     parts = [f"SELECT max({col}) AS t FROM stg_{kind}" for kind, col in EVENT_TIMES.items()]
     latest = con.execute(f"SELECT max(t) FROM ({' UNION ALL '.join(parts)})").fetchone()[0]
     return None if latest is None else latest.date()  # session zone: platform-local date
+
+
+def window_bounds(as_of: date, window_days: int, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) of the window of ``window_days`` local days ending with ``as_of``."""
+    zone = ZoneInfo(tz)
+    end_day = as_of + timedelta(days=1)
+    start_day = end_day - timedelta(days=window_days)
+    return (datetime(start_day.year, start_day.month, start_day.day, tzinfo=zone),
+            datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone))
 
 
 def stage(run: Run) -> None:
@@ -105,12 +114,8 @@ def stage(run: Run) -> None:
     load_seeds(con)
     run.checks = {p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchone()[0]
                   for p in sql_files("checks")}
-    zone = ZoneInfo(run.settings.tz)
-    run.as_of = run.settings.as_of or _latest_day(con) or datetime.now(zone).date()
-    end_day = run.as_of + timedelta(days=1)
-    run.window_end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone)
-    start_day = end_day - timedelta(days=run.settings.window_days)
-    run.window_start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=zone)
+    run.as_of = run.settings.as_of or latest_day(con) or datetime.now(ZoneInfo(run.settings.tz)).date()
+    run.window_start, run.window_end = window_bounds(run.as_of, run.settings.window_days, run.settings.tz)
     set_variables(con, window_start=run.window_start, window_end=run.window_end)
     run.timings["stage"] = time.perf_counter() - t0
     bad = {k: v for k, v in run.checks.items() if v}
@@ -213,21 +218,29 @@ def summary(run: Run) -> dict[str, Any]:
     }
 
 
-def run_nightly(settings: Settings, say: Say = print) -> dict[str, Any]:
-    """The whole nightly run without Prefect. Raises after recording a failed run."""
-    run = start(settings, say)
+Stage = Callable[[Run], Any]
+
+
+def drive(run: Run, stages: list[Stage], afterwards: list[Stage]) -> dict[str, Any]:
+    """Run ``stages`` in order; on any failure undo the run (``fail``) and re-raise. Then run
+    ``afterwards`` (after the commit: they cannot undo the report). Always closes the run's
+    connection; returns the summary."""
     try:
-        ingest_stage(run)
-        stage(run)
-        detect(run)
-        publish_stage(run)
+        for step in stages:
+            step(run)
     except BaseException as exc:
         fail(run, exc)
         run.con.close()
         raise
     try:
-        dossiers_stage(run)
+        for step in afterwards:
+            step(run)
     finally:
         out = summary(run)
         run.con.close()
     return out
+
+
+def run_nightly(settings: Settings, say: Say = print) -> dict[str, Any]:
+    """The whole nightly run without Prefect. Raises after recording a failed run."""
+    return drive(start(settings, say), [ingest_stage, stage, detect, publish_stage], [dossiers_stage])

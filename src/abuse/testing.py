@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 
 from abuse import ingest
-from abuse.pipeline import _latest_day
+from abuse.pipeline import latest_day, window_bounds
+from abuse.schema import KINDS
 from abuse.sqlfiles import load_seeds, run_folder, set_variables
 
 
@@ -23,11 +23,20 @@ def staged(landing: Path, tz: str = "Asia/Shanghai", as_of: date | None = None,
     ingest.record_files(con, report, 1, datetime.now(timezone.utc))
     run_folder(con, "staging")
     load_seeds(con)
-    zone = ZoneInfo(tz)
-    last = as_of or _latest_day(con) or date.today()
-    end_day = last + timedelta(days=1)
-    window_end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone)
-    start_day = end_day - timedelta(days=window_days)
-    window_start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=zone)
+    last = as_of or latest_day(con) or date.today()
+    window_start, window_end = window_bounds(last, window_days, tz)
     set_variables(con, window_start=window_start, window_end=window_end)
     return con, window_start, window_end
+
+
+def empty_staged(tz: str = "Asia/Shanghai", seeds: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with every stg_* table of the contract, empty (for hand-made
+    test data), and the seed tables unless ``seeds`` is false."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = ?", [tz])
+    for kind in KINDS.values():
+        cols = ", ".join(f'"{c.name}" {c.type}' for c in kind.columns)
+        con.execute(f"CREATE TABLE stg_{kind.name} ({cols})")
+    if seeds:
+        load_seeds(con)
+    return con
