@@ -20,7 +20,7 @@ def format_summary(out: dict[str, Any]) -> str:
     bad = {k: v for k, v in out.get("checks", {}).items() if v}
     if bad:
         lines.append("  checks: " + ", ".join(f"{k} {v:,}" for k, v in bad.items()))
-    lines.append(f"  report: {out['db']}  (duckdb {out['db']} -c \"FROM report.flagged_accounts\")")
+    lines.append(f"  report: {out['db']}  (open it: python3 -m uv run duckdb -readonly {out['db']})")
     return "\n".join(lines)
 
 
