@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 import abuse.pipeline as pipeline
 from abuse.cli import main as cli
-from abuse.detect.base import Cluster, DetectorResult, Finding
+from abuse.detect.base import Cluster, DetectorBase, DetectorResult, Finding
 from conftest import nightly, order, report, write_landing
 
 
@@ -16,7 +16,7 @@ class FakeParams(BaseModel):
     pass
 
 
-class FakeRings:
+class FakeRings(DetectorBase):
     """Finds whatever the test says: the clusters in ``plan``."""
 
     name: ClassVar[str] = "fake"
@@ -24,7 +24,7 @@ class FakeRings:
     Params = FakeParams
     plan: ClassVar[list[list[str]]] = []
 
-    def detect(self, ctx) -> DetectorResult:
+    def run(self, ctx) -> DetectorResult:
         out = DetectorResult()
         for i, members in enumerate(self.plan):
             key = f"k{i}"

@@ -8,19 +8,19 @@ from pydantic import BaseModel
 
 import abuse.pipeline as pipeline
 from abuse.cli import main as cli
-from abuse.detect.base import Cluster, DetectorResult, Finding, Spike
+from abuse.detect.base import Cluster, DetectorBase, DetectorResult, Finding, Spike
 from abuse.evaluate import evaluate
 from conftest import nightly, order, write_landing
 
 
-class Planned:
+class Planned(DetectorBase):
     name: ClassVar[str] = "planned"
     patterns: ClassVar[tuple[str, ...]] = ("extortion_ring",)
 
     class Params(BaseModel):
         pass
 
-    def detect(self, ctx) -> DetectorResult:
+    def run(self, ctx) -> DetectorResult:
         from datetime import datetime, timezone
 
         ring = ["a1", "a2", "a3", "x9"]  # x9 is a false positive; a4 is missed

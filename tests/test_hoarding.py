@@ -13,7 +13,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from abuse.detect import _hoarding_groups as groups
+from abuse import stats
+from abuse.detect.hoarding import groups as groups
 from abuse.detect.base import Cluster, DetectContext
 from abuse.detect.hoarding import HoardingDetector
 from abuse.generate import generate
@@ -158,10 +159,10 @@ def run(con) -> tuple[set[str], list]:
 
 # --------------------------------------------------------------------------- unit tests
 def test_binomial_tail_is_monotone_and_tiny_for_pure_groups():
-    lp = groups.log10_binom_sf(np.array([1, 5, 50, 2000]), np.array([10, 10, 50, 2000]), 0.1)
+    lp = -stats.surprise_binom(np.array([1, 5, 50, 2000]), np.array([10, 10, 50, 2000]), 0.1)
     assert lp[0] > lp[1] > lp[2] > lp[3]
     assert lp[3] < -1000  # no underflow to -inf / 0
-    assert groups.log10_binom_sf(np.array([30]), np.array([300]), 0.1)[0] > -1  # a hub at base rate
+    assert -stats.surprise_binom(np.array([30]), np.array([300]), 0.1)[0] > -1  # a hub at base rate
 
 
 def test_identifier_links_only_when_its_sharers_beat_the_base_rate():
@@ -180,7 +181,7 @@ def test_identifier_links_only_when_its_sharers_beat_the_base_rate():
 def test_features_on_hand_made_tables():
     w = toy_world(seed=3, n_people=300)
     con = w.staged()
-    from abuse.detect._hoarding_features import claimers
+    from abuse.detect.hoarding.features import claimers
     df = claimers(con, P)
     fast = df.filter(pl.col("account_id").is_in(list(w.truth["batch_fast"])))
     assert len(fast) == 80 and fast["fast"].all() and fast["thin"].all()

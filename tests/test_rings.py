@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from abuse import graphs
+from abuse import graphs, stats
 from abuse.detect.base import DetectContext, DetectorResult
 from abuse.detect.rings import RingDetector
 from abuse.sqlfiles import set_variables
@@ -324,9 +324,9 @@ def test_peeling_of_nothing():
 
 
 def test_poisson_surprise_grows_with_the_count_and_shrinks_with_the_baseline():
-    s = graphs.poisson_surprise([0, 1, 3, 6], [1.0, 1.0, 1.0, 1.0])
+    s = stats.surprise_poisson([0, 1, 3, 6], [1.0, 1.0, 1.0, 1.0])
     assert s[0] == 0 and list(s) == sorted(s)
-    assert graphs.poisson_surprise(5, 0.1) > graphs.poisson_surprise(5, 2.0) > 0
+    assert stats.surprise_poisson(5, 0.1) > stats.surprise_poisson(5, 2.0) > 0
 
 
 def test_shingles_catch_near_duplicate_texts_in_chinese_and_english():

@@ -18,7 +18,7 @@ ORDER BY pattern, score DESC, account_id;
 
 CREATE OR REPLACE VIEW report.clusters_all AS
 SELECT run_id, cluster_id, pattern, n_accounts, account_ids, shop_ids, first_seen, last_seen,
-       loss_estimate, score, summary, evidence, case_status, case_first_run
+       loss_estimate, score, summary, evidence, case_status, case_first_run, target_ids
 FROM history.clusters;
 
 -- case_status: new | recurring | grown | shrunk (dismissed cases stay in clusters_all only);

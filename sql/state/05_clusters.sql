@@ -15,3 +15,6 @@ CREATE TABLE IF NOT EXISTS clusters (
     case_status   VARCHAR,      -- new | recurring | grown | shrunk
     case_first_run BIGINT       -- the run that first found this case
 );
+
+-- added later: the activity targets a vote_inflation cluster inflated (null for other patterns)
+ALTER TABLE clusters ADD COLUMN IF NOT EXISTS target_ids VARCHAR[];

@@ -21,14 +21,14 @@ import pyarrow as pa
 
 from abuse import feedback
 from abuse.detect.base import Cluster, DetectorResult
+from abuse.detect.patterns import pattern as declared
 
 MIN_JACCARD = 0.3
-PREFIX = {"extortion_ring": "ring", "coupon_hoarding": "batch", "scripted_timing": "bots"}
 
 
 def _new_id(pattern: str, members: list[str]) -> str:
     digest = hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()[:10]
-    return f"{PREFIX.get(pattern, pattern)}-{digest}"
+    return f"{declared(pattern).cluster_prefix}-{digest}"
 
 
 def _previous(con: duckdb.DuckDBPyConnection, run_id: int) -> list[tuple[str, str, set[str], int]]:
@@ -117,7 +117,8 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
         cluster_rows.append((
             run_id, cid, c.pattern, len(c.account_ids), sorted(c.account_ids),
             sorted(c.shop_ids) if c.shop_ids is not None else None, c.first_seen, c.last_seen,
-            float(c.loss_estimate), float(c.score), c.summary, _json(c.evidence), status, first,
+            None if c.loss_estimate is None else float(c.loss_estimate), float(c.score), c.summary,
+            _json(c.evidence), status, first, list(c.target_ids) if c.target_ids is not None else None,
         ))
     _insert(con, "clusters", cluster_rows)
     finding_rows = []

@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--out", type=Path, required=True)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--scale", type=float, default=1.0)
+    g.add_argument("--adversarial", action="store_true",
+                   help="plant crews that adapt: jittered and Poisson-timed scripts, sparse rings "
+                        "without shared devices, maintained hoarding accounts, harder look-alikes")
 
     v = sub.add_parser("verdict", help="record an analyst's verdict on a case or an account")
     v.add_argument("verdict", choices=["confirmed", "dismissed"])
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             from abuse.generate import generate
 
-            out = generate(args.out, seed=args.seed, scale=args.scale)
+            out = generate(args.out, seed=args.seed, scale=args.scale, adversarial=args.adversarial)
             print(f"wrote {args.out}/landing and {args.out}/truth: {out}")
             return 0
         if args.command == "verdict":

@@ -17,15 +17,6 @@ import numpy as np
 from scipy import stats
 
 
-def poisson_surprise(observed: np.ndarray | float, expected: np.ndarray | float) -> np.ndarray:
-    """``-log10 P(X >= observed)`` for ``X ~ Poisson(expected)``: how surprising a count is
-    against its baseline (0 = not at all; 6 = one in a million)."""
-    k = np.asarray(observed, dtype=float)
-    lam = np.maximum(np.asarray(expected, dtype=float), 1e-12)
-    out = -stats.poisson.logsf(k - 1, lam) / math.log(10)
-    return np.where(k <= 0, 0.0, np.clip(out, 0.0, 300.0))
-
-
 def log_column_weights(degrees: Mapping[Hashable, float], c: float = 5.0) -> dict:
     """FRAUDAR's column weights ``1 / log(degree + c)``: an edge into a popular column (a busy
     shop, a hub) counts for less, so camouflage edges and hubs neither dilute nor fake density."""

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from abuse import cases, feedback, ingest
-from abuse.detect.base import DetectContext, DetectorResult, all_detectors, params_for
+from abuse.detect.base import DetectContext, DetectorResult, all_detectors, ordered, params_for
 from abuse.schema import KINDS
 from abuse.settings import Settings
 from abuse.sqlfiles import load_seeds, run_folder, set_variables, sql_files
@@ -125,12 +125,13 @@ def stage(run: Run) -> None:
 
 
 def detect(run: Run) -> dict[str, DetectorResult]:
-    for name, cls in all_detectors().items():
-        if name in run.settings.disabled_detectors:
-            continue
+    detectors = {n: c for n, c in all_detectors().items() if n not in run.settings.disabled_detectors}
+    for name in ordered(detectors):
+        cls = detectors[name]
         t0 = time.perf_counter()
         ctx = DetectContext(run.con, run.window_start, run.window_end, run.settings.tz,
-                            params_for(cls, run.settings.detectors.get(name)))
+                            params_for(cls, run.settings.detectors.get(name)),
+                            upstream={r: run.results[r] for r in cls.requires})
         result = cls().detect(ctx)
         run.results[name] = result
         run.timings[f"detect:{name}"] = time.perf_counter() - t0

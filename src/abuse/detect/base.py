@@ -1,12 +1,16 @@
 """The one detector signature, the shapes of what detectors return, and the registry.
 
-A detector is a plain object with a ``name``, the ``patterns`` it may emit, a pydantic
-``Params`` model of its thresholds (all with defaults), and ``detect(ctx) -> DetectorResult``.
-It reads the staged tables (``stg_*``) and features through ``ctx.con`` and returns findings;
-it never writes tables and knows nothing of runs or publishing.
+A detector is a subclass of ``DetectorBase`` with a ``name``, the ``patterns`` it may emit
+(declared in ``abuse.detect.patterns``), a pydantic ``Params`` model of its thresholds (all with
+defaults), the names of the detectors whose results it reads (``requires``), and
+``run(ctx) -> DetectorResult``. It reads the staged tables (``stg_*``) and features through
+``ctx.con``, and upstream results through ``ctx.upstream[name]``; it never writes tables, never
+recomputes another detector's work, and knows nothing of runs or publishing.
 
-Modules in ``abuse.detect`` register their detector with ``@register``; the registry imports
-every module of the package, so a new detector plugs in without touching the flow.
+Each detector is a package ``abuse.detect.<name>/`` (``__init__.py`` holds the detector and its
+Params; one module per step beside it) and registers itself with ``@register``; the registry
+imports every package, so a new detector plugs in without touching the flow. ``ordered`` gives
+the run order that honours ``requires``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import duckdb
 from pydantic import BaseModel
@@ -32,6 +36,7 @@ class DetectContext:
     window_end: datetime
     tz: str
     params: BaseModel
+    upstream: dict[str, "DetectorResult"] = field(default_factory=dict)  # results of ``requires``
 
 
 @dataclass
@@ -59,8 +64,9 @@ class Cluster:
     shop_ids: list[str] | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None
-    loss_estimate: float = 0.0
+    loss_estimate: float | None = 0.0  # yuan; None where the pattern estimates no money
     evidence: dict[str, Any] = field(default_factory=dict)
+    target_ids: list[str] | None = None  # activity targets a cluster inflated (vote_inflation)
 
 
 @dataclass
@@ -84,19 +90,47 @@ class DetectorResult:
     spikes: list[Spike] = field(default_factory=list)
 
 
-class Detector(Protocol):
-    name: ClassVar[str]
-    patterns: ClassVar[tuple[str, ...]]
-    Params: ClassVar[type[BaseModel]]
+class DetectorBase:
+    """What every detector shares. Subclasses set ``name``, ``patterns``, ``Params`` and
+    optionally ``requires``, and implement ``run``; ``detect`` checks what ``run`` returns
+    against the declared patterns and the score range."""
 
-    def detect(self, ctx: DetectContext) -> DetectorResult: ...
+    name: ClassVar[str]
+    patterns: ClassVar[tuple[str, ...]] = ()
+    Params: ClassVar[type[BaseModel]]
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def run(self, ctx: DetectContext) -> DetectorResult:
+        raise NotImplementedError
+
+    def detect(self, ctx: DetectContext) -> DetectorResult:
+        missing = sorted(set(self.requires) - set(ctx.upstream))
+        if missing:
+            raise RuntimeError(f"detector {self.name!r} needs the results of {', '.join(missing)} first")
+        result = self.run(ctx)
+        allowed = set(self.patterns)
+        for item in (*result.findings, *result.clusters):
+            if item.pattern not in allowed:
+                raise ValueError(f"detector {self.name!r} emitted pattern {item.pattern!r}, "
+                                 f"not among its declared {sorted(allowed)}")
+            if not 0.0 <= item.score <= 1.0:
+                raise ValueError(f"detector {self.name!r} gave {item.pattern} a score of {item.score}")
+        return result
+
+
+Detector = DetectorBase  # the name the rest of the code uses for the signature
 
 
 _REGISTRY: dict[str, type] = {}
 
 
 def register(cls: type) -> type:
-    """Class decorator: make a detector known to the nightly run."""
+    """Class decorator: make a detector known to the nightly run. Its patterns must be declared
+    in ``abuse.detect.patterns``."""
+    from abuse.detect.patterns import pattern
+
+    for name in cls.patterns:
+        pattern(name)
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"two detectors are named {cls.name!r}")
     _REGISTRY[cls.name] = cls
@@ -104,13 +138,29 @@ def register(cls: type) -> type:
 
 
 def all_detectors() -> dict[str, type]:
-    """Every registered detector class by name, importing each module of ``abuse.detect``."""
+    """Every registered detector class by name, importing each package of ``abuse.detect``."""
     import abuse.detect as pkg
 
     for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
+        if mod.ispkg:
             importlib.import_module(f"abuse.detect.{mod.name}")
     return dict(sorted(_REGISTRY.items()))
+
+
+def ordered(detectors: dict[str, type]) -> list[str]:
+    """Detector names in an order where each comes after the detectors it ``requires``
+    (alphabetical among equals, so the order is stable). A missing or circular requirement is
+    an error naming the detectors involved."""
+    done: list[str] = []
+    todo = dict(sorted(detectors.items()))
+    while todo:
+        ready = [n for n, c in todo.items() if all(r in done for r in getattr(c, "requires", ()))]
+        if not ready:
+            raise ValueError(f"detectors {sorted(todo)} require each other or a detector that is "
+                             f"not there: {[(n, c.requires) for n, c in todo.items()]}")
+        done.append(ready[0])
+        del todo[ready[0]]
+    return done
 
 
 def params_for(cls: type, overrides: dict[str, Any] | None) -> BaseModel:

@@ -12,6 +12,7 @@ import polars as pl
 
 from abuse.dossier import graph, svg
 from abuse.dossier.data import Dossier
+from abuse.detect.patterns import PATTERNS
 
 CSS = """
 :root { --ink:#1d2430; --muted:#6b7480; --line:#e3e7ec; --card:#fff; --bg:#f1f3f6; --accent:#b03a2e; }
@@ -57,8 +58,6 @@ pre { background:#f7f8fa; border-radius:8px; padding:12px; overflow:auto; font-s
 .muted { color:var(--muted); } footer { color:var(--muted); font-size:12px; margin-top:24px; }
 """
 
-PATTERN_TITLES = {"extortion_ring": "Extortion ring", "coupon_hoarding": "Coupon-hoarding batch",
-                  "scripted_timing": "Scripted accounts"}
 
 
 def e(value: object) -> str:
@@ -95,7 +94,7 @@ def _header(d: Dossier) -> str:
     status = c.case_status or "unknown"
     first_run = "" if c.case_first_run in (None, c.run_id) else f" · first found in run {c.case_first_run}"
     return f"""<header class="case">
-  <div><div class="sub">{e(PATTERN_TITLES.get(c.pattern, c.pattern))} · run {c.run_id}{e(first_run)}</div>
+  <div><div class="sub">{e(PATTERNS[c.pattern].title if c.pattern in PATTERNS else c.pattern)} · run {c.run_id}{e(first_run)}</div>
   <h1>{e(c.cluster_id)}</h1>
   <div style="margin-top:8px"><span class="pill">{e(c.pattern)}</span>
   <span class="pill {e(status)}">{e(status)}</span>

@@ -50,10 +50,15 @@ AS_OF = date(2026, 6, 20)
 __all__ = ["generate", "AS_OF"]
 
 
-def generate(out: Path, seed: int = 1, scale: float = 1.0) -> dict:
-    """Write landing files and truth under `out`; returns a summary (rows, planted counts)."""
+def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = False) -> dict:
+    """Write landing files and truth under `out`; returns a summary (rows, planted counts).
+    ``adversarial`` plants crews that adapt (see each scenario module).
+
+    Scenarios draw from ``w.rng`` in the order below: a new scenario goes at the end (or draws
+    from a stream of its own, ``np.random.default_rng([w.seed, <tag>])``) so that adding it
+    leaves every earlier scenario's rows unchanged."""
     out = Path(out)
-    w = World(seed, scale, AS_OF)
+    w = World(seed, scale, AS_OF, adversarial=adversarial)
     build_shops(w)
     people = register_people(w, int(round(9000 * scale)))
     people = np.concatenate([people, register_lookalikes(w)])

@@ -177,9 +177,12 @@ class Sink:
 class World:
     """Everything scenarios share: randomness, clock, ids, texts, rows, accounts, shops."""
 
-    def __init__(self, seed: int, scale: float, as_of: date):
+    def __init__(self, seed: int, scale: float, as_of: date, adversarial: bool = False):
         self.seed = seed
         self.scale = scale
+        # adversarial: crews use the evasions of the reports (scenarios read this flag and draw
+        # what they need from their own streams, so the default mode's rows stay as they were)
+        self.adversarial = adversarial
         self.rng = np.random.default_rng(seed)
         self.clock = Clock(as_of)
         self.ids = Ids()

@@ -21,24 +21,13 @@ import polars as pl
 from scipy import sparse, stats
 from scipy.sparse.csgraph import connected_components
 
-from abuse.detect._hoarding_features import TELLS
+from abuse.detect.hoarding.features import TELLS
+from abuse.stats import surprise_binom
 
 LN10 = np.log(10.0)
 
 #: Identifier kinds that say the same thing twice count once when tying an account to a batch.
 FAMILY = {"ip_net": "ip", "phone7": "phone"}
-
-
-def log10_binom_sf(k: np.ndarray, n: np.ndarray, p0: np.ndarray | float) -> np.ndarray:
-    """log10 P(X >= k) for X ~ Binomial(n, p0), elementwise. Where the exact tail underflows
-    it falls back to the Chernoff bound -n KL(k/n || p0), which is tight that far out."""
-    p0 = np.clip(np.asarray(p0, dtype=float), 1e-9, 1 - 1e-9)
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    exact = stats.binom.logsf(k - 1, n, p0) / LN10
-    q = np.clip(k / np.maximum(n, 1), 1e-12, 1 - 1e-12)
-    kl = q * np.log(q / p0) + (1 - q) * np.log((1 - q) / (1 - p0))
-    bound = np.where(q > p0, -n * kl / LN10, 0.0)
-    return np.where(np.isfinite(exact), exact, bound)
 
 
 def rest_rate(k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame) -> np.ndarray:
@@ -62,7 +51,7 @@ def link_identifiers(edges: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.
         .filter(pl.col("n") >= 2)
     )
     k, n = per["k"].to_numpy(), per["n"].to_numpy()
-    log10_p = log10_binom_sf(k, n, rest_rate(k, n, claimers))
+    log10_p = -surprise_binom(k, n, rest_rate(k, n, claimers))
     return per.with_columns(
         pl.Series("log10_p", log10_p),
         links=(pl.Series(log10_p) <= np.log10(p.link_alpha))
@@ -139,7 +128,7 @@ def score_groups(groups: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.Dat
     per = per.filter(pl.col("k") >= p.min_accounts)
     m = max(len(per), 1)
     k, n = per["k"].to_numpy(), per["n"].to_numpy()
-    raw = log10_binom_sf(k, n, rest_rate(k, n, claimers))
+    raw = -surprise_binom(k, n, rest_rate(k, n, claimers))
     corrected = np.minimum(raw + np.log10(m), 0.0)
     return per.with_columns(
         pl.Series("log10_p", corrected),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from abuse import graphs
+from abuse import graphs, stats
 from abuse.sqlfiles import read_sql
 
 
@@ -65,7 +65,7 @@ def signature_cores(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, *, min_
     q = on.height / max(edges.height, 1)
     shops = on.group_by("shop_id").agg(pl.len().alias("m"), pl.col("hhat").first(),
                                        pl.col("account_id").sort())
-    s = graphs.poisson_surprise(shops["m"].to_numpy(), shops["hhat"].to_numpy() * q)
+    s = stats.surprise_poisson(shops["m"].to_numpy(), shops["hhat"].to_numpy() * q)
     rare = shops.with_columns(surprise=pl.Series(s, dtype=pl.Float64)).filter(
         (pl.col("m") >= 2) & (pl.col("surprise") >= min_shop_surprise))
     links = [(a, "shop:" + shop)

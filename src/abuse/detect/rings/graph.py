@@ -16,7 +16,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from abuse import graphs
+from abuse import graphs, stats
 from abuse.sqlfiles import read_sql
 
 
@@ -86,5 +86,5 @@ def co_target_pairs(
             lam=((pl.col("d_b") * pl.col("S_a") + pl.col("d_a") * pl.col("S_b")) / (2 * total))
         )
     )
-    surprise = graphs.poisson_surprise(pairs["k"].to_numpy(), pairs["lam"].to_numpy())
+    surprise = stats.surprise_poisson(pairs["k"].to_numpy(), pairs["lam"].to_numpy())
     return pairs.with_columns(surprise=pl.Series(surprise))

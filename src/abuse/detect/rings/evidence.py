@@ -15,9 +15,10 @@ import polars as pl
 from scipy import stats
 
 from abuse import graphs
+from abuse import stats as abuse_stats
 from abuse.sqlfiles import read_sql
 
-from ._rings_groups import Group
+from .groups import Group
 
 
 @dataclass
@@ -35,11 +36,10 @@ class GroupEvidence:
     bits: dict[str, float] = field(default_factory=dict)  # -log10 p of each signal
 
 
-def binom_bits(k: int, n: int, p: float) -> float:
-    if k <= 0 or n <= 0:
-        return 0.0
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return float(max(0.0, -stats.binom.logsf(k - 1, n, p) / np.log(10)))
+def binom_surprise(k: int, n: int, p: float) -> float:
+    """The binomial surprise of ``k`` of ``n`` at a base rate ``p`` kept off 0 and 1 (a base
+    rate measured on few accounts is never certainty)."""
+    return float(abuse_stats.surprise_binom(k, n, min(max(p, 1e-6), 1 - 1e-6)))
 
 
 def account_profiles(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame) -> pl.DataFrame:
@@ -149,11 +149,11 @@ def gather(
         ev.extortion_expected = p_ext * sub.height
         m = len(g.members)
         ev.bits = {
-            "extortion": binom_bits(ev.extortion_edges, sub.height, p_ext),
-            "dup_texts": float(graphs.poisson_surprise(ev.dup_text_pairs, ev.dup_text_expected)),
-            "dormant": binom_bits(ev.dormant_members, m, p_dormant),
+            "extortion": binom_surprise(ev.extortion_edges, sub.height, p_ext),
+            "dup_texts": float(abuse_stats.surprise_poisson(ev.dup_text_pairs, ev.dup_text_expected)),
+            "dormant": binom_surprise(ev.dormant_members, m, p_dormant),
             # conservative: the chance a member shares an id with anyone, not with the ring
-            "shared_ids": binom_bits(min(ev.members_sharing, m), m, p_share),
+            "shared_ids": binom_surprise(min(ev.members_sharing, m), m, p_share),
         }
         out.append(ev)
     return out

@@ -12,8 +12,8 @@ import polars as pl
 
 from abuse import graphs
 
-from ._rings_evidence import binom_bits
-from ._rings_groups import _DAY, Group, _victims
+from .evidence import binom_surprise
+from .groups import _DAY, Group, _victims
 
 
 def attach_by_text(edges: pl.DataFrame, groups: list[Group], *, co_days: float,
@@ -40,7 +40,7 @@ def attach_by_text(edges: pl.DataFrame, groups: list[Group], *, co_days: float,
         for acc, rows in texts.group_by("account_id"):
             best = max(sum(graphs.jaccard(graphs.shingles(x), r) >= threshold for r in ring_sh)
                        for x in rows["texts"])
-            bits = binom_bits(best, len(ring_sh), base_rate)
+            bits = binom_surprise(best, len(ring_sh), base_rate)
             if bits >= need:
                 g.attached[acc[0]] = bits
                 taken.add(acc[0])

@@ -2,7 +2,7 @@
 
 1. Louvain communities of the pair graph (weight = pair surprise), split once more by Louvain
    inside each, are the ring cores (3). Extra cores linked otherwise (the extortion-signature
-   cores of ``_rings_signature``) join them; their accounts stay members however sparsely
+   cores of ``signature``) join them; their accounts stay members however sparsely
    they hit the victims, and count their hits at any time.
 2. A core's victim shops are the shops two or more of its accounts hit, each with the core's
    median attack time there. A core account hitting two of them near those times (and
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from abuse import graphs
+from abuse import graphs, stats
 
 _DAY = 86400.0
 
@@ -69,7 +69,7 @@ def _members(edges: pl.DataFrame, victims: pl.DataFrame, core: set, co_days: flo
             .group_by("account_id").agg(pl.len().alias("k"), pl.col("d").first(),
                                         asked.any().alias("asked"))
             .filter(pl.col("k") >= min_shops))
-    s = graphs.poisson_surprise(hits["k"].to_numpy(), hits["d"].to_numpy() * mass / edges.height)
+    s = stats.surprise_poisson(hits["k"].to_numpy(), hits["d"].to_numpy() * mass / edges.height)
     return {a: float(x) for a, x, asked in zip(hits["account_id"], s, hits["asked"], strict=True)
             if (a in core and asked) or x >= min_surprise}
 
@@ -167,7 +167,7 @@ def _merge_aligned(cands: list[tuple[set, dict, bool]], edges: pl.DataFrame, co_
 
 def _co_target_bits(edges: pl.DataFrame, a: dict, b: dict) -> float:
     """-log10 p of the shops hit by members of both ``a`` and ``b``, against the pair null
-    of ``_rings_graph`` with each group as one account (``d`` = its hostile edges, ``S`` =
+    of ``graph`` with each group as one account (``d`` = its hostile edges, ``S`` =
     their summed ``hhat``)."""
     def side(m: dict) -> tuple[float, float, set]:
         sub = edges.filter(pl.col("account_id").is_in(list(m)))
@@ -175,7 +175,7 @@ def _co_target_bits(edges: pl.DataFrame, a: dict, b: dict) -> float:
 
     (d_a, s_a, sh_a), (d_b, s_b, sh_b) = side(a), side(b)
     lam = (d_b * s_a + d_a * s_b) / (2 * max(edges.height, 1))
-    return float(graphs.poisson_surprise(len(sh_a & sh_b), lam))
+    return float(stats.surprise_poisson(len(sh_a & sh_b), lam))
 
 
 def _assign(cands: list[tuple[set, dict[str, float]]]) -> dict[str, int]:
@@ -195,7 +195,7 @@ def _strength(sub: pl.DataFrame, edges_total: float, leave_out: int) -> float:
     d_group = float(sub.unique("account_id")["d"].sum())
     per_shop = sub.group_by("shop_id").agg(pl.len().alias("n"), pl.col("hhat").first())
     exp = d_group * per_shop["hhat"].to_numpy() / edges_total
-    s = np.sort(graphs.poisson_surprise(per_shop["n"].to_numpy(), exp))[::-1]
+    s = np.sort(stats.surprise_poisson(per_shop["n"].to_numpy(), exp))[::-1]
     return float(s[leave_out:].sum())
 
 

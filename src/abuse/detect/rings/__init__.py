@@ -4,19 +4,19 @@ requests, and withdraw or raise the review once paid.
 1. Hostile (account, shop) edges come from SQL (``sql/features/rings_hostile_edges.sql``).
 2. The candidate part (accounts hostile to >= 2 shops, shops with >= 2 of them) is projected
    to account pairs in DuckDB, hub shops excepted; each pair's shared-shop count is scored
-   against its chance expectation (``_rings_graph``).
+   against its chance expectation (``graph``).
 3. Sparse rings, whose members mostly share 0-1 shops pairwise, are seeded instead by the
    extortion signature (paid, then the review withdrawn or raised, on >= 2 shops): such
    accounts meeting at a shop more often than their share predicts, or on a rarely shared
-   device/IP, form extra cores (``_rings_signature``).
+   device/IP, form extra cores (``signature``).
    Louvain communities of the significant pairs and these cores become rings of the accounts
    that hit several of their victim shops at the ring's times, scored by how surprising the
    victims' member counts are, leaving out the strongest two shops so a genuinely bad seller
-   cannot make a ring (``_rings_groups``).
+   cannot make a ring (``groups``).
 4. Members that hit a single victim are attached when their review text copies the ring's
-   (``_rings_attach``).
+   (``attach``).
 5. A ring must also extort: compensation demands and reviews withdrawn after payment above
-   their base rate (``_rings_evidence``). Near-duplicate texts, bought-account traits and
+   their base rate (``evidence``). Near-duplicate texts, bought-account traits and
    shared devices/IPs add evidence; the score maps the summed evidence (-log10 p) to 0..1.
 """
 
@@ -27,17 +27,17 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, Field
 
-from abuse.detect.base import Cluster, DetectContext, DetectorResult, Finding, register
+from abuse.detect.base import Cluster, DetectContext, DetectorResult, Finding, DetectorBase, register
 
-from . import _rings_attach as attach
-from . import _rings_evidence as evidence
-from . import _rings_graph as rg
-from . import _rings_groups as groups_
-from . import _rings_signature as signature
+from . import attach as attach
+from . import evidence as evidence
+from . import graph as rg
+from . import groups as groups_
+from . import signature as signature
 
 
 @register
-class RingDetector:
+class RingDetector(DetectorBase):
     name = "rings"
     patterns = ("extortion_ring",)
 
@@ -106,7 +106,7 @@ class RingDetector:
             30.0, gt=0, description="summed evidence (-log10 p) at which a ring scores 0.5"
         )
 
-    def detect(self, ctx: DetectContext) -> DetectorResult:
+    def run(self, ctx: DetectContext) -> DetectorResult:
         p: RingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = rg.hostile_edges(ctx.con, p.low_rating)
         if edges.is_empty():

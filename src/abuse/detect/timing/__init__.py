@@ -3,7 +3,7 @@
 Scripts fire on the hour or at one fixed second, repeat one interval to the second, keep
 sessions of about a second and spin or claim more than any person. Each account's events of
 the window (activity, coupon claims, orders, review actions) are tested against the
-population's own clock (see ``_timing_stats``); an account is flagged when
+population's own clock (see ``stats``); an account is flagged when
 
 - its events on the hour or at one fixed second of the minute are too many for chance,
   after a Bonferroni correction over every account tested (so a handful of events is never
@@ -11,7 +11,7 @@ population's own clock (see ``_timing_stats``); an account is flagged when
 - one of its streams repeats a multi-second interval to within a jitter no person keeps, or
 - its count of spins or claims is a far outlier of the population on a log scale, or
 - it is a lone member of an unexplained spike whose crowd looks manufactured (see
-  ``_timing_spikes``: the burst of throwaway registrations that never do anything else).
+  ``spikes``: the burst of throwaway registrations that never do anything else).
 
 Events of one account at the very same instant count once (a checkout split into orders per
 shop). Claims in the first minutes after their campaign's release are left out of the clock tests:
@@ -25,10 +25,10 @@ import math
 import polars as pl
 from pydantic import BaseModel, Field
 
-from abuse.detect import _timing_groups as groups
-from abuse.detect import _timing_stats as st
-from abuse.detect._timing_spikes import lone_members, member_finding
-from abuse.detect.base import DetectContext, DetectorResult, Finding, register
+from abuse.detect.timing import groups as groups
+from abuse.detect.timing import stats as st
+from abuse.detect.timing.spikes import lone_members, member_finding
+from abuse.detect.base import DetectContext, DetectorResult, Finding, DetectorBase, register
 from abuse.detect.spikes import SpikeParams
 from abuse.sqlfiles import read_sql, set_variables
 
@@ -36,7 +36,7 @@ PATTERN = "scripted_timing"
 
 
 @register
-class TimingDetector:
+class TimingDetector(DetectorBase):
     name = "timing"
     patterns = (PATTERN,)
 
@@ -101,7 +101,7 @@ class TimingDetector:
         )
         max_findings: int = Field(100_000, ge=1, description="Safety cap on findings.")
 
-    def detect(self, ctx: DetectContext) -> DetectorResult:
+    def run(self, ctx: DetectContext) -> DetectorResult:
         p, con = ctx.params, ctx.con
         set_variables(
             con, window_start=ctx.window_start, window_end=ctx.window_end,

@@ -1,17 +1,17 @@
 """coupon_hoarding: batches of accounts registered together that grab coupons at release.
 
 Steps (each its own module):
-1. ``_hoarding_features``: per claimer in the window, behavioural tells (claimed within
+1. ``features``: per claimer in the window, behavioural tells (claimed within
    seconds of release, coupons left unused, redeemed at the exact threshold, refund loops,
    no other behaviour, one-second sessions, lottery spinning, registration burst, virtual
    number segment) and ``susp``: a fast claim plus a strong behaviour tell, or three
    behaviour tells.
-2. ``_hoarding_groups``: the account-identifier graph (devices, IPs, /24s, 7-digit number
+2. ``groups``: the account-identifier graph (devices, IPs, /24s, 7-digit number
    blocks, inviters, shipping addresses, phone hashes). An identifier links its claimers only
    if their suspicious share beats the base rate (binomial test) and is a majority, so hubs
    of real people (campus NAT, a popular referrer, a family tablet) glue nobody. Batches are
    connected components; each is tested against the base rate, Bonferroni-corrected.
-3. ``_hoarding_report``: a Cluster per batch (loss = face value of every redemption, counting
+3. ``report``: a Cluster per batch (loss = face value of every redemption, counting
    re-redemptions after returns; the campaigns it hit) and a Finding per member.
 """
 
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from abuse.detect import _hoarding_features as features
-from abuse.detect import _hoarding_groups as groups
-from abuse.detect import _hoarding_report as report
-from abuse.detect.base import DetectContext, DetectorResult, register
+from abuse.detect.hoarding import features as features
+from abuse.detect.hoarding import groups as groups
+from abuse.detect.hoarding import report as report
+from abuse.detect.base import DetectContext, DetectorResult, DetectorBase, register
 
 
 @register
-class HoardingDetector:
+class HoardingDetector(DetectorBase):
     name = "hoarding"
     patterns = (report.PATTERN,)
 
@@ -68,7 +68,7 @@ class HoardingDetector:
             "batches) for a batch's suspicious members against the base rate"
         )
 
-    def detect(self, ctx: DetectContext) -> DetectorResult:
+    def run(self, ctx: DetectContext) -> DetectorResult:
         p = ctx.params
         claimers = features.claimers(ctx.con, p)
         if claimers.is_empty() or not claimers["susp"].any():

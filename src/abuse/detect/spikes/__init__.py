@@ -21,7 +21,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 from scipy.stats import poisson
 
-from abuse.detect.base import DetectContext, DetectorResult, Spike, register
+from abuse.detect.base import DetectContext, DetectorResult, Spike, DetectorBase, register
 from abuse.sqlfiles import read_sql, set_variables
 
 
@@ -251,12 +251,12 @@ def _has(con, table: str) -> bool:
 
 
 @register
-class SpikeDetector:
+class SpikeDetector(DetectorBase):
     name = "spikes"
     patterns = ()
     Params = SpikeParams
 
-    def detect(self, ctx: DetectContext) -> DetectorResult:
+    def run(self, ctx: DetectContext) -> DetectorResult:
         try:
             found = find_spikes(ctx.con, ctx.window_start, ctx.window_end, ctx.params)
         finally:

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from abuse.detect._hoarding_features import TELLS
+from abuse.detect.hoarding.features import TELLS
 from abuse.detect.base import Cluster, Finding
+from abuse.stats import score
 
 PATTERN = "coupon_hoarding"
 
@@ -41,10 +42,6 @@ def densest_span(times: pl.Series, share: float = 0.8) -> float:
     return float(np.min(t[k - 1 :] - t[: len(t) - k + 1]))
 
 
-def score_from_log10_p(log10_p: float) -> float:
-    """Map a (corrected) log10 p-value to 0..1: 1e-6 -> 0.5, 1e-60 -> 0.91."""
-    x = max(-float(log10_p), 0.0)
-    return x / (x + 6.0)
 
 
 @dataclass
@@ -194,7 +191,7 @@ def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, c
     batch = _Batch(
         key=key,
         rows=rows,
-        score=score_from_log10_p(g["log10_p"]),
+        score=score(-g["log10_p"]),
         identifiers=_identifier_phrase(idents),
         top_identifier=_identifier_phrase(idents[:1]),
         campaign=camp_txt,
