@@ -15,3 +15,7 @@ CREATE TABLE IF NOT EXISTS runs (
     checks        JSON,                 -- offending-row counts of each sql/checks file
     error         VARCHAR
 );
+-- added by issue 9: per kind, valid records whose key an earlier record of the same file had;
+-- per kind.column, raw mobile numbers masked at ingest
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS duplicate_keys JSON;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pii_masked JSON;
