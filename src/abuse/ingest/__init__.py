@@ -120,7 +120,7 @@ def _insert(con: duckdb.DuckDBPyConnection, kind: Kind, rel: str, f: LandingFile
         for c in kind.columns
     )
     reject = validate.reject_expression(kind, opts, ingested_at)
-    shown = pii.mask_text_sql(raw_text(kind.column_names))
+    shown = _cut(pii.mask_text_sql(raw_text(kind.column_names)))
     con.execute(
         f"""
         INSERT INTO raw_{kind.name} BY NAME
@@ -178,7 +178,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
                     raise
                 result.careful = _brief(exc)
             damage = check.result() if check else None
-            if damage and not result.careful:
+            if damage:  # the precise cause (DuckDB only sees the cut record, if anything)
                 result.careful = damage
             if result.careful:
                 con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
@@ -205,6 +205,13 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
             check.result()
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _cut(text: str, keep: int = careful.SHOW) -> str:
+    """SQL: a quarantined record's text, cut to its first ``keep`` characters (evaluated for
+    rejected records only)."""
+    return (f"CASE WHEN length({text}) > {keep} THEN left({text}, {keep}) || '... (' || "
+            f"format('{{:,}}', length({text})) || ' characters in all)' ELSE {text} END")
 
 
 def _brief(exc: BaseException) -> str:
