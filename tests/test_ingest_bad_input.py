@@ -310,3 +310,95 @@ def test_a_stray_row_years_ahead_moves_neither_as_of_nor_empties_the_report(tmp_
     out = nightly(tmp_path / "b", landing, future_tolerance_days=1_000_000)
     assert out["ingested"]["orders"] == 200 and out["as_of"] == "2026-06-18"
     assert report(tmp_path / "b", "SELECT as_of::VARCHAR, window_start < window_end FROM report.runs") == [("2026-06-18", True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Generated deliveries: valid and invalid records mixed; every valid one loads, every invalid one
+# is quarantined alone with its own record number.
+
+import csv as _csv  # noqa: E402
+import io  # noqa: E402
+import tempfile  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+FIELDS = ["order_id", "account_id", "shop_id", "item_id", "amount", "created_at"]
+TEXT = st.text(st.sampled_from(list("ab ,\"\n\r;'é差评😀\t")), max_size=12)
+BROKEN = ["short row", "long row", "latin-1", "3 decimals", "negative", "future", "ancient",
+          "missing key", "bad timestamp", "not an object"]
+
+
+@st.composite
+def records(draw):
+    broken = draw(st.sampled_from([None] * 4 + BROKEN))
+    return {"broken": broken, "item": draw(TEXT),
+            "amount": draw(st.decimals(min_value=0, max_value=99999, places=2, allow_nan=False)),
+            "day": draw(st.integers(1, 19)), "second": draw(st.integers(0, 59))}
+
+
+def _cells(i: int, r: dict) -> dict:
+    row = {"order_id": f"o{i}", "account_id": f"a{i % 5}", "shop_id": "s1", "item_id": r["item"],
+           "amount": f"{r['amount']:.2f}", "created_at": f"2026-06-{r['day']:02d}T10:00:{r['second']:02d}+08:00"}
+    b = r["broken"]
+    if b == "3 decimals":
+        row["amount"] += "7"
+    elif b == "negative":
+        row["amount"] = "-" + row["amount"] if r["amount"] else "-1"
+    elif b == "future":
+        row["created_at"] = "2031-01-01T00:00:00+08:00"
+    elif b == "ancient":
+        row["created_at"] = "1999-12-31T12:00:00+08:00"
+    elif b == "missing key":
+        row["order_id"] = ""
+    elif b == "bad timestamp":
+        row["created_at"] = "June 5th"
+    return row
+
+
+def _csv_record(cells: list[str]) -> bytes:
+    buf = io.StringIO()
+    _csv.writer(buf, lineterminator="\r\n").writerow(cells)
+    return buf.getvalue().encode()
+
+
+def _delivery(rows: list[dict], fmt: str) -> bytes:
+    out = [_csv_record(FIELDS)] if fmt == "csv" else []
+    for i, r in enumerate(rows, start=1):
+        cells = _cells(i, r)
+        b = r["broken"]
+        if fmt == "csv":
+            values = [cells[c] for c in FIELDS]
+            if b == "short row":
+                values = values[:3]
+            elif b == "long row":
+                values = values + ["extra"]
+            data = _csv_record(values)
+            if b == "latin-1":
+                data = data.replace(b"s1", "sé".encode("latin-1"), 1)
+        else:
+            data = json.dumps(cells, ensure_ascii=False).encode() + b"\n"
+            if b in ("short row", "long row", "not an object"):
+                data = json.dumps(list(cells.values())).encode() + b"\n"
+            elif b == "latin-1":
+                data = data.replace(b'"s1"', '"sé"'.encode("latin-1"), 1)
+        out.append(data)
+    return b"".join(out)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(records(), min_size=1, max_size=25), fmt=st.sampled_from(["csv", "jsonl"]))
+def test_generated_rows_valid_load_invalid_are_quarantined_alone(rows: list[dict], fmt: str) -> None:
+    if fmt == "csv":  # a CSV record is no JSON: that breakage does not apply
+        rows = [{**r, "broken": None} if r["broken"] == "not an object" else r for r in rows]
+    with tempfile.TemporaryDirectory(prefix="abuse-hyp-") as d:
+        landing = Path(d)
+        put(landing, "orders", f"gen.{fmt}", _delivery(rows, fmt))
+        con, rep, q = load(landing)
+        assert rep.files[0].rejected is None
+        valid = [i for i, r in enumerate(rows, start=1) if r["broken"] is None]
+        invalid = [i for i, r in enumerate(rows, start=1) if r["broken"] is not None]
+        assert loaded(con) == [f"o{i}" for i in valid]
+        assert [n for _f, n, _r, _raw in q] == invalid
+        items = dict(con.execute("SELECT order_id, coalesce(item_id, '') FROM raw_orders WHERE _reject IS NULL").fetchall())
+        assert items == {f"o{i}": rows[i - 1]["item"] for i in valid}  # text exactly as delivered
+        con.close()
