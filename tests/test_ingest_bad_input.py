@@ -385,7 +385,7 @@ def _delivery(rows: list[dict], fmt: str) -> bytes:
     return b"".join(out)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(records(), min_size=1, max_size=25), fmt=st.sampled_from(["csv", "jsonl"]))
 def test_generated_rows_valid_load_invalid_are_quarantined_alone(rows: list[dict], fmt: str) -> None:
     if fmt == "csv":  # a CSV record is no JSON: that breakage does not apply

@@ -51,12 +51,16 @@ def reject_expression(kind: Kind, options: IngestOptions | None = None,
     max_bytes = opts.max_field_bytes
     rules: list[tuple[str, str]] = [("_pre_reject IS NOT NULL", "_pre_reject"),
                                     ("NOT _json_ok", "'not a JSON object'")]
-    for c in kind.columns:
-        rules.append(
-            (f"strlen({_q(c.name)}) > {max_bytes}",
-             f"'over-long value in {c.name}: ' || format('{{:,}}', strlen({_q(c.name)})) || "
-             f"' bytes (the maximum is {max_bytes:,}, setting max_field_bytes)'")
-        )
+    # one test over all columns (the usual case: none is long), then which one it is
+    which = " ".join(
+        f"WHEN strlen({_q(c.name)}) > {max_bytes} THEN '{c.name}: ' || format('{{:,}}', strlen({_q(c.name)}))"
+        for c in kind.columns)
+    longest = "greatest(" + ", ".join(f"coalesce(strlen({_q(c.name)}), 0)" for c in kind.columns) + ")"
+    rules.append(
+        (f"{longest} > {max_bytes}",
+         f"'over-long value in ' || CASE {which} END || "
+         f"' bytes (the maximum is {max_bytes:,}, setting max_field_bytes)'")
+    )
     for c in kind.columns:
         col, t = _q(c.name), typed(c.name)
         if c.required and not (kind.name == "reviews" and c.name == "rating"):
