@@ -83,3 +83,18 @@ def test_the_hash_key_is_a_setting_and_never_recorded(tmp_path: Path, landing: P
     run_nightly(load_settings(landing=landing, db=tmp_path / "abuse.duckdb"), say=lambda _m: None)
     assert work(tmp_path, "SELECT phone_hash FROM stg_accounts") == [(_hmac(RAW[0], "the-platform-secret"),)]
     assert "the-platform-secret" not in report(tmp_path, "SELECT parameters FROM report.runs")[0][0]
+
+
+def test_no_raw_number_in_reasons_or_reader_messages(tmp_path: Path, landing: Path) -> None:
+    """A reason quoting a value, or DuckDB's error quoting a line, is masked too."""
+    from test_ingest_bad_input import load, put
+
+    put(landing, "coupon_events", "e.csv", (
+        "event_id,campaign_id,coupon_id,account_id,action,ts\n"
+        f"e1,c,k,a,{RAW[0]},{T}\n"  # an unknown action: the reason quotes the value
+        f"e2,c,k,{RAW[1]},claim\n").encode())  # a short row: DuckDB's message quotes the line
+    con, rep, q = load(landing)
+    assert [(n, r) for _f, n, r, _ in q][0] == (1, "unknown action: '139****0020'")
+    assert "150****4321" in q[1][3] and "150****4321" in rep.files[0].careful
+    text = str(con.execute("SELECT * FROM quarantine").fetchall()) + str(con.execute("SELECT * FROM ingest_files").fetchall())
+    assert rep.files[0].careful and all(n not in text and n not in rep.files[0].careful for n in RAW)

@@ -131,7 +131,7 @@ def _insert(con: duckdb.DuckDBPyConnection, kind: Kind, rel: str, f: LandingFile
         typed AS (SELECT *{', ' + typed_cols if typed_cols else ''} FROM flagged),
         checked AS (SELECT *, {reject} AS _reject FROM typed)
         SELECT {out_cols}, _row, CASE WHEN _reject IS NOT NULL THEN {shown} END AS _raw,
-               _reject, CASE WHEN len(_pii) > 0 THEN _pii END AS _pii,
+               CASE WHEN _reject IS NOT NULL THEN {pii.mask_text_sql('_reject')} END AS _reject, CASE WHEN len(_pii) > 0 THEN _pii END AS _pii,
                ? AS _file, ? AS _file_seq, ? AS _run_id, ? AS _ingested_at
         FROM checked
         """,
@@ -203,6 +203,8 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
     finally:
         if check:
             check.result()
+    # messages may quote a record (DuckDB's errors do): no raw number in them either
+    result.rejected, result.careful = pii.mask_text(result.rejected), pii.mask_text(result.careful)
     result.seconds = time.perf_counter() - start
     return result
 

@@ -17,6 +17,7 @@ log line downstream can show it. A value counts as masked when the expression ch
 from __future__ import annotations
 
 import hashlib
+import re
 
 # spelling of a whole value that is one mobile number
 _SEPARATORS = r"[\s\-().]"
@@ -99,3 +100,13 @@ PII_COLUMNS = {
     ("refunds", "reason"): "text",
     ("campaigns", "name"): "text",
 }
+
+
+_PY_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9][0-9])(?:[ -]?[0-9]){4}((?:[ -]?[0-9]){4})(?![0-9])")
+
+
+def mask_text(text: str | None) -> str | None:
+    """``mask_text_sql`` in Python, for messages (a reader's error quoting a line)."""
+    if not text:
+        return text
+    return _PY_IN_TEXT.sub(lambda m: m.group(1) + "****" + re.sub(r"[ -]", "", m.group(2)), text)
