@@ -159,27 +159,38 @@ def _over(value: str, limit: int) -> int:
     return n if n > limit else 0
 
 
-@dataclass
 class _Batch:
-    columns: list[str]
-    values: dict[str, list] = field(default_factory=dict)
+    """Records gathered row-wise (cells in the order of ``source``, a list per record) and
+    turned into columns once per batch."""
 
-    def __post_init__(self) -> None:
-        self.values = {c: [] for c in [*self.columns, "_row", "_raw", "_pre_reject"]}
+    def __init__(self, columns: list[str], source: list[str] | None = None) -> None:
+        self.columns = columns
+        source = source or columns
+        self.pick = [source.index(c) if c in source else None for c in columns]
+        self.width = len(source)
+        self.rows: list[list[str] | None] = []
+        self.numbers: list[int] = []
+        self.raws: list[str | None] = []
+        self.reasons: list[str | None] = []
 
     def __len__(self) -> int:
-        return len(self.values["_row"])
+        return len(self.numbers)
 
-    def add(self, row: int, cells: dict[str, str] | None, raw: str | None, reason: str | None) -> None:
-        for c in self.columns:
-            self.values[c].append(None if cells is None else cells.get(c))
-        self.values["_row"].append(row)
-        self.values["_raw"].append(raw)
-        self.values["_pre_reject"].append(reason)
+    def add(self, row: int, cells: list[str] | None, raw: str | None, reason: str | None) -> None:
+        self.rows.append(cells)
+        self.numbers.append(row)
+        self.raws.append(raw)
+        self.reasons.append(reason)
 
     def table(self) -> pa.Table:
-        types = {"_row": pa.int64()}
-        return pa.table({c: pa.array(v, type=types.get(c, pa.string())) for c, v in self.values.items()})
+        blank = [None] * self.width
+        columns = list(zip(*[r if r is not None else blank for r in self.rows])) or [()] * self.width
+        data = {c: pa.array(columns[i] if i is not None else [None] * len(self), type=pa.string())
+                for c, i in zip(self.columns, self.pick)}
+        data["_row"] = pa.array(self.numbers, type=pa.int64())
+        data["_raw"] = pa.array(self.raws, type=pa.string())
+        data["_pre_reject"] = pa.array(self.reasons, type=pa.string())
+        return pa.table(data)
 
 
 def _damage_reason(raw: Decompressed, last: int) -> str:
@@ -193,7 +204,6 @@ def csv_batches(f: LandingFile, header: list[str], columns: list[str], max_field
     ``_row``, and for a record that cannot be read its ``_raw`` text and ``_pre_reject`` reason."""
     csv.field_size_limit(min(sys.maxsize, max(64 * max_field_bytes, 1 << 28)))
     width = len(header)
-    index = {c: header.index(c) for c in columns if c in header}
     raw, text = text_of(f)
     lines: list[str] = []
 
@@ -202,7 +212,7 @@ def csv_batches(f: LandingFile, header: list[str], columns: list[str], max_field
             lines.append(line)
             yield line
 
-    out = _Batch(columns)
+    out = _Batch(columns, header)
     reader = csv.reader(feed(), strict=True)
     row = 0
     pending: tuple[int, dict | None, str, str | None] | None = None  # the last record, held back
@@ -233,13 +243,13 @@ def csv_batches(f: LandingFile, header: list[str], columns: list[str], max_field
                 pending = None
                 if len(out) >= batch:
                     yield out.table()
-                    out = _Batch(columns)
+                    out = _Batch(columns, header)
             reason = None
             if len(cells) != width:
                 kind = "short" if len(cells) < width else "long"
                 reason = (f"wrong number of fields (a {kind} row): {len(cells)} where the header has "
                           f"{width}")
-            else:
+            elif len(record) * 4 > max_field_bytes or _undecodable(record):  # else no cell can be
                 for name, cell in zip(header, cells):
                     if _undecodable(cell):
                         reason = f"bytes that are not UTF-8 in column {name}"
@@ -252,7 +262,7 @@ def csv_batches(f: LandingFile, header: list[str], columns: list[str], max_field
             if reason:
                 pending = (row, None, shown(record), reason)
             else:
-                pending = (row, {c: cells[i] for c, i in index.items()}, None, None)
+                pending = (row, cells, None, None)
         if raw.damage:
             if pending and raw.last_byte not in (b"\n", b"\r"):
                 # the damage cut this record: whatever it holds may be a truncated value
@@ -290,10 +300,10 @@ def jsonl_batches(f: LandingFile, batch: int = BATCH) -> Iterator[pa.Table]:
             if _undecodable(line):
                 pending = (row, None, shown(line), "bytes that are not UTF-8 in this line")
             else:
-                pending = (row, {"_line": line}, None, None)
+                pending = (row, [line], None, None)
         if raw.damage:
             if pending and raw.last_byte not in (b"\n", b"\r"):
-                pending = (pending[0], None, shown(pending[1]["_line"]) if pending[1] else pending[2],
+                pending = (pending[0], None, shown(pending[1][0]) if pending[1] else pending[2],
                            f"{raw.damage}: this line is cut short, what follows could not be read")
             else:
                 if pending:
