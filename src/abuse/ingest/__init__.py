@@ -1,12 +1,19 @@
 """Ingest: landing files -> raw tables, with provenance and a quarantine for bad records.
 
 ``load_new_files`` reads every new file straight into ``raw_<kind>`` in one pass through
-DuckDB's own readers: every column is read as declared text, checked against the contract's
-rules, and stored with the contract's type; a record that breaks a rule keeps its reason and
-its original text for the quarantine. (Naive timestamps are read in the platform zone in force
-when the file is ingested.)
+DuckDB's own readers: every column is read as declared text, raw mobile numbers are replaced
+(``pii``), each record is checked against the contract's rules (``validate``: types never
+coerced, timestamps within plausible bounds, fields within ``max_field_bytes``) and stored with
+the contract's type; a record that breaks a rule keeps its reason and its (masked) text for the
+quarantine. A file DuckDB refuses (a short or long row, bytes that are not UTF-8, an
+unterminated quote) or whose gzip stream is damaged is read again by the careful reader
+(``careful``), record by record, so only the records that cannot be read are set apart. A file
+is refused whole only when it cannot be read at all or lacks a required column; nothing about a
+bad file raises. (Naive timestamps are read in the platform zone in force when the file is
+ingested.)
 Nothing is visible downstream until the run commits: a failed run calls ``forget_run`` and
-the raw layer is as it was. A file whose bytes were already delivered is skipped.
+the raw layer is as it was. A file whose bytes were already delivered is skipped (a rejected
+file too: a corrected re-delivery has new bytes).
 """
 
 from __future__ import annotations

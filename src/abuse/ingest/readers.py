@@ -1,9 +1,11 @@
 """Reading one landing file with DuckDB's own readers, every contract column declared as text.
 
 Each reader returns SQL for a relation with the kind's contract columns as VARCHAR (NULL when
-the file lacks an optional column), ``_row`` (the record number, from 1) and ``_raw`` (the
-record as text, for the quarantine). Types are applied later by validation and staging, so a
-bad value is caught and named instead of silently turning a column into text.
+the file lacks an optional column), ``_row`` (the record number, from 1), ``_raw`` (the record
+as text, for the quarantine), ``_json_ok`` and ``_pre_reject`` (the careful reader's reason a
+record could not be read). Types are applied later by validation, so a bad value is caught and
+named instead of silently turning a column into text. Headers and JSONL keys are read with
+the careful reader's tolerant stream, so a damaged file is named, never raised through.
 """
 
 from __future__ import annotations
