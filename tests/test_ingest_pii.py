@@ -98,3 +98,17 @@ def test_no_raw_number_in_reasons_or_reader_messages(tmp_path: Path, landing: Pa
     assert "150****4321" in q[1][3] and "150****4321" in rep.files[0].careful
     text = str(con.execute("SELECT * FROM quarantine").fetchall()) + str(con.execute("SELECT * FROM ingest_files").fetchall())
     assert rep.files[0].careful and all(n not in text and n not in rep.files[0].careful for n in RAW)
+
+
+def test_numbers_stored_by_an_earlier_version_are_masked_once(tmp_path: Path, landing: Path) -> None:
+    write_landing(landing, "accounts", "a.csv", [{"account_id": "a1", "registered_at": T, "phone_prefix": "1391234"}])
+    run_nightly(Settings(landing=landing, db=tmp_path / "abuse.duckdb"), say=lambda _m: None)
+    con = duckdb.connect(str(tmp_path / "abuse.work.duckdb"))  # as an earlier version left it
+    con.execute("UPDATE raw_accounts SET phone_prefix = ?, phone_hash = ?", [RAW[0], RAW[1]])
+    con.execute("INSERT INTO quarantine VALUES (1, 'old.csv', 3, 'bad', ?, now())", [f"x,{RAW[2]}"])
+    con.execute("DELETE FROM ingest_upgrades")
+    con.close()
+    run_nightly(Settings(landing=landing, db=tmp_path / "abuse.duckdb"), say=lambda _m: None)
+    assert work(tmp_path, "SELECT phone_prefix, phone_hash FROM raw_accounts") == [("1391234", _hmac(RAW[1]))]
+    text = _all_text(tmp_path / "abuse.duckdb") + _all_text(tmp_path / "abuse.work.duckdb")
+    assert "186****1111" in text and not any(n in text for n in RAW)

@@ -243,6 +243,31 @@ def _count(con: duckdb.DuckDBPyConnection, kind: Kind, result: FileResult) -> No
     result.pii_masked = {c: n for c, n in zip(cols, row[3:]) if n}
 
 
+def mask_stored_numbers(con: duckdb.DuckDBPyConnection, opts: IngestOptions) -> int:
+    """Once per working database: replace raw mobile numbers that an earlier version stored
+    (raw tables, their quarantine text, the quarantine). Returns the values changed."""
+    con.execute("CREATE TABLE IF NOT EXISTS ingest_upgrades (name VARCHAR PRIMARY KEY, done_at TIMESTAMPTZ)")
+    if con.execute("SELECT count(*) FROM ingest_upgrades WHERE name = 'pii_masked'").fetchone()[0]:
+        return 0
+    changed = 0
+    for kind in KINDS.values():
+        for c in kind.column_names:
+            expr = pii.protect_sql(kind.name, c, opts.pii_key)
+            if expr:
+                changed += con.execute(
+                    f"UPDATE raw_{kind.name} SET {_q(c)} = {expr}, "
+                    f"_pii = list_append(coalesce(_pii, []), '{c}') WHERE ({expr}) IS DISTINCT FROM {_q(c)}"
+                ).fetchone()[0]
+        for c in ("_raw", "_reject"):
+            con.execute(f"UPDATE raw_{kind.name} SET {c} = {pii.mask_text_sql(c)} "
+                        f"WHERE {c} IS NOT NULL AND {pii.mask_text_sql(c)} <> {c}")
+    for c in ("raw", "reason"):
+        con.execute(f"UPDATE quarantine SET {c} = {pii.mask_text_sql(c)} "
+                    f"WHERE {c} IS NOT NULL AND {pii.mask_text_sql(c)} <> {c}")
+    con.execute("INSERT INTO ingest_upgrades VALUES ('pii_masked', now())")
+    return changed
+
+
 def load_new_files(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
@@ -255,6 +280,7 @@ def load_new_files(
     (``options``: the limits of ``IngestOptions``, from the settings)."""
     for kind in KINDS:
         con.execute(raw_table_ddl(kind))
+    mask_stored_numbers(con, options or IngestOptions())
     files, skipped = discover(landing)
     seen = {r[0] for r in con.execute("SELECT sha256 FROM ingest_files").fetchall()}
     next_seq = con.execute("SELECT coalesce(max(file_seq), 0) + 1 FROM ingest_files").fetchone()[0]
