@@ -406,3 +406,19 @@ def test_generated_rows_valid_load_invalid_are_quarantined_alone(rows: list[dict
         items = dict(con.execute("SELECT order_id, coalesce(item_id, '') FROM raw_orders WHERE _reject IS NULL").fetchall())
         assert items == {f"o{i}": rows[i - 1]["item"] for i in valid}  # text exactly as delivered
         con.close()
+
+
+def test_default_as_of_is_the_latest_day_with_plausible_volume() -> None:
+    from abuse.pipeline import latest_day
+    from abuse.testing import empty_staged
+
+    con = empty_staged(seeds=False)
+    con.execute("INSERT INTO stg_orders (order_id, created_at) SELECT 'o' || i, TIMESTAMPTZ '2026-06-01 10:00:00' "
+                "+ to_days((i % 20)::INTEGER) FROM range(2000) t(i)")  # 100 a day, June 1..20
+    assert latest_day(con) == __import__("datetime").date(2026, 6, 20)
+    con.execute("INSERT INTO stg_orders (order_id, created_at) VALUES ('late', TIMESTAMPTZ '2026-06-27 10:00:00'), "
+                "('stray', TIMESTAMPTZ '2999-01-01 00:00:00')")  # one row a week later, one in 2999
+    assert latest_day(con) == __import__("datetime").date(2026, 6, 20)
+    con.execute("INSERT INTO stg_orders (order_id, created_at) SELECT 'p' || i, TIMESTAMPTZ '2026-06-21 00:30:00' "
+                "FROM range(8) t(i)")  # a short last day (8% of the usual volume) still counts
+    assert latest_day(con) == __import__("datetime").date(2026, 6, 21)

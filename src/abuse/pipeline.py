@@ -93,7 +93,7 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
 
 
 def latest_day(con: duckdb.DuckDBPyConnection, lookback_days: int = 28,
-               min_share: float = 0.1) -> date | None:
+               min_share: float = 0.05) -> date | None:
     """The default as-of: the latest day with a plausible volume of events, never one stray row.
 
     A day is plausible when it has at least ``min_share`` of the median daily count of the
