@@ -170,10 +170,8 @@ def csv_relation(kind: Kind, f: LandingFile, path: str, header: list[str],
 
 def jsonl_relation(kind: Kind, path: str, careful_source: str | None = None) -> str:
     cols = kind.column_names
-    select = ", ".join(
-        f"nullif(json_extract_string(_obj, {_lit('$.' + json.dumps(c))}), '') AS {_q(c)}"
-        for c in cols
-    )
+    paths = "[" + ", ".join(_lit("$." + json.dumps(c)) for c in cols) + "]"
+    select = ", ".join(f"nullif(_vals[{i}], '') AS {_q(c)}" for i, c in enumerate(cols, start=1))
     if careful_source:
         lines = f"SELECT _line, _row, _raw, _pre_reject FROM {careful_source}"
     else:
@@ -192,8 +190,10 @@ def jsonl_relation(kind: Kind, path: str, careful_source: str | None = None) -> 
         "CASE WHEN json_valid(_line) THEN json_type(_line) = 'OBJECT' ELSE _line IS NULL END AS _ok "
         "FROM unmarked), "
         "objects AS (SELECT *, CASE WHEN _ok AND _line IS NOT NULL THEN _line ELSE '{}' END AS _obj "
-        "FROM numbered) "
-        f"SELECT {select}, _row, coalesce(_raw, _line) AS _raw, _ok AS _json_ok, _pre_reject FROM objects"
+        "FROM numbered), "
+        # every field in one pass over the text (one parse per line, not one per column)
+        f"fields AS (SELECT *, json_extract_string(_obj, {paths}) AS _vals FROM objects) "
+        f"SELECT {select}, _row, coalesce(_raw, _line) AS _raw, _ok AS _json_ok, _pre_reject FROM fields"
     )
 
 
