@@ -33,7 +33,7 @@ def findings(tmp_path: Path) -> dict[str, list[tuple]]:
 
 
 def temps(tmp_path: Path) -> list[str]:
-    return sorted(p.name for p in tmp_path.glob(".abuse.duckdb.*"))
+    return sorted(p.name for p in tmp_path.glob(".abuse.duckdb.*.tmp*"))
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ def test_a_full_disk_fails_the_run_with_a_plain_reason(tmp_path: Path, small_dis
     filler = small_disk / "filler"
     free = shutil.disk_usage(small_disk).free
     filler.write_bytes(b"\0" * max(free - (3 << 20), 0))
-    proc = subprocess.run([str(VENV_BIN / "abuse"), "nightly", "--quiet", "--landing", str(landing), "--db", str(db)],
+    proc = subprocess.run([str(VENV_BIN / "abuse"), "nightly", "--landing", str(landing), "--db", str(db)],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "ABUSE_DOSSIERS_TOP": "0"})
     assert proc.returncode == 1
     line = proc.stderr.strip().splitlines()
@@ -176,7 +176,7 @@ def test_a_full_disk_fails_the_run_with_a_plain_reason(tmp_path: Path, small_dis
     assert cli(["nightly", "--quiet", "--landing", str(landing), "--db", str(db)]) == 0
     runs = report(small_disk, "SELECT status, failure_reason FROM report.runs ORDER BY run_id")
     assert [r[0] for r in runs] == ["succeeded", "failed", "succeeded"]
-    assert runs[1][1].startswith("disk full while writing abuse.work.duckdb")
+    assert runs[1][1].startswith("disk full while writing abuse.work.duckdb"), proc.stdout[-2000:]
 
 
 def test_db_in_a_missing_directory_needs_init(tmp_path: Path, landing: Path, capsys) -> None:

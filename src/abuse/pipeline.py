@@ -106,6 +106,7 @@ def start(settings: Settings, say: Say = print) -> Run:
         [run_id, started, json.dumps(params)],
     )
     run = Run(settings, con, run_id, started, say, recovered=recovered)
+    _write_pending_failure(db, {"run_id": run_id}, create=True)  # room for a reason, if need be
     run.verdicts, note = feedback.read_verdicts(db, settings.feedback_wait_s)
     if note:
         run.notes.append(note)
@@ -142,16 +143,25 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[
                                          "so the run was rolled back")
             done.append(f"run {run_id} was interrupted before its report appeared: rolled back")
             undone = True
+    pending = _read_pending_failure(db)
     for (stale, stage) in con.execute(
             "SELECT run_id, stage FROM runs WHERE status = 'running' ORDER BY run_id").fetchall():
         ingest.forget_run(con, stale)
-        con.execute(
-            "UPDATE runs SET status = 'failed', error = 'abandoned: the process ended mid-run', "
-            "failure_reason = ? WHERE run_id = ?",
-            [f"the process ended during {_stage_words(stage)} (killed or crashed); nothing of it was kept",
-             stale])
-        done.append(f"run {stale} ended mid-run (in {stage or 'start'}): recorded as failed")
+        known = pending if pending and pending.get("run_id") == stale and pending.get("reason") else None
+        if known:  # it failed, and could not record why (a full disk): the reason it left
+            con.execute("UPDATE runs SET status = 'failed', stage = ?, error = ?, failure_reason = ?, "
+                        "finished_at = ? WHERE run_id = ?",
+                        [known.get("stage"), known.get("error"), known.get("reason"), known.get("at"), stale])
+            done.append(f"run {stale} failed ({known.get('reason')}): recorded now")
+        else:
+            con.execute(
+                "UPDATE runs SET status = 'failed', error = 'abandoned: the process ended mid-run', "
+                "failure_reason = ? WHERE run_id = ?",
+                [f"the process ended during {_stage_words(stage)} (killed or crashed); nothing of it was kept",
+                 stale])
+            done.append(f"run {stale} ended mid-run (in {stage or 'start'}): recorded as failed")
         undone = True
+    _pending_failure_path(db).unlink(missing_ok=True)
     for tmp in stale_temps(db):
         remove_temp(tmp)
         done.append(f"removed the temporary file {tmp.name} of an interrupted run")
@@ -163,6 +173,35 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[
     for line in done:
         say(f"[start] {line}")
     return done
+
+
+def _pending_failure_path(db: Path) -> Path:
+    return db.with_name(f".{db.name}.failed-run.json")
+
+
+_JOURNAL_BYTES = 4096
+
+
+def _write_pending_failure(db: Path, record: dict[str, Any], create: bool = False) -> None:
+    """A failure the working database could not take (disk full) goes into a small journal
+    beside it, for the next start to record. The journal is made (full size) when the run
+    starts and overwritten in place, so that writing it needs no new room on the disk."""
+    data = json.dumps(record, default=str).encode()[: _JOURNAL_BYTES - 1]
+    data += b" " * (_JOURNAL_BYTES - len(data))
+    try:
+        with open(_pending_failure_path(db), "wb" if create else "r+b") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        pass
+
+
+def _read_pending_failure(db: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(_pending_failure_path(db).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) -> None:
@@ -290,6 +329,7 @@ def publish_stage(run: Run) -> Path:
     swap_in(run.report_tmp, db)
     _pause("after_swap")
     con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL WHERE run_id = ?", [run.run_id])
+    _pending_failure_path(db).unlink(missing_ok=True)
     run.committed = False
     run.report_tmp = None
     run.timings["publish"] = time.perf_counter() - t0
@@ -378,6 +418,8 @@ def fail(run: Run, exc: BaseException) -> str:
     except OSError:
         free = None
     reason = failure_reason(exc, run.stage_name, db, free)
+    pending = {"run_id": run.run_id, "stage": run.stage_name, "reason": reason, "at": _now().isoformat(),
+               "error": f"{type(exc).__name__}: {exc}"[:2000]}
     if run.report_tmp:
         remove_temp(run.report_tmp)  # first: it may be what filled the disk
     con = run.con
@@ -394,6 +436,7 @@ def fail(run: Run, exc: BaseException) -> str:
             con = run.con = connect_work(db, run.settings.tz)
         except (duckdb.Error, OSError) as exc2:
             run.say(f"[fail] could not reopen {work_path(db).name} to record the failure: {exc2}")
+            _write_pending_failure(db, pending)
             return reason
     try:
         if run.committed:
@@ -410,7 +453,9 @@ def fail(run: Run, exc: BaseException) -> str:
              "; ".join(run.notes) or None, run.run_id])
     except (duckdb.Error, OSError) as exc2:
         run.say(f"[fail] could not record the failure in {work_path(db).name}: {exc2}")
+        _write_pending_failure(db, pending)
         return reason
+    _pending_failure_path(db).unlink(missing_ok=True)  # recorded
     try:
         refresh_report(con, db)
     except (duckdb.Error, OSError) as exc2:
