@@ -231,3 +231,13 @@ def test_an_open_feedback_session_does_not_fail_the_night(tmp_path: Path, landin
         holder.wait(timeout=60)
     assert report(tmp_path, "SELECT notes FROM report.runs WHERE run_id = 4") == [(None,)]
     assert sorted(report(tmp_path, "SELECT account_id FROM report.verdicts")) == [("a1",), ("a9",)]
+
+
+def test_ingest_reads_only_inside_the_landing_dir(tmp_path: Path, landing: Path) -> None:
+    write_landing(landing, "orders", "o.csv", [order(1)])
+    outside = write_landing(tmp_path / "elsewhere", "orders", "secret.csv", [order(2), order(3)])
+    (landing / "orders" / "link.csv").symlink_to(outside)
+    said: list[str] = []
+    out = run_nightly(settings(tmp_path, landing), say=said.append)
+    assert out["ingested"]["orders"] == 1
+    assert any("passed over" in line and "link.csv" in line for line in said)
