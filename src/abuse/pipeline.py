@@ -235,6 +235,10 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
             f"{len(report.skipped)} passed over, {run.timings['ingest']:.1f}s")
     for path in report.skipped:
         run.say(f"[ingest]   passed over {path}")
+    full = [r for r in report.files if r.rejected and any(k in r.rejected.lower() for k in _DISK_FULL)]
+    if full:  # not the file's fault: fail the night rather than remember the file as rejected
+        raise OSError(errno.ENOSPC, f"No space left on device while loading {full[0].file.path.name}",
+                      str(work_path(Path(run.settings.db))))
     _pause("after_ingest")
     return report
 
