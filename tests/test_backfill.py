@@ -2,10 +2,13 @@
 night as running the nights once, in order. The report for a night is what the latest
 successful run with that as_of found (report.nights names it)."""
 
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from abuse.cli import main as cli
 from abuse.pipeline import run_nightly
@@ -64,3 +67,26 @@ def test_backfill_reruns_and_out_of_order_nights_agree(tmp_path: Path, monkeypat
         assert con.execute("SELECT runs FROM report.nights ORDER BY as_of").fetchall() == [(2,), (1,), (1,)]
     finally:
         con.close()
+
+
+@pytest.mark.slow
+def test_backfill_is_a_prefect_flow_run_of_nightly_runs(tmp_path: Path, prefect_server) -> None:
+    from test_prefect_flow import api
+
+    db = tmp_path / "abuse.duckdb"
+    env = {**prefect_server.env, "ABUSE_WINDOW_DAYS": "10", "ABUSE_DISABLED_DETECTORS": '["spikes", "timing"]',
+           "ABUSE_DOSSIERS_TOP": "0"}
+    out = subprocess.run([str(Path(sys.executable).parent / "abuse"), "backfill", "--from", str(NIGHTS[0]),
+                          "--to", str(NIGHTS[1]), "--landing", str(SAMPLE), "--db", str(db)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert [r[0] for r in con.execute("SELECT as_of FROM report.nights").fetchall()] == NIGHTS[:2]
+    finally:
+        con.close()
+    runs = api(prefect_server, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 10})
+    ours = [r for r in runs if r["parameters"].get("db") == str(db)]
+    nightly = [r for r in ours if "as_of" in r["parameters"]]
+    assert len(ours) == 3 and len(nightly) == 2  # the backfill and one nightly flow run per night
+    assert all(r["state_type"] == "COMPLETED" for r in ours)
