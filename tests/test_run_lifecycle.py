@@ -240,3 +240,24 @@ def test_ingest_reads_only_inside_the_landing_dir(tmp_path: Path, landing: Path)
     out = run_nightly(settings(tmp_path, landing), say=said.append)
     assert out["ingested"]["orders"] == 1
     assert any("passed over" in line and "link.csv" in line for line in said)
+
+
+def test_a_swap_that_fails_after_the_commit_is_rolled_back(tmp_path: Path, two_nights: Path, monkeypatch) -> None:
+    import abuse.pipeline as pipeline
+
+    good = findings(tmp_path)
+
+    def no_rename(tmp, db):
+        raise PermissionError(13, "Permission denied", str(db))
+
+    monkeypatch.setattr(pipeline, "swap_in", no_rename)
+    with pytest.raises(PermissionError):
+        run_nightly(settings(tmp_path, two_nights), say=lambda _m: None)
+    monkeypatch.undo()
+    assert work(tmp_path, "SELECT status, stage FROM runs WHERE run_id = 2") == [("failed", "publish")]
+    assert work(tmp_path, "SELECT count(*) FROM findings WHERE run_id = 2") == [(0,)]
+    assert work(tmp_path, "SELECT count(*) FROM ingest_files WHERE run_id = 2") == [(0,)]
+    assert findings(tmp_path) == good and temps(tmp_path) == []
+    out = run_nightly(settings(tmp_path, two_nights), say=lambda _m: None)
+    assert out["ingested"]["orders"] == 6  # its file counts as never read
+    assert work(tmp_path, "SELECT count(*) FROM raw_orders") == [(14,)]
