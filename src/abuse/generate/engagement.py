@@ -94,7 +94,8 @@ def plant_engagement(w: World, people: np.ndarray) -> None:
     w.inflated_targets = []  # (cluster, target code, action)
     tg = _Targets(w, rng)
     people = np.asarray(people, np.int64)
-    used = np.zeros(0, np.int64)
+    # nobody already cast as a look-alike is bought or mobilised here
+    used = np.unique(np.concatenate([np.zeros(0, np.int64)] + [c for c, _, _ in w.lookalikes]))
     _organic(w, rng, people, tg)
     params: dict = {"targets": int(tg.n), "farms": [], "lookalikes": {}}
     # look-alikes first take their people, farms buy from the rest
@@ -280,8 +281,10 @@ def _slow_drip(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
     d0 = c.window_start + int(rng.integers(0, 30 - span)) * DAY
     per = int(rng.integers(1, 4))  # daily votes per member and target
     rows_a, rows_t, rows_j = [], [], []
+    joins = rng.random((len(targets), len(members))) < rng.uniform(0.6, 1.0, (len(targets), 1))
+    joins[rng.integers(0, len(targets), len(members)), np.arange(len(members))] = True  # everyone works
     for j in range(len(targets)):
-        go = np.flatnonzero(rng.random(len(members)) < rng.uniform(0.6, 1.0))
+        go = np.flatnonzero(joins[j])
         reps = per * (span if acts[j] == ACT["vote"] else 1) if acts[j] != ACT["follow"] else 1
         reps = max(1, int(reps * rng.uniform(0.3, 1.0)))
         a = np.repeat(go, reps)

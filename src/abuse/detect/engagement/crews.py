@@ -12,7 +12,7 @@
    fixed multiples.
 3. A member is an account whose engagement on the crew's targets (from its blocks) is far more
    than the share those targets have of all engagement predicts (binomial, corrected over the
-   candidate's accounts).
+   candidate's accounts), or is most of its engagement (a throwaway with one or two votes).
 """
 
 from __future__ import annotations
@@ -112,7 +112,10 @@ def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.Dat
             pl.col("events").sum())
         q = min(max(float(crew_target_events["events"].sum()) / max(total_events, 1.0), 1e-9), 0.5)
         s_acc = stats.surprise_binom(part["crew_events"].to_numpy(), part["events"].to_numpy(), q)
-        ok = stats.corrected(s_acc, len(part)) >= level
+        # one or two votes cannot pass a test on their own: an account whose engagement is
+        # mostly on the crew's targets (from its blocks) belongs too; the crew is tested below
+        ok = (stats.corrected(s_acc, len(part)) >= level) | (
+            part["crew_events"].to_numpy() * 2 >= np.maximum(part["events"].to_numpy(), 1))
         mem = part.filter(pl.Series(ok))
         if mem.is_empty():
             continue
