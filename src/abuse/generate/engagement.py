@@ -8,7 +8,8 @@ rows straight into the sink, so the rows of every earlier scenario stay as they 
 - vote_inflation farms (truth: accounts.csv, inflated_targets.csv), several kinds per seed:
   ``lockstep`` group control (100-200 phones behind a few IPs acting on one target within
   seconds, in bursts over the window), ``slow_drip`` (the same client targets worked over days
-  at jittered human-looking times from a few proxy blocks), ``mixed`` (bought real accounts
+  at jittered human-looking times from a few proxy blocks, or over residential proxies: an own
+  home address per phone), ``mixed`` (bought real accounts
   with a normal life beside fresh ones, driven through the farm's phones), ``recharge`` (a
   top-up order, then votes in fixed multiples within minutes: one yuan, one diamond, three
   votes). Adversarial farms jitter more, spread over more IPs and blocks, mix in more real
@@ -231,10 +232,16 @@ def _farm(w: World, rng, cluster: str, kind: str, people, tg: _Targets):
     hosts = block_ips(rng, int(rng.integers(1, 5) if not adv else rng.integers(4, 17)), blocks)
     host_of = rng.choice(hosts, len(members))
     n_targets = int(rng.integers(1, 7))
+    # residential proxies: every phone exits on its own home-broadband address (no shared block)
+    residential = kind == "slow_drip" and rng.random() < (0.6 if adv else 0.3)
+    if residential:
+        host_of = home_ips(rng, len(members))
+        hosts = np.unique(host_of)
+        n_targets = max(n_targets, 2)  # one target over residential proxies: see README (a gap)
     targets = _client_targets(rng, tg, n_targets)
     acts = rng.choice([ACT["vote"], ACT["like"], ACT["follow"], ACT["view"]], n_targets, p=[0.5, 0.25, 0.15, 0.1])
     info = {"cluster": cluster, "kind": kind, "accounts": int(len(members)), "bought": int(n_real),
-            "blocks": n_blocks, "hosts": int(len(hosts)), "targets": [f"t_{t}" for t in targets.tolist()]}
+            "blocks": n_blocks, "hosts": int(len(hosts)), "residential": bool(residential), "targets": [f"t_{t}" for t in targets.tolist()]}
     if kind in ("lockstep",) or (kind == "mixed" and rng.random() < 0.6):
         info.update(_lockstep(w, rng, members, phone_of, host_of, targets, acts, adv))
     elif kind == "recharge":

@@ -13,8 +13,11 @@ the target's own organic audience and the population's base rates (no fixed coun
    boosted together, members with nothing else to do, engagement right after a purchase or
    recharge, counts in fixed multiples), so an office voting for a colleague from its NAT IP
    stays a candidate.
-3. ``farms``: lockstep accounts joined through the buckets they share and crew members
-   through their crew; per farm the inflated targets ranked by the farm's share of their
+3. ``audience``: targets whose engagers mostly do nothing else on the platform, where those
+   same accounts boost two of the targets together beyond what independent audiences overlap
+   (a farm on residential proxies shares no block).
+4. ``farms``: lockstep accounts joined through the buckets they share and crew members
+   through their crew (block or audience); per farm the inflated targets ranked by the farm's share of their
    engagement, a cluster (``target_ids``, per-target rows in ``evidence['targets']``) and a
    finding per member.
 
@@ -28,6 +31,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, register
+from abuse.detect.engagement import audience as audience
 from abuse.detect.engagement import crews as crews
 from abuse.detect.engagement import farms as farms
 from abuse.detect.engagement import lockstep as lockstep
@@ -76,11 +80,14 @@ class EngagementDetector(DetectorBase):
         try:
             return self._detect(con, p)
         finally:
-            for t in ("engagement_events", "engagement_lockstep", "engagement_crew_pairs"):
+            for t in ("engagement_events", "engagement_accounts", "engagement_lockstep",
+                      "engagement_crew_pairs"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
 
     def _detect(self, con, p) -> DetectorResult:
-        accounts = con.sql(read_sql("features/engagement_accounts.sql")).pl()
+        con.execute("CREATE OR REPLACE TEMP TABLE engagement_accounts AS "
+                    + read_sql("features/engagement_accounts.sql"))
+        accounts = con.sql("SELECT * FROM engagement_accounts ORDER BY account_id").pl()
         if accounts.is_empty():
             return DetectorResult()
         sig, bucket_tests = lockstep.significant_buckets(
@@ -103,12 +110,16 @@ class EngagementDetector(DetectorBase):
                 schema={"crew": pl.Int64, "account_id": pl.Utf8})
         else:
             crew_df, crew_kept = crews.judge_crews(crew_members_all, pairs_c, accounts, p.alpha)
+        aud_crews, aud_members, aud_targets = audience.audience_crews(con, accounts, p.alpha)
+        crew_kept = pl.concat([crew_kept, aud_members], how="diagonal_relaxed")
         found = farms.build_farms(sync_members, sync_accounts, crew_kept, p.min_farm_accounts)
         pairs = con.sql(read_sql("features/engagement_pairs.sql")).pl()
         targets = con.sql(read_sql("features/engagement_targets.sql")).pl()
-        passed = crew_df.filter(pl.col("is_crew")) if "is_crew" in crew_df.columns else crew_df
+        passed = crew_df.filter(pl.col("is_crew")).to_dicts() if "is_crew" in crew_df.columns else []
+        crew_targets = pl.concat([
+            pairs_c.select("crew", "target_id", "action") if "crew" in pairs_c.columns else aud_targets.clear(),
+            aud_targets])
         clusters, findings = farms.report(
-            con, found, sig, sync_members, sync_accounts, passed,
-            pairs_c.select("crew", "target_id", "action") if "crew" in pairs_c.columns else pairs_c,
+            con, found, sig, sync_members, sync_accounts, passed + aud_crews, crew_targets,
             crew_kept, pairs, targets, accounts, p.bucket_s, bucket_tests)
         return DetectorResult(findings=findings, clusters=clusters)

@@ -12,7 +12,9 @@
    fixed multiples.
 3. A member is an account whose engagement on the crew's targets (from its blocks) is far more
    than the share those targets have of all engagement predicts (binomial, corrected over the
-   candidate's accounts), or is most of its engagement (a throwaway with one or two votes).
+   candidate's accounts), or is most of its engagement (a throwaway with one or two votes); on
+   blocks that carry few accounts besides the crew's (purity), every account engaging the
+   crew's targets from them (a bought real account liking once through the rig's phones).
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def multiples_surprise(counts: np.ndarray) -> tuple[float, int]:
 
 
 def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.DataFrame,
-                alpha: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+                alpha: float, min_purity: float = 0.5) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(crews with their tells and verdict, members of the crews that pass)."""
     level = -math.log10(alpha)
     acc = accounts.select("account_id", "events", "other_events", "after_purchase")
@@ -98,24 +100,33 @@ def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.Dat
         pl.col("events").sum().alias("crew_events"),
         pl.col("after_purchase").sum().alias("crew_after_purchase"),
         pl.len().alias("crew_targets"),
-    ).join(acc, on="account_id", how="left")
-    crews = []
-    kept = []
-    n_cand = max(members["crew"].n_unique(), 1)
-    for (crew,), part in per.sort("crew", "account_id").group_by(["crew"], maintain_order=True):
-        tgt = pairs_sig.filter(pl.col("crew") == crew)
-        by_target = tgt.group_by("target_id", "action").agg(pl.col("corrected").max()).sort(
-            "corrected", descending=True)
-        extra = float(by_target["corrected"][1]) if len(by_target) > 1 else 0.0
-        # member test: the account's engagement concentrated on the crew's targets
-        crew_target_events = members.filter(pl.col("crew") == crew).group_by("target_id", "action").agg(
-            pl.col("events").sum())
-        q = min(max(float(crew_target_events["events"].sum()) / max(total_events, 1.0), 1e-9), 0.5)
-        s_acc = stats.surprise_binom(part["crew_events"].to_numpy(), part["events"].to_numpy(), q)
-        # one or two votes cannot pass a test on their own: an account whose engagement is
-        # mostly on the crew's targets (from its blocks) belongs too; the crew is tested below
-        ok = (stats.corrected(s_acc, len(part)) >= level) | (
-            part["crew_events"].to_numpy() * 2 >= np.maximum(part["events"].to_numpy(), 1))
+    ).join(acc, on="account_id", how="left").sort("crew", "account_id")
+    # the crew's targets' share of all engagement (the member test's null) and the accounts
+    # its blocks carry at all (purity: a block of the rig's own carries nobody else)
+    target_events = members.group_by("crew").agg(pl.col("events").sum().alias("target_events"))
+    block_acc = pairs_sig.select("crew", "block", "block_accounts").unique().group_by("crew").agg(
+        pl.col("block_accounts").sum())
+    by_target = pairs_sig.group_by("crew", "target_id", "action").agg(pl.col("corrected").max())
+    info = {r["crew"]: r for r in target_events.join(block_acc, on="crew", how="left").to_dicts()}
+    tparts = {k[0]: v for k, v in by_target.sort("corrected", descending=True).partition_by(
+        "crew", as_dict=True, maintain_order=True).items()}
+    mparts = {k[0]: v for k, v in members.partition_by("crew", as_dict=True, maintain_order=True).items()}
+    crews, kept = [], []
+    n_cand = max(per["crew"].n_unique(), 1)
+    for (crew,), part in per.partition_by("crew", as_dict=True, maintain_order=True).items():
+        tg = tparts.get(crew)
+        corr_t = tg["corrected"].to_list() if tg is not None else [0.0]
+        extra = float(corr_t[1]) if len(corr_t) > 1 else 0.0
+        q = min(max(float(info[crew]["target_events"]) / max(total_events, 1.0), 1e-9), 0.5)
+        s_acc = stats.corrected(stats.surprise_binom(part["crew_events"].to_numpy(), part["events"].to_numpy(), q),
+                                len(part))
+        purity = len(part) / max(float(info[crew].get("block_accounts") or 1), 1.0)
+        # on the rig's own blocks everyone engaging its targets is the rig's; elsewhere an account
+        # must be far more on the crew's targets than chance, or mostly there (one or two votes
+        # of a throwaway cannot pass a test on their own; the crew is tested below)
+        ok = (s_acc >= level) | (part["crew_events"].to_numpy() * 2 >= np.maximum(part["events"].to_numpy(), 1))
+        if purity >= min_purity:
+            ok = np.ones(len(part), bool)
         mem = part.filter(pl.Series(ok))
         if mem.is_empty():
             continue
@@ -124,20 +135,22 @@ def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.Dat
         s_thin = float(stats.surprise_binom(k_thin, n, p_thin))
         k_buy = int((mem["crew_after_purchase"].to_numpy() * 2 >= np.maximum(mem["crew_events"].to_numpy(), 1)).sum())
         s_buy = float(stats.surprise_binom(k_buy, n, p_purchase))
-        counts = members.filter((pl.col("crew") == crew) & pl.col("account_id").is_in(mem["account_id"].implode()))["events"].to_numpy()
+        mp = mparts[crew]
+        counts = mp.filter(pl.col("account_id").is_in(mem["account_id"].implode()))["events"].to_numpy()
         s_mult, m = multiples_surprise(counts)
         combined = fisher([extra, s_thin, s_buy, s_mult])
         corr = float(stats.corrected(combined, n_cand))
         crews.append({
-            "crew": crew, "accounts": n, "targets": len(by_target), "coboost_surprise": float(by_target["corrected"][0]),
+            "crew": crew, "kind": "block", "accounts": n, "targets": len(corr_t), "coboost_surprise": float(corr_t[0]),
+            "block_purity": round(min(purity, 1.0), 3),
             "second_target_surprise": extra, "thin": k_thin, "thin_base_rate": p_thin, "thin_surprise": s_thin,
             "after_purchase": k_buy, "purchase_base_rate": p_purchase, "purchase_surprise": s_buy,
             "multiple": m, "multiple_surprise": s_mult, "combined": combined, "corrected": corr,
             "is_crew": corr >= level,
         })
         if corr >= level:
-            kept.append(mem.select("crew", "account_id", "crew_events", "crew_targets",
-                                   pl.Series("member_surprise", stats.corrected(s_acc, len(part))[ok])))
+            kept.append(mem.select("crew", "account_id", "crew_events", "crew_targets").with_columns(
+                pl.Series("member_surprise", s_acc[ok])))
     crews_df = pl.DataFrame(crews) if crews else pl.DataFrame(schema={"crew": pl.Int64, "is_crew": pl.Boolean})
     kept_df = pl.concat(kept) if kept else pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8})
     return crews_df, kept_df

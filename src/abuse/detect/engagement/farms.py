@@ -20,6 +20,7 @@ from abuse.detect.base import Cluster, Finding
 from abuse.sqlfiles import read_sql
 
 PATTERN = "vote_inflation"
+AUDIENCE_CREW = 1_000_000  # crew ids from ``audience`` start here
 NOUN = {"vote": ("vote", "votes"), "like": ("like", "likes"), "follow": ("follow", "follows"),
         "view": ("view", "views")}
 
@@ -63,7 +64,7 @@ def build_farms(sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, crew_me
 
 
 def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.DataFrame,
-           sync_accounts: pl.DataFrame, crews: pl.DataFrame, crew_pairs: pl.DataFrame,
+           sync_accounts: pl.DataFrame, crews: list[dict], crew_pairs: pl.DataFrame,
            crew_members: pl.DataFrame, pairs: pl.DataFrame, targets: pl.DataFrame,
            accounts: pl.DataFrame, bucket_s: float, bucket_tests: int) -> tuple[list[Cluster], list[Finding]]:
     if not farms:
@@ -104,7 +105,7 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
     bsig = sig_buckets.select("target_id", "action", "bucket", "surprise")
     bursts = bursts.join(bsig, on=["target_id", "action", "bucket"], how="left")
     sync = {r["account_id"]: r for r in sync_accounts.to_dicts()} if not sync_accounts.is_empty() else {}
-    crew_info = {r["crew"]: r for r in crews.to_dicts()} if not crews.is_empty() else {}
+    crew_info = {r["crew"]: r for r in crews}
     crew_mem = {}
     if not crew_members.is_empty():
         for r in crew_members.to_dicts():
@@ -137,7 +138,8 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
             })
         top = target_rows[0] if target_rows else None
         summary = _summary(n_acc, inf, top, len(target_rows))
-        crew_ev = [{k: v for k, v in crew_info[c].items() if k != "is_crew"} for c in f["crews"] if c in crew_info]
+        crew_ev = [{k: v for k, v in crew_info[c].items() if k != "is_crew" and v is not None}
+                   for c in f["crews"] if c in crew_info]
         evidence = {
             "accounts": n_acc, "ips": int(inf.get("ips") or 0), "network_blocks": int(inf.get("blocks") or 0),
             "devices": int(inf.get("devices") or 0), "events_on_targets": int(inf.get("events") or 0),
@@ -185,8 +187,15 @@ def _finding(a: str, key: str, n_acc: int, farm_s: float, sync: dict | None, cre
                      f"target's surrounding minutes)")
     if crew:
         own.append(float(crew["member_surprise"]))
-        parts.append(f"it acted from the farm's {_n(int(inf.get('network_blocks') or inf.get('blocks') or 0), 'network block')} "
-                     f"with {_n(int(inf.get('ips') or 0), 'IP')}")
+        if crew["crew"] >= AUDIENCE_CREW:
+            parts.append("its farm's accounts boost the same targets together far beyond what independent "
+                         "audiences share")
+        else:
+            parts.append(f"it acted from the farm's {_n(int(inf.get('blocks') or 0), 'network block')} "
+                         f"({_n(int(inf.get('ips') or 0), 'IP')})")
+    bought = int(info.get("after_purchase") or 0)
+    if bought:
+        parts.append(f"{_n(bought, 'engagement')} came within minutes of its own purchase or top-up")
     other = int(info.get("other_events") or 0)
     parts.append("it does nothing else on the platform" if other == 0 else f"{_n(other, 'other action')} in the window")
     acc_s = max(own) if own else 0.0
