@@ -45,7 +45,8 @@ def _ts(t: datetime) -> str:
 
 def _hand_made(landing: Path) -> None:
     """300 ordinary people engaging 200 targets; a 30-phone rig behind 2 IPs liking t_farm in
-    8 bursts of 2 seconds; 20 colleagues voting daily for t_office from one NAT IP."""
+    8 bursts of 2 seconds; 20 colleagues voting daily for t_office from one NAT IP; 40 of the
+    people liking six live moments within seconds, from their own phones and lines."""
     rng = np.random.default_rng(7)
     t0 = datetime(2026, 6, 1, tzinfo=TZ8)
     rows, i = [], 0
@@ -75,10 +76,15 @@ def _hand_made(landing: Path) -> None:
             if rng.random() < 0.8:
                 add(f"p{k}", remind + timedelta(seconds=float(30 + rng.lognormal(np.log(600), 1.0))),
                     "vote", "t_office", "58.30.1.9", f"d{k}")
+    for j in range(6):  # a live audience: the same 40 people react to each moment within seconds
+        moment = t0 + timedelta(days=3 * j, hours=20, minutes=int(rng.integers(0, 59)))
+        for k in range(100, 140):
+            add(f"p{k}", moment + timedelta(seconds=float(rng.uniform(0, 3))), "like", f"t_live{j}",
+                f"10.{k % 250}.{k}.{k % 200 + 1}", f"d{k}")
     write_landing(landing, "activity", "activity.csv", rows)
 
 
-def test_a_rig_is_reported_with_its_target_and_the_office_is_not(tmp_path, landing):
+def test_a_rig_is_reported_with_its_target_and_the_office_and_live_audience_are_not(tmp_path, landing):
     _hand_made(landing)
     nightly(tmp_path, landing)
     flagged = {a for (a,) in report(tmp_path, "SELECT account_id FROM report.flagged_accounts "

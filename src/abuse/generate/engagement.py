@@ -186,7 +186,7 @@ def _fans(w: World, rng, people, tg: _Targets):
         target = tg.new()
         t0 = c.human_times(rng, 1, lo=c.window_start, hi=c.end - DAY)[0]
         go = fans[rng.random(n) < rng.uniform(0.5, 0.9)]
-        t = t0 + _human_delay(rng, len(go), rng.uniform(90, 400), 0.9, 20)
+        t = t0 + _human_delay(rng, len(go), rng.uniform(20, 400), 0.9, 5)
         _events(w, rng, go, t, ACT["like"], target, ip=_own_ip(w, rng, go))
     return fans, {"accounts": int(n), "posts": posts}
 

@@ -97,6 +97,10 @@ class EngagementDetector(DetectorBase):
         con.unregister("_sig")
         sync_members = con.sql(read_sql("features/engagement_sync_members.sql")).pl()
         sync_accounts = lockstep.lockstep_accounts(sync_members, accounts, p.alpha)
+        blocks = con.sql(read_sql("features/engagement_blocks.sql")).pl()
+        rigs, _ = lockstep.judge_components(sync_members, sync_accounts, accounts, blocks, p.alpha)
+        if not sync_accounts.is_empty():  # lockstep alone is what a live audience does too
+            sync_accounts = sync_accounts.with_columns(pl.col("sync_ok") & pl.col("account_id").is_in(list(rigs)))
         pairs_sig = crews.coboosted_pairs(con, p.alpha, len(accounts))
         cand = crews.crew_candidates(pairs_sig) if not pairs_sig.is_empty() else pl.DataFrame(
             schema={"crew": pl.Int64, "block": pl.Utf8, "target_id": pl.Utf8, "action": pl.Utf8})

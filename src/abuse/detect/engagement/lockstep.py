@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 
+import networkx as nx
 import numpy as np
 import polars as pl
 
 from abuse import stats
+from abuse.detect.engagement.crews import fisher
 from abuse.sqlfiles import read_sql
 
 
@@ -58,3 +60,56 @@ def lockstep_accounts(members: pl.DataFrame, accounts: pl.DataFrame, alpha: floa
         (pl.col("sync_surprise") - math.log10(tests) >= level).alias("sync_ok"),
         pl.lit(p0).alias("sync_base_rate"),
     )
+
+
+def judge_components(sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, accounts: pl.DataFrame,
+                     blocks: pl.DataFrame, alpha: float) -> tuple[set[str], list[dict]]:
+    """Lockstep accounts joined through the significant buckets they share; a component is a
+    rig only when it also looks like one against base rates (Fisher-combined, corrected over
+    components): its members crowd into one network block far beyond that block's share of all
+    engaging accounts, or do nothing else on the platform, or engage right after a purchase.
+    A live audience reacting to the same moments from its own phones and home lines has none
+    of these. Returns (accounts of passing components, evidence per component)."""
+    ok = sync_accounts.filter(pl.col("sync_ok")) if not sync_accounts.is_empty() else sync_accounts
+    if ok.is_empty():
+        return set(), []
+    level = -math.log10(alpha)
+    n_all = max(len(accounts), 1)
+    thin = accounts["other_events"].to_numpy() == 0
+    p_thin = min(max(float(thin.mean()), 1e-3), 0.999)
+    bought = accounts["after_purchase"].to_numpy() * 2 >= np.maximum(accounts["events"].to_numpy(), 1)
+    p_buy = min(max(float(bought.mean()), 1e-4), 0.999)
+    sm = sync_members.filter(pl.col("account_id").is_in(ok["account_id"].implode()))
+    g = nx.Graph()
+    for a, t, act, b in sm.select("account_id", "target_id", "action", "bucket").rows():
+        g.add_edge(("a", a), ("k", t, act, b))
+    comps = [sorted(n[1] for n in c if n[0] == "a") for c in nx.connected_components(g)]
+    comps = [c for c in comps if c]
+    acc = accounts.select("account_id", "events", "other_events", "after_purchase")
+    bsize = dict(blocks.select("block", "block_accounts").rows()) if not blocks.is_empty() else {}
+    keep, evidence = set(), []
+    for members in sorted(comps, key=lambda c: c[0]):
+        n = len(members)
+        mem = acc.filter(pl.col("account_id").is_in(members))
+        k_thin = int((mem["other_events"].to_numpy() == 0).sum())
+        k_buy = int((mem["after_purchase"].to_numpy() * 2 >= np.maximum(mem["events"].to_numpy(), 1)).sum())
+        per_block = sm.filter(pl.col("account_id").is_in(members) & pl.col("block").is_not_null()).group_by(
+            "block").agg(pl.col("account_id").n_unique().alias("k"))
+        s_block, top_block = 0.0, None
+        if not per_block.is_empty():
+            k = per_block["k"].to_numpy()
+            p = np.array([bsize.get(b, 1) / n_all for b in per_block["block"].to_list()])
+            s = stats.corrected(stats.surprise_binom(k, n, np.minimum(p, 0.999)), len(per_block))
+            i = int(np.argmax(s))
+            s_block, top_block = float(s[i]), (per_block["block"][i], int(k[i]))
+        s_thin = float(stats.surprise_binom(k_thin, n, p_thin))
+        s_buy = float(stats.surprise_binom(k_buy, n, p_buy))
+        combined = fisher([s_block, s_thin, s_buy])
+        corr = float(stats.corrected(combined, len(comps)))
+        evidence.append({"accounts": n, "top_block_accounts": top_block[1] if top_block else 0,
+                         "block_surprise": round(s_block, 2), "thin": k_thin, "thin_surprise": round(s_thin, 2),
+                         "after_purchase": k_buy, "purchase_surprise": round(s_buy, 2),
+                         "corrected": round(corr, 2), "is_rig": corr >= level})
+        if corr >= level:
+            keep.update(members)
+    return keep, evidence
