@@ -11,7 +11,9 @@ residential proxies has no shared block).
    audiences were independent (Poisson: engagers of one x engagers of the other / all engaging
    accounts), the best of its top pairs, corrected over every pair tried.
 3. Members are the component's thin accounts that engaged at least two of its targets, or whose
-   only engagement was on the co-boosted pair.
+   only engagement was on the co-boosted pair, and accounts with a life of their own (bought
+   real accounts) that worked two or more of its targets far beyond those targets' share of all
+   engagement (binomial, corrected).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import itertools
 import math
 
 import networkx as nx
+import numpy as np
 import polars as pl
 
 from abuse import stats
@@ -102,4 +105,35 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
         targets += [(crew, t, act) for t, act in tnodes if by_t[(t, act)] & mset]
     m = pl.DataFrame(members, schema=empty_m.schema, orient="row") if members else empty_m
     t = pl.DataFrame(targets, schema=empty_t.schema, orient="row") if targets else empty_t
+    if crews:
+        m = pl.concat([m, _bought_members(con, t, accounts, m, level)]).unique(
+            ["crew", "account_id"], keep="first").sort("crew", "account_id")
+        sizes = m.group_by("crew").len()
+        for c in crews:
+            c["accounts"] = int(sizes.filter(pl.col("crew") == c["crew"])["len"].sum())
     return crews, m, t
+
+
+def _bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_members: pl.DataFrame,
+                    level: float) -> pl.DataFrame:
+    """Accounts with a life of their own (bought real accounts) that worked two or more of a
+    crew's targets, far more than those targets' share of all engagement predicts (binomial,
+    corrected over the accounts that touched the crew's targets)."""
+    con.register("_at", targets.to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _at")
+    con.unregister("_at")
+    try:
+        touched = con.sql(read_sql("features/engagement_audience_members.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
+    total = max(float(accounts["events"].sum()), 1.0)
+    touched = touched.join(accounts.select("account_id", "events"), on="account_id")
+    q = touched.group_by("crew").agg((pl.col("crew_events").sum() / total).clip(1e-9, 0.5).alias("q"),
+                                     pl.len().alias("n"))
+    touched = touched.join(q, on="crew").filter(pl.col("crew_targets") >= 2)
+    if touched.is_empty():
+        return thin_members.clear()
+    s = stats.surprise_binom(touched["crew_events"].to_numpy(), touched["events"].to_numpy(), touched["q"].to_numpy())
+    s = s - np.log10(np.maximum(touched["n"].to_numpy(), 1))
+    return touched.with_columns(pl.Series("member_surprise", s)).filter(pl.col("member_surprise") >= level).select(
+        "crew", "account_id", "member_surprise")
