@@ -44,9 +44,9 @@ def _ts(t: datetime) -> str:
 
 
 def _hand_made(landing: Path) -> None:
-    """300 ordinary people engaging 200 targets; a 30-phone rig behind 2 IPs liking t_farm in
-    8 bursts of 2 seconds; 20 colleagues voting daily for t_office from one NAT IP; 40 of the
-    people liking six live moments within seconds, from their own phones and lines."""
+    """1000 ordinary people engaging 200 targets; a 30-phone rig behind 2 IPs liking t_farm in
+    8 bursts of 2 seconds; 20 colleagues voting daily for t_office from one NAT IP; a live
+    audience of 40 liking eight moments within seconds, from their own phones and lines."""
     rng = np.random.default_rng(7)
     t0 = datetime(2026, 6, 1, tzinfo=TZ8)
     rows, i = [], 0
@@ -57,8 +57,8 @@ def _hand_made(landing: Path) -> None:
         rows.append({"event_id": f"e{i}", "account_id": acc, "ts": _ts(t), "action": action,
                      "target_id": target, "ip": ip, "device_id": device})
 
-    for k in range(300):
-        for _ in range(int(rng.integers(3, 12))):
+    for k in range(1000):
+        for _ in range(int(rng.integers(4, 14))):
             t = t0 + timedelta(seconds=float(rng.uniform(0, 19 * 86400)))
             add(f"p{k}", t, str(rng.choice(["view", "like", "vote"])), f"t_{int(rng.zipf(1.6)) % 200}",
                 f"10.{k % 250}.{k}.{k % 200 + 1}", f"d{k}")
@@ -76,11 +76,17 @@ def _hand_made(landing: Path) -> None:
             if rng.random() < 0.8:
                 add(f"p{k}", remind + timedelta(seconds=float(30 + rng.lognormal(np.log(600), 1.0))),
                     "vote", "t_office", "58.30.1.9", f"d{k}")
-    for j in range(6):  # a live audience: the same 40 people react to each moment within seconds
-        moment = t0 + timedelta(days=3 * j, hours=20, minutes=int(rng.integers(0, 59)))
-        for k in range(100, 140):
-            add(f"p{k}", moment + timedelta(seconds=float(rng.uniform(0, 3))), "like", f"t_live{j}",
-                f"10.{k % 250}.{k}.{k % 200 + 1}", f"d{k}")
+    for k in range(40):  # a live audience: the same 40 people react to each moment within seconds
+        line = f"60.{k}.{7 * k % 250}.{k + 1}"
+        add(f"l{k}", t0 + timedelta(days=float(rng.uniform(0, 19))), "checkin", None, line, f"dl{k}")
+        for _ in range(2):
+            add(f"l{k}", t0 + timedelta(days=float(rng.uniform(0, 19))), "view", f"t_{int(rng.integers(0, 200))}",
+                line, f"dl{k}")
+    for j in range(8):
+        moment = t0 + timedelta(days=2 * j + 1, hours=20, minutes=int(rng.integers(0, 59)))
+        for k in range(40):
+            add(f"l{k}", moment + timedelta(seconds=float(rng.uniform(0, 3))), "like", f"t_live{j}",
+                f"60.{k}.{7 * k % 250}.{k + 1}", f"dl{k}")
     write_landing(landing, "activity", "activity.csv", rows)
 
 
