@@ -123,6 +123,22 @@ def _json(value: dict[str, Any]) -> str:
     return json.dumps(_stable(value), ensure_ascii=False, default=str, sort_keys=True)
 
 
+def inflated_target_rows(run_id: int, clusters: list[Cluster], ids: dict[tuple[str, str], str],
+                         hidden: set[tuple[str, str]]) -> list[tuple]:
+    """Rows of ``inflated_targets``: the per-target figures a cluster keeps in
+    ``evidence['targets']`` (vote_inflation farms), one row per cluster and target."""
+    rows = []
+    for c in clusters:
+        key = (c.pattern, c.cluster_key)
+        if c.target_ids is None or key in hidden or key not in ids:
+            continue
+        for t in c.evidence.get("targets", []):
+            rows.append((run_id, str(t["target_id"]), t.get("action"), ids[key], int(t.get("total") or 0),
+                         int(t.get("from_cluster") or 0), float(t.get("share") or 0.0),
+                         t.get("first_seen"), t.get("last_seen")))
+    return rows
+
+
 def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
                   results: dict[str, DetectorResult]) -> dict[str, int]:
     """Insert the run's clusters, findings and spikes; returns counts of what was suppressed."""
@@ -150,6 +166,7 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
             _json(c.evidence), status, first, list(c.target_ids) if c.target_ids is not None else None,
         ))
     _insert(con, "clusters", cluster_rows)
+    _insert(con, "inflated_targets", inflated_target_rows(run_id, clusters, ids, hidden))
     finding_rows = []
     for r in results.values():
         for f in r.findings:
