@@ -208,7 +208,7 @@ def _undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) ->
     """Take back what a committed run added to the history (its report never appeared)."""
     as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]
     con.execute("BEGIN TRANSACTION")
-    for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files"):
+    for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files", "inflated_targets"):
         con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
     con.execute("UPDATE runs SET status = 'failed', stage = 'publish', report_tmp = NULL, "
                 "error = coalesce(error, ?), failure_reason = ? WHERE run_id = ?",
