@@ -64,6 +64,7 @@ class Catalog:
         self.post_p = self._zipf(n_posts, 1.05)
         self.entry_p = self._zipf(n_entries, 0.9)
         self.creator_p = self._zipf(n_creators, 1.0)
+        self.used: set[str] = set()  # inflated or viral already: one story per target
 
     @staticmethod
     def _zipf(n: int, a: float) -> np.ndarray:
@@ -78,12 +79,17 @@ class Catalog:
         return self.creators[int(rng.choice(len(self.creators), p=self.creator_p))].account_id
 
     def obscure(self, rng: np.random.Generator, action: str) -> str:
-        """A target from the long tail: what a client pays to lift."""
-        if action == "like":
-            return self.posts[int(rng.integers(len(self.posts) // 5, len(self.posts)))]
-        if action == "vote":
-            return self.entries[int(rng.integers(len(self.entries) // 5, len(self.entries)))]
-        return self.creators[int(rng.integers(len(self.creators) // 4, len(self.creators)))].account_id
+        """A target from the long tail, not yet part of another story: what a client pays to lift."""
+        while True:
+            if action == "like":
+                target = self.posts[int(rng.integers(len(self.posts) // 5, len(self.posts)))]
+            elif action == "vote":
+                target = self.entries[int(rng.integers(len(self.entries) // 5, len(self.entries)))]
+            else:
+                target = self.creators[int(rng.integers(len(self.creators) // 4, len(self.creators)))].account_id
+            if target not in self.used:
+                self.used.add(target)
+                return target
 
 
 def organic_engagement(w: World, people: list[Person], cat: Catalog, share: float) -> None:
@@ -322,7 +328,7 @@ def packages(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> dic
 def viral(w: World, out: list[dict], people: list[Person], cat: Catalog) -> str:
     """A post that really takes off: hundreds of unrelated people over days, the rate decaying."""
     rng = w.rng
-    post = cat.posts[int(rng.integers(len(cat.posts) // 3, len(cat.posts)))]
+    post = cat.obscure(rng, "like")
     creator = cat.creators[int(rng.integers(0, len(cat.creators)))]
     start = w.at(int(rng.integers(1, DAYS - 6)), DAYTIME)
     for p in people:
@@ -344,7 +350,7 @@ def office_vote(w: World, out: list[dict], n: int, cat: Catalog, g: int) -> None
     the minutes and hours after the link lands in the group chat; some vote again next day."""
     rng = w.rng
     nat = w.ipv4()
-    entry = cat.entries[int(rng.integers(len(cat.entries) // 3, len(cat.entries)))]
+    entry = cat.obscure(rng, "vote")
     day = int(rng.choice([d for d in range(DAYS - 2) if (d + 5) % 7 < 5]))
     start = day * DAY + float(rng.uniform(9.5, 16)) * HOUR
     for _ in range(n):
