@@ -255,7 +255,8 @@ def bought_mix(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> d
     real = [_live(w, w.register(_old(w, 200, 2000))) for _ in range(n_real)]
     phones = [w.device() for _ in range(int(rng.integers(4, 16)))]
     proxies = [w.ipv4() for _ in range(int(rng.integers(2, 6)))]
-    farm = _farm_accounts(w, n_farm, reg_from=-float(rng.uniform(5, 120)) * DAY, reg_span=float(rng.uniform(1, 20)) * DAY,
+    farm = _farm_accounts(w, n_farm, reg_from=-float(rng.uniform(5, 120)) * DAY,
+                          reg_span=float(rng.uniform(1, 20)) * DAY,
                           devices=phones, ips=proxies, virtual=float(rng.uniform(0.2, 0.8)),
                           waves=int(rng.integers(1, 4)))
     for p in real:
