@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from abuse.generate.columns import ACCOUNT, CAMPAIGN, SHOP
-from abuse.generate.world import TZ, World
+from abuse.generate.world import World
 
 
 def fmt_id(code: int, spec=ACCOUNT) -> str:
@@ -57,7 +57,7 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     meta = {
         "seed": w.seed,
         "scale": w.scale,
-        "tz": TZ,
+        "tz": w.clock.tz,
         "as_of": w.clock.as_of.isoformat(),
         "window_days": w.clock.window_days,
         "window_start": w.clock.iso(w.clock.window_start),
