@@ -41,7 +41,8 @@ from abuse.generate.finalize import finalize
 from abuse.generate.hoarding import plant_hoarding
 from abuse.generate.lookalikes import bad_shops, night_owls, register_lookalikes, serial_complainers
 from abuse.generate.rings import plant_rings
-from abuse.generate.timing import plant_bots, plant_spikes
+from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
+from abuse.generate.timing_lookalikes import timing_lookalikes
 from abuse.generate.truth import write_truth
 from abuse.generate.world import TZ, World
 from abuse.generate.writers import take, write
@@ -73,6 +74,9 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     plant_hoarding(w)
     plant_bots(w)
     plant_spikes(w)
+    if w.adversarial:  # scripts that adapt and their look-alikes (own random streams)
+        plant_adaptive_bots(w)
+        timing_lookalikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):
         shutil.rmtree(out / sub, ignore_errors=True)
