@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from abuse.detect.base import DetectContext
+from abuse.detect.spikes import SpikeDetector
 from abuse.detect.timing import TimingDetector
 from abuse.testing import empty_staged
 
@@ -33,8 +34,9 @@ def insert(con, kind, columns, rows, **constants):
 
 def run(con, start, end, **params):
     det = TimingDetector()
-    ctx = DetectContext(con, start, end, str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0]),
-                        TimingDetector.Params(**params))
+    tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
+    spikes = SpikeDetector().detect(DetectContext(con, start, end, tz, SpikeDetector.Params()))
+    ctx = DetectContext(con, start, end, tz, TimingDetector.Params(**params), upstream={"spikes": spikes})
     result = det.detect(ctx)
     ids = [f.account_id for f in result.findings]
     assert len(ids) == len(set(ids)), "one finding per account"

@@ -15,21 +15,17 @@ WITH events AS (
     FROM timing_events
     WHERE NOT at_release
 ),
--- A person's events come in sessions, seconds apart: on the hour dial an account counts one
--- event per clock hour, on the minute dial one per clock minute (a pseudo-random one, not the
--- first, which would favour the start of the turn), so the events tested are about independent.
+-- A person's events come in sessions, seconds apart, and an app's in steady rhythms: each
+-- account counts one event per clock hour (a pseudo-random one, not the first, which would
+-- favour the start of the hour), so the events tested are about independent.
+sampled AS (
+    SELECT * FROM events
+    QUALIFY row_number() OVER (PARTITION BY account_id, source, date_trunc('hour', ts) ORDER BY hash(ts)) = 1
+),
 hist AS (
-    SELECT 3600 AS dial, account_id, source, sec_of_hour AS sec, count(*) AS k
-    FROM (SELECT * FROM events
-          QUALIFY row_number() OVER (PARTITION BY account_id, source, date_trunc('hour', ts)
-                                     ORDER BY hash(ts)) = 1)
-    GROUP BY ALL
+    SELECT 3600 AS dial, account_id, source, sec_of_hour AS sec, count(*) AS k FROM sampled GROUP BY ALL
     UNION ALL
-    SELECT 60, account_id, source, sec_of_minute, count(*)
-    FROM (SELECT * FROM events
-          QUALIFY row_number() OVER (PARTITION BY account_id, source, date_trunc('minute', ts)
-                                     ORDER BY hash(ts)) = 1)
-    GROUP BY ALL
+    SELECT 60, account_id, source, sec_of_minute, count(*) FROM sampled GROUP BY ALL
 ),
 acc AS (
     SELECT dial, account_id, source, sum(k) AS n FROM hist GROUP BY ALL

@@ -81,6 +81,7 @@ class Spike:
     score: float
     top_account_ids: list[str] = field(default_factory=list)
     explained_by: str | None = None
+    p_value: float | None = None  # of the count against its baseline, corrected for the tests made
 
 
 @dataclass

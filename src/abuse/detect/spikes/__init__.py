@@ -266,7 +266,7 @@ class SpikeDetector(DetectorBase):
                 scope=r["scope"], window_start=r["window_start"], window_end=r["window_end"],
                 observed=float(r["observed"]), expected=round(float(r["expected"]), 3),
                 score=_score(r["p_value"]), top_account_ids=list(r["top_account_ids"] or []),
-                explained_by=r["explained_by"],
+                explained_by=r["explained_by"], p_value=float(r["p_value"]),
             )
             for r in found.iter_rows(named=True)
         ])

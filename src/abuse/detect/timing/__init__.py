@@ -30,7 +30,6 @@ from abuse.detect.timing import groups as groups
 from abuse.detect.timing import stats as st
 from abuse.detect.timing.spikes import lone_members, member_finding
 from abuse.detect.base import DetectContext, DetectorResult, Finding, DetectorBase, register
-from abuse.detect.spikes import SpikeParams
 from abuse.sqlfiles import read_sql, set_variables
 from abuse.stats import corrected, score
 
@@ -41,6 +40,7 @@ PATTERN = "scripted_timing"
 class TimingDetector(DetectorBase):
     name = "timing"
     patterns = (PATTERN,)
+    requires = ("spikes",)  # the unexplained spikes whose lone members it judges
 
     class Params(BaseModel):
         on_hour_s: int = Field(
@@ -97,10 +97,6 @@ class TimingDetector(DetectorBase):
             2, ge=0,
             description="Minutes either side of a spike in which its members are looked for."
         )
-        spikes: SpikeParams = Field(
-            default_factory=SpikeParams,
-            description="How unexplained spikes are found; their lone participants are flagged."
-        )
         sleep_h: int = Field(
             8, ge=1, le=12, description="Hours of the day a person sleeps: the quietest run of this many hours."
         )
@@ -130,7 +126,7 @@ class TimingDetector(DetectorBase):
             arcs = con.sql(read_sql("features/timing_arcs.sql")).pl()
             rhythm = st.rhythm(con.sql(read_sql("features/timing_rhythm.sql")).pl(), p.sleep_h,
                                p.min_gaps, p.min_durations)
-            members = lone_members(con, ctx, p.spikes, p.spike_min_shared, p.alpha)
+            members = lone_members(con, ctx, p.spike_min_shared, p.alpha)
         finally:
             for table in ("timing_events", "timing_spikes", "spikes_events"):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
