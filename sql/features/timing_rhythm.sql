@@ -6,6 +6,9 @@
 --   hours with any event: a timer covers most hours of each day it runs, a person a few);
 -- - quiet: events in its quietest getvariable('timing_sleep_h') consecutive hours of the day
 --   (a person sleeps; a timer does not);
+-- - sleepless_halves: half days without sleep (in stretches with no gap of
+--   getvariable('timing_sleep_gap_h') hours, every half day beyond the first), longest_awake_h,
+--   span_days (first to last event);
 -- - weekend_share: share of events on Saturday and Sunday;
 -- - the intervals between its consecutive events, all streams together (n_intervals, mean,
 --   sd: a Poisson timer has sd = mean);
@@ -55,15 +58,37 @@ quiet AS (
     WHERE h < 24
     GROUP BY account_id
 ),
+intervals AS (
+    SELECT account_id, t, t - lag(t) OVER (PARTITION BY account_id ORDER BY t) AS gap
+    FROM ev SEMI JOIN tested USING (account_id)
+),
 gaps AS (
-    SELECT account_id, count(gap) AS n_intervals, avg(gap) AS mean_interval, stddev_pop(gap) AS sd_interval
+    SELECT account_id, count(gap) AS n_intervals, avg(gap) AS mean_interval, stddev_pop(gap) AS sd_interval,
+           (max(t) - min(t)) / 86400.0 AS span_days
+    FROM intervals
+    GROUP BY account_id
+),
+-- awake stretches: runs of events with no gap of getvariable('timing_sleep_gap_h') hours or more;
+-- every whole day inside one is a day without sleep
+awake AS (
+    SELECT account_id, stretch, max(t) - min(t) AS length_s
     FROM (
-        SELECT account_id, t - lag(t) OVER (PARTITION BY account_id ORDER BY t) AS gap
-        FROM ev SEMI JOIN tested USING (account_id)
+        SELECT account_id, t,
+               sum(CASE WHEN gap IS NULL OR gap >= getvariable('timing_sleep_gap_h') * 3600 THEN 1 ELSE 0 END)
+                   OVER (PARTITION BY account_id ORDER BY t ROWS UNBOUNDED PRECEDING) AS stretch
+        FROM intervals
     )
+    GROUP BY account_id, stretch
+),
+sleepless AS (
+    SELECT account_id, CAST(sum(greatest(floor(length_s / 43200) - 1, 0)) AS BIGINT) AS sleepless_halves,
+           max(length_s) / 3600.0 AS longest_awake_h
+    FROM awake
     GROUP BY account_id
 )
-SELECT t.*, q.quiet, g.n_intervals, g.mean_interval, g.sd_interval
+SELECT t.*, q.quiet, g.n_intervals, g.mean_interval, g.sd_interval, g.span_days,
+       s.sleepless_halves, s.longest_awake_h
 FROM tested AS t
 JOIN quiet AS q USING (account_id)
 LEFT JOIN gaps AS g USING (account_id)
+LEFT JOIN sleepless AS s USING (account_id)

@@ -100,6 +100,14 @@ class TimingDetector(DetectorBase):
         sleep_h: int = Field(
             8, ge=1, le=12, description="Hours of the day a person sleeps: the quietest run of this many hours."
         )
+        sleep_gap_h: float = Field(
+            5, gt=0, le=12, description="A break of this many hours without events counts as sleep."
+        )
+        awake_max: float = Field(
+            0.1, gt=0, lt=1,
+            description="At most this share of half days a person goes without such a break (the base rate "
+            "is the population's median, capped here: a crew can outnumber the people)."
+        )
         min_durations: int = Field(
             10, ge=3, description="Timed activity events needed before session-length steadiness is judged."
         )
@@ -118,14 +126,14 @@ class TimingDetector(DetectorBase):
             con, window_start=ctx.window_start, window_end=ctx.window_end,
             timing_on_hour_s=p.on_hour_s, timing_release_grace_s=float(p.release_grace_s),
             timing_member_pad_min=p.spike_pad_min, timing_min_events=p.min_events,
-            timing_sleep_h=p.sleep_h,
+            timing_sleep_h=p.sleep_h, timing_sleep_gap_h=float(p.sleep_gap_h),
         )
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE timing_events AS " + read_sql("features/timing_events.sql"))
             streams = con.sql(read_sql("features/timing_streams.sql")).pl()
             arcs = con.sql(read_sql("features/timing_arcs.sql")).pl()
             rhythm = st.rhythm(con.sql(read_sql("features/timing_rhythm.sql")).pl(), p.sleep_h,
-                               p.min_gaps, p.min_durations)
+                               p.min_gaps, p.min_durations, p.sleep_gap_h, p.awake_max)
             members = lone_members(con, ctx, p.spike_min_shared, p.alpha)
         finally:
             for table in ("timing_events", "timing_spikes", "spikes_events"):
@@ -185,22 +193,24 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
         # lands within relative distance r of a given interval is about 0.8 r
         (pl.col("n_gaps").fill_null(0) * -(rcv * 0.8).clip(upper_bound=1.0).log10())
         .clip(upper_bound=300.0).alias("regular_surprise"),
-        (pl.col("sleep_surprise") + pl.col("coverage_surprise") + pl.col("duration_surprise")
-         + pl.col("gap_surprise")).alias("rhythm_surprise"),
+        (pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise")
+         + pl.col("duration_surprise") + pl.col("gap_surprise")).alias("rhythm_surprise"),
     )
     c = math.log10(n_tested)
     weak = p.weak_surprise
     traits = (
-        ((pl.col("sleep_surprise") >= weak) | (pl.col("coverage_surprise") >= weak)).cast(pl.Int32)
+        pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise").ge(weak).cast(pl.Int32)
         + (pl.col("duration_surprise") >= weak).cast(pl.Int32)
-        + (pl.col("gap_surprise") >= weak).cast(pl.Int32)
+        # Poisson-like intervals say "timer" only for a busy account: sparse visits are Poisson too
+        + ((pl.col("gap_surprise") >= weak) & (pl.col("mean_interval") < 3600)).cast(pl.Int32)
         + (pl.col("volume_z") >= p.volume_support_z).cast(pl.Int32)
     )
     table = table.with_columns(
         ((pl.col("arc_surprise") - c >= need) & (pl.col("arc_hits") >= p.min_hits)).alias("aligned"),
         # no sleep and another trait of a timer, together beyond chance for this many accounts
         ((pl.col("rhythm_surprise") - c >= need)
-         & ((pl.col("sleep_surprise") >= weak) | (pl.col("coverage_surprise") >= weak)) & (traits >= 2))
+         & (pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise") >= weak)
+         & (traits >= 2))
         .alias("rhythmless"),
     ).with_columns(
         (pl.col("aligned") | pl.col("regular") | pl.col("rhythmless")).alias("flag"),
@@ -237,6 +247,9 @@ def _finding(r: dict, p: BaseModel) -> Finding:
     if r["regular"]:
         parts.append(f"{r['n_gaps']} gaps of {r['median_gap']:.0f} s (spread {r['gap_jitter']:.2g} s) in {r['gap_stream']}")
     if r["rhythmless"]:
+        if r["awake_surprise"] >= p.weak_surprise:
+            parts.append(f"up {r['longest_awake_h']:.0f} h at a stretch without a {p.sleep_gap_h:g}-hour break "
+                         f"({r['sleepless_halves'] / 2:g} days without sleep in {r['span_days']:.0f})")
         parts.append(f"{r['quiet']} of {r['n']} events in its quietest {p.sleep_h} hours of the day "
                      f"(people: {r['quiet_base']:.0%}), up in {r['coverage']:.0%} of the hours of its {r['active_days']} "
                      f"active {'day' if r['active_days'] == 1 else 'days'}")

@@ -238,12 +238,16 @@ def empirical_surprise(values: pl.Expr) -> pl.Expr:
     return -((values.rank("max") / (values.count() + 1)).log10())
 
 
-def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int) -> pl.DataFrame:
+def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int,
+           sleep_gap_h: float = 5.0, awake_max: float = 0.1) -> pl.DataFrame:
     """Per account, three surprises against the population's own base rates:
 
     - ``sleep_surprise``: events in its quietest ``sleep_h`` hours of the day, binomial against
       the share a person keeps there (the population's upper quartile among accounts with
       enough events to tell; never below 1/6 of uniform), so a timer that never sleeps stands out;
+    - ``awake_surprise``: half days without a sleep-sized gap, binomial over the half days of its
+      activity span against the median dense account's rate (1% to ``awake_max``): a timer runs
+      for days;
     - ``duration_surprise``: how few accounts keep session lengths as steady (robust spread
       IQR / median, rank among accounts with ``min_durations`` timed events);
     - ``coverage_surprise``: how few accounts (of those with 50 events or more) are up in as
@@ -256,7 +260,7 @@ def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int) 
         return rows.with_columns(*(pl.lit(0.0).alias(c) for c in
                                    ("quiet_share", "quiet_base", "sleep_surprise", "duration_cv",
                                     "duration_surprise", "interval_cv", "gap_surprise", "coverage",
-                                    "coverage_surprise")))
+                                    "coverage_surprise", "sleepless_base", "awake_surprise")))
     uniform = sleep_h / 24
     share = (pl.col("quiet") / pl.col("n")).alias("quiet_share")
     rows = rows.with_columns(share)
@@ -264,9 +268,22 @@ def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int) 
     base = judged["quiet_share"].quantile(0.75) if judged.height >= 20 else None
     base = float(np.clip(base if base is not None else uniform / 3, uniform / 6, uniform * 0.75))
     s_sleep = surprise_binom(rows["quiet"].to_numpy(), rows["n"].to_numpy(), base)
+    # half days without sleep, against a person's rate per half day of activity span
+    # (judged only where a break means something: accounts that otherwise act at least every
+    # sleep_gap / 4 on average; a sparse visitor's gaps are long and short by chance)
+    dense = pl.col("mean_interval").fill_null(1e12) <= sleep_gap_h * 3600 / 4
+    halves = pl.when(dense).then((pl.col("span_days").fill_null(0) * 2).floor()).otherwise(0.0)
+    # the typical (median) dense account's rate, within [1%, awake_max]: a crew of timers can
+    # be most of the dense accounts, but people sleep on most days whatever the crowd does
+    spans = rows.filter(halves >= 2).select((pl.col("sleepless_halves") / halves).alias("rate"))
+    day_rate = float(np.clip(spans["rate"].median() if spans.height >= 10 else awake_max, 0.01, awake_max))
+    s_awake = surprise_binom(rows["sleepless_halves"].fill_null(0).to_numpy(),
+                             rows.select(halves.alias("h"))["h"].to_numpy(), day_rate)
     rows = rows.with_columns(
         pl.lit(base).alias("quiet_base"),
         pl.Series("sleep_surprise", s_sleep),
+        pl.lit(day_rate).alias("sleepless_base"),
+        pl.Series("awake_surprise", s_awake),
         ((pl.col("dur_q3") - pl.col("dur_q1")) / pl.col("dur_median").clip(lower_bound=1e-3)).alias("duration_cv"),
         (pl.col("sd_interval") / pl.col("mean_interval")).alias("interval_cv"),
         (pl.col("hour_cells") / (24 * pl.col("active_days"))).alias("coverage"),
