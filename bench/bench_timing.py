@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 
 from abuse.detect.base import DetectContext
+from abuse.detect.hoarding import HoardingDetector
 from abuse.detect.spikes import SpikeDetector
 from abuse.detect.timing import TimingDetector
 from abuse.generate import generate
@@ -60,7 +61,7 @@ def main() -> None:
                  for t in ("accounts", "orders", "reviews", "coupon_events", "activity")}
         print(f"scale {args.scale}: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
         upstream = {}
-        for cls in (SpikeDetector, TimingDetector):  # timing reads the spikes' results
+        for cls in (HoardingDetector, SpikeDetector, TimingDetector):  # timing reads the spikes' results
             ctx = DetectContext(con, start, end, args.tz, cls.Params(),
                                 upstream={r: upstream[r] for r in cls.requires})
             with PeakRss() as mem:

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from abuse.detect.base import DetectContext
+from abuse.detect.base import DetectContext, DetectorResult
 from abuse.detect.spikes import SpikeDetector
 from abuse.detect.timing import TimingDetector
 from abuse.testing import empty_staged
@@ -35,7 +35,8 @@ def insert(con, kind, columns, rows, **constants):
 def run(con, start, end, **params):
     det = TimingDetector()
     tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
-    spikes = SpikeDetector().detect(DetectContext(con, start, end, tz, SpikeDetector.Params()))
+    spikes = SpikeDetector().detect(DetectContext(con, start, end, tz, SpikeDetector.Params(),
+                                                  upstream={"hoarding": DetectorResult()}))
     ctx = DetectContext(con, start, end, tz, TimingDetector.Params(**params), upstream={"spikes": spikes})
     result = det.detect(ctx)
     ids = [f.account_id for f in result.findings]

@@ -38,8 +38,14 @@ def _prf(flagged: set[str], truth: set[str]) -> dict[str, Any]:
 
 
 def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str, Any]]:
+    """Each planted spike: reported (a row of its scope or family overlapping it) and explained
+    as it should be. A row whose accounts are mostly flagged is not explained away, whatever
+    release or sale it names."""
+    cols = {r[0] for r in con.execute("DESCRIBE report.activity_spikes").fetchall()}
+    share = "flagged_share" if "flagged_share" in cols else "NULL"
     reported = con.execute(
-        "SELECT scope, window_start, window_end, explained_by FROM report.activity_spikes").fetchall()
+        f"SELECT scope, window_start, window_end, explained_by IS NOT NULL AND coalesce({share}, 0) < 0.5 "
+        "FROM report.activity_spikes").fetchall()
     out = []
     for s in _rows(truth / "spikes.csv"):
         start = datetime.fromisoformat(s["window_start"])
