@@ -55,7 +55,7 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
                 if (r[0] == s["scope"] or r[0].split(":")[0] == family) and r[1] < end and r[2] > start]
         exact = [r for r in hits if r[0] == s["scope"]] or hits
         explained = any(r[3] for r in exact)
-        want_explained = s["kind"] != "abusive"
+        want_explained = not s["kind"].startswith("abusive")
         out.append({**s, "reported": bool(exact), "explained": explained,
                     "ok": bool(exact) and explained == want_explained})
     return out

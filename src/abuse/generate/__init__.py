@@ -43,7 +43,7 @@ from abuse.generate.lookalikes import bad_shops, night_owls, register_lookalikes
 from abuse.generate.rings import plant_rings
 from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
 from abuse.generate.timing_lookalikes import timing_lookalikes
-from abuse.generate.truth import write_truth
+from abuse.generate.truth import mark_release_spikes, write_truth
 from abuse.generate.world import TZ, World
 from abuse.generate.writers import take, write
 
@@ -77,6 +77,7 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     if w.adversarial:  # scripts that adapt and their look-alikes (own random streams)
         plant_adaptive_bots(w)
         timing_lookalikes(w)
+    mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):
         shutil.rmtree(out / sub, ignore_errors=True)

@@ -1,4 +1,8 @@
-"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json."""
+"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json.
+
+spikes.csv kinds: ``abusive`` (a planted burst), ``abusive_release`` (a campaign release whose
+first ten minutes' claimers are mostly planted accounts: not explained by the release),
+``benign_campaign`` (a release crowd of people)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from abuse.generate.columns import ACCOUNT, CAMPAIGN, SHOP
+from abuse.generate.columns import ACCOUNT, CAMPAIGN, COUPON_ACTIONS, SHOP, enum
 from abuse.generate.world import World
 
 
@@ -22,6 +26,29 @@ def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(header)
         out.writerows(sorted(set(rows)))
+
+
+def mark_release_spikes(w: World) -> None:
+    """Before the rows are joined (finalize frees them): a planted release spike whose first
+    claimers are mostly planted accounts is ``abusive_release``, not a benign release crowd."""
+    for s in w.spikes:
+        if s["campaign"] >= 0 and s["kind"] == "benign_campaign" and _release_share(w, s["campaign"], s["start"]) >= 0.5:
+            s["kind"] = "abusive_release"
+
+
+def _release_share(w: World, campaign: int, start: int, minutes: int = 10) -> float:
+    """Share of the accounts claiming campaign ``campaign`` in its first ``minutes`` minutes
+    after ``start`` that are planted abusers (a release crowd dominated by a batch is abuse,
+    whatever the release explains)."""
+    ev = w.sink.frame("coupon_events")
+    claim = enum(COUPON_ACTIONS, "claim")
+    at = (ev["campaign_id"] == campaign) & (ev["action"] == claim) & (ev["ts"] >= start) & (
+        ev["ts"] < start + minutes * 60_000)
+    who = np.unique(ev["account_id"][at])
+    if len(who) == 0:
+        return 0.0
+    planted = np.unique(np.concatenate([c for c, *_ in w.truth_accounts])) if w.truth_accounts else np.empty(0)
+    return float(np.isin(who, planted).mean())
 
 
 def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
