@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from scipy.stats import poisson
 
 from abuse.detect.base import DetectContext, DetectorResult, Spike, DetectorBase, register
-from abuse.detect.spikes import incidents
+from abuse.detect.spikes import incidents, scales
 from abuse.sqlfiles import read_sql, set_variables
 from abuse.stats import score, surprise_of
 
@@ -66,6 +66,11 @@ class SpikeParams(BaseModel):
         description="A window starting this soon after a campaign release is explained by it."
     )
     top_accounts: int = Field(10, ge=1, description="How many driving accounts a spike lists.")
+    long_scopes: list[str] = Field(
+        ["registrations"],
+        description="Scope families also scanned over windows of half an hour to two days (registration "
+        "waves); [] turns the long scan off."
+    )
     recurring_min: int = Field(
         3, ge=2, description="Spikes at one minute of the hour, driven by the same accounts, this many times "
         "or more are one recurring incident."
@@ -102,12 +107,23 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
                                   _least_significant(p.poisson_floor * p.wide_min, p.alpha / n_tests)),
     )
     cand = con.sql(read_sql("features/spikes_candidates.sql")).pl().sort("scope", "minute")
-    if cand.is_empty():
+    stretches = _stretches(cand, p, n_tests) if not cand.is_empty() else cand.clear()
+    if not stretches.is_empty():
+        merged = _merge(stretches, p, n_tests)
+    else:
+        merged = pl.DataFrame(schema={
+            "scope": pl.String, "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
+            "p_value": pl.Float64, "expected": pl.Float64, "minute_sum": pl.Float64, "lam": pl.Float64,
+            "day_uplift": pl.Float64, "beyond_sale": pl.Boolean})
+    if p.long_scopes:
+        tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
+        per_minute = con.sql(read_sql("features/spikes_minutes.sql")).pl().filter(
+            pl.col("scope").str.split(":").list.first().is_in(p.long_scopes))
+        long = scales.long_bursts(per_minute, window_start, window_end,
+                                  tz, p.baseline_days, p.spread_weight, p.alpha, p.min_history_days)
+        merged = scales.with_long(merged, long, tz)
+    if merged.is_empty():
         return _empty()
-    stretches = _stretches(cand, p, n_tests)
-    if stretches.is_empty():
-        return _empty()
-    merged = _merge(stretches, p, n_tests)
     merged = merged.with_columns(
         pl.Series("explained_by", _explain(con, merged, p), dtype=pl.String)
     ).drop("minute_sum", "lam", "day_uplift", "beyond_sale")
