@@ -89,7 +89,25 @@ def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datet
             rows.append((scope, b0 + timedelta(minutes=a), b0 + timedelta(minutes=b), float(c[a:b].sum()),
                          lam * (b - a) / scale, float(corrected(s, tests)), scale,
                          bool(corrected(raised, tests) >= need)))
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return _join_pieces(pl.DataFrame(rows, schema=schema, orient="row"), timedelta(minutes=min(SCALES)))
+
+
+def _join_pieces(rows: pl.DataFrame, gap: timedelta) -> pl.DataFrame:
+    """Windows of one scope at most ``gap`` apart are pieces of one burst (the greedy choice
+    took its most significant part first): one row, the strongest piece's surprise."""
+    if rows.is_empty():
+        return rows
+    return (
+        rows.sort("scope", "start")
+        .with_columns(pl.col("end").cum_max().over("scope").alias("_reach"))
+        .with_columns((pl.col("start") > pl.col("_reach").shift(1).over("scope") + gap).fill_null(True)
+                      .cum_sum().over("scope").alias("_run"))
+        .group_by("scope", "_run")
+        .agg(pl.col("start").min(), pl.col("end").max(), pl.col("observed").sum(), pl.col("expected").sum(),
+             pl.col("surprise").max(), pl.col("scale").max(), pl.col("beyond_sale").any())
+        .drop("_run")
+        .select(list(rows.columns))
+    )
 
 
 def _trim(c: np.ndarray, rate: float) -> tuple[int, int]:
