@@ -55,7 +55,8 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
                 if (r[0] == s["scope"] or r[0].split(":")[0] == family) and r[1] < end and r[2] > start]
         exact = [r for r in hits if r[0] == s["scope"]] or hits
         explained = any(r[3] for r in exact)
-        want_explained = not s["kind"].startswith("abusive")
+        # a release crowd of planted accounts is abuse, whatever the release explains
+        want_explained = s["kind"] != "abusive" and s.get("crowd", "people") != "planted"
         out.append({**s, "reported": bool(exact), "explained": explained,
                     "ok": bool(exact) and explained == want_explained})
     return out
@@ -126,6 +127,7 @@ def format_scores(scores: dict[str, Any]) -> str:
         lines.append("planted spikes (want: abusive unexplained, benign explained):")
         for s in scores["spikes"]:
             state = "explained" if s["explained"] else "unexplained"
-            lines.append(f"  {'ok  ' if s['ok'] else 'MISS'} {s['kind']:<16} {s['scope']:<28} "
+            kind = s["kind"] + ("/planted" if s.get("crowd") == "planted" and s["kind"] != "abusive" else "")
+            lines.append(f"  {'ok  ' if s['ok'] else 'MISS'} {kind:<16} {s['scope']:<28} "
                          f"{s['window_start']}  reported={s['reported']} {state}")
     return "\n".join(lines)

@@ -1,8 +1,8 @@
 """The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json.
 
-spikes.csv kinds: ``abusive`` (a planted burst), ``abusive_release`` (a campaign release whose
-first ten minutes' claimers are mostly planted accounts: not explained by the release),
-``benign_campaign`` (a release crowd of people)."""
+spikes.csv: ``kind`` is ``abusive`` (a planted burst) or ``benign_campaign`` (a release);
+``crowd`` is ``planted`` where the release's first ten minutes' claimers are mostly planted
+accounts (then the release does not explain it away), else ``people``."""
 
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
 
 
 def mark_release_spikes(w: World) -> None:
-    """Before the rows are joined (finalize frees them): a planted release spike whose first
-    claimers are mostly planted accounts is ``abusive_release``, not a benign release crowd."""
+    """Before the rows are joined (finalize frees them): whether each release spike's first
+    claimers are mostly planted accounts (``crowd``)."""
     for s in w.spikes:
-        if s["campaign"] >= 0 and s["kind"] == "benign_campaign" and _release_share(w, s["campaign"], s["start"]) >= 0.5:
-            s["kind"] = "abusive_release"
+        if s["campaign"] >= 0 and s["kind"] == "benign_campaign":
+            s["crowd"] = "planted" if _release_share(w, s["campaign"], s["start"]) >= 0.5 else "people"
 
 
 def _release_share(w: World, campaign: int, start: int, minutes: int = 10) -> float:
@@ -79,8 +79,9 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     for s in w.spikes:
         cid = fmt_id(s["campaign"], CAMPAIGN) if s["campaign"] >= 0 else ""
         scope = f"{s['scope']}:{cid}" if cid else s["scope"]
-        spikes.append((scope, w.clock.iso(s["start"]), w.clock.iso(s["end"]), s["kind"], cid))
-    _write_csv(out / "spikes.csv", ["scope", "window_start", "window_end", "kind", "campaign_id"], spikes)
+        crowd = s.get("crowd", "planted" if s["kind"] == "abusive" else "people")
+        spikes.append((scope, w.clock.iso(s["start"]), w.clock.iso(s["end"]), s["kind"], cid, crowd))
+    _write_csv(out / "spikes.csv", ["scope", "window_start", "window_end", "kind", "campaign_id", "crowd"], spikes)
     meta = {
         "seed": w.seed,
         "scale": w.scale,

@@ -69,7 +69,7 @@ class SpikeParams(BaseModel):
     long_scopes: list[str] = Field(
         ["registrations"],
         description="Scope families also scanned over windows of half an hour to two days (registration "
-        "waves); [] turns the long scan off."
+        "waves the minute scales miss); [] turns the long scan off."
     )
     recurring_min: int = Field(
         3, ge=2, description="Spikes at one minute of the hour, driven by the same accounts, this many times "

@@ -5,7 +5,8 @@ each scale (30 min to 2 days, sliding by a sixth of the scale); a window's basel
 same window of the day on up to ``baseline_days`` earlier days (median plus ``spread_weight``
 robust spreads, so a scope whose days vary a lot needs more). The Poisson surprise of the
 window's count is corrected for every window of every scale and scope tried; each burst is
-reported once, at the scale where it is most significant, trimmed to the stretch of minutes
+reported once, at the scale where it is most significant (and only where the minute scales
+found nothing), trimmed to the stretch of minutes
 whose excess over half the window's mean rate (at least the baseline) is largest: its real
 start and end.
 """
@@ -132,7 +133,7 @@ def _naive_minute(t: datetime, tz: str) -> datetime:
 
 def with_long(merged: pl.DataFrame, long: pl.DataFrame, tz: str) -> pl.DataFrame:
     """Add the long bursts to the minute-scale windows of ``merged`` (the frame find_spikes
-    explains next): where they overlap in one scope, the more significant one stays."""
+    explains next) where no minute-scale window of their scope overlaps them."""
     if long.is_empty():
         return merged
     dtype = merged.schema["window_start"] if not merged.is_empty() else pl.Datetime("us", tz)
@@ -150,12 +151,10 @@ def with_long(merged: pl.DataFrame, long: pl.DataFrame, tz: str) -> pl.DataFrame
     short = merged.with_row_index("_s")
     pairs = short.join(rows.with_row_index("_l"), on="scope", suffix="_long").filter(
         (pl.col("window_start") < pl.col("window_end_long")) & (pl.col("window_end") > pl.col("window_start_long")))
-    # a long window replaces the short ones it covers only when it is more significant and
-    # stands out even against its day's uplift
-    beaten_long = pairs.filter((pl.col("p_value") <= pl.col("p_value_long")) | ~pl.col("beyond_sale_long"))[
-        "_l"].unique()
+    # a long window only adds what the minute scales missed: where it overlaps one of their
+    # windows, theirs stands (sharper edges; a wave around a burst is reported at the burst)
+    beaten_long = pairs["_l"].unique()
     keep_long = rows.with_row_index("_l").filter(~pl.col("_l").is_in(beaten_long.implode()))
-    beaten_short = pairs.filter(pl.col("_l").is_in(keep_long["_l"].implode()))["_s"].unique()
-    kept = short.filter(~pl.col("_s").is_in(beaten_short.implode())).drop("_s")
+    kept = short.drop("_s")
     extra = keep_long.drop("_l").select([pl.col(c).cast(kept.schema[c]) for c in kept.columns])
     return pl.concat([kept, extra]).sort("window_start", "scope")
