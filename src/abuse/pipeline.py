@@ -107,10 +107,14 @@ def window_bounds(as_of: date, window_days: int, tz: str) -> tuple[datetime, dat
 
 
 def stage(run: Run) -> None:
-    """Build staging, seeds, checks and the window."""
+    """Bring staging up to date (merging only the night's raw files, or rebuilding from all raw
+    history where it must: ``abuse.staging``), then seeds, checks and the window."""
+    from abuse import staging
+
     t0 = time.perf_counter()
     con = run.con
-    built = run_folder(con, "staging")
+    done = staging.maintain(con)
+    staging_s = time.perf_counter() - t0
     load_seeds(con)
     run.checks = {p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchone()[0]
                   for p in sql_files("checks")}
@@ -119,7 +123,7 @@ def stage(run: Run) -> None:
     set_variables(con, window_start=run.window_start, window_end=run.window_end)
     run.timings["stage"] = time.perf_counter() - t0
     bad = {k: v for k, v in run.checks.items() if v}
-    run.say(f"[stage] built {len(built)} staged tables; window {run.window_start:%Y-%m-%d} .. "
+    run.say(f"[stage] staging: {done.line()} in {staging_s:.1f}s; window {run.window_start:%Y-%m-%d} .. "
             f"{run.as_of} ({run.settings.window_days} days); checks: {bad or 'all clean'}; "
             f"{run.timings['stage']:.1f}s")
 
