@@ -59,7 +59,7 @@ def _now() -> datetime:
 
 def start(settings: Settings, say: Say = print) -> Run:
     """Open the working database, clean up after any abandoned run, and record a new run."""
-    con = connect_work(settings.db, settings.tz)
+    con = connect_work(settings.db, settings.tz, settings)
     for (stale,) in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall():
         ingest.forget_run(con, stale)
         con.execute(

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from abuse.engine import apply_limits
 from abuse.sqlfiles import run_folder, sql_files
 
 HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine", "verdicts", "suppressed")
@@ -22,10 +24,12 @@ def work_path(db: Path) -> Path:
     return db.with_name(f"{db.stem}.work{db.suffix or '.duckdb'}")
 
 
-def connect_work(db: Path, tz: str) -> duckdb.DuckDBPyConnection:
-    """Open the working database with the platform time zone as the session zone."""
+def connect_work(db: Path, tz: str, settings: Any = None) -> duckdb.DuckDBPyConnection:
+    """Open the working database with the platform time zone as the session zone (and the
+    run's engine limits: ``abuse.engine``)."""
     db.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(work_path(db)))
+    apply_limits(con, settings, work_path(db))
     con.execute("SET TimeZone = ?", [tz])
     run_folder(con, "state")
     return con
