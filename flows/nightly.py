@@ -21,9 +21,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NONE  # noqa: E402
+from prefect.context import FlowRunContext  # noqa: E402
+from prefect.futures import wait  # noqa: E402
 from pydantic import BaseModel, create_model  # noqa: E402
 
-from abuse import pipeline, report_text  # noqa: E402
+from abuse import engine, pipeline, report_text  # noqa: E402
 from abuse.detect.base import all_detectors  # noqa: E402
 from abuse.settings import load_settings  # noqa: E402
 
@@ -48,10 +50,30 @@ def stage_task(run: pipeline.Run) -> dict[str, int]:
     return run.checks
 
 
-@task(name="detect", cache_policy=NONE)
-def detect_task(run: pipeline.Run) -> dict[str, int]:
-    results = pipeline.detect(run)
-    return {name: len(r.findings) for name, r in results.items()}
+@task(name="detect", cache_policy=NONE, task_run_name="detect-{job.name}")
+def detector_task(job: engine.DetectorJob, upstream: dict[str, Any]) -> tuple[Any, float]:
+    return engine.run_job(job, upstream)
+
+
+def detect_stage(run: pipeline.Run) -> dict[str, int]:
+    """One task per detector on the flow's task runner, each started once the detectors it
+    requires are done. On Prefect's thread pool a task takes a cursor of the run's connection;
+    on Dask (workers may be other processes or machines) the run releases its connection and
+    each task opens the working database read-only."""
+    remote = type(FlowRunContext.get().task_runner).__name__ == "DaskTaskRunner"
+    with engine.shared(run.con) as live:
+        source = engine.release(run) if remote else live
+        try:
+            futures: dict[str, Any] = {}
+            for job in engine.detector_jobs(run, source):
+                futures[job.name] = detector_task.submit(job, {r: futures[r] for r in job.requires})
+            wait(list(futures.values()))  # none still running when a failure undoes the run
+            for name, future in futures.items():
+                engine.record_result(run, name, *future.result())
+        finally:
+            if remote:
+                engine.reopen(run)
+    return {name: len(r.findings) for name, r in run.results.items()}
 
 
 @task(name="publish", cache_policy=NONE)
@@ -96,5 +118,5 @@ def nightly_flow(
                              detectors=overrides or None, disabled_detectors=disabled_detectors,
                              dossiers_top=dossiers_top)
     run = pipeline.start(settings, say=get_run_logger().info)
-    return pipeline.drive(run, [ingest_task, stage_task, detect_task, publish_task],
+    return pipeline.drive(run, [ingest_task, stage_task, detect_stage, publish_task],
                           [artifacts_task, dossiers_task])  # after the commit: cannot undo the report
