@@ -107,6 +107,8 @@ def nightly_flow(
     detectors: dict[str, dict[str, Any]] | None = None,
     disabled_detectors: list[str] | None = None,
     dossiers_top: int = 10,
+    memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Ingest what is new under `landing`, run every detector over the window ending on
     `as_of` (default: the latest day with data) and refresh the report database `db`."""
@@ -116,7 +118,7 @@ def nightly_flow(
             overrides[name] = {**params, **overrides.get(name, {})}
     settings = load_settings(landing=landing, db=db, as_of=as_of, window_days=window_days, tz=tz,
                              detectors=overrides or None, disabled_detectors=disabled_detectors,
-                             dossiers_top=dossiers_top)
+                             dossiers_top=dossiers_top, memory_limit=memory_limit, threads=threads)
     run = pipeline.start(settings, say=get_run_logger().info)
     return pipeline.drive(run, [ingest_task, stage_task, detect_stage, publish_task],
                           [artifacts_task, dossiers_task])  # after the commit: cannot undo the report
