@@ -131,3 +131,16 @@ def test_forgotten_run_and_changed_sql_rebuild_instead_of_merging(con, landing: 
     assert set(later.merged) == {"stg_orders", "stg_accounts", "stg_reviews", "stg_refunds"}
     assert not later.rebuilt
     assert _differences(con) == {f"stg_{k}": 0 for k in KINDS}
+
+
+def test_merging_inside_the_callers_transaction_is_undone_with_it(con, landing: Path) -> None:
+    nights = _deliveries(landing)
+    next(nights)
+    _night(con, landing, 1)
+    next(nights)
+    con.execute("BEGIN TRANSACTION")
+    assert _night(con, landing, 2).merged["stg_orders"] == 15
+    con.execute("ROLLBACK")
+    assert con.execute("SELECT count(*) FROM stg_orders").fetchone()[0] == 20
+    assert _differences(con) == {f"stg_{k}": 0 for k in KINDS}
+    assert _night(con, landing, 3).merged["stg_orders"] == 15  # the files are new again

@@ -21,8 +21,10 @@ every night, as before.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
@@ -88,18 +90,36 @@ def _staged_files(con: duckdb.DuckDBPyConnection, kind: str) -> set[tuple[int, i
     return {(int(s), int(r)) for s, r in rows}
 
 
-def _rebuild_kind(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
+def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` has a transaction open (in autocommit every statement gets a new id; a
+    failed BEGIN would abort the caller's transaction, so do not probe with one)."""
+    ids = [con.execute("SELECT txid_current()").fetchone()[0] for _ in range(2)]
+    return ids[0] == ids[1]
+
+
+@contextmanager
+def _atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction, or the caller's if one is already open (it then commits or undoes
+    the staging work with the rest)."""
+    if _in_transaction(con):
+        yield
+        return
     con.execute("BEGIN TRANSACTION")
     try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _rebuild_kind(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
+    with _atomic(con):
         con.execute(path.read_text(encoding="utf-8"))
         con.execute(f"DELETE FROM {BOOKKEEPING} WHERE kind = ?", [kind])
         con.execute(f"INSERT INTO {BOOKKEEPING} SELECT ?, _file_seq, _run_id FROM raw_{kind} GROUP BY ALL",
                     [kind])
         _record_versions(con, [path])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str,
@@ -108,8 +128,7 @@ def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str,
     by key, insert them. The caller checked that every new file is later than every staged one."""
     first, last = min(s for s, _ in new), max(s for s, _ in new)
     match = " AND ".join(f's."{k}" IS NOT DISTINCT FROM n."{k}"' for k in KINDS[kind].key)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _atomic(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stg_new AS SELECT * FROM {table}_rows(?, ?)",
                     [first, last])
         n = con.execute("SELECT count(*) FROM _stg_new").fetchone()[0]
@@ -119,10 +138,6 @@ def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str,
         con.executemany(f"INSERT INTO {BOOKKEEPING} VALUES (?, ?, ?)",
                         [[kind, s, r] for s, r in sorted(new)])
         con.execute("DROP TABLE _stg_new")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(n)
 
 
