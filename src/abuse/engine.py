@@ -7,13 +7,22 @@ that run in threads) share them. With a ``memory_limit`` DuckDB spills sorts, jo
 aggregates to ``temp_directory`` (``<work db>.tmp/`` beside the working database) instead of
 growing past it; memory it cannot spill (Python objects, Arrow results handed to polars or
 networkx) is not covered.
+
+It also turns the run's detectors into picklable jobs (``detector_jobs``, ``run_job``) that a
+task runner can run side by side, in threads of this process or on Dask workers.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 
@@ -56,14 +65,6 @@ def limits(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 # job in another process opens read-only (the run must have released its own connection:
 # ``release``/``reopen``). Either way the job sets the session zone and the window variables
 # itself: a fresh cursor has neither.
-
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import datetime  # noqa: E402
-from typing import Iterator  # noqa: E402
 
 _LIVE: dict[str, duckdb.DuckDBPyConnection] = {}
 _CURSOR_LOCK = threading.Lock()
