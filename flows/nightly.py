@@ -22,7 +22,6 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NONE  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
-from prefect.futures import wait  # noqa: E402
 from pydantic import BaseModel, create_model  # noqa: E402
 
 from abuse import engine, pipeline, report_text  # noqa: E402
@@ -61,19 +60,8 @@ def detect_stage(run: pipeline.Run) -> dict[str, int]:
     on Dask (workers may be other processes or machines) the run releases its connection and
     each task opens the working database read-only."""
     remote = type(FlowRunContext.get().task_runner).__name__ == "DaskTaskRunner"
-    with engine.shared(run.con) as live:
-        source = engine.release(run) if remote else live
-        try:
-            futures: dict[str, Any] = {}
-            for job in engine.detector_jobs(run, source):
-                futures[job.name] = detector_task.submit(job, {r: futures[r] for r in job.requires})
-            wait(list(futures.values()))  # none still running when a failure undoes the run
-            for name, future in futures.items():
-                engine.record_result(run, name, *future.result())
-        finally:
-            if remote:
-                engine.reopen(run)
-    return {name: len(r.findings) for name, r in run.results.items()}
+    results = engine.detect_with(run, lambda job, upstream: detector_task.submit(job, upstream), remote)
+    return {name: len(r.findings) for name, r in results.items()}
 
 
 @task(name="publish", cache_policy=NONE)
@@ -107,6 +95,8 @@ def nightly_flow(
     detectors: dict[str, dict[str, Any]] | None = None,
     disabled_detectors: list[str] | None = None,
     dossiers_top: int = 10,
+    init: bool = False,
+    feedback_wait_s: float = 30.0,
     memory_limit: str | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
@@ -118,7 +108,29 @@ def nightly_flow(
             overrides[name] = {**params, **overrides.get(name, {})}
     settings = load_settings(landing=landing, db=db, as_of=as_of, window_days=window_days, tz=tz,
                              detectors=overrides or None, disabled_detectors=disabled_detectors,
-                             dossiers_top=dossiers_top, memory_limit=memory_limit, threads=threads)
+                             dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s,
+                             memory_limit=memory_limit, threads=threads)
     run = pipeline.start(settings, say=get_run_logger().info)
     return pipeline.drive(run, [ingest_task, stage_task, detect_stage, publish_task],
                           [artifacts_task, dossiers_task])  # after the commit: cannot undo the report
+
+
+@flow(name="abuse-backfill", log_prints=True, retries=0)
+def backfill_flow(
+    date_from: date,
+    date_to: date,
+    landing: str = "sample_data/landing",
+    db: str = "abuse.duckdb",
+    window_days: int = 30,
+    tz: str = "Asia/Shanghai",
+    detectors: dict[str, dict[str, Any]] | None = None,
+    disabled_detectors: list[str] | None = None,
+    dossiers_top: int = 10,
+    init: bool = False,
+    feedback_wait_s: float = 30.0,
+) -> list[dict[str, Any]]:
+    """Run the nights `date_from` .. `date_to` in order, one nightly flow run each."""
+    return [nightly_flow(landing=landing, db=db, as_of=day, window_days=window_days, tz=tz,
+                         detectors=detectors, disabled_detectors=disabled_detectors,
+                         dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s)
+            for day in pipeline.backfill_days(date_from, date_to)]

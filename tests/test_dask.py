@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from abuse import engine
+from abuse import engine, pipeline
 from abuse.detect.base import all_detectors
 from abuse.generate import generate
 from abuse.settings import Settings
@@ -84,7 +84,7 @@ def _task_runs(server, flow_db: str) -> list[str]:
 @pytest.mark.slow
 def test_nightly_flow_on_a_two_worker_dask_cluster_gives_the_default_report(tmp_path: Path,
                                                                              prefect_server) -> None:
-    generate(tmp_path / "gen", seed=3, scale=0.3)
+    generate(tmp_path / "gen", seed=3, scale=0.2)
     env = {**prefect_server.env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
     out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "gen" / "landing"), str(tmp_path)],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -101,8 +101,8 @@ def test_nightly_flow_on_a_two_worker_dask_cluster_gives_the_default_report(tmp_
 
 
 def test_memory_limit_threads_and_spill_directory_reach_every_run_connection(tmp_path: Path) -> None:
-    settings = Settings(db=tmp_path / "abuse.duckdb", memory_limit="700MB", threads=1)
-    con = connect_work(settings.db, settings.tz, settings)
+    settings = Settings(db=tmp_path / "abuse.duckdb", memory_limit="700MB", threads=1, landing=tmp_path)
+    con = pipeline.start(settings, say=lambda _m: None).con  # the run's own connection
     try:
         got = engine.limits(con)
         assert got["threads"] == "1"

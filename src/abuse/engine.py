@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 
@@ -174,3 +174,39 @@ def reopen(run: Any) -> None:
 
     run.con = connect_work(Path(run.settings.db), run.settings.tz, run.settings)
     set_variables(run.con, window_start=run.window_start, window_end=run.window_end)
+
+
+def detect_with(run: Any, submit: Callable[[DetectorJob, dict[str, Any]], Any], remote: bool) -> dict[str, Any]:
+    """The detect stage on a task runner: ``submit(job, upstream_futures)`` starts one job and
+    returns a future (``.wait()``, ``.result()``), each job handed the futures of the detectors
+    it requires. ``remote``: the workers may be other processes or machines, so the run releases
+    its connection while they work and each job opens the working database read-only. Every job
+    has finished before this returns or raises; a failure is recorded as the run being in the
+    first failing detector (``run.stage_name``), as ``pipeline.detect`` does."""
+    from abuse import pipeline
+
+    pipeline._enter(run, "detect")
+    outcomes: dict[str, tuple[Any, float]] = {}
+    failed: tuple[str, BaseException] | None = None
+    with shared(run.con) as live:
+        source = release(run) if remote else live
+        try:
+            futures: dict[str, Any] = {}
+            for job in detector_jobs(run, source):
+                futures[job.name] = submit(job, {r: futures[r] for r in job.requires})
+            for future in futures.values():
+                future.wait()  # none still running when a failure undoes the run
+            for name, future in futures.items():
+                try:
+                    outcomes[name] = future.result()
+                except Exception as exc:  # noqa: BLE001 - re-raised below, after the reopen
+                    failed = failed or (name, exc)
+        finally:
+            if remote:
+                reopen(run)
+    if failed:
+        pipeline._enter(run, f"detect:{failed[0]}")
+        raise failed[1]
+    for name, (result, seconds) in outcomes.items():
+        record_result(run, name, result, seconds)
+    return run.results
