@@ -182,7 +182,7 @@ def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: 
 
     peak = Peak()
     kw: dict[str, Any] = {"memory_limit": memory_limit, "threads": threads}
-    settings = Settings(landing=landing, db=db, dossiers_top=dossiers_top,
+    settings = Settings(landing=landing, db=db, dossiers_top=dossiers_top, init=True,
                         **{k: v for k, v in kw.items() if v is not None})
     said: list[str] = []
     from abuse.detect.base import DetectContext, all_detectors, ordered, params_for
