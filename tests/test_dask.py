@@ -17,7 +17,7 @@ from abuse import engine, pipeline
 from abuse.detect.base import all_detectors
 from abuse.generate import generate
 from abuse.settings import Settings
-from abuse.store import work_path
+from abuse.store import connect_work, work_path
 from test_determinism import report_views
 
 ROOT = Path(__file__).resolve().parent.parent
