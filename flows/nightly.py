@@ -128,9 +128,12 @@ def backfill_flow(
     dossiers_top: int = 10,
     init: bool = False,
     feedback_wait_s: float = 30.0,
+    memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run the nights `date_from` .. `date_to` in order, one nightly flow run each."""
     return [nightly_flow(landing=landing, db=db, as_of=day, window_days=window_days, tz=tz,
                          detectors=detectors, disabled_detectors=disabled_detectors,
-                         dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s)
+                         dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s,
+                         memory_limit=memory_limit, threads=threads)
             for day in pipeline.backfill_days(date_from, date_to)]
