@@ -39,8 +39,14 @@ from abuse.generate.columns import NULL_TS, ORDER_STATUS, OUTCOMES, enum
 from abuse.generate.coupons import build_campaigns, people_claims
 from abuse.generate.finalize import finalize
 from abuse.generate.hoarding import plant_hoarding
-from abuse.generate.lookalikes import bad_shops, night_owls, register_lookalikes, serial_complainers
-from abuse.generate.rings import plant_rings
+from abuse.generate.lookalikes import (
+    adversarial_lookalikes,
+    bad_shops,
+    night_owls,
+    register_lookalikes,
+    serial_complainers,
+)
+from abuse.generate.rings import plant_adversarial_rings, plant_rings
 from abuse.generate.timing import plant_bots, plant_spikes
 from abuse.generate.truth import write_truth
 from abuse.generate.world import World
@@ -72,6 +78,9 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     plant_hoarding(w)
     plant_bots(w)
     plant_spikes(w)
+    if w.adversarial:  # adaptive crews and hard look-alikes, after every default scenario
+        plant_adversarial_rings(w)
+        adversarial_lookalikes(w, people)
     frames = finalize(w)
     for sub in ("landing", "truth"):
         shutil.rmtree(out / sub, ignore_errors=True)

@@ -1,4 +1,9 @@
-"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json."""
+"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json.
+
+accounts.csv has an ``evasion`` column: the tactics of the planted account's crew, ``;``
+separated (empty for crews of the default mode). A scenario names them with
+``w.params["evasions"][cluster] = "tactic_a;tactic_b"`` (or, for accounts planted without a
+cluster, under the key ``"<pattern>/<role>"``)."""
 
 from __future__ import annotations
 
@@ -26,8 +31,10 @@ def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
 
 def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
+    evasions = w.params.get("evasions", {})
     acc_rows = [
-        (fmt_id(a), pattern, cluster, role)
+        (fmt_id(a), pattern, cluster, role,
+         evasions.get(cluster, "") if cluster else evasions.get(f"{pattern}/{role}", ""))
         for codes, pattern, cluster, role in w.truth_accounts
         for a in np.unique(codes).tolist()
     ]
@@ -37,7 +44,7 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
         if r[:2] not in seen:
             seen.add(r[:2])
             rows.append(r)
-    _write_csv(out / "accounts.csv", ["account_id", "pattern", "cluster", "role"], rows)
+    _write_csv(out / "accounts.csv", ["account_id", "pattern", "cluster", "role", "evasion"], rows)
     _write_csv(
         out / "ring_shops.csv",
         ["cluster", "shop_id"],
