@@ -207,6 +207,8 @@ def plant_adversarial_rings(w: World) -> None:
     w.params["adversarial_rings"] = []
     for r in range(n_rings):
         _adaptive_ring(w, rng, f"aring_{r + 1:02d}", candidates, popular)
+        left = candidates[~np.isin(candidates, w.ring_shops[-1][1])]
+        candidates = left if len(left) >= 40 else candidates
 
 
 def _assign_victims(rng: np.random.Generator, hits: np.ndarray) -> list[np.ndarray]:

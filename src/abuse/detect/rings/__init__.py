@@ -18,18 +18,27 @@ requests, and withdraw or raise the review once paid.
 5. A ring must also extort: compensation demands and reviews withdrawn after payment above
    their base rate (``evidence``). Near-duplicate texts, bought-account traits and
    shared devices/IPs add evidence; the score maps the summed evidence (-log10 p) to 0..1.
+6. Crews that adapted to all of the above (no shared ids, each member hitting a few of
+   dozens of victims once, money asked for in words or off the platform) are found by
+   ``covictims``: members keep meeting at shops that draw little hostility otherwise; the
+   co-victim count, timing at each victim, payment behaviour, invitations, registration
+   cohorts and copied texts are each measured against a base rate and summed, none of
+   them a gate. Accounts already in a ring above stay there.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import polars as pl
 from pydantic import BaseModel, Field
 
+from abuse import stats
 from abuse.detect.base import Cluster, DetectContext, DetectorResult, Finding, DetectorBase, register
 
 from . import attach as attach
+from . import covictims as covictims
 from . import evidence as evidence
 from . import graph as rg
 from . import groups as groups_
@@ -105,6 +114,40 @@ class RingDetector(DetectorBase):
         score_half_bits: float = Field(
             30.0, gt=0, description="summed evidence (-log10 p) at which a ring scores 0.5"
         )
+        sparse: bool = Field(True, description="also look for sparse crews (``covictims``)")
+        link_days: float = Field(
+            30.0, gt=0, description="sparse crews: two accounts hostile to one shop at most "
+            "this many days apart are linked (closeness is scored, not required)",
+        )
+        invite_cap: int = Field(
+            50, ge=2, description="sparse crews: an inviter of more accounts than this "
+            "(a referral campaign) links none of them",
+        )
+        invite_bits: float = Field(
+            2.0, ge=0, description="sparse crews: weight of an invitation link between two "
+            "hostile accounts, in -log10 p",
+        )
+        cohort_days: float = Field(
+            3.0, gt=0, description="sparse crews: members registered at most this many days "
+            "apart form a registration cohort",
+        )
+        min_sparse_member_bits: float = Field(
+            3.0, ge=0, description="sparse crews: -log10 p of an account's hits on the "
+            "group's victims (plus an invitation link) for it to be a member",
+        )
+        min_shared_victims: int = Field(
+            3, ge=1, description="sparse crews: shops hit by two or more members, beyond the "
+            "``leave_out_shops`` strongest, a crew needs",
+        )
+        min_covictim_bits: float = Field(
+            6.0, ge=0, description="sparse crews: -log10 p of the shared-victim count against "
+            "the shops' background hostility a crew needs",
+        )
+        min_sparse_bits: float = Field(
+            15.0, ge=0, description="sparse crews: summed evidence (co-victims, timing, "
+            "payment, invitations, cohorts, texts; -log10 p, Bonferroni over the groups "
+            "tested) a crew needs to be reported",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: RingDetector.Params = ctx.params  # type: ignore[assignment]
@@ -132,16 +175,66 @@ class RingDetector(DetectorBase):
         evs = evidence.gather(ctx.con, edges, groups, profiles, p.text_jaccard, base_dup)
         kept = [(g, ev) for g, ev in zip(groups, evs, strict=True)
                 if g.surprise + ev.bits["extortion"] >= p.min_ring_bits]
+        reports: list[tuple[groups_.Group, evidence.GroupEvidence, float | None, dict]] = [
+            (g, ev, None, {}) for g, ev in kept]
+        if p.sparse:
+            reports = self._sparse(ctx, p, edges, reports, base_dup, profiles)
         result = DetectorResult()
-        for i, (g, ev) in enumerate(kept):
-            cluster, findings = _report(f"ring-{i + 1}", g, ev, edges, p.score_half_bits)
+        for i, (g, ev, score, extra) in enumerate(reports):
+            cluster, findings = _report(f"ring-{i + 1}", g, ev, edges, p.score_half_bits,
+                                        score=score, extra=extra)
             result.clusters.append(cluster)
             result.findings.extend(findings)
         return result
 
+    @staticmethod
+    def _sparse(ctx: DetectContext, p: RingDetector.Params, edges: pl.DataFrame, reports: list,
+                base_dup: float, profiles: pl.DataFrame) -> list:
+        """Sparse crews (``covictims``). A crew holding most of a ring found above absorbs
+        it (the ring was part of the crew); otherwise accounts of the rings above stay
+        where they are."""
+        window = (ctx.window_end - ctx.window_start).total_seconds()
+        found = covictims.find_sparse(
+            ctx.con, edges, window, hub_cap=p.hub_cap, link_days=p.link_days,
+            invite_cap=p.invite_cap, invite_bits=p.invite_bits, cohort_days=p.cohort_days,
+            min_members=p.min_members, min_member_bits=p.min_sparse_member_bits,
+            leave_out=p.leave_out_shops, min_shared=p.min_shared_victims,
+            min_covictim_bits=p.min_covictim_bits, min_total_bits=p.min_sparse_bits,
+            text_threshold=p.text_jaccard, base_dup=base_dup)
+        for sp in found:
+            members = set(sp.members)
+            absorbed = [i for i, (g, *_) in enumerate(reports)
+                        if len(members & set(g.members)) >= 0.5 * len(g.members)]
+            taken = {m for i, (g, *_) in enumerate(reports) if i not in absorbed
+                     for m in g.members}
+            members -= taken
+            if len(members) < p.min_members or len(members) < 0.5 * len(sp.members):
+                continue
+            shops = set(sp.shops)
+            extra: set = set()
+            for i in absorbed:
+                extra |= set(reports[i][0].members) - members
+                shops |= set(reports[i][0].shops)
+            if extra:  # the ring's own members still hitting >= 2 of the crew's victims
+                hits = (edges.filter(pl.col("account_id").is_in(list(extra))
+                                     & pl.col("shop_id").is_in(list(shops)))
+                        .group_by("account_id").len())
+                members |= set(hits.filter(pl.col("len") >= p.min_member_shops)["account_id"])
+            g = groups_.Group(members=sorted(members), shops=sorted(shops),
+                              surprise=sp.bits["co_victims"] + sp.bits["timing"],
+                              method="covictims")
+            ev = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)[0]
+            corrected = sp.total - math.log10(max(sp.figures["groups_tested"], 1))
+            figures = {"sparse_bits": {k: round(v, 2) for k, v in sp.bits.items()}, **sp.figures,
+                     "absorbed_rings": len(absorbed)}
+            reports = [r for i, r in enumerate(reports) if i not in absorbed]
+            reports.append((g, ev, float(stats.score(corrected)), figures))
+        return reports
+
 
 def _report(
-    key: str, g: groups_.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float
+    key: str, g: groups_.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float,
+    score: float | None = None, extra: dict | None = None,
 ) -> tuple[Cluster, list[Finding]]:
     sub = edges.filter(pl.col("account_id").is_in(g.members) & pl.col("shop_id").is_in(g.shops))
     per = sub.group_by("account_id").agg(
@@ -152,7 +245,8 @@ def _report(
         pl.col("n_reversed_after_pay").sum(),
     ).sort("account_id")
     bits = g.surprise + sum(ev.bits.values())
-    score = bits / (bits + half)
+    if score is None:
+        score = bits / (bits + half)
     loss = float(sub["refund_paid"].sum() + sub["comp_paid"].sum())
     m, n_shops = len(g.members), len(g.shops)
     tot = per.select(pl.exclude("account_id").sum()).row(0, named=True)
@@ -178,6 +272,7 @@ def _report(
         "dormant_expected": round(ev.dormant_expected, 2),
         "extortion_edges": ev.extortion_edges,
         "extortion_expected": round(ev.extortion_expected, 2), "method": g.method,
+        **(extra or {}),
     }
     cluster = Cluster(
         cluster_key=key, pattern="extortion_ring", account_ids=sorted(per["account_id"]),
