@@ -115,6 +115,10 @@ class RingDetector(DetectorBase):
             30.0, gt=0, description="summed evidence (-log10 p) at which a ring scores 0.5"
         )
         sparse: bool = Field(True, description="also look for sparse crews (``covictims``)")
+        signature_with_sparse: bool = Field(
+            False, description="keep the extortion-signature cores (step 3) when sparse crews "
+            "are looked for too (measured: they add lone complainers to adaptive crews)",
+        )
         link_days: float = Field(
             30.0, gt=0, description="sparse crews: two accounts hostile to one shop at most "
             "this many days apart are linked (closeness is scored, not required)",
@@ -158,7 +162,8 @@ class RingDetector(DetectorBase):
         pairs = rg.co_target_pairs(ctx.con, edges, cand, p.co_days, p.hub_cap)
         groups = groups_.build_groups(
             edges, pairs, min_pair_surprise=p.min_pair_surprise,
-            extra_cores=lambda known: signature.signature_cores(
+            extra_cores=None if (p.sparse and not p.signature_with_sparse) else
+            lambda known: signature.signature_cores(
                 ctx.con, edges, min_shops=p.signature_shops, known=known,
                 min_shop_surprise=p.min_shop_signature_surprise, id_hub_cap=p.id_hub_cap),
             min_member_surprise=p.min_member_surprise, co_days=p.co_days,

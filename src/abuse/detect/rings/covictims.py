@@ -48,6 +48,7 @@ from abuse.sqlfiles import read_sql
 from .evidence import _dup_texts
 
 _DAY = 86400.0
+_BG_TIERS = (1, 3, 10, 1 << 30)  # other hostile edges at a victim (member tiers)
 _TIERS = (0.002, 0.01, 0.05, 0.2, 1.0)  # P(>= 2 of the group's edges at a shop) by chance
 
 
@@ -150,8 +151,9 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
         return []
     acc_deg = e.group_by("account_id").agg(pl.col("d").first())
     # 3. members, twice, then merge groups sharing members, then once more
-    for _ in range(2):
-        comm = _members(e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits)
+    for i in range(3):  # the first rounds grow through any shop a member hit
+        comm = _members(e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits,
+                        min_k=1 if i < 2 else 2)
     comm = _merge(comm)
     comm = _members(e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits)
     # each account with the group where its evidence is strongest; then members must pass
@@ -207,35 +209,49 @@ def _payment_flags(e: pl.DataFrame) -> pl.DataFrame:
 
 def _members(e: pl.DataFrame, comm: pl.DataFrame, shop_h: pl.DataFrame, acc_deg: pl.DataFrame,
              inv: pl.DataFrame, H: float, hub_cap: int, invite_bits: float,
-             min_bits: float) -> pl.DataFrame:
+             min_bits: float, min_k: int = 2) -> pl.DataFrame:
     """(account_id, g, bits) of every account whose hits on group ``g``'s victims are
     improbable for its hostile degree, an invitation link to a member adding
-    ``invite_bits``. Vectorised over all groups."""
+    ``invite_bits``. Victims are tiered by their background hostility (the group's own
+    edges taken out): the hits on the victims with at most ``b`` other hostile edges vs
+    those victims' background mass, the best tier paying for the tiers tried, so a member's
+    hits on quiet shops are not drowned by a noisy shop in the group. Vectorised over all
+    groups."""
     on = e.select("account_id", "shop_id").join(comm.select("account_id", "g"), on="account_id")
-    vic = (on.group_by("g", "shop_id").len("k").filter(pl.col("k") >= 2)
+    vic = (on.group_by("g", "shop_id").len("k").filter(pl.col("k") >= min_k)
            .join(shop_h, on="shop_id").filter(pl.col("h_s") <= hub_cap)
-           .with_columns(p=(pl.col("h_s") - pl.col("k") + 1) / H))
-    mass = vic.group_by("g").agg(q=pl.col("p").sum().clip(None, 0.999))
-    hits = (e.select("account_id", "shop_id").join(vic.select("g", "shop_id", "k"), on="shop_id")
+           .with_columns(bg=pl.col("h_s") - pl.col("k"))
+           .with_columns(p=(pl.col("bg") + 1) / H))
+    hits = (e.select("account_id", "shop_id").join(vic.select("g", "shop_id", "k", "bg"),
+                                                   on="shop_id")
             .join(comm.select("account_id", "g", inside=pl.lit(1)), on=["account_id", "g"],
                   how="left")
-            .filter(pl.col("k") - pl.col("inside").fill_null(0) >= 1)
-            .group_by("account_id", "g").len("m"))
+            .filter(pl.col("k") - pl.col("inside").fill_null(0) >= 1))
     # invitation links to a member of the group
     both = pl.concat([inv.select(x="a", y="b"), inv.select(x="b", y="a")])
     inv_g = (both.join(comm.select(pl.col("account_id").alias("y"), "g"), on="y")
              .group_by(pl.col("x").alias("account_id"), "g").len("n_inv"))
-    df = (hits.join(acc_deg, on="account_id").join(mass, on="g")
+    best = None
+    for b in _BG_TIERS:
+        mass = (vic.filter(pl.col("bg") <= b).group_by("g")
+                .agg(q=pl.col("p").sum().clip(None, 0.999)))
+        t = (hits.filter(pl.col("bg") <= b).group_by("account_id", "g").len("m")
+             .join(acc_deg, on="account_id").join(mass, on="g"))
+        if t.is_empty():
+            continue
+        s = stats.surprise_binom(t["m"].to_numpy(), t["d"].to_numpy(), t["q"].to_numpy())
+        t = t.select("account_id", "g", "m", s=pl.Series(stats.corrected(s, len(_BG_TIERS))))
+        best = t if best is None else pl.concat([best, t])
+    if best is None:
+        return comm.head(0).select("account_id", "g", bits=pl.lit(0.0))
+    df = (best.group_by("account_id", "g").agg(pl.col("s").max(), pl.col("m").max())
           .join(inv_g, on=["account_id", "g"], how="left")
           .with_columns(pl.col("n_inv").fill_null(0)))
-    if df.is_empty():
-        return df.select("account_id", "g", bits=pl.lit(0.0))
-    s = stats.surprise_binom(df["m"].to_numpy(), df["d"].to_numpy(), df["q"].to_numpy())
     linked = pl.col("n_inv") > 0
-    df = df.with_columns(bits=pl.Series(s) + linked.cast(pl.Float64) * invite_bits)
+    df = df.with_columns(bits=pl.col("s") + linked.cast(pl.Float64) * invite_bits)
     # one hit on a victim is a member only with an invitation link to the group
     return (df.filter((pl.col("bits") >= min_bits) & ((pl.col("m") >= 2) | linked))
-            .select("account_id", "g", "bits"))
+            .select("account_id", "g", "bits").sort("g", "account_id"))
 
 
 def _merge(comm: pl.DataFrame, share: float = 0.3) -> pl.DataFrame:
