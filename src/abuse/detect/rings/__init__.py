@@ -136,7 +136,7 @@ class RingDetector(DetectorBase):
             "apart form a registration cohort",
         )
         min_sparse_member_bits: float = Field(
-            3.0, ge=0, description="sparse crews: -log10 p of an account's hits on the "
+            2.5, ge=0, description="sparse crews: -log10 p of an account's hits on the "
             "group's victims (plus an invitation link) for it to be a member",
         )
         min_shared_victims: int = Field(

@@ -18,8 +18,10 @@ almost no hostility otherwise. The steps, all columnar (no all-pairs projection)
 3. **Members.** A community's victims are the shops two or more of its accounts hit. Any
    hostile account whose hits on those victims (where another member was) are improbable
    for its degree (binomial tail at the victims' background mass), plus an invitation link
-   to a member, is a member (one hit is enough only with such a link); this runs twice, then communities sharing members merge and
-   each account stays with the group where its evidence is strongest.
+   to a member, is a member (one hit is enough only with such a link); this runs twice,
+   then communities sharing members, or hitting far more of the same shops than chance
+   (``D1 D2 sum p_s^2``), merge and each account stays with the group where its evidence
+   is strongest.
 4. **The group test**, each part -log10 p against a base rate, summed:
    *co-victims*: shops hit by >= 2 members vs ``sum_s P(Poisson(D p_s) >= 2)``, ``D`` the
    members' hostile edges, counted among the shops where such a meeting is rarer than a
@@ -113,7 +115,7 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
                 cohort_days: float, min_members: int, min_member_bits: float,
                 leave_out: int, min_shared: int, min_covictim_bits: float,
                 min_total_bits: float, text_threshold: float, base_dup: float,
-                seed: int = 0) -> list[Sparse]:
+                merge_bits: float = 6.0, seed: int = 0) -> list[Sparse]:
     """Sparse rings (see the module docstring), strongest first."""
     H = float(edges.height)
     e = edges.with_columns(t=pl.col("first_at").dt.epoch("ms") / 1000.0)
@@ -144,6 +146,7 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
         return []
     comms = graphs.communities(zip(pairs["a"], pairs["b"], pairs["weight"], strict=True),
                                seed=seed)
+    comms = _split(comms, pairs, seed)
     comm = pl.DataFrame([(a, i) for i, c in enumerate(sorted(comms, key=min)) for a in c
                          if len(c) >= 2], schema={"account_id": pl.Utf8, "g": pl.Int64},
                         orient="row")
@@ -155,6 +158,7 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
         comm = _members(e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits,
                         min_k=1 if i < 2 else 2)
     comm = _merge(comm)
+    comm = _merge(comm, _covictim_pairs(e, comm, shop_h, H, hub_cap, merge_bits))
     comm = _members(e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits)
     # each account with the group where its evidence is strongest; then members must pass
     # again against the victims of the groups as they now are, until nothing changes
@@ -195,6 +199,22 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
                 and bits["co_victims"] >= min_covictim_bits and corrected >= min_total_bits):
             out.append(Sparse(members=members, shops=shops, bits=bits, figures=figures))
     return sorted(out, key=lambda s: (-s.total, s.members[0]))
+
+
+def _split(comms: list[set], pairs: pl.DataFrame, seed: int, big: int = 12) -> list[set]:
+    """Louvain once more inside each large community (its resolution limit can fuse a sparse
+    crew with the noise around it): the community and its pieces are all seeds; grown
+    seeds of one crew merge back through their members (``_merge``)."""
+    out: list[set] = []
+    for c in sorted(comms, key=min):
+        out.append(c)
+        if len(c) < big:
+            continue
+        inner = pairs.filter(pl.col("a").is_in(list(c)) & pl.col("b").is_in(list(c)))
+        parts = graphs.communities(zip(inner["a"], inner["b"], inner["weight"], strict=True),
+                                   seed=seed)
+        out.extend(parts if len(parts) > 1 else [])
+    return out
 
 
 def _payment_flags(e: pl.DataFrame) -> pl.DataFrame:
@@ -254,13 +274,36 @@ def _members(e: pl.DataFrame, comm: pl.DataFrame, shop_h: pl.DataFrame, acc_deg:
             .select("account_id", "g", "bits").sort("g", "account_id"))
 
 
-def _merge(comm: pl.DataFrame, share: float = 0.3) -> pl.DataFrame:
-    """Groups sharing at least ``share`` of the smaller one's members become one."""
+def _covictim_pairs(e: pl.DataFrame, comm: pl.DataFrame, shop_h: pl.DataFrame, H: float,
+                    hub_cap: int, min_bits: float) -> pl.DataFrame:
+    """Pairs of groups (g, g2) whose members hit far more of the same shops than chance: two
+    pieces of one crew. ``k`` shared shops vs ``D1 D2 sum_s p_s^2`` (both groups' hostile
+    edges landing on one shop by chance), hub shops left out."""
+    p2 = float(((shop_h["h_s"].cast(pl.Float64) + 1) / H).pow(2).sum())
+    gs = (e.select("account_id", "shop_id").join(comm.select("account_id", "g"), on="account_id"))
+    deg = gs.group_by("g").len("D")
+    quiet = shop_h.filter(pl.col("h_s") <= hub_cap).select("shop_id")
+    at = gs.join(quiet, on="shop_id", how="semi").select("g", "shop_id").unique()
+    pairs = (at.join(at, on="shop_id", suffix="2").filter(pl.col("g") < pl.col("g2"))
+             .group_by("g", "g2").len("k")
+             .join(deg, on="g").join(deg.rename({"g": "g2", "D": "D2"}), on="g2"))
+    if pairs.is_empty():
+        return pairs.select("g", "g2")
+    s = stats.surprise_poisson(pairs["k"].to_numpy(),
+                               (pairs["D"] * pairs["D2"]).to_numpy() * p2)
+    return pairs.with_columns(s=pl.Series(s)).filter(pl.col("s") >= min_bits).select("g", "g2")
+
+
+def _merge(comm: pl.DataFrame, pairs: pl.DataFrame | None = None,
+           share: float = 0.3) -> pl.DataFrame:
+    """Groups sharing at least ``share`` of the smaller one's members (or the given pairs of
+    groups) become one."""
     size = comm.group_by("g").len("n")
-    pairs = (comm.join(comm, on="account_id", suffix="2").filter(pl.col("g") < pl.col("g2"))
-             .group_by("g", "g2").len("shared")
-             .join(size, on="g").join(size.rename({"g": "g2", "n": "n2"}), on="g2")
-             .filter(pl.col("shared") >= share * pl.min_horizontal("n", "n2")))
+    if pairs is None:
+        pairs = (comm.join(comm, on="account_id", suffix="2").filter(pl.col("g") < pl.col("g2"))
+                 .group_by("g", "g2").len("shared")
+                 .join(size, on="g").join(size.rename({"g": "g2", "n": "n2"}), on="g2")
+                 .filter(pl.col("shared") >= share * pl.min_horizontal("n", "n2")))
     parent = {g: g for g in comm["g"].unique().to_list()}
 
     def root(x: int) -> int:
