@@ -89,6 +89,12 @@ edges AS (
         coalesce(f.n_comp_words_reason, 0) + coalesce(v.n_comp_words_text, 0) AS n_comp_words
     FROM reviews v FULL OUTER JOIN refunds f USING (account_id, shop_id)
 ),
+account_shop_orders AS (
+    -- all orders (history included) of the account at the shop: a regular customer's
+    -- complaint is not a crew's hit
+    SELECT account_id, shop_id, count(*) AS n_orders_all
+    FROM stg_orders GROUP BY account_id, shop_id
+),
 shop_volume AS (
     SELECT shop_id, count(*) AS shop_orders, count(DISTINCT account_id) AS shop_buyers
     FROM stg_orders
@@ -100,7 +106,8 @@ totals AS (
     FROM shop_volume
 )
 SELECT e.*, coalesce(s.shop_orders, 0) AS shop_orders, coalesce(s.shop_buyers, 0) AS shop_buyers,
-       t.total_buyer_shops, t.n_shops
+       t.total_buyer_shops, t.n_shops, coalesce(o.n_orders_all, 0) AS n_orders_all
 FROM edges e LEFT JOIN shop_volume s USING (shop_id) CROSS JOIN totals t
+LEFT JOIN account_shop_orders o USING (account_id, shop_id)
 WHERE e.n_low > 0 OR e.n_comp > 0 OR e.n_reversed_after_pay > 0
 ORDER BY e.account_id, e.shop_id

@@ -9,7 +9,10 @@ almost no hostility otherwise. The steps, all columnar (no all-pairs projection)
 1. **Background rate.** Shop ``s`` has ``h_s`` hostile edges in the window out of ``H``; a
    random hostile edge lands there with ``p_s = (h_s - k_s + 1) / H``, ``k_s`` being the
    edges of the group under test (so a crew cannot raise its own baseline). A shop with a
-   genuine quality problem has a large ``h_s``: meeting there is expected.
+   genuine quality problem has a large ``h_s``: meeting there is expected. A complaint by a
+   regular customer (``customer_orders`` or more orders at the shop, history included: a
+   company's procurement accounts at their supplier) counts in ``h_s`` but is never a
+   crew's hit.
 2. **Links.** Accounts hostile to >= 2 shops are linked when hostile to the same shop within
    ``link_days`` (one shared shop is enough), shops with more than ``hub_cap`` such
    accounts excepted, weighted by the rarity ``log10(H / h_s)`` plus the closeness in time;
@@ -115,11 +118,14 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
                 cohort_days: float, min_members: int, min_member_bits: float,
                 leave_out: int, min_shared: int, min_covictim_bits: float,
                 min_total_bits: float, text_threshold: float, base_dup: float,
-                merge_bits: float = 6.0, seed: int = 0) -> list[Sparse]:
+                merge_bits: float = 6.0, customer_orders: int = 3,
+                seed: int = 0) -> list[Sparse]:
     """Sparse rings (see the module docstring), strongest first."""
     H = float(edges.height)
     e = edges.with_columns(t=pl.col("first_at").dt.epoch("ms") / 1000.0)
     shop_h = e.group_by("shop_id").agg(pl.len().alias("h_s"))
+    # a regular customer's complaint counts in the shop's base rate, never as a crew's hit
+    e = e.filter(pl.col("n_orders_all") < customer_orders)
     links = _account_links(con, sorted(e["account_id"].unique()))
     inv = _invite_pairs(links, invite_cap)
     # 2. links between accounts hostile to >= 2 shops
