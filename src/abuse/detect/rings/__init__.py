@@ -120,10 +120,6 @@ class RingDetector(DetectorBase):
             "included) is its regular customer: its complaints there count in the shop's base "
             "rate but link it to nobody",
         )
-        absorb_member_shops: int = Field(
-            3, ge=1, description="a member of a ring absorbed by a sparse crew that the crew's "
-            "own member test left out stays when it hit this many of the crew's victims",
-        )
         signature_with_sparse: bool = Field(
             True, description="keep the extortion-signature cores (step 3) when sparse crews "
             "are looked for too (without them the held-out set's small sparse ring is missed)",
@@ -207,8 +203,9 @@ class RingDetector(DetectorBase):
     def _sparse(ctx: DetectContext, p: RingDetector.Params, edges: pl.DataFrame, reports: list,
                 base_dup: float, profiles: pl.DataFrame) -> list:
         """Sparse crews (``covictims``). A crew holding most of a ring found above absorbs
-        it (the ring was part of the crew); otherwise accounts of the rings above stay
-        where they are."""
+        it (the ring was part of the crew; its members are those the crew's own member test
+        keeps: measured, the ring's others were lone complainers); otherwise accounts of the
+        rings above stay where they are."""
         window = (ctx.window_end - ctx.window_start).total_seconds()
         found = covictims.find_sparse(
             ctx.con, edges, window, hub_cap=p.hub_cap, link_days=p.link_days,
@@ -226,16 +223,10 @@ class RingDetector(DetectorBase):
             members -= taken
             if len(members) < p.min_members or len(members) < 0.5 * len(sp.members):
                 continue
-            shops = set(sp.shops)
-            extra: set = set()
+            shops = set(sp.shops)  # the crew's own member test decides who stays
             for i in absorbed:
-                extra |= set(reports[i][0].members) - members
-                shops |= set(reports[i][0].shops)
-            if extra:  # the ring's own members still hitting >= 2 of the crew's victims
-                hits = (edges.filter(pl.col("account_id").is_in(list(extra))
-                                     & pl.col("shop_id").is_in(list(shops)))
-                        .group_by("account_id").len())
-                members |= set(hits.filter(pl.col("len") >= p.absorb_member_shops)["account_id"])
+                shops |= set(reports[i][0].shops) & set(
+                    edges.filter(pl.col("account_id").is_in(list(members)))["shop_id"])
             g = groups_.Group(members=sorted(members), shops=sorted(shops),
                               surprise=sp.bits["co_victims"] + sp.bits["timing"],
                               method="covictims")
@@ -246,6 +237,11 @@ class RingDetector(DetectorBase):
             reports = [r for i, r in enumerate(reports) if i not in absorbed]
             reports.append((g, ev, float(stats.score(corrected)), figures))
         return reports
+
+
+def _n(k: int, word: str) -> str:
+    """``1 shop``, ``2 shops``."""
+    return f"{k} {word}{'' if k == 1 else 's'}"
 
 
 def _report(
@@ -270,11 +266,12 @@ def _report(
               for n, what in ((ev.shared_devices, "device"), (ev.shared_ips, "IP")) if n]
     share = f"that share {' and '.join(shared)}" if shared else "with no shared device or IP"
     summary = (
-        f"{m} accounts posted {tot['n_low']} low ratings on {n_shops} shops and were paid "
-        f"{tot['n_refund_paid']} refunds + {tot['n_comp_paid']} compensations ({loss:.2f} yuan); "
-        f"{tot['n_reversed_after_pay']} reviews withdrawn or raised after payment; members "
-        f"{share}, {ev.dup_text_pairs} near-duplicate review pairs, "
-        f"{ev.dormant_members} old-but-unused accounts; {ev.extortion_edges} of {sub.height} "
+        f"{m} accounts posted {_n(tot['n_low'], 'low rating')} on {_n(n_shops, 'shop')} and "
+        f"were paid {_n(tot['n_refund_paid'], 'refund')} + "
+        f"{_n(tot['n_comp_paid'], 'compensation')} ({loss:.2f} yuan); "
+        f"{_n(tot['n_reversed_after_pay'], 'review')} withdrawn or raised after payment; "
+        f"members {share}, {_n(ev.dup_text_pairs, 'near-duplicate review pair')}, "
+        f"{_n(ev.dormant_members, 'old-but-unused account')}; {ev.extortion_edges} of {sub.height} "
         f"attacks demanded compensation or reversed the review after payment "
         f"({ev.extortion_expected:.1f} expected)."
     )
@@ -304,10 +301,11 @@ def _report(
         f.pop("account_id")
         member_score = score * (0.7 + 0.3 * min(1.0, r["shops"] / median_hits))
         reason = (
-            f"posted {r['n_low']} low ratings ({r['n_one_star']} one-star) on {r['shops']} "
-            f"shops together with {m - 1} other accounts {share}; {r['n_refund_paid']} refunds "
-            f"+ {r['n_comp_paid']} compensations paid ({r['refund_paid'] + r['comp_paid']:.2f} "
-            f"yuan), {r['n_reversed_after_pay']} reviews withdrawn or raised after payment"
+            f"posted {_n(r['n_low'], 'low rating')} ({r['n_one_star']} one-star) on "
+            f"{_n(r['shops'], 'shop')} together with {_n(m - 1, 'other account')} {share}; "
+            f"{_n(r['n_refund_paid'], 'refund')} + {_n(r['n_comp_paid'], 'compensation')} paid "
+            f"({r['refund_paid'] + r['comp_paid']:.2f} yuan), "
+            f"{_n(r['n_reversed_after_pay'], 'review')} withdrawn or raised after payment"
         )
         if r["account_id"] in g.attached:
             reason += "; the review text copies the ring's"
