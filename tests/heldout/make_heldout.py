@@ -5,6 +5,11 @@
 Built from the data contract and the threat descriptions alone: numeric-looking and UUID
 account ids, zero-padded shop ids, every file format, timestamps naive, with ``Z`` and with
 ``+08:00``, and parquet timestamps typed with and without a zone.
+
+``--new-patterns`` adds (tests/heldout/newpatterns.py, after everything else, so the default
+output is unchanged) vote_inflation farms, brushing_ring crews and serial_refunders that adapt,
+an ordinary like/vote/follow life, their look-alikes, and truth/inflated_targets.csv and
+truth/brushing_shops.csv.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import adaptive as adapt
 from . import lookalikes as look
+from . import newpatterns
 from . import plants
 from .life import everyday, open_campaigns, ordinary_claims
 from .world import DAY, DAYS, FIRST_DAY, HOUR, World, local
@@ -124,6 +131,9 @@ def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
     files = {"accounts.csv": ("account_id", "pattern", "cluster", "role"),
              "ring_shops.csv": ("cluster", "shop_id"), "lookalikes.csv": ("account_id", "lookalike", "group"),
              "spikes.csv": ("scope", "window_start", "window_end", "kind", "campaign_id")}
+    if "inflated_targets" in truth:  # only with --new-patterns
+        files.update({"inflated_targets.csv": ("cluster", "target_id", "action"),
+                      "brushing_shops.csv": ("cluster", "shop_id")})
     for name, header in files.items():
         with (truth_dir / name).open("w", newline="", encoding="utf-8") as f:
             out = csv.DictWriter(f, fieldnames=header)
@@ -132,10 +142,14 @@ def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
     (truth_dir / "meta.json").write_text(json.dumps(meta, indent=2))
 
 
-def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
+def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False,
+          new_patterns: bool = False) -> dict:
     """Generate ``out/landing`` and ``out/truth``; returns the meta record. ``stress`` draws the
     hard end of every range: sparse rings, batches that hide behind own devices and slower
-    claims, an eager flash-sale crowd."""
+    claims, an eager flash-sale crowd. ``adaptive`` replaces the rings and bots by crews that
+    adapt (tests/heldout/adaptive.py) and adds night-shift and internet-cafe look-alikes.
+    ``new_patterns`` then adds vote_inflation, brushing_ring and serial_refunder crews and their
+    look-alikes (tests/heldout/newpatterns.py), drawn after everything else."""
     out = Path(out)
     w = World(seed)
     rng = w.rng
@@ -152,10 +166,16 @@ def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
     ring_targets = (int(rng.integers(10, 16)), int(rng.integers(28, 41)))
     starts = (int(rng.integers(1, 8)), int(rng.integers(3, 10)))
     coverage = tuple(float(x) for x in (rng.uniform(0.15, 0.3, 2) if stress else rng.uniform(0.25, 0.55, 2)))
-    plants.ring(w, truth, "R-north", ring_sizes[0], ring_targets[0], starts[0], int(rng.integers(14, 22)),
-                0 if stress else 2, coverage[0])
-    plants.ring(w, truth, "R-south", ring_sizes[1], ring_targets[1], starts[1], int(rng.integers(14, 21)), 0,
-                coverage[1])
+    if adaptive:
+        adapt.sparse_ring(w, truth, "R-north", ring_sizes[0] + 4, int(rng.integers(25, 45)), (2, 4),
+                          int(rng.integers(2, 4)))
+        adapt.sparse_ring(w, truth, "R-south", ring_sizes[1], int(rng.integers(40, 70)), (2, 5),
+                          int(rng.integers(2, 5)))
+    else:
+        plants.ring(w, truth, "R-north", ring_sizes[0], ring_targets[0], starts[0], int(rng.integers(14, 22)),
+                    0 if stress else 2, coverage[0])
+        plants.ring(w, truth, "R-south", ring_sizes[1], ring_targets[1], starts[1], int(rng.integers(14, 21)), 0,
+                    coverage[1])
     taken = {r["shop_id"] for r in truth["ring_shops"]}
     honest = list(background)
     pool = [honest[int(i)] for i in rng.permutation(len(honest))]
@@ -195,7 +215,13 @@ def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
                      nets(p["nets"], mobile=name == "B-slow"), segs,
                      [w.campaigns[i] for i in camps], addrs, heads=4 if name == "B-slow" else 0,
                      claim_median=p["claim_median"], carrier_share=p["carrier_share"])
-    plants.bots(w, truth, 20)
+    if adaptive:
+        bots_drawn = adapt.adaptive_bots(w, truth, 24)
+        adapt.night_shift(w, truth["lookalikes"], 30)
+        adapt.internet_cafe(w, truth["lookalikes"], 40)
+    else:
+        plants.bots(w, truth, 20)
+        bots_drawn = {}
     burst_day = int(rng.choice([d for d in range(2, 28) if d not in (tv_day, 5, 8, 9)]))
     burst_minute = int(rng.integers(3, 57))
     burst = plants.signup_burst(w, burst_day, 3, burst_minute, int(rng.integers(40, 70)))
@@ -205,15 +231,18 @@ def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
     truth["spikes"].append(plants.spike_row("registrations", start, start + 120, "abusive"))
     truth["spikes"].append(plants.spike_row(f"coupon_claims:{flash['campaign_id']}", flash["released_at"],
                                             flash["released_at"] + 600, "benign_campaign", flash["campaign_id"]))
+    drawn_new = newpatterns.plant(w, truth, background, stress) if new_patterns else None
     meta = {"seed": seed, "scale": 1.0, "tz": TZ, "as_of": AS_OF, "window_days": DAYS,
             "generator": "tests/heldout (independent of abuse.generate)",
-            "stress": stress,
+            "stress": stress, "adaptive": adaptive, "adaptive_bots": bots_drawn,
             "params": {"rings": {"sizes": ring_sizes, "targets": ring_targets, "starts": starts,
                                  "coverage": coverage},
                        "batches": {"B-fast": fast, "B-slow": slow}, "tv_day": tv_day,
                        "campus_day": campus_day, "burst_day": burst_day, "burst_accounts": burst,
                        "flash_campaign": flash["campaign_id"], "background_accounts": n_background},
             "rows": {k: len(v) for k, v in w.rows.items()}}
+    if new_patterns:
+        meta["new_patterns"] = drawn_new
     write_landing(w, out / "landing")
     write_truth(out / "truth", truth, meta)
     return meta
@@ -224,9 +253,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stress", action="store_true", help="draw the hard end of every range")
+    ap.add_argument("--adaptive", action="store_true", help="crews that adapt (tests/heldout/adaptive.py)")
+    ap.add_argument("--new-patterns", action="store_true",
+                    help="vote_inflation, brushing_ring and serial_refunder crews (tests/heldout/newpatterns.py)")
     args = ap.parse_args(argv)
     began = time.perf_counter()
-    meta = build(args.out, args.seed, args.stress)
+    meta = build(args.out, args.seed, args.stress, args.adaptive, args.new_patterns)
     print(f"wrote {args.out} in {time.perf_counter() - began:.1f}s: {meta['rows']}")
 
 
