@@ -214,18 +214,23 @@ class RingDetector(DetectorBase):
             leave_out=p.leave_out_shops, min_shared=p.min_shared_victims,
             min_covictim_bits=p.min_covictim_bits, min_total_bits=p.min_sparse_bits,
             text_threshold=p.text_jaccard, base_dup=base_dup, customer_orders=p.customer_orders)
+        # a ring found above that sparse crews cover for the most part was one or several of
+        # them seen together: the crews absorb it
+        covered = {m for sp in found for m in sp.members}
+        absorbed_all = {i for i, (g, *_) in enumerate(reports)
+                        if len(covered & set(g.members)) >= 0.5 * len(g.members)}
+        old = list(reports)
+        reports = [r for i, r in enumerate(reports) if i not in absorbed_all]
+        taken = {m for g, *_ in reports for m in g.members}
         for sp in found:
             members = set(sp.members)
-            absorbed = [i for i, (g, *_) in enumerate(reports)
-                        if len(members & set(g.members)) >= 0.5 * len(g.members)]
-            taken = {m for i, (g, *_) in enumerate(reports) if i not in absorbed
-                     for m in g.members}
+            absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
             members -= taken
             if len(members) < p.min_members or len(members) < 0.5 * len(sp.members):
                 continue
             shops = set(sp.shops)  # the crew's own member test decides who stays
             for i in absorbed:
-                shops |= set(reports[i][0].shops) & set(
+                shops |= set(old[i][0].shops) & set(
                     edges.filter(pl.col("account_id").is_in(list(members)))["shop_id"])
             g = groups_.Group(members=sorted(members), shops=sorted(shops),
                               surprise=sp.bits["co_victims"] + sp.bits["timing"],
@@ -234,7 +239,7 @@ class RingDetector(DetectorBase):
             corrected = sp.total - math.log10(max(sp.figures["groups_tested"], 1))
             figures = {"sparse_bits": {k: round(v, 2) for k, v in sp.bits.items()}, **sp.figures,
                      "absorbed_rings": len(absorbed)}
-            reports = [r for i, r in enumerate(reports) if i not in absorbed]
+            taken |= members
             reports.append((g, ev, float(stats.score(corrected)), figures))
         return reports
 

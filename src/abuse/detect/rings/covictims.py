@@ -393,11 +393,13 @@ def _test(e: pl.DataFrame, members: list[str], h_all: np.ndarray, shop_index: di
     dup_bits = float(stats.surprise_poisson(dup, compared * base_dup))
     bits = {"co_victims": co, "timing": timing, "payment": pay_bits, "invitations": inv_bits,
             "cohorts": coh_bits, "dup_texts": dup_bits}
-    # victims named: shared ones, and single hits at shops with no other hostility
+    # victims named: shared ones, and a member's single hits at shops that are not busy with
+    # other hostility (a bad seller's crowd is not the crew's doing)
     lone = per.filter((pl.col("k") == 1)).with_columns(
         bg=pl.Series([bg[shop_index[s]] for s in per.filter(pl.col("k") == 1)["shop_id"]],
                      dtype=pl.Float64))
-    shops = sorted(set(vic["shop_id"]) | set(lone.filter(pl.col("bg") <= 0)["shop_id"]))
+    shops = sorted(set(vic["shop_id"])
+                   | set(lone.filter(pl.col("bg") <= _BG_TIERS[-2])["shop_id"]))
     figures = {"shared_victims": n_shared, "expected_shared": round(expected, 3),
                "hostile_edges": int(D), "invitation_pairs": n_inv,
                "invitation_expected": round(n_pairs * p_inv, 3), "cohort_pairs": n_coh,
