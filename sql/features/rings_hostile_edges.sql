@@ -4,7 +4,8 @@
 -- Refund requests add weight but do not make an edge hostile on their own (ordinary buyers
 -- ask for refunds all the time). Also carries the shop's distinct buyers in the
 -- window and totals over all shops (buyer-shop pairs, shops), so a detector can judge
--- hostility against order volume.
+-- hostility against order volume. ``n_comp_words`` counts refund reasons and low-review texts
+-- that ask for compensation in words (crews that avoid the ``kind`` field).
 WITH
 review_life AS (
     SELECT
@@ -47,7 +48,9 @@ refunds AS (
         min(coalesce(resolved_at, requested_at)) FILTER (outcome = 'approved')  AS first_paid_at,
         min(requested_at)                                                       AS first_req_at,
         min(requested_at) FILTER (kind = 'compensation')                        AS first_comp_at,
-        max(requested_at)                                                       AS last_req_at
+        max(requested_at)                                                       AS last_req_at,
+        count(*) FILTER (regexp_matches(lower(coalesce(reason, '')),
+                                        '赔|补偿|compensat|精神损失'))           AS n_comp_words_reason
     FROM stg_refunds
     WHERE requested_at >= getvariable('window_start') AND requested_at < getvariable('window_end')
     GROUP BY account_id, shop_id
@@ -60,7 +63,9 @@ reviews AS (
         min(low_at)                             AS first_low_at,
         max(low_at)                             AS last_low_at,
         list(reversed_at ORDER BY reversed_at) FILTER (reversed_at IS NOT NULL) AS reversed_ats,
-        list(low_text ORDER BY low_at, review_id) FILTER (low_text IS NOT NULL) AS texts
+        list(low_text ORDER BY low_at, review_id) FILTER (low_text IS NOT NULL) AS texts,
+        count(*) FILTER (regexp_matches(lower(coalesce(low_text, '')),
+                                        '赔|补偿|compensat|精神损失'))           AS n_comp_words_text
     FROM low_reviews
     GROUP BY account_id, shop_id
 ),
@@ -80,8 +85,15 @@ edges AS (
         coalesce(len(v.reversed_ats), 0) AS n_reversed,
         least(v.first_low_at, f.first_comp_at)           AS first_at,
         greatest(v.last_low_at, f.last_req_at)           AS last_at,
-        coalesce(v.texts, [])          AS texts
+        coalesce(v.texts, [])          AS texts,
+        coalesce(f.n_comp_words_reason, 0) + coalesce(v.n_comp_words_text, 0) AS n_comp_words
     FROM reviews v FULL OUTER JOIN refunds f USING (account_id, shop_id)
+),
+account_shop_orders AS (
+    -- all orders (history included) of the account at the shop: a regular customer's
+    -- complaint is not a crew's hit
+    SELECT account_id, shop_id, count(*) AS n_orders_all
+    FROM stg_orders GROUP BY account_id, shop_id
 ),
 shop_volume AS (
     SELECT shop_id, count(*) AS shop_orders, count(DISTINCT account_id) AS shop_buyers
@@ -94,7 +106,8 @@ totals AS (
     FROM shop_volume
 )
 SELECT e.*, coalesce(s.shop_orders, 0) AS shop_orders, coalesce(s.shop_buyers, 0) AS shop_buyers,
-       t.total_buyer_shops, t.n_shops
+       t.total_buyer_shops, t.n_shops, coalesce(o.n_orders_all, 0) AS n_orders_all
 FROM edges e LEFT JOIN shop_volume s USING (shop_id) CROSS JOIN totals t
+LEFT JOIN account_shop_orders o USING (account_id, shop_id)
 WHERE e.n_low > 0 OR e.n_comp > 0 OR e.n_reversed_after_pay > 0
 ORDER BY e.account_id, e.shop_id

@@ -127,7 +127,50 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
         lookalikes[kind] = {"accounts": len(members),
                             "flagged": sum(1 for r in members if flagged_by_account.get(r["account_id"])),
                             "groups_flagged": len(hit_groups), "by_pattern": dict(per_pattern)}
-    return {"patterns": by_pattern, "lookalikes": lookalikes, "spikes": spikes}
+    evasions = by_evasion(truth_rows, flagged, clusters)
+    return {"patterns": by_pattern, "lookalikes": lookalikes, "spikes": spikes,
+            "by_evasion": evasions}
+
+
+def by_evasion(truth_rows: list[dict[str, str]], flagged: list[tuple],
+                clusters: list[tuple]) -> dict[str, dict[str, Any]]:
+    """Per pattern and evasion tactic (the ``evasion`` column of truth/accounts.csv, ``;``
+    separated; crews without one count as ``none``): recall over the planted accounts whose
+    crew used the tactic, and precision over the reported clusters of that pattern whose
+    planted members mostly come from such crews (their other members being the false
+    positives they drag in). A regression names the tactic that beat the detector."""
+    out: dict[str, dict[str, Any]] = {}
+    tactics_of: dict[tuple[str, str], set[str]] = {}
+    crew_of: dict[tuple[str, str], str] = {}
+    for r in truth_rows:
+        tactics = {t for t in (r.get("evasion") or "").split(";") if t} or {"none"}
+        tactics_of[(r["pattern"], r["account_id"])] = tactics
+        crew_of[(r["pattern"], r["account_id"])] = r.get("cluster") or r["account_id"]
+    flagged_by = defaultdict(set)
+    for a, pat, _ in flagged:
+        flagged_by[pat].add(a)
+    for pat in sorted({p for p, _ in tactics_of}):
+        planted = {a: t for (p, a), t in tactics_of.items() if p == pat}
+        rows: dict[str, Any] = {}
+        for tactic in sorted({t for ts in planted.values() for t in ts}):
+            accs = {a for a, ts in planted.items() if tactic in ts}
+            tp = len(accs & flagged_by[pat])
+            kept = flagged_in = 0
+            for _, p, ids, _ in clusters:
+                ids = set(ids or [])
+                if p != pat or not ids:
+                    continue
+                true_ids = ids & planted.keys()
+                if true_ids and len(true_ids & accs) * 2 > len(true_ids):
+                    flagged_in += len(ids)
+                    kept += len(true_ids)
+            rows[tactic] = {
+                "accounts": len(accs), "crews": len({crew_of[(pat, a)] for a in accs}),
+                "tp": tp, "recall": round(tp / len(accs), 4) if accs else None,
+                "precision": round(kept / flagged_in, 4) if flagged_in else None,
+            }
+        out[pat] = rows
+    return out
 
 
 def format_scores(scores: dict[str, Any]) -> str:
@@ -145,6 +188,14 @@ def format_scores(scores: dict[str, Any]) -> str:
     lines.append("benign look-alikes (accounts flagged / accounts, by pattern):")
     for kind, s in scores["lookalikes"].items():
         lines.append(f"  {kind:<20} {s['flagged']:>4} / {s['accounts']:<5} {s['by_pattern'] or ''}")
+    for pat, rows in scores.get("by_evasion", {}).items():
+        if set(rows) == {"none"}:
+            continue
+        lines.append(f"{pat} by evasion (recall of crews using it; precision of their clusters):")
+        for tactic, r in rows.items():
+            prec = "-" if r["precision"] is None else f"{r['precision']:.3f}"
+            lines.append(f"  {tactic:<20} recall {r['recall']:.3f} ({r['tp']}/{r['accounts']} "
+                         f"accounts, {r['crews']} crews)  precision {prec}")
     if scores["spikes"]:
         lines.append("planted spikes (want: abusive unexplained, benign explained):")
         for s in scores["spikes"]:

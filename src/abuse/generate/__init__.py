@@ -43,8 +43,14 @@ from abuse.generate.coupons import build_campaigns, people_claims
 from abuse.generate.engagement import plant_engagement
 from abuse.generate.finalize import finalize
 from abuse.generate.hoarding import plant_hoarding
-from abuse.generate.lookalikes import bad_shops, night_owls, register_lookalikes, serial_complainers
-from abuse.generate.rings import plant_rings
+from abuse.generate.lookalikes import (
+    adversarial_lookalikes,
+    bad_shops,
+    night_owls,
+    register_lookalikes,
+    serial_complainers,
+)
+from abuse.generate.rings import plant_adversarial_rings, plant_rings
 from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
 from abuse.generate.timing_lookalikes import timing_lookalikes
 from abuse.generate.truth import mark_release_spikes, write_truth
@@ -82,6 +88,9 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     if w.adversarial:  # scripts that adapt and their look-alikes (own random streams)
         plant_adaptive_bots(w)
         timing_lookalikes(w)
+    if w.adversarial:  # adaptive extortion crews and hard look-alikes, after the above
+        plant_adversarial_rings(w)
+        adversarial_lookalikes(w, people)
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):

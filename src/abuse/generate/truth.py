@@ -3,7 +3,12 @@ inflated_targets.csv.
 
 spikes.csv: ``kind`` is ``abusive`` (a planted burst) or ``benign_campaign`` (a release);
 ``crowd`` is ``planted`` where the release's first ten minutes' claimers are mostly planted
-accounts (then the release does not explain it away), else ``people``."""
+accounts (then the release does not explain it away), else ``people``.
+
+accounts.csv has an ``evasion`` column: the tactics of the planted account's crew, ``;``
+separated (empty for crews of the default mode). A scenario names them with
+``w.params["evasions"][cluster] = "tactic_a;tactic_b"`` (or, for accounts planted without a
+cluster, under the key ``"<pattern>/<role>"``)."""
 
 from __future__ import annotations
 
@@ -54,8 +59,10 @@ def _release_share(w: World, campaign: int, start: int, minutes: int = 10) -> fl
 
 def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
+    evasions = w.params.get("evasions", {})
     acc_rows = [
-        (fmt_id(a), pattern, cluster, role)
+        (fmt_id(a), pattern, cluster, role,
+         evasions.get(cluster, "") if cluster else evasions.get(f"{pattern}/{role}", ""))
         for codes, pattern, cluster, role in w.truth_accounts
         for a in np.unique(codes).tolist()
     ]
@@ -65,7 +72,7 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
         if r[:2] not in seen:
             seen.add(r[:2])
             rows.append(r)
-    _write_csv(out / "accounts.csv", ["account_id", "pattern", "cluster", "role"], rows)
+    _write_csv(out / "accounts.csv", ["account_id", "pattern", "cluster", "role", "evasion"], rows)
     _write_csv(
         out / "ring_shops.csv",
         ["cluster", "shop_id"],

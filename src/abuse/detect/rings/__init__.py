@@ -18,18 +18,27 @@ requests, and withdraw or raise the review once paid.
 5. A ring must also extort: compensation demands and reviews withdrawn after payment above
    their base rate (``evidence``). Near-duplicate texts, bought-account traits and
    shared devices/IPs add evidence; the score maps the summed evidence (-log10 p) to 0..1.
+6. Crews that adapted to all of the above (no shared ids, each member hitting a few of
+   dozens of victims once, money asked for in words or off the platform) are found by
+   ``covictims``: members keep meeting at shops that draw little hostility otherwise; the
+   co-victim count, timing at each victim, payment behaviour, invitations, registration
+   cohorts and copied texts are each measured against a base rate and summed, none of
+   them a gate. Accounts already in a ring above stay there.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import polars as pl
 from pydantic import BaseModel, Field
 
+from abuse import stats
 from abuse.detect.base import Cluster, DetectContext, DetectorResult, Finding, DetectorBase, register
 
 from . import attach as attach
+from . import covictims as covictims
 from . import evidence as evidence
 from . import graph as rg
 from . import groups as groups_
@@ -105,17 +114,63 @@ class RingDetector(DetectorBase):
         score_half_bits: float = Field(
             30.0, gt=0, description="summed evidence (-log10 p) at which a ring scores 0.5"
         )
+        sparse: bool = Field(True, description="also look for sparse crews (``covictims``)")
+        customer_orders: int = Field(
+            2, ge=2, description="an account with this many orders at a shop (history "
+            "included) is its regular customer: its complaints there count in the shop's base "
+            "rate but link it to nobody",
+        )
+        signature_with_sparse: bool = Field(
+            True, description="keep the extortion-signature cores (step 3) when sparse crews "
+            "are looked for too (without them the held-out set's small sparse ring is missed)",
+        )
+        link_days: float = Field(
+            30.0, gt=0, description="sparse crews: two accounts hostile to one shop at most "
+            "this many days apart are linked (closeness is scored, not required)",
+        )
+        invite_cap: int = Field(
+            50, ge=2, description="sparse crews: an inviter of more accounts than this "
+            "(a referral campaign) links none of them",
+        )
+        invite_bits: float = Field(
+            2.0, ge=0, description="sparse crews: weight of an invitation link between two "
+            "hostile accounts, in -log10 p",
+        )
+        cohort_days: float = Field(
+            3.0, gt=0, description="sparse crews: members registered at most this many days "
+            "apart form a registration cohort",
+        )
+        min_sparse_member_bits: float = Field(
+            2.5, ge=0, description="sparse crews: -log10 p of an account's hits on the "
+            "group's victims (plus an invitation link) for it to be a member",
+        )
+        min_shared_victims: int = Field(
+            3, ge=1, description="sparse crews: shops hit by two or more members, beyond the "
+            "``leave_out_shops`` strongest, a crew needs",
+        )
+        min_covictim_bits: float = Field(
+            6.0, ge=0, description="sparse crews: -log10 p of the shared-victim count against "
+            "the shops' background hostility a crew needs",
+        )
+        min_sparse_bits: float = Field(
+            15.0, ge=0, description="sparse crews: summed evidence (co-victims, timing, "
+            "payment, invitations, cohorts, texts; -log10 p, Bonferroni over the groups "
+            "tested) a crew needs to be reported",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: RingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = rg.hostile_edges(ctx.con, p.low_rating)
         if edges.is_empty():
             return DetectorResult()
-        cand = rg.prune(edges, p.min_account_shops)
+        # a regular customer's complaints (a company's buyers at their supplier) link nobody
+        cand = rg.prune(edges.filter(pl.col("n_orders_all") < p.customer_orders),
+                        p.min_account_shops)
         pairs = rg.co_target_pairs(ctx.con, edges, cand, p.co_days, p.hub_cap)
         groups = groups_.build_groups(
             edges, pairs, min_pair_surprise=p.min_pair_surprise,
-            extra_cores=lambda known: signature.signature_cores(
+            extra_cores=None if (p.sparse and not p.signature_with_sparse) else
+            lambda known: signature.signature_cores(
                 ctx.con, edges, min_shops=p.signature_shops, known=known,
                 min_shop_surprise=p.min_shop_signature_surprise, id_hub_cap=p.id_hub_cap),
             min_member_surprise=p.min_member_surprise, co_days=p.co_days,
@@ -132,16 +187,71 @@ class RingDetector(DetectorBase):
         evs = evidence.gather(ctx.con, edges, groups, profiles, p.text_jaccard, base_dup)
         kept = [(g, ev) for g, ev in zip(groups, evs, strict=True)
                 if g.surprise + ev.bits["extortion"] >= p.min_ring_bits]
+        reports: list[tuple[groups_.Group, evidence.GroupEvidence, float | None, dict]] = [
+            (g, ev, None, {}) for g, ev in kept]
+        if p.sparse:
+            reports = self._sparse(ctx, p, edges, reports, base_dup, profiles)
         result = DetectorResult()
-        for i, (g, ev) in enumerate(kept):
-            cluster, findings = _report(f"ring-{i + 1}", g, ev, edges, p.score_half_bits)
+        for i, (g, ev, score, extra) in enumerate(reports):
+            cluster, findings = _report(f"ring-{i + 1}", g, ev, edges, p.score_half_bits,
+                                        score=score, extra=extra)
             result.clusters.append(cluster)
             result.findings.extend(findings)
         return result
 
+    @staticmethod
+    def _sparse(ctx: DetectContext, p: RingDetector.Params, edges: pl.DataFrame, reports: list,
+                base_dup: float, profiles: pl.DataFrame) -> list:
+        """Sparse crews (``covictims``). A crew holding most of a ring found above absorbs
+        it (the ring was part of the crew; its members are those the crew's own member test
+        keeps: measured, the ring's others were lone complainers); otherwise accounts of the
+        rings above stay where they are."""
+        window = (ctx.window_end - ctx.window_start).total_seconds()
+        found = covictims.find_sparse(
+            ctx.con, edges, window, hub_cap=p.hub_cap, link_days=p.link_days,
+            invite_cap=p.invite_cap, invite_bits=p.invite_bits, cohort_days=p.cohort_days,
+            min_members=p.min_members, min_member_bits=p.min_sparse_member_bits,
+            leave_out=p.leave_out_shops, min_shared=p.min_shared_victims,
+            min_covictim_bits=p.min_covictim_bits, min_total_bits=p.min_sparse_bits,
+            text_threshold=p.text_jaccard, base_dup=base_dup, customer_orders=p.customer_orders)
+        # a ring found above that sparse crews cover for the most part was one or several of
+        # them seen together: the crews absorb it
+        covered = {m for sp in found for m in sp.members}
+        absorbed_all = {i for i, (g, *_) in enumerate(reports)
+                        if len(covered & set(g.members)) >= 0.5 * len(g.members)}
+        old = list(reports)
+        reports = [r for i, r in enumerate(reports) if i not in absorbed_all]
+        taken = {m for g, *_ in reports for m in g.members}
+        for sp in found:
+            members = set(sp.members)
+            absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
+            members -= taken
+            if len(members) < p.min_members or len(members) < 0.5 * len(sp.members):
+                continue
+            shops = set(sp.shops)  # the crew's own member test decides who stays
+            for i in absorbed:
+                shops |= set(old[i][0].shops) & set(
+                    edges.filter(pl.col("account_id").is_in(list(members)))["shop_id"])
+            g = groups_.Group(members=sorted(members), shops=sorted(shops),
+                              surprise=sp.bits["co_victims"] + sp.bits["timing"],
+                              method="covictims")
+            ev = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)[0]
+            corrected = sp.total - math.log10(max(sp.figures["groups_tested"], 1))
+            figures = {"sparse_bits": {k: round(v, 2) for k, v in sp.bits.items()}, **sp.figures,
+                     "absorbed_rings": len(absorbed)}
+            taken |= members
+            reports.append((g, ev, float(stats.score(corrected)), figures))
+        return reports
+
+
+def _n(k: int, word: str) -> str:
+    """``1 shop``, ``2 shops``."""
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
 
 def _report(
-    key: str, g: groups_.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float
+    key: str, g: groups_.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float,
+    score: float | None = None, extra: dict | None = None,
 ) -> tuple[Cluster, list[Finding]]:
     sub = edges.filter(pl.col("account_id").is_in(g.members) & pl.col("shop_id").is_in(g.shops))
     per = sub.group_by("account_id").agg(
@@ -152,7 +262,8 @@ def _report(
         pl.col("n_reversed_after_pay").sum(),
     ).sort("account_id")
     bits = g.surprise + sum(ev.bits.values())
-    score = bits / (bits + half)
+    if score is None:
+        score = bits / (bits + half)
     loss = float(sub["refund_paid"].sum() + sub["comp_paid"].sum())
     m, n_shops = len(g.members), len(g.shops)
     tot = per.select(pl.exclude("account_id").sum()).row(0, named=True)
@@ -160,11 +271,12 @@ def _report(
               for n, what in ((ev.shared_devices, "device"), (ev.shared_ips, "IP")) if n]
     share = f"that share {' and '.join(shared)}" if shared else "with no shared device or IP"
     summary = (
-        f"{m} accounts posted {tot['n_low']} low ratings on {n_shops} shops and were paid "
-        f"{tot['n_refund_paid']} refunds + {tot['n_comp_paid']} compensations ({loss:.2f} yuan); "
-        f"{tot['n_reversed_after_pay']} reviews withdrawn or raised after payment; members "
-        f"{share}, {ev.dup_text_pairs} near-duplicate review pairs, "
-        f"{ev.dormant_members} old-but-unused accounts; {ev.extortion_edges} of {sub.height} "
+        f"{m} accounts posted {_n(tot['n_low'], 'low rating')} on {_n(n_shops, 'shop')} and "
+        f"were paid {_n(tot['n_refund_paid'], 'refund')} + "
+        f"{_n(tot['n_comp_paid'], 'compensation')} ({loss:.2f} yuan); "
+        f"{_n(tot['n_reversed_after_pay'], 'review')} withdrawn or raised after payment; "
+        f"members {share}, {_n(ev.dup_text_pairs, 'near-duplicate review pair')}, "
+        f"{_n(ev.dormant_members, 'old-but-unused account')}; {ev.extortion_edges} of {sub.height} "
         f"attacks demanded compensation or reversed the review after payment "
         f"({ev.extortion_expected:.1f} expected)."
     )
@@ -178,6 +290,7 @@ def _report(
         "dormant_expected": round(ev.dormant_expected, 2),
         "extortion_edges": ev.extortion_edges,
         "extortion_expected": round(ev.extortion_expected, 2), "method": g.method,
+        **(extra or {}),
     }
     cluster = Cluster(
         cluster_key=key, pattern="extortion_ring", account_ids=sorted(per["account_id"]),
@@ -193,10 +306,11 @@ def _report(
         f.pop("account_id")
         member_score = score * (0.7 + 0.3 * min(1.0, r["shops"] / median_hits))
         reason = (
-            f"posted {r['n_low']} low ratings ({r['n_one_star']} one-star) on {r['shops']} "
-            f"shops together with {m - 1} other accounts {share}; {r['n_refund_paid']} refunds "
-            f"+ {r['n_comp_paid']} compensations paid ({r['refund_paid'] + r['comp_paid']:.2f} "
-            f"yuan), {r['n_reversed_after_pay']} reviews withdrawn or raised after payment"
+            f"posted {_n(r['n_low'], 'low rating')} ({r['n_one_star']} one-star) on "
+            f"{_n(r['shops'], 'shop')} together with {_n(m - 1, 'other account')} {share}; "
+            f"{_n(r['n_refund_paid'], 'refund')} + {_n(r['n_comp_paid'], 'compensation')} paid "
+            f"({r['refund_paid'] + r['comp_paid']:.2f} yuan), "
+            f"{_n(r['n_reversed_after_pay'], 'review')} withdrawn or raised after payment"
         )
         if r["account_id"] in g.attached:
             reason += "; the review text copies the ring's"
