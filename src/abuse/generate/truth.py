@@ -1,4 +1,4 @@
-"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json."""
+"""The answer key: truth/accounts.csv, ring_shops.csv, brushing_shops.csv, lookalikes.csv, spikes.csv, meta.json."""
 
 from __future__ import annotations
 
@@ -44,6 +44,11 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
         [(cl, fmt_id(s, SHOP)) for cl, shops in w.ring_shops for s in shops.tolist()],
     )
     _write_csv(
+        out / "brushing_shops.csv",
+        ["cluster", "shop_id"],
+        [(cl, fmt_id(s, SHOP)) for cl, shops in getattr(w, "brushing_shops", []) for s in shops.tolist()],
+    )
+    _write_csv(
         out / "lookalikes.csv",
         ["account_id", "lookalike", "group"],
         [(fmt_id(a), kind, group) for codes, kind, group in w.lookalikes for a in np.unique(codes).tolist()],
@@ -69,4 +74,6 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     (out / "meta.json").write_text(
         json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
     )
-    return [out / n for n in ("accounts.csv", "ring_shops.csv", "lookalikes.csv", "spikes.csv", "meta.json")]
+    names = ("accounts.csv", "ring_shops.csv", "brushing_shops.csv", "lookalikes.csv", "spikes.csv",
+             "meta.json")
+    return [out / n for n in names]
