@@ -6,6 +6,12 @@
 -- platform's (a beta prior worth getvariable('refunds_prior_orders') orders each), each
 -- leaving out the account's own orders, so an account cannot raise its own baseline and a
 -- bad seller or a recalled item explains the refunds it pays everyone.
+-- Accounts of the registered relation refunds_exclude(account_id) (those flagged by a first
+-- pass) are left out of every base rate, so a crew cannot raise the baseline of its shops.
+-- Leverage: a paid order at a shop where the account posted a low rating (<= 2 stars) in the
+-- window is a complaint or extortion claim, counted apart (serial refunders need no leverage).
+-- Reasons: the account's most used claim reason, how often, and that reason's share of all
+-- the window's claims (the baseline of reusing it).
 -- Also the same figures without the account's strongest shop (most paid orders), so one bad
 -- seller cannot make a serial refunder.
 WITH
@@ -48,28 +54,39 @@ units AS (
       AND NOT EXISTS (SELECT 1 FROM stg_orders o
                       WHERE o.order_id = c.order_id AND o.created_at < getvariable('window_start'))
 ),
-platform AS (SELECT avg(paid::INT)::DOUBLE AS p0 FROM units),
-shop AS (SELECT shop_id, count(*) AS n, sum(paid::INT) AS k FROM units GROUP BY shop_id),
-item AS (SELECT shop_id, item_id, count(*) AS n, sum(paid::INT) AS k FROM units
+low AS (
+    SELECT DISTINCT account_id, shop_id FROM stg_reviews
+    WHERE rating <= 2 AND action <> 'withdrawn'
+      AND created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
+),
+reason_share AS (
+    SELECT reason, count(*) / sum(count(*)) OVER () AS share
+    FROM (SELECT unnest(reasons) AS reason FROM units WHERE reasons IS NOT NULL)
+    GROUP BY reason
+),
+base AS (SELECT * FROM units WHERE account_id NOT IN (SELECT account_id FROM refunds_exclude)),
+platform AS (SELECT coalesce(avg(paid::INT)::DOUBLE, 0.05) AS p0 FROM base),
+shop AS (SELECT shop_id, count(*) AS n, sum(paid::INT) AS k FROM base GROUP BY shop_id),
+item AS (SELECT shop_id, item_id, count(*) AS n, sum(paid::INT) AS k FROM base
          GROUP BY shop_id, item_id),
-acc_shop AS (SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k FROM units
+acc_shop AS (SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k FROM base
              GROUP BY account_id, shop_id),
-acc_item AS (SELECT account_id, shop_id, item_id, count(*) AS n, sum(paid::INT) AS k FROM units
+acc_item AS (SELECT account_id, shop_id, item_id, count(*) AS n, sum(paid::INT) AS k FROM base
              GROUP BY account_id, shop_id, item_id),
 rated AS (
     SELECT u.*,
-           (s.k - a.k + getvariable('refunds_prior_orders') * p.p0)
-             / (s.n - a.n + getvariable('refunds_prior_orders'))                AS p_shop,
-           (i.k - ai.k + getvariable('refunds_prior_orders')
-                * ((s.k - a.k + getvariable('refunds_prior_orders') * p.p0)
-                   / (s.n - a.n + getvariable('refunds_prior_orders'))))
-             / (i.n - ai.n + getvariable('refunds_prior_orders'))               AS p_item
+           (coalesce(s.k, 0) - coalesce(a.k, 0) + getvariable('refunds_prior_orders') * p.p0)
+             / (coalesce(s.n, 0) - coalesce(a.n, 0) + getvariable('refunds_prior_orders'))   AS p_shop,
+           (coalesce(i.k, 0) - coalesce(ai.k, 0) + getvariable('refunds_prior_orders')
+                * ((coalesce(s.k, 0) - coalesce(a.k, 0) + getvariable('refunds_prior_orders') * p.p0)
+                   / (coalesce(s.n, 0) - coalesce(a.n, 0) + getvariable('refunds_prior_orders'))))
+             / (coalesce(i.n, 0) - coalesce(ai.n, 0) + getvariable('refunds_prior_orders'))  AS p_item
     FROM units u
     CROSS JOIN platform p
-    JOIN shop s USING (shop_id)
-    JOIN acc_shop a USING (account_id, shop_id)
-    JOIN item i USING (shop_id, item_id)
-    JOIN acc_item ai USING (account_id, shop_id, item_id)
+    LEFT JOIN shop s USING (shop_id)
+    LEFT JOIN acc_shop a USING (account_id, shop_id)
+    LEFT JOIN item i USING (shop_id, item_id)
+    LEFT JOIN acc_item ai USING (account_id, shop_id, item_id)
 ),
 per_shop AS (
     SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum(p_item) AS mu,
@@ -80,7 +97,7 @@ per_shop AS (
 top AS (SELECT account_id, n AS n_top, k AS k_top, mu AS mu_top FROM per_shop WHERE rk = 1),
 reasons AS (
     SELECT account_id, count(*) AS n_reasons, max(cnt) AS top_reason_n,
-           arg_max(reason, cnt) AS top_reason
+           arg_max(reason, cnt) AS top_reason, sum(cnt) AS n_reasoned
     FROM (SELECT account_id, reason, count(*) AS cnt
           FROM (SELECT account_id, unnest(reasons) AS reason FROM rated WHERE reasons IS NOT NULL)
           GROUP BY account_id, reason)
@@ -104,10 +121,15 @@ SELECT r.account_id,
        any_value(x.n_reasons)                          AS n_reasons,
        any_value(x.top_reason_n)                       AS top_reason_n,
        any_value(x.top_reason)                         AS top_reason,
+       any_value(x.n_reasoned)                         AS n_reasoned,
+       any_value(rs.share)                             AS top_reason_share,
+       sum((r.paid AND l.account_id IS NOT NULL)::INT) AS n_paid_leveraged,
        list(DISTINCT r.shop_id ORDER BY r.shop_id) FILTER (r.paid) AS paid_shops
 FROM rated r
 JOIN top t USING (account_id)
 LEFT JOIN reasons x USING (account_id)
+LEFT JOIN reason_share rs ON rs.reason = x.top_reason
+LEFT JOIN low l ON l.account_id = r.account_id AND l.shop_id = r.shop_id
 GROUP BY r.account_id
 HAVING sum(r.paid::INT) > 0
 ORDER BY r.account_id

@@ -9,8 +9,11 @@ on far more of their orders than the base rate of the very shops and items they 
    heterogeneous tail), taken as the smaller of all shops and all but the account's strongest
    shop (one bad seller cannot make a serial refunder), Bonferroni over the accounts that
    could reach the level at all (Tarone's count), ``rate``.
-3. Accounts flagged by the extortion-ring detector are left to it (their refunds come with
-   bad-review leverage; a distinct pattern).
+   Reuse of the same claim reason, against that reason's share of all claims, is a second
+   test combined with the first by Fisher's method.
+3. Accounts most of whose paid orders are at shops they rated one or two stars are left out:
+   those claims come with bad-review leverage (loud complainers, extortion rings), a
+   distinct pattern.
 4. Crews: flagged accounts linked by shipping addresses or devices used by few accounts;
    an account just below the level joins when it shares such an identifier with one, paying
    only for the accounts so linked (``crews``).
@@ -36,7 +39,6 @@ from . import rate as rate_
 class RefundDetector(DetectorBase):
     name = "refunds"
     patterns = ("serial_refunder",)
-    requires = ("rings",)
 
     class Params(BaseModel):
         prior_orders: float = Field(
@@ -45,27 +47,42 @@ class RefundDetector(DetectorBase):
         min_surprise: float = Field(
             2.0, ge=0, description="-log10 p of the paid count left after the correction over "
             "accounts (2 = 1% familywise)")
+        min_paid_surprise: float = Field(
+            3.0, ge=0, description="-log10 p the paid count needs on its own, uncorrected (reason "
+            "reuse supports a high payout rate, it never replaces it)")
         min_shops: int = Field(3, ge=1, description="distinct shops that paid the account")
+        min_join_paid_surprise: float = Field(
+            1.3, ge=0, description="-log10 p of the paid count an account linked to a flagged "
+            "one needs on its own to be considered for joining")
         join_surprise: float = Field(
             2.0, ge=0, description="-log10 p an account linked to a flagged one by a shared "
             "address or device needs (after paying for the accounts so linked)")
+        max_leveraged_share: float = Field(
+            0.5, ge=0, le=1, description="largest share of paid orders at shops the account "
+            "rated <= 2 stars: above it the claims are complaints or extortion (rings), not "
+            "serial refunds")
         id_hub_cap: int = Field(
             8, ge=2, description="addresses/devices used by more accounts than this link no one "
             "(parcel lockers, campus NATs)")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: RefundDetector.Params = ctx.params  # type: ignore[assignment]
-        acc = rate_.account_rates(ctx.con, p.prior_orders)
-        if acc.is_empty():
-            return DetectorResult()
-        ring = {f.account_id for r in ctx.upstream.values() for f in r.findings}
-        acc = acc.filter(~pl.col("account_id").is_in(list(ring)))
-        acc, tests = rate_.score(acc)
-        need = p.min_surprise + math.log10(max(tests, 1))
-        flagged = acc.filter((pl.col("surprise") >= need) & (pl.col("n_paid_shops") >= p.min_shops))
+        exclude: list[str] = []
+        for _ in range(2):  # the second pass leaves the first pass's flagged out of the baselines
+            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude)
+            if acc.is_empty():
+                return DetectorResult()
+            acc, tests = rate_.score(acc, p.min_surprise)
+            # claims that followed the account's own low ratings are complaints or extortion
+            acc = acc.filter((pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
+                             & (pl.col("n_paid_shops") >= p.min_shops))
+            need = p.min_surprise + math.log10(max(tests, 1))
+            strong = (pl.col("surprise") >= need) & (pl.col("paid_surprise") >= p.min_paid_surprise)
+            exclude = sorted(acc.filter(strong)["account_id"])
+        flagged = acc.filter(strong)
         if flagged.is_empty():
             return DetectorResult()
-        near = acc.filter((pl.col("surprise") < need) & (pl.col("n_paid_shops") >= p.min_shops))
+        near = acc.filter(~strong & (pl.col("paid_surprise") >= p.min_join_paid_surprise))
         groups, joined = crews_.crews(ctx.con, flagged, near, join_surprise=p.join_surprise,
                                       hub_cap=p.id_hub_cap)
         members = pl.concat([flagged.with_columns(joined_bits=pl.lit(None, pl.Float64)),

@@ -9,19 +9,32 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from scipy.stats import chi2
+
 from abuse import stats
 from abuse.sqlfiles import read_sql
 
 
-def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float) -> pl.DataFrame:
-    """Accounts with at least one paid order in the window (``refunds_accounts.sql``)."""
+def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
+                  exclude: list[str] | None = None) -> pl.DataFrame:
+    """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
+    rates without the orders of ``exclude``."""
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
-    df = con.sql(read_sql("features/refunds_accounts.sql")).pl()
+    con.register("refunds_exclude", pl.DataFrame({"account_id": exclude or []},
+                                                 schema={"account_id": pl.Utf8}).to_arrow())
+    try:
+        df = con.sql(read_sql("features/refunds_accounts.sql")).pl()
+    finally:
+        con.unregister("refunds_exclude")
     ints = ("n_orders", "n_claimed", "n_paid", "n_comp_claimed", "n_shops", "n_paid_shops",
-            "n_top", "k_top", "n_reasons", "top_reason_n")
+            "n_top", "k_top", "n_reasons", "top_reason_n", "n_reasoned", "n_paid_leveraged")
     return df.with_columns([pl.col(c).cast(pl.Int64) for c in ints]
                            + [pl.col(c).cast(pl.Float64) for c in
-                              ("expected_paid", "paid_amount", "comp_amount", "mu_top")])
+                              ("expected_paid", "paid_amount", "comp_amount", "mu_top",
+                               "top_reason_share")])
+
+
+LN10 = math.log(10.0)
 
 
 def _surprise(k: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -39,17 +52,31 @@ def tarone_tests(max_surprise: np.ndarray, level: float) -> int:
     return max(len(top), 1)
 
 
+def fisher(*surprises: np.ndarray) -> np.ndarray:
+    """Fisher's combination of independent tests given as surprises: the surprise of
+    ``-2 sum ln p`` under a chi-square with ``2 * len(surprises)`` degrees of freedom."""
+    x = 2.0 * LN10 * np.sum(np.asarray(surprises, dtype=float), axis=0)
+    return np.minimum(-chi2.logsf(x, 2 * len(surprises)) / LN10, stats.MAX_SURPRISE)
+
+
 def score(acc: pl.DataFrame, level: float = 2.0) -> tuple[pl.DataFrame, int]:
-    """Adds ``surprise`` (the smaller of all shops and all but the strongest one),
-    ``excess_paid`` (yuan paid beyond the base rate) and returns the Tarone test count."""
+    """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one),
+    ``reason_surprise`` (the most used reason against its share of all claims, paying for
+    the reasons tried), their Fisher combination ``surprise``, ``excess_paid`` (yuan paid
+    beyond the base rate) and returns the Tarone count of tests for ``surprise``."""
     n, k, mu = (acc[c].to_numpy().astype(float) for c in ("n_orders", "n_paid", "expected_paid"))
     nt, kt, mt = (acc[c].to_numpy().astype(float) for c in ("n_top", "k_top", "mu_top"))
-    s_all = _surprise(k, n, mu)
-    s_rest = _surprise(k - kt, n - nt, mu - mt)
-    best_all = _surprise(n, n, mu)
-    best_rest = _surprise(n - nt, n - nt, mu - mt)
-    tests = tarone_tests(np.minimum(best_all, best_rest), level)
+    s_paid = np.minimum(_surprise(k, n, mu), _surprise(k - kt, n - nt, mu - mt))
+    best_paid = np.minimum(_surprise(n, n, mu), _surprise(n - nt, n - nt, mu - mt))
+    c = acc["n_reasoned"].fill_null(0).to_numpy().astype(float)
+    top = acc["top_reason_n"].fill_null(0).to_numpy().astype(float)
+    share = acc["top_reason_share"].fill_null(1.0).to_numpy()
+    tried = np.log10(np.maximum(acc["n_reasons"].fill_null(1).to_numpy().astype(float), 1))
+    s_reason = np.maximum(stats.surprise_binom(top, c, share) - tried, 0.0)
+    rarest = float(np.clip(share.min(), 1e-6, 1.0)) if len(share) else 1.0
+    best_reason = np.asarray(stats.surprise_binom(n, n, np.full(len(n), rarest)))
+    tests = tarone_tests(fisher(best_paid, best_reason), level)
     excess = acc["paid_amount"].to_numpy() * np.clip(1.0 - mu / np.maximum(k, 1), 0.0, 1.0)
-    return acc.with_columns(surprise=pl.Series(np.minimum(s_all, s_rest)),
-                            surprise_all_shops=pl.Series(s_all),
+    return acc.with_columns(paid_surprise=pl.Series(s_paid), reason_surprise=pl.Series(s_reason),
+                            surprise=pl.Series(fisher(s_paid, s_reason)),
                             excess_paid=pl.Series(np.round(excess, 2))), tests
