@@ -8,7 +8,10 @@ they are paid for.
    positive reviewers than the configuration null allows (``graph``; the projection is onto
    shops, never onto account pairs), Louvain communities of them as candidate client sets,
    members and client shops by Poisson surprise against the shops' positive degrees, the
-   strongest shops left out of the strength (``crews``).
+   strongest shops left out of the strength (``crews``). A member must have served two
+   clients during the crew's bursts there (``recruit.confirm``). Accounts that served only two of
+   many clients join when their hits during the crew's bursts, a shared drop address and
+   copied praise together are too much for chance (``recruit``).
 3. Evidence against platform baselines: quick reviews, templated praise, drop addresses,
    reviews clustered in time at each client (``evidence``). A crew is reported when
    co-targeting plus evidence reaches ``min_crew_bits``.
@@ -30,6 +33,7 @@ from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResu
 from . import crews as crews_
 from . import evidence as evidence_
 from . import graph as graph_
+from . import recruit as recruit_
 
 
 @register
@@ -70,6 +74,10 @@ class BrushingDetector(DetectorBase):
         if not crews:
             return DetectorResult()
         base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
+        recruit_.confirm(edges, crews)
+        crews = [c for c in crews if len(c.members) >= p.min_members]
+        recruit_.recruit(edges, crews, min_surprise=p.min_member_surprise,
+                         threshold=p.text_jaccard, base_dup=base_dup)
         window_s = (ctx.window_end - ctx.window_start).total_seconds()
         tests = max(pairs.height, 1)
         result = DetectorResult()

@@ -9,8 +9,6 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from scipy.stats import chi2
-
 from abuse import stats
 from abuse.sqlfiles import read_sql
 
@@ -34,9 +32,6 @@ def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
                                "top_reason_share")])
 
 
-LN10 = math.log(10.0)
-
-
 def _surprise(k: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return stats.surprise_binom(k, n, np.where(n > 0, mu / np.maximum(n, 1), 0.5))
 
@@ -52,17 +47,10 @@ def tarone_tests(max_surprise: np.ndarray, level: float) -> int:
     return max(len(top), 1)
 
 
-def fisher(*surprises: np.ndarray) -> np.ndarray:
-    """Fisher's combination of independent tests given as surprises: the surprise of
-    ``-2 sum ln p`` under a chi-square with ``2 * len(surprises)`` degrees of freedom."""
-    x = 2.0 * LN10 * np.sum(np.asarray(surprises, dtype=float), axis=0)
-    return np.minimum(-chi2.logsf(x, 2 * len(surprises)) / LN10, stats.MAX_SURPRISE)
-
-
 def score(acc: pl.DataFrame, level: float = 2.0) -> tuple[pl.DataFrame, int]:
     """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one),
     ``reason_surprise`` (the most used reason against its share of all claims, paying for
-    the reasons tried), their Fisher combination ``surprise``, ``excess_paid`` (yuan paid
+    the reasons tried), their Fisher combination (``stats.combined``) ``surprise``, ``excess_paid`` (yuan paid
     beyond the base rate) and returns the Tarone count of tests for ``surprise``."""
     n, k, mu = (acc[c].to_numpy().astype(float) for c in ("n_orders", "n_paid", "expected_paid"))
     nt, kt, mt = (acc[c].to_numpy().astype(float) for c in ("n_top", "k_top", "mu_top"))
@@ -75,8 +63,8 @@ def score(acc: pl.DataFrame, level: float = 2.0) -> tuple[pl.DataFrame, int]:
     s_reason = np.maximum(stats.surprise_binom(top, c, share) - tried, 0.0)
     rarest = float(np.clip(share.min(), 1e-6, 1.0)) if len(share) else 1.0
     best_reason = np.asarray(stats.surprise_binom(n, n, np.full(len(n), rarest)))
-    tests = tarone_tests(fisher(best_paid, best_reason), level)
+    tests = tarone_tests(stats.combined(best_paid, best_reason), level)
     excess = acc["paid_amount"].to_numpy() * np.clip(1.0 - mu / np.maximum(k, 1), 0.0, 1.0)
     return acc.with_columns(paid_surprise=pl.Series(s_paid), reason_surprise=pl.Series(s_reason),
-                            surprise=pl.Series(fisher(s_paid, s_reason)),
+                            surprise=pl.Series(stats.combined(s_paid, s_reason)),
                             excess_paid=pl.Series(np.round(excess, 2))), tests
