@@ -2,7 +2,7 @@
 
 Account level per pattern (precision, recall, F1), cluster recovery (a planted ring or batch
 counts as recovered when one reported cluster holds at least half of its members), victim-shop
-recall for rings, false positives on each benign look-alike, and whether each planted spike was
+recall for rings, client-shop recall for brushing crews, false positives on each benign look-alike, and whether each planted spike was
 reported and explained as it should be.
 """
 
@@ -90,6 +90,7 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
         found = {s for _, p, _, shops in clusters if p == "extortion_ring" for s in (shops or [])}
         by_pattern.setdefault("extortion_ring", {})["victim_shop_recall"] = round(
             len(found & ring_shops) / len(ring_shops), 4)
+    _client_shop_recall(by_pattern, clusters, truth)
     flagged_by_account: dict[str, set[str]] = defaultdict(set)
     for a, p, _ in flagged:
         flagged_by_account[a].add(p)
@@ -104,6 +105,19 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
     return {"patterns": by_pattern, "lookalikes": lookalikes, "spikes": spikes}
 
 
+def _client_shop_recall(by_pattern: dict[str, Any], clusters: list[tuple], truth: Path) -> None:
+    """brushing_ring: share of the planted crews' client shops (truth/brushing_shops.csv)
+    among the shop_ids of the reported brushing clusters, and the share of reported client
+    shops that are planted ones."""
+    planted = {r["shop_id"] for r in _rows(truth / "brushing_shops.csv")}
+    if not planted:
+        return
+    found = {s for _, p, _, shops in clusters if p == "brushing_ring" for s in (shops or [])}
+    scores = by_pattern.setdefault("brushing_ring", {})
+    scores["client_shop_recall"] = round(len(found & planted) / len(planted), 4)
+    scores["client_shop_precision"] = round(len(found & planted) / len(found), 4) if found else None
+
+
 def format_scores(scores: dict[str, Any]) -> str:
     lines = ["pattern              precision  recall     f1   tp   fp   fn  clusters recovered"]
     for pat, s in scores["patterns"].items():
@@ -113,6 +127,8 @@ def format_scores(scores: dict[str, Any]) -> str:
                      f"  {rec:>18}")
         if "victim_shop_recall" in s:
             lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall']:.3f}")
+        if "client_shop_recall" in s:
+            lines.append(f"{'':<20} client-shop recall {s['client_shop_recall']:.3f}")
     lines.append("benign look-alikes (accounts flagged / accounts, by pattern):")
     for kind, s in scores["lookalikes"].items():
         lines.append(f"  {kind:<20} {s['flagged']:>4} / {s['accounts']:<5} {s['by_pattern'] or ''}")

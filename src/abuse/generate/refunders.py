@@ -81,6 +81,10 @@ def _refunders(w: World, cluster: str, size: int) -> None:
     reason = w.texts.codes([texts.REFUNDER_REASONS[i] for i in story.tolist()])
     t_rf = t + np.exp(rng.normal(np.log(20 * HOUR), 0.7, m)).astype(np.int64)
     resolve = rng.integers(2 * HOUR, 2 * DAY, m)
+    in_export = t_rf + HOUR < c.end  # claims after the export's end are not in it
+    claim &= in_export
+    comp &= in_export
+    refund &= in_export
     if refund.any():
         s = refund
         amt = np.where(rng.random(m) < 0.7, gross, (gross * rng.uniform(0.3, 0.9, m)).astype(np.int64))
