@@ -85,6 +85,8 @@ def nightly_flow(
     detectors: dict[str, dict[str, Any]] | None = None,
     disabled_detectors: list[str] | None = None,
     dossiers_top: int = 10,
+    init: bool = False,
+    feedback_wait_s: float = 30.0,
 ) -> dict[str, Any]:
     """Ingest what is new under `landing`, run every detector over the window ending on
     `as_of` (default: the latest day with data) and refresh the report database `db`."""
@@ -94,7 +96,28 @@ def nightly_flow(
             overrides[name] = {**params, **overrides.get(name, {})}
     settings = load_settings(landing=landing, db=db, as_of=as_of, window_days=window_days, tz=tz,
                              detectors=overrides or None, disabled_detectors=disabled_detectors,
-                             dossiers_top=dossiers_top)
+                             dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s)
     run = pipeline.start(settings, say=get_run_logger().info)
     return pipeline.drive(run, [ingest_task, stage_task, detect_task, publish_task],
                           [artifacts_task, dossiers_task])  # after the commit: cannot undo the report
+
+
+@flow(name="abuse-backfill", log_prints=True, retries=0)
+def backfill_flow(
+    date_from: date,
+    date_to: date,
+    landing: str = "sample_data/landing",
+    db: str = "abuse.duckdb",
+    window_days: int = 30,
+    tz: str = "Asia/Shanghai",
+    detectors: dict[str, dict[str, Any]] | None = None,
+    disabled_detectors: list[str] | None = None,
+    dossiers_top: int = 10,
+    init: bool = False,
+    feedback_wait_s: float = 30.0,
+) -> list[dict[str, Any]]:
+    """Run the nights `date_from` .. `date_to` in order, one nightly flow run each."""
+    return [nightly_flow(landing=landing, db=db, as_of=day, window_days=window_days, tz=tz,
+                         detectors=detectors, disabled_detectors=disabled_detectors,
+                         dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s)
+            for day in pipeline.backfill_days(date_from, date_to)]

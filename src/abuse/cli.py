@@ -30,6 +30,21 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--prefect", action="store_true",
                    help="run as a Prefect flow even without PREFECT_API_URL (starts a local server)")
     n.add_argument("--quiet", action="store_true", help="print only the summary")
+    n.add_argument("--init", action="store_true",
+                   help="allow --db in a directory that does not exist yet (start a new history there)")
+
+    b = sub.add_parser("backfill", help="run the nights --from .. --to in order (same report per night "
+                                        "as running them night after night)")
+    b.add_argument("--from", dest="date_from", type=_date, required=True, help="first night (YYYY-MM-DD)")
+    b.add_argument("--to", dest="date_to", type=_date, required=True, help="last night (YYYY-MM-DD)")
+    b.add_argument("--landing", type=Path, help="landing directory (default: settings)")
+    b.add_argument("--db", type=Path, help="report database file (default: abuse.duckdb)")
+    b.add_argument("--window-days", type=int, help="days in each night's window (default 30)")
+    b.add_argument("--tz", help="platform time zone (default Asia/Shanghai)")
+    b.add_argument("--settings", type=Path, help="settings file (default abuse.toml)")
+    b.add_argument("--prefect", action="store_true", help="run as a Prefect flow even without PREFECT_API_URL")
+    b.add_argument("--quiet", action="store_true", help="print only the summaries")
+    b.add_argument("--init", action="store_true", help="allow --db in a directory that does not exist yet")
 
     g = sub.add_parser("generate", help="write sample logs with planted abuse and truth")
     g.add_argument("--out", type=Path, required=True)
@@ -73,7 +88,7 @@ def _nightly(args: argparse.Namespace) -> int:
     from abuse.settings import load_settings
 
     settings = load_settings(args.settings, landing=args.landing, db=args.db, as_of=args.as_of,
-                             window_days=args.window_days, tz=args.tz)
+                             window_days=args.window_days, tz=args.tz, init=args.init or None)
     say = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
     if args.prefect or os.environ.get("PREFECT_API_URL"):
         from flows.nightly import nightly_flow  # the command line may call a flow; nothing below it may
@@ -87,9 +102,33 @@ def _nightly(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from abuse.report_text import format_summary
+    from abuse.settings import load_settings
+
+    settings = load_settings(args.settings, landing=args.landing, db=args.db, window_days=args.window_days,
+                             tz=args.tz, init=args.init or None)
+    say = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
+    if args.prefect or os.environ.get("PREFECT_API_URL"):
+        from flows.nightly import backfill_flow
+
+        params = settings.model_dump(mode="json", exclude={"as_of"})
+        outs = backfill_flow(date_from=args.date_from, date_to=args.date_to, **params)
+    else:
+        from abuse.pipeline import run_backfill
+
+        outs = run_backfill(settings, args.date_from, args.date_to, say)
+    for out in outs:
+        print(format_summary(out))
+    return 0
+
+
 def _one_line(exc: Exception) -> str:
     from pydantic import ValidationError
 
+    recorded = getattr(exc, "abuse_run_failure", None)  # a run that failed and was recorded so
+    if recorded:
+        return str(recorded).splitlines()[0]
     if isinstance(exc, ValidationError):
         errors = exc.errors()
         return "; ".join(f"setting {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
@@ -102,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "nightly":
             return _nightly(args)
+        if args.command == "backfill":
+            return _backfill(args)
         if args.command == "generate":
             from abuse.generate import generate
 

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     )
     disabled_detectors: list[str] = Field(default_factory=list, description="detectors not to run")
     dossiers_top: int = Field(10, ge=0, description="how many top cases get an HTML dossier")
+    init: bool = Field(False, description="allow --db in a directory that does not exist yet (a new history)")
+    feedback_wait_s: float = Field(
+        30.0, ge=0, description="how long to retry reading a feedback database an analyst holds "
+                                "open read-write before going on with the verdicts copied before")
 
     @field_validator("tz")
     @classmethod
