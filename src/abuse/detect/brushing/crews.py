@@ -69,7 +69,11 @@ def build_crews(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise: 
     for shops in sets:
         if len(shops) < 2:
             continue
-        members = _members(edges, shops, min_member_surprise, big_k)
+        # first guess of the crew: every account positive at two of these shops, so that the
+        # shops' popularity is measured without it (a crew can be most of a shop's reviewers)
+        guess = set(edges.filter(pl.col("shop_id").is_in(list(shops))).group_by("account_id").len()
+                    .filter(pl.col("len") >= 2)["account_id"])
+        members = _members(edges, shops, min_member_surprise, big_k, guess)
         if len(members) < 2:
             continue
         clients = _clients(edges, set(members), min_shop_surprise, big_k)
