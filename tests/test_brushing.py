@@ -16,7 +16,7 @@ from abuse.detect.base import DetectContext
 from abuse.detect.brushing import BrushingDetector
 
 SEEDS = (1, 2)
-SCALE = 1.0
+SCALE = 0.6
 
 
 def generated_data(tmp_path_factory, seed: int) -> Path:
@@ -27,6 +27,20 @@ def generated_data(tmp_path_factory, seed: int) -> Path:
 
         generate(out, seed, SCALE)
     return out
+
+
+_STAGED: dict = {}
+
+
+def staged_data(tmp_path_factory, seed: int):
+    """(connection, window_start, window_end, truth) of the generated data set, staged once
+    per test session for both test files."""
+    if seed not in _STAGED:
+        from abuse.testing import staged
+
+        out = generated_data(tmp_path_factory, seed)
+        _STAGED[seed] = (*staged(out / "landing"), truth_of(out))
+    return _STAGED[seed]
 
 
 def truth_of(out: Path) -> dict:
@@ -40,17 +54,14 @@ def truth_of(out: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def brushing(tmp_path_factory):
-    from abuse.testing import staged
-
     cache = {}
 
     def get(seed: int):
         if seed not in cache:
-            out = generated_data(tmp_path_factory, seed)
-            con, ws, we = staged(out / "landing")
+            con, ws, we, truth = staged_data(tmp_path_factory, seed)
             det = BrushingDetector()
             res = det.detect(DetectContext(con, ws, we, "Asia/Shanghai", det.Params()))
-            cache[seed] = (con, res, truth_of(out))
+            cache[seed] = (con, res, truth)
         return cache[seed]
 
     return get

@@ -5,6 +5,7 @@ recall, lone serial complainers), the money, and a hand-made world for the basel
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -15,20 +16,17 @@ from abuse.detect.base import DetectContext, DetectorResult
 from abuse.detect.refunds import RefundDetector
 from abuse.detect.refunds.rate import tarone_tests
 from abuse.sqlfiles import set_variables
-from test_brushing import SEEDS, generated_data, prf, truth_of
+from test_brushing import SEEDS, prf, staged_data
 
 
 @pytest.fixture(scope="module")
 def refunds(tmp_path_factory):
-    from abuse.testing import staged
-
     cache = {}
 
     def get(seed: int):
         if seed not in cache:
-            out = generated_data(tmp_path_factory, seed)
-            con, ws, we = staged(out / "landing")
-            cache[seed] = (con, run(con, ws, we), truth_of(out))
+            con, ws, we, truth = staged_data(tmp_path_factory, seed)
+            cache[seed] = (con, run(con, ws, we), truth)
         return cache[seed]
 
     return get
@@ -61,7 +59,7 @@ def test_generated_money_and_reasons(refunds, seed):
         assert f.cluster_key is None or f.cluster_key in keys
         assert 0 < f.evidence["excess_paid"] <= f.evidence["paid_amount"] <= paid[f.account_id] + 0.01
         assert f.evidence["n_paid"] > f.evidence["expected_paid"]
-        assert "1 shops" not in f.reason and "orders at" in f.reason
+        assert not re.search(r"\b1 shops\b", f.reason) and "orders at" in f.reason
     for c in res.clusters:
         assert len(c.account_ids) >= 2 and c.shop_ids and "share" in c.summary
         members = [f for f in res.findings if f.cluster_key == c.cluster_key]

@@ -63,7 +63,8 @@ def recruit(edges: pl.DataFrame, crews: list[Crew], *, min_surprise: float, thre
         mass = float(outsiders.group_by("shop_id").len()["len"].sum() + b.height)
         cand = (outsiders.filter(~pl.col("account_id").is_in(list(taken)))
                 .group_by("account_id").agg(pl.len().alias("hits"), pl.col("d").first(),
-                                            pl.col("addrs").explode().drop_nulls(), pl.col("texts").explode().drop_nulls())
+                                            pl.col("addrs").explode(empty_as_null=False).drop_nulls(),
+                                            pl.col("texts").explode(empty_as_null=False).drop_nulls())
                 .filter(pl.col("hits") >= 2))
         if cand.is_empty():
             continue
