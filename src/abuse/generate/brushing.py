@@ -44,7 +44,7 @@ def plant_brushing(w: World, people: np.ndarray) -> None:
         w.params["brushing_crews"] = []
         for r in range(n_crews):
             _crew(w, f"brush_{r + 1:02d}", candidates)
-        seasoned = people[w.acc["reg"][people] < w.clock.start]
+        seasoned = _unplanted(w, people[w.acc["reg"][people] < w.clock.start])
         _launch_shops(w, seasoned)
         _loyal_customers(w, seasoned, order)
         _households(w, order)
@@ -215,3 +215,11 @@ def _households(w: World, order: np.ndarray) -> None:
         post_reviews(w, o[rv], who[rv], shop[rv], (t + lag)[rv], rating[rv],
                      w.texts.codes(texts.background_review(rng, rating[rv])))
         w.lookalike(acc, "household_orders", f"home_{h + 1:03d}")
+
+
+def _unplanted(w: World, people: np.ndarray) -> np.ndarray:
+    """People no other scenario made abusers (a look-alike must be honest)."""
+    if not w.truth_accounts:
+        return people
+    planted = np.concatenate([codes for codes, *_ in w.truth_accounts])
+    return people[~np.isin(people, planted)]

@@ -36,7 +36,7 @@ def plant_refunders(w: World, people: np.ndarray) -> None:
             _refunders(w, "", 1)
         for i in range(n_crews):
             _refunders(w, f"refund_{i + 1:02d}", int(rng.integers(2, 7)))
-        seasoned = people[w.acc["reg"][people] < w.clock.start]
+        seasoned = _unplanted(w, people[w.acc["reg"][people] < w.clock.start])
         _unlucky_buyers(w, seasoned)
         _recall(w, seasoned)
     finally:
@@ -152,3 +152,11 @@ def _recall(w: World, seasoned: np.ndarray) -> None:
             rng.integers(HOUR, DAY, k), APPROVED,
             w.texts.codes([texts.RECALL_REASONS[i] for i in rng.integers(0, 4, k)]))
     w.lookalike(buyers, "recall_buyer", "recall_01")
+
+
+def _unplanted(w: World, people: np.ndarray) -> np.ndarray:
+    """People no other scenario made abusers (a look-alike must be honest)."""
+    if not w.truth_accounts:
+        return people
+    planted = np.concatenate([codes for codes, *_ in w.truth_accounts])
+    return people[~np.isin(people, planted)]
