@@ -87,16 +87,19 @@ class BrushingDetector(DetectorBase):
             bits = evidence_.total_bits(crew, ev)
             if bits < p.min_crew_bits:
                 continue
-            _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, result)
+            _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q,
+                    result)
         return result
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
 def _report(key: str, crew: crews_.Crew, ev: evidence_.CrewEvidence, edges: pl.DataFrame,
-            bits: float, tests: int, result: DetectorResult) -> None:
+            bits: float, tests: int, quick_q: float, result: DetectorResult) -> None:
     sub = edges.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
     per_shop = (sub.group_by("shop_id").agg(pl.col("n_pos").sum().alias("crew_reviews"),
                                             pl.col("account_id").n_unique().alias("members"),
@@ -114,7 +117,7 @@ def _report(key: str, crew: crews_.Crew, ev: evidence_.CrewEvidence, edges: pl.D
              if ev.drop_addresses else "")
     summary = (f"{m} accounts posted {ev.reviews} five-star reviews on {n_shops} client shops "
                f"({share:.0%} of those shops' five-star reviews in the window), {ev.quick} of "
-               f"{ev.lagged} within the platform's quickest {ev.bits and '10%'} after the order, "
+               f"{ev.lagged} within the platform's quickest {quick_q:.0%} after the order, "
                f"{ev.dup_text_pairs} near-duplicate text pairs ({ev.dup_text_expected:.1f} expected){drops}; "
                f"fake orders worth {ev.gmv:.2f} yuan.")
     group_ev = {"n_accounts": m, "n_shops": n_shops, "co_target_bits": round(crew.surprise, 2),
@@ -134,7 +137,7 @@ def _report(key: str, crew: crews_.Crew, ev: evidence_.CrewEvidence, edges: pl.D
     for r in per.iter_rows(named=True):
         reason = (f"posted {_plural(int(r['n_pos']), 'five-star review')} on {r['shops']} of the "
                   f"{n_shops} client shops of a crew of {m} accounts ({r['n_quick']} within the "
-                  f"platform's quickest 10% after the order), fake orders worth {r['gmv']:.2f} yuan")
+                  f"platform's quickest {quick_q:.0%} after the order), fake orders worth {r['gmv']:.2f} yuan")
         result.findings.append(Finding(
             account_id=r["account_id"], pattern="brushing_ring",
             score=round(score * (0.8 + 0.2 * min(1.0, crew.members[r["account_id"]] / 10)), 4),

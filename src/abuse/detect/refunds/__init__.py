@@ -92,7 +92,9 @@ class RefundDetector(DetectorBase):
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
 def _report(members: pl.DataFrame, groups: list[crews_.Crew], tests: int) -> DetectorResult:
