@@ -5,7 +5,8 @@
 -- number of the edge's reviews posted within the platform's getvariable('brushing_quick_q')
 -- quantile of that lag ("quick"), the money of the account's orders at the shop in the window
 -- (the fake GMV if the edge is fake), their shipping addresses, whether one of them is used
--- by another account too, the review texts, and the shop's positive reviews and buyers.
+-- by another account too, the review texts, and the shop's positive reviews (and five-star
+-- ones among them).
 WITH
 life AS (
     SELECT review_id,
@@ -37,7 +38,7 @@ orphans AS (
       ON b.account_id = o.account_id AND b.shop_id = o.shop_id AND b.posted_at >= o.created_at
 ),
 lagged AS (
-    SELECT b.review_id, b.account_id, b.shop_id, b.posted_at, b.text,
+    SELECT b.review_id, b.account_id, b.shop_id, b.posted_at, b.text, b.last_rating,
            epoch(b.posted_at) - epoch(coalesce(b.ordered_at, r.ordered_at)) AS lag_s
     FROM by_id b LEFT JOIN orphans r USING (review_id)
 ),
@@ -64,6 +65,7 @@ acc_shop_orders AS (
 edges AS (
     SELECT l.account_id, l.shop_id,
            count(*)                                                         AS n_pos,
+           count(*) FILTER (l.last_rating = 5)                              AS n_five,
            count(*) FILTER (l.lag_s IS NOT NULL AND l.lag_s <= q.lag_q)     AS n_quick,
            count(*) FILTER (l.lag_s IS NOT NULL)                            AS n_lagged,
            median(l.lag_s)                                                  AS lag_median_s,
@@ -74,11 +76,12 @@ edges AS (
     GROUP BY l.account_id, l.shop_id
 ),
 shop_pos AS (
-    SELECT shop_id, count(*) AS shop_pos FROM lagged GROUP BY shop_id
+    SELECT shop_id, count(*) AS shop_pos, count(*) FILTER (last_rating = 5) AS shop_five
+    FROM lagged GROUP BY shop_id
 )
 SELECT e.*, coalesce(o.n_orders, 0) AS n_orders, coalesce(o.gmv, 0) AS gmv,
        coalesce(o.addrs, []) AS addrs, coalesce(o.addr_shared, false) AS addr_shared,
-       s.shop_pos, (SELECT lag_q FROM quick) AS lag_q
+       s.shop_pos, s.shop_five, (SELECT lag_q FROM quick) AS lag_q
 FROM edges e
 LEFT JOIN acc_shop_orders o USING (account_id, shop_id)
 JOIN shop_pos s USING (shop_id)

@@ -2,7 +2,7 @@
 they are paid for.
 
 1. Positive (account, shop) edges come from SQL (``sql/features/brushing_edges.sql``): a
-   five-star review in the window (not withdrawn or lowered since), its lag from the order,
+   review of >= ``min_rating`` stars in the window (not withdrawn or lowered since), its lag from the order,
    the orders' money and shipping addresses, the review texts.
 2. Co-targeting, judged per shop against its own popularity: shop pairs sharing more
    positive reviewers than the configuration null allows (``graph``; the projection is onto
@@ -17,7 +17,8 @@ they are paid for.
    co-targeting plus evidence reaches ``min_crew_bits``.
 Money: ``loss_estimate`` is the fake GMV, the money of the members' orders at the client
 shops in the window (paid and usually returned off the platform); the inflated review count
-per client shop and the crew's share of the shop's five-star reviews are in the evidence.
+per client shop and the crew's share of the shop's five-star reviews are in the evidence
+(``client_shops``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class BrushingDetector(DetectorBase):
     patterns = ("brushing_ring",)
 
     class Params(BaseModel):
-        min_rating: int = Field(5, ge=1, le=5, description="a positive review has at least this rating")
+        min_rating: int = Field(
+            4, ge=1, le=5, description="a positive review has at least this rating (4: crews "
+            "that mix in four-star reviews to look natural still count)")
         quick_q: float = Field(
             0.1, gt=0, lt=1, description="platform quantile of the order-to-review lag under "
             "which a review counts as quick")
@@ -102,27 +105,30 @@ def _report(key: str, crew: crews_.Crew, ev: evidence_.CrewEvidence, edges: pl.D
             bits: float, tests: int, quick_q: float, result: DetectorResult) -> None:
     sub = edges.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
     per_shop = (sub.group_by("shop_id").agg(pl.col("n_pos").sum().alias("crew_reviews"),
+                                            pl.col("n_five").sum().alias("crew_five"),
                                             pl.col("account_id").n_unique().alias("members"),
-                                            pl.col("shop_pos").first(), pl.col("gmv").sum())
+                                            pl.col("shop_pos").first(), pl.col("shop_five").first(),
+                                            pl.col("gmv").sum())
                 .sort("shop_id"))
-    shops_ev = {r["shop_id"]: {"crew_five_star": int(r["crew_reviews"]), "shop_five_star": int(r["shop_pos"]),
-                               "share": round(r["crew_reviews"] / max(r["shop_pos"], 1), 3),
+    shops_ev = {r["shop_id"]: {"crew_five_star": int(r["crew_five"]), "shop_five_star": int(r["shop_five"]),
+                               "share": round(r["crew_five"] / max(r["shop_five"], 1), 3),
+                               "crew_positive": int(r["crew_reviews"]), "shop_positive": int(r["shop_pos"]),
                                "inflated_reviews": int(r["crew_reviews"]), "members": int(r["members"]),
                                "fake_gmv": round(float(r["gmv"]), 2)}
                 for r in per_shop.iter_rows(named=True)}
     m, n_shops = len(crew.members), len(crew.shops)
     score = stats.score(stats.corrected(bits, tests))
-    share = float(per_shop["crew_reviews"].sum() / max(per_shop["shop_pos"].sum(), 1))
+    share = float(per_shop["crew_five"].sum() / max(per_shop["shop_five"].sum(), 1))
     drops = (f"; {ev.members_at_drops} members ship to {_plural(ev.drop_addresses, 'shared address')}"
              if ev.drop_addresses else "")
-    summary = (f"{m} accounts posted {ev.reviews} five-star reviews on {n_shops} client shops "
+    summary = (f"{m} accounts posted {ev.reviews} positive reviews on {n_shops} client shops "
                f"({share:.0%} of those shops' five-star reviews in the window), {ev.quick} of "
                f"{ev.lagged} within the platform's quickest {quick_q:.0%} after the order, "
                f"{ev.dup_text_pairs} near-duplicate text pairs ({ev.dup_text_expected:.1f} expected){drops}; "
                f"fake orders worth {ev.gmv:.2f} yuan.")
     group_ev = {"n_accounts": m, "n_shops": n_shops, "co_target_bits": round(crew.surprise, 2),
                 "evidence_bits": {k: round(v, 2) for k, v in ev.bits.items()},
-                "five_star_reviews": ev.reviews, "quick_reviews": ev.quick,
+                "positive_reviews": ev.reviews, "quick_reviews": ev.quick,
                 "dup_text_pairs": ev.dup_text_pairs, "dup_text_expected": round(ev.dup_text_expected, 2),
                 "drop_addresses": ev.drop_addresses, "members_at_drops": ev.members_at_drops,
                 "median_span_days": round(ev.median_span_days, 2), "fake_gmv": round(ev.gmv, 2),
@@ -135,13 +141,13 @@ def _report(key: str, crew: crews_.Crew, ev: evidence_.CrewEvidence, edges: pl.D
                                           pl.col("n_quick").sum(), pl.col("gmv").sum())
            .sort("account_id"))
     for r in per.iter_rows(named=True):
-        reason = (f"posted {_plural(int(r['n_pos']), 'five-star review')} on {r['shops']} of the "
+        reason = (f"posted {_plural(int(r['n_pos']), 'positive review')} on {r['shops']} of the "
                   f"{n_shops} client shops of a crew of {m} accounts ({r['n_quick']} within the "
                   f"platform's quickest {quick_q:.0%} after the order), fake orders worth {r['gmv']:.2f} yuan")
         result.findings.append(Finding(
             account_id=r["account_id"], pattern="brushing_ring",
             score=round(score * (0.8 + 0.2 * min(1.0, crew.members[r["account_id"]] / 10)), 4),
-            reason=reason, evidence={"shops": r["shops"], "five_star_reviews": int(r["n_pos"]),
+            reason=reason, evidence={"shops": r["shops"], "positive_reviews": int(r["n_pos"]),
                                      "quick_reviews": int(r["n_quick"]), "fake_gmv": round(float(r["gmv"]), 2),
                                      "member_bits": round(crew.members[r["account_id"]], 2),
                                      "crew": {k: v for k, v in group_ev.items() if k != "client_shops"}},
