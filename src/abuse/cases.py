@@ -134,7 +134,7 @@ def inflated_target_rows(run_id: int, clusters: list[Cluster], ids: dict[tuple[s
             continue
         for t in c.evidence.get("targets", []):
             rows.append((run_id, str(t["target_id"]), t.get("action"), ids[key], int(t.get("total") or 0),
-                         int(t.get("from_cluster") or 0), float(t.get("share") or 0.0),
+                         int(t.get("from_cluster") or 0), _stable(float(t.get("share") or 0.0)),
                          t.get("first_seen"), t.get("last_seen")))
     return rows
 

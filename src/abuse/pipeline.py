@@ -165,6 +165,11 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[
     for tmp in stale_temps(db):
         remove_temp(tmp)
         done.append(f"removed the temporary file {tmp.name} of an interrupted run")
+    spill = work_path(db).with_name(work_path(db).name + ".tmp")  # DuckDB's spill files
+    if spill.is_dir() and (left := [p for p in spill.iterdir() if p.is_file()]):
+        for p in left:  # nobody else uses them: this process holds the working database
+            p.unlink(missing_ok=True)
+        done.append(f"removed {len(left)} spill file(s) an interrupted run left in {spill.name}")
     if undone:
         try:
             refresh_report(con, db)
@@ -208,7 +213,7 @@ def _undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) ->
     """Take back what a committed run added to the history (its report never appeared)."""
     as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]
     con.execute("BEGIN TRANSACTION")
-    for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files"):
+    for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files", "inflated_targets"):
         con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
     con.execute("UPDATE runs SET status = 'failed', stage = 'publish', report_tmp = NULL, "
                 "error = coalesce(error, ?), failure_reason = ? WHERE run_id = ?",
