@@ -10,6 +10,8 @@
 -- pass) are left out of every base rate, so a crew cannot raise the baseline of its shops.
 -- Leverage: a paid order at a shop where the account posted a low rating (<= 2 stars) in the
 -- window is a complaint or extortion claim, counted apart (serial refunders need no leverage).
+-- Coupon loops: paid orders that redeemed a coupon are counted apart (refund-loop arbitrage is
+-- coupon hoarding).
 -- Reasons: the account's most used claim reason, how often, and that reason's share of all
 -- the window's claims (the baseline of reusing it).
 -- Also the same figures without the account's strongest shop (most paid orders), so one bad
@@ -31,7 +33,8 @@ claims AS (
     GROUP BY order_id, account_id, shop_id
 ),
 win_orders AS (
-    SELECT order_id, account_id, shop_id, coalesce(item_id, '') AS item_id, created_at
+    SELECT order_id, account_id, shop_id, coalesce(item_id, '') AS item_id, created_at,
+           coupon_id IS NOT NULL OR coalesce(discount, 0) > 0 AS with_coupon
     FROM stg_orders
     WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
 ),
@@ -39,14 +42,14 @@ units AS (
     SELECT o.order_id, o.account_id, o.shop_id, o.item_id, o.created_at,
            coalesce(c.n_claims, 0) > 0 AS claimed, coalesce(c.n_paid, 0) > 0 AS paid,
            coalesce(c.n_comp, 0) > 0 AS comp, coalesce(c.paid_amount, 0) AS paid_amount,
-           coalesce(c.comp_amount, 0) AS comp_amount, c.last_claim_at, c.reasons
+           coalesce(c.comp_amount, 0) AS comp_amount, c.last_claim_at, c.reasons, o.with_coupon
     FROM win_orders o
     LEFT JOIN claims c ON c.order_id = o.order_id AND c.account_id = o.account_id
     UNION ALL
     -- claims in the window on no order of the window's (order unknown or not given)
     SELECT coalesce(c.order_id, 'claim'), c.account_id, c.shop_id, '', c.first_claim_at,
            true, c.n_paid > 0, c.n_comp > 0, c.paid_amount, c.comp_amount, c.last_claim_at,
-           c.reasons
+           c.reasons, false
     FROM claims c
     WHERE c.first_claim_at >= getvariable('window_start')
       AND NOT EXISTS (SELECT 1 FROM win_orders o
@@ -124,6 +127,7 @@ SELECT r.account_id,
        any_value(x.n_reasoned)                         AS n_reasoned,
        any_value(rs.share)                             AS top_reason_share,
        sum((r.paid AND l.account_id IS NOT NULL)::INT) AS n_paid_leveraged,
+       sum((r.paid AND r.with_coupon)::INT)            AS n_paid_coupon,
        list(DISTINCT r.shop_id ORDER BY r.shop_id) FILTER (r.paid) AS paid_shops
 FROM rated r
 JOIN top t USING (account_id)

@@ -57,8 +57,11 @@ class RefundDetector(DetectorBase):
         join_surprise: float = Field(
             2.0, ge=0, description="-log10 p an account linked to a flagged one by a shared "
             "address or device needs (after paying for the accounts so linked)")
+        max_coupon_share: float = Field(
+            0.5, ge=0, le=1, description="largest share of paid orders that redeemed a coupon: "
+            "above it the refunds are coupon arbitrage (coupon_hoarding)")
         max_leveraged_share: float = Field(
-            0.5, ge=0, le=1, description="largest share of paid orders at shops the account "
+            0.8, ge=0, le=1, description="largest share of paid orders at shops the account "
             "rated <= 2 stars: above it the claims are complaints or extortion (rings), not "
             "serial refunds")
         id_hub_cap: int = Field(
@@ -75,6 +78,7 @@ class RefundDetector(DetectorBase):
             acc, tests = rate_.score(acc, p.min_surprise)
             # claims that followed the account's own low ratings are complaints or extortion
             acc = acc.filter((pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
+                             & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))
                              & (pl.col("n_paid_shops") >= p.min_shops))
             need = p.min_surprise + math.log10(max(tests, 1))
             strong = (pl.col("surprise") >= need) & (pl.col("paid_surprise") >= p.min_paid_surprise)

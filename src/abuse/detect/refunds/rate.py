@@ -25,7 +25,8 @@ def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
     finally:
         con.unregister("refunds_exclude")
     ints = ("n_orders", "n_claimed", "n_paid", "n_comp_claimed", "n_shops", "n_paid_shops",
-            "n_top", "k_top", "n_reasons", "top_reason_n", "n_reasoned", "n_paid_leveraged")
+            "n_top", "k_top", "n_reasons", "top_reason_n", "n_reasoned", "n_paid_leveraged",
+            "n_paid_coupon")
     return df.with_columns([pl.col(c).cast(pl.Int64) for c in ints]
                            + [pl.col(c).cast(pl.Float64) for c in
                               ("expected_paid", "paid_amount", "comp_amount", "mu_top",
