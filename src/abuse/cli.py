@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--adversarial", action="store_true",
                    help="plant crews that adapt: jittered and Poisson-timed scripts, sparse rings "
                         "without shared devices, maintained hoarding accounts, harder look-alikes")
+    g.add_argument("--tz", default="Asia/Shanghai",
+                   help="platform time zone of the generated logs (default Asia/Shanghai; e.g. Asia/Kolkata)")
 
     v = sub.add_parser("verdict", help="record an analyst's verdict on a case or an account")
     v.add_argument("verdict", choices=["confirmed", "dismissed"])
@@ -146,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             from abuse.generate import generate
 
-            out = generate(args.out, seed=args.seed, scale=args.scale, adversarial=args.adversarial)
+            out = generate(args.out, seed=args.seed, scale=args.scale, adversarial=args.adversarial,
+                           tz=args.tz)
             print(f"wrote {args.out}/landing and {args.out}/truth: {out}")
             return 0
         if args.command == "verdict":

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from abuse.ingest.options import DEFAULT_PII_KEY
 
 
 class Settings(BaseSettings):
@@ -38,6 +40,18 @@ class Settings(BaseSettings):
     feedback_wait_s: float = Field(
         30.0, ge=0, description="how long to retry reading a feedback database an analyst holds "
                                 "open read-write before going on with the verdicts copied before")
+    max_field_bytes: int = Field(
+        1 << 20, ge=1024, description="longest value (UTF-8 bytes) of one field at ingest; a record "
+        "holding a longer one is quarantined alone")
+    earliest_timestamp: date = Field(
+        date(2000, 1, 1), description="timestamps before this day (platform-local) are quarantined: "
+        "no event of the platform can be that old")
+    future_tolerance_days: float = Field(
+        2.0, ge=0, description="timestamps later than the delivery (the run's start) plus this many "
+        "days are quarantined")
+    pii_hash_key: SecretStr = Field(
+        SecretStr(DEFAULT_PII_KEY), exclude=True, description="key of the HMAC-SHA256 that replaces a "
+        "raw mobile number delivered in phone_hash (env ABUSE_PII_HASH_KEY; never recorded in runs)")
 
     @field_validator("tz")
     @classmethod
