@@ -9,9 +9,10 @@ they are paid for.
    shops, never onto account pairs), Louvain communities of them as candidate client sets,
    members and client shops by Poisson surprise against the shops' positive degrees, the
    strongest shops left out of the strength (``crews``). A member must have served two
-   clients during the crew's bursts there (``recruit.confirm``). Accounts that served only two of
+   clients during the crew's bursts there (``recruit.confirm``). Accounts that served only one or two of
    many clients join when their hits during the crew's bursts, a shared drop address and
-   copied praise together are too much for chance (``recruit``).
+   copied praise together are too much for chance (``recruit``; two hits, then one hit, as
+   two families each corrected for its own candidates).
 3. Evidence against platform baselines: quick reviews, templated praise, drop addresses,
    reviews clustered in time at each client (``evidence``). A crew is reported when
    co-targeting plus evidence reaches ``min_crew_bits``.
@@ -79,8 +80,9 @@ class BrushingDetector(DetectorBase):
         base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
         recruit_.confirm(edges, crews)
         crews = [c for c in crews if len(c.members) >= p.min_members]
-        recruit_.recruit(edges, crews, min_surprise=p.min_member_surprise,
-                         threshold=p.text_jaccard, base_dup=base_dup)
+        for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
+            recruit_.recruit(edges, crews, min_surprise=p.min_member_surprise,
+                             threshold=p.text_jaccard, base_dup=base_dup, min_hits=min_hits)
         window_s = (ctx.window_end - ctx.window_start).total_seconds()
         tests = max(pairs.height, 1)
         result = DetectorResult()

@@ -48,7 +48,7 @@ def confirm(edges: pl.DataFrame, crews: list[Crew]) -> None:
         crew.members = {a: s for a, s in crew.members.items() if a in keep}
 
 
-def recruit(edges: pl.DataFrame, crews: list[Crew], *, min_surprise: float, threshold: float,
+def recruit(edges: pl.DataFrame, crews: list[Crew], *, min_surprise: float, threshold: float, min_hits: int = 1,
             base_dup: float, max_texts: int = 100) -> None:
     """Adds members to ``crews`` in place (``members``, with their combined surprise)."""
     big_k = float(edges.height)
@@ -65,7 +65,7 @@ def recruit(edges: pl.DataFrame, crews: list[Crew], *, min_surprise: float, thre
                 .group_by("account_id").agg(pl.len().alias("hits"), pl.col("d").first(),
                                             pl.col("addrs").explode(empty_as_null=False).drop_nulls(),
                                             pl.col("texts").explode(empty_as_null=False).drop_nulls())
-                .filter(pl.col("hits") >= 2))
+                .filter(pl.col("hits") >= min_hits))
         if cand.is_empty():
             continue
         # drop addresses: used by two or more members at the clients
