@@ -70,12 +70,12 @@ def recruit(edges: pl.DataFrame, crews: list[Crew], *, min_surprise: float, thre
             continue
         # drop addresses: used by two or more members at the clients
         maddr = (at.filter(pl.col("account_id").is_in(mem)).select("account_id", "addrs")
-                 .explode("addrs").drop_nulls().unique())
+                 .explode("addrs", empty_as_null=False).drop_nulls().unique())
         drops = set(maddr.group_by("addrs").agg(pl.len()).filter(pl.col("len") >= 2)["addrs"])
         users = (edges.filter(~pl.col("account_id").is_in(mem)).select("account_id", "addrs")
-                 .explode("addrs").filter(pl.col("addrs").is_in(list(drops)))["account_id"].n_unique())
+                 .explode("addrs", empty_as_null=False).filter(pl.col("addrs").is_in(list(drops)))["account_id"].n_unique())
         p_drop = (users + 1) / n_accounts
-        texts = (at.filter(pl.col("account_id").is_in(mem)).select(pl.col("texts").explode())
+        texts = (at.filter(pl.col("account_id").is_in(mem)).select(pl.col("texts").explode(empty_as_null=False))
                  .drop_nulls()["texts"].to_list())
         if len(texts) > max_texts:
             texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), max_texts, replace=False)]
