@@ -21,9 +21,10 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NONE  # noqa: E402
+from prefect.context import FlowRunContext  # noqa: E402
 from pydantic import BaseModel, create_model  # noqa: E402
 
-from abuse import pipeline, report_text  # noqa: E402
+from abuse import engine, pipeline, report_text  # noqa: E402
 from abuse.detect.base import all_detectors  # noqa: E402
 from abuse.settings import load_settings  # noqa: E402
 
@@ -48,9 +49,18 @@ def stage_task(run: pipeline.Run) -> dict[str, int]:
     return run.checks
 
 
-@task(name="detect", cache_policy=NONE)
-def detect_task(run: pipeline.Run) -> dict[str, int]:
-    results = pipeline.detect(run)
+@task(name="detect", cache_policy=NONE, task_run_name="detect-{job.name}")
+def detector_task(job: engine.DetectorJob, upstream: dict[str, Any]) -> tuple[Any, float]:
+    return engine.run_job(job, upstream)
+
+
+def detect_stage(run: pipeline.Run) -> dict[str, int]:
+    """One task per detector on the flow's task runner, each started once the detectors it
+    requires are done. On Prefect's thread pool a task takes a cursor of the run's connection;
+    on Dask (workers may be other processes or machines) the run releases its connection and
+    each task opens the working database read-only."""
+    remote = type(FlowRunContext.get().task_runner).__name__ == "DaskTaskRunner"
+    results = engine.detect_with(run, lambda job, upstream: detector_task.submit(job, upstream), remote)
     return {name: len(r.findings) for name, r in results.items()}
 
 
@@ -87,6 +97,8 @@ def nightly_flow(
     dossiers_top: int = 10,
     init: bool = False,
     feedback_wait_s: float = 30.0,
+    memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Ingest what is new under `landing`, run every detector over the window ending on
     `as_of` (default: the latest day with data) and refresh the report database `db`."""
@@ -96,9 +108,10 @@ def nightly_flow(
             overrides[name] = {**params, **overrides.get(name, {})}
     settings = load_settings(landing=landing, db=db, as_of=as_of, window_days=window_days, tz=tz,
                              detectors=overrides or None, disabled_detectors=disabled_detectors,
-                             dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s)
+                             dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s,
+                             memory_limit=memory_limit, threads=threads)
     run = pipeline.start(settings, say=get_run_logger().info)
-    return pipeline.drive(run, [ingest_task, stage_task, detect_task, publish_task],
+    return pipeline.drive(run, [ingest_task, stage_task, detect_stage, publish_task],
                           [artifacts_task, dossiers_task])  # after the commit: cannot undo the report
 
 
@@ -115,9 +128,12 @@ def backfill_flow(
     dossiers_top: int = 10,
     init: bool = False,
     feedback_wait_s: float = 30.0,
+    memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run the nights `date_from` .. `date_to` in order, one nightly flow run each."""
     return [nightly_flow(landing=landing, db=db, as_of=day, window_days=window_days, tz=tz,
                          detectors=detectors, disabled_detectors=disabled_detectors,
-                         dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s)
+                         dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s,
+                         memory_limit=memory_limit, threads=threads)
             for day in pipeline.backfill_days(date_from, date_to)]

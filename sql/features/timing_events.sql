@@ -25,6 +25,18 @@ WITH events AS (
     SELECT account_id, 'review:' || coalesce(action, 'posted'), created_at, NULL, false
     FROM stg_reviews
     WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
+),
+-- Any event in the minutes around a release (from getvariable('timing_release_before_min')
+-- minutes before it to the grace after) is marked too: people open the app for the release.
+release_minutes AS (
+    SELECT DISTINCT unnest(generate_series(
+               date_trunc('minute', released_at) - to_minutes(getvariable('timing_release_before_min')),
+               date_trunc('minute', released_at) + to_seconds(CAST(getvariable('timing_release_grace_s') AS BIGINT)),
+               INTERVAL 1 MINUTE)) AS minute
+    FROM stg_campaigns
+    WHERE released_at IS NOT NULL
+      AND released_at >= getvariable('window_start') - INTERVAL 1 DAY
+      AND released_at < getvariable('window_end')
 )
 -- Events of one account and stream at the very same instant are one action (a checkout
 -- split into one order per shop, a batch export stamping one time): counted once.
@@ -36,7 +48,7 @@ SELECT
     CAST(extract(minute FROM ts) * 60 + extract(second FROM ts) AS INTEGER) AS sec_of_hour,
     CAST(extract(second FROM ts) AS INTEGER)                         AS sec_of_minute,
     median(duration_s)                                               AS duration_s,
-    bool_or(at_release)                                              AS at_release
+    bool_or(at_release) OR date_trunc('minute', ts) IN (SELECT minute FROM release_minutes) AS at_release
 FROM events
 WHERE account_id IS NOT NULL
 GROUP BY account_id, stream, ts

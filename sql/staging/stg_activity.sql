@@ -1,7 +1,10 @@
 -- stg_activity: one row per event_id, typed (logins, views, lottery spins, votes, likes...).
-CREATE OR REPLACE TABLE stg_activity AS
+-- stg_activity_rows(first_file, last_file): the cleaned rows of the raw files first_file..last_file
+-- (file_seq), latest delivery per key. A full rebuild takes every file; a night merges only its
+-- own files into stg_activity (abuse.staging), with the same result.
+CREATE OR REPLACE MACRO stg_activity_rows(first_file, last_file) AS TABLE
 WITH valid AS (
-    SELECT * FROM raw_activity WHERE _reject IS NULL
+    SELECT * FROM raw_activity WHERE _reject IS NULL AND _file_seq BETWEEN first_file AND last_file
 ),
 cleaned AS (
     SELECT
@@ -19,3 +22,5 @@ cleaned AS (
 )
 SELECT * FROM cleaned
 QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _file_seq DESC, _row DESC) = 1;
+
+CREATE OR REPLACE TABLE stg_activity AS SELECT * FROM stg_activity_rows(0, 9223372036854775807);

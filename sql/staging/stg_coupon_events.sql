@@ -1,7 +1,10 @@
 -- stg_coupon_events: one row per event_id (raw rows are typed at ingest); action is claim/redeem/return/expire.
-CREATE OR REPLACE TABLE stg_coupon_events AS
+-- stg_coupon_events_rows(first_file, last_file): the cleaned rows of the raw files first_file..last_file
+-- (file_seq), latest delivery per key. A full rebuild takes every file; a night merges only its
+-- own files into stg_coupon_events (abuse.staging), with the same result.
+CREATE OR REPLACE MACRO stg_coupon_events_rows(first_file, last_file) AS TABLE
 WITH valid AS (
-    SELECT * FROM raw_coupon_events WHERE _reject IS NULL
+    SELECT * FROM raw_coupon_events WHERE _reject IS NULL AND _file_seq BETWEEN first_file AND last_file
 ),
 cleaned AS (
     SELECT
@@ -19,3 +22,5 @@ cleaned AS (
 )
 SELECT * FROM cleaned
 QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _file_seq DESC, _row DESC) = 1;
+
+CREATE OR REPLACE TABLE stg_coupon_events AS SELECT * FROM stg_coupon_events_rows(0, 9223372036854775807);

@@ -94,7 +94,7 @@ def start(settings: Settings, say: Say = print) -> Run:
     copy the analysts' verdicts in."""
     db = Path(settings.db)
     fresh = not work_path(db).exists()
-    con = connect_work(db, settings.tz, create_dir=settings.init)
+    con = connect_work(db, settings.tz, create_dir=settings.init, settings=settings)
     if fresh:
         say(f"[start] starting a new history in {work_path(db)}")
     recovered = recover(con, db, say)
@@ -282,11 +282,15 @@ def window_bounds(as_of: date, window_days: int, tz: str) -> tuple[datetime, dat
 
 
 def stage(run: Run) -> None:
-    """Build staging, seeds, checks and the window."""
+    """Bring staging up to date (merging only the night's raw files, or rebuilding from all raw
+    history where it must: ``abuse.staging``), then seeds, checks and the window."""
+    from abuse import staging
+
     _enter(run, "stage")
     t0 = time.perf_counter()
     con = run.con
-    built = run_folder(con, "staging")
+    done = staging.maintain(con)
+    staging_s = time.perf_counter() - t0
     load_seeds(con)
     run.checks = {p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchone()[0]
                   for p in sql_files("checks")}
@@ -297,7 +301,7 @@ def stage(run: Run) -> None:
                 [run.as_of, run.window_start, run.window_end, run.run_id])  # a failed run shows its night
     run.timings["stage"] = time.perf_counter() - t0
     bad = {k: v for k, v in run.checks.items() if v}
-    run.say(f"[stage] built {len(built)} staged tables; window {run.window_start:%Y-%m-%d} .. "
+    run.say(f"[stage] staging: {done.line()} in {staging_s:.1f}s; window {run.window_start:%Y-%m-%d} .. "
             f"{run.as_of} ({run.settings.window_days} days); checks: {bad or 'all clean'}; "
             f"{run.timings['stage']:.1f}s")
 
@@ -460,7 +464,7 @@ def fail(run: Run, exc: BaseException) -> str:
         except duckdb.Error:
             pass
         try:
-            con = run.con = connect_work(db, run.settings.tz)
+            con = run.con = connect_work(db, run.settings.tz, settings=run.settings)
         except (duckdb.Error, OSError) as exc2:
             run.say(f"[fail] could not reopen {work_path(db).name} to record the failure: {exc2}")
             _write_pending_failure(db, pending)

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     pii_hash_key: SecretStr = Field(
         SecretStr(DEFAULT_PII_KEY), exclude=True, description="key of the HMAC-SHA256 that replaces a "
         "raw mobile number delivered in phone_hash (env ABUSE_PII_HASH_KEY; never recorded in runs)")
+    memory_limit: str | None = Field(
+        None, description="DuckDB memory limit for the run, e.g. '6GB' (it spills beyond it); default 80% of RAM")
+    threads: int | None = Field(None, ge=1, description="DuckDB (and polars) threads; default one per core")
 
     @field_validator("tz")
     @classmethod

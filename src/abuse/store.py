@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from abuse.engine import apply_limits
 from abuse.sqlfiles import run_folder, sql_files
 
 HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine", "verdicts", "suppressed",
@@ -27,10 +29,12 @@ class NoSuchDirectory(FileNotFoundError):
     """``--db`` names a directory that does not exist (and ``--init`` was not given)."""
 
 
-def connect_work(db: Path, tz: str, create_dir: bool = True) -> duckdb.DuckDBPyConnection:
+def connect_work(db: Path, tz: str, create_dir: bool = True,
+                 settings: Any = None) -> duckdb.DuckDBPyConnection:
     """Open the working database with the platform time zone as the session zone. With
     ``create_dir`` false, a missing directory is an error: a mistyped ``--db`` must not
-    silently start a new history without the analysts' verdicts."""
+    silently start a new history without the analysts' verdicts. ``settings`` brings the
+    run's engine limits (``abuse.engine``)."""
     if not db.parent.is_dir():
         if not create_dir:
             raise NoSuchDirectory(
@@ -38,6 +42,7 @@ def connect_work(db: Path, tz: str, create_dir: bool = True) -> duckdb.DuckDBPyC
                 "--init to start a new history there")
         db.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(work_path(db)))
+    apply_limits(con, settings, work_path(db))
     con.execute("SET TimeZone = ?", [tz])
     run_folder(con, "state")
     return con

@@ -137,7 +137,9 @@ def _organic(w: World, rng, people, tg: _Targets) -> None:
     again = np.flatnonzero((action == ACT["vote"]) & (rng.random(len(acc)) < 0.25))
     k = rng.integers(1, 4, len(again))
     idx = np.repeat(again, k)
-    t2 = t[idx] + np.concatenate([np.arange(1, j + 1) for j in k]) * DAY + rng.integers(-6, 6, len(idx)) * HOUR
+    # a later day at another time of day: never the same second of the hour again
+    days_later = np.concatenate([np.arange(1, j + 1) for j in k]) * DAY
+    t2 = t[idx] + days_later + rng.integers(-6 * HOUR, 6 * HOUR, len(idx))
     _events(w, rng, acc[idx], t2, ACT["vote"], target[idx])
 
 

@@ -61,7 +61,8 @@ class EngagementDetector(DetectorBase):
             900.0, gt=0, description="engagement this soon after the account's own purchase is 'after a "
             "purchase'")
         alpha: float = Field(
-            0.01, gt=0, lt=1, description="family-wise error rate of every test (Bonferroni)")
+            1e-3, gt=0, lt=1, description="family-wise error rate of every test (Bonferroni); at 1e-2 an "
+            "internet cafe (unrelated people viewing popular shops from one IP) passed as a farm")
         min_farm_accounts: int = Field(3, ge=2, description="smallest farm reported")
 
     def run(self, ctx: DetectContext) -> DetectorResult:

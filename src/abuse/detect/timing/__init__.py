@@ -51,6 +51,10 @@ class TimingDetector(DetectorBase):
             600, ge=0,
             description="Claims this soon after their campaign's release are timed by it, not by a clock."
         )
+        release_before_min: int = Field(
+            3, ge=0, description="Events from this many minutes before a release (to its grace after) are "
+            "timed by it: people open the app for it."
+        )
         min_events: int = Field(
             5, ge=1, description="Accounts with fewer clock-testable events are not tested."
         )
@@ -125,6 +129,7 @@ class TimingDetector(DetectorBase):
         set_variables(
             con, window_start=ctx.window_start, window_end=ctx.window_end,
             timing_on_hour_s=p.on_hour_s, timing_release_grace_s=float(p.release_grace_s),
+            timing_release_before_min=p.release_before_min,
             timing_member_pad_min=p.spike_pad_min, timing_min_events=p.min_events,
             timing_sleep_h=p.sleep_h, timing_sleep_gap_h=float(p.sleep_gap_h),
         )

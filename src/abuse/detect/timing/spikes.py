@@ -31,7 +31,8 @@ def lone_members(con, ctx: DetectContext, min_shared: int, alpha: float) -> pl.D
         [{"scope": s.scope, "window_start": s.window_start, "window_end": s.window_end,
           "observed": float(s.observed), "expected": float(s.expected),
           "p_value": float(s.p_value if s.p_value is not None else 1.0)}
-         for s in found if s.explained_by is None],
+         # a recurring incident's members recur: none of them is a lone member of one burst
+         for s in found if s.explained_by is None and s.occurrences == 1],
         schema={"scope": pl.String, "window_start": pl.Datetime("us", ctx.tz),
                 "window_end": pl.Datetime("us", ctx.tz), "observed": pl.Float64,
                 "expected": pl.Float64, "p_value": pl.Float64},

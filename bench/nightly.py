@@ -1,0 +1,352 @@
+"""The nightly run per stage against a bare DuckDB load of the same files.
+
+    python bench/nightly.py --scale 0.5
+    python bench/nightly.py --scale 5 --json > /tmp/nightly-5.json
+    python bench/nightly.py --scale 10 --memory-limit 6GB --threads 2 --incremental
+    python bench/nightly.py --scale 50 --memory-limit 6GB --incremental   # hours on 2 cores
+
+Data comes from `abuse generate --scale S --seed N` (cached under /tmp/abuse-bench/ by scale
+and seed). Each measurement runs in a fresh child process so its peak RSS is its own:
+
+- bare: every landing file `CREATE TABLE AS SELECT * FROM read_csv/read_parquet/read_json(file)`
+  into a fresh DuckDB file, per kind;
+- nightly: the pipeline's own stages (`abuse.pipeline.start, ingest_stage, stage, detect,
+  publish_stage, dossiers_stage`) on a fresh database, with `run.timings`, ingest seconds per
+  kind from the per-file results, and the peak RSS during each stage (psutil, sampled every
+  20 ms in a thread; the `total` row is the child's ru_maxrss);
+- with --incremental: the same landing split into history (all but the last day) and the last
+  day; a cold nightly over the history, then the day's files land and a second nightly runs
+  on that database (an incremental night).
+
+Prints a table (rows, seconds, rows/s, peak RSS MB, bare seconds and nightly/bare ratio);
+--json prints the measurements as JSON instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+CACHE = Path("/tmp/abuse-bench")
+TIME_COLUMN = {"accounts": "registered_at", "orders": "created_at", "reviews": "created_at",
+               "refunds": "requested_at", "coupon_events": "ts", "activity": "ts"}
+
+
+# --- data ------------------------------------------------------------------------------------
+
+def generated(scale: float, seed: int) -> Path:
+    """The landing directory of `abuse generate` at this scale and seed (cached)."""
+    out = CACHE / f"gen-s{scale:g}-seed{seed}"
+    if not (out / "landing").is_dir():
+        from abuse.generate import generate
+
+        tmp = out.with_name(out.name + ".part")
+        shutil.rmtree(tmp, ignore_errors=True)
+        generate(tmp, seed=seed, scale=scale)
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    return out / "landing"
+
+
+def reader(path: Path) -> str:
+    name = path.name
+    if name.endswith((".csv", ".csv.gz")):
+        return f"read_csv('{path}')"
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        return f"read_json('{path}', format='newline_delimited')"
+    return f"read_parquet('{path}')"
+
+
+def landing_files(landing: Path) -> list[tuple[str, Path]]:
+    return sorted((p.parent.name, p) for p in landing.glob("*/*") if p.is_file())
+
+
+def _as_text(con: Any, path: Path) -> str:
+    """A relation over ``path`` with every column as the text the file holds (parquet keeps
+    its types: it has no text to keep)."""
+    if path.name.endswith((".csv", ".csv.gz")):
+        return f"read_csv('{path}', all_varchar=true)"
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader(path)}").fetchall()]
+        cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+        return f"read_json('{path}', format='newline_delimited', columns={cols})"
+    return reader(path)
+
+
+def split_last_day(landing: Path) -> tuple[Path, Path]:
+    """(history landing, last-day folder): each file's rows before the last day (by the date
+    its time column names) go to ``history/<kind>/``, the last day's rows to ``day/<kind>/``,
+    as parquet; campaigns stay whole in the history."""
+    import duckdb
+
+    root = landing.parent / "split"
+    hist, day = root / "history", root / "day"
+    if (root / "done").exists():
+        return hist, day
+    shutil.rmtree(root, ignore_errors=True)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    files = landing_files(landing)
+    day_of = {kind: f"left(CAST({col} AS VARCHAR), 10)" for kind, col in TIME_COLUMN.items()}
+    last = max(con.execute(f"SELECT max({day_of[kind]}) FROM {_as_text(con, path)}").fetchone()[0]
+               for kind, path in files if kind == "orders")
+    for kind, path in files:
+        (hist / kind).mkdir(parents=True, exist_ok=True)
+        if kind not in TIME_COLUMN:
+            shutil.copy2(path, hist / kind / path.name)
+            continue
+        (day / kind).mkdir(parents=True, exist_ok=True)
+        src = _as_text(con, path)
+        stem = path.name.split(".")[0]
+        con.execute(f"COPY (SELECT * FROM {src} WHERE {day_of[kind]} < '{last}') "
+                    f"TO '{hist / kind / stem}.parquet' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT * FROM {src} WHERE {day_of[kind]} >= '{last}') "
+                    f"TO '{day / kind / stem}_day.parquet' (FORMAT parquet)")
+    (root / "done").write_text(str(last))
+    return hist, day
+
+
+# --- measurements (in a child process) -------------------------------------------------------
+
+class Peak:
+    """The peak RSS of this process during a stage, sampled in a thread."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self._peak = max(self._peak, self._proc.memory_info().rss)
+
+    def reset(self) -> None:
+        self._peak = self._proc.memory_info().rss
+
+    def mb(self) -> float:
+        self._peak = max(self._peak, self._proc.memory_info().rss)
+        return self._peak / 2**20
+
+
+def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
+    import duckdb
+
+    peak = Peak()
+    db = work / "bare.duckdb"
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    stages: list[dict[str, Any]] = []
+    t_all = time.perf_counter()
+    per_kind: dict[str, list[float]] = {}
+    for i, (kind, path) in enumerate(landing_files(landing)):
+        peak.reset()
+        t0 = time.perf_counter()
+        con.execute(f"CREATE TABLE {kind}_{i} AS SELECT * FROM {reader(path)}")
+        rows = con.execute(f"SELECT count(*) FROM {kind}_{i}").fetchone()[0]
+        acc = per_kind.setdefault(kind, [0, 0.0, 0.0])
+        acc[0] += rows
+        acc[1] += time.perf_counter() - t0
+        acc[2] = max(acc[2], peak.mb())
+    con.execute("CHECKPOINT")
+    con.close()
+    for kind, (rows, secs, mb) in per_kind.items():
+        stages.append({"stage": f"ingest:{kind}", "rows": rows, "seconds": secs, "peak_mb": mb})
+    return {"stages": stages, "seconds": time.perf_counter() - t_all,
+            "rows": sum(s["rows"] for s in stages), "peak_mb": _maxrss_mb()}
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: int | None,
+                    dossiers_top: int) -> dict[str, Any]:
+    from abuse import pipeline
+    from abuse.engine import limits
+    from abuse.settings import Settings
+
+    peak = Peak()
+    kw: dict[str, Any] = {"memory_limit": memory_limit, "threads": threads}
+    settings = Settings(landing=landing, db=db, dossiers_top=dossiers_top, init=True,
+                        **{k: v for k, v in kw.items() if v is not None})
+    said: list[str] = []
+    from abuse.detect.base import DetectContext, all_detectors, ordered, params_for
+
+    all_detectors()  # imports every detector package (outside the stages' times)
+    t_all = time.perf_counter()
+    run = pipeline.start(settings, say=said.append)
+    engine_limits = limits(run.con)
+    stages: list[dict[str, Any]] = [{"stage": "start", "rows": 0, "seconds": time.perf_counter() - t_all,
+                                     "peak_mb": peak.mb()}]
+    con = run.con
+
+    def staged_rows() -> int:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'stg_%'").fetchall()]
+        return sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
+
+    try:
+        peak.reset()
+        report = pipeline.ingest_stage(run)
+        mb = peak.mb()
+        by_kind: dict[str, list[float]] = {}
+        for f in report.files:
+            acc = by_kind.setdefault(f.file.kind, [0, 0.0])
+            acc[0] += f.rows
+            acc[1] += f.seconds
+        for kind, (rows, secs) in sorted(by_kind.items()):
+            stages.append({"stage": f"ingest:{kind}", "rows": rows, "seconds": secs, "peak_mb": mb})
+        stages.append({"stage": "ingest", "rows": sum(f.rows for f in report.files),
+                       "seconds": run.timings["ingest"], "peak_mb": mb})
+        peak.reset()
+        pipeline.stage(run)
+        n_staged = staged_rows()
+        note = next((s for s in said if s.startswith("[stage]")), "")
+        staging_s = re.search(r" in ([0-9.]+)s; window", note)
+        stages.append({"stage": "stage", "rows": n_staged, "seconds": run.timings["stage"],
+                       "peak_mb": peak.mb(), "note": note})
+        if staging_s:  # of which: stg_* maintained (merged or rebuilt); the rest is checks and seeds
+            stages.append({"stage": "stage:staging", "rows": n_staged, "seconds": float(staging_s.group(1)),
+                           "peak_mb": stages[-1]["peak_mb"], "note": note.split(";")[0][17:]})
+        detectors = {n: c for n, c in all_detectors().items() if n not in settings.disabled_detectors}
+        for name in ordered(detectors):  # pipeline.detect, one detector at a time to see each one's peak
+            cls = detectors[name]
+            peak.reset()
+            t0 = time.perf_counter()
+            ctx = DetectContext(run.con, run.window_start, run.window_end, settings.tz,
+                                params_for(cls, settings.detectors.get(name)),
+                                upstream={r: run.results[r] for r in cls.requires})
+            result = cls().detect(ctx)
+            run.results[name] = result
+            run.timings[f"detect:{name}"] = time.perf_counter() - t0
+            stages.append({"stage": f"detect:{name}", "rows": n_staged, "seconds": run.timings[f"detect:{name}"],
+                           "peak_mb": peak.mb(), "note": f"{len(result.findings)} findings"})
+        peak.reset()
+        pipeline.publish_stage(run)
+        findings = sum(len(r.findings) for r in run.results.values())
+        stages.append({"stage": "publish", "rows": findings, "seconds": run.timings["publish"], "peak_mb": peak.mb()})
+    except BaseException as exc:
+        pipeline.fail(run, exc)
+        run.con.close()
+        raise
+    peak.reset()
+    pages = pipeline.dossiers_stage(run)
+    stages.append({"stage": "dossiers", "rows": len(pages), "seconds": run.timings.get("dossiers", 0.0),
+                   "peak_mb": peak.mb()})
+    peak.reset()
+    t0 = time.perf_counter()
+    run.con.close()  # checkpoints the write-ahead log into the file
+    stages.append({"stage": "close", "rows": 0, "seconds": time.perf_counter() - t0, "peak_mb": peak.mb()})
+    return {"stages": stages, "seconds": time.perf_counter() - t_all,
+            "rows": sum(s["rows"] for s in stages if s["stage"].startswith("ingest:")),
+            "peak_mb": _maxrss_mb(), "limits": engine_limits}
+
+
+# --- driver ----------------------------------------------------------------------------------
+
+def child(mode: str, *args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, *args], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{mode} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict[str, Any]:
+    import psutil
+
+    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "load_1min": round(os.getloadavg()[0], 2), "python": platform.python_version()}
+
+
+def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> str:
+    bare_s = {s["stage"]: s["seconds"] for s in (bare or {}).get("stages", [])}
+    lines = [title, f"{'stage':<24} {'rows':>11} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} "
+                    f"{'bare s':>7} {'ratio':>6}  note"]
+    for s in nightly["stages"]:
+        b = bare_s.get(s["stage"])
+        rate = s["rows"] / s["seconds"] if s["seconds"] > 0 else 0
+        bare_col = "" if b is None else f"{b:7.2f}"
+        ratio_col = "" if not b else f"{s['seconds'] / b:5.1f}x"
+        lines.append(f"{s['stage']:<24} {s['rows']:>11,} {s['seconds']:>8.2f} {rate:>11,.0f} "
+                     f"{s['peak_mb']:>8.0f} {bare_col:>7} {ratio_col:>6}  {s.get('note', '')[:90]}")
+    total_bare = bare["seconds"] if bare else None
+    ratio = f"{nightly['seconds'] / total_bare:5.1f}x" if total_bare else ""
+    bare_col = "" if total_bare is None else f"{total_bare:7.2f}"
+    lines.append(f"{'total (process)':<24} {nightly['rows']:>11,} {nightly['seconds']:>8.2f} "
+                 f"{nightly['rows'] / nightly['seconds']:>11,.0f} {nightly['peak_mb']:>8.0f} "
+                 f"{bare_col:>7} {ratio:>6}")
+    if bare:
+        lines.append(f"{'bare load (process)':<24} {bare['rows']:>11,} {bare['seconds']:>8.2f} "
+                     f"{bare['rows'] / bare['seconds']:>11,.0f} {bare['peak_mb']:>8.0f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scale", type=float, default=0.5, help="abuse generate --scale")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--memory-limit", help="the memory_limit setting, e.g. 6GB")
+    p.add_argument("--threads", type=int, help="the threads setting")
+    p.add_argument("--dossiers", type=int, default=10, help="dossiers_top")
+    p.add_argument("--incremental", action="store_true",
+                   help="also: history (all but the last day) cold, then the last day as an incremental night")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        mode, *rest = args.child
+        if mode == "bare":
+            res = measure_bare(Path(rest[0]), Path(rest[1]))
+        else:
+            res = measure_nightly(Path(rest[0]), Path(rest[1]), rest[2] or None,
+                                  int(rest[3]) if rest[3] else None, int(rest[4]))
+        print(json.dumps(res))
+        return
+
+    landing = generated(args.scale, args.seed)
+    work = CACHE / f"run-s{args.scale:g}-seed{args.seed}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    lim = [args.memory_limit or "", str(args.threads or ""), str(args.dossiers)]
+    out: dict[str, Any] = {"scale": args.scale, "seed": args.seed, "machine": machine(),
+                           "landing_mb": round(sum(p.stat().st_size for _, p in landing_files(landing)) / 2**20, 1)}
+    out["bare"] = child("bare", str(landing), str(work))
+    out["nightly"] = child("nightly", str(landing), str(work / "cold" / "abuse.duckdb"), *lim)
+    if args.incremental:
+        hist, day = split_last_day(landing)
+        inc_landing = work / "landing"
+        shutil.copytree(hist, inc_landing)
+        out["history"] = child("nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim)
+        shutil.copytree(day, inc_landing, dirs_exist_ok=True)
+        out["incremental"] = child("nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim)
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return
+    m = out["machine"]
+    print(f"scale {args.scale:g} seed {args.seed}: landing {out['landing_mb']} MB, {m['cores']} cores, "
+          f"{m['memory_gb']} GB, load {m['load_1min']}; limits {out['nightly']['limits']}")
+    print(table("cold nightly vs bare DuckDB load of the same files", out["nightly"], out["bare"]))
+    if args.incremental:
+        print()
+        print(table("history (all but the last day), cold", out["history"], None))
+        print()
+        print(table("incremental night (the last day's files on the ingested history)", out["incremental"], None))
+
+
+if __name__ == "__main__":
+    main()

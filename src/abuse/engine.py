@@ -1,0 +1,212 @@
+"""Resource limits for the engines a run uses: DuckDB's memory limit, threads and spill
+directory, and the size of polars' thread pool.
+
+``apply_limits`` is called on every working-database connection (``store.connect_work``).
+DuckDB's settings are per database instance, so cursors taken from the connection (detectors
+that run in threads) share them. With a ``memory_limit`` DuckDB spills sorts, joins and
+aggregates to ``temp_directory`` (``<work db>.tmp/`` beside the working database) instead of
+growing past it; memory it cannot spill (Python objects, Arrow results handed to polars or
+networkx) is not covered.
+
+It also turns the run's detectors into picklable jobs (``detector_jobs``, ``run_job``) that a
+task runner can run side by side, in threads of this process or on Dask workers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+
+
+def temp_directory(work_db: Path) -> Path:
+    """Where DuckDB spills for the working database ``work_db``."""
+    return work_db.with_name(work_db.name + ".tmp")
+
+
+def apply_limits(con: duckdb.DuckDBPyConnection, settings: Any, work_db: Path | None = None) -> None:
+    """Apply ``settings.memory_limit`` and ``settings.threads`` (either may be None: DuckDB's
+    defaults, 80% of RAM and one thread per core) to ``con``, and point its spill directory
+    beside ``work_db``. ``settings`` may be None (defaults only)."""
+    memory_limit = getattr(settings, "memory_limit", None)
+    threads = getattr(settings, "threads", None)
+    if work_db is not None:
+        con.execute("SET temp_directory = ?", [str(temp_directory(Path(work_db)))])
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [str(memory_limit)])
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+        # polars reads its pool size once, on import: effective when set before that
+        os.environ.setdefault("POLARS_MAX_THREADS", str(int(threads)))
+
+
+def limits(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The limits in force on ``con`` (for run records and the benchmark)."""
+    rows = con.execute(
+        "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'threads', 'temp_directory')"
+    ).fetchall()
+    return dict(rows)
+
+
+# --- detectors as independent jobs (a task runner, a Dask cluster) -------------------------
+#
+# A DuckDB connection is not safe to share between threads, and cannot be pickled. A job
+# therefore names its source: the key of a live connection registered in this process (a job
+# running in a thread of this process, e.g. Prefect's thread pool or a Dask LocalCluster with
+# processes=False, takes its own cursor of it), or the path of the working database, which a
+# job in another process opens read-only (the run must have released its own connection:
+# ``release``/``reopen``). Either way the job sets the session zone and the window variables
+# itself: a fresh cursor has neither.
+
+_LIVE: dict[str, duckdb.DuckDBPyConnection] = {}
+_CURSOR_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DetectorJob:
+    """Everything one detector needs, picklable: it can travel to a Dask worker."""
+
+    name: str
+    requires: tuple[str, ...]
+    source: str  # a key of a live connection of this process, or a working-database path
+    work_db: str
+    window_start: datetime
+    window_end: datetime
+    tz: str
+    params: Any  # the detector's pydantic Params
+    memory_limit: str | None = None
+    threads: int | None = None
+
+
+@contextmanager
+def shared(con: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """Register ``con`` so that jobs in threads of this process take cursors of it."""
+    key = f"live:{uuid.uuid4().hex}"
+    _LIVE[key] = con
+    try:
+        yield key
+    finally:
+        _LIVE.pop(key, None)
+
+
+def detector_jobs(run: Any, source: str) -> list[DetectorJob]:
+    """The run's enabled detectors as jobs, in an order that honours ``requires``."""
+    from abuse.detect.base import all_detectors, ordered, params_for
+    from abuse.store import work_path
+
+    settings = run.settings
+    detectors = {n: c for n, c in all_detectors().items() if n not in settings.disabled_detectors}
+    return [DetectorJob(name, tuple(detectors[name].requires), source, str(work_path(Path(settings.db))),
+                        run.window_start, run.window_end, settings.tz,
+                        params_for(detectors[name], settings.detectors.get(name)),
+                        settings.memory_limit, settings.threads)
+            for name in ordered(detectors)]
+
+
+@contextmanager
+def _job_connection(job: DetectorJob) -> Iterator[duckdb.DuckDBPyConnection]:
+    from abuse.sqlfiles import set_variables
+
+    with _CURSOR_LOCK:
+        live = _LIVE.get(job.source)
+        con = live.cursor() if live is not None else None
+    if con is None:
+        if job.source.startswith("live:"):
+            raise RuntimeError(f"detector {job.name!r}: the run's connection lives in another process; "
+                               "release it (abuse.engine.release) and give jobs the working-database path")
+        con = duckdb.connect(job.source, read_only=True)
+        apply_limits(con, job)
+    try:
+        con.execute("SET TimeZone = ?", [job.tz])
+        set_variables(con, window_start=job.window_start, window_end=job.window_end)
+        yield con
+    finally:
+        con.close()
+
+
+def _result(value: Any) -> Any:
+    return value[0] if isinstance(value, tuple) else value
+
+
+def run_job(job: DetectorJob, upstream: dict[str, Any]) -> tuple[Any, float]:
+    """Run one detector; returns (its DetectorResult, seconds). ``upstream`` maps each detector
+    it requires to that detector's result (or to what ``run_job`` returned for it)."""
+    from abuse.detect.base import DetectContext, all_detectors
+
+    t0 = time.perf_counter()
+    cls = all_detectors()[job.name]
+    with _job_connection(job) as con:
+        ctx = DetectContext(con, job.window_start, job.window_end, job.tz, job.params,
+                            upstream={r: _result(upstream[r]) for r in job.requires})
+        result = cls().detect(ctx)
+    return result, time.perf_counter() - t0
+
+
+def record_result(run: Any, name: str, result: Any, seconds: float) -> None:
+    """Keep a job's result on the run, as ``pipeline.detect`` does."""
+    run.results[name] = result
+    run.timings[f"detect:{name}"] = seconds
+    run.say(f"[detect] {name}: {len(result.findings)} accounts, {len(result.clusters)} clusters, "
+            f"{len(result.spikes)} spikes in {seconds:.1f}s")
+
+
+def release(run: Any) -> str:
+    """Close the run's connection (committed state only: call between stages) so that jobs in
+    other processes can open the working database read-only; returns its path."""
+    from abuse.store import work_path
+
+    run.con.close()
+    return str(work_path(Path(run.settings.db)))
+
+
+def reopen(run: Any) -> None:
+    """Open the run's connection again after ``release``, with the session as ``stage`` left it."""
+    from abuse.sqlfiles import set_variables
+    from abuse.store import connect_work
+
+    run.con = connect_work(Path(run.settings.db), run.settings.tz, run.settings)
+    set_variables(run.con, window_start=run.window_start, window_end=run.window_end)
+
+
+def detect_with(run: Any, submit: Callable[[DetectorJob, dict[str, Any]], Any], remote: bool) -> dict[str, Any]:
+    """The detect stage on a task runner: ``submit(job, upstream_futures)`` starts one job and
+    returns a future (``.wait()``, ``.result()``), each job handed the futures of the detectors
+    it requires. ``remote``: the workers may be other processes or machines, so the run releases
+    its connection while they work and each job opens the working database read-only. Every job
+    has finished before this returns or raises; a failure is recorded as the run being in the
+    first failing detector (``run.stage_name``), as ``pipeline.detect`` does."""
+    from abuse import pipeline
+
+    pipeline._enter(run, "detect")
+    outcomes: dict[str, tuple[Any, float]] = {}
+    failed: tuple[str, BaseException] | None = None
+    with shared(run.con) as live:
+        source = release(run) if remote else live
+        try:
+            futures: dict[str, Any] = {}
+            for job in detector_jobs(run, source):
+                futures[job.name] = submit(job, {r: futures[r] for r in job.requires})
+            for future in futures.values():
+                future.wait()  # none still running when a failure undoes the run
+            for name, future in futures.items():
+                try:
+                    outcomes[name] = future.result()
+                except Exception as exc:  # noqa: BLE001 - re-raised below, after the reopen
+                    failed = failed or (name, exc)
+        finally:
+            if remote:
+                reopen(run)
+    if failed:
+        pipeline._enter(run, f"detect:{failed[0]}")
+        raise failed[1]
+    for name, (result, seconds) in outcomes.items():
+        record_result(run, name, result, seconds)
+    return run.results
