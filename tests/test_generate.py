@@ -170,7 +170,8 @@ def test_truth_is_consistent(runs, con):
     ).fetchone()[0]
     assert missing == 0
     patterns = {p for (p,) in con.sql("SELECT DISTINCT pattern FROM truth_accounts").fetchall()}
-    assert patterns == {"extortion_ring", "coupon_hoarding", "scripted_timing", "vote_inflation"}
+    assert patterns == {"extortion_ring", "coupon_hoarding", "scripted_timing", "vote_inflation",
+                        "brushing_ring", "serial_refunder"}
     assert (
         con.sql(
             "SELECT count(*) FROM truth_ring_shops WHERE shop_id NOT IN (SELECT shop_id FROM orders)"
@@ -190,6 +191,11 @@ def test_truth_is_consistent(runs, con):
         "viral_target",
         "office_vote",
         "fan_base",
+        "launch_week_buyer",
+        "loyal_customer",
+        "household_orders",
+        "unlucky_buyer",
+        "recall_buyer",
     }
     overlap = con.sql(
         "SELECT count(*) FROM truth_lookalikes WHERE account_id IN (SELECT account_id FROM truth_accounts)"

@@ -2,7 +2,8 @@
 
 Account level per pattern (precision, recall, F1), cluster recovery (a planted ring or batch
 counts as recovered when one reported cluster holds at least half of its members), victim-shop
-recall for rings, inflated-target recall for vote_inflation, false positives on each benign look-alike, and whether each planted spike was
+recall for rings, client-shop recall for brushing crews, inflated-target recall for
+vote_inflation, false positives on each benign look-alike, and whether each planted spike was
 reported and explained as it should be.
 """
 
@@ -116,6 +117,7 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
         by_pattern.setdefault("extortion_ring", {})["victim_shop_recall"] = round(
             len(found & ring_shops) / len(ring_shops), 4)
     _target_recall(db, truth, by_pattern)
+    _client_shop_recall(by_pattern, clusters, truth)
     flagged_by_account: dict[str, set[str]] = defaultdict(set)
     for a, p, _ in flagged:
         flagged_by_account[a].add(p)
@@ -173,6 +175,19 @@ def by_evasion(truth_rows: list[dict[str, str]], flagged: list[tuple],
     return out
 
 
+def _client_shop_recall(by_pattern: dict[str, Any], clusters: list[tuple], truth: Path) -> None:
+    """brushing_ring: share of the planted crews' client shops (truth/brushing_shops.csv)
+    among the shop_ids of the reported brushing clusters, and the share of reported client
+    shops that are planted ones."""
+    planted = {r["shop_id"] for r in _rows(truth / "brushing_shops.csv")}
+    if not planted:
+        return
+    found = {s for _, p, _, shops in clusters if p == "brushing_ring" for s in (shops or [])}
+    scores = by_pattern.setdefault("brushing_ring", {})
+    scores["client_shop_recall"] = round(len(found & planted) / len(planted), 4)
+    scores["client_shop_precision"] = round(len(found & planted) / len(found), 4) if found else None
+
+
 def format_scores(scores: dict[str, Any]) -> str:
     lines = ["pattern              precision  recall     f1   tp   fp   fn  clusters recovered"]
     for pat, s in scores["patterns"].items():
@@ -182,6 +197,8 @@ def format_scores(scores: dict[str, Any]) -> str:
                      f"  {rec:>18}")
         if "victim_shop_recall" in s:
             lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall']:.3f}")
+        if "client_shop_recall" in s:
+            lines.append(f"{'':<20} client-shop recall {s['client_shop_recall']:.3f}")
         if "target_recall" in s:
             lines.append(f"{'':<20} inflated-target recall {s['target_recall']:.3f} "
                          f"({s['targets_planted'] - len(s['targets_missed'])}/{s['targets_planted']})")

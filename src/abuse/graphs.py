@@ -120,3 +120,75 @@ def jaccard(a: set, b: set) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+def union_components(links: Iterable[tuple[Hashable, Hashable]]) -> list[set]:
+    """Connected groups of the left-hand nodes of a bipartite link list ``(member, via)``
+    (accounts linked through shops, devices, addresses): union-find, linear in the links."""
+    parent: dict = {}
+
+    def root(a):
+        parent.setdefault(a, a)
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    links = list(links)
+    for a, b in links:
+        parent[root(("m", a))] = root(("v", b))
+    comps: dict = {}
+    for a, _ in links:
+        comps.setdefault(root(("m", a)), set()).add(a)
+    return list(comps.values())
+
+
+def leave_out_strength(surprises, leave_out: int) -> float:
+    """Summed per-target surprise leaving out the ``leave_out`` strongest targets, so a group's
+    strength cannot rest on one or two targets that are anomalous for their own reasons (a
+    bad seller's storefronts, a shop's genuine launch)."""
+    s = np.sort(np.asarray(surprises, dtype=float))[::-1]
+    return float(s[leave_out:].sum())
+
+
+def near_duplicate_rate(owned_texts: list[tuple[Hashable, str]], threshold: float,
+                        n: int = 2000, seed: int = 0) -> float:
+    """Share of random pairs of texts by different owners whose shingle Jaccard is at least
+    ``threshold`` (add-one smoothed): the chance rate of near duplicates."""
+    import random
+
+    rows = [(a, t) for a, t in owned_texts if t]
+    if len(rows) < 2:
+        return 0.01
+    rng = random.Random(seed)
+    hits = tries = 0
+    for _ in range(n):
+        (a, x), (b, y) = rng.sample(rows, 2)
+        if a == b:
+            continue
+        tries += 1
+        hits += jaccard(shingles(x), shingles(y)) >= threshold
+    return (hits + 1) / (tries + 2)
+
+
+def near_duplicate_pairs(owned_texts: list[tuple[Hashable, str]], threshold: float,
+                         max_texts: int = 150, seed: int = 0) -> tuple[int, int, set]:
+    """(near-duplicate pairs by different owners, pairs compared, owners with one) on a
+    fixed-seed sample of at most ``max_texts`` texts, so the cost per group is bounded."""
+    import random
+    from itertools import combinations
+
+    rows = [(a, t) for a, t in owned_texts if t]
+    if len(rows) > max_texts:
+        rows = random.Random(seed).sample(rows, max_texts)
+    sh = [(a, shingles(t)) for a, t in rows]
+    dup = compared = 0
+    who: set = set()
+    for (a, x), (b, y) in combinations(sh, 2):
+        if a == b:
+            continue
+        compared += 1
+        if jaccard(x, y) >= threshold:
+            dup += 1
+            who.update((a, b))
+    return dup, compared, who

@@ -49,6 +49,13 @@ def surprise_of(p_value) -> np.ndarray:
     return -np.log10(p)
 
 
+def combined(*surprises) -> np.ndarray:
+    """Fisher's combination of independent tests given as surprises: the surprise of
+    ``-2 sum ln p`` under a chi-square with ``2 * len(surprises)`` degrees of freedom."""
+    x = 2.0 * LN10 * np.sum(np.asarray(surprises, dtype=float), axis=0)
+    return np.minimum(-_st.chi2.logsf(x, 2 * len(surprises)) / LN10, MAX_SURPRISE)
+
+
 def corrected(surprise, tests: int | float) -> np.ndarray:
     """Bonferroni over ``tests`` tests: the surprise left after paying ``log10 tests``."""
     return np.maximum(np.asarray(surprise, dtype=float) - math.log10(max(float(tests), 1.0)), 0.0)

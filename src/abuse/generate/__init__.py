@@ -15,14 +15,19 @@ Scenarios (every parameter drawn per seed from a wide range, logged in truth/met
   leaving most unused, redeeming at the threshold, pooling shipping, looping refunds.
 - scripted_timing: lone bots acting on the hour / at a fixed second / at a fixed period in
   one-second sessions, and abusive spikes (a scripted registration burst, a vote farm).
+- brushing_ring: crews placing fake orders and five-star reviews for many client shops
+  (brushing.py); serial_refunder: accounts or small crews claiming refunds or compensation on
+  most orders across many shops (refunders.py).
 - look-alikes that must stay unflagged: bad_shop_complainer, serial_complainer, household,
-  campus_nat, referral_burst, flash_sale_crowd, tv_ad_signup, night_owl.
+  campus_nat, referral_burst, flash_sale_crowd, tv_ad_signup, night_owl, launch_week_buyer,
+  loyal_customer, household_orders, unlucky_buyer, recall_buyer.
 - vote_inflation (engagement.py, own random stream): organic votes/likes/follows/views on
   targets of heavy-tailed popularity; lockstep, slow-drip, mixed and recharge farms; the
   look-alikes viral_target, office_vote, fan_base.
 
 Truth files: accounts.csv (account_id, pattern, cluster, role), ring_shops.csv (cluster,
-shop_id), inflated_targets.csv (cluster, target_id, action), lookalikes.csv (account_id, lookalike, group), spikes.csv (scope, window_start,
+shop_id), brushing_shops.csv (cluster, shop_id: a crew's client shops), inflated_targets.csv
+(cluster, target_id, action), lookalikes.csv (account_id, lookalike, group), spikes.csv (scope, window_start,
 window_end, kind 'abusive' | 'benign_campaign', campaign_id), meta.json (seed, scale, tz,
 as_of, window_days, drawn parameters, summary).
 """
@@ -38,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from abuse.generate.background import background, build_shops, register_people
+from abuse.generate.brushing import plant_brushing
 from abuse.generate.columns import NULL_TS, ORDER_STATUS, OUTCOMES, enum
 from abuse.generate.coupons import build_campaigns, people_claims
 from abuse.generate.engagement import plant_engagement
@@ -50,6 +56,7 @@ from abuse.generate.lookalikes import (
     register_lookalikes,
     serial_complainers,
 )
+from abuse.generate.refunders import plant_refunders
 from abuse.generate.rings import plant_adversarial_rings, plant_rings
 from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
 from abuse.generate.timing_lookalikes import timing_lookalikes
@@ -91,6 +98,8 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     if w.adversarial:  # adaptive extortion crews and hard look-alikes, after the above
         plant_adversarial_rings(w)
         adversarial_lookalikes(w, people)
+    plant_brushing(w, people)  # own stream [seed, 15]
+    plant_refunders(w, people)  # own stream [seed, 16]
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):

@@ -156,3 +156,56 @@ def ring_style(rng: np.random.Generator) -> dict:
         "template": RING_TEMPLATES[rng.integers(len(RING_TEMPLATES))],
         "fav": {k: int(rng.integers(len(v))) for k, v in RING_WORDS.items()},
     }
+
+
+# Order brushing: praise written to a brief ("five stars, mention fast shipping"), one house
+# template and favourite words per crew, varied a little so exact-match rules miss it.
+BRUSH_TEMPLATES = [
+    "{a}，{b}，{c}！{d}",
+    "{b}，{a}。{c}{d}",
+    "{a}{d} {c}，{b}",
+    "{e}! {f}, {g}",
+    "{e}, {g}. {f}{d}",
+    "{c}！{a}，{b}",
+]
+BRUSH_WORDS = {
+    "a": ["宝贝非常好", "质量超级好", "非常满意", "东西很棒", "物超所值", "和图片一模一样"],
+    "b": ["物流很快", "发货速度超快", "包装精美", "客服超级耐心", "第二天就到了"],
+    "c": ["五星好评", "强烈推荐", "下次还来", "值得购买", "闭眼入"],
+    "d": ["😍", "👍👍", "❤️", "！！", "", "🌟🌟🌟🌟🌟"],
+    "e": ["Excellent product", "Amazing quality", "Perfect item", "Love it"],
+    "f": ["super fast delivery", "great seller", "lovely packaging"],
+    "g": ["highly recommend", "5 stars", "will buy again"],
+}
+# Serial refund / compensation claims: a crew's small set of stories, reused again and again.
+REFUNDER_REASONS = [
+    "食品有异物",
+    "吃了拉肚子，要求赔偿",
+    "商品变质发霉",
+    "收到时已过期",
+    "包装漏气，无法食用",
+    "少发漏发",
+    "外卖送错了",
+    "food had a foreign object",
+    "item arrived spoiled",
+    "missing items in parcel",
+    "got sick after eating",
+]
+RECALL_REASONS = ["产品召回", "商家召回退款", "product recall", "召回：批次质量问题"]
+
+
+def brush_text(rng: np.random.Generator, style: dict) -> str:
+    """Praise in the crew's house style: its template and favourite words, now and then a
+    random word of the same slot."""
+    words = {
+        k: (v[style["fav"][k]] if rng.random() < 0.75 else v[rng.integers(len(v))])
+        for k, v in BRUSH_WORDS.items()
+    }
+    return style["template"].format(**words)
+
+
+def brush_style(rng: np.random.Generator) -> dict:
+    return {
+        "template": BRUSH_TEMPLATES[rng.integers(len(BRUSH_TEMPLATES))],
+        "fav": {k: int(rng.integers(len(v))) for k, v in BRUSH_WORDS.items()},
+    }

@@ -1,5 +1,5 @@
-"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json,
-inflated_targets.csv.
+"""The answer key: truth/accounts.csv, ring_shops.csv, brushing_shops.csv, lookalikes.csv,
+spikes.csv, meta.json, inflated_targets.csv.
 
 spikes.csv: ``kind`` is ``abusive`` (a planted burst) or ``benign_campaign`` (a release);
 ``crowd`` is ``planted`` where the release's first ten minutes' claimers are mostly planted
@@ -79,6 +79,11 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
         [(cl, fmt_id(s, SHOP)) for cl, shops in w.ring_shops for s in shops.tolist()],
     )
     _write_csv(
+        out / "brushing_shops.csv",
+        ["cluster", "shop_id"],
+        [(cl, fmt_id(s, SHOP)) for cl, shops in getattr(w, "brushing_shops", []) for s in shops.tolist()],
+    )
+    _write_csv(
         out / "lookalikes.csv",
         ["account_id", "lookalike", "group"],
         [(fmt_id(a), kind, group) for codes, kind, group in w.lookalikes for a in np.unique(codes).tolist()],
@@ -110,5 +115,6 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     (out / "meta.json").write_text(
         json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
     )
-    return [out / n for n in ("accounts.csv", "ring_shops.csv", "lookalikes.csv", "spikes.csv", "meta.json",
-                                  "inflated_targets.csv")]
+    names = ("accounts.csv", "ring_shops.csv", "brushing_shops.csv", "lookalikes.csv", "spikes.csv",
+             "meta.json", "inflated_targets.csv")
+    return [out / n for n in names]

@@ -1,0 +1,159 @@
+"""brushing_ring: crews placing fake orders at client shops and posting the five-star reviews
+they are paid for.
+
+1. Positive (account, shop) edges come from SQL (``sql/features/brushing_edges.sql``): a
+   review of >= ``min_rating`` stars in the window (not withdrawn or lowered since), its lag from the order,
+   the orders' money and shipping addresses, the review texts.
+2. Co-targeting, judged per shop against its own popularity: shop pairs sharing more
+   positive reviewers than the configuration null allows (``graph``; the projection is onto
+   shops, never onto account pairs), Louvain communities of them as candidate client sets,
+   members and client shops by Poisson surprise against the shops' positive degrees, the
+   strongest shops left out of the strength (``crews``). A member must have served two
+   clients during the crew's bursts there (``recruit.confirm``). Accounts that served only one or two of
+   many clients join when their hits during the crew's bursts, a shared drop address and
+   copied praise together are too much for chance (``recruit``; two hits, then one hit, as
+   two families each corrected for its own candidates).
+3. Evidence against platform baselines: quick reviews, templated praise, drop addresses,
+   reviews clustered in time at each client (``evidence``). A crew is reported when
+   co-targeting plus evidence reaches ``min_crew_bits``.
+Money: ``loss_estimate`` is the fake GMV, the money of the members' orders at the client
+shops in the window (paid and usually returned off the platform); the inflated review count
+per client shop and the crew's share of the shop's five-star reviews are in the evidence
+(``client_shops``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+from pydantic import BaseModel, Field
+
+from abuse import stats
+from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, Finding, register
+
+from . import crews as crews_
+from . import evidence as evidence_
+from . import graph as graph_
+from . import recruit as recruit_
+
+
+@register
+class BrushingDetector(DetectorBase):
+    name = "brushing"
+    patterns = ("brushing_ring",)
+
+    class Params(BaseModel):
+        min_rating: int = Field(
+            4, ge=1, le=5, description="a positive review has at least this rating (4: crews "
+            "that mix in four-star reviews to look natural still count)")
+        quick_q: float = Field(
+            0.1, gt=0, lt=1, description="platform quantile of the order-to-review lag under "
+            "which a review counts as quick")
+        min_pair_surprise: float = Field(
+            3.0, ge=0, description="-log10 p two shops' shared reviewers need to link them "
+            "(lenient: the crew is tested as a whole below)")
+        min_member_surprise: float = Field(
+            3.0, ge=0, description="-log10 p of an account's hits on a crew's client shops")
+        min_shop_surprise: float = Field(
+            2.0, ge=0, description="-log10 p of a shop's count of crew members for it to be a client")
+        min_members: int = Field(3, ge=2, description="smallest crew reported")
+        leave_out_shops: int = Field(
+            2, ge=0, description="a crew's co-targeting strength leaves out its this many strongest shops")
+        min_crew_bits: float = Field(
+            20.0, ge=0, description="co-targeting plus evidence (-log10 p) a crew needs")
+        text_jaccard: float = Field(0.5, gt=0, le=1, description="shingle Jaccard of near-duplicate texts")
+
+    def run(self, ctx: DetectContext) -> DetectorResult:
+        p: BrushingDetector.Params = ctx.params  # type: ignore[assignment]
+        edges = graph_.positive_edges(ctx.con, p.min_rating, p.quick_q)
+        if edges.is_empty():
+            return DetectorResult()
+        cand = graph_.prune(edges)
+        pairs = graph_.shop_pairs(ctx.con, edges, cand)
+        crews = crews_.build_crews(edges, pairs, min_pair_surprise=p.min_pair_surprise,
+                                   min_member_surprise=p.min_member_surprise,
+                                   min_shop_surprise=p.min_shop_surprise,
+                                   min_members=p.min_members, leave_out=p.leave_out_shops)
+        if not crews:
+            return DetectorResult()
+        base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
+        recruit_.confirm(edges, crews)
+        crews = [c for c in crews if len(c.members) >= p.min_members]
+        for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
+            recruit_.recruit(edges, crews, min_surprise=p.min_member_surprise,
+                             threshold=p.text_jaccard, base_dup=base_dup, min_hits=min_hits)
+        window_s = (ctx.window_end - ctx.window_start).total_seconds()
+        tests = max(pairs.height, 1)
+        result = DetectorResult()
+        for crew in crews:
+            ev = evidence_.gather(edges, crew, quick_q=p.quick_q, threshold=p.text_jaccard,
+                                  base_dup=base_dup, base_addr=base_addr, window_s=window_s)
+            bits = evidence_.total_bits(crew, ev)
+            if bits < p.min_crew_bits:
+                continue
+            _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q,
+                    result)
+        return result
+
+
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
+
+
+def _report(key: str, crew: crews_.Crew, ev: evidence_.CrewEvidence, edges: pl.DataFrame,
+            bits: float, tests: int, quick_q: float, result: DetectorResult) -> None:
+    sub = edges.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
+    per_shop = (sub.group_by("shop_id").agg(pl.col("n_pos").sum().alias("crew_reviews"),
+                                            pl.col("n_five").sum().alias("crew_five"),
+                                            pl.col("account_id").n_unique().alias("members"),
+                                            pl.col("shop_pos").first(), pl.col("shop_five").first(),
+                                            pl.col("gmv").sum())
+                .sort("shop_id"))
+    shops_ev = {r["shop_id"]: {"crew_five_star": int(r["crew_five"]), "shop_five_star": int(r["shop_five"]),
+                               "share": round(r["crew_five"] / max(r["shop_five"], 1), 3),
+                               "crew_positive": int(r["crew_reviews"]), "shop_positive": int(r["shop_pos"]),
+                               "inflated_reviews": int(r["crew_reviews"]), "members": int(r["members"]),
+                               "fake_gmv": round(float(r["gmv"]), 2)}
+                for r in per_shop.iter_rows(named=True)}
+    m, n_shops = len(crew.members), len(crew.shops)
+    score = stats.score(stats.corrected(bits, tests))
+    share = float(per_shop["crew_five"].sum() / max(per_shop["shop_five"].sum(), 1))
+    drops = (f"; {ev.members_at_drops} members ship to {_plural(ev.drop_addresses, 'shared address')}"
+             if ev.drop_addresses else "")
+    summary = (f"{m} accounts posted {ev.reviews} positive reviews on {n_shops} client shops "
+               f"({share:.0%} of those shops' five-star reviews in the window), {ev.quick} of "
+               f"{ev.lagged} within the platform's quickest {quick_q:.0%} after the order, "
+               f"{ev.dup_text_pairs} near-duplicate text pairs ({ev.dup_text_expected:.1f} expected){drops}; "
+               f"fake orders worth {ev.gmv:.2f} yuan.")
+    group_ev = {"n_accounts": m, "n_shops": n_shops, "co_target_bits": round(crew.surprise, 2),
+                "evidence_bits": {k: round(v, 2) for k, v in ev.bits.items()},
+                "positive_reviews": ev.reviews, "quick_reviews": ev.quick,
+                "dup_text_pairs": ev.dup_text_pairs, "dup_text_expected": round(ev.dup_text_expected, 2),
+                "drop_addresses": ev.drop_addresses, "members_at_drops": ev.members_at_drops,
+                "median_span_days": round(ev.median_span_days, 2), "fake_gmv": round(ev.gmv, 2),
+                "client_shops": shops_ev}
+    result.clusters.append(Cluster(
+        cluster_key=key, pattern="brushing_ring", account_ids=sorted(crew.members), score=score,
+        summary=summary, shop_ids=list(crew.shops), first_seen=sub["first_at"].min(),
+        last_seen=sub["last_at"].max(), loss_estimate=round(ev.gmv, 2), evidence=group_ev))
+    per = (sub.group_by("account_id").agg(pl.len().alias("shops"), pl.col("n_pos").sum(),
+                                          pl.col("n_quick").sum(), pl.col("gmv").sum())
+           .sort("account_id"))
+    for r in per.iter_rows(named=True):
+        reason = (f"posted {_plural(int(r['n_pos']), 'positive review')} on {r['shops']} of the "
+                  f"{n_shops} client shops of a crew of {m} accounts ({r['n_quick']} within the "
+                  f"platform's quickest {quick_q:.0%} after the order), fake orders worth {r['gmv']:.2f} yuan")
+        result.findings.append(Finding(
+            account_id=r["account_id"], pattern="brushing_ring",
+            score=round(score * (0.8 + 0.2 * min(1.0, crew.members[r["account_id"]] / 10)), 4),
+            reason=reason, evidence={"shops": r["shops"], "positive_reviews": int(r["n_pos"]),
+                                     "quick_reviews": int(r["n_quick"]), "fake_gmv": round(float(r["gmv"]), 2),
+                                     "member_bits": round(crew.members[r["account_id"]], 2),
+                                     "crew": {k: v for k, v in group_ev.items() if k != "client_shops"}},
+            cluster_key=key))
+
+
+__all__ = ["BrushingDetector", "math"]

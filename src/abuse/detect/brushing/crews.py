@@ -1,0 +1,114 @@
+"""From co-targeted shop communities to crews and their client shops.
+
+1. Louvain communities of the significant shop pairs are candidate client sets.
+2. Members: accounts positive at >= 2 of the set's shops, ``k`` of them, more than chance
+   allows (``d * sum(k_s) / K``, Poisson surprise >= ``min_member_surprise``).
+3. Client shops: shops where the members' count is surprising against the members' share
+   of the graph (``D * k_s / K``, ``D`` their summed degree) and >= 2 members posted; the
+   members are then taken again over those clients (once).
+4. Candidates whose members overlap by half of the smaller are one crew; an account claimed
+   by two crews stays with the one where its hits are most surprising.
+5. A crew's co-targeting strength is the summed surprise of its clients' member counts,
+   leaving out its strongest shops (``graphs.leave_out_strength``), so one shop anomalous
+   for its own reasons (a launch, a fan club) cannot make a crew.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from abuse import graphs, stats
+
+
+@dataclass
+class Crew:
+    members: dict[str, float]  # account -> surprise of its hits on the clients
+    shops: list[str]  # client shops
+    surprise: float = 0.0  # co-targeting strength
+    shop_surprise: dict[str, float] = field(default_factory=dict)
+
+
+def _outside(edges: pl.DataFrame, members: set) -> pl.DataFrame:
+    """Shop degrees without the crew's own edges (plus one), so a crew cannot inflate the
+    popularity that is meant to explain it."""
+    inside = (edges.filter(pl.col("account_id").is_in(list(members))).group_by("shop_id")
+              .agg(pl.len().alias("own")))
+    return (edges.unique("shop_id").select("shop_id", "k").join(inside, on="shop_id", how="left")
+            .select("shop_id", k_out=pl.col("k") - pl.col("own").fill_null(0) + 1))
+
+
+def _members(edges: pl.DataFrame, shops: set, min_surprise: float, big_k: float,
+             crew: set = frozenset()) -> dict[str, float]:
+    on = edges.filter(pl.col("shop_id").is_in(list(shops)))
+    mass = float(_outside(on, set(crew))["k_out"].sum())
+    hits = on.group_by("account_id").agg(pl.len().alias("hits"), pl.col("d").first()).filter(
+        pl.col("hits") >= 2)
+    s = stats.surprise_poisson(hits["hits"].to_numpy(), hits["d"].to_numpy() * mass / big_k)
+    return {a: float(x) for a, x in zip(hits["account_id"], s, strict=True) if x >= min_surprise}
+
+
+def _clients(edges: pl.DataFrame, members: set, min_surprise: float, big_k: float) -> dict[str, float]:
+    sub = edges.filter(pl.col("account_id").is_in(list(members)))
+    big_d = float(sub.unique("account_id")["d"].sum())
+    per = (sub.group_by("shop_id").agg(pl.len().alias("n")).filter(pl.col("n") >= 2)
+           .join(_outside(edges, members), on="shop_id"))
+    s = stats.surprise_poisson(per["n"].to_numpy(), big_d * per["k_out"].to_numpy() / big_k)
+    return {sh: float(x) for sh, x in zip(per["shop_id"], s, strict=True) if x >= min_surprise}
+
+
+def build_crews(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise: float,
+                min_member_surprise: float, min_shop_surprise: float, min_members: int,
+                leave_out: int, seed: int = 0) -> list[Crew]:
+    big_k = float(edges.height)
+    strong = pairs.filter(pl.col("surprise") >= min_pair_surprise)
+    sets = graphs.communities(zip(strong["s"], strong["t"], strong["surprise"], strict=True), seed=seed)
+    cands: list[tuple[dict, dict]] = []
+    for shops in sets:
+        if len(shops) < 2:
+            continue
+        # first guess of the crew: every account positive at two of these shops, so that the
+        # shops' popularity is measured without it (a crew can be most of a shop's reviewers)
+        guess = set(edges.filter(pl.col("shop_id").is_in(list(shops))).group_by("account_id").len()
+                    .filter(pl.col("len") >= 2)["account_id"])
+        members = _members(edges, shops, min_member_surprise, big_k, guess)
+        if len(members) < 2:
+            continue
+        clients = _clients(edges, set(members), min_shop_surprise, big_k)
+        if len(clients) < 2:
+            continue
+        for _ in range(2):  # popularity without the crew itself, refined once
+            members = _members(edges, set(clients), min_member_surprise, big_k, set(members))
+            clients = _clients(edges, set(members), min_shop_surprise, big_k) if len(members) >= 2 else {}
+        if len(members) >= 2 and len(clients) >= 2:
+            cands.append((members, clients))
+    # one crew seen from two shop communities: merge on shared members
+    merged: list[tuple[dict, dict]] = []
+    for members, clients in sorted(cands, key=lambda c: -len(c[0])):
+        for i, (m2, c2) in enumerate(merged):
+            if len(members.keys() & m2.keys()) >= 0.5 * min(len(members), len(m2)):
+                shops = set(clients) | set(c2)
+                mm = _members(edges, shops, min_member_surprise, big_k, set(members) | set(m2))
+                merged[i] = (mm or {**m2, **members}, _clients(edges, set(mm or m2), min_shop_surprise, big_k) or {**c2, **clients})
+                break
+        else:
+            merged.append((members, clients))
+    owner: dict[str, tuple[float, int]] = {}
+    for i, (members, _) in enumerate(merged):
+        for a, s in members.items():
+            if a not in owner or s > owner[a][0]:
+                owner[a] = (s, i)
+    crews = []
+    for i, (members, _) in enumerate(merged):
+        mine = {a: s for a, s in members.items() if owner[a][1] == i}
+        if len(mine) < min_members:
+            continue
+        clients = _clients(edges, set(mine), min_shop_surprise, big_k)
+        if len(clients) < 2:
+            continue
+        crews.append(Crew(members=mine, shops=sorted(clients),
+                          surprise=graphs.leave_out_strength(list(clients.values()), leave_out),
+                          shop_surprise=clients))
+    return sorted(crews, key=lambda c: (-c.surprise, min(c.members)))

@@ -1,0 +1,58 @@
+"""The positive account-shop graph of the brushing detector and its shop-side co-targeting.
+
+Null model (configuration): an account with ``d`` positive shops picks each in proportion to
+the shop's positive degree ``k_s`` (its popularity among reviewers). Two shops then share
+``E_st = k_s k_t Q`` reviewers by chance, ``Q = sum_a d_a (d_a - 1) / K^2`` with ``K`` the
+edges. Shop pairs sharing many more reviewers than that are co-targeted (Poisson surprise).
+The projection is onto shops (a few hundred), never onto account pairs.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from abuse import stats
+from abuse.sqlfiles import read_sql
+
+
+def positive_edges(con: duckdb.DuckDBPyConnection, min_rating: int, quick_q: float) -> pl.DataFrame:
+    con.execute("SET VARIABLE brushing_min_rating = ?", [int(min_rating)])
+    con.execute("SET VARIABLE brushing_quick_q = ?", [float(quick_q)])
+    df = con.sql(read_sql("features/brushing_edges.sql")).pl()
+    if df.is_empty():
+        return df
+    return df.with_columns(pl.len().over("shop_id").alias("k"), pl.len().over("account_id").alias("d"),
+                           t=pl.col("first_at").dt.epoch("ms") / 1000.0)
+
+
+def prune(edges: pl.DataFrame) -> pl.DataFrame:
+    """Accounts with >= 2 positive shops and shops with >= 2 such accounts, until stable."""
+    cand = edges.select("account_id", "shop_id")
+    for _ in range(20):
+        before = cand.height
+        cand = cand.filter(pl.len().over("account_id") >= 2)
+        cand = cand.filter(pl.len().over("shop_id") >= 2)
+        if cand.height == before:
+            break
+    return cand
+
+
+def shop_pairs(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, cand: pl.DataFrame) -> pl.DataFrame:
+    """Shop pairs sharing >= 2 candidate reviewers with their chance expectation and surprise."""
+    con.register("brushing_cand", cand.to_arrow())
+    try:
+        pairs = con.sql(read_sql("features/brushing_shop_pairs.sql")).pl()
+    finally:
+        con.unregister("brushing_cand")
+    if pairs.is_empty():
+        return pairs.with_columns(expected=pl.lit(0.0), surprise=pl.lit(0.0))
+    d = edges.unique("account_id")["d"].cast(pl.Float64)
+    big_k = float(edges.height)
+    q = float((d * (d - 1)).sum()) / big_k**2
+    k = edges.unique("shop_id").select("shop_id", "k")
+    pairs = (pairs.join(k.rename({"shop_id": "s", "k": "k_s"}), on="s")
+             .join(k.rename({"shop_id": "t", "k": "k_t"}), on="t")
+             .with_columns(expected=pl.col("k_s") * pl.col("k_t") * q))
+    s = stats.surprise_poisson(pairs["c"].to_numpy(), pairs["expected"].to_numpy())
+    return pairs.with_columns(surprise=pl.Series(s))

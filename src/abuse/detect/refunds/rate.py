@@ -1,0 +1,71 @@
+"""Paid-claim rates per account against the base rate of its own shops and items, as a
+surprise, and the number of accounts that count as tests (Tarone's correction)."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from abuse import stats
+from abuse.sqlfiles import read_sql
+
+
+def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
+                  exclude: list[str] | None = None) -> pl.DataFrame:
+    """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
+    rates without the orders of ``exclude``."""
+    con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
+    con.register("refunds_exclude", pl.DataFrame({"account_id": exclude or []},
+                                                 schema={"account_id": pl.Utf8}).to_arrow())
+    try:
+        df = con.sql(read_sql("features/refunds_accounts.sql")).pl()
+    finally:
+        con.unregister("refunds_exclude")
+    ints = ("n_orders", "n_claimed", "n_paid", "n_comp_claimed", "n_shops", "n_paid_shops",
+            "n_top", "k_top", "n_reasons", "top_reason_n", "n_reasoned", "n_paid_leveraged",
+            "n_paid_coupon")
+    return df.with_columns([pl.col(c).cast(pl.Int64) for c in ints]
+                           + [pl.col(c).cast(pl.Float64) for c in
+                              ("expected_paid", "paid_amount", "comp_amount", "mu_top",
+                               "top_reason_share")])
+
+
+def _surprise(k: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    return stats.surprise_binom(k, n, np.where(n > 0, mu / np.maximum(n, 1), 0.5))
+
+
+def tarone_tests(max_surprise: np.ndarray, level: float) -> int:
+    """Tarone's count of tests: the smallest ``m`` such that at most ``m`` accounts could
+    reach ``level + log10 m`` even with every order paid (accounts with too few orders to
+    ever be significant are no tests)."""
+    top = np.sort(np.asarray(max_surprise, dtype=float))[::-1]
+    for m in range(1, len(top) + 1):
+        if int((top >= level + math.log10(m)).sum()) <= m:
+            return m
+    return max(len(top), 1)
+
+
+def score(acc: pl.DataFrame, level: float = 2.0) -> tuple[pl.DataFrame, int]:
+    """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one),
+    ``reason_surprise`` (the most used reason against its share of all claims, paying for
+    the reasons tried), their Fisher combination (``stats.combined``) ``surprise``, ``excess_paid`` (yuan paid
+    beyond the base rate) and returns the Tarone count of tests for ``surprise``."""
+    n, k, mu = (acc[c].to_numpy().astype(float) for c in ("n_orders", "n_paid", "expected_paid"))
+    nt, kt, mt = (acc[c].to_numpy().astype(float) for c in ("n_top", "k_top", "mu_top"))
+    s_paid = np.minimum(_surprise(k, n, mu), _surprise(k - kt, n - nt, mu - mt))
+    best_paid = np.minimum(_surprise(n, n, mu), _surprise(n - nt, n - nt, mu - mt))
+    c = acc["n_reasoned"].fill_null(0).to_numpy().astype(float)
+    top = acc["top_reason_n"].fill_null(0).to_numpy().astype(float)
+    share = acc["top_reason_share"].fill_null(1.0).to_numpy()
+    tried = np.log10(np.maximum(acc["n_reasons"].fill_null(1).to_numpy().astype(float), 1))
+    s_reason = np.maximum(stats.surprise_binom(top, c, share) - tried, 0.0)
+    rarest = float(np.clip(share.min(), 1e-6, 1.0)) if len(share) else 1.0
+    best_reason = np.asarray(stats.surprise_binom(n, n, np.full(len(n), rarest)))
+    tests = tarone_tests(stats.combined(best_paid, best_reason), level)
+    excess = acc["paid_amount"].to_numpy() * np.clip(1.0 - mu / np.maximum(k, 1), 0.0, 1.0)
+    return acc.with_columns(paid_surprise=pl.Series(s_paid), reason_surprise=pl.Series(s_reason),
+                            surprise=pl.Series(stats.combined(s_paid, s_reason)),
+                            excess_paid=pl.Series(np.round(excess, 2))), tests
