@@ -25,7 +25,7 @@ def run_all(con, window_start, window_end, tz="Asia/Shanghai") -> dict[str, Dete
     for name in ordered(DETECTORS):
         cls = DETECTORS[name]
         ctx = DetectContext(con, window_start, window_end, tz, params_for(cls, None),
-                            upstream={r: results[r] for r in cls.requires})
+                            upstream={r: results[r] for r in cls.requires if r in results})
         results[name] = cls().detect(ctx)
     return results
 

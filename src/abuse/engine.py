@@ -104,7 +104,7 @@ def detector_jobs(run: Any, source: str) -> list[DetectorJob]:
 
     settings = run.settings
     detectors = {n: c for n, c in all_detectors().items() if n not in settings.disabled_detectors}
-    return [DetectorJob(name, tuple(detectors[name].requires), source, str(work_path(Path(settings.db))),
+    return [DetectorJob(name, tuple(r for r in detectors[name].requires if r in detectors), source, str(work_path(Path(settings.db))),
                         run.window_start, run.window_end, settings.tz,
                         params_for(detectors[name], settings.detectors.get(name)),
                         settings.memory_limit, settings.threads)

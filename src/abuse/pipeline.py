@@ -314,7 +314,7 @@ def detect(run: Run) -> dict[str, DetectorResult]:
         t0 = time.perf_counter()
         ctx = DetectContext(run.con, run.window_start, run.window_end, run.settings.tz,
                             params_for(cls, run.settings.detectors.get(name)),
-                            upstream={r: run.results[r] for r in cls.requires})
+                            upstream={r: run.results[r] for r in cls.requires if r in run.results})
         result = cls().detect(ctx)
         run.results[name] = result
         run.timings[f"detect:{name}"] = time.perf_counter() - t0

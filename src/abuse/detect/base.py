@@ -4,7 +4,7 @@ A detector is a subclass of ``DetectorBase`` with a ``name``, the ``patterns`` i
 (declared in ``abuse.detect.patterns``), a pydantic ``Params`` model of its thresholds (all with
 defaults), the names of the detectors whose results it reads (``requires``), and
 ``run(ctx) -> DetectorResult``. It reads the staged tables (``stg_*``) and features through
-``ctx.con``, and upstream results through ``ctx.upstream[name]``; it never writes tables, never
+``ctx.con``, and upstream results through ``ctx.upstream.get(name)``; it never writes tables, never
 recomputes another detector's work, and knows nothing of runs or publishing.
 
 Each detector is a package ``abuse.detect.<name>/`` (``__init__.py`` holds the detector and its
@@ -109,9 +109,6 @@ class DetectorBase:
         raise NotImplementedError
 
     def detect(self, ctx: DetectContext) -> DetectorResult:
-        missing = sorted(set(self.requires) - set(ctx.upstream))
-        if missing:
-            raise RuntimeError(f"detector {self.name!r} needs the results of {', '.join(missing)} first")
         result = self.run(ctx)
         allowed = set(self.patterns)
         for item in (*result.findings, *result.clusters):
@@ -154,12 +151,15 @@ def all_detectors() -> dict[str, type]:
 
 def ordered(detectors: dict[str, type]) -> list[str]:
     """Detector names in an order where each comes after the detectors it ``requires``
-    (alphabetical among equals, so the order is stable). A missing or circular requirement is
-    an error naming the detectors involved."""
+    (alphabetical among equals, so the order is stable). A required detector that is not in
+    ``detectors`` (disabled) is skipped: its result is then absent from ``ctx.upstream``, and the
+    detector that reads it goes on without (``ctx.upstream.get``). A circular requirement is an
+    error naming the detectors involved."""
     done: list[str] = []
     todo = dict(sorted(detectors.items()))
     while todo:
-        ready = [n for n, c in todo.items() if all(r in done for r in getattr(c, "requires", ()))]
+        ready = [n for n, c in todo.items()
+                 if all(r in done or r not in detectors for r in getattr(c, "requires", ()))]
         if not ready:
             raise ValueError(f"detectors {sorted(todo)} require each other or a detector that is "
                              f"not there: {[(n, c.requires) for n, c in todo.items()]}")

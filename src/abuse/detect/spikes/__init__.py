@@ -284,7 +284,8 @@ class SpikeDetector(DetectorBase):
     name = "spikes"
     patterns = ()
     Params = SpikeParams
-    requires = ("hoarding",)  # whose flagged accounts may be what drives a release spike
+    # whose flagged accounts may be what drives a spike (timing reads spikes, so not timing)
+    requires = ("brushing", "engagement", "hoarding", "refunds", "rings")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = ctx.params
@@ -307,7 +308,7 @@ class SpikeDetector(DetectorBase):
                 p_value=float(r["p_value"]), occurrences=int(r["occurrences"]), cadence=r["cadence"],
                 flagged_share=round(share, 4) if r["n_accounts"] else None, cluster_keys=keys,
             ))
-        return DetectorResult(spikes=spikes)
+        return DetectorResult(spikes=incidents.fold_cases(spikes))
 
 
 def _score(p_value: float) -> float:

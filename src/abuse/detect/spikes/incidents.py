@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from abuse.detect.base import DetectorResult
+from abuse.detect.base import DetectorResult, Spike
 from abuse.sqlfiles import read_sql, set_variables
 
 
@@ -103,3 +103,43 @@ def explain_flagged(explained: str | None, share: float, pattern: str | None, mi
         return explained
     who = f"{share:.0%} of the first {minutes} minutes' accounts are flagged {pattern} (see cluster_ids)"
     return f"{explained}; {who}" if explained else None
+
+
+def fold_cases(spikes: list[Spike]) -> list[Spike]:
+    """One row per case: unexplained bursts of one scope family that are mostly driven by the
+    same flagged case (a vote farm's bursts, a bot batch's ticks and their logins) are one
+    incident, at the scope that carries most of it, spanning its first to its last burst, with
+    ``occurrences`` the bursts folded. Explained bursts (a release, a sale) keep their own rows:
+    each names its own cause."""
+    groups: dict[tuple[str, tuple[str, str]], list[Spike]] = {}
+    out: list[Spike] = []
+    for s in spikes:
+        if s.explained_by is None and s.cluster_keys and (s.flagged_share or 0) >= 0.5:
+            groups.setdefault((s.scope.split(":", 1)[0], s.cluster_keys[0]), []).append(s)
+        else:
+            out.append(s)
+    for (_, _), part in sorted(groups.items()):
+        if len(part) == 1:
+            out.extend(part)
+            continue
+        by_scope: dict[str, float] = {}
+        for s in part:
+            by_scope[s.scope] = by_scope.get(s.scope, 0.0) + s.observed
+        scope = max(sorted(by_scope), key=lambda k: by_scope[k])
+        main = [s for s in part if s.scope == scope]
+        strongest = max(part, key=lambda s: (s.score, s.observed))
+        cadences = {s.cadence for s in main if s.cadence}
+        occurrences = sum(s.occurrences for s in main)
+        top = list(dict.fromkeys(a for s in sorted(main, key=lambda s: -s.observed) for a in s.top_account_ids))
+        keys = list(dict.fromkeys(k for s in part for k in s.cluster_keys))
+        n = sum(s.observed for s in main)
+        out.append(Spike(
+            scope=scope, window_start=min(s.window_start for s in part), window_end=max(s.window_end for s in part),
+            observed=n, expected=round(sum(s.expected for s in main), 3), score=strongest.score,
+            top_account_ids=top[:20], explained_by=None, p_value=strongest.p_value,
+            occurrences=occurrences,
+            cadence=cadences.pop() if len(cadences) == 1 else f"{occurrences} bursts at irregular times",
+            flagged_share=round(sum((s.flagged_share or 0) * s.observed for s in main) / max(n, 1.0), 4),
+            cluster_keys=keys,
+        ))
+    return sorted(out, key=lambda s: (s.window_start, s.scope))

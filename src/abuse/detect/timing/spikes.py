@@ -26,7 +26,7 @@ def lone_members(con, ctx: DetectContext, min_shared: int, alpha: float) -> pl.D
     """Flagged lone members of the window's unexplained spikes (the results of the ``spikes``
     detector, in ``ctx.upstream``), with the figures behind them. Needs the TEMP table
     ``timing_events``; leaves ``timing_spikes`` and ``spikes_events``."""
-    found = ctx.upstream["spikes"].spikes
+    found = ctx.upstream["spikes"].spikes if "spikes" in ctx.upstream else []
     spikes = pl.DataFrame(
         [{"scope": s.scope, "window_start": s.window_start, "window_end": s.window_end,
           "observed": float(s.observed), "expected": float(s.expected),
