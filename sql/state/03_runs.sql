@@ -15,3 +15,9 @@ CREATE TABLE IF NOT EXISTS runs (
     checks        JSON,                 -- offending-row counts of each sql/checks file
     error         VARCHAR
 );
+
+-- added later: what a report can be traced to. The platform zone the run judged local time in;
+-- the Prefect flow run and deployment that ran it (null when run without Prefect).
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS tz VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS flow_run_id VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS deployment VARCHAR;

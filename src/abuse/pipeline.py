@@ -58,7 +58,9 @@ def _now() -> datetime:
 
 
 def start(settings: Settings, say: Say = print) -> Run:
-    """Open the working database, clean up after any abandoned run, and record a new run."""
+    """Open the working database, clean up after any abandoned run, and record a new run.
+    Paths a run cannot use are refused first, before anything is created."""
+    settings.check_paths()
     con = connect_work(settings.db, settings.tz)
     for (stale,) in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall():
         ingest.forget_run(con, stale)
@@ -67,10 +69,11 @@ def start(settings: Settings, say: Say = print) -> Run:
             "WHERE run_id = ?", [stale])
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
     started = _now()
-    params = settings.model_dump(mode="json")
+    params = settings.model_dump(mode="json", exclude={"flow_run_id", "deployment"})
     con.execute(
-        "INSERT INTO runs (run_id, started_at, status, parameters) VALUES (?, ?, 'running', ?)",
-        [run_id, started, json.dumps(params)],
+        "INSERT INTO runs (run_id, started_at, status, parameters, tz, flow_run_id, deployment) "
+        "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+        [run_id, started, json.dumps(params), settings.tz, settings.flow_run_id, settings.deployment],
     )
     return Run(settings, con, run_id, started, say)
 
