@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   abuse case ring-3f2a9c01de --db abuse.duckdb                   # write one case's HTML dossier
   abuse verdict dismissed --case ring-3f2a9c01de --note "wholesale buyer"
   abuse serve --landing /data/landing --db /data/abuse.duckdb --cron "0 2 * * *"
+  abuse check --settings /etc/abuse.toml                         # the merged settings, checked
   abuse generate --out /tmp/sample --seed 7 --scale 0.5 && abuse evaluate --db abuse.duckdb --truth /tmp/sample
 
 Settings come from defaults < abuse.toml (or [tool.abuse] in pyproject.toml, or --settings FILE)
@@ -119,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=1, metavar="N",
                    help="runs of the deployment at once; more wait (one run per database)")
 
+    k = command("check", "check the settings and paths a run would use, and print them (runs nothing)",
+                "ABUSE_LANDING=/data/landing abuse check --json")
+    k.add_argument("--landing", type=Path, metavar="DIR", help="landing directory (default: settings)")
+    k.add_argument("--db", type=Path, metavar="FILE", help="report database (default: settings)")
+    k.add_argument("--tz", metavar="ZONE", help="platform time zone (default: settings)")
+
     e = command("evaluate", "score a report against the truth of generated data",
                 "abuse evaluate --db /tmp/sample/abuse.duckdb --truth /tmp/sample")
     e.add_argument("--db", type=Path, required=True, metavar="FILE", help="report database to score")
@@ -192,10 +199,10 @@ def _nightly(args: argparse.Namespace, out: _Out) -> int:
 
 
 def _serve(args: argparse.Namespace, out: _Out) -> int:
-    from flows.serve import serve
-
     settings = _settings(args, landing=args.landing, db=args.db, tz=args.tz, window_days=args.window_days)
     settings.check_paths()  # a landing dir that does not exist is an error now, not at 02:00
+    from flows.serve import serve  # imports Prefect: after the checks, which need none
+
     out.progress(f"serving deployment 'abuse-nightly/nightly' on cron {args.cron!r} ({settings.tz}), "
                  f"{args.limit} run at a time; Ctrl-C stops serving without pausing the schedule")
     serve(settings, cron=args.cron, limit=args.limit, settings_file=args.settings)
@@ -254,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "serve":
             return _serve(args, out)
+        if args.command == "check":
+            settings = _settings(args, landing=args.landing, db=args.db, tz=args.tz)
+            settings.check_paths()
+            data = settings.model_dump(mode="json", exclude={"flow_run_id", "deployment"})
+            out.result(f"settings ok: landing {settings.landing}, db {settings.db}, tz {settings.tz}, "
+                       f"window {settings.window_days} days, thresholds set: "
+                       f"{json.dumps(settings.detectors) if settings.detectors else 'none (defaults)'}",
+                       {"command": "check", "status": "succeeded", "settings": data})
+            return 0
         if args.command == "evaluate":
             from abuse.evaluate import evaluate, format_scores
 
