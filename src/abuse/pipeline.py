@@ -216,7 +216,7 @@ def summary(run: Run) -> dict[str, Any]:
         "run_id": run.run_id, "as_of": str(run.as_of), "db": str(run.settings.db),
         "ingested": report.rows_by_kind(), "quarantined": report.quarantined_by_kind(),
         "findings": per_pattern,
-        "clusters": sum(len(r.clusters) for r in run.results.values()),
+        "clusters": cases.counts(run.con, run.run_id)["cases"],  # after analysts' dismissals
         "spikes": sum(len(r.spikes) for r in run.results.values()),
         "suppressed": run.suppressed, "checks": run.checks, "seconds": round(sum(run.timings.values()), 1),
     }

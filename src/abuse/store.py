@@ -15,7 +15,8 @@ import duckdb
 
 from abuse.sqlfiles import run_folder, sql_files
 
-HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine", "verdicts", "suppressed")
+HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine", "verdicts", "suppressed",
+                  "cluster_shops")
 
 
 def work_path(db: Path) -> Path:
