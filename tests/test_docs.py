@@ -94,3 +94,39 @@ def test_readme_queries_return_rows_on_the_sample(sample_report: Path) -> None:
                 assert rows, f"README query returns no rows on the sample:\n{body}"
     finally:
         con.close()
+
+
+def test_cli_help_version_json_and_log_file(tmp_path: Path, landing: Path, capsys) -> None:
+    import argparse
+    import json
+
+    from abuse import __version__
+    from abuse.cli import _parser, main
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"abuse {__version__}"
+    parser = _parser()
+    assert "examples:" in parser.epilog
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subs.choices.items():
+        assert sub.epilog and f"abuse {name}" in sub.epilog, name
+        for action in sub._actions:
+            assert action.help, f"abuse {name} {action.option_strings or action.dest} has no help"
+        text = sub.format_help()
+        assert "--settings" in text and "--json" in text and "--log-file" in text, name
+    assert "(default: 0 2 * * *)" in subs.choices["serve"].format_help()
+
+    write_landing(landing, "orders", "o.csv", [order(i) for i in range(1, 6)])
+    log = tmp_path / "logs" / "nightly.log"
+    assert main(["nightly", "--landing", str(landing), "--db", str(tmp_path / "abuse.duckdb"), "--json",
+                 "--log-file", str(log)]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)  # stdout is the JSON alone; progress went to stderr
+    assert summary["status"] == "succeeded" and summary["ingested"]["orders"] == 5 and "[ingest]" in captured.err
+    assert "[publish]" in log.read_text()
+
+    assert main(["case", "ring-nope", "--db", str(tmp_path / "abuse.duckdb"), "--log-file", str(log)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["abuse case: failed: no successful run reported a case 'ring-nope'"], err
+    assert "Traceback" in log.read_text() and "KeyError" in log.read_text()  # details in the log only

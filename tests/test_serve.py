@@ -147,3 +147,36 @@ def test_ui_lists_the_deployment_in_headless_chromium(prefect_server, served) ->
              f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom", ui],
             capture_output=True, text=True, timeout=120)
     assert "nightly" in out.stdout and "abuse-nightly" in out.stdout, out.stdout[-2000:]
+
+
+def test_prefect_deploy_checks_the_settings_and_allows_one_run(tmp_path: Path, landing: Path, prefect_server) -> None:
+    """`prefect deploy` with prefect.yaml: `abuse check` runs first (a missing landing dir stops
+    the deployment), the deployment lands on the process pool with a concurrency limit of one."""
+    import urllib.error
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        api(prefect_server, "/work_pools/", {"name": "abuse-process", "type": "process"})
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 409  # made by an earlier run of this test
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**prefect_server.env, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+           "ABUSE_DB": str(tmp_path / "abuse.duckdb")}
+
+    def deploy(landing_dir: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([str(Path(bin_dir) / "prefect"), "--no-prompt", "deploy", "--all"], cwd=root,
+                              env={**env, "ABUSE_LANDING": str(landing_dir)}, capture_output=True, text=True,
+                              timeout=300)
+
+    bad = deploy(tmp_path / "nope")
+    assert bad.returncode != 0 and f"the landing directory {tmp_path / 'nope'} does not exist" in (
+        bad.stdout + bad.stderr), (bad.stdout + bad.stderr)[-2000:]
+    good = deploy(landing)
+    assert good.returncode == 0, (good.stdout + good.stderr)[-3000:]
+    dep = api(prefect_server, "/deployments/name/abuse-nightly/nightly")
+    assert dep["work_pool_name"] == "abuse-process" and dep["parameters"] == {}
+    assert dep["global_concurrency_limit"]["limit"] == 1
+    assert dep["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+    sched = dep["schedules"][0]["schedule"]
+    assert (sched["cron"], sched["timezone"]) == ("0 2 * * *", "Asia/Shanghai")
+    assert "thresholds" in dep["parameter_openapi_schema"]["properties"]

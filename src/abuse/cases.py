@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from abuse import feedback
+from abuse.report_text import plural
 from abuse.detect.base import Cluster, DetectorResult
 from abuse.detect.patterns import pattern as declared
 
@@ -183,7 +184,8 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
                 status = "dismissed"
                 hidden.add((c.pattern, c.cluster_key))
                 suppressed.append((run_id, cid, None, c.pattern,
-                                   f"case dismissed at {limit} accounts; now {len(c.account_ids)}"))
+                                   f"case dismissed at {plural(limit, 'account')}; it has "
+                                   f"{len(c.account_ids):,} now"))
             else:
                 status = "grown"  # raised again: it grew past the size it was dismissed at
         cluster_rows.append((
