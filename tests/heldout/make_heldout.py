@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import adaptive as adapt
 from . import lookalikes as look
 from . import plants
 from .life import everyday, open_campaigns, ordinary_claims
@@ -132,10 +133,11 @@ def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
     (truth_dir / "meta.json").write_text(json.dumps(meta, indent=2))
 
 
-def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
+def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False) -> dict:
     """Generate ``out/landing`` and ``out/truth``; returns the meta record. ``stress`` draws the
     hard end of every range: sparse rings, batches that hide behind own devices and slower
-    claims, an eager flash-sale crowd."""
+    claims, an eager flash-sale crowd. ``adaptive`` replaces the rings and bots by crews that
+    adapt (tests/heldout/adaptive.py) and adds night-shift and internet-cafe look-alikes."""
     out = Path(out)
     w = World(seed)
     rng = w.rng
@@ -152,10 +154,16 @@ def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
     ring_targets = (int(rng.integers(10, 16)), int(rng.integers(28, 41)))
     starts = (int(rng.integers(1, 8)), int(rng.integers(3, 10)))
     coverage = tuple(float(x) for x in (rng.uniform(0.15, 0.3, 2) if stress else rng.uniform(0.25, 0.55, 2)))
-    plants.ring(w, truth, "R-north", ring_sizes[0], ring_targets[0], starts[0], int(rng.integers(14, 22)),
-                0 if stress else 2, coverage[0])
-    plants.ring(w, truth, "R-south", ring_sizes[1], ring_targets[1], starts[1], int(rng.integers(14, 21)), 0,
-                coverage[1])
+    if adaptive:
+        adapt.sparse_ring(w, truth, "R-north", ring_sizes[0] + 4, int(rng.integers(25, 45)), (2, 4),
+                          int(rng.integers(2, 4)))
+        adapt.sparse_ring(w, truth, "R-south", ring_sizes[1], int(rng.integers(40, 70)), (2, 5),
+                          int(rng.integers(2, 5)))
+    else:
+        plants.ring(w, truth, "R-north", ring_sizes[0], ring_targets[0], starts[0], int(rng.integers(14, 22)),
+                    0 if stress else 2, coverage[0])
+        plants.ring(w, truth, "R-south", ring_sizes[1], ring_targets[1], starts[1], int(rng.integers(14, 21)), 0,
+                    coverage[1])
     taken = {r["shop_id"] for r in truth["ring_shops"]}
     honest = list(background)
     pool = [honest[int(i)] for i in rng.permutation(len(honest))]
@@ -195,7 +203,13 @@ def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
                      nets(p["nets"], mobile=name == "B-slow"), segs,
                      [w.campaigns[i] for i in camps], addrs, heads=4 if name == "B-slow" else 0,
                      claim_median=p["claim_median"], carrier_share=p["carrier_share"])
-    plants.bots(w, truth, 20)
+    if adaptive:
+        bots_drawn = adapt.adaptive_bots(w, truth, 24)
+        adapt.night_shift(w, truth["lookalikes"], 30)
+        adapt.internet_cafe(w, truth["lookalikes"], 40)
+    else:
+        plants.bots(w, truth, 20)
+        bots_drawn = {}
     burst_day = int(rng.choice([d for d in range(2, 28) if d not in (tv_day, 5, 8, 9)]))
     burst_minute = int(rng.integers(3, 57))
     burst = plants.signup_burst(w, burst_day, 3, burst_minute, int(rng.integers(40, 70)))
@@ -207,7 +221,7 @@ def build(out: Path, seed: int = 1, stress: bool = False) -> dict:
                                             flash["released_at"] + 600, "benign_campaign", flash["campaign_id"]))
     meta = {"seed": seed, "scale": 1.0, "tz": TZ, "as_of": AS_OF, "window_days": DAYS,
             "generator": "tests/heldout (independent of abuse.generate)",
-            "stress": stress,
+            "stress": stress, "adaptive": adaptive, "adaptive_bots": bots_drawn,
             "params": {"rings": {"sizes": ring_sizes, "targets": ring_targets, "starts": starts,
                                  "coverage": coverage},
                        "batches": {"B-fast": fast, "B-slow": slow}, "tv_day": tv_day,
@@ -224,9 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stress", action="store_true", help="draw the hard end of every range")
+    ap.add_argument("--adaptive", action="store_true", help="crews that adapt (tests/heldout/adaptive.py)")
     args = ap.parse_args(argv)
     began = time.perf_counter()
-    meta = build(args.out, args.seed, args.stress)
+    meta = build(args.out, args.seed, args.stress, args.adaptive)
     print(f"wrote {args.out} in {time.perf_counter() - began:.1f}s: {meta['rows']}")
 
 
