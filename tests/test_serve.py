@@ -99,6 +99,11 @@ def test_a_second_run_on_the_database_waits_for_the_first(tmp_path: Path, prefec
     assert {r[1] for r in runs} == {"abuse-nightly/nightly"} and {r[2] for r in runs} == {"succeeded"}
     assert runs[0][4] <= runs[1][3]  # one after the other
     assert [r[5] for r in runs if r[0] == second["id"]] == [4]
+    # the database's own global limit (one slot), which runs from other deployments also wait on
+    from flows.nightly import db_limit_name
+
+    limit = api(prefect_server, f"/v2/concurrency_limits/{db_limit_name(str(tmp_path / 'abuse.duckdb'))}")
+    assert limit["limit"] == 1 and limit["active_slots"] == 0
 
 
 def test_ui_triggered_run_with_new_parameters(tmp_path: Path, prefect_server, served) -> None:
