@@ -42,9 +42,13 @@ def write_top_dossiers(con: duckdb.DuckDBPyConnection, run_id: int, out_dir: Pat
     ids = data.top_cases(con, run_id, top)
     paths = [write_dossier(con, run_id, cid, out_dir) for cid in ids]
     rows = con.execute(
-        """SELECT cluster_id, pattern, n_accounts, loss_estimate, score, case_status, summary
-           FROM clusters WHERE run_id = ? AND cluster_id IN (SELECT unnest(?::VARCHAR[]))
-           ORDER BY loss_estimate DESC NULLS LAST, score DESC NULLS LAST, cluster_id""",
+        """WITH v AS (SELECT cluster_id, arg_max(verdict, recorded_at) AS verdict FROM verdicts
+                      WHERE cluster_id IS NOT NULL GROUP BY cluster_id)
+           SELECT c.cluster_id, c.pattern, c.n_accounts, c.loss_estimate, c.score,
+                  c.case_status || coalesce(' · ' || v.verdict, ''), c.summary
+           FROM clusters c LEFT JOIN v USING (cluster_id)
+           WHERE c.run_id = ? AND c.cluster_id IN (SELECT unnest(?::VARCHAR[]))
+           ORDER BY c.loss_estimate DESC NULLS LAST, c.score DESC NULLS LAST, c.cluster_id""",
         [run_id, ids],
     ).fetchall()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -68,7 +72,7 @@ def _index(run_id: int, rows: list[tuple]) -> str:
 <h1>Top cases by money at risk</h1><div class="sub">dismissed cases are left out; money at
 risk as README "Money" defines it per pattern (not estimated: the pattern estimates none)</div></div></header>
 <section>{empty}<table><tr><th>case</th><th>pattern</th><th>accounts</th><th>money at risk</th>
-<th>score</th><th>status</th><th>summary</th></tr>{body}</table></section>
+<th>score</th><th>status · verdict</th><th>summary</th></tr>{body}</table></section>
 </main></body></html>
 """
 
