@@ -96,7 +96,7 @@ def nightly_flow(
     as_of: Optional[date] = None,
     window_days: Optional[int] = None,
     tz: Optional[str] = None,
-    thresholds: Optional[DetectorThresholds] = None,  # type: ignore[valid-type]
+    thresholds: DetectorThresholds = DetectorThresholds(),  # type: ignore[valid-type]  # noqa: B008
     disabled_detectors: Optional[list[str]] = None,
     dossiers_top: Optional[int] = None,
     settings_file: Optional[str] = None,

@@ -4,6 +4,7 @@ the API (as the UI does) with new parameters, artifacts on the run, listed in th
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -115,7 +116,10 @@ def test_ui_triggered_run_with_new_parameters(tmp_path: Path, prefect_server, se
     assert "detectors" not in schema["properties"]  # one typed thresholds model, no free-form dict
     assert all(p.get("description") for p in schema["properties"].values()), schema["properties"]
     rings = schema["definitions"]["RingsThresholds"]["properties"]["min_members"]
-    assert rings["title"] == "min members" and "default 3" in rings["description"]
+    from abuse.detect.base import all_detectors
+
+    default = all_detectors()["rings"].Params.model_fields["min_members"].default
+    assert rings["title"] == "min members" and f"(default {default!r};" in rings["description"]
     run = api(prefect_server, f"/deployments/{dep['id']}/create_flow_run",
               {"parameters": {"window_days": 3, "as_of": "2026-06-18"}})
 
@@ -152,6 +156,23 @@ def test_ui_lists_the_deployment_in_headless_chromium(prefect_server, served) ->
              f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom", ui],
             capture_output=True, text=True, timeout=120)
     assert "nightly" in out.stdout and "abuse-nightly" in out.stdout, out.stdout[-2000:]
+
+    # the custom-run form (Deployments -> nightly -> Run): titles, descriptions, nested thresholds
+    dep, _ = served
+    form = prefect_server.url.removesuffix("/api") + f"/deployments/deployment/{dep['id']}/run"
+    with tempfile.TemporaryDirectory() as profile:
+        shot = Path(profile) / "form.png"
+        args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={profile}", "--virtual-time-budget=25000", "--window-size=1400,2600"]
+        dom = subprocess.run([*args, "--dump-dom", form], capture_output=True, text=True, timeout=180).stdout
+        subprocess.run([*args, f"--screenshot={shot}", form], capture_output=True, timeout=180)
+        png = shot.read_bytes()
+    for text in ("window_days", "Days in the detection window", "rings detector", "min members",
+                 "None keeps the settings file"):
+        assert text in dom, (text, dom[-2000:])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1400, 2600)
+    assert len(png) > 100_000  # a rendered form, not a blank page (a blank one is a few KB)
 
 
 def test_prefect_deploy_checks_the_settings_and_allows_one_run(tmp_path: Path, landing: Path, prefect_server) -> None:

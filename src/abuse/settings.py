@@ -215,7 +215,7 @@ def _optional_params(name: str, params: type[BaseModel]) -> type[BaseModel]:
                     kw[k] = getattr(meta, k)
         fields[field] = (Optional[info.annotation], Field(  # noqa: UP045 - pydantic needs a real type
             None, title=field.replace("_", " "),
-            description=f"{desc} (default {default!r}; empty: the settings file's value or the default)",
+            description=f"{desc} (default {default!r}; None keeps the settings file's value)",
             **kw))
     title = f"{name} thresholds"
     return create_model(f"{name.title()}Thresholds", __config__=ConfigDict(extra="forbid", title=title),
