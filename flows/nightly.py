@@ -99,6 +99,8 @@ def nightly_flow(
     thresholds: DetectorThresholds = DetectorThresholds(),  # type: ignore[valid-type]  # noqa: B008
     disabled_detectors: Optional[list[str]] = None,
     dossiers_top: Optional[int] = None,
+    init: Optional[bool] = None,
+    feedback_wait_s: Optional[float] = None,
     settings_file: Optional[str] = None,
 ) -> dict[str, Any]:
     """Ingest what is new under `landing`, run every detector over the window ending on
@@ -115,6 +117,9 @@ def nightly_flow(
             settings file's value or the detector's default.
         disabled_detectors: Detectors not to run, by name (default: none).
         dossiers_top: How many top cases get an HTML dossier (default 10).
+        init: Allow db in a directory that does not exist yet, starting a new history (default false).
+        feedback_wait_s: Seconds to retry reading a feedback database an analyst holds open
+            read-write before going on with the verdicts copied before (default 30).
         settings_file: Settings file to read (default: abuse.toml in the worker's directory).
     """
     flow_run = get_run_context().flow_run
@@ -122,7 +127,8 @@ def nightly_flow(
                   if flow_run.deployment_id else None)
     settings = settings_for(settings_file, thresholds, landing=landing, db=db, as_of=as_of,
                             window_days=window_days, tz=tz, disabled_detectors=disabled_detectors,
-                            dossiers_top=dossiers_top, flow_run_id=str(flow_run.id), deployment=deployment)
+                            dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s,
+                            flow_run_id=str(flow_run.id), deployment=deployment)
     settings.check_paths()
     with _one_run_per_database(str(settings.db)):
         run = pipeline.start(settings, say=get_run_logger().info)
@@ -156,3 +162,42 @@ def ensure_db_limit(db: str) -> str:
             except ObjectAlreadyExists:
                 pass
     return name
+
+
+@flow(name="abuse-backfill", log_prints=True, retries=0)
+def backfill_flow(
+    date_from: date,
+    date_to: date,
+    landing: Optional[str] = None,
+    db: Optional[str] = None,
+    window_days: Optional[int] = None,
+    tz: Optional[str] = None,
+    thresholds: DetectorThresholds = DetectorThresholds(),  # type: ignore[valid-type]  # noqa: B008
+    disabled_detectors: Optional[list[str]] = None,
+    dossiers_top: Optional[int] = None,
+    init: Optional[bool] = None,
+    feedback_wait_s: Optional[float] = None,
+    settings_file: Optional[str] = None,
+) -> list[dict[str, Any]]:
+    """Run the nights `date_from` .. `date_to` in order, one nightly flow run each. An empty
+    field takes its value from the settings file, the ABUSE_* environment, then the default.
+
+    Args:
+        date_from: First night (its as_of day).
+        date_to: Last night.
+        landing: Landing directory to ingest (default: sample_data/landing).
+        db: Report database file (default: abuse.duckdb).
+        window_days: Days in each night's window (default 30).
+        tz: Platform time zone (default Asia/Shanghai).
+        thresholds: Detector thresholds to change; the ones left empty keep the settings.
+        disabled_detectors: Detectors not to run, by name.
+        dossiers_top: How many top cases get an HTML dossier each night (default 10).
+        init: Allow db in a directory that does not exist yet (default false).
+        feedback_wait_s: Seconds to retry reading a feedback database held open (default 30).
+        settings_file: Settings file to read (default: abuse.toml in the worker's directory).
+    """
+    common = dict(landing=landing, db=db, window_days=window_days, tz=tz, disabled_detectors=disabled_detectors,
+                  dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s)
+    settings_for(settings_file, thresholds, **common).check_paths()  # every night's settings, checked once first
+    return [nightly_flow(as_of=day, thresholds=thresholds, settings_file=settings_file, **common)
+            for day in pipeline.backfill_days(date_from, date_to)]

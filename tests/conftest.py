@@ -56,6 +56,7 @@ def write_landing(landing: Path, kind: str, name: str, rows: list[dict[str, Any]
 
 
 def nightly(tmp_path: Path, landing: Path, **kw: Any) -> dict[str, Any]:
+    kw.setdefault("init", True)  # tests start new histories in folders of their own
     settings = Settings(landing=landing, db=tmp_path / "abuse.duckdb", **kw)
     return run_nightly(settings, say=lambda _m: None)
 

@@ -1,5 +1,6 @@
 """Stable case identities across nights, analyst verdicts and suppression of dismissed cases."""
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -41,6 +42,11 @@ def fake(monkeypatch):
     return FakeRings
 
 
+def night(n: int) -> date:
+    """The n-th of successive nights (cases chain from one night's report to the next)."""
+    return date(2026, 6, 15) + timedelta(days=n)
+
+
 def members(n: int, start: int = 0) -> list[str]:
     return [f"acct{i:03d}" for i in range(start, start + n)]
 
@@ -53,17 +59,17 @@ def clusters(tmp_path: Path) -> list[tuple]:
 def test_a_case_keeps_its_id_and_says_how_it_changed(tmp_path: Path, landing: Path, fake) -> None:
     write_landing(landing, "orders", "o.csv", [order(1)])
     fake.plan = [members(6), members(5, start=50)]
-    nightly(tmp_path, landing)
+    nightly(tmp_path, landing, as_of=night(1))
     first = clusters(tmp_path)
     assert [c[1] for c in first] == ["new", "new"]
     ids = {c[2]: c[0] for c in first}
     fake.plan = [members(8), members(4, start=50)]  # one grew, one shrank
-    nightly(tmp_path, landing)
+    nightly(tmp_path, landing, as_of=night(2))
     second = {c[0]: c for c in clusters(tmp_path)}
     assert second[ids[6]][1:3] == ("grown", 8) and second[ids[5]][1:3] == ("shrunk", 4)
     assert second[ids[6]][3] == first[0][3]  # first seen on the first night
     fake.plan = [members(8), members(4, start=50), members(3, start=90)]
-    nightly(tmp_path, landing)
+    nightly(tmp_path, landing, as_of=night(3))
     third = {c[0]: c[1] for c in clusters(tmp_path)}
     assert third[ids[6]] == "recurring" and list(third.values()).count("new") == 1
 
@@ -79,19 +85,19 @@ def test_rerunning_a_night_gives_the_same_ids(tmp_path: Path, landing: Path, fak
 def test_dismissed_case_stays_quiet_until_it_grows(tmp_path: Path, landing: Path, fake) -> None:
     write_landing(landing, "orders", "o.csv", [order(1)])
     fake.plan = [members(6), members(5, start=50)]
-    nightly(tmp_path, landing)
+    nightly(tmp_path, landing, as_of=night(1))
     by_size = {c[2]: c[0] for c in clusters(tmp_path)}
     db = str(tmp_path / "abuse.duckdb")
     assert cli(["verdict", "dismissed", "--db", db, "--case", by_size[6], "--note", "wholesale buyer"]) == 0
     assert cli(["verdict", "confirmed", "--db", db, "--case", by_size[5]]) == 0
-    nightly(tmp_path, landing)
+    nightly(tmp_path, landing, as_of=night(2))
     assert [c[0] for c in clusters(tmp_path)] == [by_size[5]]
     assert report(tmp_path, "SELECT count(*) FROM report.flagged_accounts") == [(5,)]
     assert report(tmp_path, "SELECT cluster_id FROM report.suppressed") == [(by_size[6],)]
     assert report(tmp_path, "SELECT pattern, confirmed, dismissed, precision FROM report.precision_by_pattern") \
         == [("extortion_ring", 1, 1, 0.5)]
     fake.plan = [members(9), members(5, start=50)]
-    nightly(tmp_path, landing)
+    nightly(tmp_path, landing, as_of=night(3))
     again = {c[0]: c[1] for c in clusters(tmp_path)}
     assert again[by_size[6]] == "grown"
 

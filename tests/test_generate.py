@@ -170,7 +170,7 @@ def test_truth_is_consistent(runs, con):
     ).fetchone()[0]
     assert missing == 0
     patterns = {p for (p,) in con.sql("SELECT DISTINCT pattern FROM truth_accounts").fetchall()}
-    assert patterns == {"extortion_ring", "coupon_hoarding", "scripted_timing"}
+    assert patterns == {"extortion_ring", "coupon_hoarding", "scripted_timing", "vote_inflation"}
     assert (
         con.sql(
             "SELECT count(*) FROM truth_ring_shops WHERE shop_id NOT IN (SELECT shop_id FROM orders)"
@@ -187,6 +187,9 @@ def test_truth_is_consistent(runs, con):
         "flash_sale_crowd",
         "tv_ad_signup",
         "night_owl",
+        "viral_target",
+        "office_vote",
+        "fan_base",
     }
     overlap = con.sql(
         "SELECT count(*) FROM truth_lookalikes WHERE account_id IN (SELECT account_id FROM truth_accounts)"

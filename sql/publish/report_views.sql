@@ -88,3 +88,20 @@ SELECT pattern, month,
        count(*) FILTER (WHERE verdict = 'dismissed') AS dismissed,
        round(count(*) FILTER (WHERE verdict = 'confirmed') / count(*), 3) AS precision
 FROM judged GROUP BY ALL ORDER BY pattern, month;
+
+-- Targets (posts, entries, accounts) that vote_inflation farms inflated: one row per target and
+-- action; from_flagged sums the farms' engagement, share = from_flagged / total.
+CREATE OR REPLACE VIEW report.inflated_targets_all AS
+SELECT i.run_id, i.target_id, i.action, max(i.total) AS total, sum(i.from_cluster) AS from_flagged,
+       round(least(sum(i.from_cluster) / nullif(max(i.total), 0), 1.0), 4) AS share,
+       min(i.first_seen) AS first_seen, max(i.last_seen) AS last_seen,
+       list(i.cluster_id ORDER BY i.from_cluster DESC, i.cluster_id) AS cluster_ids
+FROM history.inflated_targets i
+WHERE NOT EXISTS (SELECT 1 FROM history.clusters c WHERE c.run_id = i.run_id
+                  AND c.cluster_id = i.cluster_id AND c.case_status = 'dismissed')
+GROUP BY i.run_id, i.target_id, i.action;
+
+CREATE OR REPLACE VIEW report.inflated_targets AS
+SELECT * FROM report.inflated_targets_all
+WHERE run_id = (SELECT run_id FROM report.latest_run)
+ORDER BY share DESC, from_flagged DESC, target_id, action;

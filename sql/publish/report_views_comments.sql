@@ -160,3 +160,36 @@ COMMENT ON COLUMN report.precision_by_pattern.month IS 'Month the verdicts were 
 COMMENT ON COLUMN report.precision_by_pattern.confirmed IS 'Confirmed verdicts.';
 COMMENT ON COLUMN report.precision_by_pattern.dismissed IS 'Dismissed verdicts.';
 COMMENT ON COLUMN report.precision_by_pattern.precision IS 'confirmed / (confirmed + dismissed).';
+
+COMMENT ON COLUMN report.runs.stage IS 'Stage in progress, or where a failed run failed.';
+COMMENT ON COLUMN report.runs.failure_reason IS 'A failed run''s reason, one readable line.';
+COMMENT ON COLUMN report.runs.notes IS 'Warnings the run went on despite.';
+COMMENT ON COLUMN report.runs.report_tmp IS 'Temporary report of a run caught between its commit and its report swap (status publishing).';
+
+COMMENT ON VIEW report.nights IS 'One row per night (as_of day): the run whose findings are that night''s report, how many runs it had.';
+COMMENT ON COLUMN report.nights.as_of IS 'The night (last day of its window).';
+COMMENT ON COLUMN report.nights.run_id IS 'Latest successful run of that night: filter the *_all views on it.';
+COMMENT ON COLUMN report.nights.runs IS 'Runs of that night.';
+COMMENT ON COLUMN report.nights.failed_runs IS 'Failed runs of that night.';
+COMMENT ON COLUMN report.nights.published_at IS 'When that night''s report was last published.';
+
+COMMENT ON VIEW report.inflated_targets_all IS 'Every run''s targets inflated by vote_inflation cases, one row per run, target and action.';
+COMMENT ON VIEW report.inflated_targets IS 'The latest run''s targets inflated by vote_inflation cases, one row per target and action.';
+COMMENT ON COLUMN report.inflated_targets_all.run_id IS 'Run that found it.';
+COMMENT ON COLUMN report.inflated_targets_all.target_id IS 'The voted, liked, followed or viewed target (activity.target_id).';
+COMMENT ON COLUMN report.inflated_targets_all.action IS 'Activity action (vote, like, follow, ...).';
+COMMENT ON COLUMN report.inflated_targets_all.total IS 'All such actions on the target in the window.';
+COMMENT ON COLUMN report.inflated_targets_all.from_flagged IS 'Those cast by the accounts of vote_inflation cases.';
+COMMENT ON COLUMN report.inflated_targets_all.share IS 'from_flagged / total.';
+COMMENT ON COLUMN report.inflated_targets_all.first_seen IS 'First flagged action on the target.';
+COMMENT ON COLUMN report.inflated_targets_all.last_seen IS 'Last flagged action on the target.';
+COMMENT ON COLUMN report.inflated_targets_all.cluster_ids IS 'The vote_inflation cases that inflated it, biggest part first.';
+COMMENT ON COLUMN report.inflated_targets.run_id IS 'Run that found it.';
+COMMENT ON COLUMN report.inflated_targets.target_id IS 'The voted, liked, followed or viewed target (activity.target_id).';
+COMMENT ON COLUMN report.inflated_targets.action IS 'Activity action (vote, like, follow, ...).';
+COMMENT ON COLUMN report.inflated_targets.total IS 'All such actions on the target in the window.';
+COMMENT ON COLUMN report.inflated_targets.from_flagged IS 'Those cast by the accounts of vote_inflation cases.';
+COMMENT ON COLUMN report.inflated_targets.share IS 'from_flagged / total.';
+COMMENT ON COLUMN report.inflated_targets.first_seen IS 'First flagged action on the target.';
+COMMENT ON COLUMN report.inflated_targets.last_seen IS 'Last flagged action on the target.';
+COMMENT ON COLUMN report.inflated_targets.cluster_ids IS 'The vote_inflation cases that inflated it, biggest part first.';

@@ -16,6 +16,14 @@ CREATE TABLE IF NOT EXISTS runs (
     error         VARCHAR
 );
 
+-- added later (run lifecycle): where a run is or failed, one readable reason, notes, and the
+-- temporary report a 'publishing' run committed (status 'publishing': the history is
+-- committed and the report file not yet swapped in; the next start finishes or undoes it).
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS stage VARCHAR;          -- stage in progress, or where it failed
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS failure_reason VARCHAR; -- one readable line, failed runs only
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS notes VARCHAR;          -- warnings the run went on despite
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS report_tmp VARCHAR;     -- temp report of a 'publishing' run
+
 -- added later: what a report can be traced to. The platform zone the run judged local time in;
 -- the Prefect flow run and deployment that ran it (null when run without Prefect).
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS tz VARCHAR;

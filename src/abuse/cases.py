@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 import duckdb
@@ -70,12 +71,28 @@ def _new_id(pattern: str, members: list[str]) -> str:
     return f"{declared(pattern).cluster_prefix}-{digest}"
 
 
+def previous_night_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int | None:
+    """The run whose report is the latest night before this run's ``as_of`` (the latest
+    successful run of that night). Cases chain night to night, not run to run, so that
+    re-runs, nights run out of order and backfills give each night the same identities.
+    A run without ``as_of`` chains to the latest earlier successful run."""
+    row = con.execute(
+        """WITH me AS (SELECT as_of FROM runs WHERE run_id = ?)
+           SELECT run_id FROM runs
+           WHERE status = 'succeeded' AND run_id <> ? AND CASE
+               WHEN (SELECT as_of FROM me) IS NULL THEN run_id < ?
+               ELSE as_of < (SELECT as_of FROM me) END
+           ORDER BY as_of DESC NULLS LAST, run_id DESC LIMIT 1""",
+        [run_id, run_id, run_id],
+    ).fetchone()
+    return None if row is None else row[0]
+
+
 def _previous(con: duckdb.DuckDBPyConnection, run_id: int) -> list[tuple[str, str, set[str], int]]:
     rows = con.execute(
         """SELECT cluster_id, pattern, account_ids, coalesce(case_first_run, run_id)
-           FROM clusters
-           WHERE run_id = (SELECT max(run_id) FROM runs WHERE status = 'succeeded' AND run_id < ?)""",
-        [run_id],
+           FROM clusters WHERE run_id = ? ORDER BY rowid""",
+        [previous_night_run(con, run_id)],
     ).fetchall()
     return [(cid, pat, set(ids or []), first) for cid, pat, ids, first in rows]
 
@@ -163,8 +180,36 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
         con.unregister("_rows")
 
 
+def _stable(value: Any) -> Any:
+    """Floats to 12 significant digits: DuckDB's parallel sums differ in the last bits from
+    run to run, and the report must not (the same data gives the same report)."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    return value
+
+
 def _json(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    return json.dumps(_stable(value), ensure_ascii=False, default=str, sort_keys=True)
+
+
+def inflated_target_rows(run_id: int, clusters: list[Cluster], ids: dict[tuple[str, str], str],
+                         hidden: set[tuple[str, str]]) -> list[tuple]:
+    """Rows of ``inflated_targets``: the per-target figures a cluster keeps in
+    ``evidence['targets']`` (vote_inflation farms), one row per cluster and target."""
+    rows = []
+    for c in clusters:
+        key = (c.pattern, c.cluster_key)
+        if c.target_ids is None or key in hidden or key not in ids:
+            continue
+        for t in c.evidence.get("targets", []):
+            rows.append((run_id, str(t["target_id"]), t.get("action"), ids[key], int(t.get("total") or 0),
+                         int(t.get("from_cluster") or 0), float(t.get("share") or 0.0),
+                         t.get("first_seen"), t.get("last_seen")))
+    return rows
 
 
 def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
@@ -191,10 +236,11 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
         cluster_rows.append((
             run_id, cid, c.pattern, len(c.account_ids), sorted(c.account_ids),
             sorted(c.shop_ids) if c.shop_ids is not None else None, c.first_seen, c.last_seen,
-            money_of(c.pattern, c.loss_estimate), float(c.score), c.summary,
+            money_of(c.pattern, c.loss_estimate), _stable(float(c.score)), c.summary,
             _json(c.evidence), status, first, list(c.target_ids) if c.target_ids is not None else None,
         ))
     _insert(con, "clusters", cluster_rows)
+    _insert(con, "inflated_targets", inflated_target_rows(run_id, clusters, ids, hidden))
     write_shop_losses(con, run_id, [(cid, c.account_ids, c.shop_ids) for c, cid in
                                     ((c, ids[(c.pattern, c.cluster_key)]) for c in clusters)
                                     if c.pattern == "extortion_ring" and c.shop_ids])
@@ -207,14 +253,14 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
                 suppressed.append((run_id, None, f.account_id, f.pattern, "account dismissed by an analyst"))
                 continue
             finding_rows.append((
-                run_id, f.account_id, f.pattern, float(min(max(f.score, 0.0), 1.0)),
+                run_id, f.account_id, f.pattern, _stable(float(min(max(f.score, 0.0), 1.0))),
                 ids.get((f.pattern, f.cluster_key)) if f.cluster_key is not None else None,
                 f.reason, _json(f.evidence)))
     _insert(con, "findings", finding_rows)
     _insert(con, "suppressed", suppressed)
     spike_rows = [
-        (run_id, s.scope, s.window_start, s.window_end, float(s.observed), float(s.expected),
-         float(s.score), list(s.top_account_ids), s.explained_by)
+        (run_id, s.scope, s.window_start, s.window_end, _stable(float(s.observed)), _stable(float(s.expected)),
+         _stable(float(s.score)), list(s.top_account_ids), s.explained_by)
         for r in results.values() for s in r.spikes
     ]
     _insert(con, "spikes", spike_rows)

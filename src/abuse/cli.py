@@ -81,6 +81,21 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--prefect", action="store_true",
                    help="run as a Prefect flow even without PREFECT_API_URL (starts a local server)")
     n.add_argument("--quiet", action="store_true", help="print only the summary")
+    n.add_argument("--init", action="store_true",
+                   help="allow --db in a directory that does not exist yet (start a new history there)")
+
+    b = command("backfill", "run the nights --from .. --to in order (same report per night as running "
+                "them night after night)", "abuse backfill --from 2026-06-01 --to 2026-06-18 --db abuse.duckdb")
+    b.add_argument("--from", dest="date_from", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="first night")
+    b.add_argument("--to", dest="date_to", type=_date, required=True, metavar="YYYY-MM-DD", help="last night")
+    b.add_argument("--landing", type=Path, metavar="DIR", help="landing directory (default: settings)")
+    b.add_argument("--db", type=Path, metavar="FILE", help="report database file (default: settings, abuse.duckdb)")
+    b.add_argument("--window-days", type=int, metavar="N", help="days in each night's window (default: settings, 30)")
+    b.add_argument("--tz", metavar="ZONE", help="platform time zone (default: settings, Asia/Shanghai)")
+    b.add_argument("--prefect", action="store_true", help="run as a Prefect flow even without PREFECT_API_URL")
+    b.add_argument("--quiet", action="store_true", help="print only the summaries")
+    b.add_argument("--init", action="store_true", help="allow --db in a directory that does not exist yet")
 
     g = command("generate", "write sample logs with planted abuse and truth",
                 "abuse generate --out /tmp/sample --seed 7 --scale 0.5 --adversarial")
@@ -183,7 +198,7 @@ def _nightly(args: argparse.Namespace, out: _Out) -> int:
     from abuse.report_text import format_summary
 
     given = {"landing": args.landing, "db": args.db, "as_of": args.as_of, "window_days": args.window_days,
-             "tz": args.tz}
+             "tz": args.tz, "init": args.init or None}
     settings = _settings(args, **given)  # every setting and threshold checked before any work
     if args.prefect or os.environ.get("PREFECT_API_URL"):
         from flows.nightly import nightly_flow  # the command line may call a flow; nothing below it may
@@ -209,10 +224,34 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
     return 0
 
 
+def _backfill(args: argparse.Namespace, out: _Out) -> int:
+    from abuse.report_text import format_summary
+
+    given = {"landing": args.landing, "db": args.db, "window_days": args.window_days, "tz": args.tz,
+             "init": args.init or None}
+    settings = _settings(args, **given)  # checked before the first night
+    if args.prefect or os.environ.get("PREFECT_API_URL"):
+        from flows.nightly import backfill_flow
+
+        params = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
+        outs = backfill_flow(date_from=args.date_from, date_to=args.date_to, **params,
+                             settings_file=str(args.settings) if args.settings else None)
+    else:
+        from abuse.pipeline import run_backfill
+
+        outs = run_backfill(settings, args.date_from, args.date_to, out.progress)
+    out.result("\n".join(format_summary(o) for o in outs),
+               {"command": "backfill", "status": "succeeded", "nights": outs})
+    return 0
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one plain sentence, without its class name."""
     from pydantic import ValidationError
 
+    recorded = getattr(exc, "abuse_run_failure", None)  # a run that failed and was recorded so
+    if recorded:
+        return str(recorded).splitlines()[0]
     if isinstance(exc, ValidationError):
         return "; ".join(f"setting {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
     if isinstance(exc, KeyError) and exc.args:
@@ -236,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "nightly":
             return _nightly(args, out)
+        if args.command == "backfill":
+            return _backfill(args, out)
         if args.command == "generate":
             from abuse.generate import generate
 

@@ -2,7 +2,7 @@
 
 Account level per pattern (precision, recall, F1), cluster recovery (a planted ring or batch
 counts as recovered when one reported cluster holds at least half of its members), victim-shop
-recall for rings, false positives on each benign look-alike, and whether each planted spike was
+recall for rings, inflated-target recall for vote_inflation, false positives on each benign look-alike, and whether each planted spike was
 reported and explained as it should be.
 """
 
@@ -55,6 +55,24 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
     return out
 
 
+def _target_recall(db: Path, truth: Path, by_pattern: dict[str, Any]) -> None:
+    """vote_inflation: the share of planted inflated targets (truth/inflated_targets.csv) that
+    report.inflated_targets names, and the ones it missed."""
+    planted = {r["target_id"] for r in _rows(truth / "inflated_targets.csv")}
+    if not planted:
+        return
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        named = {r[0] for r in con.execute("SELECT DISTINCT target_id FROM report.inflated_targets").fetchall()}
+    except duckdb.Error:  # a report from before the view existed
+        named = set()
+    finally:
+        con.close()
+    by_pattern.setdefault("vote_inflation", {}).update(
+        target_recall=round(len(planted & named) / len(planted), 4), targets_missed=sorted(planted - named),
+        targets_named=len(named), targets_planted=len(planted))
+
+
 def evaluate(db: Path, truth: Path) -> dict[str, Any]:
     truth = _truth_dir(Path(truth))
     con = duckdb.connect(str(db), read_only=True)
@@ -90,6 +108,7 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
         found = {s for _, p, _, shops in clusters if p == "extortion_ring" for s in (shops or [])}
         by_pattern.setdefault("extortion_ring", {})["victim_shop_recall"] = round(
             len(found & ring_shops) / len(ring_shops), 4)
+    _target_recall(db, truth, by_pattern)
     flagged_by_account: dict[str, set[str]] = defaultdict(set)
     for a, p, _ in flagged:
         flagged_by_account[a].add(p)
@@ -113,6 +132,9 @@ def format_scores(scores: dict[str, Any]) -> str:
                      f"  {rec:>18}")
         if "victim_shop_recall" in s:
             lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall']:.3f}")
+        if "target_recall" in s:
+            lines.append(f"{'':<20} inflated-target recall {s['target_recall']:.3f} "
+                         f"({s['targets_planted'] - len(s['targets_missed'])}/{s['targets_planted']})")
     lines.append("benign look-alikes (accounts flagged / accounts, by pattern):")
     for kind, s in scores["lookalikes"].items():
         lines.append(f"  {kind:<20} {s['flagged']:>4} / {s['accounts']:<5} {s['by_pattern'] or ''}")

@@ -12,10 +12,13 @@ a dismissed account is not raised again under that pattern (or any, if pattern i
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import duckdb
+import pyarrow as pa
 
 VERDICTS_DDL = """
 CREATE TABLE IF NOT EXISTS verdicts (
@@ -66,32 +69,77 @@ def record(db: Path, verdict: str, *, cluster_id: str | None = None, account_id:
             "verdict": verdict, "n_accounts": n_accounts}
 
 
-def sync(con: duckdb.DuckDBPyConnection, db: Path) -> int:
-    """Copy the feedback database's verdicts into the run (inside its transaction)."""
+VERDICT_COLUMNS = "recorded_at, cluster_id, account_id, pattern, verdict, analyst, note, n_accounts"
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def read_verdicts(db: Path, wait_s: float = 30.0,
+                  sleep: Callable[[float], None] = time.sleep) -> tuple[pa.Table | None, str | None]:
+    """The feedback database's verdicts, read through a short read-only connection.
+
+    An analyst's open read-write session locks the file: retry with backoff for up to
+    ``wait_s`` seconds, then give up and return ``(None, note)`` (the run goes on with the
+    verdicts it copied before, and says so). The file is created when missing, so that a
+    plain INSERT works from the first night on."""
     path = feedback_path(db)
-    if not path.exists():  # create it, so that a plain INSERT works from the first night on
+    if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = duckdb.connect(str(path))
         try:
-            fresh.execute(VERDICTS_DDL)
+            fresh = duckdb.connect(str(path))
+            try:
+                fresh.execute(VERDICTS_DDL)
+            finally:
+                fresh.close()
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise
+    deadline = time.monotonic() + max(wait_s, 0.0)
+    delay = 0.2
+    while True:
+        try:
+            fb = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, (f"the feedback database {path.name} stayed locked by another process "
+                              f"(an open read-write session) for {wait_s:g} s; this run used the "
+                              "verdicts copied by the previous run")
+            sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+            continue
+        try:
+            if not fb.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'verdicts'").fetchone()[0]:
+                return pa.table({}), None
+            return fb.execute(f"SELECT {VERDICT_COLUMNS} FROM verdicts").to_arrow_table(), None
         finally:
-            fresh.close()
-    fb = duckdb.connect(str(path), read_only=True)
-    try:
-        if not fb.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'verdicts'").fetchone()[0]:
-            return 0
-        arrow = fb.execute(
-            "SELECT recorded_at, cluster_id, account_id, pattern, verdict, analyst, note, n_accounts "
-            "FROM verdicts").to_arrow_table()
-    finally:
-        fb.close()
+            fb.close()
+
+
+def store(con: duckdb.DuckDBPyConnection, verdicts: pa.Table | None) -> int:
+    """Replace the run's copy of the verdicts (inside its transaction); ``None`` keeps the
+    copy the previous run left."""
+    if verdicts is None:
+        return con.execute("SELECT count(*) FROM verdicts").fetchone()[0]
     con.execute("DELETE FROM verdicts")
-    con.register("_verdicts", arrow)
+    if verdicts.num_columns == 0:
+        return 0
+    con.register("_verdicts", verdicts)
     try:
-        con.execute("INSERT INTO verdicts SELECT * FROM _verdicts")
+        con.execute(f"INSERT INTO verdicts SELECT {VERDICT_COLUMNS} FROM _verdicts")
     finally:
         con.unregister("_verdicts")
-    return arrow.num_rows
+    return verdicts.num_rows
+
+
+def sync(con: duckdb.DuckDBPyConnection, db: Path, wait_s: float = 30.0) -> int:
+    """Copy the feedback database's verdicts into the run (inside its transaction)."""
+    return store(con, read_verdicts(db, wait_s)[0])
 
 
 def dismissed_cases(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -89,8 +89,8 @@ def communities(
 ) -> list[set]:
     """Louvain communities of a weighted undirected graph given as ``(a, b, weight)``;
     components of one or two nodes come back as they are."""
-    g = nx.Graph()
-    g.add_weighted_edges_from(pairs)
+    g = nx.Graph()  # nodes in a stable order: Louvain's seeded shuffle starts from it
+    g.add_weighted_edges_from(sorted(pairs, key=lambda p: (str(p[0]), str(p[1]))))
     out: list[set] = []
     for comp in nx.connected_components(g):
         if len(comp) <= 3:
@@ -102,7 +102,7 @@ def communities(
                 sub, weight="weight", resolution=resolution, seed=seed
             )
         )
-    return out
+    return sorted(out, key=lambda c: (-len(c), min(map(str, c))))  # stable order: ties by id
 
 
 def shingles(text: str, k: int | None = None) -> set[str]:

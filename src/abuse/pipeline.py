@@ -10,7 +10,12 @@ were, forgets its raw rows, rebuilds staging without them, and is recorded as fa
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
+import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -20,12 +25,15 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from abuse import cases, feedback, ingest
+import pyarrow as pa
+
+from abuse import cases, feedback, ingest, nights
 from abuse.detect.base import DetectContext, DetectorResult, all_detectors, ordered, params_for
 from abuse.schema import KINDS
 from abuse.settings import Settings
 from abuse.sqlfiles import load_seeds, run_folder, set_variables, sql_files
-from abuse.store import connect_work, publish, swap_in
+from abuse.store import (connect_work, publish, refresh_report, remove_temp, report_run_status,
+                         stale_temps, swap_in, work_path)
 
 Say = Callable[[str], None]
 
@@ -51,6 +59,29 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     report_tmp: Path | None = None
     suppressed: dict[str, int] = field(default_factory=dict)
+    stage_name: str = "start"
+    verdicts: pa.Table | None = None  # the feedback database's verdicts, read at start
+    notes: list[str] = field(default_factory=list)  # what the run went on despite
+    committed: bool = False  # the history is committed; the report not yet swapped in
+    recovered: list[str] = field(default_factory=list)  # what start() found and settled
+
+
+PAUSE_ENV = "ABUSE_TEST_PAUSE_AT"
+
+
+def _pause(point: str) -> None:
+    """Test hook: with ``ABUSE_TEST_PAUSE_AT=<point>`` the process announces the point on
+    stdout and sleeps there, for a test to ``kill -9`` it at exactly that moment."""
+    if os.environ.get(PAUSE_ENV) == point:
+        sys.stdout.write(f"ABUSE_TEST_PAUSED {point}\n")
+        sys.stdout.flush()
+        time.sleep(3600)
+
+
+def _enter(run: Run, stage: str) -> None:
+    """Record the stage a run is in (committed at once: a killed run shows where it died)."""
+    run.stage_name = stage
+    run.con.execute("UPDATE runs SET stage = ? WHERE run_id = ?", [stage, run.run_id])
 
 
 def _now() -> datetime:
@@ -58,27 +89,140 @@ def _now() -> datetime:
 
 
 def start(settings: Settings, say: Say = print) -> Run:
-    """Open the working database, clean up after any abandoned run, and record a new run.
-    Paths a run cannot use are refused first, before anything is created."""
-    settings.check_paths()
-    con = connect_work(settings.db, settings.tz)
-    for (stale,) in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall():
-        ingest.forget_run(con, stale)
-        con.execute(
-            "UPDATE runs SET status = 'failed', error = 'abandoned: the process ended mid-run' "
-            "WHERE run_id = ?", [stale])
+    """Open the working database, settle what an interrupted run left (finish or undo its
+    report swap, record an abandoned run as failed, remove temp files), record a new run and
+    copy the analysts' verdicts in."""
+    settings.check_paths()  # paths a run cannot use are refused before anything is created
+    db = Path(settings.db)
+    fresh = not work_path(db).exists()
+    con = connect_work(db, settings.tz, create_dir=settings.init)
+    if fresh:
+        say(f"[start] starting a new history in {work_path(db)}")
+    recovered = recover(con, db, say)
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
     started = _now()
     params = settings.model_dump(mode="json", exclude={"flow_run_id", "deployment"})
     con.execute(
-        "INSERT INTO runs (run_id, started_at, status, parameters, tz, flow_run_id, deployment) "
-        "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+        "INSERT INTO runs (run_id, started_at, status, parameters, stage, tz, flow_run_id, deployment) "
+        "VALUES (?, ?, 'running', ?, 'start', ?, ?, ?)",
         [run_id, started, json.dumps(params), settings.tz, settings.flow_run_id, settings.deployment],
     )
-    return Run(settings, con, run_id, started, say)
+    run = Run(settings, con, run_id, started, say, recovered=recovered)
+    _write_pending_failure(db, {"run_id": run_id}, create=True)  # room for a reason, if need be
+    run.verdicts, note = feedback.read_verdicts(db, settings.feedback_wait_s)
+    if note:
+        run.notes.append(note)
+        say(f"[start] WARNING: {note}")
+    return run
+
+
+def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[str]:
+    """Settle every run an earlier process left unfinished; returns what was done.
+
+    - 'publishing' (history committed, report not yet swapped in): its temporary report is
+      complete, so it is swapped in and the run marked succeeded; if the report already shows
+      the run (killed after the swap) it is just marked succeeded; otherwise the run is undone
+      and recorded as failed.
+    - 'running' (killed before its commit): its raw rows are forgotten, recorded as failed.
+    - leftover temporary report files are removed.
+    When anything was undone, the report file is rebuilt so ``report.runs`` shows it."""
+    done: list[str] = []
+    undone = False
+    for run_id, tmp in con.execute(
+            "SELECT run_id, report_tmp FROM runs WHERE status = 'publishing' ORDER BY run_id").fetchall():
+        tmp_path = Path(tmp) if tmp else None
+        if tmp_path is not None and tmp_path.is_file():
+            swap_in(tmp_path, db)
+            con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL, stage = NULL WHERE run_id = ?",
+                        [run_id])
+            done.append(f"run {run_id} was interrupted while swapping in its report: finished the swap")
+        elif report_run_status(db, run_id) == "succeeded":
+            con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL, stage = NULL WHERE run_id = ?",
+                        [run_id])
+            done.append(f"run {run_id} was interrupted after swapping in its report: marked succeeded")
+        else:
+            _undo_committed(con, run_id, "interrupted while publishing; its report never appeared, "
+                                         "so the run was rolled back")
+            done.append(f"run {run_id} was interrupted before its report appeared: rolled back")
+            undone = True
+    pending = _read_pending_failure(db)
+    for (stale, stage) in con.execute(
+            "SELECT run_id, stage FROM runs WHERE status = 'running' ORDER BY run_id").fetchall():
+        ingest.forget_run(con, stale)
+        known = pending if pending and pending.get("run_id") == stale and pending.get("reason") else None
+        if known:  # it failed, and could not record why (a full disk): the reason it left
+            con.execute("UPDATE runs SET status = 'failed', stage = ?, error = ?, failure_reason = ?, "
+                        "finished_at = ? WHERE run_id = ?",
+                        [known.get("stage"), known.get("error"), known.get("reason"), known.get("at"), stale])
+            done.append(f"run {stale} failed ({known.get('reason')}): recorded now")
+        else:
+            con.execute(
+                "UPDATE runs SET status = 'failed', error = 'abandoned: the process ended mid-run', "
+                "failure_reason = ? WHERE run_id = ?",
+                [f"the process ended during {_stage_words(stage)} (killed or crashed); nothing of it was kept",
+                 stale])
+            done.append(f"run {stale} ended mid-run (in {stage or 'start'}): recorded as failed")
+        undone = True
+    _pending_failure_path(db).unlink(missing_ok=True)
+    for tmp in stale_temps(db):
+        remove_temp(tmp)
+        done.append(f"removed the temporary file {tmp.name} of an interrupted run")
+    if undone:
+        try:
+            refresh_report(con, db)
+        except (duckdb.Error, OSError) as exc:
+            say(f"[start] WARNING: could not refresh the report's runs: {exc}")
+    for line in done:
+        say(f"[start] {line}")
+    return done
+
+
+def _pending_failure_path(db: Path) -> Path:
+    return db.with_name(f".{db.name}.failed-run.json")
+
+
+_JOURNAL_BYTES = 4096
+
+
+def _write_pending_failure(db: Path, record: dict[str, Any], create: bool = False) -> None:
+    """A failure the working database could not take (disk full) goes into a small journal
+    beside it, for the next start to record. The journal is made (full size) when the run
+    starts and overwritten in place, so that writing it needs no new room on the disk."""
+    data = json.dumps(record, default=str).encode()[: _JOURNAL_BYTES - 1]
+    data += b" " * (_JOURNAL_BYTES - len(data))
+    try:
+        with open(_pending_failure_path(db), "wb" if create else "r+b") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        pass
+
+
+def _read_pending_failure(db: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(_pending_failure_path(db).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) -> None:
+    """Take back what a committed run added to the history (its report never appeared)."""
+    as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]
+    con.execute("BEGIN TRANSACTION")
+    for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files"):
+        con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+    con.execute("UPDATE runs SET status = 'failed', stage = 'publish', report_tmp = NULL, "
+                "error = coalesce(error, ?), failure_reason = ? WHERE run_id = ?",
+                [reason, reason, run_id])
+    if as_of is not None:
+        nights.rechain_after(con, as_of)
+    con.execute("COMMIT")
+    ingest.forget_run(con, run_id)
 
 
 def ingest_stage(run: Run) -> ingest.IngestReport:
+    _enter(run, "ingest")
     t0 = time.perf_counter()
     run.say(f"[ingest] reading new files under {run.settings.landing}")
 
@@ -91,6 +235,13 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
     run.timings["ingest"] = time.perf_counter() - t0
     run.say(f"[ingest] {len(report.files)} new files, {report.already_seen} already ingested, "
             f"{len(report.skipped)} passed over, {run.timings['ingest']:.1f}s")
+    for path in report.skipped:
+        run.say(f"[ingest]   passed over {path}")
+    full = [r for r in report.files if r.rejected and any(k in r.rejected.lower() for k in _DISK_FULL)]
+    if full:  # not the file's fault: fail the night rather than remember the file as rejected
+        raise OSError(errno.ENOSPC, f"No space left on device while loading {full[0].file.path.name}",
+                      str(work_path(Path(run.settings.db))))
+    _pause("after_ingest")
     return report
 
 
@@ -111,6 +262,7 @@ def window_bounds(as_of: date, window_days: int, tz: str) -> tuple[datetime, dat
 
 def stage(run: Run) -> None:
     """Build staging, seeds, checks and the window."""
+    _enter(run, "stage")
     t0 = time.perf_counter()
     con = run.con
     built = run_folder(con, "staging")
@@ -120,6 +272,8 @@ def stage(run: Run) -> None:
     run.as_of = run.settings.as_of or latest_day(con) or datetime.now(ZoneInfo(run.settings.tz)).date()
     run.window_start, run.window_end = window_bounds(run.as_of, run.settings.window_days, run.settings.tz)
     set_variables(con, window_start=run.window_start, window_end=run.window_end)
+    con.execute("UPDATE runs SET as_of = ?, window_start = ?, window_end = ? WHERE run_id = ?",
+                [run.as_of, run.window_start, run.window_end, run.run_id])  # a failed run shows its night
     run.timings["stage"] = time.perf_counter() - t0
     bad = {k: v for k, v in run.checks.items() if v}
     run.say(f"[stage] built {len(built)} staged tables; window {run.window_start:%Y-%m-%d} .. "
@@ -131,6 +285,7 @@ def detect(run: Run) -> dict[str, DetectorResult]:
     detectors = {n: c for n, c in all_detectors().items() if n not in run.settings.disabled_detectors}
     for name in ordered(detectors):
         cls = detectors[name]
+        _enter(run, f"detect:{name}")
         t0 = time.perf_counter()
         ctx = DetectContext(run.con, run.window_start, run.window_end, run.settings.tz,
                             params_for(cls, run.settings.detectors.get(name)),
@@ -140,32 +295,52 @@ def detect(run: Run) -> dict[str, DetectorResult]:
         run.timings[f"detect:{name}"] = time.perf_counter() - t0
         run.say(f"[detect] {name}: {len(result.findings)} accounts, {len(result.clusters)} clusters, "
                 f"{len(result.spikes)} spikes in {run.timings[f'detect:{name}']:.1f}s")
+    _pause("after_detect")
     return run.results
 
 
 def publish_stage(run: Run) -> Path:
-    """Write findings and the run record, build the report file, commit, swap the file in."""
+    """Write findings and the run record, build the report file, commit, swap the file in.
+
+    Success means published, in two phases: the history is committed with the run as
+    'publishing' and the path of its complete temporary report, the file is swapped in, and
+    only then is the run 'succeeded' (the report file itself already shows it so). A process
+    killed in between is settled by the next ``start``."""
+    _enter(run, "publish")
     t0 = time.perf_counter()
     con = run.con
     report = run.ingest_report or ingest.IngestReport()
+    db = Path(run.settings.db)
     con.execute("BEGIN TRANSACTION")
     ingest.record_files(con, report, run.run_id, run.started_at)
-    feedback.sync(con, Path(run.settings.db))
-    run.suppressed = cases.write_results(con, run.run_id, run.results)
+    feedback.store(con, run.verdicts)
     rows = report.rows_by_kind()
     con.execute(
         f"""UPDATE runs SET as_of = ?, window_start = ?, window_end = ?, finished_at = ?,
-            status = 'succeeded', {', '.join(f'rows_{k} = ?' for k in KINDS)},
-            rows_quarantined = ?, files_read = ?, checks = ? WHERE run_id = ?""",
+            status = 'succeeded', stage = NULL, {', '.join(f'rows_{k} = ?' for k in KINDS)},
+            rows_quarantined = ?, files_read = ?, checks = ?, notes = ? WHERE run_id = ?""",
         [run.as_of, run.window_start, run.window_end, _now(), *rows.values(),
          sum(report.quarantined_by_kind().values()), len(report.files), json.dumps(run.checks),
-         run.run_id],
+         "; ".join(run.notes) or None, run.run_id],
     )
-    db = Path(run.settings.db)
-    run.report_tmp = publish(con, db)
+    run.suppressed = cases.write_results(con, run.run_id, run.results)
+    rechained = nights.rechain_after(con, run.as_of) if run.as_of else []
+    run.report_tmp = publish(con, db)  # shows this run as succeeded: it is, once visible
+    con.execute("UPDATE runs SET status = 'publishing', report_tmp = ? WHERE run_id = ?",
+                [str(run.report_tmp), run.run_id])
+    _pause("before_commit")
     con.execute("COMMIT")
+    run.committed = True
+    _pause("after_commit")
     swap_in(run.report_tmp, db)
+    _pause("after_swap")
+    con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL WHERE run_id = ?", [run.run_id])
+    _pending_failure_path(db).unlink(missing_ok=True)
+    run.committed = False
+    run.report_tmp = None
     run.timings["publish"] = time.perf_counter() - t0
+    if rechained:
+        run.say(f"[publish] case identities of later nights re-chained: {', '.join(map(str, rechained))}")
     run.say(f"[publish] report {db} in {run.timings['publish']:.1f}s")
     return db
 
@@ -189,22 +364,109 @@ def dossiers_stage(run: Run) -> list[Path]:
     return pages
 
 
-def fail(run: Run, exc: BaseException) -> None:
-    """Undo everything the run did and record it as failed."""
+_DISK_FULL = ("no space left on device", "disk full", "not enough space", "disk quota exceeded")
+_QUOTED_PATH = re.compile(r"""["']([^"']*[/\\][^"']+)["']""")
+
+
+def _stage_words(stage: str | None) -> str:
+    if not stage:
+        return "start-up"
+    if stage.startswith("detect:"):
+        return f"the {stage.split(':', 1)[1]} detector"
+    return {"start": "start-up", "ingest": "ingest", "stage": "staging",
+            "publish": "publishing the report"}.get(stage, stage)
+
+
+def failure_reason(exc: BaseException, stage: str | None, db: Path, disk_free: int | None = None) -> str:
+    """One line an analyst can read: what went wrong, in which stage, on which file."""
+    text = str(exc).strip()
+    low = text.lower()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    disk_full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
+        k in low for k in _DISK_FULL)
+    if not disk_full and "invalidated" in low and disk_free is not None and disk_free < (1 << 20):
+        disk_full = True  # DuckDB hides the cause behind "database has been invalidated"
+    if disk_full:
+        quoted = _QUOTED_PATH.findall(text) or ([exc.filename] if isinstance(exc, OSError) and exc.filename else [])
+        name = Path(str(quoted[0])).name if quoted else (db.name if stage == "publish" else work_path(db).name)
+        name = re.sub(r"\.wal$", "", name)
+        if name.startswith(f".{db.name}.") and name.endswith(".tmp"):
+            name = f"the new report (beside {db.name})"
+        return f"disk full while writing {name} (during {_stage_words(stage)})"
+    if "could not set lock" in low or "conflicting lock" in low:
+        quoted = _QUOTED_PATH.findall(text)
+        name = Path(quoted[0]).name if quoted else work_path(db).name
+        return f"{name} is held open for writing by another process (during {_stage_words(stage)})"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"interrupted during {_stage_words(stage)}"
+    if stage and stage.startswith("detect:"):
+        return f"{_stage_words(stage)} failed: {type(exc).__name__}: {first}"[:500]
+    if isinstance(exc, FileNotFoundError):
+        return first[:500]
+    return f"{type(exc).__name__} during {_stage_words(stage)}: {first}"[:500]
+
+
+def _alive(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("SELECT 1").fetchone()
+        return True
+    except duckdb.Error:
+        return False
+
+
+def fail(run: Run, exc: BaseException) -> str:
+    """Undo everything the run did, record it as failed with a readable reason, and show it in
+    ``report.runs`` (the report file is rebuilt from the history: the same findings as before).
+    Returns the reason."""
+    db = Path(run.settings.db)
+    try:
+        free = shutil.disk_usage(db.parent).free
+    except OSError:
+        free = None
+    reason = failure_reason(exc, run.stage_name, db, free)
+    pending = {"run_id": run.run_id, "stage": run.stage_name, "reason": reason, "at": _now().isoformat(),
+               "error": f"{type(exc).__name__}: {exc}"[:2000]}
+    if run.report_tmp:
+        remove_temp(run.report_tmp)  # first: it may be what filled the disk
     con = run.con
     try:
         con.execute("ROLLBACK")
     except duckdb.Error:
         pass  # no transaction was open
-    if run.report_tmp and run.report_tmp.exists():
-        run.report_tmp.unlink()
-    ingest.forget_run(con, run.run_id)
+    if not _alive(con):  # a fatal error (disk full) invalidates the database: open it again
+        try:
+            con.close()
+        except duckdb.Error:
+            pass
+        try:
+            con = run.con = connect_work(db, run.settings.tz)
+        except (duckdb.Error, OSError) as exc2:
+            run.say(f"[fail] could not reopen {work_path(db).name} to record the failure: {exc2}")
+            _write_pending_failure(db, pending)
+            return reason
     try:
-        run_folder(con, "staging")  # staging as the last good run left it
-    except duckdb.Error:
-        pass  # the next run rebuilds it; the report does not depend on it
-    con.execute("UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE run_id = ?",
-                [_now(), f"{type(exc).__name__}: {exc}"[:2000], run.run_id])
+        if run.committed:
+            _undo_committed(con, run.run_id, reason)
+        ingest.forget_run(con, run.run_id)
+        try:
+            run_folder(con, "staging")  # staging as the last good run left it
+        except duckdb.Error:
+            pass  # the next run rebuilds it; the report does not depend on it
+        con.execute(
+            "UPDATE runs SET status = 'failed', finished_at = ?, error = ?, failure_reason = ?, "
+            "stage = ?, report_tmp = NULL, notes = ? WHERE run_id = ?",
+            [_now(), f"{type(exc).__name__}: {exc}"[:2000], reason, run.stage_name,
+             "; ".join(run.notes) or None, run.run_id])
+    except (duckdb.Error, OSError) as exc2:
+        run.say(f"[fail] could not record the failure in {work_path(db).name}: {exc2}")
+        _write_pending_failure(db, pending)
+        return reason
+    _pending_failure_path(db).unlink(missing_ok=True)  # recorded
+    try:
+        refresh_report(con, db)
+    except (duckdb.Error, OSError) as exc2:
+        run.say(f"[fail] could not show the failure in report.runs (the report is as it was): {exc2}")
+    return reason
 
 
 def summary(run: Run) -> dict[str, Any]:
@@ -233,8 +495,12 @@ def drive(run: Run, stages: list[Stage], afterwards: list[Stage]) -> dict[str, A
         for step in stages:
             step(run)
     except BaseException as exc:
-        fail(run, exc)
+        reason = fail(run, exc)
         run.con.close()
+        try:  # the command line prints this one readable line (the exception keeps its type)
+            exc.abuse_run_failure = f"run {run.run_id} failed: {reason}"  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
         raise
     try:
         for step in afterwards:
@@ -248,3 +514,20 @@ def drive(run: Run, stages: list[Stage], afterwards: list[Stage]) -> dict[str, A
 def run_nightly(settings: Settings, say: Say = print) -> dict[str, Any]:
     """The whole nightly run without Prefect. Raises after recording a failed run."""
     return drive(start(settings, say), [ingest_stage, stage, detect, publish_stage], [dossiers_stage])
+
+
+def backfill_days(first: date, last: date) -> list[date]:
+    if last < first:
+        raise ValueError(f"--to {last} is before --from {first}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def run_backfill(settings: Settings, first: date, last: date, say: Say = print) -> list[dict[str, Any]]:
+    """Run the nights ``first`` .. ``last`` in order, each with its own ``as_of`` (the same as
+    running them night after night). Stops at the first night that fails (it raises, after
+    recording the failure): later nights would chain their cases to a missing report."""
+    out = []
+    for day in backfill_days(first, last):
+        say(f"[backfill] night {day}")
+        out.append(run_nightly(settings.model_copy(update={"as_of": day}), say))
+    return out

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     dossiers_top: int = Field(10, ge=0, description="how many top cases get an HTML dossier")
     flow_run_id: str | None = Field(None, description="the Prefect flow run this run is (set by flows/)")
     deployment: str | None = Field(None, description="the Prefect deployment that started it (set by flows/)")
+    init: bool = Field(False, description="allow --db in a directory that does not exist yet (a new history)")
+    feedback_wait_s: float = Field(
+        30.0, ge=0, description="how long to retry reading a feedback database an analyst holds "
+                                "open read-write before going on with the verdicts copied before")
 
     @field_validator("tz")
     @classmethod

@@ -16,16 +16,27 @@ import duckdb
 from abuse.sqlfiles import run_folder, sql_files
 
 HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine", "verdicts", "suppressed",
-                  "cluster_shops")
+                  "inflated_targets", "cluster_shops")
 
 
 def work_path(db: Path) -> Path:
     return db.with_name(f"{db.stem}.work{db.suffix or '.duckdb'}")
 
 
-def connect_work(db: Path, tz: str) -> duckdb.DuckDBPyConnection:
-    """Open the working database with the platform time zone as the session zone."""
-    db.parent.mkdir(parents=True, exist_ok=True)
+class NoSuchDirectory(FileNotFoundError):
+    """``--db`` names a directory that does not exist (and ``--init`` was not given)."""
+
+
+def connect_work(db: Path, tz: str, create_dir: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the working database with the platform time zone as the session zone. With
+    ``create_dir`` false, a missing directory is an error: a mistyped ``--db`` must not
+    silently start a new history without the analysts' verdicts."""
+    if not db.parent.is_dir():
+        if not create_dir:
+            raise NoSuchDirectory(
+                f"the directory of --db {db} does not exist ({db.parent}); check the path, or pass "
+                "--init to start a new history there")
+        db.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(work_path(db)))
     con.execute("SET TimeZone = ?", [tz])
     run_folder(con, "state")
@@ -64,12 +75,76 @@ def build_report(con: duckdb.DuckDBPyConnection, target: Path) -> None:
         out.close()
 
 
+def temp_report_path(db: Path) -> Path:
+    return db.with_name(f".{db.name}.{os.getpid()}.tmp")
+
+
 def publish(con: duckdb.DuckDBPyConnection, db: Path) -> Path:
     """Build the report beside ``db``; the caller renames it in place with ``swap_in``."""
-    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
-    build_report(con, tmp)
+    tmp = temp_report_path(db)
+    try:
+        build_report(con, tmp)
+    except BaseException:
+        remove_temp(tmp)
+        raise
     return tmp
 
 
 def swap_in(tmp: Path, db: Path) -> None:
     os.replace(tmp, db)
+    _fsync_dir(db.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX: the directory entry is data of the directory)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_temp(tmp: Path) -> None:
+    """Remove a temporary report file and its write-ahead log, if any."""
+    for path in (tmp, tmp.with_name(tmp.name + ".wal")):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def stale_temps(db: Path) -> list[Path]:
+    """Temporary report files that runs of ``db`` left behind (killed mid-publish)."""
+    if not db.parent.is_dir():
+        return []
+    return sorted(p for p in db.parent.glob(f".{db.name}.*.tmp") if p.is_file())
+
+
+def refresh_report(con: duckdb.DuckDBPyConnection, db: Path) -> Path:
+    """Rebuild the report file from the history (after a failed or recovered run: the same
+    findings as before, and ``report.runs`` showing every run), atomically."""
+    tmp = publish(con, db)
+    swap_in(tmp, db)
+    return db
+
+
+def report_run_status(db: Path, run_id: int) -> str | None:
+    """The status the report file ``db`` shows for ``run_id`` (None: not there, or no file)."""
+    if not db.is_file():
+        return None
+    try:
+        rep = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        row = rep.execute("SELECT status FROM history.runs WHERE run_id = ?", [run_id]).fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        rep.close()
+    return None if row is None else row[0]

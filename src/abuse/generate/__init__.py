@@ -17,9 +17,12 @@ Scenarios (every parameter drawn per seed from a wide range, logged in truth/met
   one-second sessions, and abusive spikes (a scripted registration burst, a vote farm).
 - look-alikes that must stay unflagged: bad_shop_complainer, serial_complainer, household,
   campus_nat, referral_burst, flash_sale_crowd, tv_ad_signup, night_owl.
+- vote_inflation (engagement.py, own random stream): organic votes/likes/follows/views on
+  targets of heavy-tailed popularity; lockstep, slow-drip, mixed and recharge farms; the
+  look-alikes viral_target, office_vote, fan_base.
 
 Truth files: accounts.csv (account_id, pattern, cluster, role), ring_shops.csv (cluster,
-shop_id), lookalikes.csv (account_id, lookalike, group), spikes.csv (scope, window_start,
+shop_id), inflated_targets.csv (cluster, target_id, action), lookalikes.csv (account_id, lookalike, group), spikes.csv (scope, window_start,
 window_end, kind 'abusive' | 'benign_campaign', campaign_id), meta.json (seed, scale, tz,
 as_of, window_days, drawn parameters, summary).
 """
@@ -37,6 +40,7 @@ import numpy as np
 from abuse.generate.background import background, build_shops, register_people
 from abuse.generate.columns import NULL_TS, ORDER_STATUS, OUTCOMES, enum
 from abuse.generate.coupons import build_campaigns, people_claims
+from abuse.generate.engagement import plant_engagement
 from abuse.generate.finalize import finalize
 from abuse.generate.hoarding import plant_hoarding
 from abuse.generate.lookalikes import bad_shops, night_owls, register_lookalikes, serial_complainers
@@ -72,6 +76,7 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     plant_hoarding(w)
     plant_bots(w)
     plant_spikes(w)
+    plant_engagement(w, people)  # its own random stream: earlier rows stay as they were
     frames = finalize(w)
     for sub in ("landing", "truth"):
         shutil.rmtree(out / sub, ignore_errors=True)

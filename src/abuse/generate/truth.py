@@ -1,4 +1,5 @@
-"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json."""
+"""The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json,
+inflated_targets.csv."""
 
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
         ["account_id", "lookalike", "group"],
         [(fmt_id(a), kind, group) for codes, kind, group in w.lookalikes for a in np.unique(codes).tolist()],
     )
+    _write_csv(
+        out / "inflated_targets.csv",
+        ["cluster", "target_id", "action"],
+        [(cl, f"t_{t:06d}", a) for cl, t, a in getattr(w, "inflated_targets", [])],
+    )
     spikes = []
     for s in w.spikes:
         cid = fmt_id(s["campaign"], CAMPAIGN) if s["campaign"] >= 0 else ""
@@ -69,4 +75,5 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     (out / "meta.json").write_text(
         json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
     )
-    return [out / n for n in ("accounts.csv", "ring_shops.csv", "lookalikes.csv", "spikes.csv", "meta.json")]
+    return [out / n for n in ("accounts.csv", "ring_shops.csv", "lookalikes.csv", "spikes.csv", "meta.json",
+                                  "inflated_targets.csv")]

@@ -38,13 +38,15 @@ def discover(landing: Path) -> tuple[list[LandingFile], list[Path]]:
         raise FileNotFoundError(f"landing directory {landing} does not exist")
     found: list[LandingFile] = []
     skipped: list[Path] = []
+    root = landing.resolve()
     for kind in KINDS:
         folder = landing / kind
         if not folder.is_dir():
             continue  # a missing folder means "no records of that kind in this delivery"
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             fmt = file_format(path.name)
-            if fmt is None or path.name.startswith("."):
+            if fmt is None or path.name.startswith(".") or not path.resolve().is_relative_to(root):
+                # (a symlink to a file outside the landing dir is passed over, and named)
                 skipped.append(path)
                 continue
             st = path.stat()

@@ -103,8 +103,8 @@ def batches(
         .group_by("account_id", "group")
         .agg(kinds=pl.col("family").n_unique(), claimer=pl.col("susp").is_not_null().any())
         .filter(pl.col("kinds") >= p.attach_min_kinds)
-        .sort("kinds", descending=True)
-        .unique("account_id", keep="first")
+        .sort(["kinds", "group"], descending=[True, False])
+        .unique("account_id", keep="first", maintain_order=True)
         .select(
             "account_id",
             "group",

@@ -79,10 +79,10 @@ def _identifier_evidence(
                 "typical_accounts_per_identifier": typical,
                 "base_rate": share,
                 "idf": float(np.log(max(n_accounts, 1) / max(typical, 1))),
-                "examples": per_id.sort("inside", descending=True)["value"].head(3).to_list(),
+                "examples": per_id.sort(["inside", "value"], descending=[True, False])["value"].head(3).to_list(),
             }
         )
-    return sorted(out, key=lambda d: -d["accounts"])
+    return sorted(out, key=lambda d: (-d["accounts"], d["kind"]))  # ties by kind: stable
 
 
 def _identifier_phrase(ev: list[dict[str, Any]]) -> str:
@@ -155,7 +155,7 @@ def build(inp: Inputs) -> tuple[list[Finding], list[Cluster]]:
     ordinary = _ordinary_campaigns(inp)
     findings: list[Finding] = []
     clusters: list[Cluster] = []
-    for g in inp.groups.sort("n", descending=True).iter_rows(named=True):
+    for g in inp.groups.sort(["n", "group"], descending=[True, False]).iter_rows(named=True):
         rows = (
             inp.members.filter(pl.col("group") == g["group"])
             .join(inp.claimers.drop("registered_at", "phone_prefix"), on="account_id", how="left")

@@ -1,0 +1,139 @@
+"""Audience crews: targets whose engagement comes mostly from accounts with nothing else to do,
+where those same accounts also boost the same other targets, whatever IPs they use (a farm on
+residential proxies has no shared block).
+
+1. A target is thin-heavy when its share of engaging accounts that do nothing else on the
+   platform beats the base rate of such accounts (binomial, corrected over targets).
+2. Thin accounts and thin-heavy targets form a small bipartite graph; each component is a
+   candidate. Thin-heavy alone is what a wave of new sign-ups voting for a TV show also looks
+   like, so a candidate is a crew only when its accounts boost two of its targets together:
+   the accounts that engaged both of a pair of its targets, against the expected overlap if
+   audiences were independent (Poisson: engagers of one x engagers of the other / all engaging
+   accounts), the best of its top pairs, corrected over every pair tried.
+3. Members are the component's thin accounts that engaged at least two of its targets, or whose
+   only engagement was on the co-boosted pair, and accounts with a life of their own (bought
+   real accounts) that worked two or more of its targets far beyond those targets' share of all
+   engagement (binomial, corrected).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from abuse import stats
+from abuse.sqlfiles import read_sql
+
+CREW_OFFSET = 1_000_000  # crew ids apart from the block crews' (farms.AUDIENCE_CREW)
+TOP_TARGETS = 5
+
+
+def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict], pl.DataFrame, pl.DataFrame]:
+    """(crew evidence dicts, members [crew, account_id, member_surprise], crew targets
+    [crew, target_id, action])."""
+    empty_m = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
+    empty_t = pl.DataFrame(schema={"crew": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8})
+    level = -math.log10(alpha)
+    n_acc = max(len(accounts), 1)
+    p_thin = min(max(float((accounts["other_events"] == 0).mean() or 0.0), 1e-3), 0.999)
+    aud = con.sql(read_sql("features/engagement_audience.sql")).pl()
+    if aud.is_empty():
+        return [], empty_m, empty_t
+    s = stats.surprise_binom(aud["thin"].to_numpy(), aud["accounts"].to_numpy(), p_thin)
+    aud = aud.with_columns(pl.Series("thin_surprise", stats.corrected(s, len(aud))))
+    heavy = aud.filter((pl.col("thin_surprise") >= level) & (pl.col("thin") >= 2))
+    if heavy.is_empty():
+        return [], empty_m, empty_t
+    con.register("_heavy", heavy.select("target_id", "action").to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_thin_targets AS SELECT * FROM _heavy")
+    con.unregister("_heavy")
+    edges = con.sql(read_sql("features/engagement_audience_edges.sql")).pl()
+    con.execute("DROP TABLE IF EXISTS engagement_thin_targets")
+    g = nx.Graph()
+    for a, t, act in edges.select("account_id", "target_id", "action").rows():
+        g.add_edge(("a", a), ("t", t, act))
+    engagers = {(t, a): n for t, a, n in aud.select("target_id", "action", "accounts").rows()}
+    comps = sorted((c for c in nx.connected_components(g)), key=lambda c: min(map(str, c)))
+    cands = []
+    tries = 0
+    for comp in comps:
+        tnodes = [n[1:] for n in comp if n[0] == "t"]
+        if len(tnodes) < 2:
+            continue
+        by_t = {t: {nb[1] for nb in g.neighbors(("t", *t))} for t in tnodes}
+        top = sorted(tnodes, key=lambda t: (-len(by_t[t]), t))[:TOP_TARGETS]
+        pairs = list(itertools.combinations(top, 2))
+        tries += len(pairs)
+        best = (0.0, None, 0, 0.0)
+        for t1, t2 in pairs:
+            k = len(by_t[t1] & by_t[t2])
+            mu = engagers[t1] * engagers[t2] / n_acc
+            sp = float(stats.surprise_poisson(k, mu))
+            if sp > best[0]:
+                best = (sp, (t1, t2), k, mu)
+        cands.append((comp, tnodes, by_t, best))
+    crews, members, targets = [], [], []
+    for i, (comp, tnodes, by_t, (sp, pair, k, mu)) in enumerate(cands):
+        corr = float(stats.corrected(sp, max(tries, 1)))
+        if pair is None or corr < level:
+            continue
+        crew = CREW_OFFSET + i
+        hits: dict[str, int] = {}
+        for t in tnodes:
+            for a in by_t[t]:
+                hits[a] = hits.get(a, 0) + 1
+        # two of its targets, or only ever the co-boosted pair's (a throwaway with one target)
+        pair_acc = by_t[pair[0]] | by_t[pair[1]]
+        only = set(edges.filter(pl.col("account_id").is_in(list(pair_acc))).join(
+            accounts.select("account_id", pl.col("events").alias("all_events")), on="account_id").group_by(
+            "account_id", "all_events").agg(pl.col("events").sum()).filter(
+            pl.col("events") >= pl.col("all_events"))["account_id"].to_list()) if pair_acc else set()
+        mem = sorted(a for a, h in hits.items() if h >= 2 or a in only)
+        if not mem:
+            continue
+        crews.append({"crew": crew, "kind": "audience", "accounts": len(mem), "targets": len(tnodes),
+                      "thin_base_rate": round(p_thin, 4),
+                      "pair": [f"{t[0]} ({t[1]})" for t in pair], "pair_overlap": k,
+                      "pair_expected": round(mu, 3), "coboost_surprise": round(sp, 2), "corrected": corr,
+                      "is_crew": True})
+        members += [(crew, a, corr) for a in mem]
+        mset = set(mem)
+        targets += [(crew, t, act) for t, act in tnodes if by_t[(t, act)] & mset]
+    m = pl.DataFrame(members, schema=empty_m.schema, orient="row") if members else empty_m
+    t = pl.DataFrame(targets, schema=empty_t.schema, orient="row") if targets else empty_t
+    if crews:
+        m = pl.concat([m, _bought_members(con, t, accounts, m, level)]).unique(
+            ["crew", "account_id"], keep="first").sort("crew", "account_id")
+        sizes = m.group_by("crew").len()
+        for c in crews:
+            c["accounts"] = int(sizes.filter(pl.col("crew") == c["crew"])["len"].sum())
+    return crews, m, t
+
+
+def _bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_members: pl.DataFrame,
+                    level: float) -> pl.DataFrame:
+    """Accounts with a life of their own (bought real accounts) that worked two or more of a
+    crew's targets, far more than those targets' share of all engagement predicts (binomial,
+    corrected over the accounts that touched the crew's targets)."""
+    con.register("_at", targets.to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _at")
+    con.unregister("_at")
+    try:
+        touched = con.sql(read_sql("features/engagement_audience_members.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
+    total = max(float(accounts["events"].sum()), 1.0)
+    touched = touched.join(accounts.select("account_id", "events"), on="account_id")
+    q = touched.group_by("crew").agg((pl.col("crew_events").sum() / total).clip(1e-9, 0.5).alias("q"),
+                                     pl.len().alias("n"))
+    touched = touched.join(q, on="crew").filter(pl.col("crew_targets") >= 2)
+    if touched.is_empty():
+        return thin_members.clear()
+    s = stats.surprise_binom(touched["crew_events"].to_numpy(), touched["events"].to_numpy(), touched["q"].to_numpy())
+    s = s - np.log10(np.maximum(touched["n"].to_numpy(), 1))
+    return touched.with_columns(pl.Series("member_surprise", s)).filter(pl.col("member_surprise") >= level).select(
+        "crew", "account_id", "member_surprise")
