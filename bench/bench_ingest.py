@@ -2,6 +2,10 @@
 
     python bench/bench_ingest.py --orders 10000000            # the issue's scale
     python bench/bench_ingest.py --orders 1000000 --formats csv parquet
+    python bench/bench_ingest.py --orders 1000000 --formats csv-damaged   # the careful reader
+
+``csv-damaged`` is the CSV with one short row appended: DuckDB refuses the file, so ingest reads
+it with the careful record-by-record reader (the bare read is told to skip the bad row).
 
 For each format it writes the orders once (with DuckDB), then measures, each in a fresh
 process: (a) a bare `CREATE TABLE AS SELECT * FROM read_csv/read_parquet/read_json` and
@@ -20,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-EXT = {"csv": ".csv", "csv.gz": ".csv.gz", "jsonl": ".jsonl", "parquet": ".parquet"}
+EXT = {"csv": ".csv", "csv.gz": ".csv.gz", "jsonl": ".jsonl", "parquet": ".parquet", "csv-damaged": ".csv"}
 
 MAKE = """
 SELECT 'o_' || lpad(i::VARCHAR, 9, '0') AS order_id,
@@ -44,8 +48,12 @@ def make(path: Path, fmt: str, n: int) -> None:
 
     con = duckdb.connect()
     opts = {"csv": "(FORMAT csv, HEADER)", "csv.gz": "(FORMAT csv, HEADER, COMPRESSION gzip)",
-            "jsonl": "(FORMAT json)", "parquet": "(FORMAT parquet)"}[fmt]
+            "jsonl": "(FORMAT json)", "parquet": "(FORMAT parquet)",
+            "csv-damaged": "(FORMAT csv, HEADER)"}[fmt]
     con.execute(f"COPY ({MAKE.format(n=n)}) TO '{path}' {opts}")
+    if fmt == "csv-damaged":
+        with path.open("a") as f:
+            f.write("o_short_row,00000001\n")
 
 
 def measure(mode: str, fmt: str, path: Path, work: Path) -> dict:
@@ -55,8 +63,10 @@ def measure(mode: str, fmt: str, path: Path, work: Path) -> dict:
     t0 = time.perf_counter()
     if mode == "bare":
         con = duckdb.connect(str(work / "bare.duckdb"))
-        reader = {"csv": "read_csv", "csv.gz": "read_csv", "jsonl": "read_json", "parquet": "read_parquet"}[fmt]
-        rows = con.execute(f"CREATE TABLE t AS SELECT * FROM {reader}('{path}')").fetchone()[0]
+        reader = {"csv": "read_csv", "csv.gz": "read_csv", "jsonl": "read_json", "parquet": "read_parquet",
+                  "csv-damaged": "read_csv"}[fmt]
+        extra = ", ignore_errors=true" if fmt == "csv-damaged" else ""
+        rows = con.execute(f"CREATE TABLE t AS SELECT * FROM {reader}('{path}'{extra})").fetchone()[0]
     else:
         from datetime import datetime, timezone
 

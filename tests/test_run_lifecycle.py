@@ -80,9 +80,14 @@ def test_kill_9_at_any_point_then_a_rerun_settles_it(tmp_path: Path, two_nights:
     assert work(tmp_path, "SELECT status FROM runs WHERE run_id = 2") == [
         ("running",) if point == "before_commit" else ("publishing",)]
 
+    spill = tmp_path / "abuse.work.duckdb.tmp" / "duckdb_temp_storage_S32K-0.tmp"  # as DuckDB spills
+    spill.parent.mkdir(exist_ok=True)
+    spill.write_bytes(b"\0" * 4096)
+
     out = run_nightly(settings(tmp_path, two_nights), say=lambda _m: None)
     runs = report(tmp_path, "SELECT run_id, status, stage, failure_reason FROM report.runs ORDER BY run_id")
     assert [r[1] for r in runs] == ["succeeded", killed_run, "succeeded"]
+    assert not spill.exists()
     if killed_run == "failed":
         assert runs[1][2] == "publish" and "killed or crashed" in runs[1][3]
         assert out["ingested"]["orders"] == 6  # the killed run's file is read again

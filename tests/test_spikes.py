@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from abuse.detect.base import DetectContext
+from abuse.detect.base import DetectorResult
 from abuse.detect.spikes import SpikeDetector
 from abuse.testing import empty_staged
 
@@ -95,7 +96,8 @@ def build(tz: str):
 
 
 def detect(con, start, end, tz, **params):
-    ctx = DetectContext(con, start, end, tz, SpikeDetector.Params(**params))
+    ctx = DetectContext(con, start, end, tz, SpikeDetector.Params(**params),
+                        upstream={"hoarding": DetectorResult()})  # nothing flagged upstream
     return SpikeDetector().detect(ctx).spikes
 
 
@@ -116,9 +118,9 @@ def test_handmade_spikes(tz):
         assert len(hit) == 1 and hit[0].observed >= 140 and hit[0].score > 0.5, hit
         assert set(hit[0].top_account_ids) <= set(planted["account_id"]) and len(hit[0].top_account_ids) == 10
         assert hit[0].window_end - hit[0].window_start <= timedelta(minutes=5)
-    # the release is explained by its campaign, in the family and the campaign scope
+    # the release is explained by its campaign, once: at the narrowest scope that carries it
     at_release = [s for s in spikes if overlaps(s, release, release + timedelta(minutes=10))]
-    assert {s.scope for s in at_release} >= {"coupon_claims", "coupon_claims:c1"}
+    assert {s.scope for s in at_release} == {"coupon_claims:c1"}
     assert all(s.explained_by == "campaign:c1 release at 20:00" for s in at_release)
     # 6.18 is a sales day: the day's busier hours are explained by it
     orders = [s for s in spikes if s.scope == "orders" and s.explained_by]
@@ -180,3 +182,48 @@ def test_generated_planted_spikes(generated):
             assert all(r.explained_by is None for r in reported), (s, reported)
         else:
             assert any(r.explained_by and s["campaign_id"] in r.explained_by for r in reported), (s, reported)
+
+
+def test_incidents_recurring_long_and_flagged():
+    """Hourly bot ticks are one incident with a cadence; an overnight registration wave of six
+    hours is found at its own scale with about its real start and end; a release whose first
+    claimers are a flagged batch is not explained away by the release."""
+    tz = "Asia/Kolkata"
+    con, p, burst, release, rush = build(tz)
+    bots = [f"tick{i}" for i in range(25)]
+    ticks = []
+    day0 = p.window_start + timedelta(days=7)
+    for h in range(4 * 24):  # four days, every hour at :26
+        base = datetime(day0.year, day0.month, day0.day, tzinfo=p.zone) + timedelta(hours=h, minutes=26)
+        ticks += [(f"t{h}_{i}", a, base + timedelta(seconds=float(p.rng.uniform(0, 40)))) for i, a in enumerate(bots)]
+    insert(con, "activity", pl.DataFrame(ticks, schema=["event_id", "account_id", "ts"], orient="row")
+           .with_columns(pl.lit("lottery_spin").alias("action")))
+    wave0 = datetime(day0.year, day0.month, day0.day, 23, tzinfo=p.zone) + timedelta(days=2)
+    secs = np.sort(p.rng.uniform(0, 6 * 3600, 500))
+    wave = [(f"w{i}", wave0 + timedelta(seconds=float(s))) for i, s in enumerate(secs)]
+    insert(con, "accounts", pl.DataFrame(wave, schema=["account_id", "registered_at"], orient="row"))
+    claimers = con.sql("SELECT DISTINCT account_id FROM stg_coupon_events WHERE ts < ?",
+                       params=[release + timedelta(minutes=10)]).fetchall()
+    from abuse.detect.base import Finding
+
+    hoarding = DetectorResult(findings=[Finding(a, "coupon_hoarding", 0.9, "x", {}, "batch:x") for (a,) in claimers])
+    ctx = DetectContext(con, p.window_start, p.end, tz, SpikeDetector.Params(), upstream={"hoarding": hoarding})
+    spikes = SpikeDetector().detect(ctx).spikes
+
+    tick_rows = [s for s in spikes if s.scope.startswith("activity")]
+    assert len(tick_rows) == 1, tick_rows
+    assert tick_rows[0].occurrences >= 48 and tick_rows[0].cadence == "every hour at :26"
+    assert set(tick_rows[0].top_account_ids) <= set(bots)
+
+    waves = [s for s in spikes if s.scope == "registrations" and overlaps(s, wave0, wave0 + timedelta(hours=6))]
+    assert len(waves) == 1, waves
+    assert abs(waves[0].window_start - wave0) <= timedelta(minutes=45)
+    assert abs(waves[0].window_end - (wave0 + timedelta(hours=6))) <= timedelta(minutes=45)
+    assert waves[0].window_start.date() != waves[0].window_end.date()  # across a day boundary
+
+    at_release = [s for s in spikes if s.scope.startswith("coupon_claims") and overlaps(s, release, release + timedelta(minutes=5))]
+    assert at_release and all(s.flagged_share >= 0.5 for s in at_release)
+    assert all("release at 20:00" in s.explained_by and "flagged coupon_hoarding" in s.explained_by for s in at_release)
+    assert all(("coupon_hoarding", "batch:x") in s.cluster_keys for s in at_release)
+    # scores rank: the strongest incidents first, from the one score map
+    assert len({s.score for s in spikes}) > 2 and all(0 <= s.score < 1 for s in spikes)

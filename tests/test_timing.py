@@ -12,7 +12,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from abuse.detect.base import DetectContext
+from abuse.detect.base import DetectContext, DetectorResult
+from abuse.detect.spikes import SpikeDetector
 from abuse.detect.timing import TimingDetector
 from abuse.testing import empty_staged
 
@@ -33,8 +34,10 @@ def insert(con, kind, columns, rows, **constants):
 
 def run(con, start, end, **params):
     det = TimingDetector()
-    ctx = DetectContext(con, start, end, str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0]),
-                        TimingDetector.Params(**params))
+    tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
+    spikes = SpikeDetector().detect(DetectContext(con, start, end, tz, SpikeDetector.Params(),
+                                                  upstream={"hoarding": DetectorResult()}))
+    ctx = DetectContext(con, start, end, tz, TimingDetector.Params(**params), upstream={"spikes": spikes})
     result = det.detect(ctx)
     ids = [f.account_id for f in result.findings]
     assert len(ids) == len(set(ids)), "one finding per account"
@@ -248,3 +251,48 @@ def test_generated_precision_and_recall(generated):
     wrongly = {a: lookalikes[a] for a in set(found) - planted if lookalikes.get(a) in spared}
     assert not wrongly, wrongly
     assert all(f.evidence and f.reason for f in found.values())
+
+
+# --- scripts that adapt (generate --adversarial) ------------------------------------------
+
+TIMING_LOOKALIKES = {"night_shift", "heartbeat_app", "internet_cafe", "night_owl", "flash_sale_crowd",
+                     "tv_ad_signup"}
+
+
+@pytest.fixture(scope="module", params=[(3, "Asia/Kolkata"), (2, "Asia/Shanghai")],
+                ids=lambda p: f"seed{p[0]}-{p[1].split('/')[1]}")
+def adversarial(request, tmp_path_factory):
+    from abuse.generate import generate
+    from abuse.testing import staged as stage
+
+    seed, tz = request.param
+    out = tmp_path_factory.mktemp(f"timing_adv{seed}")
+    generate(out, seed, 0.3, adversarial=True, tz=tz)
+    assert json.loads((out / "truth" / "meta.json").read_text())["tz"] == tz
+    con, start, end = stage(out / "landing", tz)
+    return out / "truth", con, start, end
+
+
+def test_adaptive_scripts_caught_and_timing_lookalikes_spared(adversarial):
+    """Jittered, Poisson-timed, few-day and proxied scripts are found by a conjunction of weak
+    signals; night-shift workers, heartbeat-like apps and internet cafes are not."""
+    truth, con, start, end = adversarial
+    found = run(con, start, end)
+    with open(truth / "accounts.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["pattern"] == "scripted_timing"]
+    planted = {r["account_id"] for r in rows}
+    adaptive = {r["account_id"]: r["role"] for r in rows if r["role"].split("/")[0] in
+                ("jitter_hour", "jitter_minute", "poisson")}
+    assert {r.split("/")[0] for r in adaptive.values()} == {"jitter_hour", "jitter_minute", "poisson"}
+    with open(truth / "lookalikes.csv", newline="") as f:
+        lookalikes = {r["account_id"]: r["lookalike"] for r in csv.DictReader(f)}
+    hits = planted & set(found)
+    precision, recall = len(hits) / max(len(found), 1), len(hits) / len(planted)
+    assert precision >= 0.95 and recall >= 0.90, (precision, recall)
+    caught = set(adaptive) & set(found)
+    assert len(caught) >= 0.9 * len(adaptive), {a: r for a, r in adaptive.items() if a not in found}
+    wrongly = {a: (lookalikes[a], found[a].reason) for a in set(found) - planted
+               if lookalikes.get(a) in TIMING_LOOKALIKES}
+    assert not wrongly, wrongly
+    for a in caught:  # every reason names its figures; scores come from the one score map
+        assert found[a].reason and 0 < found[a].score < 1

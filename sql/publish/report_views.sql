@@ -52,7 +52,7 @@ ORDER BY s.cluster_id, s.loss_estimate DESC, s.shop_id;
 
 CREATE OR REPLACE VIEW report.activity_spikes_all AS
 SELECT run_id, scope, window_start, window_end, observed, expected, score, top_account_ids,
-       explained_by
+       explained_by, coalesce(occurrences, 1) AS occurrences, cadence, flagged_share, cluster_ids, p_value
 FROM history.spikes;
 
 CREATE OR REPLACE VIEW report.activity_spikes AS

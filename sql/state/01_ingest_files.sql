@@ -14,3 +14,8 @@ CREATE TABLE IF NOT EXISTS ingest_files (
     quarantined  BIGINT,
     rejected     VARCHAR                -- why the whole file was refused, else NULL
 );
+-- added by issue 9: repeated keys inside the file, raw mobile numbers masked per column,
+-- and why the careful (record-by-record) reader read it, when it did
+ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS duplicate_keys BIGINT;
+ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS pii_masked JSON;
+ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS read_carefully VARCHAR;

@@ -23,6 +23,10 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS stage VARCHAR;          -- stage in pr
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS failure_reason VARCHAR; -- one readable line, failed runs only
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS notes VARCHAR;          -- warnings the run went on despite
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS report_tmp VARCHAR;     -- temp report of a 'publishing' run
+-- added by issue 9: per kind, valid records whose key an earlier record of the same file had;
+-- per kind.column, raw mobile numbers masked at ingest
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS duplicate_keys JSON;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pii_masked JSON;
 
 -- added later: what a report can be traced to. The platform zone the run judged local time in;
 -- the Prefect flow run and deployment that ran it (null when run without Prefect).

@@ -207,7 +207,7 @@ def inflated_target_rows(run_id: int, clusters: list[Cluster], ids: dict[tuple[s
             continue
         for t in c.evidence.get("targets", []):
             rows.append((run_id, str(t["target_id"]), t.get("action"), ids[key], int(t.get("total") or 0),
-                         int(t.get("from_cluster") or 0), float(t.get("share") or 0.0),
+                         int(t.get("from_cluster") or 0), _stable(float(t.get("share") or 0.0)),
                          t.get("first_seen"), t.get("last_seen")))
     return rows
 
@@ -260,8 +260,15 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
     _insert(con, "suppressed", suppressed)
     spike_rows = [
         (run_id, s.scope, s.window_start, s.window_end, _stable(float(s.observed)), _stable(float(s.expected)),
-         _stable(float(s.score)), list(s.top_account_ids), s.explained_by)
+         _stable(float(s.score)), list(s.top_account_ids), s.explained_by, *_incident_columns(s, ids))
         for r in results.values() for s in r.spikes
     ]
     _insert(con, "spikes", spike_rows)
     return {"cases": sum(1 for s in suppressed if s[1]), "accounts": sum(1 for s in suppressed if s[2])}
+
+
+def _incident_columns(s, ids: dict[tuple[str, str], str]) -> tuple:
+    """occurrences, cadence, flagged_share, cluster_ids (the detector's cluster keys turned into
+    this run's cluster ids), p_value of a spike row."""
+    cluster_ids = [ids[k] for k in dict.fromkeys(tuple(k) for k in s.cluster_keys) if k in ids]
+    return (int(s.occurrences), s.cadence, s.flagged_share, cluster_ids, s.p_value)

@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--adversarial", action="store_true",
                    help="plant crews that adapt: jittered and Poisson-timed scripts, sparse rings "
                         "without shared devices, maintained hoarding accounts, harder look-alikes")
+    g.add_argument("--tz", default="Asia/Shanghai",
+                   help="platform time zone of the generated logs (default Asia/Shanghai; e.g. Asia/Kolkata)")
 
     v = command("verdict", "record an analyst's verdict on a case or an account",
                 'abuse verdict dismissed --case ring-3f2a9c01de --note "wholesale buyer"')
@@ -280,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             from abuse.generate import generate
 
-            res = generate(args.out, seed=args.seed, scale=args.scale, adversarial=args.adversarial)
+            res = generate(args.out, seed=args.seed, scale=args.scale, adversarial=args.adversarial,
+                           tz=args.tz)
             out.result(f"wrote {args.out}/landing and {args.out}/truth: {res}",
                        {"command": "generate", "status": "succeeded", "out": str(args.out), "result": res})
             return 0

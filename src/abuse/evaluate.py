@@ -38,8 +38,14 @@ def _prf(flagged: set[str], truth: set[str]) -> dict[str, Any]:
 
 
 def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str, Any]]:
+    """Each planted spike: reported (a row of its scope or family overlapping it) and explained
+    as it should be. A row whose accounts are mostly flagged is not explained away, whatever
+    release or sale it names."""
+    cols = {r[0] for r in con.execute("DESCRIBE report.activity_spikes").fetchall()}
+    share = "flagged_share" if "flagged_share" in cols else "NULL"
     reported = con.execute(
-        "SELECT scope, window_start, window_end, explained_by FROM report.activity_spikes").fetchall()
+        f"SELECT scope, window_start, window_end, explained_by IS NOT NULL AND coalesce({share}, 0) < 0.5 "
+        "FROM report.activity_spikes").fetchall()
     out = []
     for s in _rows(truth / "spikes.csv"):
         start = datetime.fromisoformat(s["window_start"])
@@ -49,7 +55,8 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
                 if (r[0] == s["scope"] or r[0].split(":")[0] == family) and r[1] < end and r[2] > start]
         exact = [r for r in hits if r[0] == s["scope"]] or hits
         explained = any(r[3] for r in exact)
-        want_explained = s["kind"] != "abusive"
+        # a release crowd of planted accounts is abuse, whatever the release explains
+        want_explained = s["kind"] != "abusive" and s.get("crowd", "people") != "planted"
         out.append({**s, "reported": bool(exact), "explained": explained,
                     "ok": bool(exact) and explained == want_explained})
     return out
@@ -142,6 +149,7 @@ def format_scores(scores: dict[str, Any]) -> str:
         lines.append("planted spikes (want: abusive unexplained, benign explained):")
         for s in scores["spikes"]:
             state = "explained" if s["explained"] else "unexplained"
-            lines.append(f"  {'ok  ' if s['ok'] else 'MISS'} {s['kind']:<16} {s['scope']:<28} "
+            kind = s["kind"] + ("/planted" if s.get("crowd") == "planted" and s["kind"] != "abusive" else "")
+            lines.append(f"  {'ok  ' if s['ok'] else 'MISS'} {kind:<16} {s['scope']:<28} "
                          f"{s['window_start']}  reported={s['reported']} {state}")
     return "\n".join(lines)

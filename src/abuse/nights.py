@@ -71,7 +71,7 @@ def _rechain_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
                            case_first_run = m.first_run
                        FROM _rechain m WHERE clusters.run_id = ? AND clusters.cluster_id = m.old_id""",
                     [run_id])
-        for table in ("findings", "suppressed"):
+        for table in ("findings", "suppressed", "inflated_targets"):
             con.execute(f"""UPDATE {table} SET cluster_id = m.new_id FROM _rechain m
                             WHERE {table}.run_id = ? AND {table}.cluster_id = m.old_id""", [run_id])
     finally:

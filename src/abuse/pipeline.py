@@ -167,6 +167,11 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[
     for tmp in stale_temps(db):
         remove_temp(tmp)
         done.append(f"removed the temporary file {tmp.name} of an interrupted run")
+    spill = work_path(db).with_name(work_path(db).name + ".tmp")  # DuckDB's spill files
+    if spill.is_dir() and (left := [p for p in spill.iterdir() if p.is_file()]):
+        for p in left:  # nobody else uses them: this process holds the working database
+            p.unlink(missing_ok=True)
+        done.append(f"removed {len(left)} spill file(s) an interrupted run left in {spill.name}")
     if undone:
         try:
             refresh_report(con, db)
@@ -210,7 +215,7 @@ def _undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) ->
     """Take back what a committed run added to the history (its report never appeared)."""
     as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]
     con.execute("BEGIN TRANSACTION")
-    for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files"):
+    for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files", "inflated_targets"):
         con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
     con.execute("UPDATE runs SET status = 'failed', stage = 'publish', report_tmp = NULL, "
                 "error = coalesce(error, ?), failure_reason = ? WHERE run_id = ?",
@@ -230,7 +235,8 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
         what = f"REJECTED ({r.rejected})" if r.rejected else f"{r.rows:,} rows, {r.quarantined:,} quarantined"
         run.say(f"[ingest]   {r.file.kind:<13} {r.file.path.name}: {what} in {r.seconds:.1f}s")
 
-    report = ingest.load_new_files(run.con, Path(run.settings.landing), run.run_id, run.started_at, progress)
+    report = ingest.load_new_files(run.con, Path(run.settings.landing), run.run_id, run.started_at, progress,
+                                   ingest.IngestOptions.from_settings(run.settings))
     run.ingest_report = report
     run.timings["ingest"] = time.perf_counter() - t0
     run.say(f"[ingest] {len(report.files)} new files, {report.already_seen} already ingested, "
@@ -245,10 +251,27 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
     return report
 
 
-def latest_day(con: duckdb.DuckDBPyConnection) -> date | None:
-    parts = [f"SELECT max({col}) AS t FROM stg_{kind}" for kind, col in EVENT_TIMES.items()]
-    latest = con.execute(f"SELECT max(t) FROM ({' UNION ALL '.join(parts)})").fetchone()[0]
-    return None if latest is None else latest.date()  # session zone: platform-local date
+def latest_day(con: duckdb.DuckDBPyConnection, lookback_days: int = 28,
+               min_share: float = 0.05) -> date | None:
+    """The default as-of: the latest day with a plausible volume of events, never one stray row.
+
+    A day is plausible when it has at least ``min_share`` of the median daily count of the
+    days with data among the ``lookback_days`` before it; a day with no data before it in that
+    span (an order dated years after everything else) is not. When no day qualifies (data of
+    a single day), the latest day with at least ``min_share`` of the median of all days is.
+    Days are platform-local (the session zone)."""
+    parts = [f"SELECT CAST({col} AS DATE) AS d FROM stg_{kind}" for kind, col in EVENT_TIMES.items()]
+    row = con.execute(f"""
+        WITH daily AS (SELECT d, count(*) AS n FROM ({' UNION ALL '.join(parts)}) WHERE d IS NOT NULL
+                       GROUP BY d),
+        judged AS (
+            SELECT a.d, a.n, median(b.n) AS before
+            FROM daily a LEFT JOIN daily b ON b.d < a.d AND b.d >= a.d - {int(lookback_days)}
+            GROUP BY a.d, a.n)
+        SELECT (SELECT max(d) FROM judged WHERE before IS NOT NULL AND n >= {float(min_share)} * before),
+               (SELECT max(d) FROM daily WHERE n >= {float(min_share)} * (SELECT median(n) FROM daily))
+    """).fetchone()
+    return row[0] or row[1]
 
 
 def window_bounds(as_of: date, window_days: int, tz: str) -> tuple[datetime, datetime]:

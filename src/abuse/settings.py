@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -90,6 +90,8 @@ def check_thresholds(value: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
             out[name] = typed.model_dump(include=set(given))
     return out
 
+from abuse.ingest.options import DEFAULT_PII_KEY
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ABUSE_", extra="forbid", env_nested_delimiter="__")
@@ -111,6 +113,18 @@ class Settings(BaseSettings):
     feedback_wait_s: float = Field(
         30.0, ge=0, description="how long to retry reading a feedback database an analyst holds "
                                 "open read-write before going on with the verdicts copied before")
+    max_field_bytes: int = Field(
+        1 << 20, ge=1024, description="longest value (UTF-8 bytes) of one field at ingest; a record "
+        "holding a longer one is quarantined alone")
+    earliest_timestamp: date = Field(
+        date(2000, 1, 1), description="timestamps before this day (platform-local) are quarantined: "
+        "no event of the platform can be that old")
+    future_tolerance_days: float = Field(
+        2.0, ge=0, description="timestamps later than the delivery (the run's start) plus this many "
+        "days are quarantined")
+    pii_hash_key: SecretStr = Field(
+        SecretStr(DEFAULT_PII_KEY), exclude=True, description="key of the HMAC-SHA256 that replaces a "
+        "raw mobile number delivered in phone_hash (env ABUSE_PII_HASH_KEY; never recorded in runs)")
 
     @field_validator("tz")
     @classmethod

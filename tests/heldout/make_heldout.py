@@ -5,6 +5,11 @@
 Built from the data contract and the threat descriptions alone: numeric-looking and UUID
 account ids, zero-padded shop ids, every file format, timestamps naive, with ``Z`` and with
 ``+08:00``, and parquet timestamps typed with and without a zone.
+
+``--new-patterns`` adds (tests/heldout/newpatterns.py, after everything else, so the default
+output is unchanged) vote_inflation farms, brushing_ring crews and serial_refunders that adapt,
+an ordinary like/vote/follow life, their look-alikes, and truth/inflated_targets.csv and
+truth/brushing_shops.csv.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import pyarrow.parquet as pq
 
 from . import adaptive as adapt
 from . import lookalikes as look
+from . import newpatterns
 from . import plants
 from .life import everyday, open_campaigns, ordinary_claims
 from .world import DAY, DAYS, FIRST_DAY, HOUR, World, local
@@ -125,6 +131,9 @@ def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
     files = {"accounts.csv": ("account_id", "pattern", "cluster", "role"),
              "ring_shops.csv": ("cluster", "shop_id"), "lookalikes.csv": ("account_id", "lookalike", "group"),
              "spikes.csv": ("scope", "window_start", "window_end", "kind", "campaign_id")}
+    if "inflated_targets" in truth:  # only with --new-patterns
+        files.update({"inflated_targets.csv": ("cluster", "target_id", "action"),
+                      "brushing_shops.csv": ("cluster", "shop_id")})
     for name, header in files.items():
         with (truth_dir / name).open("w", newline="", encoding="utf-8") as f:
             out = csv.DictWriter(f, fieldnames=header)
@@ -133,11 +142,14 @@ def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
     (truth_dir / "meta.json").write_text(json.dumps(meta, indent=2))
 
 
-def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False) -> dict:
+def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False,
+          new_patterns: bool = False) -> dict:
     """Generate ``out/landing`` and ``out/truth``; returns the meta record. ``stress`` draws the
     hard end of every range: sparse rings, batches that hide behind own devices and slower
     claims, an eager flash-sale crowd. ``adaptive`` replaces the rings and bots by crews that
-    adapt (tests/heldout/adaptive.py) and adds night-shift and internet-cafe look-alikes."""
+    adapt (tests/heldout/adaptive.py) and adds night-shift and internet-cafe look-alikes.
+    ``new_patterns`` then adds vote_inflation, brushing_ring and serial_refunder crews and their
+    look-alikes (tests/heldout/newpatterns.py), drawn after everything else."""
     out = Path(out)
     w = World(seed)
     rng = w.rng
@@ -219,6 +231,7 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
     truth["spikes"].append(plants.spike_row("registrations", start, start + 120, "abusive"))
     truth["spikes"].append(plants.spike_row(f"coupon_claims:{flash['campaign_id']}", flash["released_at"],
                                             flash["released_at"] + 600, "benign_campaign", flash["campaign_id"]))
+    drawn_new = newpatterns.plant(w, truth, background, stress) if new_patterns else None
     meta = {"seed": seed, "scale": 1.0, "tz": TZ, "as_of": AS_OF, "window_days": DAYS,
             "generator": "tests/heldout (independent of abuse.generate)",
             "stress": stress, "adaptive": adaptive, "adaptive_bots": bots_drawn,
@@ -228,6 +241,8 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
                        "campus_day": campus_day, "burst_day": burst_day, "burst_accounts": burst,
                        "flash_campaign": flash["campaign_id"], "background_accounts": n_background},
             "rows": {k: len(v) for k, v in w.rows.items()}}
+    if new_patterns:
+        meta["new_patterns"] = drawn_new
     write_landing(w, out / "landing")
     write_truth(out / "truth", truth, meta)
     return meta
@@ -239,9 +254,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stress", action="store_true", help="draw the hard end of every range")
     ap.add_argument("--adaptive", action="store_true", help="crews that adapt (tests/heldout/adaptive.py)")
+    ap.add_argument("--new-patterns", action="store_true",
+                    help="vote_inflation, brushing_ring and serial_refunder crews (tests/heldout/newpatterns.py)")
     args = ap.parse_args(argv)
     began = time.perf_counter()
-    meta = build(args.out, args.seed, args.stress, args.adaptive)
+    meta = build(args.out, args.seed, args.stress, args.adaptive, args.new_patterns)
     print(f"wrote {args.out} in {time.perf_counter() - began:.1f}s: {meta['rows']}")
 
 

@@ -81,6 +81,11 @@ class Spike:
     score: float
     top_account_ids: list[str] = field(default_factory=list)
     explained_by: str | None = None
+    p_value: float | None = None  # of the count against its baseline, corrected for the tests made
+    occurrences: int = 1  # a recurring incident: how many bursts it folds
+    cadence: str | None = None  # e.g. "every hour at :26"
+    flagged_share: float | None = None  # of the first minutes' accounts, flagged by upstream detectors
+    cluster_keys: list[tuple[str, str]] = field(default_factory=list)  # (pattern, cluster_key) of those
 
 
 @dataclass

@@ -45,24 +45,26 @@ from abuse.generate.finalize import finalize
 from abuse.generate.hoarding import plant_hoarding
 from abuse.generate.lookalikes import bad_shops, night_owls, register_lookalikes, serial_complainers
 from abuse.generate.rings import plant_rings
-from abuse.generate.timing import plant_bots, plant_spikes
-from abuse.generate.truth import write_truth
-from abuse.generate.world import World
+from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
+from abuse.generate.timing_lookalikes import timing_lookalikes
+from abuse.generate.truth import mark_release_spikes, write_truth
+from abuse.generate.world import TZ, World
 from abuse.generate.writers import take, write
 
 AS_OF = date(2026, 6, 20)
 __all__ = ["generate", "AS_OF"]
 
 
-def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = False) -> dict:
+def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = False, tz: str = TZ) -> dict:
     """Write landing files and truth under `out`; returns a summary (rows, planted counts).
-    ``adversarial`` plants crews that adapt (see each scenario module).
+    ``adversarial`` plants crews that adapt (see each scenario module); ``tz`` is the platform
+    zone (local times of day, the offsets written in timestamps).
 
     Scenarios draw from ``w.rng`` in the order below: a new scenario goes at the end (or draws
     from a stream of its own, ``np.random.default_rng([w.seed, <tag>])``) so that adding it
     leaves every earlier scenario's rows unchanged."""
     out = Path(out)
-    w = World(seed, scale, AS_OF, adversarial=adversarial)
+    w = World(seed, scale, AS_OF, adversarial=adversarial, tz=tz)
     build_shops(w)
     people = register_people(w, int(round(9000 * scale)))
     people = np.concatenate([people, register_lookalikes(w)])
@@ -77,6 +79,10 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     plant_bots(w)
     plant_spikes(w)
     plant_engagement(w, people)  # its own random stream: earlier rows stay as they were
+    if w.adversarial:  # scripts that adapt and their look-alikes (own random streams)
+        plant_adaptive_bots(w)
+        timing_lookalikes(w)
+    mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):
         shutil.rmtree(out / sub, ignore_errors=True)
@@ -119,6 +125,7 @@ def write_landing(w: World, f: dict, landing: Path) -> tuple[dict, list[Path]]:
             w.seed * 1_000_003,
             np.random.default_rng([w.seed, 3, i]),
             style,
+            w.clock.offset,
         )
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # arrow, zlib and parquet release the GIL

@@ -8,7 +8,7 @@ import numpy as np
 
 from abuse.generate.actions import ACT, sessions
 from abuse.generate.coupons import claim
-from abuse.generate.identity import block_ips, channels, phones, random_blocks
+from abuse.generate.identity import block_ips, channels, home_ips, phones, random_blocks
 from abuse.generate.world import DAY, HOUR, MIN, SEC, World
 
 MODES = ("hourly", "minute", "period")
@@ -171,3 +171,76 @@ def _vote_burst(w: World, cluster: str, start: int) -> tuple[int, int]:
     action = ACT["vote"] if rng.random() < 0.6 else ACT["like"]
     _machine_sessions(w, who, t, action, int(rng.integers(900_100, 900_200)))
     return start + -(-span // MIN) * MIN, size
+
+
+# --- adversarial mode: scripts that adapt to the clock tests -------------------------------
+
+ADAPTIVE_MODES = ("jitter_hour", "jitter_minute", "poisson")
+
+
+def plant_adaptive_bots(w: World) -> None:
+    """Scripts that know the on-the-hour and fixed-interval rules (``--adversarial``):
+
+    - ``jitter_hour``: fire at a random second within the first J s of the hour (J 5-30 s),
+      every hour or only at hours drawn from the human daily profile;
+    - ``jitter_minute``: the same, at a fixed minute of the hour;
+    - ``poisson``: a Poisson timer with a fixed mean gap (3-40 min), no alignment at all, but
+      around the clock: no sleep, no weekly pattern, near-constant session lengths;
+
+    and any of them active for only a few days (``few_days``) or behind residential proxies (a
+    home IP per event, ``proxy``). Role = mode plus its evasions, e.g. ``poisson/few_days``.
+    Draws from its own stream, so the default mode is untouched."""
+    rng, c = np.random.default_rng([w.seed, 1101]), w.clock
+    n = max(5, int(round(rng.uniform(15, 40) * w.scale**0.7)))
+    reg = c.past_times(rng, n, 200, 700)
+    emulator = rng.random(n) < 0.3
+    device = np.where(emulator, w.new_devices(n, emulator=True), w.new_devices(n))
+    proxy = rng.random(n) < 0.35
+    ip = np.where(proxy, home_ips(rng, n), block_ips(rng, n, random_blocks(rng, n)))
+    acc = w.new_accounts(reg=reg, device=device, ip=ip, phone=phones(rng, n, 0.2), channel=channels(rng, n))
+    drawn = []
+    for i, a in enumerate(acc.tolist()):
+        mode = ADAPTIVE_MODES[i % len(ADAPTIVE_MODES)]
+        few = rng.random() < 0.3
+        days = int(rng.integers(2, 6)) if few else int(rng.integers(10, 30))
+        lo = c.window_start + int(rng.integers(0, 30 - days)) * DAY + int(rng.integers(0, DAY))
+        hi = min(c.end, lo + days * DAY)
+        if mode == "poisson":
+            mean_gap = float(rng.uniform(3, 40)) * MIN
+            t = lo + np.cumsum(rng.exponential(mean_gap, int((hi - lo) / mean_gap * 1.3) + 10)).astype(np.int64)
+            t = t[t < hi]
+            detail = {"mean_gap_min": round(mean_gap / MIN, 1)}
+        else:
+            jitter = float(rng.uniform(5, 30))
+            minute = 0 if mode == "jitter_hour" else int(rng.integers(1, 60))
+            hours = np.arange(-(-lo // HOUR) * HOUR, hi, HOUR, dtype=np.int64)
+            if rng.random() < 0.5:  # only at hours a person would be up, drawn from their profile
+                local_hour = ((hours + c.offset) // HOUR) % 24
+                keep = rng.random(len(hours)) < HUMAN_HOURS[local_hour] * rng.uniform(0.3, 1.0)
+            else:
+                keep = rng.random(len(hours)) < rng.uniform(0.5, 0.95)
+            hours = hours[keep]
+            t = hours + minute * MIN + (rng.random(len(hours)) * jitter * SEC).astype(np.int64)
+            detail = {"jitter_s": round(jitter, 1), "minute": minute}
+        role = mode + ("/few_days" if few else "") + ("/proxy" if proxy[i] else "")
+        w.plant(np.array([a]), "scripted_timing", "", role)
+        k = len(t)
+        if k == 0:
+            continue
+        base = float(rng.uniform(1, 30))
+        durations = np.round(base * (1 + rng.normal(0, rng.uniform(0.01, 0.08), k)), 3)
+        action = rng.choice([ACT["lottery_spin"], ACT["checkin"], ACT["vote"], ACT["like"], ACT["view"]])
+        sessions(
+            w, np.full(k, a), t, np.ones(k, np.int64), np.zeros(k, np.int64),
+            actions=np.full(k, action), duration_s=np.maximum(durations, 0.2),
+            target=np.full(k, int(rng.integers(900_000, 900_050))),
+            device=np.full(k, device[i]),
+            ip=home_ips(rng, k) if proxy[i] else np.full(k, ip[i]),
+        )
+        drawn.append({"role": role, "events": int(k), "days": days, **detail})
+    w.params["adaptive_bots"] = drawn
+
+
+# a person's share of activity per local hour, scaled so the busiest hour is 1
+HUMAN_HOURS = np.array([2.0, 1.2, 0.7, 0.4, 0.3, 0.3, 0.6, 1.5, 2.8, 3.6, 4.0, 4.4,
+                        5.6, 5.2, 4.2, 4.0, 4.0, 4.2, 4.6, 5.6, 7.4, 8.2, 7.2, 4.4]) / 8.2

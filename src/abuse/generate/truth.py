@@ -1,5 +1,9 @@
 """The answer key: truth/accounts.csv, ring_shops.csv, lookalikes.csv, spikes.csv, meta.json,
-inflated_targets.csv."""
+inflated_targets.csv.
+
+spikes.csv: ``kind`` is ``abusive`` (a planted burst) or ``benign_campaign`` (a release);
+``crowd`` is ``planted`` where the release's first ten minutes' claimers are mostly planted
+accounts (then the release does not explain it away), else ``people``."""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from abuse.generate.columns import ACCOUNT, CAMPAIGN, SHOP
-from abuse.generate.world import TZ, World
+from abuse.generate.columns import ACCOUNT, CAMPAIGN, COUPON_ACTIONS, SHOP, enum
+from abuse.generate.world import World
 
 
 def fmt_id(code: int, spec=ACCOUNT) -> str:
@@ -23,6 +27,29 @@ def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(header)
         out.writerows(sorted(set(rows)))
+
+
+def mark_release_spikes(w: World) -> None:
+    """Before the rows are joined (finalize frees them): whether each release spike's first
+    claimers are mostly planted accounts (``crowd``)."""
+    for s in w.spikes:
+        if s["campaign"] >= 0 and s["kind"] == "benign_campaign":
+            s["crowd"] = "planted" if _release_share(w, s["campaign"], s["start"]) >= 0.5 else "people"
+
+
+def _release_share(w: World, campaign: int, start: int, minutes: int = 10) -> float:
+    """Share of the accounts claiming campaign ``campaign`` in its first ``minutes`` minutes
+    after ``start`` that are planted abusers (a release crowd dominated by a batch is abuse,
+    whatever the release explains)."""
+    ev = w.sink.frame("coupon_events")
+    claim = enum(COUPON_ACTIONS, "claim")
+    at = (ev["campaign_id"] == campaign) & (ev["action"] == claim) & (ev["ts"] >= start) & (
+        ev["ts"] < start + minutes * 60_000)
+    who = np.unique(ev["account_id"][at])
+    if len(who) == 0:
+        return 0.0
+    planted = np.unique(np.concatenate([c for c, *_ in w.truth_accounts])) if w.truth_accounts else np.empty(0)
+    return float(np.isin(who, planted).mean())
 
 
 def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
@@ -58,12 +85,13 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     for s in w.spikes:
         cid = fmt_id(s["campaign"], CAMPAIGN) if s["campaign"] >= 0 else ""
         scope = f"{s['scope']}:{cid}" if cid else s["scope"]
-        spikes.append((scope, w.clock.iso(s["start"]), w.clock.iso(s["end"]), s["kind"], cid))
-    _write_csv(out / "spikes.csv", ["scope", "window_start", "window_end", "kind", "campaign_id"], spikes)
+        crowd = s.get("crowd", "planted" if s["kind"] == "abusive" else "people")
+        spikes.append((scope, w.clock.iso(s["start"]), w.clock.iso(s["end"]), s["kind"], cid, crowd))
+    _write_csv(out / "spikes.csv", ["scope", "window_start", "window_end", "kind", "campaign_id", "crowd"], spikes)
     meta = {
         "seed": w.seed,
         "scale": w.scale,
-        "tz": TZ,
+        "tz": w.clock.tz,
         "as_of": w.clock.as_of.isoformat(),
         "window_days": w.clock.window_days,
         "window_start": w.clock.iso(w.clock.window_start),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -19,8 +20,15 @@ SEC = 1000
 MIN = 60 * SEC
 HOUR = 60 * MIN
 DAY = 24 * HOUR
-TZ = "Asia/Shanghai"
+TZ = "Asia/Shanghai"  # the default platform zone
 OFFSET = 8 * HOUR  # Asia/Shanghai has no daylight saving
+
+
+def zone_offset(tz: str, on: date) -> int:
+    """The zone's UTC offset in ms at noon of ``on`` (Asia/Kolkata: +05:30). The generator keeps
+    one offset for its whole period: zones with daylight saving are taken at ``as_of``."""
+    off = datetime(on.year, on.month, on.day, 12, tzinfo=ZoneInfo(tz)).utcoffset()
+    return int(off.total_seconds() * 1000)
 
 # Share of the day's activity per local hour: night trough, lunch bump, evening peak.
 # fmt: off
@@ -34,29 +42,30 @@ HOUR_WEEKEND = np.array([3.0, 2.0, 1.2, 0.7, 0.4, 0.4, 0.5, 0.9, 1.8, 3.2, 4.4, 
 class Clock:
     """The covered period [start, end) in epoch ms, and the detection window inside it."""
 
-    def __init__(self, as_of: date, history_days: int = 60, window_days: int = 30):
+    def __init__(self, as_of: date, history_days: int = 60, window_days: int = 30, tz: str = TZ):
         self.as_of = as_of
+        self.tz = tz
+        self.offset = zone_offset(tz, as_of)  # ms east of UTC
         self.window_days = window_days
         self.end = self.local_ms(as_of + timedelta(days=1))
         self.start = self.end - history_days * DAY
         self.window_start = self.end - window_days * DAY
 
-    @staticmethod
-    def local_ms(d: date, hour: int = 0, minute: int = 0, second: int = 0) -> int:
+    def local_ms(self, d: date, hour: int = 0, minute: int = 0, second: int = 0) -> int:
         """Epoch ms of a platform-local wall-clock time."""
         naive = datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=timezone.utc)
-        return int(naive.timestamp() * 1000) - OFFSET
+        return int(naive.timestamp() * 1000) - self.offset
 
     def day_of(self, t: np.ndarray) -> np.ndarray:
         """Local midnight (epoch ms) of each time."""
-        return (t + OFFSET) // DAY * DAY - OFFSET
+        return (t + self.offset) // DAY * DAY - self.offset
 
     def iso(self, t: int) -> str:
-        return datetime.fromtimestamp(t / 1000, timezone(timedelta(hours=8))).isoformat()
+        return datetime.fromtimestamp(t / 1000, timezone(timedelta(milliseconds=self.offset))).isoformat()
 
     def day_weights(self, day_starts: np.ndarray) -> np.ndarray:
         """Relative volume of each local day: weekends and the 6.18 sale are busier."""
-        local = (day_starts + OFFSET) // DAY
+        local = (day_starts + self.offset) // DAY
         weekday = (local + 3) % 7  # 1970-01-01 was a Thursday (3)
         w = np.where(weekday >= 5, 1.2, 1.0)
         for d, boost in (
@@ -84,7 +93,7 @@ class Clock:
         days = np.arange(first, hi, DAY, dtype=np.int64)
         wd = self.day_weights(days)
         day = days[rng.choice(len(days), size=n, p=wd / wd.sum())]
-        weekend = ((day + OFFSET) // DAY + 3) % 7 >= 5
+        weekend = ((day + self.offset) // DAY + 3) % 7 >= 5
         if hours is None:
             h = np.where(
                 weekend,
@@ -98,7 +107,7 @@ class Clock:
         bad = t < lo_arr
         if bad.any():
             lo_b = lo_arr[bad]
-            tod = (t[bad] + OFFSET) % DAY
+            tod = (t[bad] + self.offset) % DAY
             base = self.day_of(lo_b)
             span = np.maximum((hi - base) // DAY, 1)
             moved = base + rng.integers(0, span) * DAY + tod
@@ -177,14 +186,14 @@ class Sink:
 class World:
     """Everything scenarios share: randomness, clock, ids, texts, rows, accounts, shops."""
 
-    def __init__(self, seed: int, scale: float, as_of: date, adversarial: bool = False):
+    def __init__(self, seed: int, scale: float, as_of: date, adversarial: bool = False, tz: str = TZ):
         self.seed = seed
         self.scale = scale
         # adversarial: crews use the evasions of the reports (scenarios read this flag and draw
         # what they need from their own streams, so the default mode's rows stay as they were)
         self.adversarial = adversarial
         self.rng = np.random.default_rng(seed)
-        self.clock = Clock(as_of)
+        self.clock = Clock(as_of, tz=tz)
         self.ids = Ids()
         self.texts = Texts()
         self.sink = Sink()

@@ -62,13 +62,19 @@ def _ip(v: np.ndarray) -> pa.Array:
     return _nullify(pc.binary_join_element_wise(*parts, "."), v < 0)
 
 
-def _ts_text(t: np.ndarray, style: np.ndarray, ms: bool) -> pa.Array:
-    """ISO 8601 text: style 0 naive platform-local, 1 with +08:00, 2 UTC with Z."""
-    shown = np.where(style == 2, t, t + OFFSET)
+def _offset_text(offset_ms: int) -> str:
+    """'+08:00', '+05:30', '-03:00' for a UTC offset in ms."""
+    m = abs(offset_ms) // 60_000
+    return f"{'-' if offset_ms < 0 else '+'}{m // 60:02d}:{m % 60:02d}"
+
+
+def _ts_text(t: np.ndarray, style: np.ndarray, ms: bool, offset_ms: int = OFFSET) -> pa.Array:
+    """ISO 8601 text: style 0 naive platform-local, 1 with the zone's offset (+08:00), 2 UTC with Z."""
+    shown = np.where(style == 2, t, t + offset_ms)
     unit = "ms" if ms else "s"
     arr = pa.array(shown if ms else shown // 1000, pa.timestamp(unit))
     text = pc.replace_substring(arr.cast(pa.string()), " ", "T", max_replacements=1)
-    suffix = pa.array(np.array(["", "+08:00", "Z"])[style])
+    suffix = pa.array(np.array(["", _offset_text(offset_ms), "Z"])[style])
     return _nullify(pc.binary_join_element_wise(text, suffix, ""), t == NULL_TS)
 
 
@@ -80,6 +86,7 @@ def arrow_table(
     rng: np.random.Generator,
     target: str,
     ts_style: str = "mixed",
+    offset_ms: int = OFFSET,
 ) -> pa.Table:
     """Coded rows -> arrow table typed for `target` ('text' for CSV/JSON, 'parquet')."""
     cols = {}
@@ -93,14 +100,14 @@ def arrow_table(
         elif ctype == "ts":
             if target == "parquet":
                 tz = "UTC" if kind == "activity" else None  # absolute vs platform-local
-                shown = v if tz else v + OFFSET
+                shown = v if tz else v + offset_ms
                 if not ms:  # whole seconds, as the text formats spell them
                     shown = shown // 1000 * 1000
                 cols[name] = _nullify(
                     pa.array(np.where(v == NULL_TS, 0, shown), pa.timestamp("ms", tz=tz)), v == NULL_TS
                 )
             else:
-                cols[name] = _ts_text(v, style, ms)
+                cols[name] = _ts_text(v, style, ms, offset_ms)
         elif ctype == "money":
             yuan = pa.array(v / 100.0)
             cols[name] = yuan.cast(pa.decimal128(18, 2)) if target == "parquet" else yuan
@@ -145,12 +152,13 @@ def write(
     salt: int,
     rng: np.random.Generator,
     ts_style: str = "mixed",
+    offset_ms: int = OFFSET,
 ) -> int:
     """Write rows to `path`; the format follows the extension. Returns the row count."""
     path.parent.mkdir(parents=True, exist_ok=True)
     name = path.name
     target = "parquet" if name.endswith(".parquet") else "text"
-    tables = (arrow_table(kind, part, texts, salt, rng, target, ts_style) for part in chunks(frame))
+    tables = (arrow_table(kind, part, texts, salt, rng, target, ts_style, offset_ms) for part in chunks(frame))
     if name.endswith(".parquet"):
         writer = None
         for t in tables:

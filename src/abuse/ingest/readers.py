@@ -1,22 +1,29 @@
 """Reading one landing file with DuckDB's own readers, every contract column declared as text.
 
 Each reader returns SQL for a relation with the kind's contract columns as VARCHAR (NULL when
-the file lacks an optional column), ``_row`` (the record number, from 1) and ``_raw`` (the
-record as text, for the quarantine). Types are applied later by validation and staging, so a
-bad value is caught and named instead of silently turning a column into text.
+the file lacks an optional column), ``_row`` (the record number, from 1), ``_raw`` (the record
+as text, for the quarantine), ``_json_ok`` and ``_pre_reject`` (the careful reader's reason a
+record could not be read). Types are applied later by validation, so a bad value is caught and
+named instead of silently turning a column into text. Headers and JSONL keys are read with
+the careful reader's tolerant stream, so a damaged file is named, never raised through.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
+from abuse.ingest import careful
 from abuse.ingest.discover import LandingFile
-from abuse.schema import Kind
+from abuse.schema import MONEY, Kind
 
 
 class FileRejected(Exception):
@@ -31,57 +38,85 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _open_text(f: LandingFile) -> io.TextIOBase:
-    raw = gzip.open(f.path, "rb") if f.format.endswith(".gz") else open(f.path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-
-
 def csv_header(f: LandingFile) -> list[str]:
+    """The header row (read with the careful reader: a damaged file does not raise here)."""
+    raw, text = careful.text_of(f)
     try:
-        with _open_text(f) as text:
-            header = next(csv.reader(text), None)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        with text:
+            header = next(csv.reader(text, strict=True), None)
+    except (OSError, csv.Error) as exc:
         raise FileRejected(f"cannot read the header: {exc}") from exc
     if not header:
+        if raw.damage:
+            raise FileRejected(f"cannot read the header: {raw.damage}")
         raise FileRejected("empty file: no header row")
-    return [h.strip() for h in header]
+    header = [h.strip() for h in header]
+    if any(careful._undecodable(h) for h in header):
+        raise FileRejected("cannot read the header: bytes that are not UTF-8")
+    return header
 
 
 def jsonl_keys(f: LandingFile, sample: int = 1000) -> list[str] | None:
-    """The keys seen in the first ``sample`` records, which stand for the file's columns
-    (None: no record). A key may be absent from some records (a withdrawn review need not
-    carry a rating), so the union is taken."""
+    """The keys seen in the first ``sample`` JSON objects, which stand for the file's columns
+    (None: no record at all). A key may be absent from some records (a withdrawn review need
+    not carry a rating), so the union is taken. Lines that are not objects are quarantined
+    by row later; the file is refused only when none of the first lines is an object."""
     keys: dict[str, None] = {}
-    seen = 0
-    try:
-        with _open_text(f) as text:
-            for line in text:
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    if seen == 0:
-                        raise
-                    continue  # a bad line later on is quarantined by row, not here
-                if isinstance(record, dict):
-                    keys.update(dict.fromkeys(record))
-                elif seen == 0:
-                    raise FileRejected("the first line is not a JSON object")
+    seen = bad = 0
+    raw, text = careful.text_of(f)
+    with text:
+        for line in text:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                keys.update(dict.fromkeys(record))
                 seen += 1
-                if seen >= sample:
-                    break
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileRejected(f"cannot read the first record: {exc}") from exc
-    return list(keys) if seen else None
+            else:
+                bad += 1
+            if seen + bad >= sample:
+                break
+    if seen:
+        return list(keys)
+    if bad:
+        raise FileRejected(f"none of the first {bad:,} lines is a JSON object")
+    if raw.damage:
+        raise FileRejected(f"cannot read the first record: {raw.damage}")
+    return None
 
 
-def parquet_columns(con: duckdb.DuckDBPyConnection, f: LandingFile) -> list[str]:
+def parquet_columns(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a parquet file."""
     try:
-        rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(f.path)]).fetchall()
+        rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
     except duckdb.Error as exc:
         raise FileRejected(f"cannot read the parquet file: {_first_line(exc)}") from exc
-    return [r[0] for r in rows]
+    return {r[0]: r[1] for r in rows}
+
+
+GLOB = set("*?[]{}")
+
+
+@contextmanager
+def readable_path(f: LandingFile) -> Iterator[str]:
+    """A path DuckDB's readers take literally: DuckDB expands ``*?[]{}`` in a file name as a
+    glob, so a name holding one is read through a link with a plain name."""
+    if not GLOB & set(f.path.name):
+        yield str(f.path)
+        return
+    tmp = tempfile.mkdtemp(prefix="abuse-ingest-")
+    try:
+        link = Path(tmp) / ("file" + f.format)
+        try:
+            os.symlink(f.path.resolve(), link)
+        except OSError:
+            shutil.copyfile(f.path, link)
+        yield str(link)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _first_line(exc: Exception) -> str:
@@ -92,7 +127,13 @@ def _check_required(kind: Kind, present: list[str]) -> None:
     missing = [c for c in kind.required if c not in present]
     if missing:
         cols = ", ".join(repr(c) for c in missing)
-        raise FileRejected(f"missing required column{'s' if len(missing) > 1 else ''} {cols}")
+        hint = ""
+        if len(present) == 1:
+            for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+                if sep in present[0]:
+                    hint = f" (the header looks separated by {name}; the contract's CSV is comma-separated)"
+                    break
+        raise FileRejected(f"missing required column{'s' if len(missing) > 1 else ''} {cols}{hint}")
 
 
 def raw_text(columns: list[str]) -> str:
@@ -102,63 +143,93 @@ def raw_text(columns: list[str]) -> str:
     return f"coalesce(_raw, CAST(json_object({pairs}) AS VARCHAR))"
 
 
-def relation_sql(con: duckdb.DuckDBPyConnection, kind: Kind, f: LandingFile) -> str:
-    """SQL selecting the file's records as text columns plus ``_row``, ``_raw`` (the JSONL
-    line, NULL for other formats) and
-    ``_json_ok`` (false for a JSONL line that is not a JSON object)."""
-    path = _lit(str(f.path))
+def csv_relation(kind: Kind, f: LandingFile, path: str, header: list[str],
+                 careful_source: str | None = None) -> str:
+    """SQL of a CSV file's records: DuckDB's strict reader, or (``careful_source``) a batch
+    of the careful reader registered under that name."""
     cols = kind.column_names
-    if f.format in (".csv", ".csv.gz"):
-        header = csv_header(f)
-        _check_required(kind, header)
-        if len(set(header)) != len(header):
-            raise FileRejected("the header names a column twice")
-        declared = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
-        select = ", ".join(
-            f"nullif({_q(c)}, '') AS {_q(c)}" if c in header else f"NULL::VARCHAR AS {_q(c)}"
-            for c in cols
-        )
+    if careful_source:
+        select = ", ".join(f"nullif({_q(c)}, '') AS {_q(c)}" for c in cols)
+        return (f"SELECT {select}, _row, _raw, true AS _json_ok, _pre_reject "
+                f"FROM {careful_source}")
+    declared = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
+    select = ", ".join(
+        f"nullif({_q(c)}, '') AS {_q(c)}" if c in header else f"NULL::VARCHAR AS {_q(c)}"
+        for c in cols
+    )
+    source = (
+        f"read_csv({_lit(path)}, header=true, auto_detect=false, columns={declared}, "
+        "delim=',', quote='\"', escape='\"', strict_mode=true, encoding='utf-8')"
+    )
+    return (
+        f"WITH src AS (SELECT {select} FROM {source}) "
+        "SELECT *, row_number() OVER () AS _row, NULL::VARCHAR AS _raw, true AS _json_ok, "
+        "NULL::VARCHAR AS _pre_reject FROM src"
+    )
+
+
+def jsonl_relation(kind: Kind, path: str, careful_source: str | None = None) -> str:
+    cols = kind.column_names
+    paths = "[" + ", ".join(_lit("$." + json.dumps(c)) for c in cols) + "]"
+    select = ", ".join(f"nullif(_vals[{i}], '') AS {_q(c)}" for i, c in enumerate(cols, start=1))
+    if careful_source:
+        lines = f"SELECT _line, _row, _raw, _pre_reject FROM {careful_source}"
+    else:
         source = (
-            f"read_csv({path}, header=true, auto_detect=false, columns={declared}, "
-            "delim=',', quote='\"', escape='\"', strict_mode=true, encoding='utf-8')"
-        )
-        return (
-            f"WITH src AS (SELECT {select} FROM {source}) "
-            f"SELECT *, row_number() OVER () AS _row, NULL::VARCHAR AS _raw, true AS _json_ok FROM src"
-        )
-    if f.format in (".jsonl", ".jsonl.gz"):
-        keys = jsonl_keys(f)
-        if keys is None:
-            return "SELECT " + ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in cols) + (
-                ", NULL::BIGINT AS _row, NULL::VARCHAR AS _raw, true AS _json_ok WHERE false"
-            )
-        _check_required(kind, keys)
-        select = ", ".join(
-            f"nullif(json_extract_string(_obj, {_lit('$.' + json.dumps(c))}), '') AS {_q(c)}"
-            for c in cols
-        )
-        source = (
-            f"read_csv({path}, header=false, auto_detect=false, columns={{'_line': 'VARCHAR'}}, "
+            f"read_csv({_lit(path)}, header=false, auto_detect=false, columns={{'_line': 'VARCHAR'}}, "
             "delim='\x1f', quote='', escape='', strict_mode=false, encoding='utf-8')"
         )
-        return (
-            f"WITH lines AS (SELECT _line FROM {source} WHERE trim(_line) <> ''), "
-            "numbered AS (SELECT _line, row_number() OVER () AS _row, "
-            "CASE WHEN json_valid(_line) THEN json_type(_line) = 'OBJECT' ELSE false END AS _ok "
-            "FROM lines), "
-            "objects AS (SELECT *, CASE WHEN _ok THEN _line ELSE '{}' END AS _obj FROM numbered) "
-            f"SELECT {select}, _row, _line AS _raw, _ok AS _json_ok FROM objects"
-        )
-    if f.format == ".parquet":
-        present = parquet_columns(con, f)
-        _check_required(kind, present)
-        select = ", ".join(
-            f"nullif(CAST({_q(c)} AS VARCHAR), '') AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}"
-            for c in cols
-        )
-        return (
-            f"WITH src AS (SELECT {select}, file_row_number + 1 AS _row "
-            f"FROM read_parquet({path}, file_row_number=true)) "
-            f"SELECT *, NULL::VARCHAR AS _raw, true AS _json_ok FROM src"
-        )
-    raise FileRejected(f"unsupported format {f.format}")
+        lines = (f"SELECT _line, row_number() OVER () AS _row, NULL::VARCHAR AS _raw, "
+                 f"NULL::VARCHAR AS _pre_reject FROM {source} WHERE trim(_line) <> ''")
+    return (
+        f"WITH lines AS ({lines}), "
+        # a byte-order mark before the first line is no part of the JSON
+        "unmarked AS (SELECT * REPLACE (CASE WHEN _row = 1 THEN ltrim(_line, chr(65279)) "
+        "ELSE _line END AS _line) FROM lines), "
+        "numbered AS (SELECT *, "
+        "CASE WHEN json_valid(_line) THEN json_type(_line) = 'OBJECT' ELSE _line IS NULL END AS _ok "
+        "FROM unmarked), "
+        "objects AS (SELECT *, CASE WHEN _ok AND _line IS NOT NULL THEN _line ELSE '{}' END AS _obj "
+        "FROM numbered), "
+        # every field in one pass over the text (one parse per line, not one per column)
+        f"fields AS (SELECT *, json_extract_string(_obj, {paths}) AS _vals FROM objects) "
+        f"SELECT {select}, _row, coalesce(_raw, _line) AS _raw, _ok AS _json_ok, _pre_reject FROM fields"
+    )
+
+
+def parquet_relation(con: duckdb.DuckDBPyConnection, kind: Kind, path: str) -> str:
+    present = parquet_columns(con, path)
+    _check_required(kind, list(present))
+    types = {c.name: c.type for c in kind.columns}
+
+    def text(c: str) -> str:
+        # a float in a money or count column: read its value, not its binary noise
+        # (0.30000000000000004 is 0.3); 1.234 still shows as 1.234 and is quarantined
+        if present[c] in ("DOUBLE", "FLOAT") and types[c] in (MONEY, "INTEGER"):
+            return f"CAST(round({_q(c)}, 9) AS VARCHAR)"
+        return f"CAST({_q(c)} AS VARCHAR)"
+
+    select = ", ".join(
+        f"nullif({text(c)}, '') AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}"
+        for c in kind.column_names
+    )
+    return (
+        f"WITH src AS (SELECT {select}, file_row_number + 1 AS _row "
+        f"FROM read_parquet({_lit(path)}, file_row_number=true)) "
+        "SELECT *, NULL::VARCHAR AS _raw, true AS _json_ok, NULL::VARCHAR AS _pre_reject FROM src"
+    )
+
+
+def empty_relation(kind: Kind) -> str:
+    return "SELECT " + ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in kind.column_names) + (
+        ", NULL::BIGINT AS _row, NULL::VARCHAR AS _raw, true AS _json_ok, "
+        "NULL::VARCHAR AS _pre_reject WHERE false"
+    )
+
+
+def csv_checked_header(kind: Kind, f: LandingFile) -> list[str]:
+    header = csv_header(f)
+    _check_required(kind, header)
+    if len(set(header)) != len(header):
+        raise FileRejected("the header names a column twice")
+    return header

@@ -22,7 +22,9 @@ from pydantic import BaseModel, Field
 from scipy.stats import poisson
 
 from abuse.detect.base import DetectContext, DetectorResult, Spike, DetectorBase, register
+from abuse.detect.spikes import incidents, scales
 from abuse.sqlfiles import read_sql, set_variables
+from abuse.stats import score, surprise_of
 
 
 class SpikeParams(BaseModel):
@@ -64,6 +66,21 @@ class SpikeParams(BaseModel):
         description="A window starting this soon after a campaign release is explained by it."
     )
     top_accounts: int = Field(10, ge=1, description="How many driving accounts a spike lists.")
+    long_scopes: list[str] = Field(
+        ["registrations"],
+        description="Scope families also scanned over windows of half an hour to two days (registration "
+        "waves the minute scales miss); [] turns the long scan off."
+    )
+    recurring_min: int = Field(
+        3, ge=2, description="Spikes at one minute of the hour, driven by the same accounts, this many times "
+        "or more are one recurring incident."
+    )
+    recurring_overlap: float = Field(
+        0.5, gt=0, le=1, description="Share of top accounts a recurrence shares with the one before."
+    )
+    crowd_minutes: int = Field(
+        10, ge=1, description="The first minutes of a spike whose accounts are checked against flagged ones."
+    )
 
 
 def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParams) -> pl.DataFrame:
@@ -90,12 +107,23 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
                                   _least_significant(p.poisson_floor * p.wide_min, p.alpha / n_tests)),
     )
     cand = con.sql(read_sql("features/spikes_candidates.sql")).pl().sort("scope", "minute")
-    if cand.is_empty():
+    stretches = _stretches(cand, p, n_tests) if not cand.is_empty() else cand.clear()
+    if not stretches.is_empty():
+        merged = _merge(stretches, p, n_tests)
+    else:
+        merged = pl.DataFrame(schema={
+            "scope": pl.String, "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
+            "p_value": pl.Float64, "expected": pl.Float64, "minute_sum": pl.Float64, "lam": pl.Float64,
+            "day_uplift": pl.Float64, "beyond_sale": pl.Boolean})
+    if p.long_scopes:
+        tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
+        per_minute = con.sql(read_sql("features/spikes_minutes.sql")).pl().filter(
+            pl.col("scope").str.split(":").list.first().is_in(p.long_scopes))
+        long = scales.long_bursts(per_minute, window_start, window_end,
+                                  tz, p.baseline_days, p.spread_weight, p.alpha, p.min_history_days)
+        merged = scales.with_long(merged, long, tz)
+    if merged.is_empty():
         return _empty()
-    stretches = _stretches(cand, p, n_tests)
-    if stretches.is_empty():
-        return _empty()
-    merged = _merge(stretches, p, n_tests)
     merged = merged.with_columns(
         pl.Series("explained_by", _explain(con, merged, p), dtype=pl.String)
     ).drop("minute_sum", "lam", "day_uplift", "beyond_sale")
@@ -105,19 +133,20 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
 def _drop_shadowed(spikes: pl.DataFrame, share: float = 0.9) -> pl.DataFrame:
     """Leave out a broad-scope spike (``activity``) when a narrower one (``activity:vote``)
     overlaps it and holds at least ``share`` of its accounts: the narrow row says the same, better.
-    Coupon claims keep their family row: campaigns released together share it."""
+    The family row stays where it says more (campaigns released together, named together)."""
     if spikes.is_empty():
         return spikes
     spikes = spikes.with_row_index("_i").with_columns(
         pl.col("scope").str.split(":").list.first().alias("_family"))
     narrow = spikes.filter(pl.col("scope").str.contains(":")).select(
         "_family", pl.col("window_start").alias("_ns"), pl.col("window_end").alias("_ne"),
-        pl.col("observed").alias("_nobs"))
+        pl.col("observed").alias("_nobs"), pl.col("explained_by").alias("_nwhy"))
     shadowed = (
-        spikes.filter(~pl.col("scope").str.contains(":") & (pl.col("scope") != "coupon_claims"))
+        spikes.filter(~pl.col("scope").str.contains(":"))
         .join(narrow, left_on="scope", right_on="_family")
         .filter((pl.col("_ns") < pl.col("window_end")) & (pl.col("_ne") > pl.col("window_start"))
-                & (pl.col("_nobs") >= share * pl.col("observed")))
+                & (pl.col("_nobs") >= share * pl.col("observed"))
+                & pl.col("_nwhy").eq_missing(pl.col("explained_by")))
         .get_column("_i").unique()
     )
     return spikes.filter(~pl.col("_i").is_in(shadowed.implode())).drop("_i", "_family")
@@ -255,22 +284,32 @@ class SpikeDetector(DetectorBase):
     name = "spikes"
     patterns = ()
     Params = SpikeParams
+    requires = ("hoarding",)  # whose flagged accounts may be what drives a release spike
 
     def run(self, ctx: DetectContext) -> DetectorResult:
+        p = ctx.params
         try:
-            found = find_spikes(ctx.con, ctx.window_start, ctx.window_end, ctx.params)
+            found = find_spikes(ctx.con, ctx.window_start, ctx.window_end, p)
+            found = incidents.fold_recurring(found, ctx.tz, p.recurring_min, p.recurring_overlap)
+            crowd = incidents.flagged_crowds(ctx.con, found, ctx.upstream, p.crowd_minutes)
         finally:
             drop_events(ctx.con)
-        return DetectorResult(spikes=[
-            Spike(
+        found = found.join(crowd, on=["scope", "window_start"], how="left")
+        spikes = []
+        for r in found.iter_rows(named=True):
+            share = (r["n_flagged"] or 0) / max(r["n_accounts"] or 0, 1)
+            keys = [tuple(k.split("|", 1)) for k in (r["cluster_keys"] or [])] if share >= 0.5 else []
+            spikes.append(Spike(
                 scope=r["scope"], window_start=r["window_start"], window_end=r["window_end"],
                 observed=float(r["observed"]), expected=round(float(r["expected"]), 3),
                 score=_score(r["p_value"]), top_account_ids=list(r["top_account_ids"] or []),
-                explained_by=r["explained_by"],
-            )
-            for r in found.iter_rows(named=True)
-        ])
+                explained_by=incidents.explain_flagged(r["explained_by"], share, r["top_pattern"], p.crowd_minutes),
+                p_value=float(r["p_value"]), occurrences=int(r["occurrences"]), cadence=r["cadence"],
+                flagged_share=round(share, 4) if r["n_accounts"] else None, cluster_keys=keys,
+            ))
+        return DetectorResult(spikes=spikes)
 
 
 def _score(p_value: float) -> float:
-    return round(min(1.0, 0.5 + 0.05 * -math.log10(max(p_value, 1e-300))), 4)
+    """The one score map (abuse.stats.score) of the spike's corrected surprise."""
+    return float(score(surprise_of(p_value)))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, Field
 
@@ -29,8 +30,8 @@ from abuse.detect.timing import groups as groups
 from abuse.detect.timing import stats as st
 from abuse.detect.timing.spikes import lone_members, member_finding
 from abuse.detect.base import DetectContext, DetectorResult, Finding, DetectorBase, register
-from abuse.detect.spikes import SpikeParams
 from abuse.sqlfiles import read_sql, set_variables
+from abuse.stats import corrected, score
 
 PATTERN = "scripted_timing"
 
@@ -39,6 +40,7 @@ PATTERN = "scripted_timing"
 class TimingDetector(DetectorBase):
     name = "timing"
     patterns = (PATTERN,)
+    requires = ("spikes",)  # the unexplained spikes whose lone members it judges
 
     class Params(BaseModel):
         on_hour_s: int = Field(
@@ -95,9 +97,26 @@ class TimingDetector(DetectorBase):
             2, ge=0,
             description="Minutes either side of a spike in which its members are looked for."
         )
-        spikes: SpikeParams = Field(
-            default_factory=SpikeParams,
-            description="How unexplained spikes are found; their lone participants are flagged."
+        sleep_h: int = Field(
+            8, ge=1, le=12, description="Hours of the day a person sleeps: the quietest run of this many hours."
+        )
+        sleep_gap_h: float = Field(
+            5, gt=0, le=12, description="A break of this many hours without events counts as sleep."
+        )
+        awake_max: float = Field(
+            0.1, gt=0, lt=1,
+            description="At most this share of half days a person goes without such a break (the base rate "
+            "is the population's median, capped here: a crew can outnumber the people)."
+        )
+        min_durations: int = Field(
+            10, ge=3, description="Timed activity events needed before session-length steadiness is judged."
+        )
+        weak_surprise: float = Field(
+            1.3, ge=0,
+            description="Surprise (-log10 p) at which a supporting trait counts (steady sessions, Poisson gaps)."
+        )
+        volume_support_z: float = Field(
+            3, gt=0, description="Robust z of log(count) at which volume supports a missing daily rhythm."
         )
         max_findings: int = Field(100_000, ge=1, description="Safety cap on findings.")
 
@@ -106,19 +125,22 @@ class TimingDetector(DetectorBase):
         set_variables(
             con, window_start=ctx.window_start, window_end=ctx.window_end,
             timing_on_hour_s=p.on_hour_s, timing_release_grace_s=float(p.release_grace_s),
-            timing_member_pad_min=p.spike_pad_min,
+            timing_member_pad_min=p.spike_pad_min, timing_min_events=p.min_events,
+            timing_sleep_h=p.sleep_h, timing_sleep_gap_h=float(p.sleep_gap_h),
         )
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE timing_events AS " + read_sql("features/timing_events.sql"))
             streams = con.sql(read_sql("features/timing_streams.sql")).pl()
-            seconds = con.sql(read_sql("features/timing_seconds.sql")).pl()
-            members = lone_members(con, ctx, p.spikes, p.spike_min_shared, p.alpha)
+            arcs = con.sql(read_sql("features/timing_arcs.sql")).pl()
+            rhythm = st.rhythm(con.sql(read_sql("features/timing_rhythm.sql")).pl(), p.sleep_h,
+                               p.min_gaps, p.min_durations, p.sleep_gap_h, p.awake_max)
+            members = lone_members(con, ctx, p.spike_min_shared, p.alpha)
         finally:
             for table in ("timing_events", "timing_spikes", "spikes_events"):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
         findings = []
         if not streams.is_empty():
-            table = score_accounts(streams, seconds, p)
+            table = score_accounts(streams, arcs, rhythm, p)
             findings = [_finding(r, p) for r in table.head(p.max_findings).iter_rows(named=True)]
         flagged = {f.account_id for f in findings}
         findings += [member_finding(r, PATTERN) for r in members.iter_rows(named=True)
@@ -130,88 +152,119 @@ class TimingDetector(DetectorBase):
         return DetectorResult(findings=findings, clusters=list(clusters.values()))
 
 
-def score_accounts(streams: pl.DataFrame, seconds: pl.DataFrame, p: BaseModel) -> pl.DataFrame:
-    """Every account with its test figures and a ``flag``; flagged ones first, by score."""
-    # The clock tests judge each source (activity, claims, orders, reviews) against its own
-    # null: a source whose timestamps are rounded is rounded for everyone.
+def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p: BaseModel) -> pl.DataFrame:
+    """Every flagged account with its test figures, strongest evidence first. Three ways to
+    be a machine, each a surprise (-log10 p) corrected for the accounts tested:
+
+    - ``aligned``: an arc of the hour or minute dial at the jitter's own width holds far more of
+      its events than people put there (corrected for every arc tried);
+    - ``regular``: one stream repeats an interval to within a jitter no person keeps;
+    - ``rhythmless``: it does not sleep (events in its quietest hours above a person's share)
+      *and* shows one more trait of a timer (steady session lengths, Poisson-like intervals, a
+      volume far above the population's), the surprises of sleep, sessions and intervals
+      together beyond chance for this many accounts.
+    """
     source = pl.col("stream").str.split(":").list.first()
-    testable = (
-        streams.filter(pl.col("n") > 0).with_columns(source)
-        .group_by("account_id", "stream").agg(pl.col("n", "n_on_hour").sum())
+    per = (
+        streams.group_by("account_id")
+        .agg(pl.col("n").sum().alias("n_events"), pl.col("n_on_hour").sum().alias("on_hour"))
     )
-    seconds = seconds.with_columns(source).group_by("account_id", "stream", "sec_of_minute").agg(pl.col("n").sum())
-    hour = st.on_hour_test(testable, st.on_hour_null(testable, p.on_hour_s))
-    enough = hour.filter(pl.col("n_events") >= p.min_events)["account_id"]
-    fixed = st.fixed_second_test(
-        seconds.filter(pl.col("account_id").is_in(enough.implode())),
-        st.second_null(seconds),
-    )
-    n_tested = max(len(enough), 1)
+    n_tested = max(rhythm.height, 1)
+    need = -math.log10(p.alpha)
     table = (
-        hour.join(fixed, on="account_id", how="left")
-        .join(st.regular_gaps(streams, p.min_gaps, p.min_regular_gap_s, p.max_gap_jitter_s, p.max_gap_rel),
-              on="account_id", how="left")
+        rhythm.join(per, on="account_id", how="left")
+        .join(st.alignment(arcs), on="account_id", how="left")
+        .join(st.regular_gaps(streams.with_columns(pl.col("stream")), p.min_gaps, p.min_regular_gap_s,
+                              p.max_gap_jitter_s, p.max_gap_rel), on="account_id", how="left")
         .join(st.volume_outliers(streams, p.volume_min_accounts, p.volume_mad_floor), on="account_id", how="left")
         .join(st.session_lengths(streams), on="account_id", how="left")
         .with_columns(
-            # two clock tests per account, Bonferroni over them and over every account tested
-            (pl.min_horizontal("p_on_hour", pl.col("p_fixed_second").fill_null(1.0)) * 2 * n_tested)
-            .clip(upper_bound=1.0).alias("p_value"),
+            pl.col("n_events").fill_null(pl.col("n")),
+            pl.col("on_hour").fill_null(0),
+            pl.col("regular").fill_null(False),
+            pl.col("arc_surprise", "volume_z").fill_null(0.0),
+            pl.col("arc_hits").fill_null(0),
         )
     )
-    on_clock = (
-        (pl.col("n_events") >= p.min_events)
-        & (pl.col("p_value") <= p.alpha)
-        & (pl.max_horizontal("on_hour", pl.col("fixed_hits").fill_null(0)) >= p.min_hits)
+    del source
+    rcv = pl.col("gap_rcv").fill_null(1.0).clip(lower_bound=1e-3)
+    table = table.with_columns(
+        # a person's gaps spread over about a decade (lognormal sigma ~ 1): the chance that one
+        # lands within relative distance r of a given interval is about 0.8 r
+        (pl.col("n_gaps").fill_null(0) * -(rcv * 0.8).clip(upper_bound=1.0).log10())
+        .clip(upper_bound=300.0).alias("regular_surprise"),
+        (pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise")
+         + pl.col("duration_surprise") + pl.col("gap_surprise")).alias("rhythm_surprise"),
+    )
+    c = math.log10(n_tested)
+    weak = p.weak_surprise
+    traits = (
+        pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise").ge(weak).cast(pl.Int32)
+        + (pl.col("duration_surprise") >= weak).cast(pl.Int32)
+        # Poisson-like intervals say "timer" only for a busy account: sparse visits are Poisson too
+        + ((pl.col("gap_surprise") >= weak) & (pl.col("mean_interval") < 3600)).cast(pl.Int32)
+        + (pl.col("volume_z") >= p.volume_support_z).cast(pl.Int32)
     )
     table = table.with_columns(
-        on_clock.alias("on_clock"),
-        pl.col("regular").fill_null(False),
-        (pl.col("volume_z").fill_null(0) >= p.volume_z).alias("extreme_volume"),
-    ).with_columns((pl.col("on_clock") | pl.col("regular") | pl.col("extreme_volume")).alias("flag"))
-    return table.filter("flag").with_columns(
-        pl.struct(pl.all()).map_elements(_score, return_dtype=pl.Float64).alias("score")
-    ).sort("score", descending=True)
+        ((pl.col("arc_surprise") - c >= need) & (pl.col("arc_hits") >= p.min_hits)).alias("aligned"),
+        # no sleep and another trait of a timer, together beyond chance for this many accounts
+        ((pl.col("rhythm_surprise") - c >= need)
+         & (pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise") >= weak)
+         & (traits >= 2))
+        .alias("rhythmless"),
+    ).with_columns(
+        (pl.col("aligned") | pl.col("regular") | pl.col("rhythmless")).alias("flag"),
+        pl.max_horizontal(
+            pl.col("arc_surprise") * pl.col("aligned").cast(pl.Float64),
+            pl.col("regular_surprise") * pl.col("regular").cast(pl.Float64),
+            pl.col("rhythm_surprise") * pl.col("rhythmless").cast(pl.Float64),
+        ).alias("surprise"),
+    )
+    flagged = table.filter("flag")
+    scores = np.atleast_1d(score(corrected(flagged["surprise"].to_numpy(), n_tested))).astype(float)
+    return flagged.with_columns(pl.Series("score", scores[: flagged.height], dtype=pl.Float64)).sort(
+        "score", descending=True)
 
 
-def _score(r: dict) -> float:
-    """0..1: 0.5 at the edge of significance, rising with -log10 of the corrected p-value;
-    a regular interval or an extreme volume alone count as strong evidence."""
-    s = 0.0
-    if r["on_clock"]:
-        s = max(s, 0.5 + 0.05 * -math.log10(max(r["p_value"], 1e-300)))
-    if r["regular"]:
-        s = max(s, 0.8)
-    if r["extreme_volume"]:
-        s = max(s, 0.5 + 0.05 * r["volume_z"])
-    if r["duration_rank"] is not None and r["duration_rank"] <= 0.05:
-        s += 0.1  # sessions among the shortest of the population
-    return round(min(s, 1.0), 4)
+def _arc_text(r: dict) -> str:
+    width, start = r["arc_width"], r["arc_start"]
+    what = f"{r['arc_hits']} of {r['arc_n']} {r['arc_source'].replace('_', ' ')} events"
+    if r["arc_dial"] == 60:
+        where = f"seconds {start}-{(start + width - 1) % 60} of the minute"
+        return f"{what} at {where}"
+    if start == 0:
+        return f"{what} in the first {width} s of the hour"
+    if start % 60 == 0:
+        return f"{what} in the first {width} s of the minute :{start // 60:02d} of the hour"
+    return (f"{what} at {start // 60:02d}:{start % 60:02d}-"
+            f"{(start + width - 1) // 60 % 60:02d}:{(start + width - 1) % 60:02d} of the hour")
 
 
 def _finding(r: dict, p: BaseModel) -> Finding:
     parts = []
-    if r["on_clock"]:
-        p_fixed = r["p_fixed_second"]
-        if p_fixed is None or math.isnan(p_fixed):  # (a p-value of 0.0 is strong, not missing)
-            p_fixed = 1.0
-        if r["p_on_hour"] < p_fixed or (r["p_on_hour"] == p_fixed and r["on_hour"] >= r["fixed_hits"]):
-            parts.append(f"{r['on_hour']} of {r['n_events']} events in the first {p.on_hour_s} s of the hour")
-        else:
-            s = r["fixed_second"]
-            parts.append(f"{r['fixed_hits']} of {r['n_events']} events at second {s}-{(s + 2) % 60} of the minute")
-        parts.append(f"chance {r['p_value']:.1g}" if r["p_value"] > 0 else "chance below 1e-300")
+    if r["aligned"]:
+        parts.append(_arc_text(r) + f" (people: {r['arc_share']:.2%} of theirs)")
     if r["regular"]:
         parts.append(f"{r['n_gaps']} gaps of {r['median_gap']:.0f} s (spread {r['gap_jitter']:.2g} s) in {r['gap_stream']}")
-    if r["extreme_volume"]:
-        parts.append(f"{r['volume']} {r['volume_stream']} events (population median {r['population_median']:.0f})")
-    if r["median_duration"] is not None:
+    if r["rhythmless"]:
+        if r["awake_surprise"] >= p.weak_surprise:
+            parts.append(f"up {r['longest_awake_h']:.0f} h at a stretch without a {p.sleep_gap_h:g}-hour break "
+                         f"({r['sleepless_halves'] / 2:g} days without sleep in {r['span_days']:.0f})")
+        parts.append(f"{r['quiet']} of {r['n']} events in its quietest {p.sleep_h} hours of the day "
+                     f"(people: {r['quiet_base']:.0%}), up in {r['coverage']:.0%} of the hours of its {r['active_days']} "
+                     f"active {'day' if r['active_days'] == 1 else 'days'}")
+        if r["duration_surprise"] >= p.weak_surprise:
+            parts.append(f"session lengths steady (spread {r['duration_cv']:.0%} of the median)")
+        if r["gap_surprise"] >= p.weak_surprise and r["interval_cv"] is not None:
+            parts.append(f"intervals like a Poisson timer's (CV {r['interval_cv']:.2f})")
+        if r["volume_z"] >= p.volume_support_z and r["volume"] is not None:
+            parts.append(f"{r['volume']} {r['volume_stream']} events (population median {r['population_median']:.0f})")
+    if r["median_duration"] is not None and not r["rhythmless"]:
         parts.append(f"median session {r['median_duration']:.1f} s")
     evidence = {
-        k: (None if isinstance(v, float) and math.isnan(v) else v)
+        k: (None if isinstance(v, float) and (math.isnan(v) or math.isinf(v)) else v)
         for k, v in r.items()
         if k not in ("flag", "account_id", "score")
     }
     evidence["share_on_hour"] = round(r["on_hour"] / max(r["n_events"], 1), 4)
     return Finding(r["account_id"], PATTERN, r["score"], ", ".join(parts), evidence)
-

@@ -1,4 +1,5 @@
-"""The lone members of unexplained spikes: accounts that appear in a burst and do nothing
+"""The lone members of unexplained spikes (found by the ``spikes`` detector, which ``timing``
+requires): accounts that appear in a burst and do nothing
 else in the window ("a sudden increase in registered users with no further behaviour").
 
 Being in a spike is no evidence against one person: a TV ad brings hundreds of real
@@ -18,19 +19,29 @@ import polars as pl
 from scipy.stats import binom
 
 from abuse.detect.base import DetectContext, Finding
-from abuse.detect.spikes import SpikeParams, find_spikes
 from abuse.sqlfiles import read_sql
 
 
-def lone_members(con, ctx: DetectContext, sp: SpikeParams, min_shared: int, alpha: float) -> pl.DataFrame:
-    """Flagged lone members of the window's unexplained spikes, with the figures behind them.
-    Needs the TEMP table ``timing_events``; leaves ``timing_spikes`` and ``spikes_events``."""
-    spikes = find_spikes(con, ctx.window_start, ctx.window_end, sp).filter(pl.col("explained_by").is_null())
+def lone_members(con, ctx: DetectContext, min_shared: int, alpha: float) -> pl.DataFrame:
+    """Flagged lone members of the window's unexplained spikes (the results of the ``spikes``
+    detector, in ``ctx.upstream``), with the figures behind them. Needs the TEMP table
+    ``timing_events``; leaves ``timing_spikes`` and ``spikes_events``."""
+    found = ctx.upstream["spikes"].spikes
+    spikes = pl.DataFrame(
+        [{"scope": s.scope, "window_start": s.window_start, "window_end": s.window_end,
+          "observed": float(s.observed), "expected": float(s.expected),
+          "p_value": float(s.p_value if s.p_value is not None else 1.0)}
+         for s in found if s.explained_by is None],
+        schema={"scope": pl.String, "window_start": pl.Datetime("us", ctx.tz),
+                "window_end": pl.Datetime("us", ctx.tz), "observed": pl.Float64,
+                "expected": pl.Float64, "p_value": pl.Float64},
+    )
     con.register("timing_spikes_frame", spikes.to_arrow())
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE timing_spikes AS SELECT * FROM timing_spikes_frame")
     finally:
         con.unregister("timing_spikes_frame")
+    con.execute("CREATE OR REPLACE TEMP TABLE spikes_events AS " + read_sql("features/timing_spike_events.sql"))
     members = con.sql(read_sql("features/timing_spike_members.sql")).pl()
     registered, idle = con.sql(read_sql("features/timing_idle_rate.sql")).fetchone()
     idle_rate = (idle + 1) / (registered + 2)  # Laplace: a window with no idle signup is not a 0 rate

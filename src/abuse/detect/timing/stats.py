@@ -22,6 +22,8 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom
 
+from abuse.stats import corrected, surprise_binom
+
 ARC = 3  # width of the fixed-second arc, in seconds
 SECONDS = 60
 
@@ -199,4 +201,102 @@ def session_lengths(streams: pl.DataFrame) -> pl.DataFrame:
         .first()
         .select("account_id", "median_duration", "duration_rank",
                 pl.col("stream").alias("duration_stream"))
+    )
+
+
+# --- conjunction of weak signals (surprises, abuse.stats) ---------------------------------
+
+DIALS = {3600: "hour", 60: "minute"}
+WIDTHS = {3600: 8, 60: 3}  # arc widths tried per dial (sql/features/timing_arcs.sql)
+
+
+def alignment(arcs: pl.DataFrame) -> pl.DataFrame:
+    """Per account: the arc of the hour or minute dial, at whatever width the jitter has, that
+    is least likely for a person: the binomial surprise of its hits against the population's
+    share of that arc, less log10 of every arc tried (each start of each dial at each width)."""
+    if arcs.is_empty():
+        return pl.DataFrame(schema={"account_id": pl.String, "arc_dial": pl.Int64, "arc_width": pl.Int64,
+                                    "arc_start": pl.Int64, "arc_source": pl.String, "arc_hits": pl.Int64, "arc_n": pl.Int64, "arc_share": pl.Float64,
+                                    "arc_surprise": pl.Float64})
+    # every start of each dial at each width, on each source an account has
+    tries = sum(d * k for d, k in WIDTHS.items()) * arcs.group_by("account_id").agg(pl.col("source").n_unique())["source"].max()
+    s = surprise_binom(arcs["hits"].to_numpy(), arcs["n"].to_numpy(), arcs["null_share"].to_numpy())
+    return (
+        arcs.with_columns(pl.Series("s", corrected(s, tries)))
+        .sort(["account_id", "s"], descending=[False, True])
+        .group_by("account_id", maintain_order=True)
+        .first()
+        .select("account_id", pl.col("dial").alias("arc_dial"), pl.col("width").alias("arc_width"),
+                "arc_start", pl.col("source").alias("arc_source"), pl.col("hits").alias("arc_hits"), pl.col("n").alias("arc_n"), pl.col("null_share").alias("arc_share"),
+                pl.col("s").alias("arc_surprise"))
+    )
+
+
+def empirical_surprise(values: pl.Expr) -> pl.Expr:
+    """-log10 of the share of the population at or below each value (rank-based, ties share
+    the highest rank): how unusual a low value is among these accounts."""
+    return -((values.rank("max") / (values.count() + 1)).log10())
+
+
+def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int,
+           sleep_gap_h: float = 5.0, awake_max: float = 0.1) -> pl.DataFrame:
+    """Per account, three surprises against the population's own base rates:
+
+    - ``sleep_surprise``: events in its quietest ``sleep_h`` hours of the day, binomial against
+      the share a person keeps there (the population's upper quartile among accounts with
+      enough events to tell; never below 1/6 of uniform), so a timer that never sleeps stands out;
+    - ``awake_surprise``: half days without a sleep-sized gap, binomial over the half days of its
+      activity span against the median dense account's rate (1% to ``awake_max``): a timer runs
+      for days;
+    - ``duration_surprise``: how few accounts keep session lengths as steady (robust spread
+      IQR / median, rank among accounts with ``min_durations`` timed events);
+    - ``coverage_surprise``: how few accounts (of those with 50 events or more) are up in as
+      large a share of the clock hours of the days they are active (around the clock);
+    - ``gap_surprise``: how few accounts have gaps as close to a Poisson timer's (coefficient of
+      variation near 1; people act in sessions, CV far above 1), rank among accounts with
+      ``min_gaps`` gaps.
+    """
+    if rows.is_empty():
+        return rows.with_columns(*(pl.lit(0.0).alias(c) for c in
+                                   ("quiet_share", "quiet_base", "sleep_surprise", "duration_cv",
+                                    "duration_surprise", "interval_cv", "gap_surprise", "coverage",
+                                    "coverage_surprise", "sleepless_base", "awake_surprise")))
+    uniform = sleep_h / 24
+    share = (pl.col("quiet") / pl.col("n")).alias("quiet_share")
+    rows = rows.with_columns(share)
+    judged = rows.filter(pl.col("n") >= 50)
+    base = judged["quiet_share"].quantile(0.75) if judged.height >= 20 else None
+    base = float(np.clip(base if base is not None else uniform / 3, uniform / 6, uniform * 0.75))
+    s_sleep = surprise_binom(rows["quiet"].to_numpy(), rows["n"].to_numpy(), base)
+    # half days without sleep, against a person's rate per half day of activity span
+    # (judged only where a break means something: accounts that otherwise act at least every
+    # sleep_gap / 4 on average; a sparse visitor's gaps are long and short by chance)
+    dense = pl.col("mean_interval").fill_null(1e12) <= sleep_gap_h * 3600 / 4
+    halves = pl.when(dense).then((pl.col("span_days").fill_null(0) * 2).floor()).otherwise(0.0)
+    # the typical (median) dense account's rate, within [1%, awake_max]: a crew of timers can
+    # be most of the dense accounts, but people sleep on most days whatever the crowd does
+    spans = rows.filter(halves >= 2).select((pl.col("sleepless_halves") / halves).alias("rate"))
+    day_rate = float(np.clip(spans["rate"].median() if spans.height >= 10 else awake_max, 0.01, awake_max))
+    s_awake = surprise_binom(rows["sleepless_halves"].fill_null(0).to_numpy(),
+                             rows.select(halves.alias("h"))["h"].to_numpy(), day_rate)
+    rows = rows.with_columns(
+        pl.lit(base).alias("quiet_base"),
+        pl.Series("sleep_surprise", s_sleep),
+        pl.lit(day_rate).alias("sleepless_base"),
+        pl.Series("awake_surprise", s_awake),
+        ((pl.col("dur_q3") - pl.col("dur_q1")) / pl.col("dur_median").clip(lower_bound=1e-3)).alias("duration_cv"),
+        (pl.col("sd_interval") / pl.col("mean_interval")).alias("interval_cv"),
+        (pl.col("hour_cells") / (24 * pl.col("active_days"))).alias("coverage"),
+    )
+    timed = pl.col("n_durations") >= min_durations
+    gapped = pl.col("n_intervals").fill_null(0) >= min_gaps
+    busy = rows.filter(pl.col("n") >= 50).select(
+        "account_id", empirical_surprise(-pl.col("coverage")).alias("coverage_surprise"))
+    dur = rows.filter(timed).select("account_id", empirical_surprise(pl.col("duration_cv")).alias("duration_surprise"))
+    gap = rows.filter(gapped).select(
+        "account_id", empirical_surprise(pl.col("interval_cv").log().abs()).alias("gap_surprise"))
+    return (
+        rows.join(dur, on="account_id", how="left").join(gap, on="account_id", how="left")
+        .join(busy, on="account_id", how="left")
+        .with_columns(pl.col("duration_surprise", "gap_surprise", "coverage_surprise").fill_null(0.0))
     )

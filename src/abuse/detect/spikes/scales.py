@@ -1,0 +1,160 @@
+"""Bursts longer than a few minutes: a scan over windows of half an hour to two days.
+
+For every scope the counts per local minute (distinct accounts) are summed over windows of
+each scale (30 min to 2 days, sliding by a sixth of the scale); a window's baseline is the
+same window of the day on up to ``baseline_days`` earlier days (median plus ``spread_weight``
+robust spreads, so a scope whose days vary a lot needs more). The Poisson surprise of the
+window's count is corrected for every window of every scale and scope tried; each burst is
+reported once, at the scale where it is most significant (and only where the minute scales
+found nothing), trimmed to the stretch of minutes
+whose excess over half the window's mean rate (at least the baseline) is largest: its real
+start and end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+from abuse.stats import corrected, surprise_poisson
+
+SCALES = (30, 60, 120, 240, 480, 960, 1440, 2880)  # minutes; each divides a day by its stride
+DAY = 1440
+
+
+def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datetime, tz: str,
+                baseline_days: int, spread_weight: float, alpha: float, min_history_days: int) -> pl.DataFrame:
+    """Significant windows: scope, start, end (naive local minutes), observed (count in the
+    trimmed stretch), expected, surprise (corrected), scale (minutes)."""
+    schema = {"scope": pl.String, "start": pl.Datetime("us"), "end": pl.Datetime("us"),
+              "observed": pl.Float64, "expected": pl.Float64, "surprise": pl.Float64, "scale": pl.Int64,
+              "beyond_sale": pl.Boolean}
+    if minutes.is_empty():
+        return pl.DataFrame(schema=schema)
+    w0 = _naive_minute(window_start, tz)
+    w1 = _naive_minute(window_end, tz)
+    b0 = w0 - timedelta(days=baseline_days)
+    total = int((w1 - b0).total_seconds() // 60)
+    offset = int((w0 - b0).total_seconds() // 60)
+    found, tests, uplift = [], 0, {}
+    by_scope = minutes.with_columns(
+        ((pl.col("minute") - pl.lit(b0)).dt.total_minutes()).alias("i")
+    ).filter((pl.col("i") >= 0) & (pl.col("i") < total))
+    for (scope,), part in by_scope.group_by(["scope"]):
+        c = np.zeros(total)
+        c[part["i"].to_numpy()] = part["n"].to_numpy()
+        cum = np.concatenate([[0.0], np.cumsum(c)])
+        for scale in SCALES:
+            stride = max(scale // 6, 5)
+            starts = np.arange(0, total - scale + 1, stride)
+            sums = cum[starts + scale] - cum[starts]
+            per_day = DAY // stride
+            mine = np.flatnonzero(starts >= offset)
+            if len(mine) == 0:
+                continue
+            tests += len(mine)
+            back = mine[:, None] - per_day * np.arange(1, baseline_days + 1)[None, :]
+            ok = back >= 0
+            hist = np.where(ok, sums[np.clip(back, 0, None)], np.nan)
+            enough = ok.sum(axis=1) >= min_history_days
+            with np.errstate(all="ignore"):
+                q1, med, q3 = np.nanquantile(hist, [0.25, 0.5, 0.75], axis=1)
+            lam = np.maximum(np.nan_to_num(med) + spread_weight * np.nan_to_num(q3 - q1) / 1.349, 1.0)
+            s = np.where(enough, surprise_poisson(sums[mine], lam), 0.0)
+            for j in np.flatnonzero(s >= -np.log10(alpha)):  # (corrected below, once all are counted)
+                found.append((scope, int(starts[mine[j]]), scale, float(sums[mine[j]]), float(lam[j]),
+                              float(s[j]), c))
+        days = c[: total // DAY * DAY].reshape(-1, DAY).sum(axis=1)
+        uplift[scope] = days / max(float(np.median(days[: offset // DAY])) if offset >= DAY else 1.0, 1.0)
+    if not found:
+        return pl.DataFrame(schema=schema)
+    need = -np.log10(alpha)
+    rows = []
+    for scope in {f[0] for f in found}:
+        cands = sorted((f for f in found if f[0] == scope and corrected(f[5], tests) >= need),
+                       key=lambda f: -f[5])
+        taken: list[tuple[int, int]] = []
+        for _, i, scale, obs, lam, s, c in cands:
+            # trimmed where the rate falls below half the window's mean (and the baseline)
+            lo, hi = _trim(c[i:i + scale], max(lam, 0.5 * obs) / scale)
+            a, b = i + lo, i + hi
+            if any(a < y and b > x for x, y in taken):
+                continue
+            taken.append((a, b))
+            # does it stand out even against its whole day's uplift (a sale day is busier)?
+            day = min(a // DAY, len(uplift[scope]) - 1)
+            raised = surprise_poisson(obs, lam * max(float(uplift[scope][day]), 1.0))
+            rows.append((scope, b0 + timedelta(minutes=a), b0 + timedelta(minutes=b), float(c[a:b].sum()),
+                         lam * (b - a) / scale, float(corrected(s, tests)), scale,
+                         bool(corrected(raised, tests) >= need)))
+    return _join_pieces(pl.DataFrame(rows, schema=schema, orient="row"), timedelta(minutes=min(SCALES)))
+
+
+def _join_pieces(rows: pl.DataFrame, gap: timedelta) -> pl.DataFrame:
+    """Windows of one scope at most ``gap`` apart are pieces of one burst (the greedy choice
+    took its most significant part first): one row, the strongest piece's surprise."""
+    if rows.is_empty():
+        return rows
+    return (
+        rows.sort("scope", "start")
+        .with_columns(pl.col("end").cum_max().over("scope").alias("_reach"))
+        .with_columns((pl.col("start") > pl.col("_reach").shift(1).over("scope") + gap).fill_null(True)
+                      .cum_sum().over("scope").alias("_run"))
+        .group_by("scope", "_run")
+        .agg(pl.col("start").min(), pl.col("end").max(), pl.col("observed").sum(), pl.col("expected").sum(),
+             pl.col("surprise").max(), pl.col("scale").max(), pl.col("beyond_sale").any())
+        .drop("_run")
+        .select(list(rows.columns))
+    )
+
+
+def _trim(c: np.ndarray, rate: float) -> tuple[int, int]:
+    """The stretch [lo, hi) of minutes with the largest total excess over ``rate`` (Kadane)."""
+    best, cur, lo, best_lo, best_hi = -np.inf, 0.0, 0, 0, len(c)
+    for k, x in enumerate(c - rate):
+        if cur <= 0:
+            cur, lo = x, k
+        else:
+            cur += x
+        if cur > best:
+            best, best_lo, best_hi = cur, lo, k + 1
+    return best_lo, best_hi
+
+
+def _naive_minute(t: datetime, tz: str) -> datetime:
+    """A window bound as the naive platform-local minute the SQL grid uses."""
+    if t.tzinfo is not None:
+        t = t.astimezone(ZoneInfo(tz))
+    return t.replace(tzinfo=None, second=0, microsecond=0)
+
+
+def with_long(merged: pl.DataFrame, long: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Add the long bursts to the minute-scale windows of ``merged`` (the frame find_spikes
+    explains next) where no minute-scale window of their scope overlaps them."""
+    if long.is_empty():
+        return merged
+    dtype = merged.schema["window_start"] if not merged.is_empty() else pl.Datetime("us", tz)
+    zone = getattr(dtype, "time_zone", None) or tz
+    rows = long.select(
+        "scope",
+        pl.col("start").dt.replace_time_zone(tz).dt.convert_time_zone(zone).cast(dtype).alias("window_start"),
+        pl.col("end").dt.replace_time_zone(tz).dt.convert_time_zone(zone).cast(dtype).alias("window_end"),
+        (10.0 ** -pl.col("surprise")).alias("p_value"),
+        "expected", pl.col("observed").alias("minute_sum"), pl.col("expected").alias("lam"),
+        pl.lit(1.0).alias("day_uplift"), "beyond_sale",
+    )
+    if merged.is_empty():
+        return rows.select([pl.col(c).cast(merged.schema[c]) for c in merged.columns])
+    short = merged.with_row_index("_s")
+    pairs = short.join(rows.with_row_index("_l"), on="scope", suffix="_long").filter(
+        (pl.col("window_start") < pl.col("window_end_long")) & (pl.col("window_end") > pl.col("window_start_long")))
+    # a long window only adds what the minute scales missed: where it overlaps one of their
+    # windows, theirs stands (sharper edges; a wave around a burst is reported at the burst)
+    beaten_long = pairs["_l"].unique()
+    keep_long = rows.with_row_index("_l").filter(~pl.col("_l").is_in(beaten_long.implode()))
+    kept = short.drop("_s")
+    extra = keep_long.drop("_l").select([pl.col(c).cast(kept.schema[c]) for c in kept.columns])
+    return pl.concat([kept, extra]).sort("window_start", "scope")
