@@ -193,3 +193,17 @@ COMMENT ON COLUMN report.inflated_targets.share IS 'from_flagged / total.';
 COMMENT ON COLUMN report.inflated_targets.first_seen IS 'First flagged action on the target.';
 COMMENT ON COLUMN report.inflated_targets.last_seen IS 'Last flagged action on the target.';
 COMMENT ON COLUMN report.inflated_targets.cluster_ids IS 'The vote_inflation cases that inflated it, biggest part first.';
+
+
+COMMENT ON COLUMN report.activity_spikes_all.occurrences IS 'Bursts folded into this incident (a burst that recurs with the same cadence and accounts is one row).';
+COMMENT ON COLUMN report.activity_spikes_all.cadence IS 'How a recurring incident recurs (e.g. every hour at :00); null for a single burst.';
+COMMENT ON COLUMN report.activity_spikes_all.flagged_share IS 'Share of the first minutes'' accounts that other detectors flagged.';
+COMMENT ON COLUMN report.activity_spikes_all.cluster_ids IS 'The cases of those flagged accounts.';
+COMMENT ON COLUMN report.activity_spikes_all.p_value IS 'Chance of a count this high from the baseline (Poisson tail).';
+COMMENT ON COLUMN report.activity_spikes.occurrences IS 'Bursts folded into this incident (a burst that recurs with the same cadence and accounts is one row).';
+COMMENT ON COLUMN report.activity_spikes.cadence IS 'How a recurring incident recurs (e.g. every hour at :00); null for a single burst.';
+COMMENT ON COLUMN report.activity_spikes.flagged_share IS 'Share of the first minutes'' accounts that other detectors flagged.';
+COMMENT ON COLUMN report.activity_spikes.cluster_ids IS 'The cases of those flagged accounts.';
+COMMENT ON COLUMN report.activity_spikes.p_value IS 'Chance of a count this high from the baseline (Poisson tail).';
+COMMENT ON COLUMN report.runs.duplicate_keys IS 'Per kind: valid records whose key an earlier record of the same file had (JSON).';
+COMMENT ON COLUMN report.runs.pii_masked IS 'Per kind.column: raw mobile numbers masked at ingest (JSON).';
