@@ -100,3 +100,14 @@ def prefect_server(tmp_path_factory):
     server = PrefectServer(tmp_path_factory.mktemp("prefect-home")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory) -> Path:
+    """The bundled sample run once per session (report + work database + dossiers): for tests
+    that check what an analyst sees on the sample (README queries, dossier figures)."""
+    out = tmp_path_factory.mktemp("sample-report")
+    root = Path(__file__).resolve().parent.parent
+    run_nightly(Settings(landing=root / "sample_data" / "landing", db=out / "abuse.duckdb", dossiers_top=3),
+                say=lambda _m: None)
+    return out / "abuse.duckdb"

@@ -132,3 +132,18 @@ def test_case_dossier_from_the_command_line(tmp_path: Path, landing: Path, fake,
     page = Path(capsys.readouterr().out.strip().splitlines()[-1])
     assert page == tmp_path / "mine" / f"{cid}.html" and cid in page.read_text(encoding="utf-8")
     assert cli(["case", "ring-nope", "--db", str(tmp_path / "abuse.duckdb")]) == 1
+
+
+def test_counts_and_verdicts_after_suppression(tmp_path: Path, landing: Path, fake) -> None:
+    write_landing(landing, "orders", "o.csv", [order(1)])
+    fake.plan = [members(6), members(5, start=50)]
+    assert nightly(tmp_path, landing)["clusters"] == 2
+    by_size = {c[2]: c[0] for c in clusters(tmp_path)}
+    db = str(tmp_path / "abuse.duckdb")
+    assert cli(["verdict", "dismissed", "--db", db, "--case", by_size[6]]) == 0
+    assert cli(["verdict", "confirmed", "--db", db, "--case", by_size[5]]) == 0
+    out = nightly(tmp_path, landing)
+    assert out["clusters"] == 1 and sum(out["findings"].values()) == 5  # what the analysts will see
+    assert report(tmp_path, "SELECT cluster_id, verdict FROM report.clusters") == [(by_size[5], "confirmed")]
+    assert report(tmp_path, "SELECT verdict, case_status FROM report.clusters_all WHERE cluster_id = ? "
+                            "AND run_id = 2", [by_size[6]]) == [("dismissed", "dismissed")]

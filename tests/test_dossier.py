@@ -254,3 +254,42 @@ def test_case_without_logs(work: Path, tmp_path: Path) -> None:
     assert "<code>ghost</code>" in page and "No events of the members" in page
     assert "class='bar'" not in page and "no finding" in page and "no links between" in page
     assert "Showing" not in page
+
+
+def test_dismissed_cases_are_not_in_the_top_list(work: Path, tmp_path: Path) -> None:
+    shutil.copy(work.with_name("abuse.work.duckdb"), tmp_path / "abuse.work.duckdb")
+    con = duckdb.connect(str(tmp_path / "abuse.work.duckdb"))
+    con.execute("UPDATE clusters SET case_status = 'dismissed' WHERE cluster_id = 'batch-test'")
+    con.execute("UPDATE clusters SET loss_estimate = NULL WHERE cluster_id = 'bots-ghost'")
+    pages = write_top_dossiers(con, 1, tmp_path / "d")
+    con.close()
+    index = (tmp_path / "d" / "index.html").read_text(encoding="utf-8")
+    assert [p.name for p in pages] == ["ring-test.html", "bots-ghost.html"]
+    assert "batch-test" not in index and "not estimated" in index
+
+
+def _header_money(page: str) -> str:
+    return re.search(r"<div class=\"money\"><div class=\"sub\">money at risk</div><div class=\"big\">([^<]*)</div>",
+                     page).group(1)
+
+
+def test_dossier_header_and_tiles_equal_the_report(sample_report: Path, tmp_path: Path) -> None:
+    rep = duckdb.connect(str(sample_report), read_only=True)
+    cases = rep.execute("SELECT cluster_id, pattern, loss_estimate FROM report.clusters").fetchall()
+    shops = dict(rep.execute("SELECT cluster_id, round(sum(loss_estimate), 2) FROM report.cluster_shops "
+                             "GROUP BY 1").fetchall())
+    rep.close()
+    rings = [c for c in cases if c[1] == "extortion_ring"]
+    assert rings and any(c[2] is None for c in cases if c[1] == "scripted_timing")
+    for cid, pattern, loss in cases:
+        page = case_command(sample_report, cid, tmp_path).read_text(encoding="utf-8")
+        if loss is None:
+            assert pattern != "extortion_ring" and _header_money(page) == "not estimated"
+            continue
+        shown = f"¥{loss:,.2f}"
+        assert _header_money(page) == shown, cid
+        tiles = re.findall(r"<div class='fig'><b>(¥[^<]*)</b><span>([^<]*)</span>", page)
+        assert tiles == [(shown, tiles[0][1])] and "money at risk" in tiles[0][1], tiles  # one money tile, the same
+        if pattern == "extortion_ring":
+            assert shops[cid] == pytest.approx(loss, abs=0.011)  # shop by shop adds up
+            assert "Victim shops" in page and f"({shown})" in page

@@ -16,19 +16,39 @@ SELECT * FROM report.flagged_accounts_all
 WHERE run_id = (SELECT run_id FROM report.latest_run)
 ORDER BY pattern, score DESC, account_id;
 
+-- verdict: the analysts' latest verdict on the case (confirmed | dismissed | null), as of the run.
 CREATE OR REPLACE VIEW report.clusters_all AS
-SELECT run_id, cluster_id, pattern, n_accounts, account_ids, shop_ids, first_seen, last_seen,
-       loss_estimate, score, summary, evidence, case_status, case_first_run, target_ids
-FROM history.clusters;
+WITH verdict AS (
+    SELECT cluster_id, arg_max(verdict, recorded_at) AS verdict, max(recorded_at) AS verdict_at
+    FROM history.verdicts WHERE cluster_id IS NOT NULL GROUP BY cluster_id
+)
+SELECT c.run_id, c.cluster_id, c.pattern, c.n_accounts, c.account_ids, c.shop_ids, c.first_seen,
+       c.last_seen, c.loss_estimate, c.score, c.summary, c.evidence, c.case_status, c.case_first_run,
+       c.target_ids, v.verdict, v.verdict_at
+FROM history.clusters c LEFT JOIN verdict v USING (cluster_id);
 
 -- case_status: new | recurring | grown | shrunk (dismissed cases stay in clusters_all only);
--- case_first_seen: when the case was first found (the as_of day of its first run).
+-- case_first_seen: when the case was first found (the as_of day of its first run);
+-- *_local: the times in the platform zone of the run (report.runs.tz), as plain timestamps.
 CREATE OR REPLACE VIEW report.clusters AS
-SELECT c.*, r.as_of AS case_first_seen
+SELECT c.*, f.as_of AS case_first_seen,
+       timezone(coalesce(r.tz, 'Asia/Shanghai'), c.first_seen) AS first_seen_local,
+       timezone(coalesce(r.tz, 'Asia/Shanghai'), c.last_seen) AS last_seen_local
 FROM report.clusters_all c
-LEFT JOIN history.runs r ON r.run_id = c.case_first_run
+LEFT JOIN history.runs f ON f.run_id = c.case_first_run
+LEFT JOIN history.runs r ON r.run_id = c.run_id
 WHERE c.run_id = (SELECT run_id FROM report.latest_run) AND c.case_status <> 'dismissed'
 ORDER BY c.pattern, c.score DESC, c.cluster_id;
+
+-- An extortion ring's money shop by shop (sums to the ring's loss_estimate).
+CREATE OR REPLACE VIEW report.cluster_shops_all AS
+SELECT s.run_id, s.cluster_id, s.shop_id, s.members, s.low_ratings, s.paid_requests, s.loss_estimate
+FROM history.cluster_shops s;
+
+CREATE OR REPLACE VIEW report.cluster_shops AS
+SELECT s.* FROM report.cluster_shops_all s
+JOIN report.clusters c USING (run_id, cluster_id)
+ORDER BY s.cluster_id, s.loss_estimate DESC, s.shop_id;
 
 CREATE OR REPLACE VIEW report.activity_spikes_all AS
 SELECT run_id, scope, window_start, window_end, observed, expected, score, top_account_ids,
@@ -36,9 +56,10 @@ SELECT run_id, scope, window_start, window_end, observed, expected, score, top_a
 FROM history.spikes;
 
 CREATE OR REPLACE VIEW report.activity_spikes AS
-SELECT * FROM report.activity_spikes_all
-WHERE run_id = (SELECT run_id FROM report.latest_run)
-ORDER BY window_start, scope;
+SELECT s.*, timezone(coalesce(r.tz, 'Asia/Shanghai'), s.window_start) AS window_start_local
+FROM report.activity_spikes_all s LEFT JOIN history.runs r USING (run_id)
+WHERE s.run_id = (SELECT run_id FROM report.latest_run)
+ORDER BY s.window_start, s.scope;
 
 CREATE OR REPLACE VIEW report.quarantine AS
 SELECT run_id, file, row_number, reason, raw, ingested_at

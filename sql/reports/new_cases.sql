@@ -3,4 +3,4 @@ SELECT cluster_id, pattern, case_status, n_accounts, round(loss_estimate, 2) AS 
        account_ids, summary
 FROM report.clusters
 WHERE case_status IN ('new', 'grown')
-ORDER BY loss_estimate DESC;
+ORDER BY loss_estimate DESC NULLS LAST, score DESC, cluster_id;

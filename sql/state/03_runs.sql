@@ -27,3 +27,9 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS report_tmp VARCHAR;     -- temp report
 -- per kind.column, raw mobile numbers masked at ingest
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS duplicate_keys JSON;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS pii_masked JSON;
+
+-- added later: what a report can be traced to. The platform zone the run judged local time in;
+-- the Prefect flow run and deployment that ran it (null when run without Prefect).
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS tz VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS flow_run_id VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS deployment VARCHAR;

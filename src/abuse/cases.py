@@ -21,10 +21,49 @@ import duckdb
 import pyarrow as pa
 
 from abuse import feedback
+from abuse.report_text import plural
 from abuse.detect.base import Cluster, DetectorResult
 from abuse.detect.patterns import pattern as declared
 
 MIN_JACCARD = 0.3
+
+# What a case's ``loss_estimate`` means, one definition per pattern (README "Money", and the
+# column comments of report.clusters say the same). None: the pattern estimates no money, and
+# the case's loss_estimate is NULL (not 0.0: nothing was estimated, not "nothing was lost").
+MONEY: dict[str, str | None] = {
+    "extortion_ring": "refunds and compensation the ring's victim shops approved for its members, on "
+                      "requests made in the window where the member attacked that shop (a low rating, a "
+                      "compensation demand, a review withdrawn or raised after payment); per shop in "
+                      "report.cluster_shops",
+    "coupon_hoarding": "face value of the coupons the batch's members redeemed in the window, each "
+                       "redemption counted (a coupon returned and redeemed again counts twice)",
+    "serial_refunder": "refunds and compensation approved for the accounts in the window",
+    "brushing_ring": None,
+    "scripted_timing": None,
+    "vote_inflation": None,
+    "batch_registration": None,
+}
+
+
+# The same definitions in a few words, for a dossier's header and tiles and the case tables.
+MONEY_LABEL: dict[str, str] = {
+    "extortion_ring": "refunds + compensation the victim shops paid the members for attacks in the window",
+    "coupon_hoarding": "face value of the coupons the members redeemed in the window",
+    "serial_refunder": "refunds + compensation paid to the accounts in the window",
+}
+
+
+def money_label(pattern: str) -> str:
+    if pattern in MONEY and MONEY[pattern] is None:
+        return "this pattern estimates no money"
+    return MONEY_LABEL.get(pattern, "as the detector estimated it")
+
+
+def money_of(pattern: str, loss: float | None) -> float | None:
+    """A case's loss_estimate as published: NULL for a pattern that estimates no money."""
+    if pattern in MONEY and MONEY[pattern] is None:
+        return None
+    return None if loss is None else round(float(loss), 2)
 
 
 def _new_id(pattern: str, members: list[str]) -> str:
@@ -94,6 +133,40 @@ def assign_ids(con: duckdb.DuckDBPyConnection, run_id: int,
     return out
 
 
+def write_shop_losses(con: duckdb.DuckDBPyConnection, run_id: int,
+                      rings: list[tuple[str, list[str], list[str]]]) -> int:
+    """Each ring's money shop by shop into ``cluster_shops``, by the ring's own definition
+    (hostile edges of the window, as the rings detector reads them): the shops' figures add
+    up to the ring's loss_estimate."""
+    if not rings:
+        return 0
+    from abuse.sqlfiles import read_sql
+
+    targets = pa.table({
+        "cluster_id": [cid for cid, members, shops in rings for _ in members for _ in shops],
+        "account_id": [a for _, members, shops in rings for a in members for _ in shops],
+        "shop_id": [sh for _, members, shops in rings for _ in members for sh in shops],
+    })
+    edges = read_sql("features/rings_hostile_edges.sql").strip().rstrip(";")
+    con.register("_ring_targets", targets)
+    try:
+        rows = con.execute(read_sql("cases/ring_shop_losses.sql").replace("{hostile_edges}", edges)).fetchall()
+    finally:
+        con.unregister("_ring_targets")
+    _insert(con, "cluster_shops", [(run_id, *r) for r in rows])
+    return len(rows)
+
+
+def counts(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
+    """What a run raised, after analysts' dismissals: cases (clusters not suppressed) and
+    flagged accounts."""
+    cases, accounts = con.execute(
+        """SELECT (SELECT count(*) FROM clusters WHERE run_id = $r AND case_status <> 'dismissed'),
+                  (SELECT count(DISTINCT account_id) FROM findings WHERE run_id = $r)""",
+        {"r": run_id}).fetchone()
+    return {"cases": int(cases), "accounts": int(accounts)}
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
     """Append rows in one columnar insert (executemany is row by row in DuckDB)."""
     if not rows:
@@ -156,17 +229,21 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
                 status = "dismissed"
                 hidden.add((c.pattern, c.cluster_key))
                 suppressed.append((run_id, cid, None, c.pattern,
-                                   f"case dismissed at {limit} accounts; now {len(c.account_ids)}"))
+                                   f"case dismissed at {plural(limit, 'account')}; it has "
+                                   f"{len(c.account_ids):,} now"))
             else:
                 status = "grown"  # raised again: it grew past the size it was dismissed at
         cluster_rows.append((
             run_id, cid, c.pattern, len(c.account_ids), sorted(c.account_ids),
             sorted(c.shop_ids) if c.shop_ids is not None else None, c.first_seen, c.last_seen,
-            None if c.loss_estimate is None else _stable(float(c.loss_estimate)), _stable(float(c.score)), c.summary,
+            money_of(c.pattern, c.loss_estimate), _stable(float(c.score)), c.summary,
             _json(c.evidence), status, first, list(c.target_ids) if c.target_ids is not None else None,
         ))
     _insert(con, "clusters", cluster_rows)
     _insert(con, "inflated_targets", inflated_target_rows(run_id, clusters, ids, hidden))
+    write_shop_losses(con, run_id, [(cid, c.account_ids, c.shop_ids) for c, cid in
+                                    ((c, ids[(c.pattern, c.cluster_key)]) for c in clusters)
+                                    if c.pattern == "extortion_ring" and c.shop_ids])
     finding_rows = []
     for r in results.values():
         for f in r.findings:

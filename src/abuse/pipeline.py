@@ -92,6 +92,7 @@ def start(settings: Settings, say: Say = print) -> Run:
     """Open the working database, settle what an interrupted run left (finish or undo its
     report swap, record an abandoned run as failed, remove temp files), record a new run and
     copy the analysts' verdicts in."""
+    settings.check_paths()  # paths a run cannot use are refused before anything is created
     db = Path(settings.db)
     fresh = not work_path(db).exists()
     con = connect_work(db, settings.tz, create_dir=settings.init, settings=settings)
@@ -100,10 +101,11 @@ def start(settings: Settings, say: Say = print) -> Run:
     recovered = recover(con, db, say)
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
     started = _now()
-    params = settings.model_dump(mode="json")
+    params = settings.model_dump(mode="json", exclude={"flow_run_id", "deployment"})
     con.execute(
-        "INSERT INTO runs (run_id, started_at, status, parameters, stage) VALUES (?, ?, 'running', ?, 'start')",
-        [run_id, started, json.dumps(params)],
+        "INSERT INTO runs (run_id, started_at, status, parameters, stage, tz, flow_run_id, deployment) "
+        "VALUES (?, ?, 'running', ?, 'start', ?, ?, ?)",
+        [run_id, started, json.dumps(params), settings.tz, settings.flow_run_id, settings.deployment],
     )
     run = Run(settings, con, run_id, started, say, recovered=recovered)
     _write_pending_failure(db, {"run_id": run_id}, create=True)  # room for a reason, if need be
@@ -503,7 +505,7 @@ def summary(run: Run) -> dict[str, Any]:
         "run_id": run.run_id, "as_of": str(run.as_of), "db": str(run.settings.db),
         "ingested": report.rows_by_kind(), "quarantined": report.quarantined_by_kind(),
         "findings": per_pattern,
-        "clusters": sum(len(r.clusters) for r in run.results.values()),
+        "clusters": cases.counts(run.con, run.run_id)["cases"],  # after analysts' dismissals
         "spikes": sum(len(r.spikes) for r in run.results.values()),
         "suppressed": run.suppressed, "checks": run.checks, "seconds": round(sum(run.timings.values()), 1),
     }

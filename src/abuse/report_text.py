@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+IRREGULAR = {"activity spike": "activity spikes", "batch": "batches", "person": "people"}
+
+
+def plural(n: int | float, word: str, many: str | None = None) -> str:
+    """``"1 device"``, ``"3 devices"``, ``"2 batches"``: a count and its noun, agreed."""
+    if n == 1:
+        return f"{n:,} {word}"
+    if many is None:
+        many = IRREGULAR.get(word)
+    if many is None:
+        consonant_y = word.endswith("y") and word[-2:-1] not in "aeiou"
+        many = word[:-1] + "ies" if consonant_y else word + "s"
+    return f"{n:,} {many}"
+
+
+def yuan(x: float | None) -> str:
+    return "no money estimated" if x is None else f"{x:,.2f} yuan"
+
 
 def format_summary(out: dict[str, Any]) -> str:
     lines = [f"run {out['run_id']} succeeded: window ends {out['as_of']}, {out['seconds']}s"]
+    sup = out.get("suppressed") or {}
     ing, quar = out["ingested"], out["quarantined"]
     kinds = [k for k in ing if ing[k] or quar[k]]
     if kinds:
@@ -15,8 +34,11 @@ def format_summary(out: dict[str, Any]) -> str:
     else:
         lines.append("  ingested: nothing new")
     found = out["findings"]
+    left_out = [plural(n, w) for n, w in ((sup.get("cases", 0), "dismissed case"),
+                                          (sup.get("accounts", 0), "dismissed account")) if n]
     lines.append("  flagged: " + (", ".join(f"{p} {n:,}" for p, n in sorted(found.items())) or "none")
-                 + f"; {out['clusters']} clusters, {out['spikes']} activity spikes")
+                 + f"; {plural(out['clusters'], 'case')}, {plural(out['spikes'], 'activity spike')}"
+                 + (f" ({', '.join(left_out)} left out)" if left_out else ""))
     bad = {k: v for k, v in out.get("checks", {}).items() if v}
     if bad:
         lines.append("  checks: " + ", ".join(f"{k} {v:,}" for k, v in bad.items()))
@@ -31,7 +53,7 @@ def case_table(con, run_id: int, limit: int = 200) -> list[dict[str, Any]]:
                   round(c.score, 3), r.as_of, c.summary
            FROM clusters c LEFT JOIN runs r ON r.run_id = c.case_first_run
            WHERE c.run_id = ? AND c.case_status <> 'dismissed'
-           ORDER BY c.loss_estimate DESC, c.score DESC, c.cluster_id LIMIT ?""",
+           ORDER BY c.loss_estimate DESC NULLS LAST, c.score DESC, c.cluster_id LIMIT ?""",
         [run_id, limit]).fetchall()
     keys = ["cluster_id", "pattern", "status", "accounts", "loss_yuan", "score", "first_seen", "summary"]
     return [{k: (str(v) if k == "first_seen" and v is not None else v) for k, v in zip(keys, row)}
@@ -60,12 +82,13 @@ def run_markdown(con, run_id: int, top: int = 5) -> str:
     lines += ["", f"- **Cases:** {status.get('new', 0)} new, {status.get('recurring', 0)} recurring, "
                   f"{status.get('grown', 0)} grown, {status.get('shrunk', 0)} shrunk"
                   + (f", {status['dismissed']} dismissed and suppressed" if status.get("dismissed") else ""),
-              f"- **Money at risk:** {money:,.2f} yuan",
+              f"- **Money at risk:** {money:,.2f} yuan (README \"Money\": one definition per pattern; "
+              "patterns that estimate none are not counted)",
               f"- **Activity spikes:** {spikes[0]} ({spikes[1]} unexplained)", ""]
     cases = case_table(con, run_id, top)
     if cases:
         lines += ["## Top cases", ""]
         for c in cases:
-            lines.append(f"- **{c['cluster_id']}** ({c['pattern']}, {c['status']}, {c['accounts']} accounts, "
-                         f"{c['loss_yuan']:,.2f} yuan): {c['summary']}")
+            lines.append(f"- **{c['cluster_id']}** ({c['pattern']}, {c['status']}, "
+                         f"{plural(c['accounts'], 'account')}, {yuan(c['loss_yuan'])}): {c['summary']}")
     return "\n".join(lines)

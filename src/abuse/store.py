@@ -18,7 +18,7 @@ from abuse.engine import apply_limits
 from abuse.sqlfiles import run_folder, sql_files
 
 HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine", "verdicts", "suppressed",
-                  "inflated_targets")
+                  "inflated_targets", "cluster_shops")
 
 
 def work_path(db: Path) -> Path:

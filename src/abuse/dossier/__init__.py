@@ -36,14 +36,19 @@ def write_dossier(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str, 
 
 def write_top_dossiers(con: duckdb.DuckDBPyConnection, run_id: int, out_dir: Path,
                        top: int = 10) -> list[Path]:
-    """Dossiers of the run's top cases by loss_estimate then score, and an index.html."""
+    """Dossiers of the run's top cases by loss_estimate then score (cases dismissed by an
+    analyst left out), and an index.html."""
     out_dir = Path(out_dir)
     ids = data.top_cases(con, run_id, top)
     paths = [write_dossier(con, run_id, cid, out_dir) for cid in ids]
     rows = con.execute(
-        """SELECT cluster_id, pattern, n_accounts, loss_estimate, score, case_status, summary
-           FROM clusters WHERE run_id = ? AND cluster_id IN (SELECT unnest(?::VARCHAR[]))
-           ORDER BY loss_estimate DESC NULLS LAST, score DESC NULLS LAST, cluster_id""",
+        """WITH v AS (SELECT cluster_id, arg_max(verdict, recorded_at) AS verdict FROM verdicts
+                      WHERE cluster_id IS NOT NULL GROUP BY cluster_id)
+           SELECT c.cluster_id, c.pattern, c.n_accounts, c.loss_estimate, c.score,
+                  c.case_status || coalesce(' · ' || v.verdict, ''), c.summary
+           FROM clusters c LEFT JOIN v USING (cluster_id)
+           WHERE c.run_id = ? AND c.cluster_id IN (SELECT unnest(?::VARCHAR[]))
+           ORDER BY c.loss_estimate DESC NULLS LAST, c.score DESC NULLS LAST, c.cluster_id""",
         [run_id, ids],
     ).fetchall()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +61,7 @@ def _index(run_id: int, rows: list[tuple]) -> str:
     body = "".join(
         f"<tr><td style='white-space:nowrap'><a href='{e(_file_name(cid))}'>{e(cid)}</a></td>"
         f"<td>{e(pat)}</td>"
-        f"<td class='num'>{n:,}</td><td class='num'>¥{(loss or 0):,.2f}</td>"
+        f"<td class='num'>{n:,}</td><td class='num'>{e(page.money(loss))}</td>"
         f"<td class='num'>{(score or 0):.2f}</td><td>{e(status)}</td><td>{e(summary)}</td></tr>"
         for cid, pat, n, loss, score, status, summary in rows)
     empty = "" if rows else "<p class='muted'>This run found no rings or batches.</p>"
@@ -64,9 +69,10 @@ def _index(run_id: int, rows: list[tuple]) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>Case dossiers · run {run_id}</title>
 <style>{page.CSS}</style></head><body><main>
 <header class="case"><div><div class="sub">abuse · run {run_id}</div>
-<h1>Top cases by money at risk</h1></div></header>
+<h1>Top cases by money at risk</h1><div class="sub">dismissed cases are left out; money at
+risk as README "Money" defines it per pattern (not estimated: the pattern estimates none)</div></div></header>
 <section>{empty}<table><tr><th>case</th><th>pattern</th><th>accounts</th><th>money at risk</th>
-<th>score</th><th>status</th><th>summary</th></tr>{body}</table></section>
+<th>score</th><th>status · verdict</th><th>summary</th></tr>{body}</table></section>
 </main></body></html>
 """
 

@@ -26,7 +26,7 @@ class Case:
     shop_ids: list[str] | None
     first_seen: datetime | None
     last_seen: datetime | None
-    loss_estimate: float
+    loss_estimate: float | None  # None: the pattern estimates no money
     score: float
     summary: str
     evidence: dict[str, Any]
@@ -44,6 +44,7 @@ class Dossier:
     events: pl.DataFrame  # account_id, t (epoch s), lane, kind, shop_id, amount, minute, second
     edges: pl.DataFrame  # ring: account_id, shop_id, counts; else: kind, value, account_id
     texts: pl.DataFrame  # text, uses, members, shops, min_rating
+    shops: pl.DataFrame | None = None  # ring: shop_id, members, low_ratings, paid_requests, loss_estimate
 
 
 def load_case(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Case:
@@ -65,7 +66,7 @@ def load_case(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> C
     except json.JSONDecodeError:
         ev = {"raw": evidence}
     return Case(rid, cid, pattern, list(accounts or []), list(shops) if shops is not None else None,
-                first, last, float(loss or 0.0), float(score or 0.0), summary or "",
+                first, last, None if loss is None else float(loss), float(score or 0.0), summary or "",
                 ev if isinstance(ev, dict) else {"evidence": ev}, status, first_run,
                 w_start, w_end, tz)
 
@@ -84,7 +85,7 @@ def latest_run_with(con: duckdb.DuckDBPyConnection, cluster_id: str) -> int:
 
 def top_cases(con: duckdb.DuckDBPyConnection, run_id: int, top: int) -> list[str]:
     rows = con.execute(
-        """SELECT cluster_id FROM clusters WHERE run_id = ?
+        """SELECT cluster_id FROM clusters WHERE run_id = ? AND coalesce(case_status, '') <> 'dismissed'
            ORDER BY loss_estimate DESC NULLS LAST, score DESC NULLS LAST, cluster_id LIMIT ?""",
         [run_id, top],
     ).fetchall()
@@ -120,4 +121,15 @@ def load(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Dossie
     else:
         edges = _query(con, "dossier_identifier_edges", {"accounts": accounts})
     texts = _query(con, "dossier_review_texts", {"accounts": accounts, "limit": 8})
-    return Dossier(case, members, events, edges, texts)
+    shops = None
+    if case.pattern == "extortion_ring" and "cluster_shops" in _tables(con):
+        shops = con.execute(
+            """SELECT shop_id, members, low_ratings, paid_requests, loss_estimate FROM cluster_shops
+               WHERE run_id = ? AND cluster_id = ? ORDER BY loss_estimate DESC, shop_id""",
+            [run_id, cluster_id]).pl()
+    return Dossier(case, members, events, edges, texts, shops)
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}

@@ -14,6 +14,7 @@ import networkx as nx
 import polars as pl
 
 from abuse.dossier.svg import FONT
+from abuse.report_text import plural
 
 NODE_COLORS = {
     "account": "#3b6fb6", "shop": "#d35400", "device": "#8e44ad", "ip": "#16a085",
@@ -43,8 +44,8 @@ def ring_graph(members: list[str], edges: pl.DataFrame) -> nx.Graph:
     for a, s, low, ref, comp, paid in edges.select(
             "account_id", "shop_id", "low_reviews", "refunds", "compensations", "paid").iter_rows():
         g.add_node(("shop", s), kind="shop", label=s)
-        tip = (f"{a} → {s}: {low} low ratings, {ref} refunds, {comp} compensations, "
-               f"{paid or 0:,.2f} yuan paid")
+        tip = (f"{a} → {s}: {plural(low, 'low rating')}, {plural(ref, 'refund')}, "
+               f"{plural(comp, 'compensation')}, {paid or 0:,.2f} yuan paid")
         g.add_edge(("account", a), ("shop", s), weight=low + ref + comp, tip=tip)
     return g
 
@@ -68,7 +69,7 @@ def identifier_graph(members: list[str], edges: pl.DataFrame) -> nx.Graph:
         g.add_node(node, kind=kind, label=value)
         for a in accounts:
             g.add_edge(("account", a), node, weight=1,
-                       tip=f"{a} used {kind} {value} ({len(accounts)} members share it)")
+                       tip=f"{a} used {kind} {value} (shared by {plural(len(accounts), 'member')})")
     return g
 
 
@@ -153,7 +154,7 @@ def draw(g: nx.Graph, total: int, hub_share: float | None = None, width: int = 1
         parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{_radius(g, n):.1f}' "
                      f"class='node node-{escape(kind)}' fill='{color}' stroke='#fff' "
                      f"stroke-width='1.2'><title>{escape(kind)} {escape(label)} · "
-                     f"{g.degree(n)} links</title></circle>")
+                     f"{plural(g.degree(n), 'link')}</title></circle>")
         if labels or (kind != "account" and (g.number_of_nodes() <= 90 or g.degree(n) >= 8)):
             short = label if len(label) <= 18 else label[:17] + "…"
             size, ink = (10, "#556") if kind == "account" else (11.5, "#222")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from abuse.cases import money_label
 from abuse.dossier import graph, svg
 from abuse.dossier.data import Dossier
 from abuse.detect.patterns import PATTERNS
@@ -64,8 +65,8 @@ def e(value: object) -> str:
     return "" if value is None else escape(str(value), quote=True)
 
 
-def money(x: float) -> str:
-    return f"¥{x:,.2f}"
+def money(x: float | None) -> str:
+    return "not estimated" if x is None else f"¥{x:,.2f}"
 
 
 def local(ts: datetime | None, tz: str) -> str:
@@ -100,6 +101,7 @@ def _header(d: Dossier) -> str:
   <span class="pill {e(status)}">{e(status)}</span>
   <span class="pill">score {c.score:.2f}</span></div></div>
   <div class="money"><div class="sub">money at risk</div><div class="big">{e(money(c.loss_estimate))}</div>
+  <div class="sub">{e(money_label(c.pattern))}</div>
   <div class="sub">{e(local(c.first_seen, c.tz))} → {e(local(c.last_seen, c.tz))}</div></div>
   <div class="summary">{e(c.summary) or '<span class="muted">no summary</span>'}</div>
 </header>"""
@@ -110,12 +112,13 @@ def _figures(d: Dossier, stats: pl.DataFrame) -> str:
     figs = [(f"{len(c.account_ids):,}", "member accounts")]
     if c.shop_ids is not None:
         figs.append((f"{len(c.shop_ids):,}", "targeted shops"))
-    total = {k: stats[k].sum() or 0 for k in ("low", "withdrawn", "paid", "coupons", "redeems")}
-    more = [(d.events.height, "logged events of the members"),
-            (total["low"], "low ratings (1–2★)"), (total["withdrawn"], "reviews withdrawn"),
-            (total["paid"], "refunds + compensation paid to them"),
-            (total["coupons"], "coupons claimed"), (total["redeems"], "coupons redeemed")]
-    figs += [(money(n) if "paid" in label else f"{int(n):,}", label) for n, label in more if n]
+    if c.loss_estimate is not None:  # the header's figure, by the same definition
+        figs.append((money(c.loss_estimate), f"money at risk: {money_label(c.pattern)}"))
+    total = {k: stats[k].sum() or 0 for k in ("low", "withdrawn", "coupons", "redeems")}
+    more = [(d.events.height, "logged events of the members (all history)"),
+            (total["low"], "low ratings (1–2★, all history)"), (total["withdrawn"], "reviews withdrawn (all history)"),
+            (total["coupons"], "coupons claimed (all history)"), (total["redeems"], "coupons redeemed (all history)")]
+    figs += [(f"{int(n):,}", label) for n, label in more if n]
     cells = "".join(f"<div class='fig'><b>{e(v)}</b><span>{e(label)}</span></div>" for v, label in figs)
     return f"<div class='figures'>{cells}</div>"
 
@@ -182,10 +185,25 @@ def _members_table(d: Dossier, stats: pl.DataFrame) -> str:
             f"<td class='num'>{int(r['coupons'] or 0):,} / {int(r['redeems'] or 0):,}</td></tr>")
     head = ("<tr><th>account · score</th><th>reason</th><th>registered</th><th>device · ip · phone</th>"
             "<th>orders</th><th>1–2★</th><th>with&shy;drawn</th><th>refund / comp. asks</th>"
-            "<th>paid out</th><th>coupons claimed / used</th></tr>")
+            "<th>paid out (any shop)</th><th>coupons claimed / used</th></tr>")
     return (f"<section><h2>Members ({rows.height:,})</h2><p class='note'>Score and reason from this "
-            f"run's findings; registration facts from the accounts log; counts over all history."
+            f"run's findings; registration facts from the accounts log; counts and payouts over all "
+            f"history and every shop (the money at risk counts only the case's own, in the window)."
             f"</p><div style='overflow-x:auto'><table>{head}{''.join(body)}</table></div></section>")
+
+
+def _shops_table(d: Dossier) -> str:
+    if d.shops is None or d.shops.is_empty():
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{e(shop)}</code></td><td class='num'>{m:,}</td><td class='num'>{low:,}</td>"
+        f"<td class='num'>{paid:,}</td><td class='num'>{e(money(loss))}</td></tr>"
+        for shop, m, low, paid, loss in d.shops.iter_rows())
+    total = money(float(d.shops["loss_estimate"].sum()))
+    return (f"<section><h2>Victim shops</h2><p class='note'>What each shop paid the ring: "
+            f"{e(money_label(d.case.pattern))}. The shops add up to the money at risk ({e(total)}).</p>"
+            f"<table><tr><th>shop</th><th>members that attacked it</th><th>low ratings</th>"
+            f"<th>paid requests</th><th>paid</th></tr>{rows}</table></section>")
 
 
 def _texts(d: Dossier) -> str:
@@ -221,6 +239,7 @@ def render(d: Dossier, generated_at: datetime) -> str:
 {_graph_section(d)}
 {_timeline_section(d)}
 {_histograms(d)}
+{_shops_table(d)}
 {_texts(d)}
 {_members_table(d, stats)}
 {_evidence(d)}
