@@ -111,7 +111,8 @@ class DetectorBase:
     def detect(self, ctx: DetectContext) -> DetectorResult:
         result = self.run(ctx)
         allowed = set(self.patterns)
-        for item in (*result.findings, *result.clusters):
+        items: list[Finding | Cluster] = [*result.findings, *result.clusters]
+        for item in items:
             if item.pattern not in allowed:
                 raise ValueError(f"detector {self.name!r} emitted pattern {item.pattern!r}, "
                                  f"not among its declared {sorted(allowed)}")
@@ -123,10 +124,10 @@ class DetectorBase:
 Detector = DetectorBase  # the name the rest of the code uses for the signature
 
 
-_REGISTRY: dict[str, type] = {}
+_REGISTRY: dict[str, type[DetectorBase]] = {}
 
 
-def register(cls: type) -> type:
+def register(cls: type[DetectorBase]) -> type[DetectorBase]:
     """Class decorator: make a detector known to the nightly run. Its patterns must be declared
     in ``abuse.detect.patterns``."""
     from abuse.detect.patterns import pattern
@@ -139,7 +140,7 @@ def register(cls: type) -> type:
     return cls
 
 
-def all_detectors() -> dict[str, type]:
+def all_detectors() -> dict[str, type[DetectorBase]]:
     """Every registered detector class by name, importing each package of ``abuse.detect``."""
     import abuse.detect as pkg
 
@@ -149,7 +150,7 @@ def all_detectors() -> dict[str, type]:
     return dict(sorted(_REGISTRY.items()))
 
 
-def ordered(detectors: dict[str, type]) -> list[str]:
+def ordered(detectors: dict[str, type[DetectorBase]]) -> list[str]:
     """Detector names in an order where each comes after the detectors it ``requires``
     (alphabetical among equals, so the order is stable). A required detector that is not in
     ``detectors`` (disabled) is skipped: its result is then absent from ``ctx.upstream``, and the
@@ -168,7 +169,7 @@ def ordered(detectors: dict[str, type]) -> list[str]:
     return done
 
 
-def params_for(cls: type, overrides: dict[str, Any] | None) -> BaseModel:
+def params_for(cls: type[DetectorBase], overrides: dict[str, Any] | None) -> BaseModel:
     """A detector's typed parameters: its defaults, overridden by settings. A name the
     detector does not know is an error, not a silently ignored typo."""
     overrides = overrides or {}
