@@ -11,7 +11,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "landing"
 VENV_BIN = Path(sys.executable).parent
 # what differs between two runs by design: when they ran, their ids, where the db lives
 VOLATILE = {"run_id", "started_at", "finished_at", "ingested_at", "recorded_at", "published_at",
-            "parameters", "case_first_run"}
+            "parameters", "case_first_run", "flow_run_id", "deployment"}
 
 
 def report_views(db: Path) -> dict[str, list[tuple]]:

@@ -100,7 +100,7 @@ per_shop AS (
 top AS (SELECT account_id, n AS n_top, k AS k_top, mu AS mu_top FROM per_shop WHERE rk = 1),
 reasons AS (
     SELECT account_id, count(*) AS n_reasons, max(cnt) AS top_reason_n,
-           arg_max(reason, cnt) AS top_reason, sum(cnt) AS n_reasoned
+           arg_max(reason, (cnt, reason)) AS top_reason, sum(cnt) AS n_reasoned  -- ties by text
     FROM (SELECT account_id, reason, count(*) AS cnt
           FROM (SELECT account_id, unnest(reasons) AS reason FROM rated WHERE reasons IS NOT NULL)
           GROUP BY account_id, reason)

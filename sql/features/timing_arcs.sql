@@ -89,7 +89,7 @@ arcs AS (
            w60 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 59 FOLLOWING)
 ),
 best AS (
-    SELECT dial, account_id, source, width, CAST(max(hits) AS BIGINT) AS hits, arg_max(arc_start, hits) AS arc_start
+    SELECT dial, account_id, source, width, CAST(max(hits) AS BIGINT) AS hits, arg_max(arc_start, hits * 100000 - arc_start) AS arc_start  -- ties: the earliest start
     FROM arcs
     WHERE arc_start < dial AND width <= CASE dial WHEN 60 THEN 10 ELSE 60 END
     GROUP BY ALL

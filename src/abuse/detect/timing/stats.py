@@ -223,7 +223,9 @@ def alignment(arcs: pl.DataFrame) -> pl.DataFrame:
     s = surprise_binom(arcs["hits"].to_numpy(), arcs["n"].to_numpy(), arcs["null_share"].to_numpy())
     return (
         arcs.with_columns(pl.Series("s", corrected(s, tries)))
-        .sort(["account_id", "s"], descending=[False, True])
+        # ties (an unaligned account scores 0 on many arcs) broken by dial, width, source, start
+        .sort(["account_id", "s", "dial", "width", "source", "arc_start"],
+              descending=[False, True, False, False, False, False])
         .group_by("account_id", maintain_order=True)
         .first()
         .select("account_id", pl.col("dial").alias("arc_dial"), pl.col("width").alias("arc_width"),
