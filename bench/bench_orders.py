@@ -66,9 +66,9 @@ def main() -> None:
         print(f"{r['detector']:<9} scale {r['scale']:>6g}: {r['orders']:>9,} orders  detect "
               f"{r['seconds']:7.2f} s  {r['rows_per_s']:>10,.0f} orders/s  RSS growth "
               f"{r['rss_growth_mb']:7.1f} MB  clusters {r['clusters']} flagged {r['flagged']}")
-    for s, l in zip(small, large, strict=True):
-        print(f"{s['detector']:<9} x{l['orders'] / s['orders']:.1f} orders -> "
-              f"x{l['seconds'] / max(s['seconds'], 1e-9):.1f} time")
+    for s, big in zip(small, large, strict=True):
+        print(f"{s['detector']:<9} x{big['orders'] / s['orders']:.1f} orders -> "
+              f"x{big['seconds'] / max(s['seconds'], 1e-9):.1f} time")
 
 
 if __name__ == "__main__":

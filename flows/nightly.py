@@ -23,16 +23,17 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 import prefect.runtime.deployment as prefect_runtime_deployment  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
-from prefect.concurrency.sync import concurrency  # noqa: E402
-from prefect.context import get_run_context  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NONE  # noqa: E402
-from prefect.context import FlowRunContext  # noqa: E402
+from prefect.concurrency.sync import concurrency  # noqa: E402
+from prefect.context import (
+    FlowRunContext,  # noqa: E402
+    get_run_context,  # noqa: E402
+)
 from pydantic import BaseModel  # noqa: E402
 
 from abuse import engine, pipeline, report_text  # noqa: E402
 from abuse.settings import Settings, load_settings, thresholds_model  # noqa: E402
-
 
 DetectorThresholds = thresholds_model()  # every detector's Params, all optional: the UI form
 

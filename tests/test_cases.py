@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from conftest import nightly, order, report, write_landing
 from pydantic import BaseModel
 
 import abuse.pipeline as pipeline
 from abuse.cli import main as cli
 from abuse.detect.base import Cluster, DetectorBase, DetectorResult, Finding
-from conftest import nightly, order, report, write_landing
 
 
 class FakeParams(BaseModel):

@@ -1,11 +1,11 @@
 """Hypothesis: any text survives CSV (commas, quotes, newlines, Chinese, emoji) and JSONL."""
 
-from pathlib import Path
 import tempfile
-
-from hypothesis import HealthCheck, given, settings, strategies as st
+from pathlib import Path
 
 from conftest import nightly, order, work, write_landing
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 text = st.text(
     alphabet=st.one_of(st.sampled_from(list(',"\n\r\'\\ 差评假货退款😀🎉\t;|')),

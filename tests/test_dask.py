@@ -12,13 +12,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from test_determinism import report_views
 
 from abuse import engine, pipeline
 from abuse.detect.base import all_detectors
 from abuse.generate import generate
 from abuse.settings import Settings
 from abuse.store import connect_work, work_path
-from test_determinism import report_views
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import nightly, order, write_landing
 
 ROOT = Path(__file__).resolve().parent.parent

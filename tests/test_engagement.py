@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import nightly, report, write_landing
 
 from abuse.detect.base import DetectContext
 from abuse.detect.engagement import EngagementDetector
 from abuse.detect.engagement.crews import fisher, multiples_surprise
 from abuse.generate import generate
 from abuse.testing import empty_staged, staged
-from conftest import nightly, report, write_landing
 
 P = EngagementDetector.Params()
 TZ8 = timezone(timedelta(hours=8))

@@ -4,13 +4,13 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from conftest import nightly, order, write_landing
 from pydantic import BaseModel
 
 import abuse.pipeline as pipeline
 from abuse.cli import main as cli
 from abuse.detect.base import Cluster, DetectorBase, DetectorResult, Finding, Spike
 from abuse.evaluate import evaluate
-from conftest import nightly, order, write_landing
 
 
 class Planned(DetectorBase):

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from heldout.make_heldout import AS_OF, TZ, build
 
 from abuse.evaluate import evaluate
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings
-from heldout.make_heldout import AS_OF, TZ, build
 
 SEED = 1
 

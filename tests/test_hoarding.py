@@ -14,14 +14,13 @@ import polars as pl
 import pytest
 
 from abuse import stats
-from abuse.detect.hoarding import groups as groups
 from abuse.detect.base import Cluster, DetectContext
 from abuse.detect.hoarding import HoardingDetector
+from abuse.detect.hoarding import groups as groups
 from abuse.generate import generate
 from abuse.schema import KINDS
-from abuse.testing import empty_staged
 from abuse.sqlfiles import read_sql, set_variables
-from abuse.testing import staged
+from abuse.testing import empty_staged, staged
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 6, 1, tzinfo=CST)

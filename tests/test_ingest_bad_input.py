@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
+from conftest import nightly, order, report, work, write_landing
 
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings
-from conftest import nightly, order, report, work, write_landing
 
 
 def test_missing_required_column_rejects_the_file(tmp_path: Path, landing: Path) -> None:
@@ -101,7 +101,6 @@ def test_jsonl_optional_key_missing_from_the_first_record(tmp_path: Path, landin
 # ---------------------------------------------------------------------------------------------
 # Row-level quarantine everywhere (issue 9): real damaged files, ingested without detectors.
 
-import gzip  # noqa: E402
 import json  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
@@ -322,7 +321,8 @@ import csv as _csv  # noqa: E402
 import io  # noqa: E402
 import tempfile  # noqa: E402
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 FIELDS = ["order_id", "account_id", "shop_id", "item_id", "amount", "created_at"]
 TEXT = st.text(st.sampled_from(list("ab ,\"\n\r;'é差评😀\t")), max_size=12)

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import nightly, order, work, write_landing
 
 FORMATS = [".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".parquet"]
@@ -68,7 +67,6 @@ import json  # noqa: E402
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-
 from test_ingest_bad_input import HEADER, good, load, loaded, put  # noqa: E402
 
 

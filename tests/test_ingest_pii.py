@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import duckdb
+from conftest import order, report, work, write_landing
 
 from abuse.ingest.options import DEFAULT_PII_KEY
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings
-from conftest import order, report, work, write_landing
 
 T = "2026-06-18T20:00:01+08:00"
 RAW = ["13912340020", "15087654321", "18600001111", "17712345678", "13500135000"]

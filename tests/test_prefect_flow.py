@@ -9,7 +9,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import order, report, write_landing
 
 pytestmark = pytest.mark.slow

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 import pytest
+from test_brushing import SEEDS, prf, staged_data
 
 from abuse.detect.base import DetectContext, DetectorResult
 from abuse.detect.refunds import RefundDetector
 from abuse.detect.refunds.rate import tarone_tests
 from abuse.sqlfiles import set_variables
-from test_brushing import SEEDS, prf, staged_data
 
 
 @pytest.fixture(scope="module")

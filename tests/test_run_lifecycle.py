@@ -11,12 +11,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import order, report, work, write_landing
 
 from abuse.cli import main as cli
 from abuse.feedback import feedback_path
 from abuse.pipeline import PAUSE_ENV, failure_reason, run_nightly
 from abuse.settings import Settings
-from conftest import order, report, work, write_landing
 
 VENV_BIN = Path(sys.executable).parent
 VIEWS = ("flagged_accounts", "clusters", "activity_spikes", "quarantine")
@@ -122,7 +122,7 @@ def test_a_failing_detector_shows_in_report_runs_and_the_findings_stay(tmp_path:
     monkeypatch.setattr(all_detectors()["rings"], "run", broken)
     with pytest.raises(ZeroDivisionError) as caught:
         run_nightly(settings(tmp_path, two_nights), say=lambda _m: None)
-    assert getattr(caught.value, "abuse_run_failure") == \
+    assert caught.value.abuse_run_failure == \
         "run 2 failed: the rings detector failed: ZeroDivisionError: division by zero"
     runs = report(tmp_path, "SELECT run_id, status, stage, failure_reason FROM report.runs ORDER BY run_id")
     assert runs == [(1, "succeeded", None, None),

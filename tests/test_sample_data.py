@@ -5,10 +5,10 @@ import filecmp
 from pathlib import Path
 
 import pytest
+from conftest import nightly
 
 from abuse.evaluate import evaluate
 from abuse.generate import generate
-from conftest import nightly
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import order, report, write_landing
 from test_prefect_flow import api
 

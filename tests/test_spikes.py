@@ -13,8 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from abuse.detect.base import DetectContext
-from abuse.detect.base import DetectorResult
+from abuse.detect.base import DetectContext, DetectorResult
 from abuse.detect.spikes import SpikeDetector
 from abuse.testing import empty_staged
 

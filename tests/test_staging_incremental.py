@@ -7,11 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import order, write_landing
 
 from abuse import ingest, staging
 from abuse.schema import KINDS
 from abuse.sqlfiles import run_folder
-from conftest import order, write_landing
 
 TZ = "Asia/Shanghai"
 

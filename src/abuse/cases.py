@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from abuse import feedback
-from abuse.report_text import plural
 from abuse.detect.base import Cluster, DetectorResult
 from abuse.detect.patterns import pattern as declared
+from abuse.report_text import plural
 
 MIN_JACCARD = 0.3
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-from scipy import stats
 
 
 def log_column_weights(degrees: Mapping[Hashable, float], c: float = 5.0) -> dict:

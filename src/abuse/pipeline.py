@@ -24,7 +24,6 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import duckdb
-
 import pyarrow as pa
 
 from abuse import cases, feedback, ingest, nights
@@ -32,8 +31,16 @@ from abuse.detect.base import DetectContext, DetectorResult, all_detectors, orde
 from abuse.schema import KINDS
 from abuse.settings import Settings
 from abuse.sqlfiles import load_seeds, run_folder, set_variables, sql_files
-from abuse.store import (connect_work, publish, refresh_report, remove_temp, report_run_status,
-                         stale_temps, swap_in, work_path)
+from abuse.store import (
+    connect_work,
+    publish,
+    refresh_report,
+    remove_temp,
+    report_run_status,
+    stale_temps,
+    swap_in,
+    work_path,
+)
 
 Say = Callable[[str], None]
 

@@ -90,7 +90,7 @@ def check_thresholds(value: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
             out[name] = typed.model_dump(include=set(given))
     return out
 
-from abuse.ingest.options import DEFAULT_PII_KEY
+from abuse.ingest.options import DEFAULT_PII_KEY  # noqa: E402 - after the helpers it imports beside
 
 
 class Settings(BaseSettings):

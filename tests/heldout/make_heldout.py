@@ -31,8 +31,7 @@ import pyarrow.parquet as pq
 
 from . import adaptive as adapt
 from . import lookalikes as look
-from . import newpatterns
-from . import plants
+from . import newpatterns, plants
 from .life import everyday, open_campaigns, ordinary_claims
 from .world import DAY, DAYS, FIRST_DAY, HOUR, World, local
 

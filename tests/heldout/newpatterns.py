@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .life import END, aftercare, everyday, price
-from .world import DAY, DAYS, DAYTIME, GOOD_WORDS, HOUR, Person, World
+from .world import DAY, DAYS, DAYTIME, HOUR, Person, World
+
 
 # helpers -------------------------------------------------------------------------------------
 def _old(w: World, lo: float = 30, hi: float = 1200) -> float:

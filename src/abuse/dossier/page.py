@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from abuse.cases import money_label
+from abuse.detect.patterns import PATTERNS
 from abuse.dossier import graph, svg
 from abuse.dossier.data import Dossier
-from abuse.detect.patterns import PATTERNS
 
 CSS = """
 :root { --ink:#1d2430; --muted:#6b7480; --line:#e3e7ec; --card:#fff; --bg:#f1f3f6; --accent:#b03a2e; }

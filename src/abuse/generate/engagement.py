@@ -254,7 +254,7 @@ def _farm(w: World, rng, cluster: str, kind: str, people, tg: _Targets):
     if adv:  # cover: likes and views on popular targets, as real users would
         k = int(len(members) * rng.uniform(1, 4))
         who = rng.integers(0, len(members), k)
-        _events(w, rng, members[who], c.human_times(rng, k, lo=c.window_start), 
+        _events(w, rng, members[who], c.human_times(rng, k, lo=c.window_start),
                 rng.choice([ACT["like"], ACT["view"]], k), tg.pick(rng, k),
                 device=phone_of[who], ip=host_of[who])
     names = {v: k for k, v in ACT.items()}

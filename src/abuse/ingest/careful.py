@@ -19,7 +19,6 @@ import io
 import sys
 import threading
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 

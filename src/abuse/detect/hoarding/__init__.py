@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, register
 from abuse.detect.hoarding import features as features
 from abuse.detect.hoarding import groups as groups
 from abuse.detect.hoarding import report as report
-from abuse.detect.base import DetectContext, DetectorResult, DetectorBase, register
 
 
 @register

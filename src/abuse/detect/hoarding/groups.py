@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import sparse, stats
+from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from abuse.detect.hoarding.features import TELLS

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from abuse.detect.hoarding.features import TELLS
 from abuse.detect.base import Cluster, Finding
+from abuse.detect.hoarding.features import TELLS
 from abuse.stats import score
 
 PATTERN = "coupon_hoarding"

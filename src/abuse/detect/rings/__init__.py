@@ -35,7 +35,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from abuse import stats
-from abuse.detect.base import Cluster, DetectContext, DetectorResult, Finding, DetectorBase, register
+from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, Finding, register
 
 from . import attach as attach
 from . import covictims as covictims

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import duckdb
-import numpy as np
 import polars as pl
-from scipy import stats
 
 from abuse import graphs
 from abuse import stats as abuse_stats

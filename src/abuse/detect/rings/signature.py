@@ -23,7 +23,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from abuse import graphs, stats
+from abuse import stats
 from abuse.sqlfiles import read_sql
 
 

@@ -13,7 +13,6 @@ day's uplift (median over its hours) accounts for it. The rest are left for peop
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -21,7 +20,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 from scipy.stats import poisson
 
-from abuse.detect.base import DetectContext, DetectorResult, Spike, DetectorBase, register
+from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, Spike, register
 from abuse.detect.spikes import incidents, scales
 from abuse.sqlfiles import read_sql, set_variables
 from abuse.stats import score, surprise_of

@@ -26,10 +26,10 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, Field
 
+from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, Finding, register
 from abuse.detect.timing import groups as groups
 from abuse.detect.timing import stats as st
 from abuse.detect.timing.spikes import lone_members, member_finding
-from abuse.detect.base import DetectContext, DetectorResult, Finding, DetectorBase, register
 from abuse.sqlfiles import read_sql, set_variables
 from abuse.stats import corrected, score
 
