@@ -12,6 +12,7 @@ import networkx as nx
 import polars as pl
 
 from abuse.detect.base import Cluster, Finding
+from abuse.report_text import plural
 from abuse.sqlfiles import read_sql
 
 
@@ -58,7 +59,8 @@ def machine_clusters(con, accounts: list[str], pattern: str, min_size: int) -> d
         key = f"machines:{ids[0]}"
         out[key] = Cluster(
             cluster_key=key, pattern=pattern, account_ids=ids, score=0.9,
-            summary=f"{len(ids)} machine-timed accounts sharing {devices} devices and {blocks} network blocks",
+            summary=f"{len(ids)} machine-timed accounts sharing {plural(devices, 'device')} and "
+                    f"{plural(blocks, 'network block')}",
             evidence={"devices": devices, "network_blocks": blocks},
         )
     return out
