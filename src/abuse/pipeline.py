@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -28,6 +27,14 @@ import pyarrow as pa
 
 from abuse import cases, feedback, ingest, nights
 from abuse.detect.base import DetectContext, DetectorResult, all_detectors, ordered, params_for
+from abuse.runlog import (  # noqa: F401 - failure_reason is part of the pipeline's face
+    DISK_FULL,
+    failure_reason,
+    pending_failure_path,
+    recover,
+    undo_committed,
+    write_pending_failure,
+)
 from abuse.schema import KINDS
 from abuse.settings import Settings
 from abuse.sqlfiles import load_seeds, run_folder, set_variables, sql_files
@@ -36,8 +43,6 @@ from abuse.store import (
     publish,
     refresh_report,
     remove_temp,
-    report_run_status,
-    stale_temps,
     swap_in,
     work_path,
 )
@@ -115,122 +120,12 @@ def start(settings: Settings, say: Say = print) -> Run:
         [run_id, started, json.dumps(params), settings.tz, settings.flow_run_id, settings.deployment],
     )
     run = Run(settings, con, run_id, started, say, recovered=recovered)
-    _write_pending_failure(db, {"run_id": run_id}, create=True)  # room for a reason, if need be
+    write_pending_failure(db, {"run_id": run_id}, create=True)  # room for a reason, if need be
     run.verdicts, note = feedback.read_verdicts(db, settings.feedback_wait_s)
     if note:
         run.notes.append(note)
         say(f"[start] WARNING: {note}")
     return run
-
-
-def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[str]:
-    """Settle every run an earlier process left unfinished; returns what was done.
-
-    - 'publishing' (history committed, report not yet swapped in): its temporary report is
-      complete, so it is swapped in and the run marked succeeded; if the report already shows
-      the run (killed after the swap) it is just marked succeeded; otherwise the run is undone
-      and recorded as failed.
-    - 'running' (killed before its commit): its raw rows are forgotten, recorded as failed.
-    - leftover temporary report files are removed.
-    When anything was undone, the report file is rebuilt so ``report.runs`` shows it."""
-    done: list[str] = []
-    undone = False
-    for run_id, tmp in con.execute(
-            "SELECT run_id, report_tmp FROM runs WHERE status = 'publishing' ORDER BY run_id").fetchall():
-        tmp_path = Path(tmp) if tmp else None
-        if tmp_path is not None and tmp_path.is_file():
-            swap_in(tmp_path, db)
-            con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL, stage = NULL WHERE run_id = ?",
-                        [run_id])
-            done.append(f"run {run_id} was interrupted while swapping in its report: finished the swap")
-        elif report_run_status(db, run_id) == "succeeded":
-            con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL, stage = NULL WHERE run_id = ?",
-                        [run_id])
-            done.append(f"run {run_id} was interrupted after swapping in its report: marked succeeded")
-        else:
-            _undo_committed(con, run_id, "interrupted while publishing; its report never appeared, "
-                                         "so the run was rolled back")
-            done.append(f"run {run_id} was interrupted before its report appeared: rolled back")
-            undone = True
-    pending = _read_pending_failure(db)
-    for (stale, stage) in con.execute(
-            "SELECT run_id, stage FROM runs WHERE status = 'running' ORDER BY run_id").fetchall():
-        ingest.forget_run(con, stale)
-        known = pending if pending and pending.get("run_id") == stale and pending.get("reason") else None
-        if known:  # it failed, and could not record why (a full disk): the reason it left
-            con.execute("UPDATE runs SET status = 'failed', stage = ?, error = ?, failure_reason = ?, "
-                        "finished_at = ? WHERE run_id = ?",
-                        [known.get("stage"), known.get("error"), known.get("reason"), known.get("at"), stale])
-            done.append(f"run {stale} failed ({known.get('reason')}): recorded now")
-        else:
-            con.execute(
-                "UPDATE runs SET status = 'failed', error = 'abandoned: the process ended mid-run', "
-                "failure_reason = ? WHERE run_id = ?",
-                [f"the process ended during {_stage_words(stage)} (killed or crashed); nothing of it was kept",
-                 stale])
-            done.append(f"run {stale} ended mid-run (in {stage or 'start'}): recorded as failed")
-        undone = True
-    _pending_failure_path(db).unlink(missing_ok=True)
-    for tmp in stale_temps(db):
-        remove_temp(tmp)
-        done.append(f"removed the temporary file {tmp.name} of an interrupted run")
-    spill = work_path(db).with_name(work_path(db).name + ".tmp")  # DuckDB's spill files
-    if spill.is_dir() and (left := [p for p in spill.iterdir() if p.is_file()]):
-        for p in left:  # nobody else uses them: this process holds the working database
-            p.unlink(missing_ok=True)
-        done.append(f"removed {len(left)} spill file(s) an interrupted run left in {spill.name}")
-    if undone:
-        try:
-            refresh_report(con, db)
-        except (duckdb.Error, OSError) as exc:
-            say(f"[start] WARNING: could not refresh the report's runs: {exc}")
-    for line in done:
-        say(f"[start] {line}")
-    return done
-
-
-def _pending_failure_path(db: Path) -> Path:
-    return db.with_name(f".{db.name}.failed-run.json")
-
-
-_JOURNAL_BYTES = 4096
-
-
-def _write_pending_failure(db: Path, record: dict[str, Any], create: bool = False) -> None:
-    """A failure the working database could not take (disk full) goes into a small journal
-    beside it, for the next start to record. The journal is made (full size) when the run
-    starts and overwritten in place, so that writing it needs no new room on the disk."""
-    data = json.dumps(record, default=str).encode()[: _JOURNAL_BYTES - 1]
-    data += b" " * (_JOURNAL_BYTES - len(data))
-    try:
-        with open(_pending_failure_path(db), "wb" if create else "r+b") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError:
-        pass
-
-
-def _read_pending_failure(db: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(_pending_failure_path(db).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) -> None:
-    """Take back what a committed run added to the history (its report never appeared)."""
-    as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]
-    con.execute("BEGIN TRANSACTION")
-    for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files", "inflated_targets"):
-        con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-    con.execute("UPDATE runs SET status = 'failed', stage = 'publish', report_tmp = NULL, "
-                "error = coalesce(error, ?), failure_reason = ? WHERE run_id = ?",
-                [reason, reason, run_id])
-    if as_of is not None:
-        nights.rechain_after(con, as_of)
-    con.execute("COMMIT")
-    ingest.forget_run(con, run_id)
 
 
 def ingest_stage(run: Run) -> ingest.IngestReport:
@@ -250,7 +145,7 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
             f"{len(report.skipped)} passed over, {run.timings['ingest']:.1f}s")
     for path in report.skipped:
         run.say(f"[ingest]   passed over {path}")
-    full = [r for r in report.files if r.rejected and any(k in r.rejected.lower() for k in _DISK_FULL)]
+    full = [r for r in report.files if r.rejected and any(k in r.rejected.lower() for k in DISK_FULL)]
     if full:  # not the file's fault: fail the night rather than remember the file as rejected
         raise OSError(errno.ENOSPC, f"No space left on device while loading {full[0].file.path.name}",
                       str(work_path(Path(run.settings.db))))
@@ -369,7 +264,7 @@ def publish_stage(run: Run) -> Path:
     swap_in(run.report_tmp, db)
     _pause("after_swap")
     con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL WHERE run_id = ?", [run.run_id])
-    _pending_failure_path(db).unlink(missing_ok=True)
+    pending_failure_path(db).unlink(missing_ok=True)
     run.committed = False
     run.report_tmp = None
     run.timings["publish"] = time.perf_counter() - t0
@@ -396,48 +291,6 @@ def dossiers_stage(run: Run) -> list[Path]:
     run.timings["dossiers"] = time.perf_counter() - t0
     run.say(f"[dossiers] {len(pages)} case pages in {out_dir} ({run.timings['dossiers']:.1f}s)")
     return pages
-
-
-_DISK_FULL = ("no space left on device", "disk full", "not enough space", "disk quota exceeded")
-_QUOTED_PATH = re.compile(r"""["']([^"']*[/\\][^"']+)["']""")
-
-
-def _stage_words(stage: str | None) -> str:
-    if not stage:
-        return "start-up"
-    if stage.startswith("detect:"):
-        return f"the {stage.split(':', 1)[1]} detector"
-    return {"start": "start-up", "ingest": "ingest", "stage": "staging",
-            "publish": "publishing the report"}.get(stage, stage)
-
-
-def failure_reason(exc: BaseException, stage: str | None, db: Path, disk_free: int | None = None) -> str:
-    """One line an analyst can read: what went wrong, in which stage, on which file."""
-    text = str(exc).strip()
-    low = text.lower()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    disk_full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
-        k in low for k in _DISK_FULL)
-    if not disk_full and "invalidated" in low and disk_free is not None and disk_free < (1 << 20):
-        disk_full = True  # DuckDB hides the cause behind "database has been invalidated"
-    if disk_full:
-        quoted = _QUOTED_PATH.findall(text) or ([exc.filename] if isinstance(exc, OSError) and exc.filename else [])
-        name = Path(str(quoted[0])).name if quoted else (db.name if stage == "publish" else work_path(db).name)
-        name = re.sub(r"\.wal$", "", name)
-        if name.startswith(f".{db.name}.") and name.endswith(".tmp"):
-            name = f"the new report (beside {db.name})"
-        return f"disk full while writing {name} (during {_stage_words(stage)})"
-    if "could not set lock" in low or "conflicting lock" in low:
-        quoted = _QUOTED_PATH.findall(text)
-        name = Path(quoted[0]).name if quoted else work_path(db).name
-        return f"{name} is held open for writing by another process (during {_stage_words(stage)})"
-    if isinstance(exc, KeyboardInterrupt):
-        return f"interrupted during {_stage_words(stage)}"
-    if stage and stage.startswith("detect:"):
-        return f"{_stage_words(stage)} failed: {type(exc).__name__}: {first}"[:500]
-    if isinstance(exc, FileNotFoundError):
-        return first[:500]
-    return f"{type(exc).__name__} during {_stage_words(stage)}: {first}"[:500]
 
 
 def _alive(con: duckdb.DuckDBPyConnection) -> bool:
@@ -476,11 +329,11 @@ def fail(run: Run, exc: BaseException) -> str:
             con = run.con = connect_work(db, run.settings.tz, settings=run.settings)
         except (duckdb.Error, OSError) as exc2:
             run.say(f"[fail] could not reopen {work_path(db).name} to record the failure: {exc2}")
-            _write_pending_failure(db, pending)
+            write_pending_failure(db, pending)
             return reason
     try:
         if run.committed:
-            _undo_committed(con, run.run_id, reason)
+            undo_committed(con, run.run_id, reason)
         ingest.forget_run(con, run.run_id)
         try:
             run_folder(con, "staging")  # staging as the last good run left it
@@ -493,9 +346,9 @@ def fail(run: Run, exc: BaseException) -> str:
              "; ".join(run.notes) or None, run.run_id])
     except (duckdb.Error, OSError) as exc2:
         run.say(f"[fail] could not record the failure in {work_path(db).name}: {exc2}")
-        _write_pending_failure(db, pending)
+        write_pending_failure(db, pending)
         return reason
-    _pending_failure_path(db).unlink(missing_ok=True)  # recorded
+    pending_failure_path(db).unlink(missing_ok=True)  # recorded
     try:
         refresh_report(con, db)
     except (duckdb.Error, OSError) as exc2:
