@@ -80,10 +80,12 @@ class BrushingDetector(DetectorBase):
         base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
         recruit_.confirm(edges, crews)
         crews = [c for c in crews if len(c.members) >= p.min_members]
-        for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
-            recruit_.recruit(edges, crews, min_surprise=p.min_member_surprise,
-                             threshold=p.text_jaccard, base_dup=base_dup, min_hits=min_hits)
         window_s = (ctx.window_end - ctx.window_start).total_seconds()
+        orders = graph_.client_orders(ctx.con, sorted({s for c in crews for s in c.shops}))
+        for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
+            recruit_.recruit(edges, orders, crews, min_surprise=p.min_member_surprise,
+                             threshold=p.text_jaccard, base_dup=base_dup, min_hits=min_hits,
+                             window_s=window_s)
         tests = max(pairs.height, 1)
         result = DetectorResult()
         for crew in crews:
