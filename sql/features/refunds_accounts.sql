@@ -8,8 +8,10 @@
 -- bad seller or a recalled item explains the refunds it pays everyone.
 -- Accounts of the registered relation refunds_exclude(account_id) (those flagged by a first
 -- pass) are left out of every base rate, so a crew cannot raise the baseline of its shops.
--- Leverage: a paid order at a shop where the account posted a low rating (<= 2 stars) in the
--- window is a complaint or extortion claim, counted apart (serial refunders need no leverage).
+-- Leverage: a paid order the account itself rated low (<= getvariable('refunds_complaint_rating')
+-- stars, the review's order, else its latest order at the shop before the review) in the window
+-- is a complaint or extortion claim, counted apart (serial refunders need no leverage; one bad
+-- review at a shop does not make a complaint of every later claim there).
 -- Coupon loops: paid orders that redeemed a coupon are counted apart (refund-loop arbitrage is
 -- coupon hoarding).
 -- Reasons: the account's most used claim reason, how often, and that reason's share of all
@@ -57,10 +59,16 @@ units AS (
       AND NOT EXISTS (SELECT 1 FROM stg_orders o
                       WHERE o.order_id = c.order_id AND o.created_at < getvariable('window_start'))
 ),
-low AS (
-    SELECT DISTINCT account_id, shop_id FROM stg_reviews
-    WHERE rating <= 2 AND action <> 'withdrawn'
+low_reviews AS (
+    SELECT * FROM stg_reviews
+    WHERE rating <= getvariable('refunds_complaint_rating') AND action <> 'withdrawn'
       AND created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
+),
+low AS (  -- the orders the account itself rated low: by order_id, else its latest order there before
+    SELECT DISTINCT r.account_id, coalesce(r.order_id, o.order_id) AS order_id
+    FROM low_reviews r
+    ASOF LEFT JOIN stg_orders o
+      ON r.account_id = o.account_id AND r.shop_id = o.shop_id AND r.created_at >= o.created_at
 ),
 reason_share AS (
     SELECT reason, count(*) / sum(count(*)) OVER () AS share
@@ -133,7 +141,7 @@ FROM rated r
 JOIN top t USING (account_id)
 LEFT JOIN reasons x USING (account_id)
 LEFT JOIN reason_share rs ON rs.reason = x.top_reason
-LEFT JOIN low l ON l.account_id = r.account_id AND l.shop_id = r.shop_id
+LEFT JOIN low l ON l.account_id = r.account_id AND l.order_id = r.order_id
 GROUP BY r.account_id
 HAVING sum(r.paid::INT) > 0
 ORDER BY r.account_id

@@ -11,9 +11,10 @@ on far more of their orders than the base rate of the very shops and items they 
    could reach the level at all (Tarone's count), ``rate``.
    Reuse of the same claim reason, against that reason's share of all claims, is a second
    test combined with the first by Fisher's method.
-3. Accounts most of whose paid orders are at shops they rated one or two stars are left out:
-   those claims come with bad-review leverage (loud complainers, extortion rings), a
-   distinct pattern.
+3. Accounts most of whose paid orders they themselves rated low (that very order, at most
+   ``complaint_rating`` stars) are left out: those claims come with bad-review leverage
+   (loud complainers, extortion rings), a distinct pattern. One bad review at a shop does
+   not make every later claim there a complaint.
 4. Crews: flagged accounts linked by shipping addresses or devices used by few accounts;
    an account just below the level joins when it shares such an identifier with one, paying
    only for the accounts so linked (``crews``).
@@ -61,9 +62,12 @@ class RefundDetector(DetectorBase):
             0.5, ge=0, le=1, description="largest share of paid orders that redeemed a coupon: "
             "above it the refunds are coupon arbitrage (coupon_hoarding)")
         max_leveraged_share: float = Field(
-            0.8, ge=0, le=1, description="largest share of paid orders at shops the account "
-            "rated <= 2 stars: above it the claims are complaints or extortion (rings), not "
-            "serial refunds")
+            0.8, ge=0, le=1, description="largest share of paid orders the account itself rated "
+            "<= complaint_rating stars: above it the claims are complaints or extortion (rings), "
+            "not serial refunds")
+        complaint_rating: int = Field(
+            3, ge=1, le=5, description="a review of the claimed order at or below this rating "
+            "makes the claim a complaint")
         id_hub_cap: int = Field(
             8, ge=2, description="addresses/devices used by more accounts than this link no one "
             "(parcel lockers, campus NATs)")
@@ -72,7 +76,7 @@ class RefundDetector(DetectorBase):
         p: RefundDetector.Params = ctx.params  # type: ignore[assignment]
         exclude: list[str] = []
         for _ in range(2):  # the second pass leaves the first pass's flagged out of the baselines
-            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude)
+            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating)
             if acc.is_empty():
                 return DetectorResult()
             acc, tests = rate_.score(acc, p.min_surprise)

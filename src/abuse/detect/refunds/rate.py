@@ -14,10 +14,11 @@ from abuse.sqlfiles import read_sql
 
 
 def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
-                  exclude: list[str] | None = None) -> pl.DataFrame:
+                  exclude: list[str] | None = None, complaint_rating: int = 3) -> pl.DataFrame:
     """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
     rates without the orders of ``exclude``."""
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
+    con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
     con.register("refunds_exclude", pl.DataFrame({"account_id": exclude or []},
                                                  schema={"account_id": pl.Utf8}).to_arrow())
     try:
