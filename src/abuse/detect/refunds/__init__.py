@@ -49,8 +49,12 @@ class RefundDetector(DetectorBase):
             2.0, ge=0, description="-log10 p of the paid count left after the correction over "
             "accounts (2 = 1% familywise)")
         min_paid_surprise: float = Field(
-            3.0, ge=0, description="-log10 p the paid count needs on its own, uncorrected (reason "
-            "reuse supports a high payout rate, it never replaces it)")
+            3.0, ge=0, description="-log10 p the paid or the claimed count needs on its own, "
+            "uncorrected (reason reuse supports a high claim rate, it never replaces it)")
+        max_rejected_surprise: float = Field(
+            2.0, ge=0, description="-log10 p of the account's rejected claims at the platform's "
+            "approval rate above which its claim count is no evidence (the shops judge the "
+            "claims unfounded: a complainer); its paid count still is")
         min_shops: int = Field(3, ge=1, description="distinct shops that paid the account")
         min_join_paid_surprise: float = Field(
             1.3, ge=0, description="-log10 p of the paid count an account linked to a flagged "
@@ -79,18 +83,19 @@ class RefundDetector(DetectorBase):
             acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating)
             if acc.is_empty():
                 return DetectorResult()
-            acc, tests = rate_.score(acc, p.min_surprise)
+            acc, tests = rate_.score(acc, p.min_surprise, p.max_rejected_surprise)
             # claims that followed the account's own low ratings are complaints or extortion
             acc = acc.filter((pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
                              & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))
-                             & (pl.col("n_paid_shops") >= p.min_shops))
+                             & (pl.col("n_paid_shops") >= p.min_shops)
+                             & (pl.col("n_paid") > pl.col("expected_paid")))
             need = p.min_surprise + math.log10(max(tests, 1))
-            strong = (pl.col("surprise") >= need) & (pl.col("paid_surprise") >= p.min_paid_surprise)
+            strong = (pl.col("surprise") >= need) & (pl.col("count_surprise") >= p.min_paid_surprise)
             exclude = sorted(acc.filter(strong)["account_id"])
         flagged = acc.filter(strong)
         if flagged.is_empty():
             return DetectorResult()
-        near = acc.filter(~strong & (pl.col("paid_surprise") >= p.min_join_paid_surprise))
+        near = acc.filter(~strong & (pl.col("count_surprise") >= p.min_join_paid_surprise))
         groups, joined = crews_.crews(ctx.con, flagged, near, join_surprise=p.join_surprise,
                                       hub_cap=p.id_hub_cap)
         members = pl.concat([flagged.with_columns(joined_bits=pl.lit(None, pl.Float64)),
