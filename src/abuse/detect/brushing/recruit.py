@@ -102,6 +102,7 @@ def recruit(edges: pl.DataFrame, orders: pl.DataFrame, crews: list[Crew], *, min
         mass, mass_item = float(rates["exp"].sum()), float(rates["exp_item"].sum())
         cand = (at.filter(~is_mem & pl.col("hit") & ~pl.col("account_id").is_in(list(taken)))
                 .group_by("account_id").agg(pl.len().alias("hits"), pl.col("hit_item").sum().alias("hits_item"),
+                                            pl.col("shop_id").first().alias("shop"),
                                             pl.col("d").first(),
                                             pl.col("addrs").explode(empty_as_null=False).drop_nulls(),
                                             pl.col("devices").explode(empty_as_null=False).drop_nulls(),
@@ -126,10 +127,23 @@ def recruit(edges: pl.DataFrame, orders: pl.DataFrame, crews: list[Crew], *, min
             texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), max_texts, replace=False)]
         crew_sh = [graphs.shingles(x) for x in texts]
         need = min_surprise + math.log10(cand.height)
-        d = cand["d"].to_numpy()
+        d = cand["d"].to_numpy().astype(float)
         hits_s = stats.surprise_poisson(cand["hits"].to_numpy(), d * mass / big_k)
         item_s = np.where(cand["hits_item"].to_numpy() > 0,
                           stats.surprise_poisson(cand["hits_item"].to_numpy(), d * mass_item / big_k), 0.0)
+        # one hit: the chance of landing in a burst at a client at most as likely as this one
+        # (summing over all clients would let a crew's popular clients drown its quiet ones)
+        one = cand["hits"].to_numpy() == 1
+        if one.any():
+            at_shop = dict(zip(rates["shop_id"], zip(rates["exp"], rates["exp_item"], strict=True), strict=True))
+            e, ei = np.sort(rates["exp"].to_numpy()), np.sort(rates["exp_item"].to_numpy())
+            ce, cei = np.cumsum(e), np.cumsum(ei)
+            own = np.array([at_shop[x] for x in cand["shop"]], dtype=float).reshape(-1, 2)
+            cum = ce[np.searchsorted(e, own[:, 0], side="right") - 1]
+            cum_i = cei[np.searchsorted(ei, own[:, 1], side="right") - 1]
+            hits_s = np.where(one, stats.surprise_of(-np.expm1(-d * cum / big_k)), hits_s)
+            item_s = np.where(one & (cand["hits_item"].to_numpy() > 0),
+                              stats.surprise_of(-np.expm1(-d * cum_i / big_k)), item_s)
         # the burst alone, or the burst on the crew's items (two tries)
         base_s = np.maximum(hits_s, item_s) - math.log10(2)
         for r, s_base in zip(cand.iter_rows(named=True), base_s, strict=True):
