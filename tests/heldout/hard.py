@@ -64,6 +64,19 @@ def _look(truth: dict, p: Person, kind: str, group: str) -> None:
     truth["lookalikes"].append({"account_id": p.account_id, "lookalike": kind, "group": group})
 
 
+def within(draw, lo: float, hi: float, n: int | None = None):
+    """Draws from ``draw(size)`` redrawn until inside [lo, hi]: truncated, not clipped (a clip
+    piles the tail onto one instant, a burst no person or crew makes)."""
+    x = np.atleast_1d(np.asarray(draw(1 if n is None else n), dtype=float))
+    for _ in range(1000):
+        bad = (x < lo) | (x > hi)
+        if not bad.any():
+            break
+        x[bad] = draw(int(bad.sum()))
+    x = np.clip(x, lo, hi)  # only after 1000 rounds of bad luck
+    return float(x[0]) if n is None else x
+
+
 def _weekday(day: int) -> bool:
     return (day + FIRST_WEEKDAY) % 7 < 5
 
@@ -190,7 +203,7 @@ class Hard:
                 if p.registered >= release or r.random() >= p_claim:
                     continue
                 for _ in range(int(camp.get("per_account_limit") or 1)):
-                    t = release + float(np.clip(r.lognormal(np.log(median), sigma), 3, 3600))
+                    t = release + within(lambda k: r.lognormal(np.log(median), sigma, k), 3, 3600)
                     self.hoard(p, camp, t, ip, drops, shops, items, p_redeem, p_loop)
                     claimed += 1
         drawn = {"kind": kind, "size": size, "tactics": tactics, "real_share": round(real_share, 2),
@@ -298,9 +311,10 @@ class Hard:
         p_claim = float(r.uniform(0.35, 0.8))
         for p in people:
             _look(self.truth, p, "deal_hunter", "deal_hunters")
+            reaction = float(r.uniform(3, 9))  # this person's median seconds from release to tap
             for camp in camps:
                 if r.random() < p_claim:
-                    delay = float(np.clip(r.lognormal(np.log(float(r.uniform(3, 9))), 0.8), 1.2, 180))
+                    delay = within(lambda k: r.lognormal(np.log(reaction), 0.8, k), 1.2, 180)
                     claim_and_use(self.w, p, camp, camp["released_at"] + delay, redeem_p=0.6)
         self.params["benign"]["deal_hunters"] = {"accounts": len(people), "p_claim": round(p_claim, 2)}
 
@@ -310,7 +324,7 @@ class Hard:
         crowd = [p for p in self.take(int(r.integers(120, 260))) if p.registered < camp["released_at"]]
         median = float(r.uniform(30, 120))
         for p in crowd:
-            delay = float(np.clip(r.lognormal(np.log(median), 0.9), 2, 1800))
+            delay = within(lambda k: r.lognormal(np.log(median), 0.9, k), 2, 1800)
             claim_and_use(self.w, p, camp, camp["released_at"] + delay, redeem_p=0.55)
             _look(self.truth, p, "release_crowd", camp["campaign_id"])
         self.params["benign"]["release_crowd"] = {"campaign": camp["campaign_id"], "accounts": len(crowd),
@@ -323,7 +337,7 @@ class Hard:
         people = self.take(int(r.integers(150, 350)))
         t0 = camp["released_at"]
         for p in people:
-            t = t0 + float(np.clip(r.gamma(1.5, 600), 5, 3500))
+            t = t0 + within(lambda k: r.gamma(1.5, 600, k), 5, 3500)
             cid = w.coupon(p, camp, "claim", t)
             when = t + float(r.uniform(20, 300))
             o = w.order(p, when, shop, price(r, 60, 0.5) + camp["face_value"], discount=camp["face_value"],
@@ -344,7 +358,7 @@ class Hard:
         t0 = day * DAY + float(r.uniform(19.5, 21.5)) * HOUR
         shop = w.shop(0, 20)
         new = []
-        for delay in np.sort(np.clip(r.gamma(2.0, 900, int(r.integers(60, 151))), 10, 3590)):
+        for delay in np.sort(within(lambda k: r.gamma(2.0, 900, k), 10, 3590, int(r.integers(60, 151)))):
             p = w.register(t0 + float(delay), channel=str(r.choice(["app", "app", "web"])))
             new.append(p)
             _look(self.truth, p, "tv_ad_surge", f"tv-{day}")
@@ -366,7 +380,7 @@ class Hard:
         t0 = day * DAY + float(r.uniform(10, 20)) * HOUR
         n = int(r.integers(100, 251))
         mean = float(r.uniform(4, 9)) * HOUR
-        for delay in np.sort(np.clip(r.exponential(mean, n), 30, 30 * HOUR)):
+        for delay in np.sort(within(lambda k: r.exponential(mean, k), 30, 30 * HOUR, n)):
             p = self.human(t0 + float(delay), invited_by=star.account_id)
             _look(self.truth, p, "referral_wave", star.account_id)
         _look(self.truth, star, "referral_wave", star.account_id)
@@ -442,7 +456,7 @@ class Hard:
         start = day * DAY + float(r.uniform(9.5, 16)) * HOUR
         for _ in range(int(r.integers(20, 61))):
             p = self.human(self.old())
-            t = start + float(np.clip(r.lognormal(np.log(30 * 60), 1.0), 20, 8 * HOUR))
+            t = start + within(lambda k: r.lognormal(np.log(30 * 60), 1.0, k), 20, 8 * HOUR)
             w.act(p, t, "vote", float(r.uniform(2, 15)), session=w.token(), target=target, ip=nat)
             _look(self.truth, p, "office_vote", target)
 
