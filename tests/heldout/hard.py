@@ -303,9 +303,10 @@ class Hard:
                                      "days": days, "action": action, "start": local_text(start)}
 
     # 4. honest look-alikes and benign bursts -------------------------------------------------------
-    def deal_hunters(self, camps: list[dict]) -> None:
+    def deal_hunters(self, camps: list[dict], leaked: dict | None = None) -> None:
         """People who claim every coupon within seconds of its release, with human reaction times,
-        and spend it days later on their own ordinary orders."""
+        and spend it days later on their own ordinary orders. ``leaked`` is a coupon whose link went
+        round the crews' chat groups first: few hunters know of it."""
         r = self.r
         people = [self.human(self.old(60, 1500)) for _ in range(int(r.integers(30, 91)))]
         p_claim = float(r.uniform(0.35, 0.8))
@@ -313,7 +314,7 @@ class Hard:
             _look(self.truth, p, "deal_hunter", "deal_hunters")
             reaction = float(r.uniform(3, 9))  # this person's median seconds from release to tap
             for camp in camps:
-                if r.random() < p_claim:
+                if r.random() < p_claim * (0.25 if camp is leaked else 1.0):
                     delay = within(lambda k: r.lognormal(np.log(reaction), 0.8, k), 1.2, 180)
                     claim_and_use(self.w, p, camp, camp["released_at"] + delay, redeem_p=0.6)
         self.params["benign"]["deal_hunters"] = {"accounts": len(people), "p_claim": round(p_claim, 2)}
@@ -548,8 +549,8 @@ def plant(w: World, seed: int, truth: dict, ordinary: list[Person], busy_days: s
     hoarded = h.campaign(a, int(r.choice([10, 12, 20])), 20, 100, 2, 4000, "100减20")
     crowded = h.campaign(b, int(r.choice([10, 20])), 15, 99, 1, 6000, "99减15")
     flash = h.campaign(f, int(r.choice([12, 20])), float(r.choice([10, 15, 30])), 0, 1, 5000, "限时秒杀")
-    for camp in (hoarded, crowded):
-        ordinary_claims(w, ordinary, camp, float(r.uniform(0.04, 0.1)))
+    ordinary_claims(w, ordinary, hoarded, float(r.uniform(0.01, 0.04)))  # a leaked link: few people see it
+    ordinary_claims(w, ordinary, crowded, float(r.uniform(0.04, 0.1)))
     base = [c for c in w.campaigns[:6] if c["threshold"]]
     kinds = ["maint", "fresh", "mobile"] + (["maint"] if r.random() < 0.5 else [])
     for i, kind in enumerate(kinds):
@@ -562,7 +563,7 @@ def plant(w: World, seed: int, truth: dict, ordinary: list[Person], busy_days: s
     for k in range(int(r.integers(1, 3))):
         h.ticks(f"T-{k + 1}")
     thresholds = [c for c in w.campaigns if c["threshold"]]
-    h.deal_hunters([c for c in w.campaigns if c is not flash])
+    h.deal_hunters([c for c in w.campaigns if c is not flash], leaked=hoarded)
     h.release_crowd(crowded)
     h.flash_sale(flash)
     h.tv_ad()

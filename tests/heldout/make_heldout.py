@@ -10,6 +10,18 @@ account ids, zero-padded shop ids, every file format, timestamps naive, with ``Z
 output is unchanged) vote_inflation farms, brushing_ring crews and serial_refunders that adapt,
 an ordinary like/vote/follow life, their look-alikes, and truth/inflated_targets.csv and
 truth/brushing_shops.csv.
+
+``--hard`` (tests/heldout/hard.py; implies ``--adaptive``) replaces the easy coupon batches and the
+sign-up burst by coupon crews that adapt, idle registration waves (``batch_registration``), hourly
+bot ticks, their honest look-alikes, and spike incidents with truth (truth/spikes.csv gains
+``cause`` and ``cluster``, truth/accounts.csv ``evasion``). ``--tz ZONE`` writes the data in another
+platform zone without daylight saving (e.g. Asia/Kolkata, +05:30); run the pipeline with the same
+``--tz``. Score the incidents with ``python tests/heldout/score_incidents.py DB DIR``:
+
+    cd tests && ../.venv/bin/python -m heldout.make_heldout --out /tmp/h2 --seed 2 --hard --tz Asia/Kolkata
+    abuse nightly --landing /tmp/h2/landing --db /tmp/h2/abuse.duckdb --tz Asia/Kolkata
+    abuse evaluate --db /tmp/h2/abuse.duckdb --truth /tmp/h2
+    python tests/heldout/score_incidents.py /tmp/h2/abuse.duckdb /tmp/h2
 """
 
 from __future__ import annotations
