@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import nightly, order, report, work, write_landing
+from helpers import nightly, order, report, work, write_landing
 
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings

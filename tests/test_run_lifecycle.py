@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import order, report, work, write_landing
+from helpers import order, report, work, write_landing
 
 from abuse.cli import main as cli
 from abuse.feedback import feedback_path
