@@ -196,6 +196,6 @@ def test_adaptive_refunders_with_complaint_cover_found_lookalikes_spared(tmp_pat
     planted = {a for a, p in truth["accounts"].items() if p == "serial_refunder"}
     flagged = {f.account_id for f in res.findings}
     p, r = prf(flagged, planted)
-    assert p >= 0.95 and r >= 0.40, (p, r)  # measured R 0.778 (seed 1), 0.421 (seed 4)
+    assert p >= 0.95 and r >= 0.40, (p, r)  # measured R 0.722 (seed 1), 0.421 (seed 4)
     wrongly = {a: truth["lookalike"][a] for a in flagged if a in truth["lookalike"]}
     assert not wrongly, wrongly
