@@ -141,7 +141,9 @@ def recruit(edges: pl.DataFrame, orders: pl.DataFrame, crews: list[Crew], *, min
             own = np.array([at_shop[x] for x in cand["shop"]], dtype=float).reshape(-1, 2)
             cum = ce[np.searchsorted(e, own[:, 0], side="right") - 1]
             cum_i = cei[np.searchsorted(ei, own[:, 1], side="right") - 1]
-            hits_s = np.where(one, stats.surprise_of(-np.expm1(-d * cum / big_k)), hits_s)
+            # the timing alone is no evidence for one hit: a client's promotion draws genuine
+            # buyers into the crew's burst too; buying the crew's pushed item in it is
+            hits_s = np.where(one, 0.0, hits_s)
             item_s = np.where(one & (cand["hits_item"].to_numpy() > 0),
                               stats.surprise_of(-np.expm1(-d * cum_i / big_k)), item_s)
         # the burst alone, or the burst on the crew's items (two tries)
