@@ -34,6 +34,10 @@ class HoardingDetector(DetectorBase):
         fast_claim_s: float = Field(
             10.0, gt=0, description="a claim this many seconds after release or sooner is 'fast'"
         )
+        early_claim_min: float = Field(
+            30.0, gt=0, description="a claim this many minutes after release or sooner is "
+            "'early' (alone common: alert people, deal hunters)"
+        )
         thin_max_events: int = Field(
             2, ge=0, description="an account with no plain orders and at most this many other "
             "activity events in the window shows 'almost no other behaviour'"

@@ -19,6 +19,7 @@ from abuse.sqlfiles import read_sql
 #: Behavioural tells, in the order reasons mention them, with a phrase for each.
 TELLS: dict[str, str] = {
     "fast": "claimed within {fast_claim_s:g} s of release",
+    "early": "claimed within {early_claim_min:g} minutes of release",
     "unused": "left most claimed coupons unused",
     "at_threshold": "redeemed on orders at the exact threshold",
     "refund_loop": "re-redeemed returned coupons (refund loop)",
@@ -32,6 +33,9 @@ TELLS: dict[str, str] = {
 #: Behaviour tells. "Suspicious" (``susp``) is a fast claim plus one of the strong ones, or
 #: three behaviour tells without a fast claim (a batch that staggers its claims). Leaving a
 #: coupon unused is everyday human behaviour, so it is weak: it only counts among the three.
+#: A maintained account that looks alive (browsing, a plain order) still shows the conjunction
+#: of two weak tells: it raced a release (within minutes) and redeemed at exactly the
+#: threshold; each is common alone (alert people, deal hunters; people who top up an order).
 #: Registration burst and number segment never count: a referral wave or a TV ad brings
 #: bursts of fresh sign-ups too.
 STRONG_TELLS = ("at_threshold", "refund_loop", "thin", "short_sessions", "spins")
@@ -60,6 +64,7 @@ def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
     df = df.with_columns(
         pl.Series("burst_p", burst_p),
         fast=pl.col("min_delay_s") <= p.fast_claim_s,
+        early=pl.col("min_delay_s") <= 60 * p.early_claim_min,
         unused=(pl.col("n_unused") > 0) & (2 * pl.col("n_unused") >= pl.col("n_claims")),
         at_threshold=pl.col("n_at_threshold") > 0,
         refund_loop=pl.col("n_reredeems") > 0,
@@ -72,7 +77,9 @@ def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
     df = df.with_columns([pl.col(t).fill_null(False) for t in TELLS])
     return df.with_columns(
         n_tells=_count(tuple(TELLS)),
-        susp=(pl.col("fast") & (_count(STRONG_TELLS) >= 1)) | (_count(BEHAVIOUR_TELLS) >= 3),
+        susp=(pl.col("fast") & (_count(STRONG_TELLS) >= 1))
+        | (_count(BEHAVIOUR_TELLS) >= 3)
+        | (pl.col("early") & pl.col("at_threshold")),
     )
 
 

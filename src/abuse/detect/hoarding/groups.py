@@ -65,11 +65,12 @@ def batches(
     """(account_id, group, role): suspicious claimers joined through linking identifiers
     (role ``core``), plus other accounts tied to one group by linking identifiers of at least
     ``attach_min_kinds`` different kinds (an IP and its /24 are one kind, as are a number and
-    its 7-digit block): claimers with a weaker profile (``attached``) and
+    its 7-digit block; a claimer that raced a release counts that as one more kind, the
+    behaviour the batch shares): claimers with a weaker profile (``attached``) and
     batch accounts that claimed nothing in the window (``dormant``)."""
     linking = idents.filter("links").select("kind", "value")
     tied = edges.join(linking, on=["kind", "value"]).join(
-        claimers.select("account_id", "susp"), on="account_id", how="left"
+        claimers.select("account_id", "susp", "early"), on="account_id", how="left"
     )
     core = tied.filter(pl.col("susp").fill_null(False))
     schema = {"account_id": pl.Utf8, "group": pl.Int64, "role": pl.Utf8}
@@ -101,7 +102,10 @@ def batches(
         )
         .join(ident_group, on="key")
         .group_by("account_id", "group")
-        .agg(kinds=pl.col("family").n_unique(), claimer=pl.col("susp").is_not_null().any())
+        .agg(
+            kinds=pl.col("family").n_unique() + pl.col("early").fill_null(False).any().cast(pl.UInt32),
+            claimer=pl.col("susp").is_not_null().any(),
+        )
         .filter(pl.col("kinds") >= p.attach_min_kinds)
         .sort(["kinds", "group"], descending=[True, False])
         .unique("account_id", keep="first", maintain_order=True)
