@@ -314,8 +314,10 @@ def _maintained(w: World, cluster: str, size: int, camps: list[dict]) -> None:
     exact = float(rng.uniform(0.55, 0.95))
     resale_shop = pick_weighted(rng, w.shops["weight"], int(rng.integers(1, 3)))
     resale = shop_items(w, np.repeat(resale_shop, int(rng.integers(1, 3))))
-    for camp in camps:
-        who = acc[rng.random(size) < rng.uniform(0.85, 1.0)]
+    joins = rng.random((len(camps), size)) < rng.uniform(0.85, 1.0, (len(camps), 1))
+    joins[rng.integers(0, len(camps), size), np.arange(size)] |= ~joins.any(axis=0)  # each at least once
+    for camp, part in zip(camps, joins):
+        who = acc[part]
         delay = rng.uniform(0.8, claim_span, len(who)) * SEC
         t_claim = camp["released"] + delay.astype(np.int64)
         coupon = claim(w, camp, who, t_claim, device=w.acc["device"][who], ip=w.acc["ip"][who])

@@ -46,8 +46,12 @@ def _query(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     return con.sql(read_sql(f"features/{name}.sql")).pl()
 
 
-def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
-    """One row per account with a claim in the window: features, tells and ``susp``."""
+def claimers(
+    con: duckdb.DuckDBPyConnection, p: Any, edges: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row per account with a claim in the window: features, tells and ``susp``.
+    ``edges`` (from ``identifiers``) tell which claimers share nothing with another claimer:
+    the crowd whose race to a release is the base rate of an early claim."""
     df = _query(con, "hoarding_claimers")
     if df.is_empty():
         return df.with_columns([pl.lit(False).alias(t) for t in (*TELLS, "susp")])
@@ -75,12 +79,63 @@ def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
         virtual=pl.col("virtual_segment").fill_null(False),
     )
     df = df.with_columns([pl.col(t).fill_null(False) for t in TELLS])
+    df = df.with_columns(early=_early_where_rare(con, df, p, edges))
     return df.with_columns(
         n_tells=_count(tuple(TELLS)),
         susp=(pl.col("fast") & (_count(STRONG_TELLS) >= 1))
         | (_count(BEHAVIOUR_TELLS) >= 3)
         | (pl.col("early") & pl.col("at_threshold")),
     )
+
+
+#: Identifier kinds through which a claimer can be tied to another (for ``_isolated``).
+PERSONAL_KINDS = ("device", "ip", "phone", "addr", "redeem_item")
+
+
+def _isolated(df: pl.DataFrame, edges: pl.DataFrame | None) -> pl.Series:
+    """Per claimer: shares no device, IP, number, address or threshold item with another
+    claimer (people on their own; batch accounts are tied to each other by something)."""
+    if edges is None or edges.is_empty():
+        return pl.Series("isolated", [True] * len(df))
+    e = edges.filter(pl.col("kind").is_in(PERSONAL_KINDS)).join(
+        df.select("account_id"), on="account_id"
+    )
+    tied = (
+        e.join(e.group_by("kind", "value").agg(n=pl.len()).filter(pl.col("n") >= 2),
+               on=["kind", "value"])
+        .select("account_id").unique()
+    )
+    return df.select("account_id")["account_id"].is_in(tied["account_id"].implode()).not_()
+
+
+def _early_where_rare(
+    con: duckdb.DuckDBPyConnection, df: pl.DataFrame, p: Any, edges: pl.DataFrame | None
+) -> pl.Series:
+    """Per claimer: claimed some campaign within ``early_claim_min`` minutes of its release,
+    where racing that release is rare. A campaign's early share is measured among its
+    isolated claimers (``_isolated``) that did not redeem at the threshold, so a batch does
+    not raise it; at a flash sale that the whole crowd races, being early says nothing and
+    does not count."""
+    use = _query(con, "hoarding_campaign_use").select("account_id", "campaign_id", "min_delay_s")
+    crowd = df.select("account_id", "at_threshold").with_columns(
+        _isolated(df, edges).alias("isolated")
+    )
+    use = use.join(crowd, on="account_id").with_columns(
+        is_early=pl.col("min_delay_s") <= 60 * p.early_claim_min
+    )
+    share = (
+        use.filter(~pl.col("at_threshold") & pl.col("isolated"))
+        .group_by("campaign_id")
+        .agg(early_share=pl.col("is_early").mean())
+    )
+    per = (
+        use.join(share, on="campaign_id", how="left")
+        .with_columns(rare=pl.col("early_share").fill_null(0.0) < p.early_max_share)
+        .group_by("account_id")
+        .agg(early=(pl.col("is_early") & pl.col("rare")).any())
+    )
+    out = df.select("account_id").join(per, on="account_id", how="left", maintain_order="left")
+    return out["early"].fill_null(False)
 
 
 def _count(tells: tuple[str, ...]) -> pl.Expr:

@@ -39,11 +39,15 @@ def rest_rate(k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame) -> np.ndarra
     return (total - np.asarray(k, dtype=float) + 1.0) / (rest + 2.0)
 
 
-def link_identifiers(edges: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.DataFrame:
+def link_identifiers(
+    edges: pl.DataFrame, claimers: pl.DataFrame, p: Any, base: float | None = None
+) -> pl.DataFrame:
     """Per identifier shared by >= 2 claimers: sharers ``n``, suspicious sharers ``k``, the
     population count ``df``, ``log10_p`` of k under the base rate of the other claimers,
     and ``links``: significant, and suspicious claimers are a majority of every account
-    that carries the identifier (a NAT of 300 with four quick claimers links nobody)."""
+    that carries the identifier (a NAT of 300 with four quick claimers links nobody).
+    ``base``: the suspicious share of ordinary claimers, once batches are known (then other
+    batches no longer raise an identifier's baseline); by default the other claimers'."""
     per = (
         edges.join(claimers.select("account_id", "susp"), on="account_id")
         .group_by("kind", "value")
@@ -51,7 +55,8 @@ def link_identifiers(edges: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.
         .filter(pl.col("n") >= 2)
     )
     k, n = per["k"].to_numpy(), per["n"].to_numpy()
-    log10_p = -surprise_binom(k, n, rest_rate(k, n, claimers))
+    rate = rest_rate(k, n, claimers) if base is None else np.full(len(k), base)
+    log10_p = -surprise_binom(k, n, rate)
     return per.with_columns(
         pl.Series("log10_p", log10_p),
         links=(pl.Series(log10_p) <= np.log10(p.link_alpha))
@@ -60,13 +65,18 @@ def link_identifiers(edges: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.
 
 
 def batches(
-    edges: pl.DataFrame, idents: pl.DataFrame, claimers: pl.DataFrame, p: Any
+    edges: pl.DataFrame,
+    idents: pl.DataFrame,
+    claimers: pl.DataFrame,
+    p: Any,
+    use: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """(account_id, group, role): suspicious claimers joined through linking identifiers
     (role ``core``), plus other accounts tied to one group by linking identifiers of at least
     ``attach_min_kinds`` different kinds (an IP and its /24 are one kind, as are a number and
-    its 7-digit block; a claimer that raced a release counts that as one more kind, the
-    behaviour the batch shares): claimers with a weaker profile (``attached``) and
+    its 7-digit block; a claimer that raced a release and claimed nothing but the group's
+    campaigns counts that as one more kind, the behaviour the batch shares, while a deal
+    hunter racing every release does not): claimers with a weaker profile (``attached``) and
     batch accounts that claimed nothing in the window (``dormant``)."""
     linking = idents.filter("links").select("kind", "value")
     tied = edges.join(linking, on=["kind", "value"]).join(
@@ -94,7 +104,7 @@ def batches(
         {"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"}
     )
     ident_group = pl.DataFrame({"key": idk, "group": label[len(acc) :].astype(np.int64)})
-    attached = (
+    candidates = (
         tied.filter(~pl.col("susp").fill_null(False))
         .with_columns(
             key=pl.col("kind") + "\x00" + pl.col("value"),
@@ -103,8 +113,16 @@ def batches(
         .join(ident_group, on="key")
         .group_by("account_id", "group")
         .agg(
-            kinds=pl.col("family").n_unique() + pl.col("early").fill_null(False).any().cast(pl.UInt32),
+            n_families=pl.col("family").n_unique(),
+            early=pl.col("early").fill_null(False).any(),
             claimer=pl.col("susp").is_not_null().any(),
+        )
+    )
+    attached = (
+        candidates.join(_focused(candidates, members, use), on=["account_id", "group"], how="left")
+        .with_columns(
+            kinds=pl.col("n_families")
+            + (pl.col("early") & pl.col("focused").fill_null(use is None)).cast(pl.UInt32)
         )
         .filter(pl.col("kinds") >= p.attach_min_kinds)
         .sort(["kinds", "group"], descending=[True, False])
@@ -116,6 +134,34 @@ def batches(
         )
     )
     return pl.concat([members, attached]).cast(schema)
+
+
+def _focused(
+    candidates: pl.DataFrame, core: pl.DataFrame, use: pl.DataFrame | None
+) -> pl.DataFrame:
+    """(account_id, group, focused): every campaign the candidate claimed is one its group's
+    core claimed (each by at least a fifth of the core)."""
+    schema = {"account_id": pl.Utf8, "group": pl.Int64, "focused": pl.Boolean}
+    if use is None or candidates.is_empty():
+        return pl.DataFrame(schema=schema)
+    size = core.group_by("group").agg(n_core=pl.len())
+    camps = (
+        use.select("account_id", "campaign_id")
+        .join(core.select("account_id", "group"), on="account_id")
+        .group_by("group", "campaign_id")
+        .agg(n=pl.len())
+        .join(size, on="group")
+        .filter(pl.col("n") >= 0.2 * pl.col("n_core"))
+        .select("group", "campaign_id", ours=pl.lit(True))
+    )
+    return (
+        candidates.select("account_id", "group")
+        .join(use.select("account_id", "campaign_id"), on="account_id")
+        .join(camps, on=["group", "campaign_id"], how="left")
+        .group_by("account_id", "group")
+        .agg(focused=pl.col("ours").fill_null(False).all())
+        .cast(schema)
+    )
 
 
 def score_groups(groups: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.DataFrame:
@@ -144,3 +190,9 @@ def base_rates(claimers: pl.DataFrame) -> dict[str, float]:
     """The share of the given claimers showing each tell (and ``susp``)."""
     n = max(len(claimers), 1)
     return {t: float(claimers[t].sum()) / n for t in (*TELLS, "susp")}
+
+
+def ordinary_rate(claimers: pl.DataFrame, members: pl.DataFrame) -> float:
+    """The suspicious share of the claimers outside ``members`` (Laplace-smoothed)."""
+    rest = claimers.join(members.select("account_id"), on="account_id", how="anti")
+    return (float(rest["susp"].sum()) + 1.0) / (len(rest) + 2.0)
