@@ -103,6 +103,16 @@ def batches(
     members = pl.DataFrame(
         {"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"}
     )
+    # a suspicious claimer tied by a single kind of identifier and claiming campaigns the
+    # rest of its group does not (a deal hunter who bought the crew's item once) stays out
+    families = core.group_by("account_id").agg(
+        n_families=pl.col("kind").replace(FAMILY).n_unique()
+    )
+    lone = members.join(families, on="account_id").filter(pl.col("n_families") < 2)
+    if use is not None and not lone.is_empty():
+        focus = _focused(lone.select("account_id", "group"), members, use)
+        out = focus.filter(~pl.col("focused")).select("account_id")
+        members = members.join(out, on="account_id", how="anti")
     ident_group = pl.DataFrame({"key": idk, "group": label[len(acc) :].astype(np.int64)})
     candidates = (
         tied.filter(~pl.col("susp").fill_null(False))
