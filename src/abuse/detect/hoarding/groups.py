@@ -29,39 +29,68 @@ LN10 = np.log(10.0)
 #: Identifier kinds that say the same thing twice count once when tying an account to a batch.
 FAMILY = {"ip_net": "ip", "phone7": "phone"}
 
+#: Where a batch's value goes (shipping addresses, the items bought at the threshold), as
+#: opposed to where its traffic comes from: an early claim adds to a tie of these kinds only
+#: (a shared IP range plus a quick claim is everyday life on a campus or mobile network).
+EXTRACTION_KINDS = ("addr", "redeem_item")
 
-def rest_rate(k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame) -> np.ndarray:
+#: Kinds whose holders are judged by ``hit`` (suspicious, or an early claimer): an item
+#: bought at the threshold with the campaign's coupon, or a drop address, is where a batch's
+#: value goes, so holders that also raced the release (where racing is rare) are tested
+#: against the ordinary rate of that conjunction; a household or a procurement team shares
+#: an address too, but does not race releases together.
+BEHAVIOUR_KINDS = ("redeem_item", "addr")
+
+
+def _with_hit(claimers: pl.DataFrame) -> pl.DataFrame:
+    early = pl.col("early") if "early" in claimers.columns else pl.lit(False)
+    return claimers.select("account_id", "susp", hit=pl.col("susp") | early.fill_null(False))
+
+
+def rest_rate(
+    k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame, col: str = "susp"
+) -> np.ndarray:
     """The suspicious share among the claimers outside each group of ``n`` with ``k``
     suspicious: the base rate a group is judged against (a large batch must not raise its
     own baseline). Laplace-smoothed, so an empty remainder never makes a rate of zero."""
-    total, n_all = float(claimers["susp"].sum()), float(len(claimers))
+    total, n_all = float(claimers[col].sum()), float(len(claimers))
     rest = n_all - np.asarray(n, dtype=float)
     return (total - np.asarray(k, dtype=float) + 1.0) / (rest + 2.0)
 
 
 def link_identifiers(
-    edges: pl.DataFrame, claimers: pl.DataFrame, p: Any, base: float | None = None
+    edges: pl.DataFrame, claimers: pl.DataFrame, p: Any, base: dict[str, float] | None = None
 ) -> pl.DataFrame:
-    """Per identifier shared by >= 2 claimers: sharers ``n``, suspicious sharers ``k``, the
-    population count ``df``, ``log10_p`` of k under the base rate of the other claimers,
-    and ``links``: significant, and suspicious claimers are a majority of every account
-    that carries the identifier (a NAT of 300 with four quick claimers links nobody).
-    ``base``: the suspicious share of ordinary claimers, once batches are known (then other
-    batches no longer raise an identifier's baseline); by default the other claimers'."""
+    """Per identifier shared by >= 2 claimers: sharers ``n``, suspicious sharers ``k`` (for
+    ``BEHAVIOUR_KINDS``: suspicious or early), the population count ``df``, ``log10_p`` of k
+    under the base rate of the other claimers, and ``links``: significant, and such
+    claimers are a majority of every account that carries the identifier (a NAT of 300 with
+    four quick claimers links nobody). ``base``: the shares (``susp``, ``hit``) among
+    ordinary claimers, once batches are known (then other batches no longer raise an
+    identifier's baseline); by default the other claimers'."""
+    claim = _with_hit(claimers)
     per = (
-        edges.join(claimers.select("account_id", "susp"), on="account_id")
+        edges.join(claim, on="account_id")
         .group_by("kind", "value")
-        .agg(n=pl.len(), k=pl.col("susp").sum(), df=pl.col("df").first())
+        .agg(n=pl.len(), k_susp=pl.col("susp").sum(), k_hit=pl.col("hit").sum(),
+             df=pl.col("df").first())
         .filter(pl.col("n") >= 2)
     )
-    k, n = per["k"].to_numpy(), per["n"].to_numpy()
-    rate = rest_rate(k, n, claimers) if base is None else np.full(len(k), base)
+    alt = per["kind"].is_in(BEHAVIOUR_KINDS).to_numpy()
+    k = np.where(alt, per["k_hit"].to_numpy(), per["k_susp"].to_numpy())
+    n = per["n"].to_numpy()
+    if base is None:
+        rate = np.where(alt, rest_rate(k, n, claim, "hit"), rest_rate(k, n, claim, "susp"))
+    else:
+        rate = np.where(alt, base["hit"], base["susp"])
     log10_p = -surprise_binom(k, n, rate)
     return per.with_columns(
+        pl.Series("k", k),
         pl.Series("log10_p", log10_p),
-        links=(pl.Series(log10_p) <= np.log10(p.link_alpha))
+    ).with_columns(
+        links=(pl.col("log10_p") <= np.log10(p.link_alpha))
         & (pl.col("k") >= p.link_min_purity * pl.col("df")),
-    )
+    ).drop("k_susp", "k_hit")
 
 
 def batches(
@@ -74,8 +103,8 @@ def batches(
     """(account_id, group, role): suspicious claimers joined through linking identifiers
     (role ``core``), plus other accounts tied to one group by linking identifiers of at least
     ``attach_min_kinds`` different kinds (an IP and its /24 are one kind, as are a number and
-    its 7-digit block; a claimer that raced a release and claimed nothing but the group's
-    campaigns counts that as one more kind, the behaviour the batch shares, while a deal
+    its 7-digit block; a claimer tied through an address or a threshold item that raced a
+    release and claimed nothing but the group's campaigns counts that as one more kind, the behaviour the batch shares, while a deal
     hunter racing every release does not): claimers with a weaker profile (``attached``) and
     batch accounts that claimed nothing in the window (``dormant``)."""
     linking = idents.filter("links").select("kind", "value")
@@ -124,7 +153,8 @@ def batches(
         .group_by("account_id", "group")
         .agg(
             n_families=pl.col("family").n_unique(),
-            early=pl.col("early").fill_null(False).any(),
+            early=pl.col("early").fill_null(False).any()
+            & pl.col("kind").is_in(EXTRACTION_KINDS).any(),
             claimer=pl.col("susp").is_not_null().any(),
         )
     )
@@ -202,7 +232,8 @@ def base_rates(claimers: pl.DataFrame) -> dict[str, float]:
     return {t: float(claimers[t].sum()) / n for t in (*TELLS, "susp")}
 
 
-def ordinary_rate(claimers: pl.DataFrame, members: pl.DataFrame) -> float:
-    """The suspicious share of the claimers outside ``members`` (Laplace-smoothed)."""
-    rest = claimers.join(members.select("account_id"), on="account_id", how="anti")
-    return (float(rest["susp"].sum()) + 1.0) / (len(rest) + 2.0)
+def ordinary_rate(claimers: pl.DataFrame, members: pl.DataFrame) -> dict[str, float]:
+    """The suspicious share (``susp``) and the suspicious-or-early share (``hit``) of the
+    claimers outside ``members`` (Laplace-smoothed)."""
+    rest = _with_hit(claimers).join(members.select("account_id"), on="account_id", how="anti")
+    return {c: (float(rest[c].sum()) + 1.0) / (len(rest) + 2.0) for c in ("susp", "hit")}
