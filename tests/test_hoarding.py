@@ -379,65 +379,25 @@ def test_maintained_crew_is_linked_by_behaviour_and_lookalikes_spared():
 
 
 def test_early_claims_count_only_where_racing_is_rare():
-    """At a release the whole crowd races, an early claim is no evidence; at an ordinary
-    release it is, even when a batch makes up most of the early claimers."""
+    """At a release the whole crowd races (a flash sale), an early claim is no evidence; at
+    an ordinary release it is, even where a batch makes up most of the early claimers."""
     from abuse.detect.hoarding import features
 
-    w = maintained_world(5)
+    w, r = maintained_world(5), random.Random(9)
+    w.campaigns["F"] = dict(campaign_id="F", name="flash", face_value=30.0, threshold=199.0,
+                            released_at=T0 + timedelta(days=20, hours=20), per_account_limit=1,
+                            total_quota=10000)
+    w.rows["campaigns"].append(w.campaigns["F"])
+    for i in range(300):  # 240 race the flash sale within a minute, 60 come hours later
+        w.account(f"flashbuyer{i}", T0 - timedelta(days=r.uniform(30, 600)))
+        w.coupon(f"flashbuyer{i}", "F", r.uniform(1, 60) if i < 240 else r.uniform(2e4, 8e4))
     con = w.staged()
     edges, _ = features.identifiers(con)
-    df = features.claimers(con, P, edges).to_pandas().set_index("account_id")
-    crew = sorted(w.truth["maintained"])
-    assert df.loc[crew, "early"].mean() > 0.95
-    # quick fingers of the toy world race C1 only: their early claim there counts for nothing
-    flash_only = [a for a in sorted(w.truth["flash_sale_crowd"]) if a in df.index
-                  and df.loc[a, "n_campaigns"] == 1 and df.loc[a, "min_delay_s"] < 60]
+    df = features.claimers(con, P, edges)
+    crew = df.filter(pl.col("account_id").is_in(sorted(w.truth["maintained"])))
+    racers = df.filter(pl.col("account_id").is_in([f"flashbuyer{i}" for i in range(240)]))
+    assert crew["early"].mean() > 0.95
+    assert racers.height == 240 and not racers["early"].any()
+    # the tell is measured, not assumed: with a bar no release passes, nobody is early
     strict = features.claimers(con, P.model_copy(update={"early_max_share": 0.01}), edges)
-    assert flash_only and strict.filter(pl.col("account_id").is_in(crew))["early"].sum() == 0
-
-
-ADV_SCALE = 0.4
-
-
-@pytest.fixture(scope="module", params=[(1, "Asia/Shanghai"), (3, "Asia/Kolkata")],
-                ids=["seed1", "seed3-kolkata"])
-def adversarial(request, tmp_path_factory):
-    """``generate --adversarial``: maintained crews beside the default batches, and the
-    cafe, work-phone, procurement and deal-hunter look-alikes."""
-    seed, tz = request.param
-    out = tmp_path_factory.mktemp(f"hoard_adv{seed}")
-    generate(out, seed, ADV_SCALE, adversarial=True, tz=tz)
-    con, ws, we = staged(out / "landing", tz=tz)
-    res = HoardingDetector().detect(DetectContext(con, ws, we, tz, P))
-    return con, res, out / "truth"
-
-
-def test_adversarial_crews_found_and_lookalikes_spared(adversarial):
-    con, res, truth = adversarial
-    m = score_against_truth({f.account_id for f in res.findings}, res.clusters, truth)
-    acc = pl.read_csv(truth / "accounts.csv", infer_schema_length=0)
-    kept = acc.filter(pl.col("cluster").str.starts_with("maintained"))
-    assert kept.height and kept["evasion"].str.contains("clean_devices").all()
-    looks = set(pl.read_csv(truth / "lookalikes.csv", infer_schema_length=0)["lookalike"])
-    assert {"internet_cafe", "shared_work_phone", "procurement_accounts", "deal_hunter"} <= looks
-    assert meets_bar(m), m
-    # the maintained crews share no registration device among themselves
-    shared = con.sql(f"""SELECT count(*) FROM (SELECT device_id FROM stg_accounts
-        WHERE account_id IN {tuple(kept['account_id'])} GROUP BY 1 HAVING count(*) > 1)""")
-    assert shared.fetchone()[0] == 0
-
-
-def test_reasons_are_one_plain_sentence(adversarial):
-    _, res, _ = adversarial
-    texts = [c.summary for c in res.clusters] + [f.reason for f in res.findings]
-    assert texts
-    for t in texts:
-        assert t[0].isupper() and t.endswith(".") and not re.search(r"[.;:] [A-Z]", t), t
-        depth = 0
-        for ch in t:  # no parentheses inside parentheses
-            depth += {"(": 1, ")": -1}.get(ch, 0)
-            assert 0 <= depth <= 1, t
-        assert not re.search(r"\b1 (accounts|devices|campaigns|addresses|claimers|items)\b", t), t
-        assert "vs " not in t  # base rates as words: "against 3% of its 812 other claimers"
-        for n in re.findall(r"against [\d.]+% of its (\d+) other claimers", t):
-            assert int(n) >= 30, t  # no base rate quoted from a tiny sample
+    assert not strict.filter(pl.col("account_id").is_in(crew["account_id"].implode()))["early"].any()
