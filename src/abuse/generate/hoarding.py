@@ -296,7 +296,15 @@ def _maintained(w: World, cluster: str, size: int, camps: list[dict]) -> None:
         addr=addr,
     )
     w.plant(acc, "coupon_hoarding", cluster, "batch")
-    # look alive: a few human-timed browsing sessions and a plain order or two
+    _look_alive(w, acc)
+    _claim_and_redeem(w, cluster, acc, camps, {"virtual_share": virtual_share,
+                                               "per_drop": per_drop, "drops": len(drops),
+                                               "waves": n_waves})
+
+
+def _look_alive(w: World, acc: np.ndarray) -> None:
+    """A few human-timed browsing sessions and a plain order or two per account."""
+    rng, c, size = w.rng, w.clock, len(acc)
     n_sess = rng.integers(2, 9, size)
     who = np.repeat(acc, n_sess)
     starts = c.human_times(rng, len(who), lo=np.maximum(w.acc["reg"][who] + HOUR, c.start))
@@ -308,7 +316,12 @@ def _maintained(w: World, cluster: str, size: int, camps: list[dict]) -> None:
     t = c.human_times(rng, len(buyer), lo=np.maximum(w.acc["reg"][buyer] + HOUR, c.start))
     item = shop_items(w, shop)
     place_orders(w, buyer, shop, w.items["code"][item], t, w.items["price"][item])
-    # claims: spread over the first minutes; redemptions: the same resale items, over days
+
+
+def _claim_and_redeem(w: World, cluster: str, acc: np.ndarray, camps: list[dict], drawn: dict) -> None:
+    """Claims spread over the first minutes after each release; redemptions over the next
+    days on the same few resale items, at or just above the threshold. Names the tactics."""
+    rng, c, size = w.rng, w.clock, len(acc)
     claim_span = float(rng.uniform(45, 900))
     use_p = float(rng.uniform(0.8, 0.97))
     exact = float(rng.uniform(0.55, 0.95))
@@ -344,14 +357,14 @@ def _maintained(w: World, cluster: str, size: int, camps: list[dict]) -> None:
         tactics.add("slow_claims")
     if exact < 0.75:
         tactics.add("above_threshold")
-    if per_drop < 6:
+    if drawn["per_drop"] < 6:
         tactics.add("many_drops")
     if use_p < 0.9:
         tactics.add("some_unused")
     w.params.setdefault("evasions", {})[cluster] = ";".join(sorted(tactics))
     w.params["coupon_hoarding_adaptive"].append({
-        "cluster": cluster, "size": size, "waves": n_waves, "virtual_share": round(virtual_share, 3),
-        "drop_addresses": len(drops), "claim_span_s": round(claim_span, 1), "use_p": round(use_p, 3),
+        "cluster": cluster, "size": size, "waves": drawn["waves"],
+        "virtual_share": round(drawn["virtual_share"], 3), "drop_addresses": drawn["drops"], "claim_span_s": round(claim_span, 1), "use_p": round(use_p, 3),
         "exact_threshold": round(exact, 3), "resale_items": len(set(resale.tolist())),
         "campaigns": [f"cmp_{k['code']:03d}" for k in camps],
     })  # fmt: skip

@@ -65,8 +65,15 @@ def _ordinary_life(w: World, acc: np.ndarray, device=None, ip=None) -> None:
 
 
 def _lookalikes(w: World, people: np.ndarray) -> None:
-    rng, c = w.rng, w.clock
-    # internet cafes: unrelated regulars on a few machines behind one IP
+    _cafes(w)
+    _work_phones(w)
+    _procurement(w)
+    _deal_hunters(w, people)
+
+
+def _cafes(w: World) -> None:
+    """Internet cafes: unrelated regulars on a few machines behind one IP."""
+    rng = w.rng
     for k in range(int(rng.integers(1, 3))):
         n = max(15, int(round(rng.uniform(25, 70) * w.scale**0.5)))
         devices = w.new_devices(int(rng.integers(2, 6)))
@@ -76,7 +83,11 @@ def _lookalikes(w: World, people: np.ndarray) -> None:
         _ordinary_life(w, acc, device=dev, ip=np.full(n, ip[0]))
         _human_claims(w, acc, device=dev, ip=np.full(n, ip[0]))
         w.lookalike(acc, "internet_cafe", f"cafe_{k + 1:02d}")
-    # shared work phones: riders / shop staff taking turns on one phone
+
+
+def _work_phones(w: World) -> None:
+    """Shared work phones: riders or shop staff taking turns on one phone."""
+    rng = w.rng
     for k in range(int(rng.integers(1, 4))):
         n = int(rng.integers(4, 13))
         dev = np.full(n, w.new_devices(1)[0])
@@ -85,7 +96,11 @@ def _lookalikes(w: World, people: np.ndarray) -> None:
         _ordinary_life(w, acc, device=dev, ip=ip)
         _human_claims(w, acc, device=dev, ip=ip)
         w.lookalike(acc, "shared_work_phone", f"work_phone_{k + 1:02d}")
-    # procurement: one company's accounts, one address, the same supplies with coupons
+
+
+def _procurement(w: World) -> None:
+    """One company's accounts, one address, the same supplies bought with coupons."""
+    rng, c = w.rng, w.clock
     camps = [k for k in _camps(w) if k["threshold"] > 0]
     for k in range(int(rng.integers(1, 4))):
         n = int(rng.integers(5, 16))
@@ -113,7 +128,11 @@ def _lookalikes(w: World, people: np.ndarray) -> None:
                 coupon_orders(w, camp, who[live], coupon[live], t2[live], gross=gross[live],
                               shop=w.items["shop"][it[live]], addr=np.full(int(live.sum()), addr[0]))
         w.lookalike(acc, "procurement_accounts", f"procurement_{k + 1:02d}")
-    # deal hunters: claim everything at release, spend like people (often just over the bar)
+
+
+def _deal_hunters(w: World, people: np.ndarray) -> None:
+    """Claim everything at release, spend like people (often just over the threshold)."""
+    rng, c = w.rng, w.clock
     seasoned = people[w.acc["reg"][people] < c.start]
     hunters = rng.choice(seasoned, max(10, int(round(rng.uniform(20, 60) * w.scale))), replace=False)
     for camp in _camps(w):

@@ -132,16 +132,7 @@ def batches(
     members = pl.DataFrame(
         {"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"}
     )
-    # a suspicious claimer tied by a single kind of identifier and claiming campaigns the
-    # rest of its group does not (a deal hunter who bought the crew's item once) stays out
-    families = core.group_by("account_id").agg(
-        n_families=pl.col("kind").replace(FAMILY).n_unique()
-    )
-    lone = members.join(families, on="account_id").filter(pl.col("n_families") < 2)
-    if use is not None and not lone.is_empty():
-        focus = _focused(lone.select("account_id", "group"), members, use)
-        out = focus.filter(~pl.col("focused")).select("account_id")
-        members = members.join(out, on="account_id", how="anti")
+    members = _drop_lone_unfocused(core, members, use)
     ident_group = pl.DataFrame({"key": idk, "group": label[len(acc) :].astype(np.int64)})
     candidates = (
         tied.filter(~pl.col("susp").fill_null(False))
@@ -174,6 +165,22 @@ def batches(
         )
     )
     return pl.concat([members, attached]).cast(schema)
+
+
+def _drop_lone_unfocused(
+    core: pl.DataFrame, members: pl.DataFrame, use: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Core members less those tied by a single kind of identifier that claim campaigns the
+    rest of their group does not (a deal hunter who once bought the crew's item)."""
+    families = core.group_by("account_id").agg(
+        n_families=pl.col("kind").replace(FAMILY).n_unique()
+    )
+    lone = members.join(families, on="account_id").filter(pl.col("n_families") < 2)
+    if use is None or lone.is_empty():
+        return members
+    focus = _focused(lone.select("account_id", "group"), members, use)
+    out = focus.filter(~pl.col("focused")).select("account_id")
+    return members.join(out, on="account_id", how="anti")
 
 
 def _focused(
