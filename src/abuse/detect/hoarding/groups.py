@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import polars as pl
 from scipy import sparse
@@ -129,6 +130,7 @@ def batches(
         (np.ones(len(e)), (e["a"].to_numpy(), e["i"].to_numpy())), shape=(size, size)
     )
     _, label = connected_components(graph, directed=False)
+    label = _split_at_weak_ties(e["a"].to_numpy(), e["i"].to_numpy(), label, p)
     members = pl.DataFrame(
         {"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"}
     )
@@ -165,6 +167,36 @@ def batches(
         )
     )
     return pl.concat([members, attached]).cast(schema)
+
+
+def _split_at_weak_ties(a: np.ndarray, i: np.ndarray, label: np.ndarray, p: Any) -> np.ndarray:
+    """Node labels with batches that meet only at a weak tie told apart: an identifier held
+    by fewer than ``min_accounts`` accounts (a mobile-network IP two crews' members once
+    ordered from) whose removal leaves two or more sides of at least ``min_accounts``
+    accounts and a fifth of the batch each is cut (networkx articulation points, on the
+    candidate batches only; ``a``/``i``: the account and identifier node of each edge)."""
+    n_acc = int(a.max()) + 1 if len(a) else 0
+    label = label.copy()
+    next_label = int(label.max()) + 1 if len(label) else 0
+    comp_of_edge = label[a]
+    sizes = np.bincount(label[:n_acc]) if n_acc else np.zeros(0, np.int64)
+    for comp in np.flatnonzero(sizes >= 2 * p.min_accounts).tolist():
+        sel = comp_of_edge == comp
+        g = nx.Graph()
+        g.add_edges_from(zip(a[sel].tolist(), i[sel].tolist()))
+        floor = max(p.min_accounts, 0.2 * int(sizes[comp]))
+        weak = [n for n in nx.articulation_points(g) if n >= n_acc and g.degree(n) < p.min_accounts]
+        for node in sorted(weak):
+            h = g.copy()
+            h.remove_node(node)
+            sides = [c for c in nx.connected_components(h) if sum(x < n_acc for x in c) >= floor]
+            if len(sides) >= 2:
+                g = h
+        parts = sorted(nx.connected_components(g), key=lambda c: (-len(c), min(c)))
+        for part in parts[1:]:
+            label[list(part)] = next_label
+            next_label += 1
+    return label
 
 
 def _drop_lone_unfocused(
