@@ -13,7 +13,9 @@ Steps (each its own module):
    of real people (campus NAT, a popular referrer, a family tablet) glue nobody. Batches are
    connected components; each is tested against the base rate, Bonferroni-corrected. A
    second pass re-judges identifiers against the ordinary claimers (outside the batches of
-   the first), so one large batch does not hide another behind a raised baseline.
+   the first), so one large batch does not hide another behind a raised baseline; batches
+   that meet only at a weak tie (an identifier of fewer than ``min_accounts`` accounts, say a
+   mobile IP two crews once ordered from) are cut apart there.
 3. ``report``: a Cluster per batch (loss = face value of every redemption, counting
    re-redemptions after returns; the campaigns it hit) and a Finding per member.
 """
