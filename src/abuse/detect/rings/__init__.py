@@ -43,6 +43,7 @@ from . import evidence as evidence
 from . import graph as rg
 from . import groups as groups_
 from . import signature as signature
+from . import victims as victims
 
 
 @register
@@ -152,6 +153,15 @@ class RingDetector(DetectorBase):
             6.0, ge=0, description="sparse crews: -log10 p of the shared-victim count against "
             "the shops' background hostility a crew needs",
         )
+        victim_prior_buyers: float = Field(
+            20.0, gt=0, description="victims: pseudo-buyers at the platform's hostility rate "
+            "added to each shop's own (a shop with few buyers borrows the platform's rate)",
+        )
+        victim_fdr: float = Field(
+            0.1, gt=0, lt=1, description="victims: false-discovery rate of the shops named "
+            "among those where a member acted hostilely (Benjamini-Hochberg over each ring's "
+            "candidate shops, each tested against its own base rate)",
+        )
         min_sparse_bits: float = Field(
             15.0, ge=0, description="sparse crews: summed evidence (co-victims, timing, "
             "payment, invitations, cohorts, texts; -log10 p, Bonferroni over the groups "
@@ -191,6 +201,7 @@ class RingDetector(DetectorBase):
             (g, ev, None, {}) for g, ev in kept]
         if p.sparse:
             reports = self._sparse(ctx, p, edges, reports, base_dup, profiles)
+        reports = self._victims(ctx, p, edges, reports, base_dup, profiles)
         result = DetectorResult()
         for i, (g, ev, score, extra) in enumerate(reports):
             cluster, findings = _report(f"ring-{i + 1}", g, ev, edges, p.score_half_bits,
@@ -198,6 +209,27 @@ class RingDetector(DetectorBase):
             result.clusters.append(cluster)
             result.findings.extend(findings)
         return result
+
+    @staticmethod
+    def _victims(ctx: DetectContext, p: RingDetector.Params, edges: pl.DataFrame,
+                 reports: list, base_dup: float, profiles: pl.DataFrame) -> list:
+        """Each ring's victims: the shops where its members' hostility is beyond the shop's
+        own base rate (``victims``). The ring's score stays what its finding made it; the
+        evidence describing it is gathered again over the victims named."""
+        named = victims.name_victims(ctx.con, edges, [g.members for g, *_ in reports],
+                                     prior_buyers=p.victim_prior_buyers, fdr=p.victim_fdr,
+                                     customer_orders=p.customer_orders)
+        out = []
+        for (g, ev, score, extra), (shops, vic_ev) in zip(reports, named, strict=True):
+            if score is None:
+                bits = g.surprise + sum(ev.bits.values())
+                score = bits / (bits + p.score_half_bits)
+            if shops:
+                g = groups_.Group(members=g.members, shops=sorted(set(shops)), surprise=g.surprise,
+                                  method=g.method, attached=g.attached)
+                ev = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)[0]
+            out.append((g, ev, score, {**extra, "victims": vic_ev}))
+        return out
 
     @staticmethod
     def _sparse(ctx: DetectContext, p: RingDetector.Params, edges: pl.DataFrame, reports: list,
@@ -222,8 +254,28 @@ class RingDetector(DetectorBase):
         old = list(reports)
         reports = [r for i, r in enumerate(reports) if i not in absorbed_all]
         taken = {m for g, *_ in reports for m in g.members}
-        for sp in found:
-            members = set(sp.members)
+        # an absorbed ring's members that no crew kept were members by the co-targeting test
+        # all the same: each joins the absorbing crew whose victims it hit most
+        shops_of = {a: set(s) for a, s in edges.group_by("account_id").agg(
+            pl.col("shop_id")).iter_rows()}
+        left = {a for i in absorbed_all for a in old[i][0].members} - covered - taken
+        invites: dict[str, set] = {}
+        if left:
+            links = covictims._account_links(ctx.con, sorted(left | covered))
+            for a, b in covictims._invite_pairs(links, p.invite_cap).iter_rows():
+                invites.setdefault(a, set()).add(b)
+                invites.setdefault(b, set()).add(a)
+        joins: dict[int, set] = {}
+        for i in sorted(absorbed_all):
+            crews = [j for j, sp in enumerate(found) if set(sp.members) & set(old[i][0].members)]
+            for a in sorted(set(old[i][0].members) & left):
+                # invited by (or with) a crew's member first, then the victims it hit most
+                best = max(crews, key=lambda j: (len(invites.get(a, set()) & set(found[j].members)),
+                                                 len(shops_of.get(a, set()) & set(found[j].shops)),
+                                                 -j))
+                joins.setdefault(best, set()).add(a)
+        for j, sp in enumerate(found):
+            members = set(sp.members) | joins.get(j, set())
             absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
             members -= taken
             if len(members) < p.min_members or len(members) < 0.5 * len(sp.members):
