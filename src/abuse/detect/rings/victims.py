@@ -24,7 +24,6 @@ are."""
 
 from __future__ import annotations
 
-
 import duckdb
 import numpy as np
 import polars as pl
