@@ -254,10 +254,15 @@ class RingDetector(DetectorBase):
         old = list(reports)
         reports = [r for i, r in enumerate(reports) if i not in absorbed_all]
         taken = {m for g, *_ in reports for m in g.members}
-        # an absorbed ring's members that no crew kept were members by the co-targeting test
-        # all the same: each joins the absorbing crew whose victims it hit most
-        shops_of = {a: set(s) for a, s in edges.group_by("account_id").agg(
-            pl.col("shop_id")).iter_rows()}
+        # an absorbed ring's members that no crew kept: one invited by (or with) a crew's
+        # member joins that crew; so does one that spent most of its hostility on the ring's
+        # victims, one of them the crew's, mostly extorting (asked for compensation, or
+        # withdrew or raised the review): a loud complainer complains everywhere, a bad
+        # seller's unhappy buyer once
+        extorting = (pl.col("n_comp") + pl.col("n_comp_words") + pl.col("n_reversed")) > 0
+        acc = edges.group_by("account_id").agg(pl.col("shop_id"), extorting.sum().alias("ext"))
+        shops_of = {a: set(s) for a, s, _ in acc.iter_rows()}
+        ext_of = {a: x for a, _, x in acc.iter_rows()}
         left = {a for i in absorbed_all for a in old[i][0].members} - covered - taken
         invites: dict[str, set] = {}
         if left:
@@ -273,7 +278,12 @@ class RingDetector(DetectorBase):
                 best = max(crews, key=lambda j: (len(invites.get(a, set()) & set(found[j].members)),
                                                  len(shops_of.get(a, set()) & set(found[j].shops)),
                                                  -j))
-                joins.setdefault(best, set()).add(a)
+                mine = shops_of.get(a, set())
+                invited = bool(invites.get(a, set()) & set(found[best].members))
+                devoted = (len(mine) >= 2 and 2 * len(mine & set(old[i][0].shops)) >= len(mine)
+                           and mine & set(found[best].shops) and 2 * ext_of.get(a, 0) >= len(mine))
+                if invited or devoted:
+                    joins.setdefault(best, set()).add(a)
         for j, sp in enumerate(found):
             members = set(sp.members) | joins.get(j, set())
             absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
@@ -301,6 +311,12 @@ def _n(k: int, word: str) -> str:
     return f"{k} {word}{'' if k == 1 else 's'}"
 
 
+def _members_wrote(k: int) -> str:
+    """``no member wrote near-duplicate reviews``, ``1 member wrote ...``, ``3 members ...``."""
+    who = "no member" if k == 0 else _n(k, "member")
+    return f"{who} wrote near-duplicate reviews"
+
+
 def _report(
     key: str, g: groups_.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float,
     score: float | None = None, extra: dict | None = None,
@@ -312,6 +328,7 @@ def _report(
         pl.col("n_refund_paid").sum(), pl.col("n_comp_paid").sum(),
         pl.col("refund_paid").sum(), pl.col("comp_paid").sum(),
         pl.col("n_reversed_after_pay").sum(),
+        ((pl.col("n_comp") > 0) | (pl.col("n_comp_words") > 0)).sum().alias("comp_asked_shops"),
     ).sort("account_id")
     bits = g.surprise + sum(ev.bits.values())
     if score is None:
@@ -327,11 +344,18 @@ def _report(
         f"were paid {_n(tot['n_refund_paid'], 'refund')} + "
         f"{_n(tot['n_comp_paid'], 'compensation')} ({loss:.2f} yuan); "
         f"{_n(tot['n_reversed_after_pay'], 'review')} withdrawn or raised after payment; "
-        f"members {share}, {_n(ev.dup_text_pairs, 'near-duplicate review pair')}, "
-        f"{_n(ev.dormant_members, 'old-but-unused account')}; {ev.extortion_edges} of {sub.height} "
-        f"attacks demanded compensation or reversed the review after payment "
-        f"({ev.extortion_expected:.1f} expected)."
+        f"members {share}; {_members_wrote(ev.members_dup_text)}, "
+        f"{_n(ev.dormant_members, 'old-but-unused account')}; {ev.extortion_edges} of "
+        f"{_n(sub.height, 'attack')} demanded compensation or reversed the review after payment "
+        f"({ev.extortion_expected:.1f} expected)"
     )
+    linked = (extra or {}).get("linked_by")
+    if linked == "recruitment":
+        summary += "; linked by invitations among the members, not by shared victims"
+    if (extra or {}).get("victims"):
+        summary += ("; each shop named has more complaints from the members than its own "
+                    "rate explains")
+    summary += "."
     group_ev = {
         "n_accounts": m, "n_shops": n_shops, "co_target_bits": round(g.surprise, 2),
         "evidence_bits": {k: round(v, 2) for k, v in ev.bits.items()},
@@ -364,6 +388,9 @@ def _report(
             f"({r['refund_paid'] + r['comp_paid']:.2f} yuan), "
             f"{_n(r['n_reversed_after_pay'], 'review')} withdrawn or raised after payment"
         )
+        if r["comp_asked_shops"]:
+            reason += (f"; asked for compensation (in the claim or in words) on "
+                       f"{_n(r['comp_asked_shops'], 'shop')}")
         if r["account_id"] in g.attached:
             reason += "; the review text copies the ring's"
             f["text_copy_bits"] = round(g.attached[r["account_id"]], 2)

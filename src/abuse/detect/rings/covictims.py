@@ -201,14 +201,16 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
         bits, figures, shops = res
         figures["groups_tested"] = n_groups
         corrected = sum(bits.values()) - math.log10(max(n_groups, 1))
-        # coordinated through its victims, or recruited: invitations among its members and
-        # their payment behaviour both beyond base rate, spread over many victims (not one
-        # target that an office or a class was mobilised against)
+        # coordinated through its victims, or recruited: invitations among its members
+        # beyond base rate and, independently of them, the crew's behaviour (shared victims,
+        # timing, payment, copied texts) too, spread over many victims (not one target that
+        # an office or a class was mobilised against)
         coordinated = (figures["shared_victims"] - leave_out >= min_shared
                        and bits["co_victims"] >= min_covictim_bits)
+        behaviour = sum(bits[k] for k in ("co_victims", "timing", "payment", "dup_texts"))
         recruited = (figures["hostile_shops"] - leave_out >= min_shared
                      and bits["invitations"] >= min_covictim_bits
-                     and bits["payment"] >= min_covictim_bits)
+                     and behaviour >= min_covictim_bits)
         figures["linked_by"] = "victims" if coordinated else "recruitment"
         if (coordinated or recruited) and corrected >= min_total_bits:
             out.append(Sparse(members=members, shops=shops, bits=bits, figures=figures))
