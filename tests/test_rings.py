@@ -526,3 +526,32 @@ def test_ring_reasons_read_well(adversarial):
                              r"members|attacks|compensations)\b", t), t
         assert "pair" not in t, t  # no raw pair counts
     assert all("other account" in f.reason for f in res.findings)
+
+
+def test_evaluate_scores_victims_over_the_ones_a_member_attacked(tmp_path):
+    """A planted target that no member got to is left out of the attacked-victim recall."""
+    from abuse.evaluate import _attacked_victim_recall
+
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "ring_shops.csv").write_text("cluster,shop_id\nR,s1\nR,s2\nR,s3\nR,s4\n")
+    (truth / "accounts.csv").write_text("account_id,pattern,cluster,role\nm1,extortion_ring,R,member\n"
+                                        "m2,extortion_ring,R,member\nx,,,\n")
+    db = tmp_path / "abuse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA report; CREATE TABLE report.runs AS SELECT "
+                    "TIMESTAMPTZ '2026-06-01 00:00:00+00' AS window_start, "
+                    "TIMESTAMPTZ '2026-07-01 00:00:00+00' AS window_end, now() AS started_at")
+    with duckdb.connect(str(tmp_path / "abuse.work.duckdb")) as con:
+        con.execute("CREATE TABLE stg_reviews (account_id VARCHAR, shop_id VARCHAR, rating INT, "
+                    "created_at TIMESTAMPTZ)")
+        con.execute("INSERT INTO stg_reviews VALUES ('m1', 's1', 1, '2026-06-05 00:00:00+00'), "
+                    "('m2', 's2', 5, '2026-06-05 00:00:00+00'), ('x', 's3', 1, '2026-06-05 00:00:00+00'),"
+                    "('m2', 's4', 2, '2026-05-05 00:00:00+00')")  # s4: before the window
+        con.execute("CREATE TABLE stg_refunds (account_id VARCHAR, shop_id VARCHAR, "
+                    "requested_at TIMESTAMPTZ)")
+        con.execute("INSERT INTO stg_refunds VALUES ('m2', 's2', '2026-06-06 00:00:00+00')")
+    scores: dict = {}
+    _attacked_victim_recall(db, truth, scores, [("c", "extortion_ring", ["m1"], ["s1", "s3"])])
+    assert scores["extortion_ring"]["victims_attacked"] == 2  # s1 (low rating), s2 (refund)
+    assert scores["extortion_ring"]["victim_shop_recall_attacked"] == 0.5
