@@ -99,10 +99,13 @@ def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any],
     try:
         rep = duckdb.connect(str(db), read_only=True)
         try:
-            ws, we = rep.execute("SELECT window_start, window_end FROM report.runs "
-                                 "ORDER BY started_at DESC LIMIT 1").fetchone()
+            run = rep.execute("SELECT window_start, window_end FROM report.runs "
+                              "ORDER BY started_at DESC LIMIT 1").fetchone()
         finally:
             rep.close()
+        if run is None:
+            return
+        ws, we = run
         con.execute("CREATE TEMP TABLE _members (account_id VARCHAR, cluster VARCHAR)")
         con.executemany("INSERT INTO _members VALUES (?, ?)", members)
         hit = set(con.execute("""
