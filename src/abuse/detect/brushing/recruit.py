@@ -135,12 +135,10 @@ def recruit(edges: pl.DataFrame, orders: pl.DataFrame, crews: list[Crew], *, min
         # (summing over all clients would let a crew's popular clients drown its quiet ones)
         one = cand["hits"].to_numpy() == 1
         if one.any():
-            at_shop = dict(zip(rates["shop_id"], zip(rates["exp"], rates["exp_item"], strict=True), strict=True))
-            e, ei = np.sort(rates["exp"].to_numpy()), np.sort(rates["exp_item"].to_numpy())
-            ce, cei = np.cumsum(e), np.cumsum(ei)
-            own = np.array([at_shop[x] for x in cand["shop"]], dtype=float).reshape(-1, 2)
-            cum = ce[np.searchsorted(e, own[:, 0], side="right") - 1]
-            cum_i = cei[np.searchsorted(ei, own[:, 1], side="right") - 1]
+            at_shop = dict(zip(rates["shop_id"], rates["exp_item"], strict=True))
+            ei = np.sort(rates["exp_item"].to_numpy())
+            own = np.array([at_shop[x] for x in cand["shop"]], dtype=float)
+            cum_i = np.cumsum(ei)[np.searchsorted(ei, own, side="right") - 1]
             # the timing alone is no evidence for one hit: a client's promotion draws genuine
             # buyers into the crew's burst too; buying the crew's pushed item in it is
             hits_s = np.where(one, 0.0, hits_s)
