@@ -55,6 +55,11 @@ class RefundDetector(DetectorBase):
             2.0, ge=0, description="-log10 p of the account's rejected claims at the platform's "
             "approval rate above which its claim count is no evidence (the shops judge the "
             "claims unfounded: a complainer); its paid count still is")
+        min_rest_surprise: float | None = Field(
+            1.3, ge=0, description="-log10 p the paid (or claimed) count at the account's shops "
+            "other than its strongest needs for the count over all its shops to be the evidence "
+            "(else only the rest is): a refunder's home shops count once it claims elsewhere "
+            "too, one bad seller never makes a serial refunder; null: always the smaller")
         min_shops: int = Field(3, ge=1, description="distinct shops that paid the account")
         min_join_paid_surprise: float = Field(
             1.3, ge=0, description="-log10 p of the paid count an account linked to a flagged "
@@ -83,7 +88,8 @@ class RefundDetector(DetectorBase):
             acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating)
             if acc.is_empty():
                 return DetectorResult()
-            acc, tests = rate_.score(acc, p.min_surprise, p.max_rejected_surprise)
+            acc, tests = rate_.score(acc, p.min_surprise, p.max_rejected_surprise,
+                                     p.min_rest_surprise)
             # claims that followed the account's own low ratings are complaints or extortion
             acc = acc.filter((pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
                              & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))

@@ -49,7 +49,18 @@ def tarone_tests(max_surprise: np.ndarray, level: float) -> int:
     return max(len(top), 1)
 
 
-def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 2.0) -> tuple[pl.DataFrame, int]:
+def _breadth(full: np.ndarray, rest: np.ndarray, min_rest: float | None) -> np.ndarray:
+    """The count's surprise over all shops when the shops other than the strongest one are
+    evidence on their own (``rest >= min_rest``), else only theirs: one bad seller cannot
+    make a serial refunder, and a refunder's home shops still count once it claims elsewhere
+    too. Without ``min_rest``: the smaller of the two."""
+    if min_rest is None:
+        return np.minimum(full, rest)
+    return np.where(rest >= min_rest, np.maximum(full, rest), rest)
+
+
+def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 2.0,
+          min_rest_surprise: float | None = None) -> tuple[pl.DataFrame, int]:
     """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one), the
     same for claims (``claim_surprise``) and the better of the two paying for both tries
     (``count_surprise``),
@@ -58,12 +69,13 @@ def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 
     beyond the base rate) and returns the Tarone count of tests for ``surprise``."""
     n, k, mu = (acc[c].to_numpy().astype(float) for c in ("n_orders", "n_paid", "expected_paid"))
     nt, kt, mt = (acc[c].to_numpy().astype(float) for c in ("n_top", "k_top", "mu_top"))
-    s_paid = np.minimum(_surprise(k, n, mu), _surprise(k - kt, n - nt, mu - mt))
-    best_paid = np.minimum(_surprise(n, n, mu), _surprise(n - nt, n - nt, mu - mt))
+    rest = min_rest_surprise
+    s_paid = _breadth(_surprise(k, n, mu), _surprise(k - kt, n - nt, mu - mt), rest)
+    best_paid = _breadth(_surprise(n, n, mu), _surprise(n - nt, n - nt, mu - mt), rest)
     kc, muc = (acc[c].to_numpy().astype(float) for c in ("n_claimed_clean", "expected_claimed"))
     kct, mct = (acc[c].to_numpy().astype(float) for c in ("kc_top", "muc_top"))
-    s_claim = np.minimum(_surprise(kc, n, muc), _surprise(kc - kct, n - nt, muc - mct))
-    best_claim = np.minimum(_surprise(n, n, muc), _surprise(n - nt, n - nt, muc - mct))
+    s_claim = _breadth(_surprise(kc, n, muc), _surprise(kc - kct, n - nt, muc - mct), rest)
+    best_claim = _breadth(_surprise(n, n, muc), _surprise(n - nt, n - nt, muc - mct), rest)
     # the paid count or the claimed count (two tries): claiming is the account's doing, paying
     # the shop's, so a refunder whose shops reject some claims still shows in its claims
     # unless the shops reject its claims far more often than the platform's claims (a
