@@ -18,7 +18,8 @@
 -- the window's claims (the baseline of reusing it).
 -- Claims: the same for orders claimed on at all (any outcome; whether to pay is the shop's
 -- decision, claiming is the account's) without a low review of the order (complaints are
--- the other pattern), against the items' and shops' rates of such claims; and the platform's
+-- the other pattern; only when getvariable('refunds_clean_claims'), else every claim counts:
+-- a refunder's one low review per shop is cover), against the items' and shops' rates of such claims; and the platform's
 -- share of claims paid (an account whose claims are rejected far more often is a complainer).
 -- Also the same figures without the account's strongest shop (most paid orders), so one bad
 -- seller cannot make a serial refunder.
@@ -85,17 +86,17 @@ reason_share AS (
 ),
 base AS (SELECT * FROM units_l WHERE account_id NOT IN (SELECT account_id FROM refunds_exclude)),
 platform AS (SELECT coalesce(avg(paid::INT)::DOUBLE, 0.05) AS p0,
-                     coalesce(avg((claimed AND NOT lev)::INT)::DOUBLE, 0.05) AS c0,
+                     coalesce(avg((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT)::DOUBLE, 0.05) AS c0,
                      coalesce(sum(paid::INT) / nullif(sum(claimed::INT), 0), 0.5)::DOUBLE AS a0
               FROM base),
-shop AS (SELECT shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc FROM base
+shop AS (SELECT shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc FROM base
          GROUP BY shop_id),
-item AS (SELECT shop_id, item_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc
+item AS (SELECT shop_id, item_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc
          FROM base GROUP BY shop_id, item_id),
-acc_shop AS (SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc
+acc_shop AS (SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc
              FROM base GROUP BY account_id, shop_id),
 acc_item AS (SELECT account_id, shop_id, item_id, count(*) AS n, sum(paid::INT) AS k,
-                    sum((claimed AND NOT lev)::INT) AS kc
+                    sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc
              FROM base GROUP BY account_id, shop_id, item_id),
 rated AS (
     SELECT u.*,
@@ -118,7 +119,7 @@ rated AS (
 ),
 per_shop AS (
     SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum(p_item) AS mu,
-           sum((claimed AND NOT lev)::INT) AS kc, sum(c_item) AS muc,
+           sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc, sum(c_item) AS muc,
            row_number() OVER (PARTITION BY account_id
                               ORDER BY sum(paid::INT) DESC, count(*) DESC, shop_id) AS rk
     FROM rated GROUP BY account_id, shop_id
@@ -136,7 +137,7 @@ reasons AS (
 SELECT r.account_id,
        count(*)                                        AS n_orders,
        sum(r.claimed::INT)                             AS n_claimed,
-       sum((r.claimed AND NOT r.lev)::INT)             AS n_claimed_clean,
+       sum((r.claimed AND NOT (r.lev AND getvariable('refunds_clean_claims')))::INT)             AS n_claimed_clean,
        sum(r.paid::INT)                                AS n_paid,
        sum(r.comp::INT)                                AS n_comp_claimed,
        count(DISTINCT r.shop_id)                       AS n_shops,

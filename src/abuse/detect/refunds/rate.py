@@ -14,11 +14,14 @@ from abuse.sqlfiles import read_sql
 
 
 def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
-                  exclude: list[str] | None = None, complaint_rating: int = 3) -> pl.DataFrame:
+                  exclude: list[str] | None = None, complaint_rating: int = 3,
+                  clean_claims: bool = False) -> pl.DataFrame:
     """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
-    rates without the orders of ``exclude``."""
+    rates without the orders of ``exclude``; ``clean_claims``: the claim counts leave out the
+    claims on orders the account rated low."""
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
     con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
+    con.execute("SET VARIABLE refunds_clean_claims = ?", [bool(clean_claims)])
     con.register("refunds_exclude", pl.DataFrame({"account_id": exclude or []},
                                                  schema={"account_id": pl.Utf8}).to_arrow())
     try:
@@ -60,7 +63,8 @@ def _breadth(full: np.ndarray, rest: np.ndarray, min_rest: float | None) -> np.n
 
 
 def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 2.0,
-          min_rest_surprise: float | None = None) -> tuple[pl.DataFrame, int]:
+          min_rest_surprise: float | None = None,
+          min_paid_for_claims: float = 0.0) -> tuple[pl.DataFrame, int]:
     """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one), the
     same for claims (``claim_surprise``) and the better of the two paying for both tries
     (``count_surprise``),
@@ -84,6 +88,8 @@ def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 
     a0 = float(acc["platform_approval"][0]) if acc.height else 0.5
     s_rej = stats.surprise_binom(nc - k, nc, min(max(1.0 - a0, 1e-6), 1.0))
     s_claim = np.where(s_rej >= max_rejected_surprise, 0.0, s_claim)
+    # claims the shops did not pay are weak evidence alone: the paid count has to agree
+    s_claim = np.where(s_paid >= min_paid_for_claims, s_claim, 0.0)
     s_count = np.maximum(np.maximum(s_paid, s_claim) - math.log10(2), 0.0)
     best_count = np.maximum(np.maximum(best_paid, best_claim) - math.log10(2), 0.0)
     c = acc["n_reasoned"].fill_null(0).to_numpy().astype(float)
