@@ -18,9 +18,11 @@
 -- the window's claims (the baseline of reusing it).
 -- Claims: the same for orders claimed on at all (any outcome; whether to pay is the shop's
 -- decision, claiming is the account's) without a low review of the order (complaints are
--- the other pattern; only when getvariable('refunds_clean_claims'), else every claim counts:
--- a refunder's one low review per shop is cover), against the items' and shops' rates of such claims; and the platform's
+-- the other pattern), against the items' and shops' rates of such claims; and the platform's
 -- share of claims paid (an account whose claims are rejected far more often is a complainer).
+-- And every claim (..._all, ka_top), low review or not, against the rates of all claims, with
+-- the count of claimed orders the account rated low (n_claimed_leveraged): a refunder's one
+-- low review per shop is cover, a complainer rates nearly every claimed order low.
 -- Also the same figures without the account's strongest shop (most paid orders), so one bad
 -- seller cannot make a serial refunder.
 WITH
@@ -86,17 +88,21 @@ reason_share AS (
 ),
 base AS (SELECT * FROM units_l WHERE account_id NOT IN (SELECT account_id FROM refunds_exclude)),
 platform AS (SELECT coalesce(avg(paid::INT)::DOUBLE, 0.05) AS p0,
-                     coalesce(avg((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT)::DOUBLE, 0.05) AS c0,
+                     coalesce(avg((claimed AND NOT lev)::INT)::DOUBLE, 0.05) AS c0,
+                     coalesce(avg(claimed::INT)::DOUBLE, 0.05) AS ca0,
                      coalesce(sum(paid::INT) / nullif(sum(claimed::INT), 0), 0.5)::DOUBLE AS a0
               FROM base),
-shop AS (SELECT shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc FROM base
+shop AS (SELECT shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc,
+                sum(claimed::INT) AS ka FROM base
          GROUP BY shop_id),
-item AS (SELECT shop_id, item_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc
+item AS (SELECT shop_id, item_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc,
+                sum(claimed::INT) AS ka
          FROM base GROUP BY shop_id, item_id),
-acc_shop AS (SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc
+acc_shop AS (SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc,
+                    sum(claimed::INT) AS ka
              FROM base GROUP BY account_id, shop_id),
 acc_item AS (SELECT account_id, shop_id, item_id, count(*) AS n, sum(paid::INT) AS k,
-                    sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc
+                    sum((claimed AND NOT lev)::INT) AS kc, sum(claimed::INT) AS ka
              FROM base GROUP BY account_id, shop_id, item_id),
 rated AS (
     SELECT u.*,
@@ -109,7 +115,11 @@ rated AS (
            (coalesce(i.kc, 0) - coalesce(ai.kc, 0) + getvariable('refunds_prior_orders')
                 * ((coalesce(s.kc, 0) - coalesce(a.kc, 0) + getvariable('refunds_prior_orders') * p.c0)
                    / (coalesce(s.n, 0) - coalesce(a.n, 0) + getvariable('refunds_prior_orders'))))
-             / (coalesce(i.n, 0) - coalesce(ai.n, 0) + getvariable('refunds_prior_orders'))  AS c_item
+             / (coalesce(i.n, 0) - coalesce(ai.n, 0) + getvariable('refunds_prior_orders'))  AS c_item,
+           (coalesce(i.ka, 0) - coalesce(ai.ka, 0) + getvariable('refunds_prior_orders')
+                * ((coalesce(s.ka, 0) - coalesce(a.ka, 0) + getvariable('refunds_prior_orders') * p.ca0)
+                   / (coalesce(s.n, 0) - coalesce(a.n, 0) + getvariable('refunds_prior_orders'))))
+             / (coalesce(i.n, 0) - coalesce(ai.n, 0) + getvariable('refunds_prior_orders'))  AS ca_item
     FROM units_l u
     CROSS JOIN platform p
     LEFT JOIN shop s USING (shop_id)
@@ -119,12 +129,14 @@ rated AS (
 ),
 per_shop AS (
     SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum(p_item) AS mu,
-           sum((claimed AND NOT (lev AND getvariable('refunds_clean_claims')))::INT) AS kc, sum(c_item) AS muc,
+           sum((claimed AND NOT lev)::INT) AS kc, sum(c_item) AS muc,
+           sum(claimed::INT) AS ka, sum(ca_item) AS muca,
            row_number() OVER (PARTITION BY account_id
                               ORDER BY sum(paid::INT) DESC, count(*) DESC, shop_id) AS rk
     FROM rated GROUP BY account_id, shop_id
 ),
-top AS (SELECT account_id, n AS n_top, k AS k_top, mu AS mu_top, kc AS kc_top, muc AS muc_top
+top AS (SELECT account_id, n AS n_top, k AS k_top, mu AS mu_top, kc AS kc_top, muc AS muc_top,
+               ka AS ka_top, muca AS muca_top
         FROM per_shop WHERE rk = 1),
 reasons AS (
     SELECT account_id, count(*) AS n_reasons, max(cnt) AS top_reason_n,
@@ -137,13 +149,15 @@ reasons AS (
 SELECT r.account_id,
        count(*)                                        AS n_orders,
        sum(r.claimed::INT)                             AS n_claimed,
-       sum((r.claimed AND NOT (r.lev AND getvariable('refunds_clean_claims')))::INT)             AS n_claimed_clean,
+       sum((r.claimed AND NOT r.lev)::INT)             AS n_claimed_clean,
        sum(r.paid::INT)                                AS n_paid,
        sum(r.comp::INT)                                AS n_comp_claimed,
        count(DISTINCT r.shop_id)                       AS n_shops,
        count(DISTINCT r.shop_id) FILTER (r.paid)       AS n_paid_shops,
        sum(r.p_item)                                   AS expected_paid,
        sum(r.c_item)                                   AS expected_claimed,
+       sum(r.ca_item)                                  AS expected_claimed_all,
+       sum((r.claimed AND r.lev)::INT)                 AS n_claimed_leveraged,
        sum(r.paid_amount)                              AS paid_amount,
        sum(r.comp_amount)                              AS comp_amount,
        min(r.created_at)                               AS first_at,
@@ -153,6 +167,8 @@ SELECT r.account_id,
        any_value(t.mu_top)                             AS mu_top,
        any_value(t.kc_top)                             AS kc_top,
        any_value(t.muc_top)                            AS muc_top,
+       any_value(t.ka_top)                             AS ka_top,
+       any_value(t.muca_top)                           AS muca_top,
        any_value(x.n_reasons)                          AS n_reasons,
        any_value(x.top_reason_n)                       AS top_reason_n,
        any_value(x.top_reason)                         AS top_reason,

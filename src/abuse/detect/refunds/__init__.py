@@ -65,9 +65,9 @@ class RefundDetector(DetectorBase):
             "the claimed count to count: a complainer whose claims the shops mostly reject is no "
             "serial refunder")
         clean_claims: bool = Field(
-            False, description="the claimed count leaves out claims on orders the account "
-            "itself rated low (off: a refunder's one low review per shop is cover; accounts "
-            "most of whose paid orders were rated low are left out anyway, max_leveraged_share)")
+            False, description="the claimed count always leaves out claims on orders the account "
+            "itself rated low (off: only for an account that rated more than max_leveraged_share "
+            "of its claimed orders low, a complainer; a refunder's one low review per shop is cover)")
         min_shops: int = Field(3, ge=1, description="distinct shops that paid the account")
         min_join_paid_surprise: float = Field(
             1.3, ge=0, description="-log10 p of the paid count an account linked to a flagged "
@@ -93,12 +93,12 @@ class RefundDetector(DetectorBase):
         p: RefundDetector.Params = ctx.params  # type: ignore[assignment]
         exclude: list[str] = []
         for _ in range(2):  # the second pass leaves the first pass's flagged out of the baselines
-            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating,
-                                      p.clean_claims)
+            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating)
             if acc.is_empty():
                 return DetectorResult()
             acc, tests = rate_.score(acc, p.min_surprise, p.max_rejected_surprise,
-                                     p.min_rest_surprise, p.min_paid_for_claims)
+                                     p.min_rest_surprise, p.min_paid_for_claims,
+                                     None if p.clean_claims else p.max_leveraged_share)
             # claims that followed the account's own low ratings are complaints or extortion
             acc = acc.filter((pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
                              & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))

@@ -14,14 +14,11 @@ from abuse.sqlfiles import read_sql
 
 
 def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
-                  exclude: list[str] | None = None, complaint_rating: int = 3,
-                  clean_claims: bool = False) -> pl.DataFrame:
+                  exclude: list[str] | None = None, complaint_rating: int = 3) -> pl.DataFrame:
     """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
-    rates without the orders of ``exclude``; ``clean_claims``: the claim counts leave out the
-    claims on orders the account rated low."""
+    rates without the orders of ``exclude``."""
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
     con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
-    con.execute("SET VARIABLE refunds_clean_claims = ?", [bool(clean_claims)])
     con.register("refunds_exclude", pl.DataFrame({"account_id": exclude or []},
                                                  schema={"account_id": pl.Utf8}).to_arrow())
     try:
@@ -30,11 +27,13 @@ def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
         con.unregister("refunds_exclude")
     ints = ("n_orders", "n_claimed", "n_paid", "n_comp_claimed", "n_shops", "n_paid_shops",
             "n_top", "k_top", "n_reasons", "top_reason_n", "n_reasoned", "n_paid_leveraged",
-            "n_paid_coupon", "kc_top", "n_claimed_clean")
+            "n_paid_coupon", "kc_top", "n_claimed_clean", "ka_top",
+            "n_claimed_leveraged")
     return df.with_columns([pl.col(c).cast(pl.Int64) for c in ints]
                            + [pl.col(c).cast(pl.Float64) for c in
                               ("expected_paid", "paid_amount", "comp_amount", "mu_top",
-                               "top_reason_share", "expected_claimed", "muc_top", "platform_approval")])
+                               "top_reason_share", "expected_claimed", "muc_top", "platform_approval",
+                               "expected_claimed_all", "muca_top")])
 
 
 def _surprise(k: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -64,7 +63,8 @@ def _breadth(full: np.ndarray, rest: np.ndarray, min_rest: float | None) -> np.n
 
 def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 2.0,
           min_rest_surprise: float | None = None,
-          min_paid_for_claims: float = 0.0) -> tuple[pl.DataFrame, int]:
+          min_paid_for_claims: float = 0.0,
+          max_leveraged_share: float | None = None) -> tuple[pl.DataFrame, int]:
     """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one), the
     same for claims (``claim_surprise``) and the better of the two paying for both tries
     (``count_surprise``),
@@ -78,6 +78,15 @@ def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 
     best_paid = _breadth(_surprise(n, n, mu), _surprise(n - nt, n - nt, mu - mt), rest)
     kc, muc = (acc[c].to_numpy().astype(float) for c in ("n_claimed_clean", "expected_claimed"))
     kct, mct = (acc[c].to_numpy().astype(float) for c in ("kc_top", "muc_top"))
+    if max_leveraged_share is not None:
+        # every claim counts, against the rate of all claims, unless the account rated most of
+        # its claimed orders low (a complainer): a refunder's one low review per shop is cover
+        nca, ncl = (acc[c].to_numpy().astype(float) for c in ("n_claimed", "n_claimed_leveraged"))
+        every = ncl <= max_leveraged_share * np.maximum(nca, 1)
+        kc = np.where(every, nca, kc)
+        muc = np.where(every, acc["expected_claimed_all"].to_numpy(), muc)
+        kct = np.where(every, acc["ka_top"].to_numpy().astype(float), kct)
+        mct = np.where(every, acc["muca_top"].to_numpy(), mct)
     s_claim = _breadth(_surprise(kc, n, muc), _surprise(kc - kct, n - nt, muc - mct), rest)
     best_claim = _breadth(_surprise(n, n, muc), _surprise(n - nt, n - nt, muc - mct), rest)
     # the paid count or the claimed count (two tries): claiming is the account's doing, paying
