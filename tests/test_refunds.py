@@ -227,3 +227,18 @@ def test_adaptive_refunders_with_complaint_cover_found_lookalikes_spared(tmp_pat
     assert p >= 0.95 and r >= 0.70, (p, r)  # measured R 0.944 (seed 1), 0.789 (seed 4)
     wrongly = {a: truth["lookalike"][a] for a in flagged if a in truth["lookalike"]}
     assert not wrongly, wrongly
+
+
+def test_evaluate_breaks_recall_down_by_planted_role():
+    """``abuse evaluate``: a pattern with several planted roles (held-out refunders: loners and
+    crews) gets recall per role; a pattern with one role gets none."""
+    from abuse.evaluate import by_role
+
+    truth = [{"account_id": a, "pattern": "serial_refunder", "role": role}
+             for a, role in (("a", "loner"), ("b", "loner"), ("c", "crew"))]
+    truth.append({"account_id": "d", "pattern": "brushing_ring", "role": "member"})
+    flagged = [("a", "serial_refunder", 0.9), ("c", "extortion_ring", 0.9), ("d", "brushing_ring", 0.9)]
+    out = by_role(truth, flagged)
+    assert set(out) == {"serial_refunder"}
+    assert out["serial_refunder"]["loner"] == {"accounts": 2, "tp": 1, "recall": 0.5}
+    assert out["serial_refunder"]["crew"]["tp"] == 0  # flagged, but as another pattern

@@ -180,7 +180,26 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
                             "groups_flagged": len(hit_groups), "by_pattern": dict(per_pattern)}
     evasions = by_evasion(truth_rows, flagged, clusters)
     return {"patterns": by_pattern, "lookalikes": lookalikes, "spikes": spikes,
-            "by_evasion": evasions}
+            "by_evasion": evasions, "by_role": by_role(truth_rows, flagged)}
+
+
+def by_role(truth_rows: list[dict[str, str]], flagged: list[tuple]) -> dict[str, dict[str, Any]]:
+    """Per pattern with more than one planted role (truth/accounts.csv ``role``: e.g. a
+    held-out set's ``loner``/``crew_food`` refunders, ``bought``/``part_timer`` brushers):
+    recall over the planted accounts of each role, so a miss names the kind of account that
+    got through when the truth has no ``evasion`` for the pattern."""
+    roles: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for r in truth_rows:
+        roles[r["pattern"]][r.get("role") or "-"].add(r["account_id"])
+    hit = {(a, pat) for a, pat, _ in flagged}
+    out: dict[str, dict[str, Any]] = {}
+    for pat, by in sorted(roles.items()):
+        if len(by) < 2:
+            continue
+        out[pat] = {role: {"accounts": len(accs), "tp": sum((a, pat) in hit for a in accs),
+                           "recall": round(sum((a, pat) in hit for a in accs) / len(accs), 4)}
+                    for role, accs in sorted(by.items())}
+    return out
 
 
 def by_evasion(truth_rows: list[dict[str, str]], flagged: list[tuple],
@@ -265,6 +284,9 @@ def format_scores(scores: dict[str, Any]) -> str:
             prec = "-" if r["precision"] is None else f"{r['precision']:.3f}"
             lines.append(f"  {tactic:<20} recall {r['recall']:.3f} ({r['tp']}/{r['accounts']} "
                          f"accounts, {r['crews']} crews)  precision {prec}")
+    for pat, rows in scores.get("by_role", {}).items():
+        lines.append(f"{pat} by role (recall): " + ", ".join(
+            f"{role} {r['recall']:.3f} ({r['tp']}/{r['accounts']})" for role, r in rows.items()))
     if scores["spikes"]:
         lines.append("planted spikes (want: abusive unexplained, benign explained):")
         for s in scores["spikes"]:
