@@ -6,6 +6,9 @@
 -- platform's (a beta prior worth getvariable('refunds_prior_orders') orders each), each
 -- leaving out the account's own orders, so an account cannot raise its own baseline and a
 -- bad seller or a recalled item explains the refunds it pays everyone.
+-- "The account's own orders" are those of its group, refunds_groups(account_id, grp) (accounts
+-- linked by a rare shared address or device; an account without a row is its own group): a
+-- crew buying at the same home shops cannot raise each other's baseline.
 -- Accounts of the registered relation refunds_exclude(account_id) (those flagged by a first
 -- pass) are left out of every base rate, so a crew cannot raise the baseline of its shops.
 -- Leverage: a paid order the account itself rated low (<= getvariable('refunds_complaint_rating')
@@ -78,8 +81,9 @@ low AS (  -- the orders the account itself rated low: by order_id, else its late
       ON r.account_id = o.account_id AND r.shop_id = o.shop_id AND r.created_at >= o.created_at
 ),
 units_l AS (  -- lev: the claim came with the account's own low review of the order (a complaint)
-    SELECT u.*, l.order_id IS NOT NULL AS lev
+    SELECT u.*, l.order_id IS NOT NULL AS lev, coalesce(g.grp, u.account_id) AS grp
     FROM units u LEFT JOIN low l ON l.account_id = u.account_id AND l.order_id = u.order_id
+    LEFT JOIN refunds_groups g ON g.account_id = u.account_id
 ),
 reason_share AS (
     SELECT reason, count(*) / sum(count(*)) OVER () AS share
@@ -98,12 +102,12 @@ shop AS (SELECT shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NO
 item AS (SELECT shop_id, item_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc,
                 sum(claimed::INT) AS ka
          FROM base GROUP BY shop_id, item_id),
-acc_shop AS (SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc,
+acc_shop AS (SELECT grp, shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc,
                     sum(claimed::INT) AS ka
-             FROM base GROUP BY account_id, shop_id),
-acc_item AS (SELECT account_id, shop_id, item_id, count(*) AS n, sum(paid::INT) AS k,
+             FROM base GROUP BY grp, shop_id),
+acc_item AS (SELECT grp, shop_id, item_id, count(*) AS n, sum(paid::INT) AS k,
                     sum((claimed AND NOT lev)::INT) AS kc, sum(claimed::INT) AS ka
-             FROM base GROUP BY account_id, shop_id, item_id),
+             FROM base GROUP BY grp, shop_id, item_id),
 rated AS (
     SELECT u.*,
            (coalesce(s.k, 0) - coalesce(a.k, 0) + getvariable('refunds_prior_orders') * p.p0)
@@ -123,9 +127,9 @@ rated AS (
     FROM units_l u
     CROSS JOIN platform p
     LEFT JOIN shop s USING (shop_id)
-    LEFT JOIN acc_shop a USING (account_id, shop_id)
+    LEFT JOIN acc_shop a USING (grp, shop_id)
     LEFT JOIN item i USING (shop_id, item_id)
-    LEFT JOIN acc_item ai USING (account_id, shop_id, item_id)
+    LEFT JOIN acc_item ai USING (grp, shop_id, item_id)
 ),
 per_shop AS (
     SELECT account_id, shop_id, count(*) AS n, sum(paid::INT) AS k, sum(p_item) AS mu,

@@ -68,6 +68,10 @@ class RefundDetector(DetectorBase):
             False, description="the claimed count always leaves out claims on orders the account "
             "itself rated low (off: only for an account that rated more than max_leveraged_share "
             "of its claimed orders low, a complainer; a refunder's one low review per shop is cover)")
+        crew_baselines: bool = Field(
+            True, description="accounts linked by a rare shared address or device (among the "
+            "first pass's candidates) leave each other's orders out of their base rates, as "
+            "each leaves out its own: a crew buying at the same home shops would raise them")
         min_shops: int = Field(3, ge=1, description="distinct shops that paid the account")
         min_join_paid_surprise: float = Field(
             1.3, ge=0, description="-log10 p of the paid count an account linked to a flagged "
@@ -92,8 +96,9 @@ class RefundDetector(DetectorBase):
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: RefundDetector.Params = ctx.params  # type: ignore[assignment]
         exclude: list[str] = []
+        groups = None
         for _ in range(2):  # the second pass leaves the first pass's flagged out of the baselines
-            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating)
+            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating, groups)
             if acc.is_empty():
                 return DetectorResult()
             acc, tests = rate_.score(acc, p.min_surprise, p.max_rejected_surprise,
@@ -107,6 +112,9 @@ class RefundDetector(DetectorBase):
             need = p.min_surprise + math.log10(max(tests, 1))
             strong = (pl.col("surprise") >= need) & (pl.col("count_surprise") >= p.min_paid_surprise)
             exclude = sorted(acc.filter(strong)["account_id"])
+            if p.crew_baselines:  # linked candidates leave each other's orders out of their baselines
+                cand = acc  # every account that passed the filters above (paid at min_shops shops)
+                groups = crews_.groups(ctx.con, sorted(cand["account_id"]), p.id_hub_cap)
         flagged = acc.filter(strong)
         if flagged.is_empty():
             return DetectorResult()

@@ -37,6 +37,16 @@ def _shared_ids(con: duckdb.DuckDBPyConnection, accounts: list[str], hub_cap: in
     return ids.filter(pl.col("n_accounts") <= hub_cap)
 
 
+def groups(con: duckdb.DuckDBPyConnection, accounts: list[str], hub_cap: int) -> pl.DataFrame:
+    """(account_id, grp): components of ``accounts`` over the rare identifiers they share, for
+    the leave-out of the base rates (accounts alone get no row)."""
+    ids = _shared_ids(con, accounts, hub_cap)
+    links = [(a, f"{kind}:{value}") for kind, value, accs in ids.select("kind", "value", "accounts").iter_rows()
+             for a in accs]
+    rows = [(a, min(c)) for c in graphs.union_components(links) if len(c) >= 2 for a in c]
+    return pl.DataFrame(rows, schema={"account_id": pl.Utf8, "grp": pl.Utf8}, orient="row")
+
+
 def crews(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame, near: pl.DataFrame, *,
           join_surprise: float, hub_cap: int) -> tuple[list[Crew], pl.DataFrame]:
     """(crews of >= 2 accounts, the rows of ``near`` that joined one, with ``joined_bits``).

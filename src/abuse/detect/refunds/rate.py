@@ -14,17 +14,23 @@ from abuse.sqlfiles import read_sql
 
 
 def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
-                  exclude: list[str] | None = None, complaint_rating: int = 3) -> pl.DataFrame:
+                  exclude: list[str] | None = None, complaint_rating: int = 3,
+                  groups: pl.DataFrame | None = None) -> pl.DataFrame:
     """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
-    rates without the orders of ``exclude``."""
+    rates without the orders of ``exclude``, an account's own orders being those of its group
+    (``groups``: account_id, grp; default every account alone)."""
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
     con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
     con.register("refunds_exclude", pl.DataFrame({"account_id": exclude or []},
                                                  schema={"account_id": pl.Utf8}).to_arrow())
+    if groups is None:
+        groups = pl.DataFrame(schema={"account_id": pl.Utf8, "grp": pl.Utf8})
+    con.register("refunds_groups", groups.select("account_id", "grp").to_arrow())
     try:
         df = con.sql(read_sql("features/refunds_accounts.sql")).pl()
     finally:
         con.unregister("refunds_exclude")
+        con.unregister("refunds_groups")
     ints = ("n_orders", "n_claimed", "n_paid", "n_comp_claimed", "n_shops", "n_paid_shops",
             "n_top", "k_top", "n_reasons", "top_reason_n", "n_reasoned", "n_paid_leveraged",
             "n_paid_coupon", "kc_top", "n_claimed_clean", "ka_top",
