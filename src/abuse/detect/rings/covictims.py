@@ -48,7 +48,7 @@ import numpy as np
 import polars as pl
 
 from abuse import graphs, stats
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, use_intermediate
 
 from .evidence import _dup_texts
 
@@ -72,6 +72,7 @@ class Sparse:
 def _account_links(con: duckdb.DuckDBPyConnection, accounts: list[str]) -> pl.DataFrame:
     cur = con.cursor()
     try:
+        use_intermediate(cur)
         cur.register("rings_hostile", pl.DataFrame({"account_id": accounts},
                                                    schema={"account_id": pl.Utf8}).to_arrow())
         return cur.sql(read_sql("features/rings_account_links.sql")).pl()

@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from abuse import stats
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, use_intermediate
 
 
 def signature_counts(edges: pl.DataFrame) -> pl.DataFrame:
@@ -73,6 +73,7 @@ def signature_cores(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, *, min_
              for a in accs]
     cur = con.cursor()
     try:
+        use_intermediate(cur)
         cur.register("rings_sig", pl.DataFrame({"account_id": sorted(strong)}).to_arrow())
         ids = cur.sql(read_sql("features/rings_signature_ids.sql")).pl()
     finally:
