@@ -385,8 +385,9 @@ def _test(e: pl.DataFrame, members: list[str], base: _Baselines, H: float,
     """(bits, figures, shops named) of the group test (step 4 of the module docstring)."""
     sub = e.filter(pl.col("account_id").is_in(members))
     D = float(sub.height)
-    per = sub.group_by("shop_id").agg(pl.len().alias("k"), pl.col("t").min().alias("t0"),
-                                      pl.col("t").max().alias("t1"))
+    # sorted: shops tied in surprise are left out by id, not by the group_by's order
+    per = (sub.group_by("shop_id").agg(pl.len().alias("k"), pl.col("t").min().alias("t0"),
+                                       pl.col("t").max().alias("t1")).sort("shop_id"))
     vic = per.filter(pl.col("k") >= 2)
     # each shop's background: its hostile edges, the group's own taken out
     bg = base.h_all.copy()
