@@ -14,9 +14,7 @@ task runner can run side by side, in threads of this process or on Dask workers.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import threading
 import time
 import uuid
@@ -27,19 +25,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import duckdb
-
-
-def skip_pandas_probes() -> None:
-    """DuckDB looks for pandas each time it converts a Python parameter value (a list of
-    account ids: once per element). Where pandas is not installed every look is a failed
-    import that searches all of sys.path (about 0.5 ms each; three dossier pages made 1,230 of
-    them, 20% of the dossiers' CPU at scale 5). Marked absent, each look fails at once. Where
-    pandas is installed nothing changes."""
-    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
-        sys.modules["pandas"] = None  # type: ignore[assignment]
-
-
-skip_pandas_probes()
 
 
 def temp_directory(work_db: Path) -> Path:
