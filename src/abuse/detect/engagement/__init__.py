@@ -35,7 +35,7 @@ from abuse.detect.engagement import audience as audience
 from abuse.detect.engagement import crews as crews
 from abuse.detect.engagement import farms as farms
 from abuse.detect.engagement import lockstep as lockstep
-from abuse.sqlfiles import read_sql, set_variables
+from abuse.sqlfiles import read_sql, set_variables, use_intermediate
 
 
 @register
@@ -77,6 +77,7 @@ class EngagementDetector(DetectorBase):
         con.execute("SET VARIABLE engagement_actions = ?::VARCHAR[]", [[a.lower() for a in p.actions]])
         con.execute("SET VARIABLE engagement_purchase_actions = ?::VARCHAR[]",
                     [[a.lower() for a in p.purchase_actions]])
+        use_intermediate(con)
         con.execute("CREATE OR REPLACE TEMP TABLE engagement_events AS " + read_sql("features/engagement_events.sql"))
         try:
             return self._detect(con, p)

@@ -53,6 +53,46 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
     con.unregister("_heavy")
     edges = con.sql(read_sql("features/engagement_audience_edges.sql")).pl()
     con.execute("DROP TABLE IF EXISTS engagement_thin_targets")
+    cands, tries = _coboosted_components(edges, aud, n_acc)
+    crews, members, targets = [], [], []
+    for i, (comp, tnodes, by_t, (sp, pair, k, mu)) in enumerate(cands):
+        corr = float(stats.corrected(sp, max(tries, 1)))
+        if pair is None or corr < level:
+            continue
+        crew = CREW_OFFSET + i
+        hits: dict[str, int] = {}
+        for t in tnodes:
+            for a in by_t[t]:
+                hits[a] = hits.get(a, 0) + 1
+        # two of its targets, or only ever the co-boosted pair's (a throwaway with one target)
+        pair_acc = by_t[pair[0]] | by_t[pair[1]]
+        only = _only_on(edges, accounts, pair_acc)
+        mem = sorted(a for a, h in hits.items() if h >= 2 or a in only)
+        if not mem:
+            continue
+        crews.append({"crew": crew, "kind": "audience", "accounts": len(mem), "targets": len(tnodes),
+                      "thin_base_rate": round(p_thin, 4),
+                      "pair": [f"{t[0]} ({t[1]})" for t in pair], "pair_overlap": k,
+                      "pair_expected": round(mu, 3), "coboost_surprise": round(sp, 2), "corrected": corr,
+                      "is_crew": True})
+        members += [(crew, a, corr) for a in mem]
+        mset = set(mem)
+        targets += [(crew, t, act) for t, act in tnodes if by_t[(t, act)] & mset]
+    m = pl.DataFrame(members, schema=empty_m.schema, orient="row") if members else empty_m
+    t = pl.DataFrame(targets, schema=empty_t.schema, orient="row") if targets else empty_t
+    if crews:
+        m = pl.concat([m, _bought_members(con, t, accounts, m, level)]).unique(
+            ["crew", "account_id"], keep="first").sort("crew", "account_id")
+        sizes = m.group_by("crew").len()
+        for c in crews:
+            c["accounts"] = int(sizes.filter(pl.col("crew") == c["crew"])["len"].sum())
+    return crews, m, t
+
+
+def _coboosted_components(edges: pl.DataFrame, aud: pl.DataFrame, n_acc: int) -> tuple[list[tuple], int]:
+    """Components of the account-target graph of thin targets with two targets or more, each
+    with its best co-boosted pair of top targets (Poisson surprise of their shared engagers
+    against independence), and how many pairs were tried (for the correction)."""
     g = nx.Graph()
     for a, t, act in edges.select("account_id", "target_id", "action").rows():
         g.add_edge(("a", a), ("t", t, act))
@@ -76,42 +116,17 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
             if sp > best[0]:
                 best = (sp, (t1, t2), k, mu)
         cands.append((comp, tnodes, by_t, best))
-    crews, members, targets = [], [], []
-    for i, (comp, tnodes, by_t, (sp, pair, k, mu)) in enumerate(cands):
-        corr = float(stats.corrected(sp, max(tries, 1)))
-        if pair is None or corr < level:
-            continue
-        crew = CREW_OFFSET + i
-        hits: dict[str, int] = {}
-        for t in tnodes:
-            for a in by_t[t]:
-                hits[a] = hits.get(a, 0) + 1
-        # two of its targets, or only ever the co-boosted pair's (a throwaway with one target)
-        pair_acc = by_t[pair[0]] | by_t[pair[1]]
-        only = set(edges.filter(pl.col("account_id").is_in(list(pair_acc))).join(
-            accounts.select("account_id", pl.col("events").alias("all_events")), on="account_id").group_by(
-            "account_id", "all_events").agg(pl.col("events").sum()).filter(
-            pl.col("events") >= pl.col("all_events"))["account_id"].to_list()) if pair_acc else set()
-        mem = sorted(a for a, h in hits.items() if h >= 2 or a in only)
-        if not mem:
-            continue
-        crews.append({"crew": crew, "kind": "audience", "accounts": len(mem), "targets": len(tnodes),
-                      "thin_base_rate": round(p_thin, 4),
-                      "pair": [f"{t[0]} ({t[1]})" for t in pair], "pair_overlap": k,
-                      "pair_expected": round(mu, 3), "coboost_surprise": round(sp, 2), "corrected": corr,
-                      "is_crew": True})
-        members += [(crew, a, corr) for a in mem]
-        mset = set(mem)
-        targets += [(crew, t, act) for t, act in tnodes if by_t[(t, act)] & mset]
-    m = pl.DataFrame(members, schema=empty_m.schema, orient="row") if members else empty_m
-    t = pl.DataFrame(targets, schema=empty_t.schema, orient="row") if targets else empty_t
-    if crews:
-        m = pl.concat([m, _bought_members(con, t, accounts, m, level)]).unique(
-            ["crew", "account_id"], keep="first").sort("crew", "account_id")
-        sizes = m.group_by("crew").len()
-        for c in crews:
-            c["accounts"] = int(sizes.filter(pl.col("crew") == c["crew"])["len"].sum())
-    return crews, m, t
+    return cands, tries
+
+
+def _only_on(edges: pl.DataFrame, accounts: pl.DataFrame, pair_acc: set) -> set:
+    """The accounts of ``pair_acc`` whose every engagement is on these targets (throwaways)."""
+    if not pair_acc:
+        return set()
+    return set(edges.filter(pl.col("account_id").is_in(list(pair_acc))).join(
+        accounts.select("account_id", pl.col("events").alias("all_events")), on="account_id").group_by(
+        "account_id", "all_events").agg(pl.col("events").sum()).filter(
+        pl.col("events") >= pl.col("all_events"))["account_id"].to_list())
 
 
 def _bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_members: pl.DataFrame,

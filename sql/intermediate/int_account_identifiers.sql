@@ -1,0 +1,54 @@
+-- int_account_identifiers: every identifier an account was seen with, one row per sighting:
+-- (account_id, kind, value, source, seen_at). The one place identifier kinds are defined:
+--   device        device_id (registration, orders, coupon events, activity)
+--   ip            the IP itself (registration, orders, coupon events, activity)
+--   ip_block      ip_block(ip): IPv4 /24, IPv6 /48 (see macros/ip_block.sql)
+--   phone_prefix  the 7-digit number block (operator segment), registrations with >= 7 digits
+--   phone_hash    the salted hash of the full number (registrations)
+--   inviter       the referring account (invited_by, registration); the referrer itself is
+--                 listed too, with source 'inviter', so it links to the accounts it invited
+--   address       the shipping address hash (orders; the platform normalises the address
+--                 before hashing it)
+-- source: accounts | orders | coupon_events | activity | inviter; seen_at: when (registered_at,
+-- created_at, ts). Values are trimmed; empty strings are no identifier. A consumer filters by
+-- kind, source and seen_at (its window): filters reach the tables through the view, so an
+-- unused source is never scanned. Linking accounts through identifier values keeps the cost
+-- linear: never join this view to itself on value without a cap on the value's accounts.
+CREATE OR REPLACE TEMP VIEW int_account_identifiers AS
+SELECT account_id, kind, value, source, seen_at FROM (
+    SELECT account_id, 'device' AS kind, nullif(trim(device_id), '') AS value,
+           'accounts' AS source, registered_at AS seen_at FROM stg_accounts
+    UNION ALL SELECT account_id, 'ip', nullif(trim(ip), ''),
+           'accounts', registered_at FROM stg_accounts
+    UNION ALL SELECT account_id, 'ip_block', ip_block(ip),
+           'accounts', registered_at FROM stg_accounts
+    UNION ALL SELECT account_id, 'phone_prefix', CASE WHEN length(trim(phone_prefix)) >= 7 THEN left(trim(phone_prefix), 7) END,
+           'accounts', registered_at FROM stg_accounts
+    UNION ALL SELECT account_id, 'phone_hash', nullif(trim(phone_hash), ''),
+           'accounts', registered_at FROM stg_accounts
+    UNION ALL SELECT account_id, 'inviter', nullif(trim(invited_by), ''),
+           'accounts', registered_at FROM stg_accounts
+    UNION ALL SELECT nullif(trim(invited_by), '') AS account_id, 'inviter', nullif(trim(invited_by), ''),
+           'inviter', registered_at FROM stg_accounts
+    UNION ALL SELECT account_id, 'device', nullif(trim(device_id), ''),
+           'orders', created_at FROM stg_orders
+    UNION ALL SELECT account_id, 'ip', nullif(trim(ip), ''),
+           'orders', created_at FROM stg_orders
+    UNION ALL SELECT account_id, 'ip_block', ip_block(ip),
+           'orders', created_at FROM stg_orders
+    UNION ALL SELECT account_id, 'address', nullif(trim(ship_addr_hash), ''),
+           'orders', created_at FROM stg_orders
+    UNION ALL SELECT account_id, 'device', nullif(trim(device_id), ''),
+           'coupon_events', ts FROM stg_coupon_events
+    UNION ALL SELECT account_id, 'ip', nullif(trim(ip), ''),
+           'coupon_events', ts FROM stg_coupon_events
+    UNION ALL SELECT account_id, 'ip_block', ip_block(ip),
+           'coupon_events', ts FROM stg_coupon_events
+    UNION ALL SELECT account_id, 'device', nullif(trim(device_id), ''),
+           'activity', ts FROM stg_activity
+    UNION ALL SELECT account_id, 'ip', nullif(trim(ip), ''),
+           'activity', ts FROM stg_activity
+    UNION ALL SELECT account_id, 'ip_block', ip_block(ip),
+           'activity', ts FROM stg_activity
+)
+WHERE value IS NOT NULL AND account_id IS NOT NULL;
