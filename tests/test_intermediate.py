@@ -45,3 +45,17 @@ def test_account_identifiers_kinds_and_sources():
         ("a2", "device", "d1", "orders"), ("a2", "ip", "2409:8a00:1::9", "orders"),
         ("a2", "ip_block", "2409:8a00:1::/48", "orders"), ("a2", "address", "addr1", "orders"),
     }  # a2's short number block, empty hash and blank device are no identifiers
+
+
+def test_coupon_claims_delay_after_release():
+    con = empty_staged(seeds=False)
+    con.execute("""INSERT INTO stg_campaigns (campaign_id, released_at) VALUES
+                   ('c1', '2026-06-01 10:00:00+08')""")
+    con.execute("""INSERT INTO stg_coupon_events (event_id, campaign_id, coupon_id, account_id, action, ts)
+                   VALUES ('e1', 'c1', 'k1', 'a1', 'claim', '2026-06-01 10:00:02.5+08'),
+                          ('e2', 'c1', 'k2', 'a2', 'claim', '2026-06-01 09:59:00+08'),
+                          ('e3', 'c1', 'k1', 'a1', 'redeem', '2026-06-01 11:00:00+08')""")
+    use_intermediate(con)
+    rows = con.execute("SELECT event_id, account_id, coupon_id, delay_s FROM int_coupon_claims "
+                       "ORDER BY event_id").fetchall()
+    assert rows == [("e1", "a1", "k1", 2.5), ("e2", "a2", "k2", 0.0)]  # early clock: no negative delay

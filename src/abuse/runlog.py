@@ -142,7 +142,7 @@ def read_pending_failure(db: Path) -> dict[str, Any] | None:
 
 def undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) -> None:
     """Take back what a committed run added to the history (its report never appeared)."""
-    as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]
+    as_of = (con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone() or (None,))[0]
     con.execute("BEGIN TRANSACTION")
     for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files", "inflated_targets"):
         con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])

@@ -4,8 +4,10 @@ Plain strings, every text escaped; no scripts, no external references."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from html import escape
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -61,7 +63,7 @@ def _time_ticks(lo: float, hi: float, tz: str, max_ticks: int = 10) -> list[tupl
 
 
 def timeline(events: pl.DataFrame, lo: float, hi: float, tz: str,
-             marks: list[tuple[float, str]] = (), width: int = 1100) -> str:
+             marks: Sequence[tuple[float, str]] = (), width: int = 1100) -> str:
     """Stacked counts per time bin, one strip per kind of log, each with its own scale."""
     hi = max(hi, lo + 3600)
     inside = events.filter((pl.col("t") >= lo) & (pl.col("t") < hi))
@@ -86,7 +88,7 @@ def timeline(events: pl.DataFrame, lo: float, hi: float, tz: str,
         totals = part.group_by("kind").agg(pl.col("len").sum()).sort("len", descending=True)
         kinds = totals["kind"].to_list()
         others = [k for k in kinds if k not in KIND_COLORS and not k.startswith("amended")]
-        peak = int(part.group_by("b").agg(pl.col("len").sum())["len"].max() or 1)
+        peak = int(cast(int, part.group_by("b").agg(pl.col("len").sum())["len"].max()) or 1)
         parts.append(f"<rect x='{left}' y='{y0}' width='{plot_w}' height='{lane_h}' fill='#f7f8fa'/>")
         parts.append(f"<text x='{left - 10}' y='{y0 + 18}' text-anchor='end' font-size='13' "
                      f"font-weight='600' fill='#222'>{_e(lane)}</text>")

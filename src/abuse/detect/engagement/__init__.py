@@ -27,6 +27,8 @@ networkx sees only the pruned graph of suspicious accounts, buckets and crews.
 
 from __future__ import annotations
 
+from typing import cast
+
 import polars as pl
 from pydantic import BaseModel, Field
 
@@ -66,7 +68,7 @@ class EngagementDetector(DetectorBase):
         min_farm_accounts: int = Field(3, ge=2, description="smallest farm reported")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
-        p = ctx.params
+        p = cast(EngagementDetector.Params, ctx.params)
         con = ctx.con
         set_variables(
             con, window_start=ctx.window_start, window_end=ctx.window_end,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import cast
 
 import networkx as nx
 import numpy as np
@@ -39,7 +40,7 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
     empty_t = pl.DataFrame(schema={"crew": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8})
     level = -math.log10(alpha)
     n_acc = max(len(accounts), 1)
-    p_thin = min(max(float((accounts["other_events"] == 0).mean() or 0.0), 1e-3), 0.999)
+    p_thin = min(max(float(cast(float, (accounts["other_events"] == 0).mean()) or 0.0), 1e-3), 0.999)
     aud = con.sql(read_sql("features/engagement_audience.sql")).pl()
     if aud.is_empty():
         return [], empty_m, empty_t
@@ -108,7 +109,7 @@ def _coboosted_components(edges: pl.DataFrame, aud: pl.DataFrame, n_acc: int) ->
         top = sorted(tnodes, key=lambda t: (-len(by_t[t]), t))[:TOP_TARGETS]
         pairs = list(itertools.combinations(top, 2))
         tries += len(pairs)
-        best = (0.0, None, 0, 0.0)
+        best: tuple[float, tuple | None, int, float] = (0.0, None, 0, 0.0)
         for t1, t2 in pairs:
             k = len(by_t[t1] & by_t[t2])
             mu = engagers[t1] * engagers[t2] / n_acc

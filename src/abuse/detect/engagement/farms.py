@@ -10,7 +10,7 @@ likes on popular posts do not make a target "inflated".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import polars as pl
@@ -75,7 +75,7 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
     bursts = _farm_bursts(farms, sync_members, sig_buckets, fm)
     sync = {r["account_id"]: r for r in sync_accounts.to_dicts()} if not sync_accounts.is_empty() else {}
     crew_info = {r["crew"]: r for r in crews}
-    crew_mem = {}
+    crew_mem: dict[str, dict] = {}
     if not crew_members.is_empty():
         for r in crew_members.to_dicts():
             crew_mem.setdefault(r["account_id"], r)
@@ -108,7 +108,7 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
             "crews": crew_ev, "targets": target_rows, "surprise": round(farm_s, 2),
         }
         clusters.append(Cluster(
-            cluster_key=key, pattern=PATTERN, account_ids=list(f["accounts"]), score=stats.score(farm_s),
+            cluster_key=key, pattern=PATTERN, account_ids=list(f["accounts"]), score=float(stats.score(farm_s)),
             summary=summary, shop_ids=None, first_seen=inf.get("first_ts"), last_seen=inf.get("last_ts"),
             loss_estimate=None, evidence=evidence, target_ids=[t["target_id"] for t in target_rows],
         ))
@@ -123,7 +123,7 @@ def _farm_frames(farms: list[dict], crew_pairs: pl.DataFrame) -> tuple[pl.DataFr
     target: its buckets' targets and its crews' co-boosted pairs."""
     member_rows = [(i, a) for i, f in enumerate(farms) for a in f["accounts"]]
     fm = pl.DataFrame(member_rows, schema={"farm": pl.Int64, "account_id": pl.Utf8}, orient="row")
-    trows = set()
+    trows: set[tuple[int, str, str]] = set()
     for i, f in enumerate(farms):
         trows.update((i, t, a) for t, a, _ in f["buckets"])
         if f["crews"] and not crew_pairs.is_empty():
@@ -181,7 +181,7 @@ def _target_rows(tg: pl.DataFrame, bu: pl.DataFrame) -> list[dict]:
             "from_cluster": int(r["from_farm"]), "share": round(float(r["share"]), 4),
             "accounts": int(r["farm_accounts"]), "total_accounts": int(r["total_accounts"]),
             "first_seen": r["first_ts"], "last_seen": r["last_ts"], "bursts": len(b),
-            "burst_spread_s": round(float(b["spread_s"].median()), 1) if len(b) else None,
+            "burst_spread_s": round(float(cast(float, b["spread_s"].median())), 1) if len(b) else None,
         })
     return target_rows
 
@@ -235,6 +235,6 @@ def _finding(a: str, key: str, n_acc: int, farm_s: float, sync: dict | None, cre
         "other_events": other, "after_purchase": int(info.get("after_purchase") or 0),
         "farm_accounts": n_acc, "account_surprise": round(acc_s, 2), "farm_surprise": round(farm_s, 2),
     }
-    return Finding(account_id=a, pattern=PATTERN, score=stats.score(min(acc_s, farm_s) if own else farm_s * 0.5),
+    return Finding(account_id=a, pattern=PATTERN, score=float(stats.score(min(acc_s, farm_s) if own else farm_s * 0.5)),
                    reason=lead + "; " + "; ".join(parts) + ".", evidence=evidence, cluster_key=key)
 
