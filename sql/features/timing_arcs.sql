@@ -102,7 +102,7 @@ best AS (
     WHERE arc_start < dial AND width <= CASE dial WHEN 60 THEN 10 ELSE 60 END
     GROUP BY ALL
 )
-SELECT b.account_id, b.source, b.dial, b.width, b.arc_start, b.hits, t.n,
+SELECT b.account_id, b.source, b.dial, b.width, b.arc_start, b.hits, CAST(t.n AS BIGINT) AS n,
        greatest(coalesce(p.k / nullif(p.total, 0), 0), b.width / b.dial) AS null_share
 FROM best AS b
 JOIN tested AS t USING (dial, account_id, source)
