@@ -48,7 +48,8 @@ from abuse.generate.columns import NULL_TS, ORDER_STATUS, OUTCOMES, enum
 from abuse.generate.coupons import build_campaigns, people_claims
 from abuse.generate.engagement import plant_engagement
 from abuse.generate.finalize import finalize
-from abuse.generate.hoarding import plant_hoarding
+from abuse.generate.hoarding import plant_adaptive_hoarding, plant_hoarding
+from abuse.generate.hoarding_lookalikes import hoarding_lookalikes
 from abuse.generate.lookalikes import (
     adversarial_lookalikes,
     bad_shops,
@@ -100,6 +101,9 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
         adversarial_lookalikes(w, people)
     plant_brushing(w, people)  # own stream [seed, 15]
     plant_refunders(w, people)  # own stream [seed, 16]
+    if w.adversarial:  # maintained hoarding crews and their look-alikes (streams 1110, 1111)
+        plant_adaptive_hoarding(w)
+        hoarding_lookalikes(w, people)
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):
