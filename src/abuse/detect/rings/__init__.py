@@ -220,6 +220,7 @@ class RingDetector(DetectorBase):
                                      prior_buyers=p.victim_prior_buyers, fdr=p.victim_fdr,
                                      customer_orders=p.customer_orders)
         out = []
+        renamed = []  # the reports whose victims were named, their evidence gathered at once
         for (g, ev, score, extra), (shops, vic_ev) in zip(reports, named, strict=True):
             if score is None:
                 bits = g.surprise + sum(ev.bits.values())
@@ -227,8 +228,13 @@ class RingDetector(DetectorBase):
             if shops:
                 g = groups_.Group(members=g.members, shops=sorted(set(shops)), surprise=g.surprise,
                                   method=g.method, attached=g.attached)
-                ev = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)[0]
+                renamed.append(len(out))
             out.append((g, ev, score, {**extra, "victims": vic_ev}))
+        evs = evidence.gather(ctx.con, edges, [out[i][0] for i in renamed], profiles,
+                              p.text_jaccard, base_dup)
+        for i, ev in zip(renamed, evs, strict=True):
+            g, _, score, extra = out[i]
+            out[i] = (g, ev, score, extra)
         return out
 
     @staticmethod
@@ -284,6 +290,7 @@ class RingDetector(DetectorBase):
                            and mine & set(found[best].shops) and 2 * ext_of.get(a, 0) >= len(mine))
                 if invited or devoted:
                     joins.setdefault(best, set()).add(a)
+        crews = []  # (group, score, figures) of each crew reported, evidence gathered at once
         for j, sp in enumerate(found):
             members = set(sp.members) | joins.get(j, set())
             absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
@@ -297,13 +304,15 @@ class RingDetector(DetectorBase):
             g = groups_.Group(members=sorted(members), shops=sorted(shops),
                               surprise=sp.bits["co_victims"] + sp.bits["timing"],
                               method="covictims")
-            ev = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)[0]
             corrected = sp.total - math.log10(max(sp.figures["groups_tested"], 1))
             figures = {"sparse_bits": {k: round(v, 2) for k, v in sp.bits.items()}, **sp.figures,
                      "absorbed_rings": len(absorbed)}
             taken |= members
-            reports.append((g, ev, float(stats.score(corrected)), figures))
-        return reports
+            crews.append((g, float(stats.score(corrected)), figures))
+        evs = evidence.gather(ctx.con, edges, [g for g, *_ in crews], profiles, p.text_jaccard,
+                              base_dup)
+        return reports + [(g, ev, score, figures)
+                          for (g, score, figures), ev in zip(crews, evs, strict=True)]
 
 
 def _n(k: int, word: str) -> str:
