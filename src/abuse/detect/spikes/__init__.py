@@ -292,9 +292,10 @@ class SpikeDetector(DetectorBase):
             found = find_spikes(ctx.con, ctx.window_start, ctx.window_end, p)
             found = incidents.fold_recurring(found, ctx.tz, p.recurring_min, p.recurring_overlap)
             crowd = incidents.flagged_crowds(ctx.con, found, ctx.upstream, p.crowd_minutes)
+            found = found.join(crowd, on=["scope", "window_start"], how="left")
+            found = incidents.organic(ctx.con, found, ctx.tz, p.alpha)
         finally:
             drop_events(ctx.con)
-        found = found.join(crowd, on=["scope", "window_start"], how="left")
         spikes = []
         for r in found.iter_rows(named=True):
             share = (r["n_flagged"] or 0) / max(r["n_accounts"] or 0, 1)

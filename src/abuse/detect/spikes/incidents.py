@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import timedelta
 
 import polars as pl
 
 from abuse.detect.base import DetectorResult, Spike
+from abuse.report_text import plural
 from abuse.sqlfiles import read_sql, set_variables
 
 
@@ -143,3 +145,63 @@ def fold_cases(spikes: list[Spike]) -> list[Spike]:
             cluster_keys=keys,
         ))
     return sorted(out, key=lambda s: (s.window_start, s.scope))
+
+
+def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
+    """Explanations read from the crowd itself, for spikes no release or sale explains and whose
+    accounts are mostly not flagged (``n_flagged / n_accounts`` below one half):
+
+    - a registration spike most of whose new accounts go on to use the app, about as often as
+      the window's new accounts do (their idle share not beyond the base rate: binomial tail above
+      ``alpha``) is organic signups (a TV ad, a news story), or a referral wave when most of
+      them name one inviter; a batch's throwaway accounts stay idle, so it stays unexplained;
+    - an activity spike most of whose events go to a target that first appeared in the log at
+      the spike is the crowd of a new post or entry (like a release).
+
+    Needs the TEMP table ``spikes_events``."""
+    from zoneinfo import ZoneInfo
+
+    from abuse.stats import surprise_binom
+
+    if found.is_empty():
+        return found
+    share = (pl.col("n_flagged").fill_null(0) / pl.col("n_accounts").fill_null(0).clip(lower_bound=1))
+    open_rows = found.filter(pl.col("explained_by").is_null() & (share < 0.5))
+    open_rows = open_rows.filter(pl.col("scope").str.split(":").list.first().is_in(["registrations", "activity"]))
+    if open_rows.is_empty():
+        return found
+    con.register("spikes_organic_found", open_rows.select("scope", "window_start", "window_end").to_arrow())
+    try:
+        signups = con.sql(read_sql("features/spikes_signups.sql")).pl()
+        targets = con.sql(read_sql("features/spikes_new_targets.sql")).pl()
+    finally:
+        con.unregister("spikes_organic_found")
+    zone = ZoneInfo(tz)
+    why: dict[tuple, str] = {}
+    for r in signups.iter_rows(named=True):
+        n, active = int(r["n_members"]), int(r["n_active"])
+        base_idle = (r["registered"] - r["registered_active"] + 1) / (r["registered"] + 2)
+        # most of them active, and not idler than the window's new accounts in general
+        if active < 0.5 * max(n, 1) or float(surprise_binom(n - active, n, base_idle)) >= -math.log10(alpha):
+            continue
+        use = (f"{active / n:.0%} of the {plural(n, 'new account')} went on to use the app "
+               f"(the window's new accounts: {1 - base_idle:.0%})")
+        if r["n_top_inviter"] >= 0.5 * n:
+            why[(r["scope"], r["window_start"])] = (
+                f"referral wave: {r['n_top_inviter'] / n:.0%} of them invited by {r['top_inviter']}; {use}")
+        else:
+            why[(r["scope"], r["window_start"])] = f"organic signups: {use}"
+    for r in targets.iter_rows(named=True):
+        first, start = r["first_seen"], r["window_start"]
+        if (first is None or r["n_events"] == 0 or r["n_top"] < 0.5 * r["n_events"]
+                or first < start - timedelta(minutes=30)):
+            continue
+        why[(r["scope"], start)] = (
+            f"first appearance of target {r['top_target']} at {first.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"(a new post or entry): {r['n_top'] / r['n_events']:.0%} of the burst's events")
+    if not why:
+        return found
+    keys = pl.DataFrame([(s, t, w) for (s, t), w in why.items()], orient="row",
+                        schema={"scope": pl.String, "window_start": found.schema["window_start"], "_organic": pl.String})
+    return (found.join(keys, on=["scope", "window_start"], how="left")
+            .with_columns(pl.coalesce("explained_by", "_organic").alias("explained_by")).drop("_organic"))
