@@ -16,7 +16,7 @@ per AS (
 ),
 top AS (
     SELECT scope, window_start, arg_max(target_id, (n, target_id)) AS top_target, max(n) AS n_top,
-           sum(n) AS n_events
+           CAST(sum(n) AS BIGINT) AS n_events
     FROM per GROUP BY ALL
 )
 SELECT t.scope, t.window_start, t.top_target, t.n_top, t.n_events,

@@ -55,10 +55,16 @@ def _days(rng, w: World) -> list[int]:
     """Six distinct window days (local midnights) far from campaign releases, two days apart."""
     c = w.clock
     releases = np.array([k["released"] for k in w.campaigns])
-    ok = [d for d in range(2, 27)
-          if not len(releases) or np.abs(releases - (c.window_start + d * DAY + DAY // 2)).min() > DAY]
+    regs = [w.acc["reg"][codes] for codes, kind, _ in w.lookalikes if kind in ("tv_ad_signup", "referral_burst")]
+    regs = [r[r >= c.window_start] for r in regs]
+    busy = [(int(r.min()), int(r.max())) for r in regs if len(r)]  # the look-alike signup waves
+    def free(d: int) -> bool:  # each incident on a day of its own: a truth row of its own
+        lo, hi = c.window_start + (d - 1) * DAY, c.window_start + (d + 3) * DAY
+        return all(b1 < lo or b0 > hi for b0, b1 in busy) and (
+            not len(releases) or bool(np.abs(releases - (c.window_start + d * DAY + DAY // 2)).min() > DAY))
+    ok = [d for d in range(2, 27) if free(d)]
     picked: list[int] = []
-    for d in rng.permutation(ok if len(ok) >= 12 else list(range(2, 27))).tolist():
+    for d in rng.permutation(ok if len(ok) >= 8 else list(range(2, 27))).tolist():
         if all(abs(d - p) >= 2 for p in picked):
             picked.append(d)
         if len(picked) == 6:
@@ -149,7 +155,7 @@ def _ticks(w: World, day: int) -> dict:
     t = np.repeat(ticks, n) + (rng.uniform(0, 20, len(who)) * SEC).astype(np.int64)
     sessions(w, who, t, np.ones(len(who), np.int64), None, actions=np.full(len(who), ACT["lottery_spin"]),
              duration_s=np.round(rng.uniform(0.6, 1.4, len(who)), 3), target=np.full(len(who), 900_777))
-    _spike(w, "activity", first, int(ticks[-1]) + MIN, "abusive")
+    _spike(w, "activity:lottery_spin", first, int(ticks[-1]) + MIN, "abusive")
     return {"cluster": "ticks_01", "accounts": n, "minute": mm, "hours": hours}
 
 

@@ -291,6 +291,7 @@ class SpikeDetector(DetectorBase):
         try:
             found = find_spikes(ctx.con, ctx.window_start, ctx.window_end, p)
             found = incidents.fold_recurring(found, ctx.tz, p.recurring_min, p.recurring_overlap)
+            found = incidents.drop_inside_incidents(found, ctx.tz, p.recurring_overlap)
             crowd = incidents.flagged_crowds(ctx.con, found, ctx.upstream, p.crowd_minutes)
             found = found.join(crowd, on=["scope", "window_start"], how="left")
             found = incidents.organic(ctx.con, found, ctx.tz, p.alpha)

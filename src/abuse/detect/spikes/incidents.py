@@ -166,7 +166,8 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
     if found.is_empty():
         return found
     share = (pl.col("n_flagged").fill_null(0) / pl.col("n_accounts").fill_null(0).clip(lower_bound=1))
-    open_rows = found.filter(pl.col("explained_by").is_null() & (share < 0.5))
+    # one-off crowds only: a burst that recurs with a cadence is a schedule, not a new post or an ad
+    open_rows = found.filter(pl.col("explained_by").is_null() & (share < 0.5) & (pl.col("occurrences") == 1))
     open_rows = open_rows.filter(pl.col("scope").str.split(":").list.first().is_in(["registrations", "activity"]))
     if open_rows.is_empty():
         return found
@@ -178,6 +179,7 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
         con.unregister("spikes_organic_found")
     zone = ZoneInfo(tz)
     why: dict[tuple, str] = {}
+    cause: dict[tuple, str] = {}  # what one explained crowd shares with another: its inviter, its target
     for r in signups.iter_rows(named=True):
         n, active = int(r["n_members"]), int(r["n_active"])
         base_idle = (r["registered"] - r["registered_active"] + 1) / (r["registered"] + 2)
@@ -189,6 +191,7 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
         if r["n_top_inviter"] >= 0.5 * n:
             why[(r["scope"], r["window_start"])] = (
                 f"referral wave: {r['n_top_inviter'] / n:.0%} of them invited by {r['top_inviter']}; {use}")
+            cause[(r["scope"], r["window_start"])] = f"inviter:{r['top_inviter']}"
         else:
             why[(r["scope"], r["window_start"])] = f"organic signups: {use}"
     for r in targets.iter_rows(named=True):
@@ -199,9 +202,85 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
         why[(r["scope"], start)] = (
             f"first appearance of target {r['top_target']} at {first.astimezone(zone):%Y-%m-%d %H:%M} "
             f"(a new post or entry): {r['n_top'] / r['n_events']:.0%} of the burst's events")
+        cause[(r["scope"], start)] = f"target:{r['top_target']}"
     if not why:
         return found
-    keys = pl.DataFrame([(s, t, w) for (s, t), w in why.items()], orient="row",
-                        schema={"scope": pl.String, "window_start": found.schema["window_start"], "_organic": pl.String})
-    return (found.join(keys, on=["scope", "window_start"], how="left")
-            .with_columns(pl.coalesce("explained_by", "_organic").alias("explained_by")).drop("_organic"))
+    keys = pl.DataFrame([(s, t, w, cause.get((s, t))) for (s, t), w in why.items()], orient="row",
+                        schema={"scope": pl.String, "window_start": found.schema["window_start"],
+                                "_organic": pl.String, "_cause": pl.String})
+    found = (found.join(keys, on=["scope", "window_start"], how="left")
+             .with_columns(pl.coalesce("explained_by", "_organic").alias("explained_by")).drop("_organic"))
+    return fold_explained(found).drop("_cause")
+
+
+def drop_inside_incidents(found: pl.DataFrame, tz: str, overlap: float = 0.5) -> pl.DataFrame:
+    """Leave out one-off family rows (``activity``) that are ticks of a narrower recurring
+    incident (``activity:lottery_spin``, every hour at :41): inside its span, at its minute of the
+    hour, driven by largely the same accounts. The incident's row says it."""
+    recurring = found.filter(pl.col("cadence").is_not_null() & pl.col("scope").str.contains(":")).to_dicts()
+    if not recurring:
+        return found
+    local = pl.col("window_start").dt.convert_time_zone(tz).dt.minute()
+    single = found.with_row_index("_i").with_columns(local.alias("_moh")).filter(
+        (pl.col("occurrences") == 1) & ~pl.col("scope").str.contains(":") & pl.col("explained_by").is_null())
+    drop = set()
+    for r in single.to_dicts():
+        for q in recurring:
+            moh = q["cadence"].rsplit(":", 1)[-1]
+            if (q["scope"].split(":", 1)[0] == r["scope"] and q["window_start"] <= r["window_start"] < q["window_end"]
+                    and moh.isdigit() and int(moh) == r["_moh"] and _overlaps(q, r, overlap)):
+                drop.add(r["_i"])
+    return found.with_row_index("_i").filter(~pl.col("_i").is_in(list(drop))).drop("_i")
+
+
+def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
+    """Crowds explained by the same kind of cause are one incident: a family row (``activity``)
+    goes when a narrower row (``activity:like``) names the same target over the same time; the
+    bursts of one referral (same inviter) are one row; bursts on new targets driven by largely
+    the same accounts (a star's fans at each new post: at least ``overlap`` of their top
+    accounts shared with the one before) are one row, with ``occurrences`` and first to last."""
+    rows = found.to_dicts()
+    caused = [r for r in rows if r.get("_cause")]
+    drop = set()
+    for r in caused:
+        if ":" in r["scope"]:
+            continue
+        for q in caused:
+            if (q["scope"].startswith(r["scope"] + ":") and q["_cause"] == r["_cause"]
+                    and q["window_start"] < r["window_end"] and q["window_end"] > r["window_start"]):
+                drop.add(id(r))
+    caused = [r for r in caused if id(r) not in drop]
+    groups: list[list[dict]] = []
+    for r in sorted(caused, key=lambda r: (r["scope"], r["window_start"])):
+        for g in groups:
+            last = g[-1]
+            same = last["scope"] == r["scope"] and (
+                last["_cause"] == r["_cause"] if r["_cause"].startswith("inviter:")
+                else last["_cause"].startswith("target:") and r["_cause"].startswith("target:")
+                and _overlaps(last, r, overlap))
+            if same:
+                g.append(r)
+                break
+        else:
+            groups.append([r])
+    out = [r for r in rows if not r.get("_cause")]
+    for g in groups:
+        if len(g) == 1:
+            out.append(g[0])
+            continue
+        first = g[0]
+        counts = Counter(a for r in g for a in (r["top_account_ids"] or []))
+        if first["_cause"].startswith("target:"):
+            targets = [r["_cause"].split(":", 1)[1] for r in g]
+            why = (f"first appearances of {len(g)} targets ({', '.join(targets[:5])}{', ...' if len(g) > 5 else ''}: "
+                   f"new posts or entries), each crowded at once by largely the same accounts")
+        else:
+            why = f"{len(g)} bursts of one {first['explained_by']}"
+        out.append({
+            **first, "window_end": max(r["window_end"] for r in g),
+            "observed": sum(r["observed"] for r in g), "expected": sum(r["expected"] for r in g),
+            "p_value": min(r["p_value"] for r in g), "occurrences": sum(r["occurrences"] for r in g),
+            "cadence": f"{len(g)} bursts at irregular times", "explained_by": why,
+            "top_account_ids": [a for a, _ in counts.most_common(len(first["top_account_ids"] or []) or 10)],
+        })
+    return pl.DataFrame(out, schema=found.schema).sort("window_start", "scope")
