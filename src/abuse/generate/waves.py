@@ -141,7 +141,7 @@ def _release_batch(w: World) -> dict | None:
 def _ticks(w: World, day: int) -> dict:
     """A few accounts spin the lottery every hour at minute ``mm`` for two to five days."""
     rng, c = w.rng, w.clock
-    n = int(rng.integers(8, 25))
+    n = int(rng.integers(15, 40))  # each tick must stand out on its own (no phase scan across ticks yet)
     mm = int(rng.integers(3, 57))
     hours = int(rng.integers(2, 6)) * 24
     first = day + int(rng.integers(0, 24)) * HOUR + mm * MIN

@@ -30,7 +30,10 @@ def fold_recurring(spikes: pl.DataFrame, tz: str, min_occurrences: int = 3, over
     local = pl.col("window_start").dt.convert_time_zone(tz)
     rows = spikes.with_columns(local.dt.minute().alias("_moh"), local.dt.hour().alias("_hod")).sort("window_start")
     out, used = [], set()
-    for (scope, moh), part in rows.filter(pl.col("explained_by").is_null()).group_by(["scope", "_moh"]):
+    # a sale day raises every count, but does not explain a burst that keeps its minute and accounts
+    # through it: the sale's ticks join the schedule's incident
+    open_ = pl.col("explained_by").is_null() | pl.col("explained_by").str.starts_with("sales calendar")
+    for (scope, moh), part in rows.filter(open_).group_by(["scope", "_moh"]):
         items = part.sort("window_start").to_dicts()
         run: list[dict] = []
         for it in items + [None]:
@@ -71,7 +74,7 @@ def _incident(run: list[dict], moh: int) -> dict:
         observed=sum(r["observed"] for r in run), expected=sum(r["expected"] for r in run),
         p_value=min(r["p_value"] for r in run),
         top_account_ids=[a for a, _ in counts.most_common(len(first["top_account_ids"] or []) or 10)],
-        occurrences=len(run), cadence=cadence,
+        occurrences=len(run), cadence=cadence, explained_by=None,
     )
     return row
 
@@ -214,21 +217,22 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
 
 
 def drop_inside_incidents(found: pl.DataFrame, tz: str, overlap: float = 0.5) -> pl.DataFrame:
-    """Leave out one-off family rows (``activity``) that are ticks of a narrower recurring
+    """Leave out family rows (``activity``, one-off or recurring) that are ticks of a narrower recurring
     incident (``activity:lottery_spin``, every hour at :41): inside its span, at its minute of the
     hour, driven by largely the same accounts. The incident's row says it."""
     recurring = found.filter(pl.col("cadence").is_not_null() & pl.col("scope").str.contains(":")).to_dicts()
     if not recurring:
         return found
     local = pl.col("window_start").dt.convert_time_zone(tz).dt.minute()
-    single = found.with_row_index("_i").with_columns(local.alias("_moh")).filter(
-        (pl.col("occurrences") == 1) & ~pl.col("scope").str.contains(":") & pl.col("explained_by").is_null())
+    family = found.with_row_index("_i").with_columns(local.alias("_moh")).filter(
+        ~pl.col("scope").str.contains(":") & pl.col("explained_by").is_null())
     drop = set()
-    for r in single.to_dicts():
+    for r in family.to_dicts():
         for q in recurring:
             moh = q["cadence"].rsplit(":", 1)[-1]
+            same_tick = r["cadence"] == q["cadence"] if r["cadence"] else moh.isdigit() and int(moh) == r["_moh"]
             if (q["scope"].split(":", 1)[0] == r["scope"] and q["window_start"] <= r["window_start"] < q["window_end"]
-                    and moh.isdigit() and int(moh) == r["_moh"] and _overlaps(q, r, overlap)):
+                    and same_tick and _overlaps(q, r, overlap)):
                 drop.add(r["_i"])
     return found.with_row_index("_i").filter(~pl.col("_i").is_in(list(drop))).drop("_i")
 
