@@ -3,7 +3,8 @@
 -- of them went on to do anything in the window (n_active: an order, review, refund, coupon claim
 -- or activity event of `spikes_events`), and the inviter most of them name with how many
 -- (top_inviter, n_top_inviter); plus the window's own new accounts and active ones as the base
--- rate (registered, registered_active, the same on every row).
+-- rate (registered, registered_active, the same on every row); n_devices: their distinct devices
+-- (an account without one counting as its own).
 WITH members AS (
     SELECT DISTINCT s.scope, s.window_start, e.account_id
     FROM spikes_organic_found AS s
@@ -32,10 +33,12 @@ top AS (
     FROM inviters GROUP BY ALL
 )
 SELECT m.scope, m.window_start, count(*) AS n_members, count(x.account_id) AS n_active,
+       count(DISTINCT coalesce(d.device_id, 'acc:' || m.account_id)) AS n_devices,
        any_value(t.top_inviter) AS top_inviter, coalesce(any_value(t.n_top_inviter), 0) AS n_top_inviter,
        any_value(b.registered) AS registered, any_value(b.registered_active) AS registered_active
 FROM members AS m
 LEFT JOIN active AS x USING (account_id)
+LEFT JOIN stg_accounts AS d USING (account_id)
 LEFT JOIN top AS t USING (scope, window_start)
 CROSS JOIN base AS b
 GROUP BY m.scope, m.window_start

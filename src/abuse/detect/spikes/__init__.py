@@ -119,7 +119,8 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
         per_minute = con.sql(read_sql("features/spikes_minutes.sql")).pl().filter(
             pl.col("scope").str.split(":").list.first().is_in(p.long_scopes))
         long = scales.long_bursts(per_minute, window_start, window_end,
-                                  tz, p.baseline_days, p.spread_weight, p.alpha, p.min_history_days)
+                                  tz, p.baseline_days, p.spread_weight, p.alpha, p.min_history_days,
+                                  reported=merged)
         merged = scales.with_long(merged, long, tz)
     if merged.is_empty():
         return _empty()

@@ -150,6 +150,9 @@ def fold_cases(spikes: list[Spike]) -> list[Spike]:
     return sorted(out, key=lambda s: (s.window_start, s.scope))
 
 
+DIVERSE = 0.7  # a crowd of people: at least this many distinct devices per account (a farm shares few)
+
+
 def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
     """Explanations read from the crowd itself, for spikes no release or sale explains and whose
     accounts are mostly not flagged (``n_flagged / n_accounts`` below one half):
@@ -158,6 +161,8 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
       the window's new accounts do (their idle share not beyond the base rate: binomial tail above
       ``alpha``) is organic signups (a TV ad, a news story), or a referral wave when most of
       them name one inviter; a batch's throwaway accounts stay idle, so it stays unexplained;
+    - either only when the crowd is on its own devices (at least ``DIVERSE`` distinct devices per
+      account): a farm or a batch runs many accounts on few machines;
     - an activity spike most of whose events go to a target that first appeared in the log at
       the spike is the crowd of a new post or entry (like a release).
 
@@ -187,7 +192,8 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
         n, active = int(r["n_members"]), int(r["n_active"])
         base_idle = (r["registered"] - r["registered_active"] + 1) / (r["registered"] + 2)
         # most of them active, and not idler than the window's new accounts in general
-        if active < 0.5 * max(n, 1) or float(surprise_binom(n - active, n, base_idle)) >= -math.log10(alpha):
+        if (active < 0.5 * max(n, 1) or r["n_devices"] < DIVERSE * n
+                or float(surprise_binom(n - active, n, base_idle)) >= -math.log10(alpha)):
             continue
         use = (f"{active / n:.0%} of the {plural(n, 'new account')} went on to use the app "
                f"(the window's new accounts: {1 - base_idle:.0%})")
@@ -200,7 +206,7 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
     for r in targets.iter_rows(named=True):
         first, start = r["first_seen"], r["window_start"]
         if (first is None or r["n_events"] == 0 or r["n_top"] < 0.5 * r["n_events"]
-                or first < start - timedelta(minutes=30)):
+                or first < start - timedelta(minutes=30) or r["n_devices"] < DIVERSE * r["n_accounts"]):
             continue
         why[(r["scope"], start)] = (
             f"first appearance of target {r['top_target']} at {first.astimezone(zone):%Y-%m-%d %H:%M} "
