@@ -52,12 +52,17 @@ def plant_waves(w: World) -> None:
 
 
 def _days(rng, w: World) -> list[int]:
-    """Six distinct window days (local midnights) far from campaign releases, two days apart."""
+    """Six distinct window days (local midnights) far from campaign releases, two days apart, and
+    clear of the signup waves already planted (look-alikes, crews): each incident its own truth."""
     c = w.clock
     releases = np.array([k["released"] for k in w.campaigns])
     regs = [w.acc["reg"][codes] for codes, kind, _ in w.lookalikes if kind in ("tv_ad_signup", "referral_burst")]
+    clusters: dict[str, list] = {}  # and the registrations of every planted crew, per crew
+    for codes, _, cluster, _ in w.truth_accounts:
+        clusters.setdefault(cluster, []).append(w.acc["reg"][codes])
+    regs += [np.concatenate(v) for k, v in clusters.items() if k]
     regs = [r[r >= c.window_start] for r in regs]
-    busy = [(int(r.min()), int(r.max())) for r in regs if len(r)]  # the look-alike signup waves
+    busy = [(int(r.min()), int(r.max())) for r in regs if len(r)]  # the signup waves already there
     def free(d: int) -> bool:  # each incident on a day of its own: a truth row of its own
         lo, hi = c.window_start + (d - 1) * DAY, c.window_start + (d + 3) * DAY
         return all(b1 < lo or b0 > hi for b0, b1 in busy) and (

@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from abuse.detect.base import DetectorResult, Spike
 from abuse.report_text import plural
 from abuse.sqlfiles import read_sql, set_variables
+from abuse.stats import surprise_binom
 
 
 def fold_recurring(spikes: pl.DataFrame, tz: str, min_occurrences: int = 3, overlap: float = 0.5) -> pl.DataFrame:
@@ -167,10 +169,6 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
       the spike is the crowd of a new post or entry (like a release).
 
     Needs the TEMP table ``spikes_events``."""
-    from zoneinfo import ZoneInfo
-
-    from abuse.stats import surprise_binom
-
     if found.is_empty():
         return found
     share = (pl.col("n_flagged").fill_null(0) / pl.col("n_accounts").fill_null(0).clip(lower_bound=1))
@@ -185,33 +183,10 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
         targets = con.sql(read_sql("features/spikes_new_targets.sql")).pl()
     finally:
         con.unregister("spikes_organic_found")
-    zone = ZoneInfo(tz)
     why: dict[tuple, str] = {}
     cause: dict[tuple, str] = {}  # what one explained crowd shares with another: its inviter, its target
-    for r in signups.iter_rows(named=True):
-        n, active = int(r["n_members"]), int(r["n_active"])
-        base_idle = (r["registered"] - r["registered_active"] + 1) / (r["registered"] + 2)
-        # most of them active, and not idler than the window's new accounts in general
-        if (active < 0.5 * max(n, 1) or r["n_devices"] < DIVERSE * n
-                or float(surprise_binom(n - active, n, base_idle)) >= -math.log10(alpha)):
-            continue
-        use = (f"{active / n:.0%} of the {plural(n, 'new account')} went on to use the app "
-               f"(the window's new accounts: {1 - base_idle:.0%})")
-        if r["n_top_inviter"] >= 0.5 * n:
-            why[(r["scope"], r["window_start"])] = (
-                f"referral wave: {r['n_top_inviter'] / n:.0%} of them invited by {r['top_inviter']}; {use}")
-            cause[(r["scope"], r["window_start"])] = f"inviter:{r['top_inviter']}"
-        else:
-            why[(r["scope"], r["window_start"])] = f"organic signups: {use}"
-    for r in targets.iter_rows(named=True):
-        first, start = r["first_seen"], r["window_start"]
-        if (first is None or r["n_events"] == 0 or r["n_top"] < 0.5 * r["n_events"]
-                or first < start - timedelta(minutes=30) or r["n_devices"] < DIVERSE * r["n_accounts"]):
-            continue
-        why[(r["scope"], start)] = (
-            f"first appearance of target {r['top_target']} at {first.astimezone(zone):%Y-%m-%d %H:%M} "
-            f"(a new post or entry): {r['n_top'] / r['n_events']:.0%} of the burst's events")
-        cause[(r["scope"], start)] = f"target:{r['top_target']}"
+    _signup_reasons(signups, alpha, why, cause)
+    _target_reasons(targets, ZoneInfo(tz), why, cause)
     if not why:
         return found
     keys = pl.DataFrame([(s, t, w, cause.get((s, t))) for (s, t), w in why.items()], orient="row",
@@ -241,6 +216,38 @@ def drop_inside_incidents(found: pl.DataFrame, tz: str, overlap: float = 0.5) ->
                     and same_tick and _overlaps(q, r, overlap)):
                 drop.add(r["_i"])
     return found.with_row_index("_i").filter(~pl.col("_i").is_in(list(drop))).drop("_i")
+
+
+def _signup_reasons(signups: pl.DataFrame, alpha: float, why: dict, cause: dict) -> None:
+    """Organic signups or a referral wave (see ``organic``), into ``why`` and ``cause``."""
+    for r in signups.iter_rows(named=True):
+        n, active = int(r["n_members"]), int(r["n_active"])
+        base_idle = (r["registered"] - r["registered_active"] + 1) / (r["registered"] + 2)
+        # most of them active, and not idler than the window's new accounts in general
+        if (active < 0.5 * max(n, 1) or r["n_devices"] < DIVERSE * n
+                or float(surprise_binom(n - active, n, base_idle)) >= -math.log10(alpha)):
+            continue
+        use = (f"{active / n:.0%} of the {plural(n, 'new account')} went on to use the app "
+               f"(the window's new accounts: {1 - base_idle:.0%})")
+        if r["n_top_inviter"] >= 0.5 * n:
+            why[(r["scope"], r["window_start"])] = (
+                f"referral wave: {r['n_top_inviter'] / n:.0%} of them invited by {r['top_inviter']}; {use}")
+            cause[(r["scope"], r["window_start"])] = f"inviter:{r['top_inviter']}"
+        else:
+            why[(r["scope"], r["window_start"])] = f"organic signups: {use}"
+
+
+def _target_reasons(targets: pl.DataFrame, zone, why: dict, cause: dict) -> None:
+    """The crowd of a new post or entry (see ``organic``), into ``why`` and ``cause``."""
+    for r in targets.iter_rows(named=True):
+        first, start = r["first_seen"], r["window_start"]
+        if (first is None or r["n_events"] == 0 or r["n_top"] < 0.5 * r["n_events"]
+                or first < start - timedelta(minutes=30) or r["n_devices"] < DIVERSE * r["n_accounts"]):
+            continue
+        why[(r["scope"], start)] = (
+            f"first appearance of target {r['top_target']} at {first.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"(a new post or entry): {r['n_top'] / r['n_events']:.0%} of the burst's events")
+        cause[(r["scope"], start)] = f"target:{r['top_target']}"
 
 
 def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
