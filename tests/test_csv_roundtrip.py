@@ -3,7 +3,7 @@
 import tempfile
 from pathlib import Path
 
-from conftest import nightly, order, work, write_landing
+from helpers import nightly, order, work, write_landing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

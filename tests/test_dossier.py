@@ -144,11 +144,11 @@ def test_batch_dossier_graph_and_clock(work: Path, tmp_path: Path) -> None:
     with _open(work) as con:
         page = write_dossier(con, 1, "batch-test", tmp_path).read_text(encoding="utf-8")
     svg = _graph_svg(page)
-    kinds = {k: svg.count(f"class='node node-{k}'") for k in ("account", "device", "phone", "inviter",
-                                                              "address", "ip", "ip_range")}
+    kinds = {k: svg.count(f"class='node node-{k}'") for k in ("account", "device", "phone_prefix", "inviter",
+                                                              "address", "ip", "ip_block")}
     # D1 (b1-b3 and no outsider), D2 (b4-b5), the number block, the inviter, address h1
-    assert kinds == {"account": 6, "device": 2, "phone": 1, "inviter": 1, "address": 1, "ip": 0,
-                     "ip_range": 0}
+    assert kinds == {"account": 6, "device": 2, "phone_prefix": 1, "inviter": 1, "address": 1, "ip": 0,
+                     "ip_block": 0}
     assert "outsider" not in page
     bars = page.count("class='bar'")
     strips = {"registrations", "orders", "coupons"}

@@ -8,15 +8,15 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import helpers
 import numpy as np
 import polars as pl
 import pytest
-from conftest import nightly, report, write_landing
+from helpers import nightly, report, write_landing
 
 from abuse.detect.base import DetectContext
 from abuse.detect.engagement import EngagementDetector
 from abuse.detect.engagement.crews import fisher, multiples_surprise
-from abuse.generate import generate
 from abuse.testing import empty_staged, staged
 
 P = EngagementDetector.Params()
@@ -122,9 +122,8 @@ GENERATED_SCALE = 0.3
 
 
 @pytest.fixture(scope="module", params=[1, 2])
-def generated(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp(f"votes_seed{request.param}")
-    generate(out, request.param, GENERATED_SCALE)
+def generated(request):
+    out = helpers.generated(request.param, GENERATED_SCALE)  # shared with test_hoarding's
     con, ws, we = staged(out / "landing")
     yield con, ws, we, out / "truth"
     con.close()

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import nightly, order, write_landing
+from helpers import nightly, order, write_landing
 from pydantic import BaseModel
 
 import abuse.pipeline as pipeline

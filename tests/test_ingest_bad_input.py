@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import nightly, order, report, work, write_landing
+from helpers import nightly, order, report, work, write_landing
 
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings
@@ -245,6 +245,22 @@ def test_implausible_timestamps_are_quarantined(landing: Path) -> None:
     assert [n for _f, n, _r, _ in q] == [2, 3]
 
 
+def test_a_file_dated_ahead_of_the_machine_clock_loads_and_its_stray_row_does_not(landing: Path) -> None:
+    """A data set made for days after this machine's clock (another team's generator, a clock
+    set wrong) would otherwise be quarantined whole: its own 99th percentile stands for "now"."""
+    ahead = [order(i, created_at=f"2027-03-{1 + i % 20:02d}T10:00:00+08:00") for i in range(1, 200)]
+    write_landing(landing, "orders", "ahead.csv", ahead + [order(999, created_at="2999-01-01T00:00:00+08:00")])
+    write_landing(landing, "orders", "normal.csv", [order(1001), order(1002, created_at="2026-06-25T00:00:00+08:00")])
+    con, rep, q = load(landing)
+    assert [(f, n) for f, n, _r, _ in q] == [("ahead.csv", 200), ("normal.csv", 2)]
+    assert "its own 99th-percentile time counts as now" in q[0][2] and "2027-03-" in q[0][2]
+    assert "later than the delivery" in q[1][2]  # a file dated normally keeps the machine's clock
+    assert len(loaded(con)) == 200
+    clocks = {Path(r.file.name).name: r.clock for r in rep.files}
+    assert clocks["normal.csv"] is None and clocks["ahead.csv"].year == 2027
+    assert con.execute("SELECT count(future_clock) FROM ingest_files").fetchone() == (1,)
+
+
 def test_values_the_contract_does_not_allow_are_never_coerced(landing: Path) -> None:
     write_landing(landing, "orders", "money.csv", [
         order(1, amount="1.234"), order(2, amount="-3"), order(3, amount="12,50"), order(4, amount="7.10"),
@@ -311,6 +327,14 @@ def test_a_stray_row_years_ahead_moves_neither_as_of_nor_empties_the_report(tmp_
     out = nightly(tmp_path / "b", landing, future_tolerance_days=1_000_000)
     assert out["ingested"]["orders"] == 200 and out["as_of"] == "2026-06-18"
     assert report(tmp_path / "b", "SELECT as_of::VARCHAR, window_start < window_end FROM report.runs") == [("2026-06-18", True)]
+
+
+def test_a_data_set_dated_ahead_of_the_clock_gets_a_full_report(tmp_path: Path, landing: Path) -> None:
+    rows = [order(i, created_at=f"2031-06-{1 + i % 18:02d}T1{i % 10}:00:00+08:00") for i in range(1, 200)]
+    write_landing(landing, "orders", "orders.csv", rows + [order(999, created_at="2999-01-01T00:00:00+08:00")])
+    out = nightly(tmp_path, landing)
+    assert out["as_of"] == "2031-06-18" and out["ingested"]["orders"] == 199
+    assert report(tmp_path, "SELECT count(*) FROM report.quarantine") == [(1,)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import nightly, order, work, write_landing
+from helpers import nightly, order, work, write_landing
 
 FORMATS = [".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".parquet"]
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import duckdb
-from conftest import order, report, work, write_landing
+from helpers import order, report, work, write_landing
 
 from abuse.ingest.options import DEFAULT_PII_KEY
 from abuse.pipeline import run_nightly

@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from conftest import nightly, order, report, work, write_landing
+from helpers import nightly, order, report, work, write_landing
 
 
 def test_same_file_under_another_name_is_a_noop(tmp_path: Path, landing: Path) -> None:

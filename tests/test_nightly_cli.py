@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import order, report, write_landing
+from helpers import order, report, write_landing
 
 VENV_BIN = Path(sys.executable).parent
 

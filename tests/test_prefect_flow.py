@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import order, report, write_landing
+from helpers import order, report, write_landing
 
 pytestmark = pytest.mark.slow
 

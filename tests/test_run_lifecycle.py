@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import order, report, work, write_landing
+from helpers import order, report, work, write_landing
 
 from abuse.cli import main as cli
 from abuse.feedback import feedback_path
@@ -266,3 +266,37 @@ def test_a_swap_that_fails_after_the_commit_is_rolled_back(tmp_path: Path, two_n
     out = run_nightly(settings(tmp_path, two_nights), say=lambda _m: None)
     assert out["ingested"]["orders"] == 6  # its file counts as never read
     assert work(tmp_path, "SELECT count(*) FROM raw_orders") == [(14,)]
+
+
+def test_a_second_run_without_prefect_waits_for_the_first(tmp_path: Path, landing: Path, capsys) -> None:
+    """Plain `abuse nightly` (no Prefect server, so no concurrency slot): a run that finds the
+    working database held by another process waits for it (`lock_wait_s`) instead of failing."""
+    write_landing(landing, "orders", "o.csv", [order(1)])
+    run_nightly(settings(tmp_path, landing), say=lambda _m: None)
+    work_db = tmp_path / "abuse.work.duckdb"
+    holder = _hold_read_write(work_db, 3.0)  # another run, still busy for 3 s
+    try:
+        said: list[str] = []
+        t0 = time.monotonic()
+        run_nightly(settings(tmp_path, landing, lock_wait_s=120), say=said.append)
+        assert time.monotonic() - t0 >= 1.0
+        assert any("in use by another process; waiting" in m for m in said)
+    finally:
+        holder.wait(timeout=60)
+    assert report(tmp_path, "SELECT status FROM report.runs ORDER BY run_id") == [("succeeded",), ("succeeded",)]
+
+    holder = _hold_read_write(work_db, 120)
+    try:  # with no patience the run fails at once, with a plain reason
+        code = cli(["nightly", "--quiet", "--landing", str(landing), "--db", str(tmp_path / "abuse.duckdb")]
+                   + ["--settings", str(_toml(tmp_path, "lock_wait_s = 0"))])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code != 0
+    assert "in use by another process" in capsys.readouterr().err
+
+
+def _toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "abuse.toml"
+    path.write_text(text + "\n")
+    return path

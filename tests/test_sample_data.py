@@ -5,19 +5,18 @@ import filecmp
 from pathlib import Path
 
 import pytest
-from conftest import nightly
+from helpers import generated, nightly
 
 from abuse.evaluate import evaluate
-from abuse.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 
 
-def test_sample_is_what_the_generator_writes(tmp_path: Path) -> None:
-    generate(tmp_path, seed=7, scale=0.3)
+def test_sample_is_what_the_generator_writes() -> None:
+    made = generated(7, 0.3)
     for sub in ("landing", "truth"):
-        cmp = filecmp.dircmp(SAMPLE / sub, tmp_path / sub)
+        cmp = filecmp.dircmp(SAMPLE / sub, made / sub)
         stack = [cmp]
         while stack:
             c = stack.pop()

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import order, report, write_landing
+from helpers import order, report, write_landing
 from test_prefect_flow import api
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import order, write_landing
+from helpers import order, write_landing
 
 from abuse import ingest, staging
 from abuse.schema import KINDS

@@ -6,12 +6,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import _bump_mtime, nightly, order, work
+from helpers import _bump_mtime, nightly, order, work
 
 
 @pytest.mark.parametrize("tz, naive_utc_hour", [("Asia/Shanghai", 12), ("Asia/Kolkata", 14), ("UTC", 20)])
 def test_naive_timestamps_are_platform_local(tmp_path: Path, landing: Path, tz: str, naive_utc_hour: int) -> None:
-    from conftest import write_landing
+    from helpers import write_landing
 
     write_landing(landing, "orders", "o.csv", [
         order(1, created_at="2026-06-18T20:00:00"),           # naive: platform-local 20:00

@@ -47,13 +47,16 @@ quick AS (
     WHERE lag_s IS NOT NULL
 ),
 win_orders AS (
-    SELECT account_id, shop_id, amount, ship_addr_hash
+    SELECT account_id, shop_id, amount, nullif(trim(ship_addr_hash), '') AS ship_addr_hash
     FROM stg_orders
     WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
 ),
 addr_use AS (
-    SELECT ship_addr_hash, count(DISTINCT account_id) AS n_accounts
-    FROM win_orders WHERE ship_addr_hash IS NOT NULL GROUP BY ship_addr_hash
+    SELECT value AS ship_addr_hash, count(DISTINCT account_id) AS n_accounts
+    FROM int_account_identifiers
+    WHERE kind = 'address' AND source = 'orders'
+      AND seen_at >= getvariable('window_start') AND seen_at < getvariable('window_end')
+    GROUP BY value
 ),
 acc_shop_orders AS (
     SELECT o.account_id, o.shop_id, count(*) AS n_orders, sum(o.amount::DOUBLE) AS gmv,

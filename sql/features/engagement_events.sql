@@ -1,13 +1,11 @@
 -- engagement_events: every vote, like, follow or view (getvariable('engagement_actions')) with a
--- target in the window, one row each, with the network block of its IP (IPv4 /24, IPv6 /64),
+-- target in the window, one row each, with the network block of its IP (ip_block: IPv4 /24, IPv6 /48),
 -- its short time bucket (getvariable('engagement_bucket_s') seconds) and the seconds since the
 -- same account's latest purchase before it (an order, or an activity row whose action is one of
 -- getvariable('engagement_purchase_actions'): a recharge / top-up); null when none.
 WITH ev AS (
     SELECT account_id, target_id, lower(action) AS action, ts, epoch(ts) AS t, device_id, ip,
-           CASE WHEN ip IS NULL THEN NULL
-                WHEN contains(ip, ':') THEN array_to_string(string_split(ip, ':')[1:4], ':')
-                ELSE regexp_extract(ip, '^(\d+\.\d+\.\d+)\.', 1) END AS block
+           ip_block(ip) AS block
     FROM stg_activity
     WHERE ts >= getvariable('window_start') AND ts < getvariable('window_end')
       AND account_id IS NOT NULL AND target_id IS NOT NULL

@@ -1,12 +1,11 @@
 -- refunds_shared_ids: shipping addresses and devices (at registration or on any order) used
 -- by two or more accounts of the registered relation refunds_cand(account_id), with how many
 -- accounts use the identifier in all (so hubs such as a campus NAT or a parcel locker can be
--- capped), and the candidate accounts among them.
+-- capped), and the candidate accounts among them. Identifiers: int_account_identifiers.
 WITH ids AS (
-    SELECT account_id, 'address' AS kind, ship_addr_hash AS value FROM stg_orders
-    WHERE ship_addr_hash IS NOT NULL
-    UNION SELECT account_id, 'device', device_id FROM stg_orders WHERE device_id IS NOT NULL
-    UNION SELECT account_id, 'device', device_id FROM stg_accounts WHERE device_id IS NOT NULL
+    SELECT DISTINCT account_id, kind, value FROM int_account_identifiers
+    WHERE (kind = 'address' AND source = 'orders')
+       OR (kind = 'device' AND source IN ('orders', 'accounts'))
 ),
 cand_ids AS (
     SELECT DISTINCT kind, value FROM ids WHERE account_id IN (SELECT account_id FROM refunds_cand)

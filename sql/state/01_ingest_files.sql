@@ -19,3 +19,6 @@ CREATE TABLE IF NOT EXISTS ingest_files (
 ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS duplicate_keys BIGINT;
 ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS pii_masked JSON;
 ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS read_carefully VARCHAR;
+-- the "now" of the future-timestamp rule when the file was dated ahead of this machine's clock
+-- (its own 99th-percentile timestamp), else NULL
+ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS future_clock TIMESTAMPTZ;

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -69,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
                               parents=common, formatter_class=_Help, epilog=f"example:\n  {example}")
 
+    for add in (_add_nightly, _add_backfill, _add_generate, _add_verdict, _add_case, _add_serve, _add_check,
+                _add_evaluate):
+        add(command)
+    return p
+
+
+_Command = Callable[[str, str, str], argparse.ArgumentParser]  # (name, help, example) -> subparser
+
+
+def _add_nightly(command: _Command) -> None:
     n = command("nightly", "ingest new logs, run every detector, refresh the report",
                 "abuse nightly --landing sample_data/landing --db abuse.duckdb --window-days 30")
     n.add_argument("--landing", type=Path, metavar="DIR", help="landing directory (default: settings, "
@@ -84,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--init", action="store_true",
                    help="allow --db in a directory that does not exist yet (start a new history there)")
 
+
+def _add_backfill(command: _Command) -> None:
     b = command("backfill", "run the nights --from .. --to in order (same report per night as running "
                 "them night after night)", "abuse backfill --from 2026-06-01 --to 2026-06-18 --db abuse.duckdb")
     b.add_argument("--from", dest="date_from", type=_date, required=True, metavar="YYYY-MM-DD",
@@ -97,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="print only the summaries")
     b.add_argument("--init", action="store_true", help="allow --db in a directory that does not exist yet")
 
+
+def _add_generate(command: _Command) -> None:
     g = command("generate", "write sample logs with planted abuse and truth",
                 "abuse generate --out /tmp/sample --seed 7 --scale 0.5 --adversarial")
     g.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for landing/ and truth/")
@@ -108,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--tz", default="Asia/Shanghai",
                    help="platform time zone of the generated logs (default Asia/Shanghai; e.g. Asia/Kolkata)")
 
+
+def _add_verdict(command: _Command) -> None:
     v = command("verdict", "record an analyst's verdict on a case or an account",
                 'abuse verdict dismissed --case ring-3f2a9c01de --note "wholesale buyer"')
     v.add_argument("verdict", choices=["confirmed", "dismissed"], help="confirmed: real abuse; dismissed: "
@@ -120,12 +137,16 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--note", help="why: read by the next analyst")
     v.add_argument("--analyst", default=os.environ.get("USER"), help="who decided")
 
+
+def _add_case(command: _Command) -> None:
     c = command("case", "write the HTML dossier of a case", "abuse case ring-3f2a9c01de --db abuse.duckdb")
     c.add_argument("cluster_id", help="a cluster_id from report.clusters")
     c.add_argument("--db", type=Path, metavar="FILE", help="report database (default: settings, abuse.duckdb)")
     c.add_argument("--out", type=Path, metavar="DIR", help="folder for the page (default: dossiers/ beside the db)")
     c.add_argument("--tz", metavar="ZONE", help="time zone of the page's times (default: settings, Asia/Shanghai)")
 
+
+def _add_serve(command: _Command) -> None:
     s = command("serve", "serve the nightly deployment on its schedule (needs a Prefect server)",
                 'abuse serve --landing /data/landing --db /data/abuse.duckdb --cron "0 2 * * *"')
     s.add_argument("--landing", type=Path, metavar="DIR", help="landing directory; must exist "
@@ -137,17 +158,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=1, metavar="N",
                    help="runs of the deployment at once; more wait (one run per database)")
 
+
+def _add_check(command: _Command) -> None:
     k = command("check", "check the settings and paths a run would use, and print them (runs nothing)",
                 "ABUSE_LANDING=/data/landing abuse check --json")
     k.add_argument("--landing", type=Path, metavar="DIR", help="landing directory (default: settings)")
     k.add_argument("--db", type=Path, metavar="FILE", help="report database (default: settings)")
     k.add_argument("--tz", metavar="ZONE", help="platform time zone (default: settings)")
 
+
+def _add_evaluate(command: _Command) -> None:
     e = command("evaluate", "score a report against the truth of generated data",
                 "abuse evaluate --db /tmp/sample/abuse.duckdb --truth /tmp/sample")
     e.add_argument("--db", type=Path, required=True, metavar="FILE", help="report database to score")
     e.add_argument("--truth", type=Path, required=True, metavar="DIR", help="the generate --out DIR, or its truth/")
-    return p
 
 
 class _Out:
@@ -206,7 +230,8 @@ def _nightly(args: argparse.Namespace, out: _Out) -> int:
         from flows.nightly import nightly_flow  # the command line may call a flow; nothing below it may
 
         params = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
-        summary = nightly_flow(**params, settings_file=str(args.settings) if args.settings else None)
+        flow: Any = nightly_flow  # called like the function it wraps: returns its summary
+        summary = flow(**params, settings_file=str(args.settings) if args.settings else None)
     else:
         from abuse.pipeline import run_nightly
 
@@ -236,8 +261,9 @@ def _backfill(args: argparse.Namespace, out: _Out) -> int:
         from flows.nightly import backfill_flow
 
         params = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
-        outs = backfill_flow(date_from=args.date_from, date_to=args.date_to, **params,
-                             settings_file=str(args.settings) if args.settings else None)
+        flow: Any = backfill_flow  # called like the function it wraps: returns the nights' summaries
+        outs = flow(date_from=args.date_from, date_to=args.date_to, **params,
+                    settings_file=str(args.settings) if args.settings else None)
     else:
         from abuse.pipeline import run_backfill
 

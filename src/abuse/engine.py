@@ -172,7 +172,7 @@ def reopen(run: Any) -> None:
     from abuse.sqlfiles import set_variables
     from abuse.store import connect_work
 
-    run.con = connect_work(Path(run.settings.db), run.settings.tz, run.settings)
+    run.con = connect_work(Path(run.settings.db), run.settings.tz, settings=run.settings)
     set_variables(run.con, window_start=run.window_start, window_end=run.window_end)
 
 

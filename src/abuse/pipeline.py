@@ -104,7 +104,7 @@ def start(settings: Settings, say: Say = print) -> Run:
     settings.check_paths()  # paths a run cannot use are refused before anything is created
     db = Path(settings.db)
     fresh = not work_path(db).exists()
-    con = connect_work(db, settings.tz, create_dir=settings.init, settings=settings)
+    con = connect_work(db, settings.tz, create_dir=settings.init, settings=settings, say=say)
     if fresh:
         say(f"[start] starting a new history in {work_path(db)}")
     recovered = recover(con, db, say)

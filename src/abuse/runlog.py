@@ -36,6 +36,23 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[
     - leftover temporary report files are removed.
     When anything was undone, the report file is rebuilt so ``report.runs`` shows it."""
     done: list[str] = []
+    undone = _settle_publishing(con, db, done)
+    undone = _settle_running(con, db, done) or undone
+    pending_failure_path(db).unlink(missing_ok=True)
+    _remove_leftovers(db, done)
+    if undone:
+        try:
+            refresh_report(con, db)
+        except (duckdb.Error, OSError) as exc:
+            say(f"[start] WARNING: could not refresh the report's runs: {exc}")
+    for line in done:
+        say(f"[start] {line}")
+    return done
+
+
+def _settle_publishing(con: duckdb.DuckDBPyConnection, db: Path, done: list[str]) -> bool:
+    """Runs killed while publishing: finish the swap, mark succeeded, or roll back. True when
+    one was rolled back."""
     undone = False
     for run_id, tmp in con.execute(
             "SELECT run_id, report_tmp FROM runs WHERE status = 'publishing' ORDER BY run_id").fetchall():
@@ -54,6 +71,13 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[
                                          "so the run was rolled back")
             done.append(f"run {run_id} was interrupted before its report appeared: rolled back")
             undone = True
+    return undone
+
+
+def _settle_running(con: duckdb.DuckDBPyConnection, db: Path, done: list[str]) -> bool:
+    """Runs killed before their commit: raw rows forgotten, recorded as failed (with the reason
+    the failure journal kept, if any). True when there was one."""
+    undone = False
     pending = read_pending_failure(db)
     for (stale, stage) in con.execute(
             "SELECT run_id, stage FROM runs WHERE status = 'running' ORDER BY run_id").fetchall():
@@ -72,7 +96,11 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[
                  stale])
             done.append(f"run {stale} ended mid-run (in {stage or 'start'}): recorded as failed")
         undone = True
-    pending_failure_path(db).unlink(missing_ok=True)
+    return undone
+
+
+def _remove_leftovers(db: Path, done: list[str]) -> None:
+    """Temporary report files and DuckDB spill files an interrupted run left behind."""
     for tmp in stale_temps(db):
         remove_temp(tmp)
         done.append(f"removed the temporary file {tmp.name} of an interrupted run")
@@ -81,14 +109,6 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path, say: Say = print) -> list[
         for p in left:  # nobody else uses them: this process holds the working database
             p.unlink(missing_ok=True)
         done.append(f"removed {len(left)} spill file(s) an interrupted run left in {spill.name}")
-    if undone:
-        try:
-            refresh_report(con, db)
-        except (duckdb.Error, OSError) as exc:
-            say(f"[start] WARNING: could not refresh the report's runs: {exc}")
-    for line in done:
-        say(f"[start] {line}")
-    return done
 
 
 def pending_failure_path(db: Path) -> Path:
@@ -122,7 +142,7 @@ def read_pending_failure(db: Path) -> dict[str, Any] | None:
 
 def undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) -> None:
     """Take back what a committed run added to the history (its report never appeared)."""
-    as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]
+    as_of = (con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone() or (None,))[0]
     con.execute("BEGIN TRANSACTION")
     for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files", "inflated_targets"):
         con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])

@@ -121,10 +121,14 @@ class Settings(BaseSettings):
         "no event of the platform can be that old")
     future_tolerance_days: float = Field(
         2.0, ge=0, description="timestamps later than the delivery (the run's start) plus this many "
-        "days are quarantined")
+        "days are quarantined (a file mostly later than that is measured against its own "
+        "99th-percentile time instead)")
     pii_hash_key: SecretStr = Field(
         SecretStr(DEFAULT_PII_KEY), exclude=True, description="key of the HMAC-SHA256 that replaces a "
         "raw mobile number delivered in phone_hash (env ABUSE_PII_HASH_KEY; never recorded in runs)")
+    lock_wait_s: float = Field(
+        900.0, ge=0, description="seconds a run waits while another process has the working database "
+        "open (a second nightly or backfill on the same --db) before it fails")
     memory_limit: str | None = Field(
         None, description="DuckDB memory limit for the run, e.g. '6GB' (it spills beyond it); default 80% of RAM")
     threads: int | None = Field(None, ge=1, description="DuckDB (and polars) threads; default one per core")

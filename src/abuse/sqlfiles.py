@@ -79,3 +79,11 @@ def load_seeds(con: duckdb.DuckDBPyConnection) -> list[str]:
         )
         loaded.append(f"seed_{path.stem}")
     return loaded
+
+
+def use_intermediate(con: duckdb.DuckDBPyConnection) -> None:
+    """Define on ``con`` (as TEMP objects, so a read-only connection works too) the shared
+    macros of ``sql/intermediate/macros/`` and the ``int_*`` views of ``sql/intermediate/``
+    (identifier kinds, network blocks, coupon claims). Cheap: call it before reading them."""
+    for path in sql_files("intermediate/macros") + sql_files("intermediate"):
+        con.execute(path.read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ sees the new report. The working state lives in ``<name>.work.duckdb`` next to i
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +30,44 @@ class NoSuchDirectory(FileNotFoundError):
     """``--db`` names a directory that does not exist (and ``--init`` was not given)."""
 
 
+def is_lock_conflict(exc: BaseException) -> bool:
+    """DuckDB's refusal to open a file another process holds open for writing."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _connect_waiting(path: Path, wait_s: float, say: Any = None) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, retried while another process holds the file (another nightly run,
+    a backfill), for up to ``wait_s`` seconds; then DuckDB's lock error is raised."""
+    deadline = time.monotonic() + wait_s
+    pause, told = 0.2, False
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if not is_lock_conflict(exc) or time.monotonic() + pause > deadline:
+                raise
+            if say and not told:
+                say(f"[start] {path.name} is in use by another process; waiting up to {wait_s:g} s "
+                    "(setting lock_wait_s)")
+                told = True
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
 def connect_work(db: Path, tz: str, create_dir: bool = True,
-                 settings: Any = None) -> duckdb.DuckDBPyConnection:
+                 settings: Any = None, say: Any = None) -> duckdb.DuckDBPyConnection:
     """Open the working database with the platform time zone as the session zone. With
     ``create_dir`` false, a missing directory is an error: a mistyped ``--db`` must not
     silently start a new history without the analysts' verdicts. ``settings`` brings the
-    run's engine limits (``abuse.engine``)."""
+    run's engine limits (``abuse.engine``) and ``lock_wait_s``: how long to wait while another
+    process has the database open (a second nightly run waits for the first)."""
     if not db.parent.is_dir():
         if not create_dir:
             raise NoSuchDirectory(
                 f"the directory of --db {db} does not exist ({db.parent}); check the path, or pass "
                 "--init to start a new history there")
         db.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(work_path(db)))
+    con = _connect_waiting(work_path(db), float(getattr(settings, "lock_wait_s", 0) or 0), say)
     apply_limits(con, settings, work_path(db))
     con.execute("SET TimeZone = ?", [tz])
     run_folder(con, "state")

@@ -10,6 +10,18 @@ account ids, zero-padded shop ids, every file format, timestamps naive, with ``Z
 output is unchanged) vote_inflation farms, brushing_ring crews and serial_refunders that adapt,
 an ordinary like/vote/follow life, their look-alikes, and truth/inflated_targets.csv and
 truth/brushing_shops.csv.
+
+``--hard`` (tests/heldout/hard.py; implies ``--adaptive``) replaces the easy coupon batches and the
+sign-up burst by coupon crews that adapt, idle registration waves (``batch_registration``), hourly
+bot ticks, their honest look-alikes, and spike incidents with truth (truth/spikes.csv gains
+``cause`` and ``cluster``, truth/accounts.csv ``evasion``). ``--tz ZONE`` writes the data in another
+platform zone without daylight saving (e.g. Asia/Kolkata, +05:30); run the pipeline with the same
+``--tz``. Score the incidents with ``python tests/heldout/score_incidents.py DB DIR``:
+
+    cd tests && ../.venv/bin/python -m heldout.make_heldout --out /tmp/h2 --seed 2 --hard --tz Asia/Kolkata
+    abuse nightly --landing /tmp/h2/landing --db /tmp/h2/abuse.duckdb --tz Asia/Kolkata
+    abuse evaluate --db /tmp/h2/abuse.duckdb --truth /tmp/h2
+    python tests/heldout/score_incidents.py /tmp/h2/abuse.duckdb /tmp/h2
 """
 
 from __future__ import annotations
@@ -22,16 +34,18 @@ import json
 import os
 import shutil
 import time
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import adaptive as adapt
+from . import hard as hard_mode
 from . import lookalikes as look
-from . import newpatterns, plants
+from . import newpatterns, plants, world
 from .life import everyday, open_campaigns, ordinary_claims
 from .world import DAY, DAYS, FIRST_DAY, HOUR, World, local
 
@@ -51,7 +65,20 @@ LAYOUT = {
     "coupon_events": [("ce_1.csv", "cst"), ("ce_2.parquet", "tz"), ("ce_3.csv.gz", "naive"), ("ce_4.jsonl", "z")],
     "activity": [("act_1.parquet", "naive"), ("act_2.parquet", "tz"), ("act_3.csv.gz", "z"), ("act_4.jsonl.gz", "cst")],
 }
-_UTC8 = timezone(timedelta(hours=8))
+
+
+def _zone() -> timezone:
+    """The platform zone as a fixed offset (UTC+08:00 unless ``--tz`` moved it)."""
+    return timezone(world.ZONE_OFFSET)
+
+
+def zone_offset(tz: str) -> timedelta:
+    """The fixed offset of a zone over the window; a zone that changes it there is refused."""
+    first = datetime.fromisoformat(FIRST_DAY)
+    offsets = {ZoneInfo(tz).utcoffset(first + timedelta(days=d)) for d in range(DAYS + 1)}
+    if len(offsets) != 1:
+        raise SystemExit(f"{tz} changes its UTC offset inside the window; pick a zone without daylight saving")
+    return offsets.pop()
 
 
 def stamp(t: float | None, style: str, rng: np.random.Generator) -> str | None:
@@ -62,7 +89,7 @@ def stamp(t: float | None, style: str, rng: np.random.Generator) -> str | None:
     wall = local(t)
     if style == "naive":
         return wall.isoformat(timespec="seconds" if rng.random() < 0.8 else "milliseconds")
-    aware = wall.replace(tzinfo=_UTC8)
+    aware = wall.replace(tzinfo=_zone())
     if style == "z":
         return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return aware.isoformat(timespec="seconds")
@@ -78,7 +105,7 @@ def write_file(path: Path, rows: list[dict], times: tuple[str, ...], style: str,
             if c in times:
                 wall = [None if v is None else local(v) for v in values]
                 if style == "tz":
-                    aware = [None if v is None else v.replace(tzinfo=_UTC8) for v in wall]
+                    aware = [None if v is None else v.replace(tzinfo=_zone()) for v in wall]
                     arrays[c] = pa.array(aware, pa.timestamp("ms", tz="UTC"))
                 else:
                     arrays[c] = pa.array(wall, pa.timestamp("ms"))
@@ -134,22 +161,30 @@ def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
         files.update({"inflated_targets.csv": ("cluster", "target_id", "action"),
                       "brushing_shops.csv": ("cluster", "shop_id")})
     for name, header in files.items():
+        extra = [k for r in truth[name.removesuffix(".csv")] for k in r if k not in header]  # --hard
+        header = (*header, *dict.fromkeys(extra))
         with (truth_dir / name).open("w", newline="", encoding="utf-8") as f:
-            out = csv.DictWriter(f, fieldnames=header)
+            out = csv.DictWriter(f, fieldnames=header, restval="")
             out.writeheader()
             out.writerows(truth[name.removesuffix(".csv")])
     (truth_dir / "meta.json").write_text(json.dumps(meta, indent=2))
 
 
 def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False,
-          new_patterns: bool = False) -> dict:
+          new_patterns: bool = False, hard: bool = False, tz: str = TZ) -> dict:
     """Generate ``out/landing`` and ``out/truth``; returns the meta record. ``stress`` draws the
     hard end of every range: sparse rings, batches that hide behind own devices and slower
     claims, an eager flash-sale crowd. ``adaptive`` replaces the rings and bots by crews that
     adapt (tests/heldout/adaptive.py) and adds night-shift and internet-cafe look-alikes.
     ``new_patterns`` then adds vote_inflation, brushing_ring and serial_refunder crews and their
-    look-alikes (tests/heldout/newpatterns.py), drawn after everything else."""
+    look-alikes (tests/heldout/newpatterns.py), drawn after everything else. ``hard`` (implies
+    ``adaptive``) replaces the easy coupon batches and the sign-up burst by crews that adapt, idle
+    registration waves, bot ticks, their honest look-alikes and spike incidents with truth
+    (tests/heldout/hard.py). ``tz`` is the platform zone the data is written in (a zone without
+    daylight saving; run the pipeline with the same ``--tz``)."""
     out = Path(out)
+    world.set_zone_offset(zone_offset(tz))
+    adaptive = adaptive or hard
     w = World(seed)
     rng = w.rng
     truth: dict[str, list[dict]] = {"accounts": [], "ring_shops": [], "lookalikes": [], "spikes": []}
@@ -183,7 +218,8 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
     ordinary = background + look.households(w, truth["lookalikes"], 40)
     campus_day = int(rng.integers(1, 9))
     ordinary += look.campus(w, truth["lookalikes"], 150, campus_day)
-    ordinary += look.referral(w, truth["lookalikes"], 120, int(rng.integers(3, 25)))
+    referral_day = int(rng.integers(3, 25))
+    ordinary += look.referral(w, truth["lookalikes"], 120, referral_day)
     tv_day = int(rng.choice([d for d in range(4, 27) if d not in (11, 24)]))
     ordinary += look.tv_ad(w, truth["lookalikes"], 80, tv_day)[0]
     ordinary += look.night_owls(w, truth["lookalikes"], 40)
@@ -209,7 +245,8 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
 
     for name, p, day, span, segs, camps, addrs in (
             ("B-fast", fast, 5 + float(rng.uniform(1, 22)) / 24, HOUR, ["1703"], (1, 3, 4), 6),
-            ("B-slow", slow, 8, 2 * DAY, ["1710", "1652", "1671", "1625"], (2, 3, 4, 5), 40 if stress else 10)):
+            ("B-slow", slow, 8, 2 * DAY, ["1710", "1652", "1671", "1625"], (2, 3, 4, 5), 40 if stress else 10)
+    ) if not hard else ():
         plants.batch(w, truth, name, p["size"], day * DAY, span, p["devices"], p["shared_share"],
                      nets(p["nets"], mobile=name == "B-slow"), segs,
                      [w.campaigns[i] for i in camps], addrs, heads=4 if name == "B-slow" else 0,
@@ -223,15 +260,21 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
         bots_drawn = {}
     burst_day = int(rng.choice([d for d in range(2, 28) if d not in (tv_day, 5, 8, 9)]))
     burst_minute = int(rng.integers(3, 57))
-    burst = plants.signup_burst(w, burst_day, 3, burst_minute, int(rng.integers(40, 70)))
+    burst = plants.signup_burst(w, burst_day, 3, burst_minute, int(rng.integers(40, 70))) if not hard else []
     truth["accounts"] += [{"account_id": a, "pattern": "scripted_timing", "cluster": "", "role": "signup_burst"}
                           for a in burst]
     start = burst_day * DAY + 3 * HOUR + burst_minute * 60
-    truth["spikes"].append(plants.spike_row("registrations", start, start + 120, "abusive"))
+    if not hard:
+        truth["spikes"].append(plants.spike_row("registrations", start, start + 120, "abusive"))
     truth["spikes"].append(plants.spike_row(f"coupon_claims:{flash['campaign_id']}", flash["released_at"],
                                             flash["released_at"] + 600, "benign_campaign", flash["campaign_id"]))
+    drawn_hard = None
+    if hard:
+        hard_mode.base_benign_truth(truth, tv_day, campus_day, referral_day)
+        drawn_hard = hard_mode.plant(w, seed, truth, ordinary,
+                                     {tv_day, campus_day, referral_day, referral_day + 1})
     drawn_new = newpatterns.plant(w, truth, background, stress) if new_patterns else None
-    meta = {"seed": seed, "scale": 1.0, "tz": TZ, "as_of": AS_OF, "window_days": DAYS,
+    meta = {"seed": seed, "scale": 1.0, "tz": tz, "as_of": AS_OF, "window_days": DAYS,
             "generator": "tests/heldout (independent of abuse.generate)",
             "stress": stress, "adaptive": adaptive, "adaptive_bots": bots_drawn,
             "params": {"rings": {"sizes": ring_sizes, "targets": ring_targets, "starts": starts,
@@ -242,6 +285,8 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
             "rows": {k: len(v) for k, v in w.rows.items()}}
     if new_patterns:
         meta["new_patterns"] = drawn_new
+    if hard:
+        meta.update(hard=True, tz=tz, hard_params=drawn_hard)
     write_landing(w, out / "landing")
     write_truth(out / "truth", truth, meta)
     return meta
@@ -253,11 +298,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stress", action="store_true", help="draw the hard end of every range")
     ap.add_argument("--adaptive", action="store_true", help="crews that adapt (tests/heldout/adaptive.py)")
+    ap.add_argument("--hard", action="store_true",
+                    help="adaptive coupon crews, idle registration waves, bot ticks, their look-alikes and "
+                         "spike incidents with truth (tests/heldout/hard.py); implies --adaptive")
+    ap.add_argument("--tz", default=TZ, help=f"platform zone the data is written in (default {TZ})")
     ap.add_argument("--new-patterns", action="store_true",
                     help="vote_inflation, brushing_ring and serial_refunder crews (tests/heldout/newpatterns.py)")
     args = ap.parse_args(argv)
     began = time.perf_counter()
-    meta = build(args.out, args.seed, args.stress, args.adaptive, args.new_patterns)
+    meta = build(args.out, args.seed, args.stress, args.adaptive, args.new_patterns, args.hard, args.tz)
     print(f"wrote {args.out} in {time.perf_counter() - began:.1f}s: {meta['rows']}")
 
 

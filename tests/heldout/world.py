@@ -49,8 +49,24 @@ def local(t: float) -> datetime:
     return datetime.fromisoformat(FIRST_DAY) + timedelta(seconds=round(t, 3))
 
 
+# The platform zone's offset from UTC (a zone without daylight saving); ``make_heldout --tz``
+# moves it (e.g. Asia/Kolkata, +05:30). Wall times do not move: only the offsets written.
+ZONE_OFFSET = timedelta(hours=8)
+
+
+def set_zone_offset(offset: timedelta) -> None:
+    global ZONE_OFFSET
+    ZONE_OFFSET = offset
+
+
+def offset_text(offset: timedelta | None = None) -> str:
+    minutes = int((ZONE_OFFSET if offset is None else offset).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def local_text(t: float) -> str:
-    return local(t).isoformat(timespec="seconds") + "+08:00"
+    return local(t).isoformat(timespec="seconds") + offset_text()
 
 
 @dataclass

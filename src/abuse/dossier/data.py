@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, use_intermediate
 
 STAGED = ("stg_accounts", "stg_orders", "stg_reviews", "stg_refunds", "stg_coupon_events",
           "stg_activity")
@@ -119,6 +119,7 @@ def load(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Dossie
     if case.pattern == "extortion_ring":
         edges = _query(con, "dossier_ring_edges", {"accounts": accounts, "shops": case.shop_ids or []})
     else:
+        use_intermediate(con)
         edges = _query(con, "dossier_identifier_edges", {"accounts": accounts})
     texts = _query(con, "dossier_review_texts", {"accounts": accounts, "limit": 8})
     shops = None

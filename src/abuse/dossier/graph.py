@@ -16,11 +16,13 @@ import polars as pl
 from abuse.dossier.svg import FONT
 from abuse.report_text import plural
 
+# identifier kinds as sql/intermediate/int_account_identifiers.sql names them
 NODE_COLORS = {
     "account": "#3b6fb6", "shop": "#d35400", "device": "#8e44ad", "ip": "#16a085",
-    "ip_range": "#76c7b7", "phone": "#e0a526", "address": "#7b8a8b", "inviter": "#c2185b",
+    "ip_block": "#76c7b7", "phone_prefix": "#e0a526", "phone_hash": "#b9770e", "address": "#7b8a8b",
+    "inviter": "#c2185b",
 }
-KIND_ORDER = ("inviter", "device", "phone", "address", "ip", "ip_range")
+KIND_ORDER = ("inviter", "device", "phone_hash", "phone_prefix", "address", "ip", "ip_block")
 SEED = 20240618
 
 
@@ -62,7 +64,7 @@ def identifier_graph(members: list[str], edges: pl.DataFrame) -> nx.Graph:
     rows = sorted(groups.iter_rows(), key=lambda r: (rank.get(r[0], 99), -len(r[2]), r[1]))
     for kind, value, accounts, uses in rows:
         key = frozenset(accounts)
-        if key in seen and kind in ("ip", "ip_range"):
+        if key in seen and kind in ("ip", "ip_block"):
             continue
         seen.add(key)
         node = (kind, value)

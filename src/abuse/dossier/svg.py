@@ -4,8 +4,10 @@ Plain strings, every text escaped; no scripts, no external references."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from html import escape
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -61,7 +63,7 @@ def _time_ticks(lo: float, hi: float, tz: str, max_ticks: int = 10) -> list[tupl
 
 
 def timeline(events: pl.DataFrame, lo: float, hi: float, tz: str,
-             marks: list[tuple[float, str]] = (), width: int = 1100) -> str:
+             marks: Sequence[tuple[float, str]] = (), width: int = 1100) -> str:
     """Stacked counts per time bin, one strip per kind of log, each with its own scale."""
     hi = max(hi, lo + 3600)
     inside = events.filter((pl.col("t") >= lo) & (pl.col("t") < hi))
@@ -86,7 +88,7 @@ def timeline(events: pl.DataFrame, lo: float, hi: float, tz: str,
         totals = part.group_by("kind").agg(pl.col("len").sum()).sort("len", descending=True)
         kinds = totals["kind"].to_list()
         others = [k for k in kinds if k not in KIND_COLORS and not k.startswith("amended")]
-        peak = int(part.group_by("b").agg(pl.col("len").sum())["len"].max() or 1)
+        peak = int(cast(int, part.group_by("b").agg(pl.col("len").sum())["len"].max()) or 1)
         parts.append(f"<rect x='{left}' y='{y0}' width='{plot_w}' height='{lane_h}' fill='#f7f8fa'/>")
         parts.append(f"<text x='{left - 10}' y='{y0 + 18}' text-anchor='end' font-size='13' "
                      f"font-weight='600' fill='#222'>{_e(lane)}</text>")
@@ -102,15 +104,7 @@ def timeline(events: pl.DataFrame, lo: float, hi: float, tz: str,
                 parts.append(
                     f"<rect x='{left + b * bw:.1f}' y='{base - s - h:.1f}' width='{max(bw - 0.6, 0.8):.1f}' "
                     f"height='{max(h, 0.6):.1f}' fill='{color}'><title>{_e(kind)}: {n:,}</title></rect>")
-        for j, (kind, n) in enumerate(totals.head(6).iter_rows()):
-            lx, ly = width - right + 12 + (j % 2) * 122, y0 + 12 + (j // 2) * 16
-            parts.append(f"<rect x='{lx}' y='{ly - 9}' width='10' height='10' rx='2' "
-                         f"fill='{kind_color(kind, others)}'/>")
-            parts.append(f"<text x='{lx + 14}' y='{ly}' font-size='11' fill='#333'>"
-                         f"{_e(_short(kind, 13))} {_fmt_count(n)}</text>")
-        if len(totals) > 6:
-            parts.append(f"<text x='{width - right + 12}' y='{y0 + lane_h}' font-size='10' "
-                         f"fill='#888'>+{len(totals) - 6} more kinds</text>")
+        parts += _lane_legend(totals, others, width - right + 12, y0, lane_h)
     axis_y = top + len(lanes) * (lane_h + gap) - gap + 4
     for t, label in _time_ticks(lo, hi, tz):
         parts.append(f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{top}' y2='{axis_y}' "
@@ -124,6 +118,21 @@ def timeline(events: pl.DataFrame, lo: float, hi: float, tz: str,
                          f"<title>{_e(label)}</title></line>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _lane_legend(totals: pl.DataFrame, others: list[str], x0: int, y0: int, lane_h: int) -> list[str]:
+    """A lane's six biggest kinds of event with their counts, two a row, from ``x0``."""
+    parts = []
+    for j, (kind, n) in enumerate(totals.head(6).iter_rows()):
+        lx, ly = x0 + (j % 2) * 122, y0 + 12 + (j // 2) * 16
+        parts.append(f"<rect x='{lx}' y='{ly - 9}' width='10' height='10' rx='2' "
+                     f"fill='{kind_color(kind, others)}'/>")
+        parts.append(f"<text x='{lx + 14}' y='{ly}' font-size='11' fill='#333'>"
+                     f"{_e(_short(kind, 13))} {_fmt_count(n)}</text>")
+    if len(totals) > 6:
+        parts.append(f"<text x='{x0}' y='{y0 + lane_h}' font-size='10' "
+                     f"fill='#888'>+{len(totals) - 6} more kinds</text>")
+    return parts
 
 
 def _bin_label(seconds: int) -> str:

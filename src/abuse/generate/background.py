@@ -101,7 +101,15 @@ def honest_orders(
     live = status != STATUS["cancelled"]
     if unhappy is None:
         unhappy = rng.random(n) < w.shops["bad"][shop]
-    # reviews
+    _buyer_reviews(w, order, acc, shop, t, live, unhappy, review_p, text_pool)
+    _buyer_refunds(w, order, acc, shop, t, live, unhappy, amount)
+    _goodwill_compensation(w, order, acc, shop, t, live)
+    return order
+
+
+def _buyer_reviews(w: World, order, acc, shop, t, live, unhappy, review_p: float, text_pool) -> None:
+    """Reviews of live orders, some days later; unhappy buyers review more often and lower."""
+    rng, n = w.rng, len(acc)
     rv = live & (rng.random(n) < np.where(unhappy, review_p * 1.8, review_p))
     rating = np.where(
         unhappy, rng.choice([1, 2, 3], n, p=[0.55, 0.3, 0.15]), rng.choice([3, 4, 5], n, p=[0.06, 0.24, 0.70])
@@ -113,7 +121,11 @@ def honest_orders(
         txt = w.texts.codes(pool(rng, rating[rv]))
         rid = post_reviews(w, order[rv], acc[rv], shop[rv], t_rv[rv], rating[rv], txt)
         _second_thoughts(w, rid, order[rv], acc[rv], shop[rv], t_rv[rv], rating[rv])
-    # refunds: more likely when unhappy
+
+
+def _buyer_refunds(w: World, order, acc, shop, t, live, unhappy, amount) -> None:
+    """Refund requests (whole or partial), more likely when unhappy; late ones still pending."""
+    rng, n = w.rng, len(acc)
     rf = live & (rng.random(n) < np.where(unhappy, 0.45, w.shops["refund_rate"][shop]))
     t_rf = t + np.exp(rng.normal(np.log(2 * DAY), 0.9, n)).astype(np.int64)
     rf &= t_rf < w.clock.end
@@ -143,7 +155,11 @@ def honest_orders(
             outcome,
             reason,
         )
-    # occasional goodwill compensation (late delivery, price difference)
+
+
+def _goodwill_compensation(w: World, order, acc, shop, t, live) -> None:
+    """Occasional goodwill compensation (late delivery, price difference)."""
+    rng, n = w.rng, len(acc)
     cp = live & (rng.random(n) < 0.006)
     t_cp = t + rng.integers(DAY, 6 * DAY, n)
     cp &= t_cp < w.clock.end
@@ -162,7 +178,6 @@ def honest_orders(
             reason,
             kind="compensation",
         )
-    return order
 
 
 def _second_thoughts(w: World, review, order, acc, shop, t, rating) -> None:

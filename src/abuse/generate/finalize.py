@@ -47,6 +47,29 @@ def _sort(frame: dict[str, np.ndarray], time_col: str, *ties: str) -> dict[str, 
 
 
 def finalize(w: World) -> dict[str, dict[str, np.ndarray]]:
+    """The world's rows as one frame per kind: campaigns written out, ids numbered in time
+    order, every kind sorted by time."""
+    _write_campaigns(w)
+    f = {}
+    for kind in ("accounts", "orders", "reviews", "refunds", "campaigns", "coupon_events", "activity"):
+        f[kind] = w.sink.frame(kind)
+        w.sink.parts.pop(kind, None)  # free the pieces as soon as they are joined
+    if w.refunded_orders:
+        done = np.isin(f["orders"]["order_id"], np.concatenate(w.refunded_orders))
+        f["orders"]["status"][done] = enum(ORDER_STATUS, "refunded")
+    _number_ids(w, f)
+    f["accounts"] = _sort(f["accounts"], "registered_at", "account_id")
+    f["orders"] = _sort(f["orders"], "created_at", "order_id")
+    f["reviews"] = _sort(f["reviews"], "created_at", "review_id")
+    f["refunds"] = _sort(f["refunds"], "requested_at", "refund_id")
+    f["campaigns"] = _sort(f["campaigns"], "released_at", "campaign_id")
+    f["coupon_events"] = _sort(f["coupon_events"], "ts", "event_id")
+    f["activity"] = _sort(f["activity"], "ts", "event_id")
+    return f
+
+
+def _write_campaigns(w: World) -> None:
+    """The campaigns' rows (each with a quota above its claims) and their summary in params."""
     rng = w.rng
     w.params["campaigns"] = [
         {
@@ -69,14 +92,11 @@ def finalize(w: World) -> dict[str, dict[str, np.ndarray]]:
             per_account_limit=k["limit"],
             total_quota=quota,
         )
-    f = {}
-    for kind in ("accounts", "orders", "reviews", "refunds", "campaigns", "coupon_events", "activity"):
-        f[kind] = w.sink.frame(kind)
-        w.sink.parts.pop(kind, None)  # free the pieces as soon as they are joined
-    if w.refunded_orders:
-        done = np.isin(f["orders"]["order_id"], np.concatenate(w.refunded_orders))
-        f["orders"]["status"][done] = enum(ORDER_STATUS, "refunded")
 
+
+def _number_ids(w: World, f: dict[str, dict[str, np.ndarray]]) -> None:
+    """Every id renumbered by the time it first appears (accounts by registration, orders by
+    creation, ...), in every kind that refers to it and in the truth."""
     acc = _time_rank(f["accounts"]["account_id"], f["accounts"]["registered_at"])
     for kind, cols in (
         ("accounts", ("account_id", "invited_by")),
@@ -88,8 +108,9 @@ def finalize(w: World) -> dict[str, dict[str, np.ndarray]]:
     ):
         for c in cols:
             f[kind][c] = _apply(acc, f[kind][c], ID_BASE["account"])
-    w.truth_accounts = [(_apply(acc, c, ID_BASE["account"]), *rest) for c, *rest in w.truth_accounts]
-    w.lookalikes = [(_apply(acc, c, ID_BASE["account"]), *rest) for c, *rest in w.lookalikes]
+    w.truth_accounts = [(_apply(acc, c, ID_BASE["account"]), pattern, cluster, role)
+                        for c, pattern, cluster, role in w.truth_accounts]
+    w.lookalikes = [(_apply(acc, c, ID_BASE["account"]), kind, group) for c, kind, group in w.lookalikes]
 
     orders = _time_rank(f["orders"]["order_id"], f["orders"]["created_at"])
     for kind in ("orders", "reviews", "refunds", "coupon_events"):
@@ -109,11 +130,3 @@ def finalize(w: World) -> dict[str, dict[str, np.ndarray]]:
         if len(f[kind][key]):
             mapping = _time_rank(f[kind][key], f[kind][time_col])
             f[kind][key] = _apply(mapping, f[kind][key], ID_BASE[base])
-    f["accounts"] = _sort(f["accounts"], "registered_at", "account_id")
-    f["orders"] = _sort(f["orders"], "created_at", "order_id")
-    f["reviews"] = _sort(f["reviews"], "created_at", "review_id")
-    f["refunds"] = _sort(f["refunds"], "requested_at", "refund_id")
-    f["campaigns"] = _sort(f["campaigns"], "released_at", "campaign_id")
-    f["coupon_events"] = _sort(f["coupon_events"], "ts", "event_id")
-    f["activity"] = _sort(f["activity"], "ts", "event_id")
-    return f

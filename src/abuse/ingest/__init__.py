@@ -43,7 +43,7 @@ from abuse.ingest.readers import (
     raw_text,
     readable_path,
 )
-from abuse.schema import KINDS, Kind
+from abuse.schema import KINDS, TS, Kind
 
 
 @dataclass
@@ -57,6 +57,8 @@ class FileResult:
     duplicates: int = 0  # valid records whose key an earlier record of the same file had
     pii_masked: dict[str, int] = field(default_factory=dict)  # column -> values masked
     careful: str | None = None  # why the careful reader read it (DuckDB's error, gzip damage)
+    # the "now" of the future-timestamp rule when the file is dated ahead of this machine's clock
+    clock: datetime | None = None
 
 
 @dataclass
@@ -108,8 +110,10 @@ def raw_table_ddl(kind: str) -> str:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, kind: Kind, rel: str, f: LandingFile, seq: int,
-            run_id: int, ingested_at: datetime, opts: IngestOptions) -> None:
-    """Validate the records of ``rel`` and append them (typed, or with their reason) to raw."""
+            run_id: int, ingested_at: datetime, opts: IngestOptions,
+            clock: datetime | None = None) -> None:
+    """Validate the records of ``rel`` and append them (typed, or with their reason) to raw.
+    ``clock`` is the "now" of the future-timestamp rule (default: ``ingested_at``)."""
     protected = {c: pii.protect_sql(kind.name, c, opts.pii_key) for c in kind.column_names}
     protected = {c: e for c, e in protected.items() if e}
     masked = "SELECT * " + (
@@ -126,7 +130,7 @@ def _insert(con: duckdb.DuckDBPyConnection, kind: Kind, rel: str, f: LandingFile
         f"{_q(c.name)}" if c.type == "VARCHAR" else f"{validate.typed(c.name)} AS {_q(c.name)}"
         for c in kind.columns
     )
-    reject = validate.reject_expression(kind, opts, ingested_at)
+    reject = validate.reject_expression(kind, opts, clock or ingested_at, from_file=clock is not None)
     shown = _cut(pii.mask_text_sql(raw_text(kind.column_names)))
     con.execute(
         f"""
@@ -150,11 +154,40 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
               ingested_at: datetime, opts: IngestOptions | None = None) -> FileResult:
     """Read one file into raw. Fast path: DuckDB's reader over the whole file. When DuckDB
     refuses the file, or a ``.gz`` stream turns out damaged, the careful reader reads it
-    record by record instead. Never raises for a bad file: it is rejected with its reason."""
+    record by record instead. Never raises for a bad file: it is rejected with its reason.
+
+    When most of the file lies after the delivery clock (a data set dated ahead of this
+    machine), the file is read again with its own 99th-percentile timestamp as "now", so a
+    stray row years ahead is still quarantined but the file's bulk is not."""
     opts = opts or IngestOptions()
     kind = KINDS[f.kind]
     result = FileResult(f, seq)
     start = time.perf_counter()
+    try:
+        _read_into_raw(con, kind, f, seq, run_id, ingested_at, opts, result, None)
+        clock = _file_clock(con, kind, seq, ingested_at, opts)
+        if clock is not None:
+            con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
+            result.careful, result.clock = None, clock
+            _read_into_raw(con, kind, f, seq, run_id, ingested_at, opts, result, clock)
+        _count(con, kind, result)
+    except FileRejected as exc:
+        con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
+        result.rejected = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one unreadable file never stops the run
+        con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
+        result.rejected = "cannot read the file: " + _brief(exc)
+    # messages may quote a record (DuckDB's errors do): no raw number in them either
+    result.rejected, result.careful = pii.mask_text(result.rejected), pii.mask_text(result.careful)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _read_into_raw(con: duckdb.DuckDBPyConnection, kind: Kind, f: LandingFile, seq: int,
+                   run_id: int, ingested_at: datetime, opts: IngestOptions, result: FileResult,
+                   clock: datetime | None) -> None:
+    """The fast path, and the careful reader when DuckDB refuses the file (sets
+    ``result.careful``). Raises ``FileRejected`` or the reader's error for a file refused whole."""
     check: careful.GzipCheck | None = None
     try:
         with readable_path(f) as path:
@@ -177,7 +210,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
             else:
                 rel = jsonl_relation(kind, path)
             try:
-                _insert(con, kind, rel, f, seq, run_id, ingested_at, opts)
+                _insert(con, kind, rel, f, seq, run_id, ingested_at, opts, clock)
             except (duckdb.Error, UnicodeDecodeError) as exc:
                 # (DuckDB's message quotes the bad line; cut inside a character, the message
                 # itself fails to decode and arrives as UnicodeDecodeError)
@@ -197,23 +230,30 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
                     try:
                         rel = (csv_relation(kind, f, path, header, name) if is_csv
                                else jsonl_relation(kind, path, name))
-                        _insert(con, kind, rel, f, seq, run_id, ingested_at, opts)
+                        _insert(con, kind, rel, f, seq, run_id, ingested_at, opts, clock)
                     finally:
                         con.unregister(name)
-        _count(con, kind, result)
-    except FileRejected as exc:
-        con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
-        result.rejected = str(exc)
-    except Exception as exc:  # noqa: BLE001 - one unreadable file never stops the run
-        con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
-        result.rejected = "cannot read the file: " + _brief(exc)
     finally:
         if check:
             check.result()
-    # messages may quote a record (DuckDB's errors do): no raw number in them either
-    result.rejected, result.careful = pii.mask_text(result.rejected), pii.mask_text(result.careful)
-    result.seconds = time.perf_counter() - start
-    return result
+
+
+def _file_clock(con: duckdb.DuckDBPyConnection, kind: Kind, seq: int, ingested_at: datetime,
+                opts: IngestOptions) -> datetime | None:
+    """The file's own 99th-percentile timestamp when its median lies beyond the future rule
+    (delivery clock plus ``future_tolerance``): the file describes days after this machine's
+    clock. None for a file dated normally (the usual case; one aggregate over its rows)."""
+    cols = [c.name for c in kind.columns if c.type == TS]
+    if not cols:
+        return None
+    latest = ingested_at + opts.future_tolerance
+    ahead = " OR ".join(f"count(*) FILTER (WHERE {_q(c)} > ?) * 2 > count({_q(c)})" for c in cols)
+    if not con.execute(f"SELECT {ahead} FROM raw_{kind.name} WHERE _file_seq = ?",
+                       [latest] * len(cols) + [seq]).fetchone()[0]:
+        return None
+    tops = con.execute(f"SELECT {', '.join(f'quantile_disc({_q(c)}, 0.99)' for c in cols)} "
+                       f"FROM raw_{kind.name} WHERE _file_seq = ?", [seq]).fetchone()
+    return max(t for t in tops if t is not None)
 
 
 def _cut(text: str, keep: int = careful.SHOW) -> str:
@@ -308,10 +348,11 @@ def record_files(con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: i
         con.execute(
             """INSERT INTO ingest_files (file_seq, path, sha256, kind, format, size_bytes, modified_at,
                    run_id, ingested_at, rows, quarantined, rejected, duplicate_keys, pii_masked,
-                   read_carefully)
-               VALUES (?, ?, ?, ?, ?, ?, to_timestamp(?), ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   read_carefully, future_clock)
+               VALUES (?, ?, ?, ?, ?, ?, to_timestamp(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [r.file_seq, f.name, f.sha256, f.kind, f.format, f.size, f.mtime, run_id, ingested_at,
-             r.rows, r.quarantined, r.rejected, r.duplicates, json.dumps(r.pii_masked), r.careful],
+             r.rows, r.quarantined, r.rejected, r.duplicates, json.dumps(r.pii_masked), r.careful,
+             r.clock],
         )
         if r.rejected:
             con.execute(

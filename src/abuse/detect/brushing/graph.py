@@ -13,12 +13,13 @@ import duckdb
 import polars as pl
 
 from abuse import stats
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, use_intermediate
 
 
 def positive_edges(con: duckdb.DuckDBPyConnection, min_rating: int, quick_q: float) -> pl.DataFrame:
     con.execute("SET VARIABLE brushing_min_rating = ?", [int(min_rating)])
     con.execute("SET VARIABLE brushing_quick_q = ?", [float(quick_q)])
+    use_intermediate(con)
     df = con.sql(read_sql("features/brushing_edges.sql")).pl()
     if df.is_empty():
         return df

@@ -27,6 +27,8 @@ networkx sees only the pruned graph of suspicious accounts, buckets and crews.
 
 from __future__ import annotations
 
+from typing import cast
+
 import polars as pl
 from pydantic import BaseModel, Field
 
@@ -35,7 +37,7 @@ from abuse.detect.engagement import audience as audience
 from abuse.detect.engagement import crews as crews
 from abuse.detect.engagement import farms as farms
 from abuse.detect.engagement import lockstep as lockstep
-from abuse.sqlfiles import read_sql, set_variables
+from abuse.sqlfiles import read_sql, set_variables, use_intermediate
 
 
 @register
@@ -66,7 +68,7 @@ class EngagementDetector(DetectorBase):
         min_farm_accounts: int = Field(3, ge=2, description="smallest farm reported")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
-        p = ctx.params
+        p = cast(EngagementDetector.Params, ctx.params)
         con = ctx.con
         set_variables(
             con, window_start=ctx.window_start, window_end=ctx.window_end,
@@ -77,6 +79,7 @@ class EngagementDetector(DetectorBase):
         con.execute("SET VARIABLE engagement_actions = ?::VARCHAR[]", [[a.lower() for a in p.actions]])
         con.execute("SET VARIABLE engagement_purchase_actions = ?::VARCHAR[]",
                     [[a.lower() for a in p.purchase_actions]])
+        use_intermediate(con)
         con.execute("CREATE OR REPLACE TEMP TABLE engagement_events AS " + read_sql("features/engagement_events.sql"))
         try:
             return self._detect(con, p)

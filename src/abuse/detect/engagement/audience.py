@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import cast
 
 import networkx as nx
 import numpy as np
@@ -39,7 +40,7 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
     empty_t = pl.DataFrame(schema={"crew": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8})
     level = -math.log10(alpha)
     n_acc = max(len(accounts), 1)
-    p_thin = min(max(float((accounts["other_events"] == 0).mean() or 0.0), 1e-3), 0.999)
+    p_thin = min(max(float(cast(float, (accounts["other_events"] == 0).mean()) or 0.0), 1e-3), 0.999)
     aud = con.sql(read_sql("features/engagement_audience.sql")).pl()
     if aud.is_empty():
         return [], empty_m, empty_t
@@ -53,29 +54,7 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
     con.unregister("_heavy")
     edges = con.sql(read_sql("features/engagement_audience_edges.sql")).pl()
     con.execute("DROP TABLE IF EXISTS engagement_thin_targets")
-    g = nx.Graph()
-    for a, t, act in edges.select("account_id", "target_id", "action").rows():
-        g.add_edge(("a", a), ("t", t, act))
-    engagers = {(t, a): n for t, a, n in aud.select("target_id", "action", "accounts").rows()}
-    comps = sorted((c for c in nx.connected_components(g)), key=lambda c: min(map(str, c)))
-    cands = []
-    tries = 0
-    for comp in comps:
-        tnodes = [n[1:] for n in comp if n[0] == "t"]
-        if len(tnodes) < 2:
-            continue
-        by_t = {t: {nb[1] for nb in g.neighbors(("t", *t))} for t in tnodes}
-        top = sorted(tnodes, key=lambda t: (-len(by_t[t]), t))[:TOP_TARGETS]
-        pairs = list(itertools.combinations(top, 2))
-        tries += len(pairs)
-        best = (0.0, None, 0, 0.0)
-        for t1, t2 in pairs:
-            k = len(by_t[t1] & by_t[t2])
-            mu = engagers[t1] * engagers[t2] / n_acc
-            sp = float(stats.surprise_poisson(k, mu))
-            if sp > best[0]:
-                best = (sp, (t1, t2), k, mu)
-        cands.append((comp, tnodes, by_t, best))
+    cands, tries = _coboosted_components(edges, aud, n_acc)
     crews, members, targets = [], [], []
     for i, (comp, tnodes, by_t, (sp, pair, k, mu)) in enumerate(cands):
         corr = float(stats.corrected(sp, max(tries, 1)))
@@ -88,10 +67,7 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
                 hits[a] = hits.get(a, 0) + 1
         # two of its targets, or only ever the co-boosted pair's (a throwaway with one target)
         pair_acc = by_t[pair[0]] | by_t[pair[1]]
-        only = set(edges.filter(pl.col("account_id").is_in(list(pair_acc))).join(
-            accounts.select("account_id", pl.col("events").alias("all_events")), on="account_id").group_by(
-            "account_id", "all_events").agg(pl.col("events").sum()).filter(
-            pl.col("events") >= pl.col("all_events"))["account_id"].to_list()) if pair_acc else set()
+        only = _only_on(edges, accounts, pair_acc)
         mem = sorted(a for a, h in hits.items() if h >= 2 or a in only)
         if not mem:
             continue
@@ -112,6 +88,46 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
         for c in crews:
             c["accounts"] = int(sizes.filter(pl.col("crew") == c["crew"])["len"].sum())
     return crews, m, t
+
+
+def _coboosted_components(edges: pl.DataFrame, aud: pl.DataFrame, n_acc: int) -> tuple[list[tuple], int]:
+    """Components of the account-target graph of thin targets with two targets or more, each
+    with its best co-boosted pair of top targets (Poisson surprise of their shared engagers
+    against independence), and how many pairs were tried (for the correction)."""
+    g = nx.Graph()
+    for a, t, act in edges.select("account_id", "target_id", "action").rows():
+        g.add_edge(("a", a), ("t", t, act))
+    engagers = {(t, a): n for t, a, n in aud.select("target_id", "action", "accounts").rows()}
+    comps = sorted((c for c in nx.connected_components(g)), key=lambda c: min(map(str, c)))
+    cands = []
+    tries = 0
+    for comp in comps:
+        tnodes = [n[1:] for n in comp if n[0] == "t"]
+        if len(tnodes) < 2:
+            continue
+        by_t = {t: {nb[1] for nb in g.neighbors(("t", *t))} for t in tnodes}
+        top = sorted(tnodes, key=lambda t: (-len(by_t[t]), t))[:TOP_TARGETS]
+        pairs = list(itertools.combinations(top, 2))
+        tries += len(pairs)
+        best: tuple[float, tuple | None, int, float] = (0.0, None, 0, 0.0)
+        for t1, t2 in pairs:
+            k = len(by_t[t1] & by_t[t2])
+            mu = engagers[t1] * engagers[t2] / n_acc
+            sp = float(stats.surprise_poisson(k, mu))
+            if sp > best[0]:
+                best = (sp, (t1, t2), k, mu)
+        cands.append((comp, tnodes, by_t, best))
+    return cands, tries
+
+
+def _only_on(edges: pl.DataFrame, accounts: pl.DataFrame, pair_acc: set) -> set:
+    """The accounts of ``pair_acc`` whose every engagement is on these targets (throwaways)."""
+    if not pair_acc:
+        return set()
+    return set(edges.filter(pl.col("account_id").is_in(list(pair_acc))).join(
+        accounts.select("account_id", pl.col("events").alias("all_events")), on="account_id").group_by(
+        "account_id", "all_events").agg(pl.col("events").sum()).filter(
+        pl.col("events") >= pl.col("all_events"))["account_id"].to_list())
 
 
 def _bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_members: pl.DataFrame,

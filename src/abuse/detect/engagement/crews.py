@@ -91,11 +91,7 @@ def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.Dat
     """(crews with their tells and verdict, members of the crews that pass)."""
     level = -math.log10(alpha)
     acc = accounts.select("account_id", "events", "other_events", "after_purchase")
-    thin_all = acc["other_events"].to_numpy() == 0
-    p_thin = min(max(float(thin_all.mean()) if len(acc) else 0.0, 1e-3), 0.999)
-    bought_all = acc["after_purchase"].to_numpy() * 2 >= np.maximum(acc["events"].to_numpy(), 1)
-    p_purchase = min(max(float(bought_all.mean()) if len(acc) else 0.0, 1e-4), 0.999)
-    total_events = float(acc["events"].sum())
+    p_thin, p_purchase, total_events = _base_rates(acc)
     per = members.group_by("crew", "account_id").agg(
         pl.col("events").sum().alias("crew_events"),
         pl.col("after_purchase").sum().alias("crew_after_purchase"),
@@ -131,13 +127,7 @@ def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.Dat
         if mem.is_empty():
             continue
         n = len(mem)
-        k_thin = int((mem["other_events"].to_numpy() == 0).sum())
-        s_thin = float(stats.surprise_binom(k_thin, n, p_thin))
-        k_buy = int((mem["crew_after_purchase"].to_numpy() * 2 >= np.maximum(mem["crew_events"].to_numpy(), 1)).sum())
-        s_buy = float(stats.surprise_binom(k_buy, n, p_purchase))
-        mp = mparts[crew]
-        counts = mp.filter(pl.col("account_id").is_in(mem["account_id"].implode()))["events"].to_numpy()
-        s_mult, m = multiples_surprise(counts)
+        k_thin, s_thin, k_buy, s_buy, m, s_mult = _member_tells(mem, mparts[crew], p_thin, p_purchase)
         combined = fisher([extra, s_thin, s_buy, s_mult])
         corr = float(stats.corrected(combined, n_cand))
         crews.append({
@@ -154,3 +144,27 @@ def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.Dat
     crews_df = pl.DataFrame(crews) if crews else pl.DataFrame(schema={"crew": pl.Int64, "is_crew": pl.Boolean})
     kept_df = pl.concat(kept) if kept else pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8})
     return crews_df, kept_df
+
+
+def _base_rates(acc: pl.DataFrame) -> tuple[float, float, float]:
+    """(share of engaging accounts that do nothing else, share that engage mostly right after
+    a purchase, all their engagement events): the nulls of the crew tells."""
+    thin_all = acc["other_events"].to_numpy() == 0
+    p_thin = min(max(float(thin_all.mean()) if len(acc) else 0.0, 1e-3), 0.999)
+    bought_all = acc["after_purchase"].to_numpy() * 2 >= np.maximum(acc["events"].to_numpy(), 1)
+    p_purchase = min(max(float(bought_all.mean()) if len(acc) else 0.0, 1e-4), 0.999)
+    return p_thin, p_purchase, float(acc["events"].sum())
+
+
+def _member_tells(mem: pl.DataFrame, crew_events: pl.DataFrame, p_thin: float,
+                  p_purchase: float) -> tuple[int, float, int, float, int, float]:
+    """The crew's members' tells against their base rates: (thin accounts, surprise, engaging
+    after a purchase, surprise, the common multiple of their event counts, surprise)."""
+    n = len(mem)
+    k_thin = int((mem["other_events"].to_numpy() == 0).sum())
+    s_thin = float(stats.surprise_binom(k_thin, n, p_thin))
+    k_buy = int((mem["crew_after_purchase"].to_numpy() * 2 >= np.maximum(mem["crew_events"].to_numpy(), 1)).sum())
+    s_buy = float(stats.surprise_binom(k_buy, n, p_purchase))
+    counts = crew_events.filter(pl.col("account_id").is_in(mem["account_id"].implode()))["events"].to_numpy()
+    s_mult, m = multiples_surprise(counts)
+    return k_thin, s_thin, k_buy, s_buy, m, s_mult

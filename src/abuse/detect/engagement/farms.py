@@ -10,7 +10,7 @@ likes on popular posts do not make a target "inflated".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import polars as pl
@@ -69,44 +69,13 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
            accounts: pl.DataFrame, bucket_s: float, bucket_tests: int) -> tuple[list[Cluster], list[Finding]]:
     if not farms:
         return [], []
-    member_rows = [(i, a) for i, f in enumerate(farms) for a in f["accounts"]]
-    fm = pl.DataFrame(member_rows, schema={"farm": pl.Int64, "account_id": pl.Utf8}, orient="row")
-    # each farm's tested targets: buckets' targets and its crews' co-boosted pairs
-    trows = set()
-    for i, f in enumerate(farms):
-        trows.update((i, t, a) for t, a, _ in f["buckets"])
-        if f["crews"] and not crew_pairs.is_empty():
-            for t, a in crew_pairs.filter(pl.col("crew").is_in(f["crews"])).select("target_id", "action").unique().rows():
-                trows.add((i, t, a))
-    ft = pl.DataFrame(sorted(trows), schema={"farm": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8}, orient="row")
-    con.register("engagement_farm_members", fm.to_arrow())
-    con.register("engagement_farm_targets", ft.to_arrow())
-    try:
-        infra = {r["farm"]: r for r in con.sql(read_sql("features/engagement_farm_infra.sql")).pl().to_dicts()}
-    finally:
-        con.unregister("engagement_farm_members")
-        con.unregister("engagement_farm_targets")
-    # per farm and target: the farm's events against the target's total
-    fp = pairs.join(fm, on="account_id").join(ft, on=["farm", "target_id", "action"]).group_by(
-        "farm", "target_id", "action").agg(
-        pl.col("events").sum().alias("from_farm"), pl.col("account_id").n_unique().alias("farm_accounts"),
-        pl.col("first_ts").min(), pl.col("last_ts").max(),
-    ).join(targets.select("target_id", "action", pl.col("events").alias("total"),
-                          pl.col("accounts").alias("total_accounts")), on=["target_id", "action"])
-    fp = fp.with_columns((pl.col("from_farm") / pl.col("total")).alias("share"))
-    # bursts: the farm's members in each of its buckets, and how tightly they acted there
-    sm = sync_members.join(fm, on="account_id")
-    bucket_rows = [(i, t, a, b) for i, f in enumerate(farms) for t, a, b in f["buckets"]]
-    fb = pl.DataFrame(bucket_rows, schema={"farm": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8,
-                                           "bucket": pl.Int64}, orient="row")
-    bursts = sm.join(fb, on=["farm", "target_id", "action", "bucket"]).group_by(
-        "farm", "target_id", "action", "bucket").agg(
-        pl.len().alias("n"), ((pl.col("last_ts").max() - pl.col("first_ts").min()).dt.total_milliseconds() / 1000).alias("spread_s"))
-    bsig = sig_buckets.select("target_id", "action", "bucket", "surprise")
-    bursts = bursts.join(bsig, on=["target_id", "action", "bucket"], how="left")
+    fm, ft = _farm_frames(farms, crew_pairs)
+    infra = _farm_infra(con, fm, ft)
+    fp = _farm_target_shares(pairs, targets, fm, ft)
+    bursts = _farm_bursts(farms, sync_members, sig_buckets, fm)
     sync = {r["account_id"]: r for r in sync_accounts.to_dicts()} if not sync_accounts.is_empty() else {}
     crew_info = {r["crew"]: r for r in crews}
-    crew_mem = {}
+    crew_mem: dict[str, dict] = {}
     if not crew_members.is_empty():
         for r in crew_members.to_dicts():
             crew_mem.setdefault(r["account_id"], r)
@@ -126,16 +95,7 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
         best_bucket = float(stats.corrected(bu["surprise"].max(), bucket_tests)) if not bu.is_empty() and bu["surprise"].max() is not None else 0.0
         best_crew = max((crew_info[c]["corrected"] for c in f["crews"] if c in crew_info), default=0.0)
         farm_s = max(best_bucket, best_crew)
-        target_rows = []
-        for r in tg.to_dicts():
-            b = bu.filter((pl.col("target_id") == r["target_id"]) & (pl.col("action") == r["action"]))
-            target_rows.append({
-                "target_id": r["target_id"], "action": r["action"], "total": int(r["total"]),
-                "from_cluster": int(r["from_farm"]), "share": round(float(r["share"]), 4),
-                "accounts": int(r["farm_accounts"]), "total_accounts": int(r["total_accounts"]),
-                "first_seen": r["first_ts"], "last_seen": r["last_ts"], "bursts": len(b),
-                "burst_spread_s": round(float(b["spread_s"].median()), 1) if len(b) else None,
-            })
+        target_rows = _target_rows(tg, bu)
         top = target_rows[0] if target_rows else None
         summary = _summary(n_acc, inf, top, len(target_rows))
         crew_ev = [{k: v for k, v in crew_info[c].items() if k != "is_crew" and v is not None}
@@ -148,7 +108,7 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
             "crews": crew_ev, "targets": target_rows, "surprise": round(farm_s, 2),
         }
         clusters.append(Cluster(
-            cluster_key=key, pattern=PATTERN, account_ids=list(f["accounts"]), score=stats.score(farm_s),
+            cluster_key=key, pattern=PATTERN, account_ids=list(f["accounts"]), score=float(stats.score(farm_s)),
             summary=summary, shop_ids=None, first_seen=inf.get("first_ts"), last_seen=inf.get("last_ts"),
             loss_estimate=None, evidence=evidence, target_ids=[t["target_id"] for t in target_rows],
         ))
@@ -156,6 +116,74 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
             findings.append(_finding(a, key, n_acc, farm_s, sync.get(a), crew_mem.get(a), acc_info.get(a, {}),
                                      on_t.get(a, []), inf, bucket_s))
     return clusters, findings
+
+
+def _farm_frames(farms: list[dict], crew_pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(farm, account_id) of every member and (farm, target_id, action) of every tested
+    target: its buckets' targets and its crews' co-boosted pairs."""
+    member_rows = [(i, a) for i, f in enumerate(farms) for a in f["accounts"]]
+    fm = pl.DataFrame(member_rows, schema={"farm": pl.Int64, "account_id": pl.Utf8}, orient="row")
+    trows: set[tuple[int, str, str]] = set()
+    for i, f in enumerate(farms):
+        trows.update((i, t, a) for t, a, _ in f["buckets"])
+        if f["crews"] and not crew_pairs.is_empty():
+            for t, a in crew_pairs.filter(pl.col("crew").is_in(f["crews"])).select("target_id", "action").unique().rows():
+                trows.add((i, t, a))
+    ft = pl.DataFrame(sorted(trows), schema={"farm": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8}, orient="row")
+    return fm, ft
+
+
+def _farm_infra(con, fm: pl.DataFrame, ft: pl.DataFrame) -> dict[int, dict]:
+    """Per farm: its IPs, network blocks, devices and events on its targets."""
+    con.register("engagement_farm_members", fm.to_arrow())
+    con.register("engagement_farm_targets", ft.to_arrow())
+    try:
+        return {r["farm"]: r for r in con.sql(read_sql("features/engagement_farm_infra.sql")).pl().to_dicts()}
+    finally:
+        con.unregister("engagement_farm_members")
+        con.unregister("engagement_farm_targets")
+
+
+def _farm_target_shares(pairs: pl.DataFrame, targets: pl.DataFrame, fm: pl.DataFrame,
+                        ft: pl.DataFrame) -> pl.DataFrame:
+    """Per farm and target: the farm's events against the target's total (share)."""
+    fp = pairs.join(fm, on="account_id").join(ft, on=["farm", "target_id", "action"]).group_by(
+        "farm", "target_id", "action").agg(
+        pl.col("events").sum().alias("from_farm"), pl.col("account_id").n_unique().alias("farm_accounts"),
+        pl.col("first_ts").min(), pl.col("last_ts").max(),
+    ).join(targets.select("target_id", "action", pl.col("events").alias("total"),
+                          pl.col("accounts").alias("total_accounts")), on=["target_id", "action"])
+    return fp.with_columns((pl.col("from_farm") / pl.col("total")).alias("share"))
+
+
+def _farm_bursts(farms: list[dict], sync_members: pl.DataFrame, sig_buckets: pl.DataFrame,
+                 fm: pl.DataFrame) -> pl.DataFrame:
+    """The farm's members in each of its buckets, how tightly they acted there (spread_s) and
+    the bucket's surprise."""
+    sm = sync_members.join(fm, on="account_id")
+    bucket_rows = [(i, t, a, b) for i, f in enumerate(farms) for t, a, b in f["buckets"]]
+    fb = pl.DataFrame(bucket_rows, schema={"farm": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8,
+                                           "bucket": pl.Int64}, orient="row")
+    bursts = sm.join(fb, on=["farm", "target_id", "action", "bucket"]).group_by(
+        "farm", "target_id", "action", "bucket").agg(
+        pl.len().alias("n"), ((pl.col("last_ts").max() - pl.col("first_ts").min()).dt.total_milliseconds() / 1000).alias("spread_s"))
+    bsig = sig_buckets.select("target_id", "action", "bucket", "surprise")
+    return bursts.join(bsig, on=["target_id", "action", "bucket"], how="left")
+
+
+def _target_rows(tg: pl.DataFrame, bu: pl.DataFrame) -> list[dict]:
+    """The evidence rows of a farm's targets, best share first, with their bursts."""
+    target_rows = []
+    for r in tg.to_dicts():
+        b = bu.filter((pl.col("target_id") == r["target_id"]) & (pl.col("action") == r["action"]))
+        target_rows.append({
+            "target_id": r["target_id"], "action": r["action"], "total": int(r["total"]),
+            "from_cluster": int(r["from_farm"]), "share": round(float(r["share"]), 4),
+            "accounts": int(r["farm_accounts"]), "total_accounts": int(r["total_accounts"]),
+            "first_seen": r["first_ts"], "last_seen": r["last_ts"], "bursts": len(b),
+            "burst_spread_s": round(float(cast(float, b["spread_s"].median())), 1) if len(b) else None,
+        })
+    return target_rows
 
 
 def _summary(n_acc: int, inf: dict, top: dict | None, n_targets: int) -> str:
@@ -207,6 +235,6 @@ def _finding(a: str, key: str, n_acc: int, farm_s: float, sync: dict | None, cre
         "other_events": other, "after_purchase": int(info.get("after_purchase") or 0),
         "farm_accounts": n_acc, "account_surprise": round(acc_s, 2), "farm_surprise": round(farm_s, 2),
     }
-    return Finding(account_id=a, pattern=PATTERN, score=stats.score(min(acc_s, farm_s) if own else farm_s * 0.5),
+    return Finding(account_id=a, pattern=PATTERN, score=float(stats.score(min(acc_s, farm_s) if own else farm_s * 0.5)),
                    reason=lead + "; " + "; ".join(parts) + ".", evidence=evidence, cluster_key=key)
 

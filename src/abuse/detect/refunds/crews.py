@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from abuse import graphs, stats
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, use_intermediate
 
 
 @dataclass
@@ -30,6 +30,7 @@ def _shared_ids(con: duckdb.DuckDBPyConnection, accounts: list[str], hub_cap: in
     try:
         cur.register("refunds_cand", pl.DataFrame({"account_id": accounts},
                                                   schema={"account_id": pl.Utf8}).to_arrow())
+        use_intermediate(cur)
         ids = cur.sql(read_sql("features/refunds_shared_ids.sql")).pl()
     finally:
         cur.close()
