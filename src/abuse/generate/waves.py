@@ -52,31 +52,47 @@ def plant_waves(w: World) -> None:
 
 
 def _days(rng, w: World) -> list[int]:
-    """Six distinct window days (local midnights) far from campaign releases, two days apart, and
-    clear of the signup waves already planted (look-alikes, crews): each incident its own truth."""
+    """Six window days (local midnights) three days apart (a wave lasts up to two), far from campaign releases and clear of
+    the signup waves already planted, so each incident has a truth row of its own: the abusive
+    waves and ticks (the first four) clear of the look-alike signup waves, the benign TV ad and
+    referral push (the last two) clear of those and of every crew's registrations too."""
     c = w.clock
     releases = np.array([k["released"] for k in w.campaigns])
-    regs = [w.acc["reg"][codes] for codes, kind, _ in w.lookalikes if kind in ("tv_ad_signup", "referral_burst")]
-    clusters: dict[str, list] = {}  # and the registrations of every planted crew, per crew
+    look = [w.acc["reg"][codes] for codes, kind, _ in w.lookalikes if kind in ("tv_ad_signup", "referral_burst")]
+    clusters: dict[str, list] = {}
     for codes, _, cluster, _ in w.truth_accounts:
         clusters.setdefault(cluster, []).append(w.acc["reg"][codes])
-    regs += [np.concatenate(v) for k, v in clusters.items() if k]
-    regs = [r[r >= c.window_start] for r in regs]
-    busy = [(int(r.min()), int(r.max())) for r in regs if len(r)]  # the signup waves already there
-    def free(d: int) -> bool:  # each incident on a day of its own: a truth row of its own
+    crews = [np.concatenate(v) for k, v in clusters.items() if k]
+
+    def spans(regs: list) -> list[tuple[int, int]]:
+        regs = [r[r >= c.window_start] for r in regs]
+        return [(int(r.min()), int(r.max())) for r in regs if len(r)]
+
+    def free(d: int, busy: list[tuple[int, int]]) -> bool:
         lo, hi = c.window_start + (d - 1) * DAY, c.window_start + (d + 3) * DAY
         return all(b1 < lo or b0 > hi for b0, b1 in busy) and (
             not len(releases) or bool(np.abs(releases - (c.window_start + d * DAY + DAY // 2)).min() > DAY))
-    ok = [d for d in range(2, 27) if free(d)]
+
+    days = rng.permutation(np.arange(2, 27)).tolist()
+    quiet = [d for d in days if free(d, spans(look) + spans(crews))]
+    calm = [d for d in days if free(d, spans(look))]
     picked: list[int] = []
-    for d in rng.permutation(ok if len(ok) >= 8 else list(range(2, 27))).tolist():
-        if all(abs(d - p) >= 2 for p in picked):
-            picked.append(d)
-        if len(picked) == 6:
-            break
-    while len(picked) < 6:  # a crowded calendar: allow neighbours
-        picked.append(int(rng.integers(2, 27)))
-    return [c.window_start + d * DAY for d in picked]
+
+    def pick(order: list[int], k: int) -> list[int]:
+        got = []
+        for d in order:
+            if len(got) == k:
+                break
+            if all(abs(d - p) >= 3 for p in picked + got):
+                got.append(d)
+        while len(got) < k:  # a crowded calendar: allow neighbours
+            got.append(int(rng.integers(2, 27)))
+        picked.extend(got)
+        return got
+
+    benign = pick(quiet + [d for d in calm if d not in quiet] + days, 2)
+    abusive = pick(calm + days, 4)
+    return [c.window_start + d * DAY for d in abusive + benign]
 
 
 def _spike(w: World, scope: str, start: int, end: int, kind: str) -> None:
@@ -109,7 +125,9 @@ def _registration_wave(w: World, i: int, day: int) -> dict:
         span = int(np.exp(rng.uniform(np.log(12), np.log(48))) * HOUR)
     span = min(span, w.clock.end - start - HOUR)
     hours = span / HOUR
-    n = int(round((rng.uniform(40, 90) + rng.uniform(4, 8) * hours) * w.scale**0.7)) + 15
+    regs = w.acc["reg"]
+    per_hour = float(((regs >= w.clock.window_start) & (regs < w.clock.end)).sum()) / (w.clock.window_days * 24)
+    n = int(round(rng.uniform(40, 90) * w.scale**0.7 + rng.uniform(2, 4) * per_hour * hours)) + 15
     reg = start + np.sort(rng.integers(0, span, n))
     ident = _batch_identity(w, n)
     acc = w.new_accounts(reg=reg, **ident)
@@ -129,7 +147,10 @@ def _release_batch(w: World) -> dict | None:
     if not camps:
         return None
     camp = camps[int(rng.integers(len(camps)))]
-    n = int(round(rng.uniform(60, 160) * w.scale**0.7)) + 20
+    ev = w.sink.frame("coupon_events")  # the people who claim in its first ten minutes: the batch outnumbers them
+    early = (ev["campaign_id"] == camp["code"]) & (ev["ts"] >= camp["released"]) & (ev["ts"] < camp["released"] + 10 * MIN)
+    crowd = len(np.unique(ev["account_id"][early]))
+    n = max(int(round(rng.uniform(60, 160) * w.scale**0.7)) + 20, int(crowd * rng.uniform(1.5, 3.0)))
     reg_start = camp["released"] - int(rng.uniform(2, 6) * DAY)
     reg = reg_start + np.sort(rng.integers(0, int(rng.uniform(10, 40) * MIN), n))
     ident = _batch_identity(w, n)

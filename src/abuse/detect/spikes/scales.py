@@ -163,9 +163,15 @@ def with_long(merged: pl.DataFrame, long: pl.DataFrame, tz: str) -> pl.DataFrame
     short = merged.with_row_index("_s")
     pairs = short.join(rows.with_row_index("_l"), on="scope", suffix="_long").filter(
         (pl.col("window_start") < pl.col("window_end_long")) & (pl.col("window_end") > pl.col("window_start_long")))
-    # a long window only adds what the minute scales missed: where it overlaps one of their
-    # windows, theirs stands (sharper edges; a wave around a burst is reported at the burst)
-    beaten_long = pairs["_l"].unique()
+    # a long window only adds what the minute scales missed: where their windows cover most of
+    # it, theirs stand (sharper edges); a wave of hours around a burst of minutes is a burst and
+    # a wave (the scan left the burst's minutes out of the wave's count)
+    covered = pairs.with_columns(
+        (pl.min_horizontal("window_end", "window_end_long") - pl.max_horizontal("window_start", "window_start_long"))
+        .alias("_cover")).group_by("_l").agg(pl.col("_cover").sum(), pl.col("window_start_long").first(),
+                                             pl.col("window_end_long").first())
+    beaten_long = covered.filter(
+        pl.col("_cover") >= 0.5 * (pl.col("window_end_long") - pl.col("window_start_long")))["_l"]
     keep_long = rows.with_row_index("_l").filter(~pl.col("_l").is_in(beaten_long.implode()))
     kept = short.drop("_s")
     extra = keep_long.drop("_l").select([pl.col(c).cast(kept.schema[c]) for c in kept.columns])
