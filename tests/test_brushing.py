@@ -167,3 +167,42 @@ def test_client_shop_recall_in_evaluate(tmp_path):
     _client_shop_recall(scores, clusters, tmp_path)
     assert scores["brushing_ring"]["client_shop_recall"] == 0.5
     assert scores["brushing_ring"]["client_shop_precision"] == round(2 / 3, 4)
+
+
+# --------------------------------------------------------------------------- adaptive crews
+# ``generate --adversarial``: slow reviews, few templates and drops, four-star ratings and
+# single-task members (one fake order and one review at one client). One seed in a zone that
+# is not a whole hour off UTC. Recall floors are the measured values less a margin, below the
+# issue's 0.90 goal (see the report of branch brushref3): they catch regressions, not success.
+ADV = ((1, "Asia/Shanghai"), (4, "Asia/Kolkata"))
+_ADV: dict = {}
+
+
+def adversarial_data(tmp_path_factory, seed: int, tz: str):
+    """(connection, window_start, window_end, truth, tz) of adversarial data, shared with
+    test_refunds.py."""
+    if seed not in _ADV:
+        from abuse.generate import generate
+        from abuse.testing import staged
+
+        out = tmp_path_factory.getbasetemp() / f"orders_adv{seed}"
+        if not (out / "truth" / "meta.json").is_file():
+            generate(out, seed, SCALE, adversarial=True, tz=tz)
+        _ADV[seed] = (*staged(out / "landing", tz=tz), truth_of(out), tz)
+    return _ADV[seed]
+
+
+@pytest.mark.parametrize(("seed", "tz"), ADV)
+def test_adaptive_crews_and_single_task_members_found_lookalikes_spared(tmp_path_factory, seed, tz):
+    con, ws, we, truth, tz = adversarial_data(tmp_path_factory, seed, tz)
+    det = BrushingDetector()
+    res = det.detect(DetectContext(con, ws, we, tz, det.Params()))
+    crew = {a for a, p in truth["accounts"].items() if p == "brushing_ring"}
+    flagged = {f.account_id for f in res.findings}
+    p, r = prf(flagged, crew)
+    assert p >= 0.95 and r >= 0.75, (p, r)  # measured R 0.835 (seed 1), 0.852 (seed 4)
+    wrongly = {a: truth["lookalike"][a] for a in flagged if a in truth["lookalike"]}
+    assert not wrongly, wrongly
+    named = {s for c in res.clusters for s in c.shop_ids}
+    assert len(named & truth["clients"]) >= 0.9 * len(truth["clients"])
+    assert len(named - truth["clients"]) <= 0.05 * max(len(named), 1)

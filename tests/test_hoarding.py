@@ -4,6 +4,7 @@ on a small hand-made world and on generated data (two seeds), against naive rule
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -51,23 +52,25 @@ class World:
         if group:
             self.truth.setdefault(group, set()).add(aid)
 
-    def order(self, aid, ts, amount, discount=0.0, coupon=None, addr=None, device=None):
+    def order(self, aid, ts, amount, discount=0.0, coupon=None, addr=None, device=None, item=None):
         oid = self.nid("o")
         self.rows["orders"].append(dict(
-            order_id=oid, account_id=aid, shop_id=f"s{self.rng.randint(1, 50)}", item_id=None,
+            order_id=oid, account_id=aid, shop_id=f"s{self.rng.randint(1, 50)}", item_id=item,
             amount=amount, discount=discount, coupon_id=coupon, created_at=ts, device_id=device,
             ip=None, ship_addr_hash=addr or f"addr_{aid}", status="completed"))
         return oid
 
-    def coupon(self, aid, camp, delay, use="human", addr=None, device=None, ip=None):
+    def coupon(self, aid, camp, delay, use="human", addr=None, device=None, ip=None, item=None,
+               after_h=(1, 48)):
         c = self.campaigns[camp]
         cid, ts = self.nid("c"), c["released_at"] + timedelta(seconds=delay)
         self.event(camp, cid, aid, "claim", ts, None, device, ip)
         if use == "unused":
             return
-        t2 = ts + timedelta(hours=self.rng.uniform(1, 48))
-        gross = c["threshold"] + (0 if use in ("threshold", "loop") else self.rng.uniform(5, 150))
-        oid = self.order(aid, t2, gross - c["face_value"], c["face_value"], cid, addr, device)
+        t2 = ts + timedelta(hours=self.rng.uniform(*after_h))
+        gross = c["threshold"] + (0 if use in ("threshold", "loop") else 3 if use == "near"
+                                  else self.rng.uniform(5, 150))
+        oid = self.order(aid, t2, gross - c["face_value"], c["face_value"], cid, addr, device, item)
         self.event(camp, cid, aid, "redeem", t2, oid, device, ip)
         if use == "loop":
             self.event(camp, cid, aid, "return", t2 + timedelta(hours=2), oid, device, ip)
@@ -317,3 +320,131 @@ def test_generated_precision_recall_beats_naive_rules(generated):
 def meets_bar(m: dict) -> bool:
     return (m["precision"] >= 0.95 and m["recall"] >= 0.9 and m["recovered"] >= 0.9
             and m["lookalike_groups_flagged"] == 0)
+
+
+# --------------------------------------------------------------------------- maintained crews
+def maintained_world(seed: int) -> World:
+    """The toy world plus a maintained crew (own device, own IP and number per account, alive
+    with plain orders and browsing, claims spread over ten minutes, redemptions over days on
+    two resale items at or just above the threshold, six drop addresses) and the look-alikes
+    it must not drag in: deal hunters racing every release (three of them even bought the
+    crew's item near the threshold), a procurement team on one address buying one item."""
+    w, r = toy_world(seed, n_people=900), random.Random(seed + 7)
+    for i in range(60):
+        aid = f"kept{i:03d}"
+        w.account(aid, T0 - timedelta(days=r.uniform(20, 150)), group="maintained")
+        for _ in range(r.randint(1, 3)):
+            w.order(aid, T0 + timedelta(days=r.uniform(0, 30)), r.uniform(10, 300),
+                    addr=f"drop{i % 6}")
+        for _ in range(r.randint(2, 6)):
+            w.activity(aid, T0 + timedelta(days=r.uniform(0, 30)))
+        for camp in ("C2", "C3"):
+            w.coupon(aid, camp, r.uniform(5, 600), "threshold" if r.random() < 0.7 else
+                     r.choice(["near", "unused"]), addr=f"drop{i % 6}",
+                     item=r.choice(["gift_A", "gift_B"]), after_h=(6, 120))
+    for i in range(30):
+        aid = f"hunter{i:02d}"
+        w.account(aid, T0 - timedelta(days=r.uniform(100, 600)), group="deal_hunter")
+        for _ in range(r.randint(3, 8)):
+            w.order(aid, T0 + timedelta(days=r.uniform(0, 30)), r.uniform(10, 300))
+        for camp in w.campaigns:
+            crew_item = i < 3 and camp == "C2"
+            w.coupon(aid, camp, r.lognormvariate(2.3, 0.8), "near" if crew_item else
+                     r.choice(["human", "human", "unused", "threshold"]),
+                     item="gift_A" if crew_item else f"item{r.randint(1, 3000)}")
+    for i in range(10):
+        aid = f"office{i}"
+        w.account(aid, T0 - timedelta(days=r.uniform(100, 600)), group="procurement")
+        for camp in ("C2", "C3"):
+            if r.random() < 0.8:
+                w.coupon(aid, camp, r.uniform(3600, 86400), "human", addr="office_addr",
+                         item="paper")
+    return w
+
+
+def test_maintained_crew_is_linked_by_behaviour_and_lookalikes_spared():
+    w = maintained_world(4)
+    found, res = run(w.staged())
+    crew = w.truth["maintained"]
+    # nothing ties the crew by identifiers: every device, IP and number is its own
+    devices = Counter(a["device_id"] for a in w.rows["accounts"] if a["account_id"] in crew)
+    assert max(devices.values()) == 1
+    assert len(found & crew) >= 0.9 * len(crew)
+    assert not found & (w.truth["deal_hunter"] | w.truth["procurement"])
+    bad = crew | w.truth["batch_fast"] | w.truth["batch_stealth"]
+    assert len(found & bad) / len(found) >= 0.95
+    best = max(res.clusters, key=lambda c: len(set(c.account_ids) & crew))
+    assert len(set(best.account_ids) & crew) >= 0.9 * len(crew)
+    assert "identical items bought at the threshold" in best.summary
+
+
+def test_early_claims_count_only_where_racing_is_rare():
+    """At a release the whole crowd races (a flash sale), an early claim is no evidence; at
+    an ordinary release it is, even where a batch makes up most of the early claimers."""
+    from abuse.detect.hoarding import features
+
+    w, r = maintained_world(5), random.Random(9)
+    w.campaigns["F"] = dict(campaign_id="F", name="flash", face_value=30.0, threshold=199.0,
+                            released_at=T0 + timedelta(days=20, hours=20), per_account_limit=1,
+                            total_quota=10000)
+    w.rows["campaigns"].append(w.campaigns["F"])
+    for i in range(300):  # 240 race the flash sale within a minute, 60 come hours later
+        w.account(f"flashbuyer{i}", T0 - timedelta(days=r.uniform(30, 600)))
+        w.coupon(f"flashbuyer{i}", "F", r.uniform(1, 60) if i < 240 else r.uniform(2e4, 8e4))
+    con = w.staged()
+    edges, _ = features.identifiers(con)
+    df = features.claimers(con, P, edges)
+    crew = df.filter(pl.col("account_id").is_in(sorted(w.truth["maintained"])))
+    racers = df.filter(pl.col("account_id").is_in([f"flashbuyer{i}" for i in range(240)]))
+    assert crew["early"].mean() > 0.95
+    assert racers.height == 240 and not racers["early"].any()
+    # the tell is measured, not assumed: with a bar no release passes, nobody is early
+    strict = features.claimers(con, P.model_copy(update={"early_max_share": 0.01}), edges)
+    assert not strict.filter(pl.col("account_id").is_in(crew["account_id"].implode()))["early"].any()
+
+
+ADV_SCALE = 0.4
+
+
+@pytest.fixture(scope="module", params=[(1, "Asia/Shanghai"), (3, "Asia/Kolkata")],
+                ids=["seed1", "seed3-kolkata"])
+def adversarial(request, tmp_path_factory):
+    """``generate --adversarial``: maintained crews beside the default batches, and the
+    cafe, work-phone, procurement and deal-hunter look-alikes."""
+    seed, tz = request.param
+    out = tmp_path_factory.mktemp(f"hoard_adv{seed}")
+    generate(out, seed, ADV_SCALE, adversarial=True, tz=tz)
+    con, ws, we = staged(out / "landing", tz=tz)
+    res = HoardingDetector().detect(DetectContext(con, ws, we, tz, P))
+    return con, res, out / "truth"
+
+
+def test_adversarial_crews_found_and_lookalikes_spared(adversarial):
+    con, res, truth = adversarial
+    m = score_against_truth({f.account_id for f in res.findings}, res.clusters, truth)
+    acc = pl.read_csv(truth / "accounts.csv", infer_schema_length=0)
+    kept = acc.filter(pl.col("cluster").str.starts_with("maintained"))
+    assert kept.height and kept["evasion"].str.contains("clean_devices").all()
+    looks = set(pl.read_csv(truth / "lookalikes.csv", infer_schema_length=0)["lookalike"])
+    assert {"internet_cafe", "shared_work_phone", "procurement_accounts", "deal_hunter"} <= looks
+    assert meets_bar(m), m
+    # the maintained crews share no registration device among themselves
+    shared = con.sql(f"""SELECT count(*) FROM (SELECT device_id FROM stg_accounts
+        WHERE account_id IN {tuple(kept['account_id'])} GROUP BY 1 HAVING count(*) > 1)""")
+    assert shared.fetchone()[0] == 0
+
+
+def test_reasons_are_one_plain_sentence(adversarial):
+    _, res, _ = adversarial
+    texts = [c.summary for c in res.clusters] + [f.reason for f in res.findings]
+    assert texts
+    for t in texts:
+        assert t[0].isupper() and t.endswith(".") and not re.search(r"[.;:] [A-Z]", t), t
+        depth = 0
+        for ch in t:  # no parentheses inside parentheses
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            assert 0 <= depth <= 1, t
+        assert not re.search(r"\b1 (accounts|devices|campaigns|addresses|claimers|items)\b", t), t
+        assert "vs " not in t  # base rates as words: "against 3% of its 812 other claimers"
+        for n in re.findall(r"against [\d.]+% of its (\d+) other claimers", t):
+            assert int(n) >= 30, t  # no base rate quoted from a tiny sample

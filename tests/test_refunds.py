@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 import pytest
-from test_brushing import SEEDS, prf, staged_data
+from test_brushing import ADV, SEEDS, adversarial_data, prf, staged_data
 
 from abuse.detect.base import DetectContext, DetectorResult
 from abuse.detect.refunds import RefundDetector
@@ -183,3 +183,19 @@ def test_tarone_count_ignores_accounts_that_can_never_be_significant():
     strong = np.array([40.0, 30.0, 20.0])
     assert tarone_tests(np.concatenate([hopeless, strong]), 2.0) == 3
     assert tarone_tests(np.full(50, 40.0), 2.0) == 50
+
+
+@pytest.mark.parametrize(("seed", "tz"), ADV)
+def test_adaptive_refunders_with_complaint_cover_found_lookalikes_spared(tmp_path_factory, seed, tz):
+    """Adversarial refunders: fewer orders, diluted claim rates, home shops, one low review per
+    shop then more claims there (complaint cover). The recall floor is the measured value less
+    a margin, far below the issue's 0.90 goal: it catches regressions, not success."""
+    con, ws, we, truth, tz = adversarial_data(tmp_path_factory, seed, tz)
+    det = RefundDetector()
+    res = det.detect(DetectContext(con, ws, we, tz, det.Params()))
+    planted = {a for a, p in truth["accounts"].items() if p == "serial_refunder"}
+    flagged = {f.account_id for f in res.findings}
+    p, r = prf(flagged, planted)
+    assert p >= 0.95 and r >= 0.40, (p, r)  # measured R 0.722 (seed 1), 0.421 (seed 4)
+    wrongly = {a: truth["lookalike"][a] for a in flagged if a in truth["lookalike"]}
+    assert not wrongly, wrongly

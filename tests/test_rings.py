@@ -145,9 +145,9 @@ def toy(seed: int = 0, n_buyers: int = 600, n_shops: int = 120, ring: int = 8, t
     return con, ws, we, truth
 
 
-def run(con, ws, we, **params) -> DetectorResult:
+def run(con, ws, we, tz: str = "Asia/Shanghai", **params) -> DetectorResult:
     det = RingDetector()
-    return det.detect(DetectContext(con, ws, we, "Asia/Shanghai", det.Params(**params)))
+    return det.detect(DetectContext(con, ws, we, tz, det.Params(**params)))
 
 
 def naive_rule(con) -> set[str]:
@@ -343,6 +343,7 @@ def test_shingles_catch_near_duplicate_texts_in_chinese_and_english():
 
 # --------------------------------------------------------------------------- adaptive crews
 ADV_SEEDS = (1, 3)
+ADV_TZ = {1: "Asia/Shanghai", 3: "Asia/Kolkata"}  # one zone not a whole hour off UTC
 ADV_SCALE = 0.5
 
 
@@ -359,8 +360,9 @@ def adversarial(tmp_path_factory):
     def get(seed: int):
         if seed not in cache:
             out = tmp_path_factory.mktemp(f"rings_adv{seed}")
-            generate(out, seed, ADV_SCALE, adversarial=True)
-            con, ws, we = staged(out / "landing")
+            tz = ADV_TZ.get(seed, "Asia/Shanghai")
+            generate(out, seed, ADV_SCALE, adversarial=True, tz=tz)
+            con, ws, we = staged(out / "landing", tz=tz)
             rows = lambda name: list(csv.DictReader((out / "truth" / name).open()))  # noqa: E731
             ring = [r for r in rows("accounts.csv") if r["pattern"] == "extortion_ring"]
             crews: dict[str, set] = {}
@@ -369,8 +371,9 @@ def adversarial(tmp_path_factory):
             truth = {"ring": {r["account_id"] for r in ring}, "crews": crews,
                      "evasion": {r["cluster"]: r["evasion"] for r in ring},
                      "shops": {r["shop_id"] for r in rows("ring_shops.csv")},
+                     "crew_shops": {(r["cluster"], r["shop_id"]) for r in rows("ring_shops.csv")},
                      "lookalike": {r["account_id"]: r["lookalike"] for r in rows("lookalikes.csv")}}
-            cache[seed] = (con, run(con, ws, we), truth, out)
+            cache[seed] = (con, run(con, ws, we, tz), truth, out)
         return cache[seed]
 
     return get
@@ -445,3 +448,110 @@ def test_evaluate_breaks_recall_down_by_evasion(adversarial, tmp_path):
         next((cl for cl, m in truth["crews"].items() if f[0] in m), ""), "") == ""]
     t2 = by_evasion(rows, only_dense, clusters)["extortion_ring"]
     assert t2["sparse_block"]["recall"] == 0 and t2["none"]["recall"] == table["none"]["recall"]
+
+
+# --------------------------------------------------------------------------- victims
+def _members_per_victim(con, truth) -> dict[tuple[str, str], int]:
+    """(crew, victim) -> how many of the crew's members posted a low rating there."""
+    member = pl.DataFrame([(a, cl) for cl, m in truth["crews"].items() for a in m],
+                          schema={"account_id": pl.Utf8, "cluster": pl.Utf8}, orient="row")
+    con.register("_crew", member.to_arrow())
+    try:
+        rows = con.execute("""
+            SELECT c.cluster, r.shop_id, count(DISTINCT r.account_id)
+            FROM stg_reviews r JOIN _crew c USING (account_id)
+            WHERE r.rating <= 2 AND r.created_at >= getvariable('window_start')
+              AND r.created_at < getvariable('window_end')
+            GROUP BY ALL""").fetchall()
+    finally:
+        con.unregister("_crew")
+    return {(cl, s): n for cl, s, n in rows if (cl, s) in truth["crew_shops"]}
+
+
+@pytest.mark.parametrize("seed", ADV_SEEDS)
+def test_victims_hit_by_a_single_member_are_named(adversarial, seed):
+    """Adaptive crews leave many victims with a single attacker: a ring's victims are the
+    shops where its members' hostility is beyond the shop's own base rate, not only the
+    shops two members hit. Each victim comes with the figures behind it."""
+    con, res, truth, _ = adversarial(seed)
+    assert any("lone_victims" in e for e in truth["evasion"].values())  # the adversary is there
+    per = _members_per_victim(con, truth)
+    lone = {s for (_, s), n in per.items() if n == 1}
+    assert len(lone) >= 5, len(lone)
+    named = {s for c in res.clusters for s in c.shop_ids}
+    assert len(named & lone) / len(lone) >= 0.85, (len(named & lone), len(lone))
+    for c in res.clusters:
+        ev = {v["shop_id"]: v for v in c.evidence["victims"]}
+        assert set(c.shop_ids) == set(ev)
+        for v in ev.values():
+            assert 0 < v["base_rate"] < 1 and v["members_hostile"] >= 1 and v["surprise"] > 0
+            assert v["members_bought"] >= v["members_hostile"]
+
+
+def test_a_shop_with_a_genuine_quality_problem_is_not_named_a_victim():
+    """A ring member who also complains at a shop that many unrelated buyers complain about
+    (a genuine quality problem) does not make that shop a victim; its lone hits on quiet
+    shops are named."""
+    con, ws, we, truth = toy(2, ring=10, targets=15, sparse=True)
+    for i, a in enumerate(sorted(truth["ring"])[:3]):  # ring members at the bad seller
+        con.execute("INSERT INTO stg_orders (order_id, account_id, shop_id, amount, created_at) "
+                    "VALUES (?, ?, 's0000', 40, ?)", [f"ox{i}", a, T0 + timedelta(days=5 + i)])
+        con.execute("INSERT INTO stg_reviews (review_id, order_id, account_id, shop_id, rating, "
+                    "created_at, action, text) VALUES (?, ?, ?, 's0000', 1, ?, 'posted', 'bad')",
+                    [f"rx{i}", f"ox{i}", a, T0 + timedelta(days=6 + i)])
+    res = run(con, ws, we)
+    named = {s for c in res.clusters for s in c.shop_ids}
+    assert "s0000" not in named and "s0001" not in named
+    assert named <= truth["ring_shops"]
+    hit = con.execute("""SELECT shop_id FROM stg_reviews WHERE account_id LIKE 'ring%'
+                         AND rating = 1 AND shop_id <> 's0000' GROUP BY 1""").fetchall()
+    assert len(named) >= 0.9 * len(hit), (len(named), len(hit))
+
+
+def test_benjamini_hochberg_keeps_more_when_most_candidates_are_real():
+    from abuse.detect.rings.victims import benjamini_hochberg
+
+    mostly_real = [0.001, 0.01, 0.02, 0.03, 0.04, 0.06, 0.5]
+    assert benjamini_hochberg(mostly_real, 0.1).tolist() == [True] * 6 + [False]
+    mostly_noise = [0.03, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert not benjamini_hochberg(mostly_noise, 0.1).any()
+    assert benjamini_hochberg([], 0.1).tolist() == []
+
+
+def test_ring_reasons_read_well(adversarial):
+    _, res, _, _ = adversarial(ADV_SEEDS[1])
+    texts = [f.reason for f in res.findings] + [c.summary for c in res.clusters]
+    for t in texts:
+        assert not re.search(r"\b1 (devices|IPs|shops|low ratings|refunds|other accounts|"
+                             r"members|attacks|compensations)\b", t), t
+        assert "pair" not in t, t  # no raw pair counts
+    assert all("other account" in f.reason for f in res.findings)
+
+
+def test_evaluate_scores_victims_over_the_ones_a_member_attacked(tmp_path):
+    """A planted target that no member got to is left out of the attacked-victim recall."""
+    from abuse.evaluate import _attacked_victim_recall
+
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "ring_shops.csv").write_text("cluster,shop_id\nR,s1\nR,s2\nR,s3\nR,s4\n")
+    (truth / "accounts.csv").write_text("account_id,pattern,cluster,role\nm1,extortion_ring,R,member\n"
+                                        "m2,extortion_ring,R,member\nx,,,\n")
+    db = tmp_path / "abuse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA report; CREATE TABLE report.runs AS SELECT "
+                    "TIMESTAMPTZ '2026-06-01 00:00:00+00' AS window_start, "
+                    "TIMESTAMPTZ '2026-07-01 00:00:00+00' AS window_end, now() AS started_at")
+    with duckdb.connect(str(tmp_path / "abuse.work.duckdb")) as con:
+        con.execute("CREATE TABLE stg_reviews (account_id VARCHAR, shop_id VARCHAR, rating INT, "
+                    "created_at TIMESTAMPTZ)")
+        con.execute("INSERT INTO stg_reviews VALUES ('m1', 's1', 1, '2026-06-05 00:00:00+00'), "
+                    "('m2', 's2', 5, '2026-06-05 00:00:00+00'), ('x', 's3', 1, '2026-06-05 00:00:00+00'),"
+                    "('m2', 's4', 2, '2026-05-05 00:00:00+00')")  # s4: before the window
+        con.execute("CREATE TABLE stg_refunds (account_id VARCHAR, shop_id VARCHAR, "
+                    "requested_at TIMESTAMPTZ)")
+        con.execute("INSERT INTO stg_refunds VALUES ('m2', 's2', '2026-06-06 00:00:00+00')")
+    scores: dict = {}
+    _attacked_victim_recall(db, truth, scores, [("c", "extortion_ring", ["m1"], ["s1", "s3"])])
+    assert scores["extortion_ring"]["victims_attacked"] == 2  # s1 (low rating), s2 (refund)
+    assert scores["extortion_ring"]["victim_shop_recall_attacked"] == 0.5

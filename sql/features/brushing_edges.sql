@@ -4,7 +4,7 @@
 -- latest order at the shop before the review) for the lag from order to review. Carries the
 -- number of the edge's reviews posted within the platform's getvariable('brushing_quick_q')
 -- quantile of that lag ("quick"), the money of the account's orders at the shop in the window
--- (the fake GMV if the edge is fake), their shipping addresses, whether one of them is used
+-- (the fake GMV if the edge is fake), their shipping addresses, items and order devices, whether one of them is used
 -- by another account too, the review texts, and the shop's positive reviews (and five-star
 -- ones among them).
 WITH
@@ -47,7 +47,8 @@ quick AS (
     WHERE lag_s IS NOT NULL
 ),
 win_orders AS (
-    SELECT account_id, shop_id, amount, nullif(trim(ship_addr_hash), '') AS ship_addr_hash
+    SELECT account_id, shop_id, amount, nullif(trim(ship_addr_hash), '') AS ship_addr_hash,
+           item_id, nullif(trim(device_id), '') AS device_id, created_at
     FROM stg_orders
     WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
 ),
@@ -60,7 +61,10 @@ addr_use AS (
 ),
 acc_shop_orders AS (
     SELECT o.account_id, o.shop_id, count(*) AS n_orders, sum(o.amount::DOUBLE) AS gmv,
+           min(o.created_at) AS first_order_at,
            list(DISTINCT o.ship_addr_hash) FILTER (o.ship_addr_hash IS NOT NULL) AS addrs,
+           list(DISTINCT o.item_id ORDER BY o.item_id) FILTER (o.item_id IS NOT NULL) AS items,
+           list(DISTINCT o.device_id ORDER BY o.device_id) FILTER (o.device_id IS NOT NULL) AS devices,
            coalesce(max(a.n_accounts), 1) >= 2 AS addr_shared
     FROM win_orders o LEFT JOIN addr_use a USING (ship_addr_hash)
     GROUP BY o.account_id, o.shop_id
@@ -84,6 +88,7 @@ shop_pos AS (
 )
 SELECT e.*, coalesce(o.n_orders, 0) AS n_orders, coalesce(o.gmv, 0) AS gmv,
        coalesce(o.addrs, []) AS addrs, coalesce(o.addr_shared, false) AS addr_shared,
+       o.first_order_at, coalesce(o.items, []) AS items, coalesce(o.devices, []) AS devices,
        s.shop_pos, s.shop_five, (SELECT lag_q FROM quick) AS lag_q
 FROM edges e
 LEFT JOIN acc_shop_orders o USING (account_id, shop_id)

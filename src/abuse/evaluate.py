@@ -85,6 +85,54 @@ def _target_recall(db: Path, truth: Path, by_pattern: dict[str, Any]) -> None:
         targets_named=len(named), targets_planted=len(planted))
 
 
+def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any],
+                            clusters: list) -> None:
+    """extortion_ring: victim-shop recall over the planted victims that a member of their ring
+    actually attacked in the window (a low rating or a refund claim there): a ring's chosen
+    targets that no member got to leave no trace a detector could see. Needs the working
+    database beside the report (``<name>.work.duckdb``); skipped without it."""
+    from abuse.store import work_path
+
+    planted = _rows(truth / "ring_shops.csv")
+    work = work_path(Path(db))
+    if not planted or not work.is_file():
+        return
+    members = [(r["account_id"], r["cluster"]) for r in _rows(truth / "accounts.csv")
+               if r["pattern"] == "extortion_ring"]
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        rep = duckdb.connect(str(db), read_only=True)
+        try:
+            run = rep.execute("SELECT window_start, window_end FROM report.runs "
+                              "ORDER BY started_at DESC LIMIT 1").fetchone()
+        finally:
+            rep.close()
+        if run is None:
+            return
+        ws, we = run
+        con.execute("CREATE TEMP TABLE _members (account_id VARCHAR, cluster VARCHAR)")
+        con.executemany("INSERT INTO _members VALUES (?, ?)", members)
+        hit = set(con.execute("""
+            SELECT DISTINCT m.cluster, x.shop_id FROM (
+                SELECT account_id, shop_id FROM stg_reviews
+                WHERE rating <= 2 AND created_at >= ? AND created_at < ?
+                UNION ALL
+                SELECT account_id, shop_id FROM stg_refunds
+                WHERE requested_at >= ? AND requested_at < ?) x
+            JOIN _members m USING (account_id)""", [ws, we, ws, we]).fetchall())
+    except duckdb.Error:
+        return
+    finally:
+        con.close()
+    attacked = {s for c, s in ((r["cluster"], r["shop_id"]) for r in planted) if (c, s) in hit}
+    if not attacked:
+        return
+    found = {s for _, p, _, shops in clusters if p == "extortion_ring" for s in (shops or [])}
+    scores = by_pattern.setdefault("extortion_ring", {})
+    scores["victims_attacked"] = len(attacked)
+    scores["victim_shop_recall_attacked"] = round(len(found & attacked) / len(attacked), 4)
+
+
 def evaluate(db: Path, truth: Path) -> dict[str, Any]:
     truth = _truth_dir(Path(truth))
     con = duckdb.connect(str(db), read_only=True)
@@ -121,6 +169,7 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
         by_pattern.setdefault("extortion_ring", {})["victim_shop_recall"] = round(
             len(found & ring_shops) / len(ring_shops), 4)
     _target_recall(db, truth, by_pattern)
+    _attacked_victim_recall(db, truth, by_pattern, clusters)
     _client_shop_recall(by_pattern, clusters, truth)
     flagged_by_account: dict[str, set[str]] = defaultdict(set)
     for a, p, _ in flagged:
@@ -201,6 +250,9 @@ def format_scores(scores: dict[str, Any]) -> str:
                      f"  {rec:>18}")
         if "victim_shop_recall" in s:
             lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall']:.3f}")
+        if "victim_shop_recall_attacked" in s:
+            lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall_attacked']:.3f} "
+                         f"of the {s['victims_attacked']} victims a member attacked in the window")
         if "client_shop_recall" in s:
             lines.append(f"{'':<20} client-shop recall {s['client_shop_recall']:.3f}")
         if "target_recall" in s:

@@ -51,7 +51,8 @@ from abuse.generate.columns import NULL_TS, ORDER_STATUS, OUTCOMES, enum
 from abuse.generate.coupons import build_campaigns, people_claims
 from abuse.generate.engagement import plant_engagement
 from abuse.generate.finalize import finalize
-from abuse.generate.hoarding import plant_hoarding
+from abuse.generate.hoarding import plant_adaptive_hoarding, plant_hoarding
+from abuse.generate.hoarding_lookalikes import hoarding_lookalikes
 from abuse.generate.lookalikes import (
     adversarial_lookalikes,
     bad_shops,
@@ -104,7 +105,10 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
         adversarial_lookalikes(w, people)
     plant_brushing(w, people)  # own stream [seed, 15]
     plant_refunders(w, people)  # own stream [seed, 16]
-    plant_waves(w)  # own stream [seed, 1201]: incidents at every time scale (waves.py)
+    if w.adversarial:  # maintained hoarding crews and their look-alikes (streams 1110, 1111)
+        plant_adaptive_hoarding(w)
+        hoarding_lookalikes(w, people)
+    plant_waves(w)  # own stream [seed, 1201]: incidents at every time scale (waves.py), last
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):

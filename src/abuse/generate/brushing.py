@@ -11,7 +11,8 @@ ordering together to one address.
 
 Draws from its own stream (``[seed, 15]``) so earlier scenarios' rows are unchanged;
 ``w.adversarial`` makes crews stealthier: slower reviews, fewer templated texts and drop
-addresses, longer bursts, some four-star ratings and more ordinary purchases.
+addresses, longer bursts, some four-star ratings, more ordinary purchases and single-task
+members (one fake order and one review at one client; own stream ``[seed, 15, 1, i]``).
 """
 
 from __future__ import annotations
@@ -100,12 +101,20 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
     serve = rng.random((size, n_clients)) < participation
     for i in np.flatnonzero(serve.sum(1) < 2):
         serve[i, rng.choice(n_clients, 2, replace=False)] = True
+    single = np.zeros(size, bool)
+    if adv:  # single-task members: one fake order and one review at one client (own stream)
+        ar = np.random.default_rng([w.seed, 15, 1, len(w.params["brushing_crews"])])
+        single = ar.random(size) < ar.uniform(0.2, 0.5)
+        for i in np.flatnonzero(single).tolist():
+            serve[i] = False
+            serve[i, ar.integers(n_clients)] = True
     drops = w.ids.take("addr", n_drop)
     style = texts.brush_style(rng)
     fake = gmv = 0
     for j, shop in enumerate(clients.tolist()):
         who = acc[serve[:, j]]
         k = rng.choice([1, 2, 3], len(who), p=[0.75, 0.18, 0.07])
+        k = np.where(single[serve[:, j]], 1, k)
         who = np.repeat(who, k)
         m = len(who)
         promo = _promo_day(w)

@@ -8,7 +8,9 @@ refunds, all from one bad seller that refunds many of its buyers) and the buyers
 with a product recall (many refunds at one shop from unrelated buyers, in a few days).
 
 Draws from its own stream (``[seed, 16]``); ``w.adversarial`` makes refunders quieter: fewer
-orders, lower claim rates, more ordinary purchases without a claim, more varied reasons.
+orders, lower claim rates, more ordinary purchases without a claim, more varied reasons, repeat
+buying at a few home shops and complaint cover (one low review per shop, then more claims
+there without a review; own streams ``[seed, 16, 1|2, i]``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from abuse.generate import texts
-from abuse.generate.actions import STATUS, place_orders, refunds
+from abuse.generate.actions import STATUS, place_orders, post_reviews, refunds
 from abuse.generate.background import cheap_items, honest_orders, pick_weighted
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import channels, home_ips, phones
@@ -67,6 +69,10 @@ def _refunders(w: World, cluster: str, size: int) -> None:
     who = np.repeat(acc, n)
     m = len(who)
     shop = pick_weighted(rng, np.sqrt(w.shops["weight"]), m)  # many shops, favouring none
+    if adv:  # complaint cover: repeat buying at a few home shops (own stream, see _cover)
+        ar = np.random.default_rng([w.seed, 16, 1, len(w.params["serial_refunders"])])
+        homes = pick_weighted(ar, np.sqrt(w.shops["weight"]), int(ar.integers(2, 5)))
+        shop = np.where(ar.random(m) < ar.uniform(0.3, 0.7), ar.choice(homes, m), shop)
     t = c.human_times(rng, m, lo=c.window_start, hi=c.end - 3 * DAY)
     item = cheap_items(w, shop)
     gross = w.items["price"][item]
@@ -95,6 +101,9 @@ def _refunders(w: World, cluster: str, size: int) -> None:
         amt = rng.integers(500, 5000, m)
         refunds(w, order[s], who[s], shop[s], amt[s], t_rf[s] + HOUR, resolve[s],
                 np.where(paid, APPROVED, REJECTED)[s], reason[s], kind="compensation")
+    if adv:
+        _cover(w, np.random.default_rng([w.seed, 16, 2, len(w.params["serial_refunders"])]),
+               order, who, shop, t, claim)
     if adv:  # ordinary purchases without a claim dilute the rate
         k = rng.integers(3, 12, size)
         life = np.repeat(acc, k)
@@ -105,6 +114,31 @@ def _refunders(w: World, cluster: str, size: int) -> None:
         "cluster": cluster, "size": size, "orders": int(m), "claim_rate": round(claim_rate, 3),
         "pay_rate": round(pay_rate, 3), "p_compensation": round(p_comp, 3),
     })  # fmt: skip
+
+
+def _cover(w: World, ar: np.random.Generator, order, who, shop, t, claim) -> None:
+    """Complaint cover (adversarial): at some shops the refunder posts one low review, on its
+    first claimed order there, then keeps claiming on later orders with no review at all;
+    elsewhere an occasional good review. A detector that calls every claim at a shop once
+    rated low a complaint lets the refunder pass as a complainer."""
+    first = np.zeros(len(order), bool)
+    seen: set = set()
+    for i in np.argsort(t, kind="stable").tolist():
+        key = (int(who[i]), int(shop[i]))
+        if claim[i] and key not in seen:
+            seen.add(key)
+            first[i] = True
+    low = first & (ar.random(len(order)) < ar.uniform(0.3, 0.8))
+    good = ~claim & (ar.random(len(order)) < 0.3)
+    for sel, ratings in ((low, [1, 2]), (good, [4, 5])):
+        k = int(sel.sum())
+        if not k:
+            continue
+        rating = ar.choice(ratings, k)
+        tr = t[sel] + ar.integers(6 * HOUR, 3 * DAY, k)
+        ok = tr < w.clock.end
+        post_reviews(w, order[sel][ok], who[sel][ok], shop[sel][ok], tr[ok], rating[ok],
+                     w.texts.codes(texts.background_review(ar, rating[ok])))
 
 
 def _unlucky_buyers(w: World, seasoned: np.ndarray) -> None:

@@ -186,7 +186,10 @@ def plant_adversarial_rings(w: World) -> None:
       in small cohorts, some invited by the leader (``invited_by``);
     - each member hits only 2-5 of dozens of victims, once each, so the account-shop block
       is sparse (most member pairs share at most one shop); a victim is hit by 2-4 members
-      within a campaign whose width is drawn from 1 to 20 days;
+      within a campaign whose width is drawn from 1 to 20 days, or (10-60% of the victims,
+      per ring: ``lone_victims``) by a single member; victims are drawn by popularity to a
+      power in 0..1, so some are busy shops with unhappy buyers of their own
+      (``busy_victims``);
     - 1- and 2-star ratings about equally often, in house-style or in their own words;
     - money asked for through the ``kind`` field, in free text (refund reason or review),
       through ordinary refunds, or not on the platform at all (the review is withdrawn with
@@ -211,15 +214,17 @@ def plant_adversarial_rings(w: World) -> None:
         candidates = left if len(left) >= 40 else candidates
 
 
-def _assign_victims(rng: np.random.Generator, hits: np.ndarray) -> list[np.ndarray]:
-    """Members per victim (2-4 each, no member twice on one victim) so that member ``i``
-    hits ``hits[i]`` victims: a sparse block."""
+def _assign_victims(rng: np.random.Generator, hits: np.ndarray,
+                    p_lone: float = 0.0) -> list[np.ndarray]:
+    """Members per victim (2-4 each, or a single member with probability ``p_lone``; no
+    member twice on one victim) so that member ``i`` hits ``hits[i]`` victims: a sparse
+    block, in which a lone victim shares no attacker with any other."""
     slots = np.repeat(np.arange(len(hits)), hits)
     rng.shuffle(slots)
     out: list[list[int]] = []
     i = 0
     while i < len(slots):
-        k = int(rng.integers(2, 5))
+        k = 1 if rng.random() < p_lone else int(rng.integers(2, 5))
         group: list[int] = []
         for m in slots[i : i + k].tolist():
             if m in group:  # a member twice: its second hit goes to an earlier victim
@@ -230,7 +235,7 @@ def _assign_victims(rng: np.random.Generator, hits: np.ndarray) -> list[np.ndarr
             else:
                 group.append(m)
         i += k
-        if len(group) >= 2:
+        if len(group) >= 2 or (k == 1 and group):
             out.append(group)
         elif group and out:
             for g in out[::-1]:
@@ -278,10 +283,16 @@ def _adaptive_ring(w: World, rng: np.random.Generator, cluster: str, candidates:
                   unhappy=np.zeros(len(cam_acc), bool), review_p=float(rng.uniform(0.5, 0.95)))
     # the sparse block: each member hits 2-5 victims once, in the window, after joining
     hits = rng.integers(2, 6, size)
-    groups = _assign_victims(rng, hits)
+    # lone victims: a share of the victims is hit by one member only (drawn per ring)
+    p_lone = float(rng.uniform(0.1, 0.6))
+    groups = _assign_victims(rng, hits, p_lone)
     n_targets = min(len(groups), len(candidates))
     groups = groups[:n_targets]
-    targets = rng.choice(candidates, n_targets, replace=False)
+    # victims drawn by popularity to a power: 0 = any small shop alike, 1 = busy shops
+    # (many buyers, their own share of unhappy ones) as often as they sell
+    tilt = float(rng.uniform(0, 1))
+    weight = w.shops["weight"][candidates].astype(float) ** tilt
+    targets = rng.choice(candidates, n_targets, replace=False, p=weight / weight.sum())
     style = texts.ring_style(rng)
     att_acc, att_shop, att_t = [], [], []
     for shop, who in zip(targets.tolist(), groups, strict=True):
@@ -305,6 +316,10 @@ def _adaptive_ring(w: World, rng: np.random.Generator, cluster: str, candidates:
     tactics += [n for n, share in zip(names[1:], ask[1:], strict=True) if share >= 0.15]
     if p_own_words >= 0.5:
         tactics.append("own_words")
+    if p_lone >= 0.3:
+        tactics.append("lone_victims")
+    if tilt >= 0.5:
+        tactics.append("busy_victims")
     w.params.setdefault("evasions", {})[cluster] = ";".join(sorted(tactics))
     w.params["adversarial_rings"].append({
         "cluster": cluster, "size": size, "targets": int(n_targets), "waves": n_waves,
@@ -312,6 +327,7 @@ def _adaptive_ring(w: World, rng: np.random.Generator, cluster: str, candidates:
         "p_one_star": round(p_one, 2), "ask_mix": [round(float(x), 2) for x in ask],
         "p_withdraw": round(p_withdraw, 2), "p_own_words": round(p_own_words, 2),
         "p_invited": round(p_invited, 2), "attacks": int(len(a)),
+        "p_lone_victim": round(p_lone, 2), "popularity_tilt": round(tilt, 2),
     })  # fmt: skip
 
 

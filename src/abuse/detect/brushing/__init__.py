@@ -15,7 +15,9 @@ they are paid for.
    two families each corrected for its own candidates).
 3. Evidence against platform baselines: quick reviews, templated praise, drop addresses,
    reviews clustered in time at each client (``evidence``). A crew is reported when
-   co-targeting plus evidence reaches ``min_crew_bits``.
+   co-targeting plus evidence reaches ``min_crew_bits`` and its review behaviour alone (quick,
+   copied, bursty) reaches ``min_behaviour_bits``: co-targeting plus shared addresses is also
+   what a company's procurement accounts or a household look like.
 Money: ``loss_estimate`` is the fake GMV, the money of the members' orders at the client
 shops in the window (paid and usually returned off the platform); the inflated review count
 per client shop and the crew's share of the shop's five-star reviews are in the evidence
@@ -62,6 +64,11 @@ class BrushingDetector(DetectorBase):
             2, ge=0, description="a crew's co-targeting strength leaves out its this many strongest shops")
         min_crew_bits: float = Field(
             20.0, ge=0, description="co-targeting plus evidence (-log10 p) a crew needs")
+        min_behaviour_bits: float = Field(
+            3.0, ge=0, description="-log10 p a crew's review behaviour (quick reviews, copied "
+            "praise, bursts at each client; Fisher-combined) needs after paying for the "
+            "candidate crews: co-targeting and shared addresses alone are a company's or a "
+            "household's buying")
         text_jaccard: float = Field(0.5, gt=0, le=1, description="shingle Jaccard of near-duplicate texts")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
@@ -80,17 +87,20 @@ class BrushingDetector(DetectorBase):
         base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
         recruit_.confirm(edges, crews)
         crews = [c for c in crews if len(c.members) >= p.min_members]
-        for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
-            recruit_.recruit(edges, crews, min_surprise=p.min_member_surprise,
-                             threshold=p.text_jaccard, base_dup=base_dup, min_hits=min_hits)
         window_s = (ctx.window_end - ctx.window_start).total_seconds()
+        orders = graph_.client_orders(ctx.con, sorted({s for c in crews for s in c.shops}))
+        for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
+            recruit_.recruit(edges, orders, crews, min_surprise=p.min_member_surprise,
+                             threshold=p.text_jaccard, base_dup=base_dup, min_hits=min_hits,
+                             window_s=window_s)
         tests = max(pairs.height, 1)
         result = DetectorResult()
         for crew in crews:
             ev = evidence_.gather(edges, crew, quick_q=p.quick_q, threshold=p.text_jaccard,
                                   base_dup=base_dup, base_addr=base_addr, window_s=window_s)
             bits = evidence_.total_bits(crew, ev)
-            if bits < p.min_crew_bits:
+            behaviour = float(stats.combined(ev.bits["quick"], ev.bits["dup_texts"], ev.bits["time_clustering"]))
+            if bits < p.min_crew_bits or behaviour < p.min_behaviour_bits + math.log10(len(crews)):
                 continue
             _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q,
                     result)

@@ -57,3 +57,13 @@ def shop_pairs(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, cand: pl.Dat
              .with_columns(expected=pl.col("k_s") * pl.col("k_t") * q))
     s = stats.surprise_poisson(pairs["c"].to_numpy(), pairs["expected"].to_numpy())
     return pairs.with_columns(surprise=pl.Series(s))
+
+
+def client_orders(con: duckdb.DuckDBPyConnection, shops: list[str]) -> pl.DataFrame:
+    """The window's orders at ``shops`` (account_id, shop_id, item_id, t in epoch seconds)."""
+    con.register("brushing_clients", pl.DataFrame({"shop_id": shops}, schema={"shop_id": pl.Utf8}).to_arrow())
+    try:
+        df = con.sql(read_sql("features/brushing_client_orders.sql")).pl()
+    finally:
+        con.unregister("brushing_clients")
+    return df.with_columns(pl.col("t").cast(pl.Float64))

@@ -7,10 +7,15 @@ Steps (each its own module):
    number segment) and ``susp``: a fast claim plus a strong behaviour tell, or three
    behaviour tells.
 2. ``groups``: the account-identifier graph (devices, IPs, /24s, 7-digit number
-   blocks, inviters, shipping addresses, phone hashes). An identifier links its claimers only
+   blocks, inviters, shipping addresses, phone hashes, identical items bought at the
+   threshold with one campaign's coupon). An identifier links its claimers only
    if their suspicious share beats the base rate (binomial test) and is a majority, so hubs
    of real people (campus NAT, a popular referrer, a family tablet) glue nobody. Batches are
-   connected components; each is tested against the base rate, Bonferroni-corrected.
+   connected components; each is tested against the base rate, Bonferroni-corrected. A
+   second pass re-judges identifiers against the ordinary claimers (outside the batches of
+   the first), so one large batch does not hide another behind a raised baseline; batches
+   that meet only at a weak tie (an identifier of fewer than ``min_accounts`` accounts, say a
+   mobile IP two crews once ordered from) are cut apart there.
 3. ``report``: a Cluster per batch (loss = face value of every redemption, counting
    re-redemptions after returns; the campaigns it hit) and a Finding per member.
 """
@@ -33,6 +38,15 @@ class HoardingDetector(DetectorBase):
     class Params(BaseModel):
         fast_claim_s: float = Field(
             10.0, gt=0, description="a claim this many seconds after release or sooner is 'fast'"
+        )
+        early_claim_min: float = Field(
+            30.0, gt=0, description="a claim this many minutes after release or sooner is "
+            "'early' (alone common: alert people, deal hunters)"
+        )
+        early_max_share: float = Field(
+            0.5, gt=0, le=1, description="an early claim counts only at a campaign whose other "
+            "claimers (those sharing nothing with another claimer and not redeeming at the threshold) "
+            "race it less often than this"
         )
         thin_max_events: int = Field(
             2, ge=0, description="an account with no plain orders and at most this many other "
@@ -70,17 +84,23 @@ class HoardingDetector(DetectorBase):
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = ctx.params
-        claimers = features.claimers(ctx.con, p)
+        edges, sizes = features.identifiers(ctx.con)
+        claimers = features.claimers(ctx.con, p, edges)
         if claimers.is_empty() or not claimers["susp"].any():
             return DetectorResult()
-        edges, sizes = features.identifiers(ctx.con)
-        idents = groups.link_identifiers(edges, claimers, p)
-        members = groups.batches(edges, idents, claimers, p)
-        if members.is_empty():
-            return DetectorResult()
-        scored = groups.score_groups(members, claimers, p)
-        flagged = scored.filter("flagged")
-        members = members.join(flagged.select("group"), on="group")
+        use = features.campaign_use(ctx.con)
+        base = None
+        for _ in range(2):  # the second pass judges identifiers by ordinary claimers' rate
+            idents = groups.link_identifiers(edges, claimers, p, base)
+            members = groups.batches(edges, idents, claimers, p, use)
+            if members.is_empty():
+                return DetectorResult()
+            scored = groups.score_groups(members, claimers, p)
+            flagged = scored.filter("flagged")
+            members = members.join(flagged.select("group"), on="group")
+            if members.is_empty():
+                break
+            base = groups.ordinary_rate(claimers, members)
         ordinary = claimers.join(members, on="account_id", how="anti")
         findings, clusters = report.build(
             report.Inputs(
@@ -91,7 +111,7 @@ class HoardingDetector(DetectorBase):
                 edges=edges,
                 idents=idents,
                 sizes=sizes,
-                campaigns=features.campaign_use(ctx.con),
+                campaigns=use,
                 base=groups.base_rates(ordinary),
                 params=p,
             )

@@ -19,6 +19,7 @@ from abuse.sqlfiles import read_sql
 #: Behavioural tells, in the order reasons mention them, with a phrase for each.
 TELLS: dict[str, str] = {
     "fast": "claimed within {fast_claim_s:g} s of release",
+    "early": "claimed within {early_claim_min:g} minutes of release",
     "unused": "left most claimed coupons unused",
     "at_threshold": "redeemed on orders at the exact threshold",
     "refund_loop": "re-redeemed returned coupons (refund loop)",
@@ -32,6 +33,9 @@ TELLS: dict[str, str] = {
 #: Behaviour tells. "Suspicious" (``susp``) is a fast claim plus one of the strong ones, or
 #: three behaviour tells without a fast claim (a batch that staggers its claims). Leaving a
 #: coupon unused is everyday human behaviour, so it is weak: it only counts among the three.
+#: A maintained account that looks alive (browsing, a plain order) still shows the conjunction
+#: of two weak tells: it raced a release (within minutes) and redeemed at exactly the
+#: threshold; each is common alone (alert people, deal hunters; people who top up an order).
 #: Registration burst and number segment never count: a referral wave or a TV ad brings
 #: bursts of fresh sign-ups too.
 STRONG_TELLS = ("at_threshold", "refund_loop", "thin", "short_sessions", "spins")
@@ -42,8 +46,12 @@ def _query(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     return con.sql(read_sql(f"features/{name}.sql")).pl()
 
 
-def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
-    """One row per account with a claim in the window: features, tells and ``susp``."""
+def claimers(
+    con: duckdb.DuckDBPyConnection, p: Any, edges: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row per account with a claim in the window: features, tells and ``susp``.
+    ``edges`` (from ``identifiers``) tell which claimers share nothing with another claimer:
+    the crowd whose race to a release is the base rate of an early claim."""
     df = _query(con, "hoarding_claimers")
     if df.is_empty():
         return df.with_columns([pl.lit(False).alias(t) for t in (*TELLS, "susp")])
@@ -60,6 +68,7 @@ def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
     df = df.with_columns(
         pl.Series("burst_p", burst_p),
         fast=pl.col("min_delay_s") <= p.fast_claim_s,
+        early=pl.col("min_delay_s") <= 60 * p.early_claim_min,
         unused=(pl.col("n_unused") > 0) & (2 * pl.col("n_unused") >= pl.col("n_claims")),
         at_threshold=pl.col("n_at_threshold") > 0,
         refund_loop=pl.col("n_reredeems") > 0,
@@ -70,10 +79,63 @@ def claimers(con: duckdb.DuckDBPyConnection, p: Any) -> pl.DataFrame:
         virtual=pl.col("virtual_segment").fill_null(False),
     )
     df = df.with_columns([pl.col(t).fill_null(False) for t in TELLS])
+    df = df.with_columns(early=_early_where_rare(con, df, p, edges))
     return df.with_columns(
         n_tells=_count(tuple(TELLS)),
-        susp=(pl.col("fast") & (_count(STRONG_TELLS) >= 1)) | (_count(BEHAVIOUR_TELLS) >= 3),
+        susp=(pl.col("fast") & (_count(STRONG_TELLS) >= 1))
+        | (_count(BEHAVIOUR_TELLS) >= 3)
+        | (pl.col("early") & pl.col("at_threshold")),
     )
+
+
+#: Identifier kinds through which a claimer can be tied to another (for ``_isolated``).
+PERSONAL_KINDS = ("device", "ip", "phone", "addr", "redeem_item")
+
+
+def _isolated(df: pl.DataFrame, edges: pl.DataFrame | None) -> pl.Series:
+    """Per claimer: shares no device, IP, number, address or threshold item with another
+    claimer (people on their own; batch accounts are tied to each other by something)."""
+    if edges is None or edges.is_empty():
+        return pl.Series("isolated", [True] * len(df))
+    e = edges.filter(pl.col("kind").is_in(PERSONAL_KINDS)).join(
+        df.select("account_id"), on="account_id"
+    )
+    tied = (
+        e.join(e.group_by("kind", "value").agg(n=pl.len()).filter(pl.col("n") >= 2),
+               on=["kind", "value"])
+        .select("account_id").unique()
+    )
+    return df.select("account_id")["account_id"].is_in(tied["account_id"].implode()).not_()
+
+
+def _early_where_rare(
+    con: duckdb.DuckDBPyConnection, df: pl.DataFrame, p: Any, edges: pl.DataFrame | None
+) -> pl.Series:
+    """Per claimer: claimed some campaign within ``early_claim_min`` minutes of its release,
+    where racing that release is rare. A campaign's early share is measured among its
+    isolated claimers (``_isolated``) that did not redeem at the threshold, so a batch does
+    not raise it; at a flash sale that the whole crowd races, being early says nothing and
+    does not count."""
+    use = _query(con, "hoarding_campaign_use").select("account_id", "campaign_id", "min_delay_s")
+    crowd = df.select("account_id", "at_threshold").with_columns(
+        _isolated(df, edges).alias("isolated")
+    )
+    use = use.join(crowd, on="account_id").with_columns(
+        is_early=pl.col("min_delay_s") <= 60 * p.early_claim_min
+    )
+    share = (
+        use.filter(~pl.col("at_threshold") & pl.col("isolated"))
+        .group_by("campaign_id")
+        .agg(early_share=pl.col("is_early").mean())
+    )
+    per = (
+        use.join(share, on="campaign_id", how="left")
+        .with_columns(rare=pl.col("early_share").fill_null(0.0) < p.early_max_share)
+        .group_by("account_id")
+        .agg(early=(pl.col("is_early") & pl.col("rare")).any())
+    )
+    out = df.select("account_id").join(per, on="account_id", how="left", maintain_order="left")
+    return out["early"].fill_null(False)
 
 
 def _count(tells: tuple[str, ...]) -> pl.Expr:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import polars as pl
 from scipy import sparse
@@ -29,47 +30,87 @@ LN10 = np.log(10.0)
 #: Identifier kinds that say the same thing twice count once when tying an account to a batch.
 FAMILY = {"ip_net": "ip", "phone7": "phone"}
 
+#: Where a batch's value goes (shipping addresses, the items bought at the threshold), as
+#: opposed to where its traffic comes from: an early claim adds to a tie of these kinds only
+#: (a shared IP range plus a quick claim is everyday life on a campus or mobile network).
+EXTRACTION_KINDS = ("addr", "redeem_item")
 
-def rest_rate(k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame) -> np.ndarray:
+#: Kinds whose holders are judged by ``hit`` (suspicious, or an early claimer): an item
+#: bought at the threshold with the campaign's coupon, or a drop address, is where a batch's
+#: value goes, so holders that also raced the release (where racing is rare) are tested
+#: against the ordinary rate of that conjunction; a household or a procurement team shares
+#: an address too, but does not race releases together.
+BEHAVIOUR_KINDS = ("redeem_item", "addr")
+
+
+def _with_hit(claimers: pl.DataFrame) -> pl.DataFrame:
+    early = pl.col("early") if "early" in claimers.columns else pl.lit(False)
+    return claimers.select("account_id", "susp", hit=pl.col("susp") | early.fill_null(False))
+
+
+def rest_rate(
+    k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame, col: str = "susp"
+) -> np.ndarray:
     """The suspicious share among the claimers outside each group of ``n`` with ``k``
     suspicious: the base rate a group is judged against (a large batch must not raise its
     own baseline). Laplace-smoothed, so an empty remainder never makes a rate of zero."""
-    total, n_all = float(claimers["susp"].sum()), float(len(claimers))
+    total, n_all = float(claimers[col].sum()), float(len(claimers))
     rest = n_all - np.asarray(n, dtype=float)
     return (total - np.asarray(k, dtype=float) + 1.0) / (rest + 2.0)
 
 
-def link_identifiers(edges: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.DataFrame:
-    """Per identifier shared by >= 2 claimers: sharers ``n``, suspicious sharers ``k``, the
-    population count ``df``, ``log10_p`` of k under the base rate of the other claimers,
-    and ``links``: significant, and suspicious claimers are a majority of every account
-    that carries the identifier (a NAT of 300 with four quick claimers links nobody)."""
+def link_identifiers(
+    edges: pl.DataFrame, claimers: pl.DataFrame, p: Any, base: dict[str, float] | None = None
+) -> pl.DataFrame:
+    """Per identifier shared by >= 2 claimers: sharers ``n``, suspicious sharers ``k`` (for
+    ``BEHAVIOUR_KINDS``: suspicious or early), the population count ``df``, ``log10_p`` of k
+    under the base rate of the other claimers, and ``links``: significant, and such
+    claimers are a majority of every account that carries the identifier (a NAT of 300 with
+    four quick claimers links nobody). ``base``: the shares (``susp``, ``hit``) among
+    ordinary claimers, once batches are known (then other batches no longer raise an
+    identifier's baseline); by default the other claimers'."""
+    claim = _with_hit(claimers)
     per = (
-        edges.join(claimers.select("account_id", "susp"), on="account_id")
+        edges.join(claim, on="account_id")
         .group_by("kind", "value")
-        .agg(n=pl.len(), k=pl.col("susp").sum(), df=pl.col("df").first())
+        .agg(n=pl.len(), k_susp=pl.col("susp").sum(), k_hit=pl.col("hit").sum(),
+             df=pl.col("df").first())
         .filter(pl.col("n") >= 2)
     )
-    k, n = per["k"].to_numpy(), per["n"].to_numpy()
-    log10_p = -surprise_binom(k, n, rest_rate(k, n, claimers))
+    alt = per["kind"].is_in(BEHAVIOUR_KINDS).to_numpy()
+    k = np.where(alt, per["k_hit"].to_numpy(), per["k_susp"].to_numpy())
+    n = per["n"].to_numpy()
+    if base is None:
+        rate = np.where(alt, rest_rate(k, n, claim, "hit"), rest_rate(k, n, claim, "susp"))
+    else:
+        rate = np.where(alt, base["hit"], base["susp"])
+    log10_p = -surprise_binom(k, n, rate)
     return per.with_columns(
+        pl.Series("k", k),
         pl.Series("log10_p", log10_p),
-        links=(pl.Series(log10_p) <= np.log10(p.link_alpha))
+    ).with_columns(
+        links=(pl.col("log10_p") <= np.log10(p.link_alpha))
         & (pl.col("k") >= p.link_min_purity * pl.col("df")),
-    )
+    ).drop("k_susp", "k_hit")
 
 
 def batches(
-    edges: pl.DataFrame, idents: pl.DataFrame, claimers: pl.DataFrame, p: Any
+    edges: pl.DataFrame,
+    idents: pl.DataFrame,
+    claimers: pl.DataFrame,
+    p: Any,
+    use: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """(account_id, group, role): suspicious claimers joined through linking identifiers
     (role ``core``), plus other accounts tied to one group by linking identifiers of at least
     ``attach_min_kinds`` different kinds (an IP and its /24 are one kind, as are a number and
-    its 7-digit block): claimers with a weaker profile (``attached``) and
+    its 7-digit block; a claimer tied through an address or a threshold item that raced a
+    release and claimed nothing but the group's campaigns counts that as one more kind, the behaviour the batch shares, while a deal
+    hunter racing every release does not): claimers with a weaker profile (``attached``) and
     batch accounts that claimed nothing in the window (``dormant``)."""
     linking = idents.filter("links").select("kind", "value")
     tied = edges.join(linking, on=["kind", "value"]).join(
-        claimers.select("account_id", "susp"), on="account_id", how="left"
+        claimers.select("account_id", "susp", "early"), on="account_id", how="left"
     )
     core = tied.filter(pl.col("susp").fill_null(False))
     schema = {"account_id": pl.Utf8, "group": pl.Int64, "role": pl.Utf8}
@@ -89,11 +130,13 @@ def batches(
         (np.ones(len(e)), (e["a"].to_numpy(), e["i"].to_numpy())), shape=(size, size)
     )
     _, label = connected_components(graph, directed=False)
+    label = _split_at_weak_ties(e["a"].to_numpy(), e["i"].to_numpy(), label, p)
     members = pl.DataFrame(
         {"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"}
     )
+    members = _drop_lone_unfocused(core, members, use)
     ident_group = pl.DataFrame({"key": idk, "group": label[len(acc) :].astype(np.int64)})
-    attached = (
+    candidates = (
         tied.filter(~pl.col("susp").fill_null(False))
         .with_columns(
             key=pl.col("kind") + "\x00" + pl.col("value"),
@@ -101,7 +144,19 @@ def batches(
         )
         .join(ident_group, on="key")
         .group_by("account_id", "group")
-        .agg(kinds=pl.col("family").n_unique(), claimer=pl.col("susp").is_not_null().any())
+        .agg(
+            n_families=pl.col("family").n_unique(),
+            early=pl.col("early").fill_null(False).any()
+            & pl.col("kind").is_in(EXTRACTION_KINDS).any(),
+            claimer=pl.col("susp").is_not_null().any(),
+        )
+    )
+    attached = (
+        candidates.join(_focused(candidates, members, use), on=["account_id", "group"], how="left")
+        .with_columns(
+            kinds=pl.col("n_families")
+            + (pl.col("early") & pl.col("focused").fill_null(use is None)).cast(pl.UInt32)
+        )
         .filter(pl.col("kinds") >= p.attach_min_kinds)
         .sort(["kinds", "group"], descending=[True, False])
         .unique("account_id", keep="first", maintain_order=True)
@@ -112,6 +167,80 @@ def batches(
         )
     )
     return pl.concat([members, attached]).cast(schema)
+
+
+def _split_at_weak_ties(a: np.ndarray, i: np.ndarray, label: np.ndarray, p: Any) -> np.ndarray:
+    """Node labels with batches that meet only at a weak tie told apart: an identifier held
+    by fewer than ``min_accounts`` accounts (a mobile-network IP two crews' members once
+    ordered from) whose removal leaves two or more sides of at least ``min_accounts``
+    accounts and a fifth of the batch each is cut (networkx articulation points, on the
+    candidate batches only; ``a``/``i``: the account and identifier node of each edge)."""
+    n_acc = int(a.max()) + 1 if len(a) else 0
+    label = label.copy()
+    next_label = int(label.max()) + 1 if len(label) else 0
+    comp_of_edge = label[a]
+    sizes = np.bincount(label[:n_acc]) if n_acc else np.zeros(0, np.int64)
+    for comp in np.flatnonzero(sizes >= 2 * p.min_accounts).tolist():
+        sel = comp_of_edge == comp
+        g = nx.Graph()
+        g.add_edges_from(zip(a[sel].tolist(), i[sel].tolist()))
+        floor = max(p.min_accounts, 0.2 * int(sizes[comp]))
+        weak = [n for n in nx.articulation_points(g) if n >= n_acc and g.degree(n) < p.min_accounts]
+        for node in sorted(weak):
+            h = g.copy()
+            h.remove_node(node)
+            sides = [c for c in nx.connected_components(h) if sum(x < n_acc for x in c) >= floor]
+            if len(sides) >= 2:
+                g = h
+        parts = sorted(nx.connected_components(g), key=lambda c: (-len(c), min(c)))
+        for part in parts[1:]:
+            label[list(part)] = next_label
+            next_label += 1
+    return label
+
+
+def _drop_lone_unfocused(
+    core: pl.DataFrame, members: pl.DataFrame, use: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Core members less those tied by a single kind of identifier that claim campaigns the
+    rest of their group does not (a deal hunter who once bought the crew's item)."""
+    families = core.group_by("account_id").agg(
+        n_families=pl.col("kind").replace(FAMILY).n_unique()
+    )
+    lone = members.join(families, on="account_id").filter(pl.col("n_families") < 2)
+    if use is None or lone.is_empty():
+        return members
+    focus = _focused(lone.select("account_id", "group"), members, use)
+    out = focus.filter(~pl.col("focused")).select("account_id")
+    return members.join(out, on="account_id", how="anti")
+
+
+def _focused(
+    candidates: pl.DataFrame, core: pl.DataFrame, use: pl.DataFrame | None
+) -> pl.DataFrame:
+    """(account_id, group, focused): every campaign the candidate claimed is one its group's
+    core claimed (each by at least a fifth of the core)."""
+    schema = {"account_id": pl.Utf8, "group": pl.Int64, "focused": pl.Boolean}
+    if use is None or candidates.is_empty():
+        return pl.DataFrame(schema=schema)
+    size = core.group_by("group").agg(n_core=pl.len())
+    camps = (
+        use.select("account_id", "campaign_id")
+        .join(core.select("account_id", "group"), on="account_id")
+        .group_by("group", "campaign_id")
+        .agg(n=pl.len())
+        .join(size, on="group")
+        .filter(pl.col("n") >= 0.2 * pl.col("n_core"))
+        .select("group", "campaign_id", ours=pl.lit(True))
+    )
+    return (
+        candidates.select("account_id", "group")
+        .join(use.select("account_id", "campaign_id"), on="account_id")
+        .join(camps, on=["group", "campaign_id"], how="left")
+        .group_by("account_id", "group")
+        .agg(focused=pl.col("ours").fill_null(False).all())
+        .cast(schema)
+    )
 
 
 def score_groups(groups: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.DataFrame:
@@ -140,3 +269,10 @@ def base_rates(claimers: pl.DataFrame) -> dict[str, float]:
     """The share of the given claimers showing each tell (and ``susp``)."""
     n = max(len(claimers), 1)
     return {t: float(claimers[t].sum()) / n for t in (*TELLS, "susp")}
+
+
+def ordinary_rate(claimers: pl.DataFrame, members: pl.DataFrame) -> dict[str, float]:
+    """The suspicious share (``susp``) and the suspicious-or-early share (``hit``) of the
+    claimers outside ``members`` (Laplace-smoothed)."""
+    rest = _with_hit(claimers).join(members.select("account_id"), on="account_id", how="anti")
+    return {c: (float(rest[c].sum()) + 1.0) / (len(rest) + 2.0) for c in ("susp", "hit")}

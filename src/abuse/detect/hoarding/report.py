@@ -22,7 +22,35 @@ KIND_NAMES = {
     "phone": ("phone number", "phone numbers"),
     "inviter": ("inviter", "inviters"),
     "addr": ("shipping address", "shipping addresses"),
+    "redeem_item": ("identical item bought at the threshold", "identical items bought at the threshold"),
 }
+
+#: A base rate is quoted in a sentence only when it rests on at least this many accounts.
+MIN_BASE = 30
+
+#: What a member did, as a clause of "this account ..." (evidence keeps the figures).
+CLAUSES: dict[str, str] = {
+    "fast": "claimed within {fast_claim_s:g} s of release",
+    "early": "claimed within {early_claim_min:g} minutes of release",
+    "unused": "left most of its coupons unused",
+    "at_threshold": "redeemed on an order at exactly the threshold",
+    "refund_loop": "redeemed coupons again after getting them back with a refund",
+    "thin": "placed no plain orders and did next to nothing else",
+    "short_sessions": "had sessions of about a second",
+    "spins": "spun the lottery far more than other claimers",
+    "burst": "registered in a registration burst",
+    "virtual": "registered with a virtual-operator number",
+}
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def and_list(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def duration(seconds: float) -> str:
@@ -86,18 +114,20 @@ def _identifier_evidence(
 
 
 def _identifier_phrase(ev: list[dict[str, Any]]) -> str:
-    parts = []
+    """"linked by 2 devices and 3 shipping addresses that no other account uses"."""
+    if not ev:
+        return "linked by no shared identifier"
+    names = []
     for d in ev[:3]:
         one, many = KIND_NAMES.get(d["kind"], (d["kind"], d["kind"] + "s"))
-        name = one if d["n_identifiers"] == 1 else many
-        outside = d["outside_accounts"]
-        seen = "seen on no other account" if outside == 0 else f"seen on {outside} other accounts"
-        parts.append(
-            f"{d['accounts']} on {d['n_identifiers']} {name} ({seen}; only "
-            f"{100 * d['base_rate']:.2g}% of {many} carry "
-            f"{d['typical_accounts_per_identifier']}+ accounts)"
-        )
-    return ", ".join(parts) if parts else "no shared identifier"
+        names.append(plural(d["n_identifiers"], one, many))
+    outside = sum(d["outside_accounts"] for d in ev[:3])
+    tail = (
+        "that no other account uses"
+        if outside == 0
+        else f"that only {plural(outside, 'other account')} also use{'s' * (outside == 1)}"
+    )
+    return f"linked by {and_list(names)} {tail}"
 
 
 def _ordinary_campaigns(inp: Inputs) -> pl.DataFrame:
@@ -106,6 +136,7 @@ def _ordinary_campaigns(inp: Inputs) -> pl.DataFrame:
     return ordinary.group_by("campaign_id").agg(
         ordinary_claimers=pl.len(),
         ordinary_fast_rate=(pl.col("min_delay_s") <= inp.params.fast_claim_s).mean(),
+        ordinary_early_rate=(pl.col("min_delay_s") <= 60 * inp.params.early_claim_min).mean(),
     )
 
 
@@ -119,6 +150,7 @@ def _campaign_evidence(
         .agg(
             claimers=pl.len(),
             fast=(pl.col("min_delay_s") <= fast).sum(),
+            early=(pl.col("min_delay_s") <= 60 * inp.params.early_claim_min).sum(),
             median_delay_s=pl.col("min_delay_s").median(),
             coupons=pl.col("n_coupons").sum(),
             redeems=pl.col("n_redeems").sum(),
@@ -181,31 +213,25 @@ def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, c
     loss = float(rows["redeemed_value"].fill_null(0).sum())
     n_rr = int(rows["n_reredeems"].fill_null(0).sum())
     top = camps[0] if camps else None
-    camp_txt = (
-        f"{top['fast']} claimed campaign {top['campaign_id']} within {p.fast_claim_s:g} s of "
-        f"release (vs {100 * (top['ordinary_fast_rate'] or 0):.2g}% of its "
-        f"{top['ordinary_claimers']} claimers outside flagged batches)"
-        if top
-        else "no campaign claims"
-    )
+    camp_txt = _campaign_phrase(p, top)
     batch = _Batch(
         key=key,
         rows=rows,
         score=score(-g["log10_p"]),
         identifiers=_identifier_phrase(idents),
-        top_identifier=_identifier_phrase(idents[:1]),
+        top_identifier=_identifier_phrase(idents[:2]),
         campaign=camp_txt,
-        base=f"{g['k']} of its {g['n']} claimers behave like batch accounts vs "
-        f"{100 * inp.base['susp']:.2g}% of claimers outside flagged batches",
+        base=f"{g['k']} of its {g['n']} claimers behave like batch accounts",
         core_span=core_span,
     )
     hit = [c["campaign_id"] for c in camps]
     n = len(rows)
+    shown = ", ".join(map(str, hit[:5])) + (" and others" if len(hit) > 5 else "")
+    loops = f", {plural(n_rr, 're-redemption')} after returns among them" if n_rr else ""
     summary = (
-        f"batch of {n} accounts: {batch.identifiers}; registered within {duration(span)} "
-        f"(80% within {duration(core_span)}); {camp_txt}; hit {len(hit)} "
-        f"campaign{'s' * (len(hit) != 1)} ({', '.join(map(str, hit[:5]))}); took {loss:.2f} "
-        f"yuan in redeemed coupons ({n_rr} re-redemptions after returns)"
+        f"Batch of {n} accounts {batch.identifiers}, registered over {duration(span)} with 80% "
+        f"within {duration(core_span)}; {camp_txt}; it hit {plural(len(hit), 'campaign')} "
+        f"({shown}) and took {loss:.2f} yuan in redeemed coupons{loops}."
     )
     evidence = {
         "n_accounts": n,
@@ -238,20 +264,36 @@ def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, c
     return cluster, batch
 
 
+def _campaign_phrase(p: Any, top: dict | None) -> str:
+    """"41 of them claimed campaign C within 10 s of release, against 3% of its 812 other
+    claimers" (the base rate only when it rests on enough accounts)."""
+    if not top:
+        return "it made no campaign claims"
+    fast = top["fast"] >= 0.5 * top["claimers"]
+    count, rate = (top["fast"], top["ordinary_fast_rate"]) if fast else (
+        top["early"], top["ordinary_early_rate"])
+    when = f"{p.fast_claim_s:g} s" if fast else f"{p.early_claim_min:g} minutes"
+    txt = f"{count} of them claimed campaign {top['campaign_id']} within {when} of release"
+    if top["ordinary_claimers"] >= MIN_BASE:
+        txt += f", against {100 * (rate or 0):.2g}% of its {top['ordinary_claimers']} other claimers"
+    return txt
+
+
 def _finding(inp: Inputs, b: _Batch, r: dict) -> Finding:
     own = [t for t in TELLS if r[t]]
     if r["role"] == "dormant":
         own_txt = "registered with the batch but claimed no coupon in the window"
     else:
         params = inp.params.model_dump()
-        own_txt = "; ".join(TELLS[t].format(**params) for t in own) or "no tell of its own"
+        said = [t for t in own if not (t == "early" and "fast" in own)]  # fast says early too
+        own_txt = and_list([CLAUSES[t].format(**params) for t in said]) or "claimed coupons with it"
     return Finding(
         account_id=r["account_id"],
         pattern=PATTERN,
         score=float(b.score * (0.6 + 0.4 * min(len(own), 4) / 4)),
         reason=(
-            f"one of a batch of {len(b.rows)} accounts ({b.top_identifier}; 80% registered within "
-            f"{duration(b.core_span)}; {b.campaign}); this account {own_txt}"
+            f"One of a batch of {len(b.rows)} accounts {b.top_identifier}, in which "
+            f"{b.campaign}; this account {own_txt}."
         ),
         evidence={
             "cluster_accounts": len(b.rows),

@@ -11,9 +11,10 @@ on far more of their orders than the base rate of the very shops and items they 
    could reach the level at all (Tarone's count), ``rate``.
    Reuse of the same claim reason, against that reason's share of all claims, is a second
    test combined with the first by Fisher's method.
-3. Accounts most of whose paid orders are at shops they rated one or two stars are left out:
-   those claims come with bad-review leverage (loud complainers, extortion rings), a
-   distinct pattern.
+3. Accounts most of whose paid orders they themselves rated low (that very order, at most
+   ``complaint_rating`` stars) are left out: those claims come with bad-review leverage
+   (loud complainers, extortion rings), a distinct pattern. One bad review at a shop does
+   not make every later claim there a complaint.
 4. Crews: flagged accounts linked by shipping addresses or devices used by few accounts;
    an account just below the level joins when it shares such an identifier with one, paying
    only for the accounts so linked (``crews``).
@@ -48,8 +49,12 @@ class RefundDetector(DetectorBase):
             2.0, ge=0, description="-log10 p of the paid count left after the correction over "
             "accounts (2 = 1% familywise)")
         min_paid_surprise: float = Field(
-            3.0, ge=0, description="-log10 p the paid count needs on its own, uncorrected (reason "
-            "reuse supports a high payout rate, it never replaces it)")
+            3.0, ge=0, description="-log10 p the paid or the claimed count needs on its own, "
+            "uncorrected (reason reuse supports a high claim rate, it never replaces it)")
+        max_rejected_surprise: float = Field(
+            2.0, ge=0, description="-log10 p of the account's rejected claims at the platform's "
+            "approval rate above which its claim count is no evidence (the shops judge the "
+            "claims unfounded: a complainer); its paid count still is")
         min_shops: int = Field(3, ge=1, description="distinct shops that paid the account")
         min_join_paid_surprise: float = Field(
             1.3, ge=0, description="-log10 p of the paid count an account linked to a flagged "
@@ -61,9 +66,12 @@ class RefundDetector(DetectorBase):
             0.5, ge=0, le=1, description="largest share of paid orders that redeemed a coupon: "
             "above it the refunds are coupon arbitrage (coupon_hoarding)")
         max_leveraged_share: float = Field(
-            0.8, ge=0, le=1, description="largest share of paid orders at shops the account "
-            "rated <= 2 stars: above it the claims are complaints or extortion (rings), not "
-            "serial refunds")
+            0.8, ge=0, le=1, description="largest share of paid orders the account itself rated "
+            "<= complaint_rating stars: above it the claims are complaints or extortion (rings), "
+            "not serial refunds")
+        complaint_rating: int = Field(
+            3, ge=1, le=5, description="a review of the claimed order at or below this rating "
+            "makes the claim a complaint")
         id_hub_cap: int = Field(
             8, ge=2, description="addresses/devices used by more accounts than this link no one "
             "(parcel lockers, campus NATs)")
@@ -72,21 +80,22 @@ class RefundDetector(DetectorBase):
         p: RefundDetector.Params = ctx.params  # type: ignore[assignment]
         exclude: list[str] = []
         for _ in range(2):  # the second pass leaves the first pass's flagged out of the baselines
-            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude)
+            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating)
             if acc.is_empty():
                 return DetectorResult()
-            acc, tests = rate_.score(acc, p.min_surprise)
+            acc, tests = rate_.score(acc, p.min_surprise, p.max_rejected_surprise)
             # claims that followed the account's own low ratings are complaints or extortion
             acc = acc.filter((pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
                              & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))
-                             & (pl.col("n_paid_shops") >= p.min_shops))
+                             & (pl.col("n_paid_shops") >= p.min_shops)
+                             & (pl.col("n_paid") > pl.col("expected_paid")))
             need = p.min_surprise + math.log10(max(tests, 1))
-            strong = (pl.col("surprise") >= need) & (pl.col("paid_surprise") >= p.min_paid_surprise)
+            strong = (pl.col("surprise") >= need) & (pl.col("count_surprise") >= p.min_paid_surprise)
             exclude = sorted(acc.filter(strong)["account_id"])
         flagged = acc.filter(strong)
         if flagged.is_empty():
             return DetectorResult()
-        near = acc.filter(~strong & (pl.col("paid_surprise") >= p.min_join_paid_surprise))
+        near = acc.filter(~strong & (pl.col("count_surprise") >= p.min_join_paid_surprise))
         groups, joined = crews_.crews(ctx.con, flagged, near, join_surprise=p.join_surprise,
                                       hub_cap=p.id_hub_cap)
         members = pl.concat([flagged.with_columns(joined_bits=pl.lit(None, pl.Float64)),

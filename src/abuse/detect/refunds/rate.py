@@ -14,10 +14,11 @@ from abuse.sqlfiles import read_sql
 
 
 def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
-                  exclude: list[str] | None = None) -> pl.DataFrame:
+                  exclude: list[str] | None = None, complaint_rating: int = 3) -> pl.DataFrame:
     """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
     rates without the orders of ``exclude``."""
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
+    con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
     con.register("refunds_exclude", pl.DataFrame({"account_id": exclude or []},
                                                  schema={"account_id": pl.Utf8}).to_arrow())
     try:
@@ -26,11 +27,11 @@ def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
         con.unregister("refunds_exclude")
     ints = ("n_orders", "n_claimed", "n_paid", "n_comp_claimed", "n_shops", "n_paid_shops",
             "n_top", "k_top", "n_reasons", "top_reason_n", "n_reasoned", "n_paid_leveraged",
-            "n_paid_coupon")
+            "n_paid_coupon", "kc_top", "n_claimed_clean")
     return df.with_columns([pl.col(c).cast(pl.Int64) for c in ints]
                            + [pl.col(c).cast(pl.Float64) for c in
                               ("expected_paid", "paid_amount", "comp_amount", "mu_top",
-                               "top_reason_share")])
+                               "top_reason_share", "expected_claimed", "muc_top", "platform_approval")])
 
 
 def _surprise(k: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -48,8 +49,10 @@ def tarone_tests(max_surprise: np.ndarray, level: float) -> int:
     return max(len(top), 1)
 
 
-def score(acc: pl.DataFrame, level: float = 2.0) -> tuple[pl.DataFrame, int]:
-    """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one),
+def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 2.0) -> tuple[pl.DataFrame, int]:
+    """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one), the
+    same for claims (``claim_surprise``) and the better of the two paying for both tries
+    (``count_surprise``),
     ``reason_surprise`` (the most used reason against its share of all claims, paying for
     the reasons tried), their Fisher combination (``stats.combined``) ``surprise``, ``excess_paid`` (yuan paid
     beyond the base rate) and returns the Tarone count of tests for ``surprise``."""
@@ -57,6 +60,20 @@ def score(acc: pl.DataFrame, level: float = 2.0) -> tuple[pl.DataFrame, int]:
     nt, kt, mt = (acc[c].to_numpy().astype(float) for c in ("n_top", "k_top", "mu_top"))
     s_paid = np.minimum(_surprise(k, n, mu), _surprise(k - kt, n - nt, mu - mt))
     best_paid = np.minimum(_surprise(n, n, mu), _surprise(n - nt, n - nt, mu - mt))
+    kc, muc = (acc[c].to_numpy().astype(float) for c in ("n_claimed_clean", "expected_claimed"))
+    kct, mct = (acc[c].to_numpy().astype(float) for c in ("kc_top", "muc_top"))
+    s_claim = np.minimum(_surprise(kc, n, muc), _surprise(kc - kct, n - nt, muc - mct))
+    best_claim = np.minimum(_surprise(n, n, muc), _surprise(n - nt, n - nt, muc - mct))
+    # the paid count or the claimed count (two tries): claiming is the account's doing, paying
+    # the shop's, so a refunder whose shops reject some claims still shows in its claims
+    # unless the shops reject its claims far more often than the platform's claims (a
+    # complainer whose claims the shops judge unfounded, not a refunder they pay)
+    nc = acc["n_claimed"].to_numpy().astype(float)
+    a0 = float(acc["platform_approval"][0]) if acc.height else 0.5
+    s_rej = stats.surprise_binom(nc - k, nc, min(max(1.0 - a0, 1e-6), 1.0))
+    s_claim = np.where(s_rej >= max_rejected_surprise, 0.0, s_claim)
+    s_count = np.maximum(np.maximum(s_paid, s_claim) - math.log10(2), 0.0)
+    best_count = np.maximum(np.maximum(best_paid, best_claim) - math.log10(2), 0.0)
     c = acc["n_reasoned"].fill_null(0).to_numpy().astype(float)
     top = acc["top_reason_n"].fill_null(0).to_numpy().astype(float)
     share = acc["top_reason_share"].fill_null(1.0).to_numpy()
@@ -64,8 +81,10 @@ def score(acc: pl.DataFrame, level: float = 2.0) -> tuple[pl.DataFrame, int]:
     s_reason = np.maximum(stats.surprise_binom(top, c, share) - tried, 0.0)
     rarest = float(np.clip(share.min(), 1e-6, 1.0)) if len(share) else 1.0
     best_reason = np.asarray(stats.surprise_binom(n, n, np.full(len(n), rarest)))
-    tests = tarone_tests(stats.combined(best_paid, best_reason), level)
+    tests = tarone_tests(stats.combined(best_count, best_reason), level)
     excess = acc["paid_amount"].to_numpy() * np.clip(1.0 - mu / np.maximum(k, 1), 0.0, 1.0)
-    return acc.with_columns(paid_surprise=pl.Series(s_paid), reason_surprise=pl.Series(s_reason),
-                            surprise=pl.Series(stats.combined(s_paid, s_reason)),
+    return acc.with_columns(paid_surprise=pl.Series(s_paid), claim_surprise=pl.Series(s_claim),
+                            rejected_surprise=pl.Series(np.round(s_rej, 3)),
+                            count_surprise=pl.Series(s_count), reason_surprise=pl.Series(s_reason),
+                            surprise=pl.Series(stats.combined(s_count, s_reason)),
                             excess_paid=pl.Series(np.round(excess, 2))), tests

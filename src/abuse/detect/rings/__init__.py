@@ -43,6 +43,7 @@ from . import evidence as evidence
 from . import graph as rg
 from . import groups as groups_
 from . import signature as signature
+from . import victims as victims
 
 
 @register
@@ -152,6 +153,15 @@ class RingDetector(DetectorBase):
             6.0, ge=0, description="sparse crews: -log10 p of the shared-victim count against "
             "the shops' background hostility a crew needs",
         )
+        victim_prior_buyers: float = Field(
+            20.0, gt=0, description="victims: pseudo-buyers at the platform's hostility rate "
+            "added to each shop's own (a shop with few buyers borrows the platform's rate)",
+        )
+        victim_fdr: float = Field(
+            0.1, gt=0, lt=1, description="victims: false-discovery rate of the shops named "
+            "among those where a member acted hostilely (Benjamini-Hochberg over each ring's "
+            "candidate shops, each tested against its own base rate)",
+        )
         min_sparse_bits: float = Field(
             15.0, ge=0, description="sparse crews: summed evidence (co-victims, timing, "
             "payment, invitations, cohorts, texts; -log10 p, Bonferroni over the groups "
@@ -191,6 +201,7 @@ class RingDetector(DetectorBase):
             (g, ev, None, {}) for g, ev in kept]
         if p.sparse:
             reports = self._sparse(ctx, p, edges, reports, base_dup, profiles)
+        reports = self._victims(ctx, p, edges, reports, base_dup, profiles)
         result = DetectorResult()
         for i, (g, ev, score, extra) in enumerate(reports):
             cluster, findings = _report(f"ring-{i + 1}", g, ev, edges, p.score_half_bits,
@@ -198,6 +209,27 @@ class RingDetector(DetectorBase):
             result.clusters.append(cluster)
             result.findings.extend(findings)
         return result
+
+    @staticmethod
+    def _victims(ctx: DetectContext, p: RingDetector.Params, edges: pl.DataFrame,
+                 reports: list, base_dup: float, profiles: pl.DataFrame) -> list:
+        """Each ring's victims: the shops where its members' hostility is beyond the shop's
+        own base rate (``victims``). The ring's score stays what its finding made it; the
+        evidence describing it is gathered again over the victims named."""
+        named = victims.name_victims(ctx.con, edges, [g.members for g, *_ in reports],
+                                     prior_buyers=p.victim_prior_buyers, fdr=p.victim_fdr,
+                                     customer_orders=p.customer_orders)
+        out = []
+        for (g, ev, score, extra), (shops, vic_ev) in zip(reports, named, strict=True):
+            if score is None:
+                bits = g.surprise + sum(ev.bits.values())
+                score = bits / (bits + p.score_half_bits)
+            if shops:
+                g = groups_.Group(members=g.members, shops=sorted(set(shops)), surprise=g.surprise,
+                                  method=g.method, attached=g.attached)
+                ev = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)[0]
+            out.append((g, ev, score, {**extra, "victims": vic_ev}))
+        return out
 
     @staticmethod
     def _sparse(ctx: DetectContext, p: RingDetector.Params, edges: pl.DataFrame, reports: list,
@@ -222,8 +254,38 @@ class RingDetector(DetectorBase):
         old = list(reports)
         reports = [r for i, r in enumerate(reports) if i not in absorbed_all]
         taken = {m for g, *_ in reports for m in g.members}
-        for sp in found:
-            members = set(sp.members)
+        # an absorbed ring's members that no crew kept: one invited by (or with) a crew's
+        # member joins that crew; so does one that spent most of its hostility on the ring's
+        # victims, one of them the crew's, mostly extorting (asked for compensation, or
+        # withdrew or raised the review): a loud complainer complains everywhere, a bad
+        # seller's unhappy buyer once
+        extorting = (pl.col("n_comp") + pl.col("n_comp_words") + pl.col("n_reversed")) > 0
+        acc = edges.group_by("account_id").agg(pl.col("shop_id"), extorting.sum().alias("ext"))
+        shops_of = {a: set(s) for a, s, _ in acc.iter_rows()}
+        ext_of = {a: x for a, _, x in acc.iter_rows()}
+        left = {a for i in absorbed_all for a in old[i][0].members} - covered - taken
+        invites: dict[str, set] = {}
+        if left:
+            links = covictims._account_links(ctx.con, sorted(left | covered))
+            for a, b in covictims._invite_pairs(links, p.invite_cap).iter_rows():
+                invites.setdefault(a, set()).add(b)
+                invites.setdefault(b, set()).add(a)
+        joins: dict[int, set] = {}
+        for i in sorted(absorbed_all):
+            crews = [j for j, sp in enumerate(found) if set(sp.members) & set(old[i][0].members)]
+            for a in sorted(set(old[i][0].members) & left):
+                # invited by (or with) a crew's member first, then the victims it hit most
+                best = max(crews, key=lambda j: (len(invites.get(a, set()) & set(found[j].members)),
+                                                 len(shops_of.get(a, set()) & set(found[j].shops)),
+                                                 -j))
+                mine = shops_of.get(a, set())
+                invited = bool(invites.get(a, set()) & set(found[best].members))
+                devoted = (len(mine) >= 2 and 2 * len(mine & set(old[i][0].shops)) >= len(mine)
+                           and mine & set(found[best].shops) and 2 * ext_of.get(a, 0) >= len(mine))
+                if invited or devoted:
+                    joins.setdefault(best, set()).add(a)
+        for j, sp in enumerate(found):
+            members = set(sp.members) | joins.get(j, set())
             absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
             members -= taken
             if len(members) < p.min_members or len(members) < 0.5 * len(sp.members):
@@ -249,6 +311,12 @@ def _n(k: int, word: str) -> str:
     return f"{k} {word}{'' if k == 1 else 's'}"
 
 
+def _members_wrote(k: int) -> str:
+    """``no member wrote near-duplicate reviews``, ``1 member wrote ...``, ``3 members ...``."""
+    who = "no member" if k == 0 else _n(k, "member")
+    return f"{who} wrote near-duplicate reviews"
+
+
 def _report(
     key: str, g: groups_.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float,
     score: float | None = None, extra: dict | None = None,
@@ -260,6 +328,7 @@ def _report(
         pl.col("n_refund_paid").sum(), pl.col("n_comp_paid").sum(),
         pl.col("refund_paid").sum(), pl.col("comp_paid").sum(),
         pl.col("n_reversed_after_pay").sum(),
+        ((pl.col("n_comp") > 0) | (pl.col("n_comp_words") > 0)).sum().alias("comp_asked_shops"),
     ).sort("account_id")
     bits = g.surprise + sum(ev.bits.values())
     if score is None:
@@ -275,11 +344,18 @@ def _report(
         f"were paid {_n(tot['n_refund_paid'], 'refund')} + "
         f"{_n(tot['n_comp_paid'], 'compensation')} ({loss:.2f} yuan); "
         f"{_n(tot['n_reversed_after_pay'], 'review')} withdrawn or raised after payment; "
-        f"members {share}, {_n(ev.dup_text_pairs, 'near-duplicate review pair')}, "
-        f"{_n(ev.dormant_members, 'old-but-unused account')}; {ev.extortion_edges} of {sub.height} "
-        f"attacks demanded compensation or reversed the review after payment "
-        f"({ev.extortion_expected:.1f} expected)."
+        f"members {share}; {_members_wrote(ev.members_dup_text)}, "
+        f"{_n(ev.dormant_members, 'old-but-unused account')}; {ev.extortion_edges} of "
+        f"{_n(sub.height, 'attack')} demanded compensation or reversed the review after payment "
+        f"({ev.extortion_expected:.1f} expected)"
     )
+    linked = (extra or {}).get("linked_by")
+    if linked == "recruitment":
+        summary += "; linked by invitations among the members, not by shared victims"
+    if (extra or {}).get("victims"):
+        summary += ("; each shop named has more complaints from the members than its own "
+                    "rate explains")
+    summary += "."
     group_ev = {
         "n_accounts": m, "n_shops": n_shops, "co_target_bits": round(g.surprise, 2),
         "evidence_bits": {k: round(v, 2) for k, v in ev.bits.items()},
@@ -312,6 +388,9 @@ def _report(
             f"({r['refund_paid'] + r['comp_paid']:.2f} yuan), "
             f"{_n(r['n_reversed_after_pay'], 'review')} withdrawn or raised after payment"
         )
+        if r["comp_asked_shops"]:
+            reason += (f"; asked for compensation (in the claim or in words) on "
+                       f"{_n(r['comp_asked_shops'], 'shop')}")
         if r["account_id"] in g.attached:
             reason += "; the review text copies the ring's"
             f["text_copy_bits"] = round(g.attached[r["account_id"]], 2)

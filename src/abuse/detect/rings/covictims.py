@@ -201,8 +201,18 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
         bits, figures, shops = res
         figures["groups_tested"] = n_groups
         corrected = sum(bits.values()) - math.log10(max(n_groups, 1))
-        if (figures["shared_victims"] - leave_out >= min_shared
-                and bits["co_victims"] >= min_covictim_bits and corrected >= min_total_bits):
+        # coordinated through its victims, or recruited: invitations among its members
+        # beyond base rate and, independently of them, the crew's behaviour (shared victims,
+        # timing, payment, copied texts) too, spread over many victims (not one target that
+        # an office or a class was mobilised against)
+        coordinated = (figures["shared_victims"] - leave_out >= min_shared
+                       and bits["co_victims"] >= min_covictim_bits)
+        behaviour = sum(bits[k] for k in ("co_victims", "timing", "payment", "dup_texts"))
+        recruited = (figures["hostile_shops"] - leave_out >= min_shared
+                     and bits["invitations"] >= min_covictim_bits
+                     and behaviour >= min_covictim_bits)
+        figures["linked_by"] = "victims" if coordinated else "recruitment"
+        if (coordinated or recruited) and corrected >= min_total_bits:
             out.append(Sparse(members=members, shops=shops, bits=bits, figures=figures))
     return sorted(out, key=lambda s: (-s.total, s.members[0]))
 
@@ -338,15 +348,13 @@ def _test(e: pl.DataFrame, members: list[str], h_all: np.ndarray, shop_index: di
     per = sub.group_by("shop_id").agg(pl.len().alias("k"), pl.col("t").min().alias("t0"),
                                       pl.col("t").max().alias("t1"))
     vic = per.filter(pl.col("k") >= 2)
-    if vic.height == 0:
-        return None
     # co-victims against each shop's background rate, the group's own edges taken out
     bg = h_all.copy()
-    idx = np.array([shop_index[s] for s in per["shop_id"]])
+    idx = np.array([shop_index[s] for s in per["shop_id"]], dtype=np.int64)
     bg[idx] -= per["k"].to_numpy()
     lam_all = D * (bg + 1.0) / H
     k = vic["k"].to_numpy().astype(float)
-    lam_v = lam_all[np.array([shop_index[s] for s in vic["shop_id"]])]
+    lam_v = lam_all[np.array([shop_index[s] for s in vic["shop_id"]], dtype=np.int64)]
     per_shop = stats.surprise_poisson(k, lam_v)
     order = np.argsort(-per_shop, kind="stable")
     kept = order[leave_out:]
@@ -401,6 +409,7 @@ def _test(e: pl.DataFrame, members: list[str], h_all: np.ndarray, shop_index: di
     shops = sorted(set(vic["shop_id"])
                    | set(lone.filter(pl.col("bg") <= _BG_TIERS[-2])["shop_id"]))
     figures = {"shared_victims": n_shared, "expected_shared": round(expected, 3),
+               "hostile_shops": int(per.height),
                "hostile_edges": int(D), "invitation_pairs": n_inv,
                "invitation_expected": round(n_pairs * p_inv, 3), "cohort_pairs": n_coh,
                "cohort_expected": round(n_pairs * p_cohort, 3), "dup_text_pairs": dup,
