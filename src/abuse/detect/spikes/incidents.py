@@ -235,6 +235,7 @@ def _signup_reasons(signups: pl.DataFrame, alpha: float, why: dict, cause: dict)
             cause[(r["scope"], r["window_start"])] = f"inviter:{r['top_inviter']}"
         else:
             why[(r["scope"], r["window_start"])] = f"organic signups: {use}"
+            cause[(r["scope"], r["window_start"])] = "organic"
 
 
 def _target_reasons(targets: pl.DataFrame, zone, why: dict, cause: dict) -> None:
@@ -250,10 +251,14 @@ def _target_reasons(targets: pl.DataFrame, zone, why: dict, cause: dict) -> None
         cause[(r["scope"], start)] = f"target:{r['top_target']}"
 
 
+ORGANIC_GAP = timedelta(minutes=30)  # organic signup bursts closer than this are one crowd
+
+
 def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
     """Crowds explained by the same kind of cause are one incident: a family row (``activity``)
     goes when a narrower row (``activity:like``) names the same target over the same time; the
-    bursts of one referral (same inviter) are one row; bursts on new targets driven by largely
+    bursts of one referral (same inviter) are one row; organic signup bursts of one scope within
+    ``ORGANIC_GAP`` of each other (one TV ad's waves) are one row; bursts on new targets driven by largely
     the same accounts (a star's fans at each new post: at least ``overlap`` of their top
     accounts shared with the one before) are one row, with ``occurrences`` and first to last."""
     rows = found.to_dicts()
@@ -273,6 +278,9 @@ def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
             last = g[-1]
             same = last["scope"] == r["scope"] and (
                 last["_cause"] == r["_cause"] if r["_cause"].startswith("inviter:")
+                else (last["_cause"] == r["_cause"] == "organic"
+                      and r["window_start"] - last["window_end"] <= ORGANIC_GAP)
+                if r["_cause"] == "organic"
                 else last["_cause"].startswith("target:") and r["_cause"].startswith("target:")
                 and _overlaps(last, r, overlap))
             if same:
@@ -291,6 +299,9 @@ def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
             targets = [r["_cause"].split(":", 1)[1] for r in g]
             why = (f"first appearances of {len(g)} targets ({', '.join(targets[:5])}{', ...' if len(g) > 5 else ''}: "
                    f"new posts or entries), each crowded at once by largely the same accounts")
+        elif first["_cause"] == "organic":
+            why = f"{len(g)} bursts of organic signups minutes apart; the first: " + \
+                first["explained_by"].removeprefix("organic signups: ")
         else:
             why = f"{len(g)} bursts of one {first['explained_by']}"
         out.append({
