@@ -18,7 +18,9 @@ and seed). Each measurement runs in a fresh child process so its peak RSS is its
   day; a cold nightly over the history, then the day's files land and a second nightly runs
   on that database (an incremental night).
 
-Prints a table (rows, seconds, rows/s, peak RSS MB, bare seconds and nightly/bare ratio);
+Prints a table (rows, seconds, rows/s, peak RSS MB, bare seconds and nightly/bare ratio, and
+the CPU seconds of the process (every thread) per stage with their ratio to the bare load's:
+on a machine other work shares, CPU seconds move far less than wall seconds);
 --json prints the measurements as JSON instead.
 """
 
@@ -137,6 +139,12 @@ class Peak:
 
     def reset(self) -> None:
         self._peak = self._proc.memory_info().rss
+        self._cpu0 = _cpu_s()
+
+    def cpu_s(self) -> float:
+        """CPU seconds of this process (every thread) since the last reset: on a shared
+        machine a steadier measure than wall seconds."""
+        return _cpu_s() - getattr(self, "_cpu0", 0.0)
 
     def mb(self) -> float:
         self._peak = max(self._peak, self._proc.memory_info().rss)
@@ -158,16 +166,22 @@ def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
         t0 = time.perf_counter()
         con.execute(f"CREATE TABLE {kind}_{i} AS SELECT * FROM {reader(path)}")
         rows = con.execute(f"SELECT count(*) FROM {kind}_{i}").fetchone()[0]
-        acc = per_kind.setdefault(kind, [0, 0.0, 0.0])
+        acc = per_kind.setdefault(kind, [0, 0.0, 0.0, 0.0])
         acc[0] += rows
         acc[1] += time.perf_counter() - t0
         acc[2] = max(acc[2], peak.mb())
+        acc[3] += peak.cpu_s()
     con.execute("CHECKPOINT")
     con.close()
-    for kind, (rows, secs, mb) in per_kind.items():
-        stages.append({"stage": f"ingest:{kind}", "rows": rows, "seconds": secs, "peak_mb": mb})
-    return {"stages": stages, "seconds": time.perf_counter() - t_all,
+    for kind, (rows, secs, mb, cpu) in per_kind.items():
+        stages.append({"stage": f"ingest:{kind}", "rows": rows, "seconds": secs, "peak_mb": mb, "cpu_s": cpu})
+    return {"stages": stages, "seconds": time.perf_counter() - t_all, "cpu_s": _cpu_s(),
             "rows": sum(s["rows"] for s in stages), "peak_mb": _maxrss_mb()}
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _maxrss_mb() -> float:
@@ -203,7 +217,7 @@ def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: 
     try:
         peak.reset()
         report = pipeline.ingest_stage(run)
-        mb = peak.mb()
+        mb, cpu = peak.mb(), peak.cpu_s()
         by_kind: dict[str, list[float]] = {}
         for f in report.files:
             acc = by_kind.setdefault(f.file.kind, [0, 0.0])
@@ -212,14 +226,14 @@ def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: 
         for kind, (rows, secs) in sorted(by_kind.items()):
             stages.append({"stage": f"ingest:{kind}", "rows": rows, "seconds": secs, "peak_mb": mb})
         stages.append({"stage": "ingest", "rows": sum(f.rows for f in report.files),
-                       "seconds": run.timings["ingest"], "peak_mb": mb})
+                       "seconds": run.timings["ingest"], "peak_mb": mb, "cpu_s": cpu})
         peak.reset()
         pipeline.stage(run)
         n_staged = staged_rows()
         note = next((s for s in said if s.startswith("[stage]")), "")
         staging_s = re.search(r" in ([0-9.]+)s; window", note)
         stages.append({"stage": "stage", "rows": n_staged, "seconds": run.timings["stage"],
-                       "peak_mb": peak.mb(), "note": note})
+                       "peak_mb": peak.mb(), "cpu_s": peak.cpu_s(), "note": note})
         if staging_s:  # of which: stg_* maintained (merged or rebuilt); the rest is checks and seeds
             stages.append({"stage": "stage:staging", "rows": n_staged, "seconds": float(staging_s.group(1)),
                            "peak_mb": stages[-1]["peak_mb"], "note": note.split(";")[0][17:]})
@@ -235,11 +249,13 @@ def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: 
             run.results[name] = result
             run.timings[f"detect:{name}"] = time.perf_counter() - t0
             stages.append({"stage": f"detect:{name}", "rows": n_staged, "seconds": run.timings[f"detect:{name}"],
-                           "peak_mb": peak.mb(), "note": f"{len(result.findings)} findings"})
+                           "peak_mb": peak.mb(), "cpu_s": peak.cpu_s(),
+                           "note": f"{len(result.findings)} findings"})
         peak.reset()
         pipeline.publish_stage(run)
         findings = sum(len(r.findings) for r in run.results.values())
-        stages.append({"stage": "publish", "rows": findings, "seconds": run.timings["publish"], "peak_mb": peak.mb()})
+        stages.append({"stage": "publish", "rows": findings, "seconds": run.timings["publish"], "peak_mb": peak.mb(),
+                       "cpu_s": peak.cpu_s()})
     except BaseException as exc:
         pipeline.fail(run, exc)
         run.con.close()
@@ -247,12 +263,13 @@ def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: 
     peak.reset()
     pages = pipeline.dossiers_stage(run)
     stages.append({"stage": "dossiers", "rows": len(pages), "seconds": run.timings.get("dossiers", 0.0),
-                   "peak_mb": peak.mb()})
+                   "peak_mb": peak.mb(), "cpu_s": peak.cpu_s()})
     peak.reset()
     t0 = time.perf_counter()
     run.con.close()  # checkpoints the write-ahead log into the file
-    stages.append({"stage": "close", "rows": 0, "seconds": time.perf_counter() - t0, "peak_mb": peak.mb()})
-    return {"stages": stages, "seconds": time.perf_counter() - t_all,
+    stages.append({"stage": "close", "rows": 0, "seconds": time.perf_counter() - t0, "peak_mb": peak.mb(),
+                   "cpu_s": peak.cpu_s()})
+    return {"stages": stages, "seconds": time.perf_counter() - t_all, "cpu_s": _cpu_s(),
             "rows": sum(s["rows"] for s in stages if s["stage"].startswith("ingest:")),
             "peak_mb": _maxrss_mb(), "limits": engine_limits}
 
@@ -275,24 +292,37 @@ def machine() -> dict[str, Any]:
 
 def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> str:
     bare_s = {s["stage"]: s["seconds"] for s in (bare or {}).get("stages", [])}
+    bare_cpu = {s["stage"]: s.get("cpu_s") for s in (bare or {}).get("stages", [])}
+    if bare:  # all of ingest against the whole bare load
+        bare_s["ingest"] = sum(s["seconds"] for s in bare["stages"])
+        bare_cpu["ingest"] = sum(s.get("cpu_s") or 0.0 for s in bare["stages"]) or None
     lines = [title, f"{'stage':<24} {'rows':>11} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} "
-                    f"{'bare s':>7} {'ratio':>6}  note"]
+                    f"{'bare s':>7} {'ratio':>6} {'cpu s':>7} {'cpu ratio':>9}  note"]
     for s in nightly["stages"]:
         b = bare_s.get(s["stage"])
         rate = s["rows"] / s["seconds"] if s["seconds"] > 0 else 0
         bare_col = "" if b is None else f"{b:7.2f}"
         ratio_col = "" if not b else f"{s['seconds'] / b:5.1f}x"
+        cpu, bcpu = s.get("cpu_s"), bare_cpu.get(s["stage"])
+        cpu_col = "" if cpu is None else f"{cpu:7.2f}"
+        cpu_ratio = "" if cpu is None or not bcpu else f"{cpu / bcpu:8.1f}x"
         lines.append(f"{s['stage']:<24} {s['rows']:>11,} {s['seconds']:>8.2f} {rate:>11,.0f} "
-                     f"{s['peak_mb']:>8.0f} {bare_col:>7} {ratio_col:>6}  {s.get('note', '')[:90]}")
+                     f"{s['peak_mb']:>8.0f} {bare_col:>7} {ratio_col:>6} {cpu_col:>7} {cpu_ratio:>9}  "
+                     f"{s.get('note', '')[:90]}")
     total_bare = bare["seconds"] if bare else None
     ratio = f"{nightly['seconds'] / total_bare:5.1f}x" if total_bare else ""
     bare_col = "" if total_bare is None else f"{total_bare:7.2f}"
+    cpu, bcpu = nightly.get("cpu_s"), (bare or {}).get("cpu_s")
+    cpu_col = "" if cpu is None else f"{cpu:7.2f}"
+    cpu_ratio = "" if cpu is None or not bcpu else f"{cpu / bcpu:8.1f}x"
     lines.append(f"{'total (process)':<24} {nightly['rows']:>11,} {nightly['seconds']:>8.2f} "
                  f"{nightly['rows'] / nightly['seconds']:>11,.0f} {nightly['peak_mb']:>8.0f} "
-                 f"{bare_col:>7} {ratio:>6}")
+                 f"{bare_col:>7} {ratio:>6} {cpu_col:>7} {cpu_ratio:>9}")
     if bare:
+        bcpu_col = "" if bcpu is None else f"{bcpu:7.2f}"
         lines.append(f"{'bare load (process)':<24} {bare['rows']:>11,} {bare['seconds']:>8.2f} "
-                     f"{bare['rows'] / bare['seconds']:>11,.0f} {bare['peak_mb']:>8.0f}")
+                     f"{bare['rows'] / bare['seconds']:>11,.0f} {bare['peak_mb']:>8.0f} {'':>7} {'':>6} "
+                     f"{bcpu_col:>7}")
     return "\n".join(lines)
 
 

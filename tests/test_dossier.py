@@ -293,3 +293,34 @@ def test_dossier_header_and_tiles_equal_the_report(sample_report: Path, tmp_path
         if pattern == "extortion_ring":
             assert shops[cid] == pytest.approx(loss, abs=0.011)  # shop by shop adds up
             assert "Victim shops" in page and f"({shown})" in page
+
+
+def test_index_lists_incidents_with_their_cases(work: Path, tmp_path: Path) -> None:
+    """The index's incidents section: one line per incident, unexplained first, its case linked."""
+    import shutil
+
+    db = tmp_path / "copy" / "abuse.duckdb"
+    db.parent.mkdir()
+    shutil.copy(work.with_name("abuse.work.duckdb"), db.with_name("abuse.work.duckdb"))
+    con = duckdb.connect(str(db.with_name("abuse.work.duckdb")))
+    con.execute("SET TimeZone = ?", [TZ])
+    con.execute("DELETE FROM spikes WHERE run_id = 1")
+    con.execute("""INSERT INTO spikes (run_id, scope, window_start, window_end, observed, expected, score,
+                   top_account_ids, explained_by, occurrences, cadence, flagged_share, cluster_ids)
+                   VALUES (1, 'coupon_claims:c9', TIMESTAMPTZ '2026-06-02 20:00:00+08', TIMESTAMPTZ '2026-06-02 20:01:00+08',
+                           163, 0.2, 0.97, ['b1'], 'campaign:c9 release at 20:00; 93% flagged', 1, NULL, 0.93, ['batch-test']),
+                          (1, 'registrations', TIMESTAMPTZ '2026-06-09 22:45:00+08', TIMESTAMPTZ '2026-06-09 23:05:00+08',
+                           125, 0.0, 0.6, ['p1'], 'organic signups: 86% went on to use the app', 1, NULL, 0.0, []),
+                          (1, 'activity:lottery_spin', TIMESTAMPTZ '2026-06-14 03:41:00+08', TIMESTAMPTZ '2026-06-16 02:42:00+08',
+                           1173, 13.6, 0.78, ['g1'], NULL, 48, 'every hour at :41', 0.2, ['bots-ghost'])""")
+    try:
+        write_top_dossiers(con, 1, tmp_path / "d")
+    finally:
+        con.close()
+    index = (tmp_path / "d" / "index.html").read_text(encoding="utf-8")
+    section = index[index.index("<h2>Incidents</h2>"):]
+    assert section.count("<tr><td>") == 3
+    # not explained away (unexplained, or a release its batch dominates) by score first, then the explained crowd
+    assert section.index("coupon_claims:c9") < section.index("lottery_spin") < section.index("organic signups")
+    assert "48 bursts, every hour at :41" in section and "<b>unexplained</b>" in section
+    assert "<a href='batch-test.html'>batch-test</a>" in section and "2026-06-14 03:41" in section

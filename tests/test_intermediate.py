@@ -31,7 +31,7 @@ def test_account_identifiers_kinds_and_sources():
     con.execute("""INSERT INTO stg_accounts (account_id, registered_at, phone_prefix, phone_hash,
                    device_id, ip, invited_by) VALUES
                    ('a1', '2026-06-01 10:00:00+08', '1703321', 'h1', 'd1', '10.0.0.1', 'boss'),
-                   ('a2', '2026-06-01 11:00:00+08', '170', '', ' ', NULL, NULL)""")
+                   ('a2', '2026-06-01 11:00:00+08', '170', NULL, NULL, NULL, NULL)""")
     con.execute("""INSERT INTO stg_orders (order_id, account_id, shop_id, amount, created_at,
                    device_id, ip, ship_addr_hash) VALUES
                    ('o1', 'a2', 's1', 10, '2026-06-02 10:00:00+08', 'd1', '2409:8a00:1::9', 'addr1')""")
@@ -44,7 +44,27 @@ def test_account_identifiers_kinds_and_sources():
         ("boss", "inviter", "boss", "inviter"),  # the inviter links to the accounts it invited
         ("a2", "device", "d1", "orders"), ("a2", "ip", "2409:8a00:1::9", "orders"),
         ("a2", "ip_block", "2409:8a00:1::/48", "orders"), ("a2", "address", "addr1", "orders"),
-    }  # a2's short number block, empty hash and blank device are no identifiers
+    }  # a2's short number block is no identifier (blank values are NULL after staging, below)
+
+
+def test_staging_cleans_identifiers_once():
+    """Identifiers are trimmed and a blank one is NULL in staging, so the shared view needs
+    no per-row string work and a blank device links nobody."""
+    import duckdb
+
+    from abuse.ingest import raw_table_ddl
+    from abuse.sqlfiles import read_sql
+
+    con = duckdb.connect()
+    con.execute(raw_table_ddl("accounts"))
+    con.execute("""INSERT INTO raw_accounts (account_id, registered_at, phone_prefix, phone_hash, device_id,
+                   ip, invited_by, _row, _file_seq) VALUES
+                   ('a1', '2026-06-01 10:00:00+08', ' 1703321 ', '', ' d1 ', ' ', '  ', 1, 1),
+                   ('a2', '2026-06-01 11:00:00+08', NULL, 'h2', '', '10.0.0.2', 'a1', 2, 1)""")
+    con.execute(read_sql("staging/stg_accounts.sql"))
+    rows = con.execute("SELECT account_id, phone_prefix, phone_hash, device_id, ip, invited_by FROM stg_accounts "
+                       "ORDER BY account_id").fetchall()
+    assert rows == [("a1", "1703321", None, "d1", None, None), ("a2", None, "h2", None, "10.0.0.2", "a1")]
 
 
 def test_coupon_claims_delay_after_release():

@@ -15,6 +15,7 @@ import pytest
 from abuse import graphs, stats
 from abuse.detect.base import DetectContext, DetectorResult
 from abuse.detect.rings import RingDetector
+from abuse.schema import KINDS
 from abuse.sqlfiles import set_variables
 
 SEEDS = (1, 2)
@@ -140,6 +141,16 @@ def toy(seed: int = 0, n_buyers: int = 600, n_shops: int = 120, ring: int = 8, t
     # optional contract columns the toy leaves empty (staging always has them)
     con.execute("ALTER TABLE stg_refunds ADD COLUMN reason VARCHAR")
     con.execute("ALTER TABLE stg_accounts ADD COLUMN invited_by VARCHAR")
+    # the rest of the contract's staging schema, empty: shared views (int_account_identifiers)
+    # read every stg_* table
+    for kind in KINDS.values():
+        have = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
+                                          "WHERE table_name = ?", [f"stg_{kind.name}"]).fetchall()}
+        if not have:
+            con.execute(f"CREATE TABLE stg_{kind.name} (_ VARCHAR)")
+        for c in kind.columns:
+            if c.name not in have:
+                con.execute(f'ALTER TABLE stg_{kind.name} ADD COLUMN "{c.name}" {c.type}')
     ws, we = T0, T0 + timedelta(days=40)
     set_variables(con, window_start=ws, window_end=we)
     return con, ws, we, truth

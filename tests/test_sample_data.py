@@ -43,3 +43,17 @@ def test_sample_report_finds_the_planted_abuse(sample_report: Path) -> None:
         assert scores["patterns"][pattern]["cluster_recovery"] >= 0.9
     assert all(v["flagged"] == 0 for v in scores["lookalikes"].values()), scores["lookalikes"]
     assert all(s["ok"] for s in scores["spikes"]), scores["spikes"]
+
+
+def test_registration_waves_link_the_batches_made_of_them(sample_report: Path) -> None:
+    """The batches detector reads the spikes, so the spike rows learn of its cases at the end:
+    every batch_registration case is linked from the registrations row of its burst."""
+    import duckdb
+
+    con = duckdb.connect(str(sample_report), read_only=True)
+    batches = {r[0] for r in con.execute(
+        "SELECT cluster_id FROM report.clusters WHERE pattern = 'batch_registration'").fetchall()}
+    linked = con.execute("""SELECT flagged_share, cluster_ids FROM report.activity_spikes
+                            WHERE scope = 'registrations' AND len(cluster_ids) > 0""").fetchall()
+    assert batches and batches <= {c for _s, ids in linked for c in ids}
+    assert all(share >= 0.5 for share, ids in linked if batches & set(ids))

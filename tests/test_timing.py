@@ -192,7 +192,8 @@ def test_rounded_timestamps_are_not_a_clock():
 
 def test_idle_signup_burst_is_flagged_and_tv_ad_crowd_is_not():
     """Both crowds register in a spike; the throwaway burst stays idle (unlike the people the
-    ad brought in, most of whom go on to use the app), so only its accounts are flagged."""
+    ad brought in, most of whom go on to use the app), so only its accounts are flagged, as a
+    batch_registration (the batches detector), not as scripted_timing."""
     w = World("Asia/Shanghai")
     w.humans()
     con = w.load(empty_staged("Asia/Shanghai", seeds=False))
@@ -215,11 +216,21 @@ def test_idle_signup_burst_is_flagged_and_tv_ad_crowd_is_not():
     insert(con, "accounts", ["account_id", "registered_at", "device_id", "ip"], regs)
     insert(con, "activity", ["event_id", "account_id", "ts", "action", "duration_s"], acts)
     con.execute("CREATE TABLE seed_sales_calendar (date DATE, name VARCHAR)")
-    found = run(con, w.start, w.end)
+    from abuse.detect.batches import BatchDetector
+
+    tz = "Asia/Shanghai"
+    spikes = SpikeDetector().detect(DetectContext(con, w.start, w.end, tz, SpikeDetector.Params(),
+                                                  upstream={"hoarding": DetectorResult()}))
+    batches = BatchDetector().detect(DetectContext(con, w.start, w.end, tz, BatchDetector.Params(),
+                                                   upstream={"spikes": spikes, "hoarding": DetectorResult()}))
+    found = {f.account_id: f for f in batches.findings}
     burst_found = {a for a in found if a.startswith("burst")}
     assert len(burst_found) >= 55, len(burst_found)
     assert "idle" in found[min(burst_found)].reason
+    assert {f.pattern for f in found.values()} == {"batch_registration"}
     assert not [a for a in found if a.startswith(("tv", "p"))]
+    # idle registrants are a batch, not machine-timed
+    assert not [a for a in run(con, w.start, w.end) if a.startswith("burst")]
 
 
 # ---- generated data with truth ------------------------------------------------------------

@@ -3,11 +3,10 @@
 -- redeem event counts, so a coupon returned after a refund and redeemed again counts twice.
 WITH
 claims AS (
-    SELECT e.account_id, e.campaign_id, e.coupon_id,
-           greatest(epoch(e.ts) - epoch(c.released_at), 0) AS delay_s
-    FROM stg_coupon_events e JOIN stg_campaigns c USING (campaign_id)
-    WHERE e.action = 'claim'
-      AND e.ts >= getvariable('window_start') AND e.ts < getvariable('window_end')
+    -- int_coupon_claims (sql/intermediate/): claims with their delay after release
+    SELECT account_id, campaign_id, coupon_id, delay_s
+    FROM int_coupon_claims
+    WHERE ts >= getvariable('window_start') AND ts < getvariable('window_end')
 ),
 redeems AS (
     SELECT e.account_id, e.campaign_id,

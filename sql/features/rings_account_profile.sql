@@ -2,7 +2,8 @@
 -- rings_accounts(account_id, first_at): its age and orders placed before its first hostile
 -- action (bought accounts are old but nearly unused), and whether it shares a device or IP
 -- (at registration or on any order) with any other account (the base rate against which
--- sharing inside a ring is judged).
+-- sharing inside a ring is judged). Identifiers: the shared kinds 'device' and 'ip' of
+-- int_account_identifiers (sources accounts and orders).
 WITH acc AS (
     SELECT account_id, min(first_at) AS first_at FROM rings_accounts GROUP BY account_id
 ),
@@ -14,10 +15,8 @@ before AS (
     GROUP BY a.account_id
 ),
 ids AS (
-    SELECT account_id, 'd:' || device_id AS id FROM stg_accounts WHERE device_id IS NOT NULL
-    UNION SELECT account_id, 'd:' || device_id FROM stg_orders WHERE device_id IS NOT NULL
-    UNION SELECT account_id, 'i:' || ip FROM stg_accounts WHERE ip IS NOT NULL
-    UNION SELECT account_id, 'i:' || ip FROM stg_orders WHERE ip IS NOT NULL
+    SELECT DISTINCT account_id, kind || ':' || value AS id FROM int_account_identifiers
+    WHERE kind IN ('device', 'ip') AND source IN ('accounts', 'orders')
 ),
 shared AS (
     SELECT DISTINCT account_id

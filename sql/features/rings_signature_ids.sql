@@ -1,12 +1,11 @@
 -- rings_signature_ids: devices and IPs (at registration or on any order) used by two or more
 -- accounts of the registered relation rings_sig(account_id) (accounts with the extortion
 -- signature), with how many accounts use the id in all (so hubs such as a campus NAT can be
--- capped) and the signature accounts among them.
+-- capped) and the signature accounts among them. Identifiers are the shared kinds 'device'
+-- and 'ip' of int_account_identifiers (sources accounts and orders); ``id`` is kind:value.
 WITH ids AS (
-    SELECT account_id, 'd:' || device_id AS id FROM stg_accounts WHERE device_id IS NOT NULL
-    UNION SELECT account_id, 'd:' || device_id FROM stg_orders WHERE device_id IS NOT NULL
-    UNION SELECT account_id, 'i:' || ip FROM stg_accounts WHERE ip IS NOT NULL
-    UNION SELECT account_id, 'i:' || ip FROM stg_orders WHERE ip IS NOT NULL
+    SELECT DISTINCT account_id, kind || ':' || value AS id FROM int_account_identifiers
+    WHERE kind IN ('device', 'ip') AND source IN ('accounts', 'orders')
 ),
 sig_ids AS (
     SELECT DISTINCT id FROM ids WHERE account_id IN (SELECT account_id FROM rings_sig)

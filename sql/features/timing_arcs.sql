@@ -11,16 +11,19 @@
 -- and source at the same instant count once; claims timed by a release are left out.
 -- One row per (account, source, dial, width): the scan never leaves SQL.
 WITH events AS (
-    SELECT DISTINCT account_id, split_part(stream, ':', 1) AS source, ts, sec_of_hour, sec_of_minute
+    SELECT DISTINCT account_id, split_part(stream, ':', 1) AS source, ts, sec_of_hour, sec_of_minute, hour_cell
     FROM timing_events
     WHERE NOT at_release
 ),
 -- A person's events come in sessions, seconds apart, and an app's in steady rhythms: each
 -- account counts one event per clock hour (a pseudo-random one, not the first, which would
 -- favour the start of the hour), so the events tested are about independent.
-sampled AS (
-    SELECT * FROM events
-    QUALIFY row_number() OVER (PARTITION BY account_id, source, date_trunc('hour', ts) ORDER BY hash(ts)) = 1
+sampled AS (  -- (an aggregate, not a window: no sort)
+    SELECT account_id, source, pick.sec_of_hour, pick.sec_of_minute
+    FROM (SELECT account_id, source,
+                 arg_min({'sec_of_hour': sec_of_hour, 'sec_of_minute': sec_of_minute}, hash(ts)) AS pick
+          FROM events
+          GROUP BY account_id, source, hour_cell)
 ),
 hist AS (
     SELECT 3600 AS dial, account_id, source, sec_of_hour AS sec, count(*) AS k FROM sampled GROUP BY ALL
@@ -73,20 +76,25 @@ pop_arcs AS (
            w45 AS (PARTITION BY dial, source ORDER BY sec ROWS BETWEEN CURRENT ROW AND 44 FOLLOWING),
            w60 AS (PARTITION BY dial, source ORDER BY sec ROWS BETWEEN CURRENT ROW AND 59 FOLLOWING)
 ),
-arcs AS (
-    SELECT dial, account_id, source, sec AS arc_start, unnest([3, 5, 10, 15, 20, 30, 45, 60]) AS width,
-           unnest([
-               sum(k) OVER w3, sum(k) OVER w5, sum(k) OVER w10, sum(k) OVER w15,
-               sum(k) OVER w20, sum(k) OVER w30, sum(k) OVER w45, sum(k) OVER w60]) AS hits
+arcs AS (  -- each dial on its own: the minute dial needs only its three widths
+    SELECT dial, account_id, source, sec AS arc_start, unnest([3, 5, 10, 15, 20, 30, 45, 60]) AS width, unnest([sum(k) OVER w3, sum(k) OVER w5, sum(k) OVER w10, sum(k) OVER w15, sum(k) OVER w20, sum(k) OVER w30, sum(k) OVER w45, sum(k) OVER w60]) AS hits
     FROM wrapped SEMI JOIN tested USING (dial, account_id, source)
-    WINDOW w3 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 2 FOLLOWING),
-           w5 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 4 FOLLOWING),
-           w10 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 9 FOLLOWING),
-           w15 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 14 FOLLOWING),
-           w20 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 19 FOLLOWING),
-           w30 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 29 FOLLOWING),
-           w45 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 44 FOLLOWING),
-           w60 AS (PARTITION BY dial, account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 59 FOLLOWING)
+    WHERE dial = 3600
+    WINDOW w3 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 2 FOLLOWING),
+           w5 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 4 FOLLOWING),
+           w10 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 9 FOLLOWING),
+           w15 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 14 FOLLOWING),
+           w20 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 19 FOLLOWING),
+           w30 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 29 FOLLOWING),
+           w45 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 44 FOLLOWING),
+           w60 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 59 FOLLOWING)
+    UNION ALL
+    SELECT dial, account_id, source, sec AS arc_start, unnest([3, 5, 10]) AS width, unnest([sum(k) OVER m3, sum(k) OVER m5, sum(k) OVER m10]) AS hits
+    FROM wrapped SEMI JOIN tested USING (dial, account_id, source)
+    WHERE dial = 60
+    WINDOW m3 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 2 FOLLOWING),
+           m5 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 4 FOLLOWING),
+           m10 AS (PARTITION BY account_id, source ORDER BY sec RANGE BETWEEN CURRENT ROW AND 9 FOLLOWING)
 ),
 best AS (
     SELECT dial, account_id, source, width, CAST(max(hits) AS BIGINT) AS hits, arg_max(arc_start, hits * 100000 - arc_start) AS arc_start  -- ties: the earliest start
@@ -94,7 +102,7 @@ best AS (
     WHERE arc_start < dial AND width <= CASE dial WHEN 60 THEN 10 ELSE 60 END
     GROUP BY ALL
 )
-SELECT b.account_id, b.source, b.dial, b.width, b.arc_start, b.hits, t.n,
+SELECT b.account_id, b.source, b.dial, b.width, b.arc_start, b.hits, CAST(t.n AS BIGINT) AS n,
        greatest(coalesce(p.k / nullif(p.total, 0), 0), b.width / b.dial) AS null_share
 FROM best AS b
 JOIN tested AS t USING (dial, account_id, source)

@@ -37,18 +37,30 @@ release_minutes AS (
     WHERE released_at IS NOT NULL
       AND released_at >= getvariable('window_start') - INTERVAL 1 DAY
       AND released_at < getvariable('window_end')
-)
+),
 -- Events of one account and stream at the very same instant are one action (a checkout
 -- split into one order per shop, a batch export stamping one time): counted once.
+-- `local` is the platform-local wall clock (one zone conversion per event; everything of the
+-- time of day is read from it, naive and cheap) and `hour_cell` its clock hour.
+grouped AS (
+    SELECT account_id, stream, ts, median(duration_s) AS duration_s, bool_or(at_release) AS at_release
+    FROM events
+    WHERE account_id IS NOT NULL
+    GROUP BY account_id, stream, ts
+),
+localised AS (
+    SELECT *, CAST(ts AS TIMESTAMP) AS local FROM grouped
+)
 SELECT
     account_id,
     stream,
     ts,
-    epoch_ms(ts) / 1000.0                                            AS t,
-    CAST(extract(minute FROM ts) * 60 + extract(second FROM ts) AS INTEGER) AS sec_of_hour,
-    CAST(extract(second FROM ts) AS INTEGER)                         AS sec_of_minute,
-    median(duration_s)                                               AS duration_s,
-    bool_or(at_release) OR date_trunc('minute', ts) IN (SELECT minute FROM release_minutes) AS at_release
-FROM events
-WHERE account_id IS NOT NULL
-GROUP BY account_id, stream, ts
+    epoch_ms(ts) / 1000.0                                                  AS t,
+    CAST(extract(minute FROM local) * 60 + extract(second FROM local) AS INTEGER) AS sec_of_hour,
+    CAST(extract(second FROM local) AS INTEGER)                            AS sec_of_minute,
+    duration_s,
+    -- (minutes as epoch minutes: every zone's offset is whole minutes)
+    at_release OR epoch_ms(ts) // 60000 IN (SELECT epoch_ms(minute) // 60000 FROM release_minutes) AS at_release,
+    local,
+    date_trunc('hour', local)                                              AS hour_cell
+FROM localised

@@ -14,16 +14,17 @@
 --   sd: a Poisson timer has sd = mean);
 -- - session lengths of its activity (count, quartiles: a script's barely vary).
 WITH ev AS (
-    SELECT account_id, ts, t, median(duration_s) AS duration_s
+    SELECT account_id, ts, t, any_value(local) AS local, any_value(hour_cell) AS hour_cell,
+           median(duration_s) AS duration_s
     FROM timing_events
     WHERE NOT at_release
     GROUP BY account_id, ts, t
 ),
 tested AS (
-    SELECT account_id, count(*) AS n, count(DISTINCT date_trunc('day', ts)) AS active_days,
-           count(DISTINCT extract(hour FROM ts)) AS hours_active,
-           count(DISTINCT date_trunc('hour', ts)) AS hour_cells,
-           avg(CASE WHEN isodow(ts) >= 6 THEN 1.0 ELSE 0.0 END) AS weekend_share,
+    SELECT account_id, count(*) AS n, count(DISTINCT CAST(local AS DATE)) AS active_days,
+           count(DISTINCT extract(hour FROM local)) AS hours_active,
+           count(DISTINCT hour_cell) AS hour_cells,
+           avg(CASE WHEN isodow(local) >= 6 THEN 1.0 ELSE 0.0 END) AS weekend_share,
            count(duration_s) AS n_durations,
            quantile_cont(duration_s, 0.25) AS dur_q1,
            quantile_cont(duration_s, 0.5) AS dur_median,
@@ -33,7 +34,7 @@ tested AS (
     HAVING count(*) >= getvariable('timing_min_events')
 ),
 hours AS (
-    SELECT account_id, CAST(extract(hour FROM ts) AS INTEGER) AS h, count(*) AS k
+    SELECT account_id, CAST(extract(hour FROM local) AS INTEGER) AS h, count(*) AS k
     FROM ev SEMI JOIN tested USING (account_id)
     GROUP BY ALL
 ),

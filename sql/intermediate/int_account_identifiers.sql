@@ -10,7 +10,8 @@
 --   address       the shipping address hash (orders; the platform normalises the address
 --                 before hashing it)
 -- source: accounts | orders | coupon_events | activity | inviter; seen_at: when (registered_at,
--- created_at, ts). Values are trimmed; empty strings are no identifier. A consumer filters by
+-- created_at, ts). Values arrive trimmed, an empty one as NULL (staging cleans them once per
+-- row, so this view adds no per-row string work beyond ip_block). A consumer filters by
 -- kind, source and seen_at (its window): filters reach the tables through the view, so an
 -- unused source is never scanned. Linking accounts through identifier values keeps the cost
 -- linear: never join this view to itself on value without a cap on the value's accounts.
@@ -26,21 +27,19 @@ UNION ALL SELECT account_id, 'coupon_events', ts, device_id, ip FROM stg_coupon_
 UNION ALL SELECT account_id, 'activity', ts, device_id, ip FROM stg_activity;
 
 CREATE OR REPLACE TEMP VIEW int_account_identifiers AS
-SELECT account_id, kind, value, source, seen_at FROM (
-    SELECT account_id, 'device' AS kind, nullif(trim(device_id), '') AS value, source, seen_at
-    FROM int_sightings
-    UNION ALL SELECT account_id, 'ip', nullif(trim(ip), ''), source, seen_at FROM int_sightings
-    UNION ALL SELECT account_id, 'ip_block', ip_block(ip), source, seen_at FROM int_sightings
-    UNION ALL SELECT account_id, 'phone_prefix',
-                     CASE WHEN length(trim(phone_prefix)) >= 7 THEN left(trim(phone_prefix), 7) END,
-                     'accounts', registered_at FROM stg_accounts
-    UNION ALL SELECT account_id, 'phone_hash', nullif(trim(phone_hash), ''), 'accounts', registered_at
-    FROM stg_accounts
-    UNION ALL SELECT account_id, 'inviter', nullif(trim(invited_by), ''), 'accounts', registered_at
-    FROM stg_accounts
-    UNION ALL SELECT nullif(trim(invited_by), ''), 'inviter', nullif(trim(invited_by), ''), 'inviter',
-                     registered_at FROM stg_accounts
-    UNION ALL SELECT account_id, 'address', nullif(trim(ship_addr_hash), ''), 'orders', created_at
-    FROM stg_orders
-)
-WHERE value IS NOT NULL AND account_id IS NOT NULL;
+SELECT account_id, 'device' AS kind, device_id AS value, source, seen_at FROM int_sightings
+WHERE device_id IS NOT NULL AND account_id IS NOT NULL
+UNION ALL SELECT account_id, 'ip', ip, source, seen_at FROM int_sightings
+WHERE ip IS NOT NULL AND account_id IS NOT NULL
+UNION ALL SELECT * FROM (SELECT account_id, 'ip_block', ip_block(ip) AS value, source, seen_at FROM int_sightings
+                         WHERE ip IS NOT NULL AND account_id IS NOT NULL) WHERE value IS NOT NULL
+UNION ALL SELECT account_id, 'phone_prefix', left(phone_prefix, 7), 'accounts', registered_at FROM stg_accounts
+WHERE length(phone_prefix) >= 7 AND account_id IS NOT NULL
+UNION ALL SELECT account_id, 'phone_hash', phone_hash, 'accounts', registered_at FROM stg_accounts
+WHERE phone_hash IS NOT NULL AND account_id IS NOT NULL
+UNION ALL SELECT account_id, 'inviter', invited_by, 'accounts', registered_at FROM stg_accounts
+WHERE invited_by IS NOT NULL AND account_id IS NOT NULL
+UNION ALL SELECT invited_by, 'inviter', invited_by, 'inviter', registered_at FROM stg_accounts
+WHERE invited_by IS NOT NULL
+UNION ALL SELECT account_id, 'address', ship_addr_hash, 'orders', created_at FROM stg_orders
+WHERE ship_addr_hash IS NOT NULL AND account_id IS NOT NULL;

@@ -1,4 +1,5 @@
 -- stg_accounts: one row per account_id (raw rows are typed at ingest); a later delivery replaces an earlier one.
+-- Identifiers are trimmed and an empty one is NULL (once, here: sql/intermediate relies on it).
 -- stg_accounts_rows(first_file, last_file): the cleaned rows of the raw files first_file..last_file
 -- (file_seq), latest delivery per key. A full rebuild takes every file; a night merges only its
 -- own files into stg_accounts (abuse.staging), with the same result.
@@ -10,12 +11,12 @@ cleaned AS (
     SELECT
         account_id,
         registered_at,
-        phone_prefix,
-        phone_hash,
-        device_id,
-        ip,
+        nullif(trim(phone_prefix), '') AS phone_prefix,
+        nullif(trim(phone_hash), '') AS phone_hash,
+        nullif(trim(device_id), '') AS device_id,
+        nullif(trim(ip), '') AS ip,
         lower(channel) AS channel,
-        invited_by,
+        nullif(trim(invited_by), '') AS invited_by,
         _file, _row, _file_seq
     FROM valid
 )

@@ -15,8 +15,8 @@ cleaned AS (
         session_id,
         duration_s,
         target_id,
-        device_id,
-        ip,
+        nullif(trim(device_id), '') AS device_id,
+        nullif(trim(ip), '') AS ip,
         _file, _row, _file_seq
     FROM valid
 )

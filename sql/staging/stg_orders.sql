@@ -1,4 +1,5 @@
 -- stg_orders: one row per order_id (raw rows are typed at ingest); a later delivery replaces an earlier one.
+-- Identifiers are trimmed and an empty one is NULL (once, here: sql/intermediate relies on it).
 -- stg_orders_rows(first_file, last_file): the cleaned rows of the raw files first_file..last_file
 -- (file_seq), latest delivery per key. A full rebuild takes every file; a night merges only its
 -- own files into stg_orders (abuse.staging), with the same result.
@@ -16,9 +17,9 @@ cleaned AS (
         coalesce(discount, 0) AS discount,
         coupon_id,
         created_at,
-        device_id,
-        ip,
-        ship_addr_hash,
+        nullif(trim(device_id), '') AS device_id,
+        nullif(trim(ip), '') AS ip,
+        nullif(trim(ship_addr_hash), '') AS ship_addr_hash,
         lower(status) AS status,
         _file, _row, _file_seq
     FROM valid

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -258,13 +260,41 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
                 f.reason, _json(f.evidence)))
     _insert(con, "findings", finding_rows)
     _insert(con, "suppressed", suppressed)
+    bursts = _burst_clusters(results)
     spike_rows = [
         (run_id, s.scope, s.window_start, s.window_end, _stable(float(s.observed)), _stable(float(s.expected)),
-         _stable(float(s.score)), list(s.top_account_ids), s.explained_by, *_incident_columns(s, ids))
+         _stable(float(s.score)), list(s.top_account_ids), s.explained_by,
+         *_incident_columns(_with_burst_cases(s, bursts), ids))
         for r in results.values() for s in r.spikes
     ]
     _insert(con, "spikes", spike_rows)
     return {"cases": sum(1 for s in suppressed if s[1]), "accounts": sum(1 for s in suppressed if s[2])}
+
+
+def _burst_clusters(results: dict) -> dict:
+    """Clusters of detectors that read the spikes and name the registration burst they come from
+    (``evidence.burst_start``, e.g. ``batch_registration``): burst start -> [(pattern, key, share
+    of the burst's registrants in the cluster)]. The spikes detector runs before them, so its rows
+    learn of these cases here."""
+    out: dict = {}
+    for r in results.values():
+        for c in r.clusters:
+            ev = c.evidence or {}
+            if ev.get("burst_start") and ev.get("burst_members"):
+                start = datetime.fromisoformat(ev["burst_start"])
+                share = len(c.account_ids) / max(int(ev["burst_members"]), 1)
+                out.setdefault(start, []).append((c.pattern, c.cluster_key, share))
+    return out
+
+
+def _with_burst_cases(s, bursts: dict):
+    """A registrations spike with the cases made of its burst's accounts linked (and their share)."""
+    found = bursts.get(s.window_start) if s.scope.split(":", 1)[0] == "registrations" else None
+    if not found:
+        return s
+    share = max([s.flagged_share or 0.0] + [f[2] for f in found])
+    keys = list(s.cluster_keys) + [(p, k) for p, k, _ in found]
+    return replace(s, flagged_share=round(min(share, 1.0), 4), cluster_keys=keys)
 
 
 def _incident_columns(s, ids: dict[tuple[str, str], str]) -> tuple:

@@ -154,8 +154,16 @@ def record_result(run: Any, name: str, result: Any, seconds: float) -> None:
     """Keep a job's result on the run, as ``pipeline.detect`` does."""
     run.results[name] = result
     run.timings[f"detect:{name}"] = seconds
-    run.say(f"[detect] {name}: {len(result.findings)} accounts, {len(result.clusters)} clusters, "
-            f"{len(result.spikes)} spikes in {seconds:.1f}s")
+    run.say(detected_line(name, result, seconds))
+
+
+def detected_line(name: str, result: Any, seconds: float) -> str:
+    """The progress line of one detector: ``[detect] rings: 40 accounts, 1 cluster, ...``."""
+    from abuse.report_text import plural
+
+    return (f"[detect] {name}: {plural(len(result.findings), 'account')}, "
+            f"{plural(len(result.clusters), 'cluster')}, {plural(len(result.spikes), 'spike')} "
+            f"in {seconds:.1f}s")
 
 
 def release(run: Any) -> str:

@@ -55,11 +55,15 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
         hits = [r for r in reported
                 if (r[0] == s["scope"] or r[0].split(":")[0] == family) and r[1] < end and r[2] > start]
         exact = [r for r in hits if r[0] == s["scope"]] or hits
-        explained = any(r[3] for r in exact)
         # a release crowd of planted accounts is abuse, whatever the release explains
         want_explained = s["kind"] != "abusive" and s.get("crowd", "people") != "planted"
+        # reported as it should be by one of the rows that overlap it (a family-wide truth row may
+        # overlap another incident's row, e.g. a fan base's posts folded over weeks)
+        explained = any(r[3] for r in exact) if want_explained else all(r[3] for r in exact)
+        # a quiet release of people (a dozen claims in its first minutes) is no spike to explain
+        quiet = not exact and s["kind"] == "benign_campaign" and s.get("crowd", "people") == "people"
         out.append({**s, "reported": bool(exact), "explained": explained,
-                    "ok": bool(exact) and explained == want_explained})
+                    "ok": quiet or (bool(exact) and explained == want_explained)})
     return out
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from abuse import cases, feedback, ingest, nights
 from abuse.detect.base import DetectContext, DetectorResult, all_detectors, ordered, params_for
+from abuse.engine import detected_line
 from abuse.runlog import (  # noqa: F401 - failure_reason is part of the pipeline's face
     DISK_FULL,
     failure_reason,
@@ -187,8 +188,7 @@ def detect(run: Run) -> dict[str, DetectorResult]:
         result = cls().detect(ctx)
         run.results[name] = result
         run.timings[f"detect:{name}"] = time.perf_counter() - t0
-        run.say(f"[detect] {name}: {len(result.findings)} accounts, {len(result.clusters)} clusters, "
-                f"{len(result.spikes)} spikes in {run.timings[f'detect:{name}']:.1f}s")
+        run.say(detected_line(name, result, run.timings[f"detect:{name}"]))
     _pause("after_detect")
     return run.results
 

@@ -52,11 +52,44 @@ def write_top_dossiers(con: duckdb.DuckDBPyConnection, run_id: int, out_dir: Pat
         [run_id, ids],
     ).fetchall()
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "index.html").write_text(_index(run_id, rows), encoding="utf-8")
+    incidents = data.incidents(con, run_id)
+    (out_dir / "index.html").write_text(_index(run_id, rows, incidents, set(ids)), encoding="utf-8")
     return paths
 
 
-def _index(run_id: int, rows: list[tuple]) -> str:
+def _incidents(rows: list[tuple], written: set[str], tz: str | None) -> str:
+    """The incidents section of the index: one line per incident, its cases linked when their
+    dossier was written."""
+    from zoneinfo import ZoneInfo
+
+    e = lambda v: escape("" if v is None else str(v), quote=True)  # noqa: E731
+    zone = ZoneInfo(tz) if tz else None
+
+    def when(t) -> str:
+        return (t.astimezone(zone) if zone and t is not None else t).strftime("%Y-%m-%d %H:%M") if t else ""
+
+    def cases(ids) -> str:
+        return ", ".join(f"<a href='{e(_file_name(c))}'>{e(c)}</a>" if c in written else e(c) for c in ids)
+
+    lines = []
+    for scope, start, end, observed, expected, score, occ, cadence, share, cids, why in rows:
+        what = f"{occ:,} bursts, {e(cadence)}" if occ and occ > 1 else ""
+        lines.append(
+            f"<tr><td>{e(scope)}</td><td style='white-space:nowrap'>{when(start)} – {when(end)}</td>"
+            f"<td class='num'>{observed:,.0f}</td><td class='num'>{expected:,.1f}</td><td>{what}</td>"
+            f"<td class='num'>{'' if share is None else f'{share:.0%}'}</td><td>{cases(cids)}</td>"
+            f"<td class='num'>{(score or 0):.2f}</td><td>{e(why) or '<b>unexplained</b>'}</td></tr>")
+    if not lines:
+        return "<section><h2>Incidents</h2><p class='muted'>No activity spikes in this run.</p></section>"
+    return ("<section><h2>Incidents</h2><div class='sub'>report.activity_spikes: one line per incident, "
+            "unexplained and strongest first; flagged = share of its first minutes' accounts other "
+            "detectors flagged</div><table><tr><th>scope</th><th>when</th><th>accounts</th><th>expected</th>"
+            "<th>recurs</th><th>flagged</th><th>cases</th><th>score</th><th>explained by</th></tr>"
+            + "".join(lines) + "</table></section>")
+
+
+def _index(run_id: int, rows: list[tuple], incidents: tuple[list[tuple], str | None] = ([], None),
+           written: set[str] | None = None) -> str:
     e = lambda v: escape("" if v is None else str(v), quote=True)  # noqa: E731
     body = "".join(
         f"<tr><td style='white-space:nowrap'><a href='{e(_file_name(cid))}'>{e(cid)}</a></td>"
@@ -73,6 +106,7 @@ def _index(run_id: int, rows: list[tuple]) -> str:
 risk as README "Money" defines it per pattern (not estimated: the pattern estimates none)</div></div></header>
 <section>{empty}<table><tr><th>case</th><th>pattern</th><th>accounts</th><th>money at risk</th>
 <th>score</th><th>status · verdict</th><th>summary</th></tr>{body}</table></section>
+{_incidents(incidents[0], written or set(), incidents[1])}
 </main></body></html>
 """
 

@@ -134,3 +134,13 @@ def load(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Dossie
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+
+
+def incidents(con: duckdb.DuckDBPyConnection, run_id: int) -> tuple[list[tuple], str | None]:
+    """The run's incidents for the index (sql/reports/dossier_incidents.sql) and the platform
+    zone to show their times in; none when the work database has no spikes table."""
+    if "spikes" not in _tables(con):
+        return [], None
+    rows = con.execute(read_sql("reports/dossier_incidents.sql"), {"run_id": run_id}).fetchall()
+    tz = con.execute("SELECT current_setting('TimeZone')").fetchone()
+    return rows, tz[0] if tz else None

@@ -24,11 +24,14 @@ Scenarios (every parameter drawn per seed from a wide range, logged in truth/met
 - vote_inflation (engagement.py, own random stream): organic votes/likes/follows/views on
   targets of heavy-tailed popularity; lockstep, slow-drip, mixed and recharge farms; the
   look-alikes viral_target, office_vote, fan_base.
+- incidents (waves.py, own random stream, last): registration waves of a batch lasting 20 min
+  to 2 days, a release-time claim burst of a batch, hourly bot ticks, and the benign bursts of
+  a TV ad and a referral push (truth/spikes.csv kinds benign_tv_ad, benign_referral).
 
 Truth files: accounts.csv (account_id, pattern, cluster, role), ring_shops.csv (cluster,
 shop_id), brushing_shops.csv (cluster, shop_id: a crew's client shops), inflated_targets.csv
 (cluster, target_id, action), lookalikes.csv (account_id, lookalike, group), spikes.csv (scope, window_start,
-window_end, kind 'abusive' | 'benign_campaign', campaign_id), meta.json (seed, scale, tz,
+window_end, kind 'abusive' | 'benign_campaign' | 'benign_tv_ad' | 'benign_referral', campaign_id), meta.json (seed, scale, tz,
 as_of, window_days, drawn parameters, summary).
 """
 
@@ -62,6 +65,7 @@ from abuse.generate.rings import plant_adversarial_rings, plant_rings
 from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
 from abuse.generate.timing_lookalikes import timing_lookalikes
 from abuse.generate.truth import mark_release_spikes, write_truth
+from abuse.generate.waves import plant_waves
 from abuse.generate.world import TZ, World
 from abuse.generate.writers import take, write
 
@@ -104,6 +108,7 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     if w.adversarial:  # maintained hoarding crews and their look-alikes (streams 1110, 1111)
         plant_adaptive_hoarding(w)
         hoarding_lookalikes(w, people)
+    plant_waves(w)  # own stream [seed, 1201]: incidents at every time scale (waves.py), last
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):

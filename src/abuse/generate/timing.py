@@ -148,7 +148,7 @@ def _registration_burst(w: World, cluster: str, start: int) -> tuple[int, int]:
     acc = w.new_accounts(
         reg=reg, device=device, ip=ip, phone=phones(rng, size, 0.5), channel=np.full(size, rng.integers(0, 3))
     )
-    w.plant(acc, "scripted_timing", cluster, "reg_burst")
+    w.plant(acc, "batch_registration", cluster, "reg_burst")
     return -(-int(reg.max() + 1) // MIN) * MIN, size
 
 

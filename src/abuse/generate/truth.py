@@ -1,7 +1,8 @@
 """The answer key: truth/accounts.csv, ring_shops.csv, brushing_shops.csv, lookalikes.csv,
 spikes.csv, meta.json, inflated_targets.csv.
 
-spikes.csv: ``kind`` is ``abusive`` (a planted burst) or ``benign_campaign`` (a release);
+spikes.csv: ``kind`` is ``abusive`` (a planted burst: a registration wave, bot ticks, a vote
+farm), ``benign_campaign`` (a release), ``benign_tv_ad`` or ``benign_referral`` (waves.py);
 ``crowd`` is ``planted`` where the release's first ten minutes' claimers are mostly planted
 accounts (then the release does not explain it away), else ``people``.
 

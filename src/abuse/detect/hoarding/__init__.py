@@ -6,8 +6,8 @@ Steps (each its own module):
    no other behaviour, one-second sessions, lottery spinning, registration burst, virtual
    number segment) and ``susp``: a fast claim plus a strong behaviour tell, or three
    behaviour tells.
-2. ``groups``: the account-identifier graph (devices, IPs, /24s, 7-digit number
-   blocks, inviters, shipping addresses, phone hashes, identical items bought at the
+2. ``groups``: the account-identifier graph (devices, IPs, IP blocks, number
+   segments, inviters, shipping addresses, phone hashes, identical items bought at the
    threshold with one campaign's coupon). An identifier links its claimers only
    if their suspicious share beats the base rate (binomial test) and is a majority, so hubs
    of real people (campus NAT, a popular referrer, a family tablet) glue nobody. Batches are

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, use_intermediate
 
 #: Behavioural tells, in the order reasons mention them, with a phrase for each.
 TELLS: dict[str, str] = {
@@ -43,6 +43,7 @@ BEHAVIOUR_TELLS = ("unused", *STRONG_TELLS)
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    use_intermediate(con)  # the shared identifiers and claims the feature SQL reads
     return con.sql(read_sql(f"features/{name}.sql")).pl()
 
 
@@ -89,7 +90,7 @@ def claimers(
 
 
 #: Identifier kinds through which a claimer can be tied to another (for ``_isolated``).
-PERSONAL_KINDS = ("device", "ip", "phone", "addr", "redeem_item")
+PERSONAL_KINDS = ("device", "ip", "phone_hash", "address", "redeem_item")
 
 
 def _isolated(df: pl.DataFrame, edges: pl.DataFrame | None) -> pl.Series:

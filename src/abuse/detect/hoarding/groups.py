@@ -1,7 +1,7 @@
 """Coupon-hoarding linkage: from the account-identifier graph to candidate batches.
 
-An identifier (a device, an IP, a /24, a 7-digit number block, an inviter, a shipping
-address) links the claimers that share it only when those claimers behave like a batch far
+An identifier (a device, an IP, an IP block, a number segment, an inviter, a shipping
+address; kinds as ``int_account_identifiers`` names them) links the claimers that share it only when those claimers behave like a batch far
 more often than claimers at large: a one-sided binomial test of its suspicious sharers
 against the base rate, plus a majority of all its accounts. A campus NAT, a popular referrer or a family tablet
 carries ordinary people, so it fails the test and glues nobody together; a rig's device or a
@@ -28,19 +28,19 @@ from abuse.stats import surprise_binom
 LN10 = np.log(10.0)
 
 #: Identifier kinds that say the same thing twice count once when tying an account to a batch.
-FAMILY = {"ip_net": "ip", "phone7": "phone"}
+FAMILY = {"ip_block": "ip", "phone_prefix": "phone_hash"}
 
 #: Where a batch's value goes (shipping addresses, the items bought at the threshold), as
 #: opposed to where its traffic comes from: an early claim adds to a tie of these kinds only
-#: (a shared IP range plus a quick claim is everyday life on a campus or mobile network).
-EXTRACTION_KINDS = ("addr", "redeem_item")
+#: (a shared IP block plus a quick claim is everyday life on a campus or mobile network).
+EXTRACTION_KINDS = ("address", "redeem_item")
 
 #: Kinds whose holders are judged by ``hit`` (suspicious, or an early claimer): an item
 #: bought at the threshold with the campaign's coupon, or a drop address, is where a batch's
 #: value goes, so holders that also raced the release (where racing is rare) are tested
 #: against the ordinary rate of that conjunction; a household or a procurement team shares
 #: an address too, but does not race releases together.
-BEHAVIOUR_KINDS = ("redeem_item", "addr")
+BEHAVIOUR_KINDS = ("redeem_item", "address")
 
 
 def _with_hit(claimers: pl.DataFrame) -> pl.DataFrame:
@@ -103,8 +103,8 @@ def batches(
 ) -> pl.DataFrame:
     """(account_id, group, role): suspicious claimers joined through linking identifiers
     (role ``core``), plus other accounts tied to one group by linking identifiers of at least
-    ``attach_min_kinds`` different kinds (an IP and its /24 are one kind, as are a number and
-    its 7-digit block; a claimer tied through an address or a threshold item that raced a
+    ``attach_min_kinds`` different kinds (an IP and its block are one kind, as are a number and
+    its segment; a claimer tied through an address or a threshold item that raced a
     release and claimed nothing but the group's campaigns counts that as one more kind, the behaviour the batch shares, while a deal
     hunter racing every release does not): claimers with a weaker profile (``attached``) and
     batch accounts that claimed nothing in the window (``dormant``)."""

@@ -14,14 +14,16 @@ from abuse.stats import score
 
 PATTERN = "coupon_hoarding"
 
+#: Identifier kinds (as sql/intermediate/int_account_identifiers.sql names them, plus
+#: hoarding's own redeem_item) as words for a reason.
 KIND_NAMES = {
     "device": ("device", "devices"),
     "ip": ("IP", "IPs"),
-    "ip_net": ("IP range", "IP ranges"),
-    "phone7": ("7-digit number block", "7-digit number blocks"),
-    "phone": ("phone number", "phone numbers"),
+    "ip_block": ("IP block", "IP blocks"),
+    "phone_prefix": ("number segment", "number segments"),
+    "phone_hash": ("phone number", "phone numbers"),
     "inviter": ("inviter", "inviters"),
-    "addr": ("shipping address", "shipping addresses"),
+    "address": ("shipping address", "shipping addresses"),
     "redeem_item": ("identical item bought at the threshold", "identical items bought at the threshold"),
 }
 

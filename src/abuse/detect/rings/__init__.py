@@ -220,6 +220,7 @@ class RingDetector(DetectorBase):
                                      prior_buyers=p.victim_prior_buyers, fdr=p.victim_fdr,
                                      customer_orders=p.customer_orders)
         out = []
+        renamed = []  # the reports whose victims were named, their evidence gathered at once
         for (g, ev, score, extra), (shops, vic_ev) in zip(reports, named, strict=True):
             if score is None:
                 bits = g.surprise + sum(ev.bits.values())
@@ -227,8 +228,13 @@ class RingDetector(DetectorBase):
             if shops:
                 g = groups_.Group(members=g.members, shops=sorted(set(shops)), surprise=g.surprise,
                                   method=g.method, attached=g.attached)
-                ev = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)[0]
+                renamed.append(len(out))
             out.append((g, ev, score, {**extra, "victims": vic_ev}))
+        evs = evidence.gather(ctx.con, edges, [out[i][0] for i in renamed], profiles,
+                              p.text_jaccard, base_dup)
+        for i, ev in zip(renamed, evs, strict=True):
+            g, _, score, extra = out[i]
+            out[i] = (g, ev, score, extra)
         return out
 
     @staticmethod
@@ -266,8 +272,8 @@ class RingDetector(DetectorBase):
         left = {a for i in absorbed_all for a in old[i][0].members} - covered - taken
         invites: dict[str, set] = {}
         if left:
-            links = covictims._account_links(ctx.con, sorted(left | covered))
-            for a, b in covictims._invite_pairs(links, p.invite_cap).iter_rows():
+            links = covictims.account_links(ctx.con, sorted(left | covered))
+            for a, b in covictims.invite_pairs(links, p.invite_cap).iter_rows():
                 invites.setdefault(a, set()).add(b)
                 invites.setdefault(b, set()).add(a)
         joins: dict[int, set] = {}
@@ -284,6 +290,7 @@ class RingDetector(DetectorBase):
                            and mine & set(found[best].shops) and 2 * ext_of.get(a, 0) >= len(mine))
                 if invited or devoted:
                     joins.setdefault(best, set()).add(a)
+        crews = []  # (group, score, figures) of each crew reported, evidence gathered at once
         for j, sp in enumerate(found):
             members = set(sp.members) | joins.get(j, set())
             absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
@@ -297,13 +304,15 @@ class RingDetector(DetectorBase):
             g = groups_.Group(members=sorted(members), shops=sorted(shops),
                               surprise=sp.bits["co_victims"] + sp.bits["timing"],
                               method="covictims")
-            ev = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)[0]
             corrected = sp.total - math.log10(max(sp.figures["groups_tested"], 1))
             figures = {"sparse_bits": {k: round(v, 2) for k, v in sp.bits.items()}, **sp.figures,
                      "absorbed_rings": len(absorbed)}
             taken |= members
-            reports.append((g, ev, float(stats.score(corrected)), figures))
-        return reports
+            crews.append((g, float(stats.score(corrected)), figures))
+        evs = evidence.gather(ctx.con, edges, [g for g, *_ in crews], profiles, p.text_jaccard,
+                              base_dup)
+        return reports + [(g, ev, score, figures)
+                          for (g, score, figures), ev in zip(crews, evs, strict=True)]
 
 
 def _n(k: int, word: str) -> str:
@@ -321,8 +330,32 @@ def _report(
     key: str, g: groups_.Group, ev: evidence.GroupEvidence, edges: pl.DataFrame, half: float,
     score: float | None = None, extra: dict | None = None,
 ) -> tuple[Cluster, list[Finding]]:
+    """The ring's cluster and one finding a member."""
+    extra = extra or {}
     sub = edges.filter(pl.col("account_id").is_in(g.members) & pl.col("shop_id").is_in(g.shops))
-    per = sub.group_by("account_id").agg(
+    per = _member_totals(sub)
+    if score is None:
+        bits = g.surprise + sum(ev.bits.values())
+        score = bits / (bits + half)
+    loss = float(sub["refund_paid"].sum() + sub["comp_paid"].sum())
+    tot = per.select(pl.exclude("account_id").sum()).row(0, named=True)
+    share = _sharing(ev)
+    group_ev = _group_evidence(g, ev, extra)
+    cluster = Cluster(
+        cluster_key=key, pattern="extortion_ring", account_ids=sorted(per["account_id"]),
+        score=score,
+        summary=_summary(g, ev, sub, tot, loss, share, extra), shop_ids=g.shops,
+        first_seen=sub["first_at"].min(),
+        last_seen=sub["last_at"].max(), loss_estimate=round(loss, 2),
+        evidence={**group_ev, **tot, "loss": round(loss, 2)},
+    )
+    return cluster, _member_findings(key, g, per, score, share, group_ev)
+
+
+def _member_totals(sub: pl.DataFrame) -> pl.DataFrame:
+    """Per member: shops attacked, low ratings, refunds and compensations paid, reviews
+    reversed after payment, shops where compensation was asked for."""
+    return sub.group_by("account_id").agg(
         pl.len().alias("shops"),
         pl.col("n_low").sum(), pl.col("n_one_star").sum(),
         pl.col("n_refund_paid").sum(), pl.col("n_comp_paid").sum(),
@@ -330,15 +363,19 @@ def _report(
         pl.col("n_reversed_after_pay").sum(),
         ((pl.col("n_comp") > 0) | (pl.col("n_comp_words") > 0)).sum().alias("comp_asked_shops"),
     ).sort("account_id")
-    bits = g.surprise + sum(ev.bits.values())
-    if score is None:
-        score = bits / (bits + half)
-    loss = float(sub["refund_paid"].sum() + sub["comp_paid"].sum())
-    m, n_shops = len(g.members), len(g.shops)
-    tot = per.select(pl.exclude("account_id").sum()).row(0, named=True)
+
+
+def _sharing(ev: evidence.GroupEvidence) -> str:
+    """``that share 2 devices and 1 IP``, ``with no shared device or IP``."""
     shared = [f"{n} {what}{'s' if n != 1 else ''}"
               for n, what in ((ev.shared_devices, "device"), (ev.shared_ips, "IP")) if n]
-    share = f"that share {' and '.join(shared)}" if shared else "with no shared device or IP"
+    return f"that share {' and '.join(shared)}" if shared else "with no shared device or IP"
+
+
+def _summary(g: groups_.Group, ev: evidence.GroupEvidence, sub: pl.DataFrame, tot: dict,
+             loss: float, share: str, extra: dict) -> str:
+    """The ring's one-sentence summary."""
+    m, n_shops = len(g.members), len(g.shops)
     summary = (
         f"{m} accounts posted {_n(tot['n_low'], 'low rating')} on {_n(n_shops, 'shop')} and "
         f"were paid {_n(tot['n_refund_paid'], 'refund')} + "
@@ -349,15 +386,19 @@ def _report(
         f"{_n(sub.height, 'attack')} demanded compensation or reversed the review after payment "
         f"({ev.extortion_expected:.1f} expected)"
     )
-    linked = (extra or {}).get("linked_by")
-    if linked == "recruitment":
+    if extra.get("linked_by") == "recruitment":
         summary += "; linked by invitations among the members, not by shared victims"
-    if (extra or {}).get("victims"):
+    if extra.get("victims"):
         summary += ("; each shop named has more complaints from the members than its own "
                     "rate explains")
-    summary += "."
-    group_ev = {
-        "n_accounts": m, "n_shops": n_shops, "co_target_bits": round(g.surprise, 2),
+    return summary + "."
+
+
+def _group_evidence(g: groups_.Group, ev: evidence.GroupEvidence, extra: dict) -> dict:
+    """The figures behind a ring, shared by its cluster and its members' findings."""
+    return {
+        "n_accounts": len(g.members), "n_shops": len(g.shops),
+        "co_target_bits": round(g.surprise, 2),
         "evidence_bits": {k: round(v, 2) for k, v in ev.bits.items()},
         "shared_devices": ev.shared_devices, "shared_ips": ev.shared_ips,
         "members_sharing_ids": ev.members_sharing,
@@ -366,15 +407,15 @@ def _report(
         "dormant_expected": round(ev.dormant_expected, 2),
         "extortion_edges": ev.extortion_edges,
         "extortion_expected": round(ev.extortion_expected, 2), "method": g.method,
-        **(extra or {}),
+        **extra,
     }
-    cluster = Cluster(
-        cluster_key=key, pattern="extortion_ring", account_ids=sorted(per["account_id"]),
-        score=score,
-        summary=summary, shop_ids=g.shops, first_seen=sub["first_at"].min(),
-        last_seen=sub["last_at"].max(), loss_estimate=round(loss, 2),
-        evidence={**group_ev, **tot, "loss": round(loss, 2)},
-    )
+
+
+def _member_findings(key: str, g: groups_.Group, per: pl.DataFrame, score: float, share: str,
+                     group_ev: dict) -> list[Finding]:
+    """One finding a member, scored from the ring's score by how many of its shops the
+    member attacked (against the median member)."""
+    m = len(g.members)
     median_hits = float(per["shops"].median() or 1.0)
     findings = []
     for r in per.iter_rows(named=True):
@@ -398,4 +439,4 @@ def _report(
             account_id=r["account_id"], pattern="extortion_ring", score=round(member_score, 4),
             reason=reason, evidence={**f, "ring": group_ev}, cluster_key=key,
         ))
-    return cluster, findings
+    return findings

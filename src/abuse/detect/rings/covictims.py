@@ -48,7 +48,7 @@ import numpy as np
 import polars as pl
 
 from abuse import graphs, stats
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, use_intermediate
 
 from .evidence import _dup_texts
 
@@ -69,9 +69,10 @@ class Sparse:
         return float(sum(self.bits.values()))
 
 
-def _account_links(con: duckdb.DuckDBPyConnection, accounts: list[str]) -> pl.DataFrame:
+def account_links(con: duckdb.DuckDBPyConnection, accounts: list[str]) -> pl.DataFrame:
     cur = con.cursor()
     try:
+        use_intermediate(cur)
         cur.register("rings_hostile", pl.DataFrame({"account_id": accounts},
                                                    schema={"account_id": pl.Utf8}).to_arrow())
         return cur.sql(read_sql("features/rings_account_links.sql")).pl()
@@ -79,7 +80,7 @@ def _account_links(con: duckdb.DuckDBPyConnection, accounts: list[str]) -> pl.Da
         cur.close()
 
 
-def _invite_pairs(links: pl.DataFrame, invite_cap: int) -> pl.DataFrame:
+def invite_pairs(links: pl.DataFrame, invite_cap: int) -> pl.DataFrame:
     """(a, b) with a < b, both hostile: one invited the other, or siblings of an inviter who
     invited at most ``invite_cap`` accounts in all."""
     hostile = links.select("account_id")
@@ -126,9 +127,47 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
     shop_h = e.group_by("shop_id").agg(pl.len().alias("h_s"))
     # a regular customer's complaint counts in the shop's base rate, never as a crew's hit
     e = e.filter(pl.col("n_orders_all") < customer_orders)
-    links = _account_links(con, sorted(e["account_id"].unique()))
-    inv = _invite_pairs(links, invite_cap)
+    links = account_links(con, sorted(e["account_id"].unique()))
+    inv = invite_pairs(links, invite_cap)
     # 2. links between accounts hostile to >= 2 shops
+    pairs = _link_pairs(con, e, inv, H, window_seconds, hub_cap=hub_cap, link_days=link_days,
+                        invite_bits=invite_bits)
+    if pairs.is_empty():
+        return []
+    comms = graphs.communities(zip(pairs["a"], pairs["b"], pairs["weight"], strict=True),
+                               seed=seed)
+    comms = _split(comms, pairs, seed)
+    comm = pl.DataFrame([(a, i) for i, c in enumerate(sorted(comms, key=min)) for a in c
+                         if len(c) >= 2], schema={"account_id": pl.Utf8, "g": pl.Int64},
+                        orient="row")
+    if comm.is_empty():
+        return []
+    # 3. members
+    comm = _grow_members(e, comm, shop_h, inv, H, hub_cap=hub_cap, invite_bits=invite_bits,
+                         min_member_bits=min_member_bits, min_members=min_members,
+                         merge_bits=merge_bits)
+    if comm.is_empty():
+        return []
+    # 4. the group test
+    base = _Baselines.measure(e, links, inv, shop_h, cohort_days)
+    n_groups = comm["g"].n_unique()
+    out = []
+    for (g,), grp in comm.group_by(["g"], maintain_order=False):
+        members = sorted(grp["account_id"])
+        bits, figures, shops = _test(e, members, base, H, window_seconds, leave_out,
+                                     cohort_days, text_threshold, base_dup)
+        figures["groups_tested"] = n_groups
+        if _reported(bits, figures, n_groups, leave_out=leave_out, min_shared=min_shared,
+                     min_covictim_bits=min_covictim_bits, min_total_bits=min_total_bits):
+            out.append(Sparse(members=members, shops=shops, bits=bits, figures=figures))
+    return sorted(out, key=lambda s: (-s.total, s.members[0]))
+
+
+def _link_pairs(con: duckdb.DuckDBPyConnection, e: pl.DataFrame, inv: pl.DataFrame, H: float,
+                window_seconds: float, *, hub_cap: int, link_days: float,
+                invite_bits: float) -> pl.DataFrame:
+    """(a, b, weight) links between accounts hostile to >= 2 shops: hostile to the same shop
+    within ``link_days`` (hub shops left out), plus ``invite_bits`` for an invitation."""
     cand = e.filter(pl.col("d") >= 2)
     link_edges = (cand.filter(pl.col("account_id").n_unique().over("shop_id") <= hub_cap)
                   .select("account_id", "shop_id", "t",
@@ -145,76 +184,85 @@ def find_sparse(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, window_seco
     inv_c = (inv.join(cand_ids, left_on="a", right_on="account_id", how="semi")
              .join(cand_ids, left_on="b", right_on="account_id", how="semi")
              .with_columns(weight=pl.lit(invite_bits)))
-    pairs = (pl.concat([pairs.select("a", "b", pl.col("weight").cast(pl.Float64)),
-                        inv_c.select("a", "b", "weight")])
-             .group_by("a", "b").agg(pl.col("weight").sum()).sort("a", "b"))
-    if pairs.is_empty():
-        return []
-    comms = graphs.communities(zip(pairs["a"], pairs["b"], pairs["weight"], strict=True),
-                               seed=seed)
-    comms = _split(comms, pairs, seed)
-    comm = pl.DataFrame([(a, i) for i, c in enumerate(sorted(comms, key=min)) for a in c
-                         if len(c) >= 2], schema={"account_id": pl.Utf8, "g": pl.Int64},
-                        orient="row")
-    if comm.is_empty():
-        return []
+    return (pl.concat([pairs.select("a", "b", pl.col("weight").cast(pl.Float64)),
+                       inv_c.select("a", "b", "weight")])
+            .group_by("a", "b").agg(pl.col("weight").sum()).sort("a", "b"))
+
+
+def _grow_members(e: pl.DataFrame, comm: pl.DataFrame, shop_h: pl.DataFrame,
+                  inv: pl.DataFrame, H: float, *, hub_cap: int, invite_bits: float,
+                  min_member_bits: float, min_members: int, merge_bits: float) -> pl.DataFrame:
+    """The members of each community (``_members``), twice, then groups sharing members
+    merge, then once more; each account stays with the group where its evidence is
+    strongest and members must pass again against the groups as they now are, until nothing
+    changes. Groups smaller than ``min_members`` go."""
     acc_deg = e.group_by("account_id").agg(pl.col("d").first())
-    # 3. members, twice, then merge groups sharing members, then once more
     for i in range(3):  # the first rounds grow through any shop a member hit
         comm = _members(e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits,
                         min_k=1 if i < 2 else 2)
     comm = _merge(comm)
     comm = _merge(comm, _covictim_pairs(e, comm, shop_h, H, hub_cap, merge_bits))
     comm = _members(e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits)
-    # each account with the group where its evidence is strongest; then members must pass
-    # again against the victims of the groups as they now are, until nothing changes
     for _ in range(4):
         comm = (comm.sort("account_id", "bits", "g", descending=[False, True, False])
                 .unique("account_id", keep="first"))
         sizes = comm.group_by("g").len().filter(pl.col("len") >= min_members)
         comm = comm.join(sizes.select("g"), on="g", how="semi")
         if comm.is_empty():
-            return []
+            return comm
         again = _members(e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits)
         again = again.join(comm.select("account_id", "g"), on=["account_id", "g"], how="semi")
         if again.height == comm.height:
             break
         comm = again
-    # 4. the group test
-    reg = links.select("account_id", reg=pl.col("registered_at").dt.epoch("ms") / 1000.0)
-    p_cohort = _cohort_rate(reg["reg"].drop_nulls().to_numpy().astype(float), cohort_days)
-    n_host = float(links.height)
-    p_inv = inv.height / max(n_host * (n_host - 1) / 2, 1.0)
-    rates = _payment_flags(e).select(pl.exclude("account_id", "shop_id")).mean().row(0, named=True)
-    h_all = shop_h["h_s"].to_numpy().astype(float)
-    shop_index = {s: i for i, s in enumerate(shop_h["shop_id"])}
-    reg_of = dict(zip(reg["account_id"], reg["reg"], strict=True))
-    inv_set = set(zip(inv["a"], inv["b"], strict=True))
-    n_groups = comm["g"].n_unique()
-    out = []
-    for (g,), grp in comm.group_by(["g"], maintain_order=False):
-        members = sorted(grp["account_id"])
-        res = _test(e, members, h_all, shop_index, H, window_seconds, leave_out, rates,
-                    reg_of, inv_set, p_inv, p_cohort, cohort_days, text_threshold, base_dup)
-        if res is None:
-            continue
-        bits, figures, shops = res
-        figures["groups_tested"] = n_groups
-        corrected = sum(bits.values()) - math.log10(max(n_groups, 1))
-        # coordinated through its victims, or recruited: invitations among its members
-        # beyond base rate and, independently of them, the crew's behaviour (shared victims,
-        # timing, payment, copied texts) too, spread over many victims (not one target that
-        # an office or a class was mobilised against)
-        coordinated = (figures["shared_victims"] - leave_out >= min_shared
-                       and bits["co_victims"] >= min_covictim_bits)
-        behaviour = sum(bits[k] for k in ("co_victims", "timing", "payment", "dup_texts"))
-        recruited = (figures["hostile_shops"] - leave_out >= min_shared
-                     and bits["invitations"] >= min_covictim_bits
-                     and behaviour >= min_covictim_bits)
-        figures["linked_by"] = "victims" if coordinated else "recruitment"
-        if (coordinated or recruited) and corrected >= min_total_bits:
-            out.append(Sparse(members=members, shops=shops, bits=bits, figures=figures))
-    return sorted(out, key=lambda s: (-s.total, s.members[0]))
+    return comm
+
+
+@dataclass
+class _Baselines:
+    """The base rates a group is tested against, over all hostile accounts and edges."""
+
+    h_all: np.ndarray  # hostile edges per shop
+    shop_index: dict  # shop_id -> index into h_all
+    rates: dict  # payment flag -> its rate over hostile edges
+    reg_of: dict  # account_id -> registration time (epoch seconds)
+    inv_set: set  # invitation pairs (a, b), a < b
+    p_inv: float  # share of hostile account pairs linked by an invitation
+    p_cohort: float  # share of hostile account pairs registered within cohort_days
+
+    @classmethod
+    def measure(cls, e: pl.DataFrame, links: pl.DataFrame, inv: pl.DataFrame,
+                shop_h: pl.DataFrame, cohort_days: float) -> _Baselines:
+        reg = links.select("account_id", reg=pl.col("registered_at").dt.epoch("ms") / 1000.0)
+        n_host = float(links.height)
+        return cls(
+            h_all=shop_h["h_s"].to_numpy().astype(float),
+            shop_index={s: i for i, s in enumerate(shop_h["shop_id"])},
+            rates=_payment_flags(e).select(pl.exclude("account_id", "shop_id")).mean()
+            .row(0, named=True),
+            reg_of=dict(zip(reg["account_id"], reg["reg"], strict=True)),
+            inv_set=set(zip(inv["a"], inv["b"], strict=True)),
+            p_inv=inv.height / max(n_host * (n_host - 1) / 2, 1.0),
+            p_cohort=_cohort_rate(reg["reg"].drop_nulls().to_numpy().astype(float), cohort_days),
+        )
+
+
+def _reported(bits: dict, figures: dict, n_groups: int, *, leave_out: int, min_shared: int,
+              min_covictim_bits: float, min_total_bits: float) -> bool:
+    """Whether a tested group is a crew: coordinated through its victims, or recruited
+    (invitations among its members beyond base rate and, independently of them, the crew's
+    behaviour (shared victims, timing, payment, copied texts) too, spread over many victims,
+    not one target that an office or a class was mobilised against), with enough evidence
+    once the groups tested are paid for. Records ``linked_by`` in ``figures``."""
+    corrected = sum(bits.values()) - math.log10(max(n_groups, 1))
+    coordinated = (figures["shared_victims"] - leave_out >= min_shared
+                   and bits["co_victims"] >= min_covictim_bits)
+    behaviour = sum(bits[k] for k in ("co_victims", "timing", "payment", "dup_texts"))
+    recruited = (figures["hostile_shops"] - leave_out >= min_shared
+                 and bits["invitations"] >= min_covictim_bits
+                 and behaviour >= min_covictim_bits)
+    figures["linked_by"] = "victims" if coordinated else "recruitment"
+    return (coordinated or recruited) and corrected >= min_total_bits
 
 
 def _split(comms: list[set], pairs: pl.DataFrame, seed: int, big: int = 12) -> list[set]:
@@ -320,50 +368,63 @@ def _merge(comm: pl.DataFrame, pairs: pl.DataFrame | None = None,
                  .group_by("g", "g2").len("shared")
                  .join(size, on="g").join(size.rename({"g": "g2", "n": "n2"}), on="g2")
                  .filter(pl.col("shared") >= share * pl.min_horizontal("n", "n2")))
-    parent = {g: g for g in comm["g"].unique().to_list()}
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs.select("g", "g2").sort("g", "g2").iter_rows():
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    mapping = {g: root(g) for g in parent}
+    # each group joins the smallest group of its connected component
+    mapping = {g: g for g in comm["g"].unique().to_list()}
+    links = [(g, i) for i, pair in enumerate(pairs.select("g", "g2").iter_rows()) for g in pair]
+    for comp in graphs.union_components(links):
+        mapping.update(dict.fromkeys(comp, min(comp)))
     return (comm.with_columns(g=pl.col("g").replace_strict(mapping))
             .group_by("account_id", "g").agg(pl.col("bits").max() if "bits" in comm.columns
                                              else pl.lit(0.0).alias("bits"))
             .sort("g", "account_id"))
 
 
-def _test(e: pl.DataFrame, members: list[str], h_all: np.ndarray, shop_index: dict, H: float,
-          window_seconds: float, leave_out: int, rates: dict, reg_of: dict, inv_set: set,
-          p_inv: float, p_cohort: float, cohort_days: float, text_threshold: float,
-          base_dup: float):
+def _test(e: pl.DataFrame, members: list[str], base: _Baselines, H: float,
+          window_seconds: float, leave_out: int, cohort_days: float, text_threshold: float,
+          base_dup: float) -> tuple[dict, dict, list[str]]:
+    """(bits, figures, shops named) of the group test (step 4 of the module docstring)."""
     sub = e.filter(pl.col("account_id").is_in(members))
     D = float(sub.height)
-    per = sub.group_by("shop_id").agg(pl.len().alias("k"), pl.col("t").min().alias("t0"),
-                                      pl.col("t").max().alias("t1"))
+    # sorted: shops tied in surprise are left out by id, not by the group_by's order
+    per = (sub.group_by("shop_id").agg(pl.len().alias("k"), pl.col("t").min().alias("t0"),
+                                       pl.col("t").max().alias("t1")).sort("shop_id"))
     vic = per.filter(pl.col("k") >= 2)
-    # co-victims against each shop's background rate, the group's own edges taken out
-    bg = h_all.copy()
-    idx = np.array([shop_index[s] for s in per["shop_id"]], dtype=np.int64)
+    # each shop's background: its hostile edges, the group's own taken out
+    bg = base.h_all.copy()
+    idx = np.array([base.shop_index[s] for s in per["shop_id"]], dtype=np.int64)
     bg[idx] -= per["k"].to_numpy()
     lam_all = D * (bg + 1.0) / H
     k = vic["k"].to_numpy().astype(float)
-    lam_v = lam_all[np.array([shop_index[s] for s in vic["shop_id"]], dtype=np.int64)]
+    lam_v = lam_all[np.array([base.shop_index[s] for s in vic["shop_id"]], dtype=np.int64)]
     per_shop = stats.surprise_poisson(k, lam_v)
-    order = np.argsort(-per_shop, kind="stable")
-    kept = order[leave_out:]
-    # stratified by how rarely a shop meets the group by chance: the count of shared victims
-    # among the shops where a meeting is rarer than each tier, vs its expectation there; the
-    # best tier pays for the tiers tried
+    kept = np.argsort(-per_shop, kind="stable")[leave_out:]
+    co, expected = _covictim_bits(lam_all, lam_v, kept)
+    timing = _timing_bits(vic, k, kept, window_seconds)
+    pay, pay_bits = _payment_bits(sub, base.rates)
+    n_inv, n_coh, inv_bits, coh_bits = _linkage_bits(members, base, cohort_days)
+    m = len(members)
+    n_pairs = m * (m - 1) / 2
+    dup, compared, _ = _dup_texts(sub.filter(pl.col("shop_id").is_in(vic["shop_id"].implode())),
+                                  text_threshold)
+    dup_bits = float(stats.surprise_poisson(dup, compared * base_dup))
+    bits = {"co_victims": co, "timing": timing, "payment": pay_bits, "invitations": inv_bits,
+            "cohorts": coh_bits, "dup_texts": dup_bits}
+    figures = {"shared_victims": int(vic.height), "expected_shared": round(expected, 3),
+               "hostile_shops": int(per.height),
+               "hostile_edges": int(D), "invitation_pairs": n_inv,
+               "invitation_expected": round(n_pairs * base.p_inv, 3), "cohort_pairs": n_coh,
+               "cohort_expected": round(n_pairs * base.p_cohort, 3), "dup_text_pairs": dup,
+               **{f"n_{k}": v for k, v in pay.items()}}
+    return bits, figures, _named_shops(per, vic, bg, base.shop_index)
+
+
+def _covictim_bits(lam_all: np.ndarray, lam_v: np.ndarray, kept: np.ndarray
+                   ) -> tuple[float, float]:
+    """(bits, expected) of the co-victims, stratified by how rarely a shop meets the group by
+    chance: the count of shared victims (``kept`` of them) among the shops where a meeting is
+    rarer than each tier, vs its expectation there; the best tier pays for the tiers tried."""
     p2_all = _p2(lam_all)
     p2_v = _p2(lam_v)
-    n_shared = int(vic.height)
     co, expected = 0.0, float(p2_all.sum())
     for tier in _TIERS:
         obs = int((p2_v[kept] <= tier).sum())
@@ -371,47 +432,53 @@ def _test(e: pl.DataFrame, members: list[str], h_all: np.ndarray, shop_index: di
         s_t = float(stats.surprise_poisson(obs, exp_t))
         if s_t > co:
             co, expected = s_t, exp_t
-    co = float(stats.corrected(co, len(_TIERS)))
-    # timing at each shared victim vs uniform over the window, capped per shop
+    return float(stats.corrected(co, len(_TIERS))), expected
+
+
+def _timing_bits(vic: pl.DataFrame, k: np.ndarray, kept: np.ndarray,
+                 window_seconds: float) -> float:
+    """Timing at each shared victim (``kept`` of them) vs uniform over the window, capped
+    per shop."""
     span = (vic["t1"] - vic["t0"]).to_numpy()
     r = np.clip(np.maximum(span, _DAY) / window_seconds, 0, 1)
     p_t = np.clip(k * r ** (k - 1) - (k - 1) * r**k, 1e-12, 1.0)
     t_bits = np.minimum(-np.log10(p_t), 2.0)
-    timing = float(t_bits[kept].sum())
-    # payment behaviour vs its rate over all hostile edges
+    return float(t_bits[kept].sum())
+
+
+def _payment_bits(sub: pl.DataFrame, rates: dict) -> tuple[dict, float]:
+    """(count of each payment flag, bits): payment behaviour vs its rate over all hostile
+    edges."""
     flags = _payment_flags(sub)
-    pay = {}
-    for name in ("comp", "refund", "reversed", "reversed_unpaid"):
-        n_yes = int(flags[name].sum())
-        pay[name] = n_yes
-    pay_bits = sum(float(stats.surprise_binom(pay[n], sub.height, rates[n])) for n in pay)
-    # invitations and registration cohorts among members
+    pay = {name: int(flags[name].sum()) for name in ("comp", "refund", "reversed",
+                                                     "reversed_unpaid")}
+    bits = sum(float(stats.surprise_binom(pay[n], sub.height, rates[n])) for n in pay)
+    return pay, bits
+
+
+def _linkage_bits(members: list[str], base: _Baselines, cohort_days: float
+                  ) -> tuple[int, int, float, float]:
+    """(invitation pairs, cohort pairs, their bits): invitations and registration cohorts
+    among the members vs their rate among hostile accounts."""
     m = len(members)
     n_pairs = m * (m - 1) / 2
     mset = sorted(members)
-    n_inv = sum(1 for i, a in enumerate(mset) for b in mset[i + 1:] if (a, b) in inv_set)
-    regs = np.sort(np.array([reg_of.get(a, np.nan) for a in members], dtype=float))
+    n_inv = sum(1 for i, a in enumerate(mset) for b in mset[i + 1:] if (a, b) in base.inv_set)
+    regs = np.sort(np.array([base.reg_of.get(a, np.nan) for a in members], dtype=float))
     regs = regs[np.isfinite(regs)]
     n_coh = int((np.searchsorted(regs, regs + cohort_days * _DAY, side="right")
                  - np.arange(len(regs)) - 1).sum()) if len(regs) else 0
-    inv_bits = float(stats.surprise_poisson(n_inv, n_pairs * p_inv))
-    coh_bits = float(stats.surprise_poisson(n_coh, n_pairs * p_cohort))
-    dup, compared, _ = _dup_texts(sub.filter(pl.col("shop_id").is_in(vic["shop_id"].implode())),
-                                  text_threshold)
-    dup_bits = float(stats.surprise_poisson(dup, compared * base_dup))
-    bits = {"co_victims": co, "timing": timing, "payment": pay_bits, "invitations": inv_bits,
-            "cohorts": coh_bits, "dup_texts": dup_bits}
-    # victims named: shared ones, and a member's single hits at shops that are not busy with
-    # other hostility (a bad seller's crowd is not the crew's doing)
+    inv_bits = float(stats.surprise_poisson(n_inv, n_pairs * base.p_inv))
+    coh_bits = float(stats.surprise_poisson(n_coh, n_pairs * base.p_cohort))
+    return n_inv, n_coh, inv_bits, coh_bits
+
+
+def _named_shops(per: pl.DataFrame, vic: pl.DataFrame, bg: np.ndarray,
+                 shop_index: dict) -> list[str]:
+    """The victims named: shared ones, and a member's single hits at shops that are not busy
+    with other hostility (a bad seller's crowd is not the crew's doing)."""
     lone = per.filter((pl.col("k") == 1)).with_columns(
         bg=pl.Series([bg[shop_index[s]] for s in per.filter(pl.col("k") == 1)["shop_id"]],
                      dtype=pl.Float64))
-    shops = sorted(set(vic["shop_id"])
-                   | set(lone.filter(pl.col("bg") <= _BG_TIERS[-2])["shop_id"]))
-    figures = {"shared_victims": n_shared, "expected_shared": round(expected, 3),
-               "hostile_shops": int(per.height),
-               "hostile_edges": int(D), "invitation_pairs": n_inv,
-               "invitation_expected": round(n_pairs * p_inv, 3), "cohort_pairs": n_coh,
-               "cohort_expected": round(n_pairs * p_cohort, 3), "dup_text_pairs": dup,
-               **{f"n_{k}": v for k, v in pay.items()}}
-    return bits, figures, shops
+    return sorted(set(vic["shop_id"])
+                  | set(lone.filter(pl.col("bg") <= _BG_TIERS[-2])["shop_id"]))

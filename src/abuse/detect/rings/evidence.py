@@ -14,7 +14,7 @@ import polars as pl
 
 from abuse import graphs
 from abuse import stats as abuse_stats
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, use_intermediate
 
 from .groups import Group
 
@@ -47,6 +47,7 @@ def account_profiles(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame) -> pl.
     cur = con.cursor()
     try:
         acc = edges.group_by("account_id").agg(pl.col("first_at").min())
+        use_intermediate(cur)
         cur.register("rings_accounts", acc.to_arrow())
         prof = cur.sql(read_sql("features/rings_account_profile.sql")).pl()
     finally:
@@ -120,6 +121,7 @@ def gather(
     )
     cur = con.cursor()
     try:
+        use_intermediate(cur)
         cur.register("rings_members", members.to_arrow())
         shared = cur.sql(read_sql("features/rings_shared_ids.sql")).pl()
     finally:

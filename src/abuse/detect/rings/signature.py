@@ -23,33 +23,14 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from abuse import stats
-from abuse.sqlfiles import read_sql
+from abuse import graphs, stats
+from abuse.sqlfiles import read_sql, use_intermediate
 
 
 def signature_counts(edges: pl.DataFrame) -> pl.DataFrame:
     """Shops on which each account was paid and then reversed its review (>= 1)."""
     return (edges.filter(pl.col("n_reversed_after_pay") > 0)
             .group_by("account_id").agg(pl.len().alias("n_sig")))
-
-
-def _union(links: list[tuple[str, str]]) -> list[set]:
-    """Connected groups of accounts in a bipartite (account, shop-or-id) link list."""
-    parent: dict[str, str] = {}
-
-    def root(a: str) -> str:
-        parent.setdefault(a, a)
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for a, b in links:
-        parent[root(a)] = root(b)
-    comps: dict[str, set] = {}
-    for a, _ in links:
-        comps.setdefault(root(a), set()).add(a)
-    return list(comps.values())
 
 
 def signature_cores(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, *, min_shops: int,
@@ -73,6 +54,7 @@ def signature_cores(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, *, min_
              for a in accs]
     cur = con.cursor()
     try:
+        use_intermediate(cur)
         cur.register("rings_sig", pl.DataFrame({"account_id": sorted(strong)}).to_arrow())
         ids = cur.sql(read_sql("features/rings_signature_ids.sql")).pl()
     finally:
@@ -80,4 +62,4 @@ def signature_cores(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, *, min_
     small = ids.filter(pl.col("n_accounts") <= id_hub_cap)
     for i, accs in small.select("id", "sig_accounts").iter_rows():
         links.extend((a, i) for a in accs)
-    return sorted((c for c in _union(links) if len(c & strong) >= 2), key=min)
+    return sorted((c for c in graphs.union_components(links) if len(c & strong) >= 2), key=min)

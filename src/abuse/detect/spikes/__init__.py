@@ -119,7 +119,8 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
         per_minute = con.sql(read_sql("features/spikes_minutes.sql")).pl().filter(
             pl.col("scope").str.split(":").list.first().is_in(p.long_scopes))
         long = scales.long_bursts(per_minute, window_start, window_end,
-                                  tz, p.baseline_days, p.spread_weight, p.alpha, p.min_history_days)
+                                  tz, p.baseline_days, p.spread_weight, p.alpha, p.min_history_days,
+                                  reported=merged)
         merged = scales.with_long(merged, long, tz)
     if merged.is_empty():
         return _empty()
@@ -291,10 +292,12 @@ class SpikeDetector(DetectorBase):
         try:
             found = find_spikes(ctx.con, ctx.window_start, ctx.window_end, p)
             found = incidents.fold_recurring(found, ctx.tz, p.recurring_min, p.recurring_overlap)
+            found = incidents.drop_inside_incidents(found, ctx.tz, p.recurring_overlap)
             crowd = incidents.flagged_crowds(ctx.con, found, ctx.upstream, p.crowd_minutes)
+            found = found.join(crowd, on=["scope", "window_start"], how="left")
+            found = incidents.organic(ctx.con, found, ctx.tz, p.alpha)
         finally:
             drop_events(ctx.con)
-        found = found.join(crowd, on=["scope", "window_start"], how="left")
         spikes = []
         for r in found.iter_rows(named=True):
             share = (r["n_flagged"] or 0) / max(r["n_accounts"] or 0, 1)

@@ -26,9 +26,13 @@ DAY = 1440
 
 
 def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datetime, tz: str,
-                baseline_days: int, spread_weight: float, alpha: float, min_history_days: int) -> pl.DataFrame:
+                baseline_days: int, spread_weight: float, alpha: float, min_history_days: int,
+                reported: pl.DataFrame | None = None) -> pl.DataFrame:
     """Significant windows: scope, start, end (naive local minutes), observed (count in the
-    trimmed stretch), expected, surprise (corrected), scale (minutes)."""
+    trimmed stretch), expected, surprise (corrected), scale (minutes). The minutes of
+    ``reported`` (scope, window_start, window_end: the minute scales' windows) are left out of
+    the scan: it looks for what they missed, and a long window must not swallow a short burst
+    (and, dropped for overlapping it, hide the wave beside it)."""
     schema = {"scope": pl.String, "start": pl.Datetime("us"), "end": pl.Datetime("us"),
               "observed": pl.Float64, "expected": pl.Float64, "surprise": pl.Float64, "scale": pl.Int64,
               "beyond_sale": pl.Boolean}
@@ -43,9 +47,17 @@ def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datet
     by_scope = minutes.with_columns(
         ((pl.col("minute") - pl.lit(b0)).dt.total_minutes()).alias("i")
     ).filter((pl.col("i") >= 0) & (pl.col("i") < total))
+    masks: dict[str, list[tuple[int, int]]] = {}
+    if reported is not None and not reported.is_empty():
+        for scope, a, b in reported.select("scope", "window_start", "window_end").iter_rows():
+            i0 = int((_naive_minute(a, tz) - b0).total_seconds() // 60)
+            i1 = int((_naive_minute(b, tz) - b0).total_seconds() // 60) + 1
+            masks.setdefault(scope, []).append((max(i0, 0), min(i1, total)))
     for (scope,), part in by_scope.group_by(["scope"]):
         c = np.zeros(total)
         c[part["i"].to_numpy()] = part["n"].to_numpy()
+        for i0, i1 in masks.get(scope, []):
+            c[i0:i1] = 0.0
         cum = np.concatenate([[0.0], np.cumsum(c)])
         for scale in SCALES:
             stride = max(scale // 6, 5)
@@ -151,9 +163,15 @@ def with_long(merged: pl.DataFrame, long: pl.DataFrame, tz: str) -> pl.DataFrame
     short = merged.with_row_index("_s")
     pairs = short.join(rows.with_row_index("_l"), on="scope", suffix="_long").filter(
         (pl.col("window_start") < pl.col("window_end_long")) & (pl.col("window_end") > pl.col("window_start_long")))
-    # a long window only adds what the minute scales missed: where it overlaps one of their
-    # windows, theirs stands (sharper edges; a wave around a burst is reported at the burst)
-    beaten_long = pairs["_l"].unique()
+    # a long window only adds what the minute scales missed: where their windows cover most of
+    # it, theirs stand (sharper edges); a wave of hours around a burst of minutes is a burst and
+    # a wave (the scan left the burst's minutes out of the wave's count)
+    covered = pairs.with_columns(
+        (pl.min_horizontal("window_end", "window_end_long") - pl.max_horizontal("window_start", "window_start_long"))
+        .alias("_cover")).group_by("_l").agg(pl.col("_cover").sum(), pl.col("window_start_long").first(),
+                                             pl.col("window_end_long").first())
+    beaten_long = covered.filter(
+        pl.col("_cover") >= 0.5 * (pl.col("window_end_long") - pl.col("window_start_long")))["_l"]
     keep_long = rows.with_row_index("_l").filter(~pl.col("_l").is_in(beaten_long.implode()))
     kept = short.drop("_s")
     extra = keep_long.drop("_l").select([pl.col(c).cast(kept.schema[c]) for c in kept.columns])

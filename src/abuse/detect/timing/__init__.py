@@ -10,8 +10,9 @@ population's own clock (see ``stats``); an account is flagged when
   enough: the p-value needs support), or
 - one of its streams repeats a multi-second interval to within a jitter no person keeps, or
 - its count of spins or claims is a far outlier of the population on a log scale, or
-- it is a lone member of an unexplained spike whose crowd looks manufactured (see
-  ``spikes``: the burst of throwaway registrations that never do anything else).
+- it is a lone member of an unexplained activity, order or claim spike whose lone members share
+  machines (see ``spikes``). Accounts that only registered in a burst are not machine-timed:
+  they are members of their batch (the ``batches`` detector).
 
 Events of one account at the very same instant count once (a checkout split into orders per
 shop). Claims in the first minutes after their campaign's release are left out of the clock tests:
@@ -139,7 +140,7 @@ class TimingDetector(DetectorBase):
             arcs = con.sql(read_sql("features/timing_arcs.sql")).pl()
             rhythm = st.rhythm(con.sql(read_sql("features/timing_rhythm.sql")).pl(), p.sleep_h,
                                p.min_gaps, p.min_durations, p.sleep_gap_h, p.awake_max)
-            members = lone_members(con, ctx, p.spike_min_shared, p.alpha)
+            members = lone_members(con, ctx, p.spike_min_shared)
         finally:
             for table in ("timing_events", "timing_spikes", "spikes_events"):
                 con.execute(f"DROP TABLE IF EXISTS {table}")

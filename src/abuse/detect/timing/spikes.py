@@ -1,14 +1,14 @@
-"""The lone members of unexplained spikes (found by the ``spikes`` detector, which ``timing``
-requires): accounts that appear in a burst and do nothing
-else in the window ("a sudden increase in registered users with no further behaviour").
+"""The lone members of unexplained activity, order, review or claim spikes (found by the
+``spikes`` detector, which ``timing`` requires): accounts that appear in a burst and do nothing
+else in the window.
 
-Being in a spike is no evidence against one person: a TV ad brings hundreds of real
-signups at once. A lone member is flagged only when the crowd itself looks manufactured:
+Being in a spike is no evidence against one person: a flash sale brings hundreds of real
+people at once. A lone member is flagged only when the crowd itself looks manufactured: its
+lone members share devices or network blocks (a few machines ran them).
 
-- its lone members share devices or network blocks (a few machines ran them), or
-- for registrations, far more of the spike's accounts stay idle than the window's new
-  accounts do in general (binomial tail against that base rate, Bonferroni over spikes);
-  then its idle members inside the spike proper (not its padding) are flagged.
+Registration bursts are left out: accounts that only registered in a burst and then did nothing
+are members of their batch (``batch_registration`` or ``coupon_hoarding``, the ``batches``
+detector), not machine-timed.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from __future__ import annotations
 import math
 
 import polars as pl
-from scipy.stats import binom
 
 from abuse.detect.base import DetectContext, Finding
 from abuse.sqlfiles import read_sql
 
 
-def lone_members(con, ctx: DetectContext, min_shared: int, alpha: float) -> pl.DataFrame:
+def lone_members(con, ctx: DetectContext, min_shared: int) -> pl.DataFrame:
     """Flagged lone members of the window's unexplained spikes (the results of the ``spikes``
     detector, in ``ctx.upstream``), with the figures behind them. Needs the TEMP table
     ``timing_events``; leaves ``timing_spikes`` and ``spikes_events``."""
@@ -32,7 +31,9 @@ def lone_members(con, ctx: DetectContext, min_shared: int, alpha: float) -> pl.D
           "observed": float(s.observed), "expected": float(s.expected),
           "p_value": float(s.p_value if s.p_value is not None else 1.0)}
          # a recurring incident's members recur: none of them is a lone member of one burst
-         for s in found if s.explained_by is None and s.occurrences == 1],
+         for s in found if s.explained_by is None and s.occurrences == 1
+         # idle registrants of a burst are a batch (the batches detector), not machine-timed
+         and s.scope.split(":", 1)[0] != "registrations"],
         schema={"scope": pl.String, "window_start": pl.Datetime("us", ctx.tz),
                 "window_end": pl.Datetime("us", ctx.tz), "observed": pl.Float64,
                 "expected": pl.Float64, "p_value": pl.Float64},
@@ -44,22 +45,11 @@ def lone_members(con, ctx: DetectContext, min_shared: int, alpha: float) -> pl.D
         con.unregister("timing_spikes_frame")
     con.execute("CREATE OR REPLACE TEMP TABLE spikes_events AS " + read_sql("features/timing_spike_events.sql"))
     members = con.sql(read_sql("features/timing_spike_members.sql")).pl()
-    registered, idle = con.sql(read_sql("features/timing_idle_rate.sql")).fetchone()
-    idle_rate = (idle + 1) / (registered + 2)  # Laplace: a window with no idle signup is not a 0 rate
-    p_idle = binom.sf(members["n_lone"].to_numpy() - 1, members["n_members"].to_numpy(), idle_rate)
     return (
-        members.with_columns(
-            pl.Series("p_idle", p_idle * max(len(spikes), 1)).clip(upper_bound=1.0),
-            pl.lit(idle_rate).alias("idle_rate"),
-            pl.max_horizontal("on_device", "on_block").alias("shared"),
-        )
-        .with_columns(
-            (pl.col("shared") >= min_shared).alias("machines"),
-            ((pl.col("scope") == "registrations") & (pl.col("p_idle") <= alpha)
-             & (pl.col("n_lone") >= min_shared) & pl.col("in_core")).alias("idle_crowd"),
-        )
-        .filter(pl.col("machines") | pl.col("idle_crowd"))
-        .sort(["idle_crowd", "machines", "observed"], descending=True)
+        members.with_columns(pl.max_horizontal("on_device", "on_block").alias("shared"))
+        .with_columns((pl.col("shared") >= min_shared).alias("machines"))
+        .filter(pl.col("machines"))
+        .sort(["observed"], descending=True)
         .unique("account_id", keep="first", maintain_order=True)
     )
 
@@ -71,20 +61,15 @@ def member_finding(r: dict, pattern: str) -> Finding:
         f"{r['spike_start']:%Y-%m-%d %H:%M}-{r['spike_end']:%H:%M} (expected {r['expected']:.1f}) "
         f"with no other behaviour in the window"
     ]
-    if r["machines"]:
-        on = "device" if r["on_device"] >= r["on_block"] else "network block"
-        parts.append(f"{r['shared']} such accounts on its {on}")
-    if r["idle_crowd"]:
-        parts.append(f"{r['n_lone']} of the spike's {r['n_members']} accounts idle "
-                     f"(new accounts in general: {r['idle_rate']:.0%})")
+    on = "device" if r["on_device"] >= r["on_block"] else "network block"
+    parts.append(f"{r['shared']} such accounts on its {on}")
     evidence = {
         "spike_scope": r["scope"], "spike_start": r["spike_start"].isoformat(),
         "spike_end": r["spike_end"].isoformat(), "spike_observed": r["observed"],
         "spike_expected": round(r["expected"], 3), "spike_p_value": r["p_value"],
         "n_events_elsewhere": 0, "accounts_on_device": r["on_device"],
         "accounts_on_network_block": r["on_block"], "spike_members": r["n_members"],
-        "spike_idle_members": r["n_lone"], "idle_rate": round(r["idle_rate"], 4),
-        "p_idle": r["p_idle"],
+        "spike_lone_members": r["n_lone"],
     }
     score = round(min(0.9, 0.5 + 0.02 * -math.log10(max(r["p_value"], 1e-300))), 4)
     return Finding(r["account_id"], pattern, score, ", ".join(parts), evidence)

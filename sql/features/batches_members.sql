@@ -1,0 +1,49 @@
+-- batches_members: the accounts registered in each registration burst of `batches_bursts`
+-- (TEMP table of the batches detector: burst_no, window_start, window_end; the spikes
+-- detector's results), looked for getvariable('batches_pad_min') minutes either side of it,
+-- with whether they did anything else in the window (an order, review, refund, coupon event or
+-- activity event: `idle` when none), their identifiers (device, network block: IPv4 /24 or
+-- IPv6 /64, 7-digit number segment, inviter), how many of the burst's idle members share each,
+-- and the burst's member and idle counts.
+WITH members AS (
+    SELECT b.burst_no, a.account_id, a.registered_at, a.device_id, a.phone_prefix, a.invited_by,
+           nullif(CASE WHEN contains(a.ip, ':') THEN array_to_string(string_split(a.ip, ':')[1:4], ':')
+                       ELSE regexp_extract(a.ip, '^(\d+\.\d+\.\d+)\.', 1) END, '') AS block,
+           a.registered_at >= b.window_start AND a.registered_at < b.window_end AS in_core
+    FROM batches_bursts AS b
+    JOIN stg_accounts AS a
+      ON a.registered_at >= b.window_start - to_minutes(getvariable('batches_pad_min'))
+     AND a.registered_at < b.window_end + to_minutes(getvariable('batches_pad_min'))
+),
+active AS (
+    SELECT DISTINCT account_id FROM (
+        SELECT account_id, created_at AS ts FROM stg_orders
+        UNION ALL SELECT account_id, created_at FROM stg_reviews
+        UNION ALL SELECT account_id, requested_at FROM stg_refunds
+        UNION ALL SELECT account_id, ts FROM stg_coupon_events
+        UNION ALL SELECT account_id, ts FROM stg_activity
+    )
+    WHERE ts >= getvariable('window_start') AND ts < getvariable('window_end')
+      AND account_id IN (SELECT account_id FROM members)
+),
+flags AS (
+    SELECT m.*, x.account_id IS NULL AS idle
+    FROM members AS m LEFT JOIN active AS x USING (account_id)
+),
+crowd AS (
+    SELECT burst_no, count(DISTINCT account_id) AS n_members,
+           count(DISTINCT account_id) FILTER (WHERE idle) AS n_idle
+    FROM flags GROUP BY burst_no
+)
+SELECT f.burst_no, f.account_id, f.registered_at, f.device_id, f.block, f.phone_prefix, f.invited_by,
+       f.in_core, c.n_members, c.n_idle,
+       CASE WHEN f.device_id IS NULL THEN 0 ELSE
+            count(*) OVER (PARTITION BY f.burst_no, f.device_id) END AS on_device,
+       CASE WHEN f.block IS NULL THEN 0 ELSE
+            count(*) OVER (PARTITION BY f.burst_no, f.block) END AS on_block,
+       CASE WHEN f.phone_prefix IS NULL THEN 0 ELSE
+            count(*) OVER (PARTITION BY f.burst_no, f.phone_prefix) END AS on_segment,
+       CASE WHEN f.invited_by IS NULL THEN 0 ELSE
+            count(*) OVER (PARTITION BY f.burst_no, f.invited_by) END AS on_inviter
+FROM flags AS f JOIN crowd AS c USING (burst_no)
+WHERE f.idle
