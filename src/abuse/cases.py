@@ -261,11 +261,12 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
     _insert(con, "findings", finding_rows)
     _insert(con, "suppressed", suppressed)
     bursts = _burst_clusters(results)
+    late = _late_cases(results)
+    linked = [_with_late_cases(_with_burst_cases(s, bursts), late) for r in results.values() for s in r.spikes]
     spike_rows = [
         (run_id, s.scope, s.window_start, s.window_end, _stable(float(s.observed)), _stable(float(s.expected)),
-         _stable(float(s.score)), list(s.top_account_ids), s.explained_by,
-         *_incident_columns(_with_burst_cases(s, bursts), ids))
-        for r in results.values() for s in r.spikes
+         _stable(float(s.score)), list(s.top_account_ids), s.explained_by, *_incident_columns(s, ids))
+        for s in linked
     ]
     _insert(con, "spikes", spike_rows)
     return {"cases": sum(1 for s in suppressed if s[1]), "accounts": sum(1 for s in suppressed if s[2])}
@@ -295,6 +296,49 @@ def _with_burst_cases(s, bursts: dict):
     share = max([s.flagged_share or 0.0] + [f[2] for f in found])
     keys = list(s.cluster_keys) + [(p, k) for p, k, _ in found]
     return replace(s, flagged_share=round(min(share, 1.0), 4), cluster_keys=keys)
+
+
+def _late_cases(results: dict) -> dict[str, list[tuple[str, str | None]]]:
+    """account -> (pattern, cluster_key or None) of what detectors that read the spikes flagged
+    (``requires`` spikes: timing's bot cases, batches): the spikes detector could not see them."""
+    from abuse.detect.base import all_detectors
+
+    registry = all_detectors()
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for name, r in results.items():
+        cls = registry.get(name)
+        if cls is None or "spikes" not in cls.requires:
+            continue
+        for c in r.clusters:
+            for a in c.account_ids:
+                out.setdefault(a, []).append((c.pattern, c.cluster_key))
+        for f in r.findings:  # flagged alone (a lone bot): counted in the share, nothing to link
+            out.setdefault(f.account_id, []).append((f.pattern, None))
+    return out
+
+
+def _with_late_cases(s, late: dict[str, list[tuple[str, str | None]]], min_share: float = 0.2):
+    """A spike row with no case linked learns of what was found after the spikes: when at least
+    ``min_share`` of its top accounts (and two) were flagged by such a detector, the share of its
+    top accounts flagged becomes ``flagged_share`` (when larger) and the clusters holding that many
+    are linked."""
+    top = list(s.top_account_ids or [])
+    if s.cluster_keys or not top or not late:
+        return s
+    counts: dict[tuple, int] = {}
+    for a in top:
+        for k in dict.fromkeys(late.get(a, [])):
+            counts[k] = counts.get(k, 0) + 1
+    keys = sorted(k for k, n in counts.items() if k[1] is not None and n >= 2 and n >= min_share * len(top))
+    held = sum(1 for a in top if a in late)
+    if held < 2 or held < min_share * len(top):
+        return s
+    share = max(s.flagged_share or 0.0, held / len(top))
+    explained = s.explained_by
+    if explained and held >= 0.5 * len(top):  # a benign cause no longer explains it alone
+        patterns = sorted({k[0] for a in top for k in late.get(a, [])})
+        explained = f"{explained}; {held / len(top):.0%} of its top accounts are flagged {', '.join(patterns)}"
+    return replace(s, flagged_share=round(share, 4), cluster_keys=[tuple(k) for k in keys], explained_by=explained)
 
 
 def _incident_columns(s, ids: dict[tuple[str, str], str]) -> tuple:
