@@ -51,8 +51,10 @@ def test_registration_waves_link_the_batches_made_of_them(sample_report: Path) -
     import duckdb
 
     con = duckdb.connect(str(sample_report), read_only=True)
-    batches = {r[0] for r in con.execute(
-        "SELECT cluster_id FROM report.clusters WHERE pattern = 'batch_registration'").fetchall()}
+    batches = {
+        r[0]
+        for r in con.execute("SELECT cluster_id FROM report.clusters WHERE pattern = 'batch_registration'").fetchall()
+    }
     linked = con.execute("""SELECT flagged_share, cluster_ids FROM report.activity_spikes
                             WHERE scope = 'registrations' AND len(cluster_ids) > 0""").fetchall()
     assert batches and batches <= {c for _s, ids in linked for c in ids}
