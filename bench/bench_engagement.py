@@ -58,10 +58,12 @@ def one(scale: float, seed: int, tz: str) -> tuple[int, float]:
             t0 = time.perf_counter()
             result = EngagementDetector().detect(ctx)
             took = time.perf_counter() - t0
-        print(f"scale {scale:g}: {events:,} activity rows with a target; engagement {took:6.2f} s "
-              f"({events / took:,.0f} rows/s), peak RSS {mem.peak / 2**20:.0f} MiB "
-              f"(+{(mem.peak - mem.start) / 2**20:.0f} MiB); {len(result.clusters)} farms, "
-              f"{len(result.findings)} accounts")
+        print(
+            f"scale {scale:g}: {events:,} activity rows with a target; engagement {took:6.2f} s "
+            f"({events / took:,.0f} rows/s), peak RSS {mem.peak / 2**20:.0f} MiB "
+            f"(+{(mem.peak - mem.start) / 2**20:.0f} MiB); {len(result.clusters)} farms, "
+            f"{len(result.findings)} accounts"
+        )
         con.close()
         return events, took
 

@@ -47,9 +47,13 @@ def make(path: Path, fmt: str, n: int) -> None:
     import duckdb
 
     con = duckdb.connect()
-    opts = {"csv": "(FORMAT csv, HEADER)", "csv.gz": "(FORMAT csv, HEADER, COMPRESSION gzip)",
-            "jsonl": "(FORMAT json)", "parquet": "(FORMAT parquet)",
-            "csv-damaged": "(FORMAT csv, HEADER)"}[fmt]
+    opts = {
+        "csv": "(FORMAT csv, HEADER)",
+        "csv.gz": "(FORMAT csv, HEADER, COMPRESSION gzip)",
+        "jsonl": "(FORMAT json)",
+        "parquet": "(FORMAT parquet)",
+        "csv-damaged": "(FORMAT csv, HEADER)",
+    }[fmt]
     con.execute(f"COPY ({MAKE.format(n=n)}) TO '{path}' {opts}")
     if fmt == "csv-damaged":
         with path.open("a") as f:
@@ -63,8 +67,13 @@ def measure(mode: str, fmt: str, path: Path, work: Path) -> dict:
     t0 = time.perf_counter()
     if mode == "bare":
         con = duckdb.connect(str(work / "bare.duckdb"))
-        reader = {"csv": "read_csv", "csv.gz": "read_csv", "jsonl": "read_json", "parquet": "read_parquet",
-                  "csv-damaged": "read_csv"}[fmt]
+        reader = {
+            "csv": "read_csv",
+            "csv.gz": "read_csv",
+            "jsonl": "read_json",
+            "parquet": "read_parquet",
+            "csv-damaged": "read_csv",
+        }[fmt]
         extra = ", ignore_errors=true" if fmt == "csv-damaged" else ""
         rows = con.execute(f"CREATE TABLE t AS SELECT * FROM {reader}('{path}'{extra})").fetchone()[0]
     else:
@@ -106,13 +115,20 @@ def main() -> None:
             for mode in ("bare", "ingest"):
                 work = Path(d) / mode
                 work.mkdir()
-                out = subprocess.run([sys.executable, __file__, "--child", mode, fmt, str(path), str(work)],
-                                     capture_output=True, text=True, check=True)
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", mode, fmt, str(path), str(work)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 results[mode] = r
                 ratio = r["seconds"] / results["bare"]["seconds"]
-                print(f"{fmt:<8} {mode:<7} {r['rows']:>12,} {r['seconds']:>8.2f} "
-                      f"{r['rows'] / r['seconds']:>12,.0f} {r['peak_mb']:>8.0f} {ratio:>6.2f}", flush=True)
+                print(
+                    f"{fmt:<8} {mode:<7} {r['rows']:>12,} {r['seconds']:>8.2f} "
+                    f"{r['rows'] / r['seconds']:>12,.0f} {r['peak_mb']:>8.0f} {ratio:>6.2f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

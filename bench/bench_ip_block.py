@@ -37,18 +37,24 @@ def main() -> None:
     for n in args.rows:
         con = empty_staged(seeds=False)
         con.execute(f"CREATE TABLE ips AS {IPS}", [n])
-        con.execute("INSERT INTO stg_orders (order_id, account_id, shop_id, amount, created_at, ip) "
-                    "SELECT 'o' || row_number() OVER (), 'a' || (row_number() OVER () % 5000), 's', 1, "
-                    "TIMESTAMPTZ '2026-06-01 00:00:00+08', ip FROM ips")
+        con.execute(
+            "INSERT INTO stg_orders (order_id, account_id, shop_id, amount, created_at, ip) "
+            "SELECT 'o' || row_number() OVER (), 'a' || (row_number() OVER () % 5000), 's', 1, "
+            "TIMESTAMPTZ '2026-06-01 00:00:00+08', ip FROM ips"
+        )
         use_intermediate(con)
         floor = timed(con, r"SELECT count(DISTINCT regexp_extract(ip, '^(\d+\.\d+\.\d+)\.', 1)) FROM ips")
         macro = timed(con, "SELECT count(DISTINCT ip_block(ip)) FROM ips")
-        view = timed(con, "SELECT count(DISTINCT value) FROM int_account_identifiers "
-                          "WHERE kind = 'ip_block' AND source = 'orders'")
+        view = timed(
+            con,
+            "SELECT count(DISTINCT value) FROM int_account_identifiers WHERE kind = 'ip_block' AND source = 'orders'",
+        )
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"rows {n:>11,}  ip_block {macro:6.2f} s ({n / macro:>12,.0f} rows/s)  "
-              f"bare IPv4 regexp {floor:6.2f} s  int_account_identifiers ip_block rows {view:6.2f} s  "
-              f"peak RSS {rss:,.0f} MiB")
+        print(
+            f"rows {n:>11,}  ip_block {macro:6.2f} s ({n / macro:>12,.0f} rows/s)  "
+            f"bare IPv4 regexp {floor:6.2f} s  int_account_identifiers ip_block rows {view:6.2f} s  "
+            f"peak RSS {rss:,.0f} MiB"
+        )
         con.close()
 
 

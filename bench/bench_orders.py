@@ -43,10 +43,18 @@ def bench(scale: float, seed: int, root: Path) -> list[dict]:
             t0 = time.perf_counter()
             res = det.detect(ctx)
             secs = time.perf_counter() - t0
-        rows.append({"detector": det.name, "scale": scale, "orders": n_orders, "seconds": secs,
-                     "rows_per_s": n_orders / max(secs, 1e-9),
-                     "rss_growth_mb": (rss.peak - base_rss) / 2**20,
-                     "clusters": len(res.clusters), "flagged": len(res.findings)})
+        rows.append(
+            {
+                "detector": det.name,
+                "scale": scale,
+                "orders": n_orders,
+                "seconds": secs,
+                "rows_per_s": n_orders / max(secs, 1e-9),
+                "rss_growth_mb": (rss.peak - base_rss) / 2**20,
+                "clusters": len(res.clusters),
+                "flagged": len(res.findings),
+            }
+        )
     con.close()
     return rows
 
@@ -63,12 +71,16 @@ def main() -> None:
         small = bench(a.scale, a.seed, root)
         large = bench(a.scale * a.factor, a.seed, root)
     for r in small + large:
-        print(f"{r['detector']:<9} scale {r['scale']:>6g}: {r['orders']:>9,} orders  detect "
-              f"{r['seconds']:7.2f} s  {r['rows_per_s']:>10,.0f} orders/s  RSS growth "
-              f"{r['rss_growth_mb']:7.1f} MB  clusters {r['clusters']} flagged {r['flagged']}")
+        print(
+            f"{r['detector']:<9} scale {r['scale']:>6g}: {r['orders']:>9,} orders  detect "
+            f"{r['seconds']:7.2f} s  {r['rows_per_s']:>10,.0f} orders/s  RSS growth "
+            f"{r['rss_growth_mb']:7.1f} MB  clusters {r['clusters']} flagged {r['flagged']}"
+        )
     for s, big in zip(small, large, strict=True):
-        print(f"{s['detector']:<9} x{big['orders'] / s['orders']:.1f} orders -> "
-              f"x{big['seconds'] / max(s['seconds'], 1e-9):.1f} time")
+        print(
+            f"{s['detector']:<9} x{big['orders'] / s['orders']:.1f} orders -> "
+            f"x{big['seconds'] / max(s['seconds'], 1e-9):.1f} time"
+        )
 
 
 if __name__ == "__main__":

@@ -66,9 +66,16 @@ def bench(scale: float, seed: int, root: Path, adversarial: bool = False) -> dic
     det.detect(ctx)
     _, py_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"scale": scale, "orders": n_orders, "reviews": n_edges, "seconds": secs,
-            "py_peak_mb": py_peak / 2**20, "rss_growth_mb": (rss.peak - base_rss) / 2**20,
-            "rings": len(res.clusters), "flagged": len(res.findings)}
+    return {
+        "scale": scale,
+        "orders": n_orders,
+        "reviews": n_edges,
+        "seconds": secs,
+        "py_peak_mb": py_peak / 2**20,
+        "rss_growth_mb": (rss.peak - base_rss) / 2**20,
+        "rings": len(res.clusters),
+        "flagged": len(res.findings),
+    }
 
 
 def main() -> None:
@@ -77,17 +84,22 @@ def main() -> None:
     ap.add_argument("--factor", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="keep generated data here (reused if present)")
-    ap.add_argument("--adversarial", action="store_true",
-                    help="adaptive crews (abuse generate --adversarial): exercises the sparse search")
+    ap.add_argument(
+        "--adversarial",
+        action="store_true",
+        help="adaptive crews (abuse generate --adversarial): exercises the sparse search",
+    )
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = a.keep or Path(tmp)
         for s in (a.scale, a.scale * a.factor):
             r = bench(s, a.seed, root, a.adversarial)
-            print(f"scale {r['scale']:>6g}: {r['orders']:>9,} orders {r['reviews']:>8,} review "
-                  f"actions  detect {r['seconds']:7.2f} s ({r['orders'] / r['seconds']:,.0f} orders/s)  python peak {r['py_peak_mb']:7.1f} MB  "
-                  f"RSS growth {r['rss_growth_mb']:7.1f} MB  rings {r['rings']} "
-                  f"flagged {r['flagged']}")
+            print(
+                f"scale {r['scale']:>6g}: {r['orders']:>9,} orders {r['reviews']:>8,} review "
+                f"actions  detect {r['seconds']:7.2f} s ({r['orders'] / r['seconds']:,.0f} orders/s)  python peak {r['py_peak_mb']:7.1f} MB  "
+                f"RSS growth {r['rss_growth_mb']:7.1f} MB  rings {r['rings']} "
+                f"flagged {r['flagged']}"
+            )
 
 
 if __name__ == "__main__":

@@ -57,22 +57,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_timing_") as tmp:
         generate(Path(tmp), args.seed, args.scale, adversarial=args.adversarial, tz=args.tz)
         con, start, end = staged(Path(tmp) / "landing", args.tz)
-        sizes = {t: con.sql(f"SELECT count(*) FROM stg_{t}").fetchone()[0]
-                 for t in ("accounts", "orders", "reviews", "coupon_events", "activity")}
+        sizes = {
+            t: con.sql(f"SELECT count(*) FROM stg_{t}").fetchone()[0]
+            for t in ("accounts", "orders", "reviews", "coupon_events", "activity")
+        }
         print(f"scale {args.scale}: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
         upstream = {}
         for cls in (HoardingDetector, SpikeDetector, TimingDetector):  # timing reads the spikes' results
-            ctx = DetectContext(con, start, end, args.tz, cls.Params(),
-                                upstream={r: upstream[r] for r in cls.requires})
+            ctx = DetectContext(con, start, end, args.tz, cls.Params(), upstream={r: upstream[r] for r in cls.requires})
             with PeakRss() as mem:
                 t0 = time.perf_counter()
                 result = cls().detect(ctx)
                 took = time.perf_counter() - t0
             upstream[cls.name] = result
             rate = sizes["activity"] / max(took, 1e-9)
-            print(f"  {cls.name:8s} {took:7.2f} s  {rate:10,.0f} activity rows/s  peak RSS {mem.peak / 2**20:7.0f} MiB "
-                  f"(+{(mem.peak - mem.start) / 2**20:.0f} MiB)  "
-                  f"{len(result.findings)} findings, {len(result.spikes)} spikes")
+            print(
+                f"  {cls.name:8s} {took:7.2f} s  {rate:10,.0f} activity rows/s  peak RSS {mem.peak / 2**20:7.0f} MiB "
+                f"(+{(mem.peak - mem.start) / 2**20:.0f} MiB)  "
+                f"{len(result.findings)} findings, {len(result.spikes)} spikes"
+            )
 
 
 if __name__ == "__main__":

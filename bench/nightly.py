@@ -41,11 +41,18 @@ from pathlib import Path
 from typing import Any
 
 CACHE = Path("/tmp/abuse-bench")
-TIME_COLUMN = {"accounts": "registered_at", "orders": "created_at", "reviews": "created_at",
-               "refunds": "requested_at", "coupon_events": "ts", "activity": "ts"}
+TIME_COLUMN = {
+    "accounts": "registered_at",
+    "orders": "created_at",
+    "reviews": "created_at",
+    "refunds": "requested_at",
+    "coupon_events": "ts",
+    "activity": "ts",
+}
 
 
 # --- data ------------------------------------------------------------------------------------
+
 
 def generated(scale: float, seed: int) -> Path:
     """The landing directory of `abuse generate` at this scale and seed (cached)."""
@@ -101,8 +108,11 @@ def split_last_day(landing: Path) -> tuple[Path, Path]:
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     files = landing_files(landing)
     day_of = {kind: f"left(CAST({col} AS VARCHAR), 10)" for kind, col in TIME_COLUMN.items()}
-    last = max(con.execute(f"SELECT max({day_of[kind]}) FROM {_as_text(con, path)}").fetchone()[0]
-               for kind, path in files if kind == "orders")
+    last = max(
+        con.execute(f"SELECT max({day_of[kind]}) FROM {_as_text(con, path)}").fetchone()[0]
+        for kind, path in files
+        if kind == "orders"
+    )
     for kind, path in files:
         (hist / kind).mkdir(parents=True, exist_ok=True)
         if kind not in TIME_COLUMN:
@@ -111,15 +121,20 @@ def split_last_day(landing: Path) -> tuple[Path, Path]:
         (day / kind).mkdir(parents=True, exist_ok=True)
         src = _as_text(con, path)
         stem = path.name.split(".")[0]
-        con.execute(f"COPY (SELECT * FROM {src} WHERE {day_of[kind]} < '{last}') "
-                    f"TO '{hist / kind / stem}.parquet' (FORMAT parquet)")
-        con.execute(f"COPY (SELECT * FROM {src} WHERE {day_of[kind]} >= '{last}') "
-                    f"TO '{day / kind / stem}_day.parquet' (FORMAT parquet)")
+        con.execute(
+            f"COPY (SELECT * FROM {src} WHERE {day_of[kind]} < '{last}') "
+            f"TO '{hist / kind / stem}.parquet' (FORMAT parquet)"
+        )
+        con.execute(
+            f"COPY (SELECT * FROM {src} WHERE {day_of[kind]} >= '{last}') "
+            f"TO '{day / kind / stem}_day.parquet' (FORMAT parquet)"
+        )
     (root / "done").write_text(str(last))
     return hist, day
 
 
 # --- measurements (in a child process) -------------------------------------------------------
+
 
 class Peak:
     """The peak RSS of this process during a stage, sampled in a thread."""
@@ -175,8 +190,13 @@ def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
     con.close()
     for kind, (rows, secs, mb, cpu) in per_kind.items():
         stages.append({"stage": f"ingest:{kind}", "rows": rows, "seconds": secs, "peak_mb": mb, "cpu_s": cpu})
-    return {"stages": stages, "seconds": time.perf_counter() - t_all, "cpu_s": _cpu_s(),
-            "rows": sum(s["rows"] for s in stages), "peak_mb": _maxrss_mb()}
+    return {
+        "stages": stages,
+        "seconds": time.perf_counter() - t_all,
+        "cpu_s": _cpu_s(),
+        "rows": sum(s["rows"] for s in stages),
+        "peak_mb": _maxrss_mb(),
+    }
 
 
 def _cpu_s() -> float:
@@ -188,16 +208,18 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: int | None,
-                    dossiers_top: int) -> dict[str, Any]:
+def measure_nightly(
+    landing: Path, db: Path, memory_limit: str | None, threads: int | None, dossiers_top: int
+) -> dict[str, Any]:
     from abuse import pipeline
     from abuse.engine import limits
     from abuse.settings import Settings
 
     peak = Peak()
     kw: dict[str, Any] = {"memory_limit": memory_limit, "threads": threads}
-    settings = Settings(landing=landing, db=db, dossiers_top=dossiers_top, init=True,
-                        **{k: v for k, v in kw.items() if v is not None})
+    settings = Settings(
+        landing=landing, db=db, dossiers_top=dossiers_top, init=True, **{k: v for k, v in kw.items() if v is not None}
+    )
     said: list[str] = []
     from abuse.detect.base import DetectContext, all_detectors, ordered, params_for
 
@@ -205,13 +227,15 @@ def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: 
     t_all = time.perf_counter()
     run = pipeline.start(settings, say=said.append)
     engine_limits = limits(run.con)
-    stages: list[dict[str, Any]] = [{"stage": "start", "rows": 0, "seconds": time.perf_counter() - t_all,
-                                     "peak_mb": peak.mb()}]
+    stages: list[dict[str, Any]] = [
+        {"stage": "start", "rows": 0, "seconds": time.perf_counter() - t_all, "peak_mb": peak.mb()}
+    ]
     con = run.con
 
     def staged_rows() -> int:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'stg_%'").fetchall()]
+        tables = [
+            r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'stg_%'").fetchall()
+        ]
         return sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
 
     try:
@@ -225,56 +249,111 @@ def measure_nightly(landing: Path, db: Path, memory_limit: str | None, threads: 
             acc[1] += f.seconds
         for kind, (rows, secs) in sorted(by_kind.items()):
             stages.append({"stage": f"ingest:{kind}", "rows": rows, "seconds": secs, "peak_mb": mb})
-        stages.append({"stage": "ingest", "rows": sum(f.rows for f in report.files),
-                       "seconds": run.timings["ingest"], "peak_mb": mb, "cpu_s": cpu})
+        stages.append(
+            {
+                "stage": "ingest",
+                "rows": sum(f.rows for f in report.files),
+                "seconds": run.timings["ingest"],
+                "peak_mb": mb,
+                "cpu_s": cpu,
+            }
+        )
         peak.reset()
         pipeline.stage(run)
         n_staged = staged_rows()
         note = next((s for s in said if s.startswith("[stage]")), "")
         staging_s = re.search(r" in ([0-9.]+)s; window", note)
-        stages.append({"stage": "stage", "rows": n_staged, "seconds": run.timings["stage"],
-                       "peak_mb": peak.mb(), "cpu_s": peak.cpu_s(), "note": note})
+        stages.append(
+            {
+                "stage": "stage",
+                "rows": n_staged,
+                "seconds": run.timings["stage"],
+                "peak_mb": peak.mb(),
+                "cpu_s": peak.cpu_s(),
+                "note": note,
+            }
+        )
         if staging_s:  # of which: stg_* maintained (merged or rebuilt); the rest is checks and seeds
-            stages.append({"stage": "stage:staging", "rows": n_staged, "seconds": float(staging_s.group(1)),
-                           "peak_mb": stages[-1]["peak_mb"], "note": note.split(";")[0][17:]})
+            stages.append(
+                {
+                    "stage": "stage:staging",
+                    "rows": n_staged,
+                    "seconds": float(staging_s.group(1)),
+                    "peak_mb": stages[-1]["peak_mb"],
+                    "note": note.split(";")[0][17:],
+                }
+            )
         detectors = {n: c for n, c in all_detectors().items() if n not in settings.disabled_detectors}
         for name in ordered(detectors):  # pipeline.detect, one detector at a time to see each one's peak
             cls = detectors[name]
             peak.reset()
             t0 = time.perf_counter()
-            ctx = DetectContext(run.con, run.window_start, run.window_end, settings.tz,
-                                params_for(cls, settings.detectors.get(name)),
-                                upstream={r: run.results[r] for r in cls.requires})
+            ctx = DetectContext(
+                run.con,
+                run.window_start,
+                run.window_end,
+                settings.tz,
+                params_for(cls, settings.detectors.get(name)),
+                upstream={r: run.results[r] for r in cls.requires},
+            )
             result = cls().detect(ctx)
             run.results[name] = result
             run.timings[f"detect:{name}"] = time.perf_counter() - t0
-            stages.append({"stage": f"detect:{name}", "rows": n_staged, "seconds": run.timings[f"detect:{name}"],
-                           "peak_mb": peak.mb(), "cpu_s": peak.cpu_s(),
-                           "note": f"{len(result.findings)} findings"})
+            stages.append(
+                {
+                    "stage": f"detect:{name}",
+                    "rows": n_staged,
+                    "seconds": run.timings[f"detect:{name}"],
+                    "peak_mb": peak.mb(),
+                    "cpu_s": peak.cpu_s(),
+                    "note": f"{len(result.findings)} findings",
+                }
+            )
         peak.reset()
         pipeline.publish_stage(run)
         findings = sum(len(r.findings) for r in run.results.values())
-        stages.append({"stage": "publish", "rows": findings, "seconds": run.timings["publish"], "peak_mb": peak.mb(),
-                       "cpu_s": peak.cpu_s()})
+        stages.append(
+            {
+                "stage": "publish",
+                "rows": findings,
+                "seconds": run.timings["publish"],
+                "peak_mb": peak.mb(),
+                "cpu_s": peak.cpu_s(),
+            }
+        )
     except BaseException as exc:
         pipeline.fail(run, exc)
         run.con.close()
         raise
     peak.reset()
     pages = pipeline.dossiers_stage(run)
-    stages.append({"stage": "dossiers", "rows": len(pages), "seconds": run.timings.get("dossiers", 0.0),
-                   "peak_mb": peak.mb(), "cpu_s": peak.cpu_s()})
+    stages.append(
+        {
+            "stage": "dossiers",
+            "rows": len(pages),
+            "seconds": run.timings.get("dossiers", 0.0),
+            "peak_mb": peak.mb(),
+            "cpu_s": peak.cpu_s(),
+        }
+    )
     peak.reset()
     t0 = time.perf_counter()
     run.con.close()  # checkpoints the write-ahead log into the file
-    stages.append({"stage": "close", "rows": 0, "seconds": time.perf_counter() - t0, "peak_mb": peak.mb(),
-                   "cpu_s": peak.cpu_s()})
-    return {"stages": stages, "seconds": time.perf_counter() - t_all, "cpu_s": _cpu_s(),
-            "rows": sum(s["rows"] for s in stages if s["stage"].startswith("ingest:")),
-            "peak_mb": _maxrss_mb(), "limits": engine_limits}
+    stages.append(
+        {"stage": "close", "rows": 0, "seconds": time.perf_counter() - t0, "peak_mb": peak.mb(), "cpu_s": peak.cpu_s()}
+    )
+    return {
+        "stages": stages,
+        "seconds": time.perf_counter() - t_all,
+        "cpu_s": _cpu_s(),
+        "rows": sum(s["rows"] for s in stages if s["stage"].startswith("ingest:")),
+        "peak_mb": _maxrss_mb(),
+        "limits": engine_limits,
+    }
 
 
 # --- driver ----------------------------------------------------------------------------------
+
 
 def child(mode: str, *args: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, "--child", mode, *args], capture_output=True, text=True)
@@ -286,8 +365,12 @@ def child(mode: str, *args: str) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     import psutil
 
-    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "load_1min": round(os.getloadavg()[0], 2), "python": platform.python_version()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_1min": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+    }
 
 
 def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> str:
@@ -296,8 +379,11 @@ def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> s
     if bare:  # all of ingest against the whole bare load
         bare_s["ingest"] = sum(s["seconds"] for s in bare["stages"])
         bare_cpu["ingest"] = sum(s.get("cpu_s") or 0.0 for s in bare["stages"]) or None
-    lines = [title, f"{'stage':<24} {'rows':>11} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} "
-                    f"{'bare s':>7} {'ratio':>6} {'cpu s':>7} {'cpu ratio':>9}  note"]
+    lines = [
+        title,
+        f"{'stage':<24} {'rows':>11} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} "
+        f"{'bare s':>7} {'ratio':>6} {'cpu s':>7} {'cpu ratio':>9}  note",
+    ]
     for s in nightly["stages"]:
         b = bare_s.get(s["stage"])
         rate = s["rows"] / s["seconds"] if s["seconds"] > 0 else 0
@@ -306,23 +392,29 @@ def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> s
         cpu, bcpu = s.get("cpu_s"), bare_cpu.get(s["stage"])
         cpu_col = "" if cpu is None else f"{cpu:7.2f}"
         cpu_ratio = "" if cpu is None or not bcpu else f"{cpu / bcpu:8.1f}x"
-        lines.append(f"{s['stage']:<24} {s['rows']:>11,} {s['seconds']:>8.2f} {rate:>11,.0f} "
-                     f"{s['peak_mb']:>8.0f} {bare_col:>7} {ratio_col:>6} {cpu_col:>7} {cpu_ratio:>9}  "
-                     f"{s.get('note', '')[:90]}")
+        lines.append(
+            f"{s['stage']:<24} {s['rows']:>11,} {s['seconds']:>8.2f} {rate:>11,.0f} "
+            f"{s['peak_mb']:>8.0f} {bare_col:>7} {ratio_col:>6} {cpu_col:>7} {cpu_ratio:>9}  "
+            f"{s.get('note', '')[:90]}"
+        )
     total_bare = bare["seconds"] if bare else None
     ratio = f"{nightly['seconds'] / total_bare:5.1f}x" if total_bare else ""
     bare_col = "" if total_bare is None else f"{total_bare:7.2f}"
     cpu, bcpu = nightly.get("cpu_s"), (bare or {}).get("cpu_s")
     cpu_col = "" if cpu is None else f"{cpu:7.2f}"
     cpu_ratio = "" if cpu is None or not bcpu else f"{cpu / bcpu:8.1f}x"
-    lines.append(f"{'total (process)':<24} {nightly['rows']:>11,} {nightly['seconds']:>8.2f} "
-                 f"{nightly['rows'] / nightly['seconds']:>11,.0f} {nightly['peak_mb']:>8.0f} "
-                 f"{bare_col:>7} {ratio:>6} {cpu_col:>7} {cpu_ratio:>9}")
+    lines.append(
+        f"{'total (process)':<24} {nightly['rows']:>11,} {nightly['seconds']:>8.2f} "
+        f"{nightly['rows'] / nightly['seconds']:>11,.0f} {nightly['peak_mb']:>8.0f} "
+        f"{bare_col:>7} {ratio:>6} {cpu_col:>7} {cpu_ratio:>9}"
+    )
     if bare:
         bcpu_col = "" if bcpu is None else f"{bcpu:7.2f}"
-        lines.append(f"{'bare load (process)':<24} {bare['rows']:>11,} {bare['seconds']:>8.2f} "
-                     f"{bare['rows'] / bare['seconds']:>11,.0f} {bare['peak_mb']:>8.0f} {'':>7} {'':>6} "
-                     f"{bcpu_col:>7}")
+        lines.append(
+            f"{'bare load (process)':<24} {bare['rows']:>11,} {bare['seconds']:>8.2f} "
+            f"{bare['rows'] / bare['seconds']:>11,.0f} {bare['peak_mb']:>8.0f} {'':>7} {'':>6} "
+            f"{bcpu_col:>7}"
+        )
     return "\n".join(lines)
 
 
@@ -333,8 +425,11 @@ def main() -> None:
     p.add_argument("--memory-limit", help="the memory_limit setting, e.g. 6GB")
     p.add_argument("--threads", type=int, help="the threads setting")
     p.add_argument("--dossiers", type=int, default=10, help="dossiers_top")
-    p.add_argument("--incremental", action="store_true",
-                   help="also: history (all but the last day) cold, then the last day as an incremental night")
+    p.add_argument(
+        "--incremental",
+        action="store_true",
+        help="also: history (all but the last day) cold, then the last day as an incremental night",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -343,8 +438,9 @@ def main() -> None:
         if mode == "bare":
             res = measure_bare(Path(rest[0]), Path(rest[1]))
         else:
-            res = measure_nightly(Path(rest[0]), Path(rest[1]), rest[2] or None,
-                                  int(rest[3]) if rest[3] else None, int(rest[4]))
+            res = measure_nightly(
+                Path(rest[0]), Path(rest[1]), rest[2] or None, int(rest[3]) if rest[3] else None, int(rest[4])
+            )
         print(json.dumps(res))
         return
 
@@ -353,8 +449,12 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     lim = [args.memory_limit or "", str(args.threads or ""), str(args.dossiers)]
-    out: dict[str, Any] = {"scale": args.scale, "seed": args.seed, "machine": machine(),
-                           "landing_mb": round(sum(p.stat().st_size for _, p in landing_files(landing)) / 2**20, 1)}
+    out: dict[str, Any] = {
+        "scale": args.scale,
+        "seed": args.seed,
+        "machine": machine(),
+        "landing_mb": round(sum(p.stat().st_size for _, p in landing_files(landing)) / 2**20, 1),
+    }
     out["bare"] = child("bare", str(landing), str(work))
     out["nightly"] = child("nightly", str(landing), str(work / "cold" / "abuse.duckdb"), *lim)
     if args.incremental:
@@ -368,8 +468,10 @@ def main() -> None:
         print(json.dumps(out, indent=1))
         return
     m = out["machine"]
-    print(f"scale {args.scale:g} seed {args.seed}: landing {out['landing_mb']} MB, {m['cores']} cores, "
-          f"{m['memory_gb']} GB, load {m['load_1min']}; limits {out['nightly']['limits']}")
+    print(
+        f"scale {args.scale:g} seed {args.seed}: landing {out['landing_mb']} MB, {m['cores']} cores, "
+        f"{m['memory_gb']} GB, load {m['load_1min']}; limits {out['nightly']['limits']}"
+    )
     print(table("cold nightly vs bare DuckDB load of the same files", out["nightly"], out["bare"]))
     if args.incremental:
         print()

@@ -8,7 +8,6 @@ No ``from __future__ import annotations`` here: Prefect builds the parameter for
 a UI-triggered run's parameters from the real annotations.
 """
 
-
 import hashlib
 import os
 from contextlib import contextmanager
@@ -44,8 +43,9 @@ def db_limit_name(db: str) -> str:
     return f"abuse-db-{hashlib.sha1(path.encode()).hexdigest()[:12]}"
 
 
-def settings_for(settings_file: Optional[str] = None, thresholds: Optional[BaseModel | dict] = None,
-                 **params: Any) -> Settings:
+def settings_for(
+    settings_file: Optional[str] = None, thresholds: Optional[BaseModel | dict] = None, **params: Any
+) -> Settings:
     """The run's settings: the settings file < environment < these flow parameters (None = not
     given), thresholds merged key by key into the file's and the environment's."""
     if isinstance(thresholds, BaseModel):
@@ -88,11 +88,17 @@ def publish_task(run: pipeline.Run) -> str:
 @task(name="artifacts", cache_policy=NONE)
 def artifacts_task(run: pipeline.Run) -> None:
     """The night's result in the Prefect UI: a markdown summary and a table of the cases."""
-    create_markdown_artifact(report_text.run_markdown(run.con, run.run_id), key="abuse-summary",
-                             description=f"abuse nightly run {run.run_id}")
+    create_markdown_artifact(
+        report_text.run_markdown(run.con, run.run_id),
+        key="abuse-summary",
+        description=f"abuse nightly run {run.run_id}",
+    )
     cases = report_text.case_table(run.con, run.run_id)
-    create_table_artifact(cases or [{"cluster_id": None, "summary": "no cases tonight"}], key="abuse-cases",
-                          description=f"cases of run {run.run_id}, by money at risk")
+    create_table_artifact(
+        cases or [{"cluster_id": None, "summary": "no cases tonight"}],
+        key="abuse-cases",
+        description=f"cases of run {run.run_id}, by money at risk",
+    )
 
 
 @task(name="dossiers", cache_policy=NONE)
@@ -138,18 +144,30 @@ def nightly_flow(
         settings_file: Settings file to read (default: abuse.toml in the worker's directory).
     """
     flow_run = get_run_context().flow_run
-    deployment = (f"{nightly_flow.name}/{prefect_runtime_deployment.name}"
-                  if flow_run.deployment_id else None)
-    settings = settings_for(settings_file, thresholds, landing=landing, db=db, as_of=as_of,
-                            window_days=window_days, tz=tz, disabled_detectors=disabled_detectors,
-                            dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s,
-                            memory_limit=memory_limit, threads=threads,
-                            flow_run_id=str(flow_run.id), deployment=deployment)
+    deployment = f"{nightly_flow.name}/{prefect_runtime_deployment.name}" if flow_run.deployment_id else None
+    settings = settings_for(
+        settings_file,
+        thresholds,
+        landing=landing,
+        db=db,
+        as_of=as_of,
+        window_days=window_days,
+        tz=tz,
+        disabled_detectors=disabled_detectors,
+        dossiers_top=dossiers_top,
+        init=init,
+        feedback_wait_s=feedback_wait_s,
+        memory_limit=memory_limit,
+        threads=threads,
+        flow_run_id=str(flow_run.id),
+        deployment=deployment,
+    )
     settings.check_paths()
     with _one_run_per_database(str(settings.db)):
         run = pipeline.start(settings, say=get_run_logger().info)
-        return pipeline.drive(run, [ingest_task, stage_task, detect_stage, publish_task],
-                              [artifacts_task, dossiers_task])  # after the commit: cannot undo the report
+        return pipeline.drive(
+            run, [ingest_task, stage_task, detect_stage, publish_task], [artifacts_task, dossiers_task]
+        )  # after the commit: cannot undo the report
 
 
 @contextmanager
@@ -216,9 +234,20 @@ def backfill_flow(
         threads: Threads for DuckDB and polars.
         settings_file: Settings file to read (default: abuse.toml in the worker's directory).
     """
-    common = dict(landing=landing, db=db, window_days=window_days, tz=tz, disabled_detectors=disabled_detectors,
-                  dossiers_top=dossiers_top, init=init, feedback_wait_s=feedback_wait_s,
-                  memory_limit=memory_limit, threads=threads)
+    common = dict(
+        landing=landing,
+        db=db,
+        window_days=window_days,
+        tz=tz,
+        disabled_detectors=disabled_detectors,
+        dossiers_top=dossiers_top,
+        init=init,
+        feedback_wait_s=feedback_wait_s,
+        memory_limit=memory_limit,
+        threads=threads,
+    )
     settings_for(settings_file, thresholds, **common).check_paths()  # every night's settings, checked once first
-    return [nightly_flow(as_of=day, thresholds=thresholds, settings_file=settings_file, **common)
-            for day in pipeline.backfill_days(date_from, date_to)]
+    return [
+        nightly_flow(as_of=day, thresholds=thresholds, settings_file=settings_file, **common)
+        for day in pipeline.backfill_days(date_from, date_to)
+    ]

@@ -29,15 +29,18 @@ DEPLOYMENT = "nightly"
 
 def deployment_parameters(settings: Settings, settings_file: Path | None = None) -> dict:
     """What every run of the deployment starts from (a UI run may change any of it)."""
-    params = {"landing": str(Path(settings.landing).resolve()), "db": str(Path(settings.db).resolve()),
-              "tz": settings.tz, "window_days": settings.window_days}
+    params = {
+        "landing": str(Path(settings.landing).resolve()),
+        "db": str(Path(settings.db).resolve()),
+        "tz": settings.tz,
+        "window_days": settings.window_days,
+    }
     if settings_file:
         params["settings_file"] = str(Path(settings_file).resolve())
     return params
 
 
-def serve(settings: Settings, cron: str = "0 2 * * *", limit: int = 1,
-          settings_file: Path | None = None) -> None:
+def serve(settings: Settings, cron: str = "0 2 * * *", limit: int = 1, settings_file: Path | None = None) -> None:
     settings.check_paths()
     ensure_db_limit(str(Path(settings.db).resolve()))
     nightly_flow.serve(

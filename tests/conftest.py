@@ -35,8 +35,9 @@ def sample_report(tmp_path_factory) -> Path:
     that check what an analyst sees on the sample (README queries, dossier figures)."""
     out = tmp_path_factory.mktemp("sample-report")
     root = Path(__file__).resolve().parent.parent
-    run_nightly(Settings(landing=root / "sample_data" / "landing", db=out / "abuse.duckdb", dossiers_top=3),
-                say=lambda _m: None)
+    run_nightly(
+        Settings(landing=root / "sample_data" / "landing", db=out / "abuse.duckdb", dossiers_top=3), say=lambda _m: None
+    )
     return out / "abuse.duckdb"
 
 

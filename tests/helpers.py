@@ -34,8 +34,9 @@ def _bump_mtime(path: Path) -> Path:
     return path
 
 
-def write_landing(landing: Path, kind: str, name: str, rows: list[dict[str, Any]],
-                  columns: list[str] | None = None) -> Path:
+def write_landing(
+    landing: Path, kind: str, name: str, rows: list[dict[str, Any]], columns: list[str] | None = None
+) -> Path:
     """Write ``rows`` as ``landing/kind/name`` in the format its extension names."""
     path = landing / kind / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,8 +50,7 @@ def write_landing(landing: Path, kind: str, name: str, rows: list[dict[str, Any]
         data = buf.getvalue().encode()
         path.write_bytes(gzip.compress(data, mtime=0) if name.endswith(".gz") else data)
     elif name.endswith((".jsonl", ".jsonl.gz")):
-        text = "".join(json.dumps({c: r.get(c) for c in columns if c in r}, ensure_ascii=False) + "\n"
-                       for r in rows)
+        text = "".join(json.dumps({c: r.get(c) for c in columns if c in r}, ensure_ascii=False) + "\n" for r in rows)
         data = text.encode()
         path.write_bytes(gzip.compress(data, mtime=0) if name.endswith(".gz") else data)
     elif name.endswith(".parquet"):
@@ -85,8 +85,13 @@ def work(tmp_path: Path, sql: str, tz: str = "Asia/Shanghai") -> list[tuple]:
 
 
 def order(i: int, **kw: Any) -> dict[str, Any]:
-    row = {"order_id": f"o_{i:04d}", "account_id": f"00{i % 7}", "shop_id": f"s_{i % 3}",
-           "amount": f"{10 + i}.50", "created_at": f"2026-06-1{i % 9}T20:00:0{i % 10}+08:00"}
+    row = {
+        "order_id": f"o_{i:04d}",
+        "account_id": f"00{i % 7}",
+        "shop_id": f"s_{i % 3}",
+        "amount": f"{10 + i}.50",
+        "created_at": f"2026-06-1{i % 9}T20:00:0{i % 10}+08:00",
+    }
     row.update(kw)
     return row
 

@@ -42,7 +42,10 @@ class PrefectServer:
         prefect = Path(sys.executable).parent / "prefect"
         self.proc = subprocess.Popen(
             [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+            env=self.env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + STARTUP_LIMIT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -53,8 +56,7 @@ class PrefectServer:
                         return self
             except OSError:
                 time.sleep(1)
-        raise RuntimeError(f"prefect server not healthy after {STARTUP_LIMIT_S}s: "
-                           f"{self.log.read_text()[-2000:]}")
+        raise RuntimeError(f"prefect server not healthy after {STARTUP_LIMIT_S}s: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -28,14 +28,20 @@ def night_reports(db: Path) -> dict[date, dict[str, list[tuple]]]:
             out[as_of] = {
                 "flagged": con.execute(
                     "SELECT * EXCLUDE (run_id) FROM report.flagged_accounts_all WHERE run_id = ? "
-                    "ORDER BY pattern, account_id", [run_id]).fetchall(),
+                    "ORDER BY pattern, account_id",
+                    [run_id],
+                ).fetchall(),
                 "clusters": con.execute(
                     "SELECT c.case_status, c.* EXCLUDE (run_id, case_first_run, case_status), r.as_of AS case_first_seen "
                     "FROM report.clusters_all c LEFT JOIN report.runs r ON r.run_id = c.case_first_run "
-                    "WHERE c.run_id = ? ORDER BY c.pattern, c.cluster_id", [run_id]).fetchall(),
+                    "WHERE c.run_id = ? ORDER BY c.pattern, c.cluster_id",
+                    [run_id],
+                ).fetchall(),
                 "spikes": con.execute(
                     "SELECT * EXCLUDE (run_id) FROM report.activity_spikes_all WHERE run_id = ? "
-                    "ORDER BY window_start, scope", [run_id]).fetchall(),
+                    "ORDER BY window_start, scope",
+                    [run_id],
+                ).fetchall(),
             }
         return out
     finally:
@@ -43,12 +49,31 @@ def night_reports(db: Path) -> dict[date, dict[str, list[tuple]]]:
 
 
 def test_backfill_reruns_and_out_of_order_nights_agree(tmp_path: Path, monkeypatch, capsys) -> None:
-    for name, value in (("ABUSE_WINDOW_DAYS", "10"), ("ABUSE_DISABLED_DETECTORS", '["spikes", "timing"]'),
-                        ("ABUSE_DOSSIERS_TOP", "0")):
+    for name, value in (
+        ("ABUSE_WINDOW_DAYS", "10"),
+        ("ABUSE_DISABLED_DETECTORS", '["spikes", "timing"]'),
+        ("ABUSE_DOSSIERS_TOP", "0"),
+    ):
         monkeypatch.setenv(name, value)
     in_order = tmp_path / "backfill" / "abuse.duckdb"
-    assert cli(["backfill", "--from", str(NIGHTS[0]), "--to", str(NIGHTS[-1]), "--init", "--quiet",
-                "--landing", str(SAMPLE), "--db", str(in_order)]) == 0
+    assert (
+        cli(
+            [
+                "backfill",
+                "--from",
+                str(NIGHTS[0]),
+                "--to",
+                str(NIGHTS[-1]),
+                "--init",
+                "--quiet",
+                "--landing",
+                str(SAMPLE),
+                "--db",
+                str(in_order),
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.count("succeeded") == 3
 
     shuffled = tmp_path / "shuffled" / "abuse.duckdb"
@@ -74,11 +99,30 @@ def test_backfill_is_a_prefect_flow_run_of_nightly_runs(tmp_path: Path, prefect_
     from test_prefect_flow import api
 
     db = tmp_path / "abuse.duckdb"
-    env = {**prefect_server.env, "ABUSE_WINDOW_DAYS": "10", "ABUSE_DISABLED_DETECTORS": '["spikes", "timing"]',
-           "ABUSE_DOSSIERS_TOP": "0"}
-    out = subprocess.run([str(Path(sys.executable).parent / "abuse"), "backfill", "--from", str(NIGHTS[0]),
-                          "--to", str(NIGHTS[1]), "--landing", str(SAMPLE), "--db", str(db)],
-                         env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        **prefect_server.env,
+        "ABUSE_WINDOW_DAYS": "10",
+        "ABUSE_DISABLED_DETECTORS": '["spikes", "timing"]',
+        "ABUSE_DOSSIERS_TOP": "0",
+    }
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "abuse"),
+            "backfill",
+            "--from",
+            str(NIGHTS[0]),
+            "--to",
+            str(NIGHTS[1]),
+            "--landing",
+            str(SAMPLE),
+            "--db",
+            str(db),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     con = duckdb.connect(str(db), read_only=True)
     try:

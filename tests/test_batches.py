@@ -45,32 +45,52 @@ def world():
     # a hoarding crew registers 80 accounts in two minutes on its proxy block; 50 claim, 30 wait
     hoard = start + timedelta(days=8, hours=23, minutes=50)
     for i in range(80):
-        regs.append((f"h{i}", hoard + timedelta(seconds=float(rng.uniform(0, 120))), f"dev-h{i % 4}",
-                     f"45.77.12.{i}", "1700123", "h0" if i else None))
+        regs.append(
+            (
+                f"h{i}",
+                hoard + timedelta(seconds=float(rng.uniform(0, 120))),
+                f"dev-h{i % 4}",
+                f"45.77.12.{i}",
+                "1700123",
+                "h0" if i else None,
+            )
+        )
         if i < 50:
             claims.append((f"c{i}", "cmp", f"cp{i}", f"h{i}", "claim", hoard + timedelta(days=2, seconds=i)))
     # a registration batch of 60 throwaway accounts, each on its own device and address
     batch = start + timedelta(days=20, hours=3, minutes=17)
     for i in range(60):
-        regs.append((f"b{i}", batch + timedelta(seconds=float(rng.uniform(0, 110))), f"dev-b{i}",
-                     f"2408:{i:x}:{i * 7:x}:1::{i:x}", f"18{i:05d}", None))
+        regs.append(
+            (
+                f"b{i}",
+                batch + timedelta(seconds=float(rng.uniform(0, 110))),
+                f"dev-b{i}",
+                f"2408:{i:x}:{i * 7:x}:1::{i:x}",
+                f"18{i:05d}",
+                None,
+            )
+        )
     insert(con, "accounts", regs, ["account_id", "registered_at", "device_id", "ip", "phone_prefix", "invited_by"])
     insert(con, "activity", acts, ["event_id", "account_id", "ts", "action"])
     insert(con, "coupon_events", claims, ["event_id", "campaign_id", "coupon_id", "account_id", "action", "ts"])
     hoarders = [f"h{i}" for i in range(50)]
     hoarding = DetectorResult(
-        findings=[Finding(a, "coupon_hoarding", 0.9, "claims at release with its batch", {}, "batch:h")
-                  for a in hoarders],
-        clusters=[Cluster("batch:h", "coupon_hoarding", hoarders, 0.9, "50 accounts")])
+        findings=[
+            Finding(a, "coupon_hoarding", 0.9, "claims at release with its batch", {}, "batch:h") for a in hoarders
+        ],
+        clusters=[Cluster("batch:h", "coupon_hoarding", hoarders, 0.9, "50 accounts")],
+    )
     return con, start, end, hoarding
 
 
 def test_idle_burst_registrants_are_their_batch():
     con, start, end, hoarding = world()
-    spikes = SpikeDetector().detect(DetectContext(con, start, end, TZ, SpikeDetector.Params(),
-                                                  upstream={"hoarding": hoarding}))
-    result = BatchDetector().detect(DetectContext(con, start, end, TZ, BatchDetector.Params(),
-                                                  upstream={"spikes": spikes, "hoarding": hoarding}))
+    spikes = SpikeDetector().detect(
+        DetectContext(con, start, end, TZ, SpikeDetector.Params(), upstream={"hoarding": hoarding})
+    )
+    result = BatchDetector().detect(
+        DetectContext(con, start, end, TZ, BatchDetector.Params(), upstream={"spikes": spikes, "hoarding": hoarding})
+    )
     by = {f.account_id: f for f in result.findings}
     assert len(by) == len(result.findings), "one finding per account"
     reserve = {a for a, f in by.items() if f.pattern == "coupon_hoarding"}
@@ -91,6 +111,12 @@ def test_idle_burst_registrants_are_their_batch():
 def test_no_bursts_no_batches():
     con = empty_staged(TZ, seeds=False)
     t = datetime(2026, 1, 1, tzinfo=ZoneInfo(TZ))
-    ctx = DetectContext(con, t, t + timedelta(days=30), TZ, BatchDetector.Params(),
-                        upstream={"spikes": DetectorResult(), "hoarding": DetectorResult()})
+    ctx = DetectContext(
+        con,
+        t,
+        t + timedelta(days=30),
+        TZ,
+        BatchDetector.Params(),
+        upstream={"spikes": DetectorResult(), "hoarding": DetectorResult()},
+    )
     assert BatchDetector().detect(ctx).findings == []

@@ -29,8 +29,17 @@ class FakeRings(DetectorBase):
         out = DetectorResult()
         for i, members in enumerate(self.plan):
             key = f"k{i}"
-            out.clusters.append(Cluster(key, "extortion_ring", members, 0.9, f"ring of {len(members)}",
-                                        shop_ids=["s1"], loss_estimate=10.0 * len(members)))
+            out.clusters.append(
+                Cluster(
+                    key,
+                    "extortion_ring",
+                    members,
+                    0.9,
+                    f"ring of {len(members)}",
+                    shop_ids=["s1"],
+                    loss_estimate=10.0 * len(members),
+                )
+            )
             out.findings += [Finding(a, "extortion_ring", 0.9, "test", {}, key) for a in members]
         return out
 
@@ -52,8 +61,10 @@ def members(n: int, start: int = 0) -> list[str]:
 
 
 def clusters(tmp_path: Path) -> list[tuple]:
-    return report(tmp_path, "SELECT cluster_id, case_status, n_accounts, case_first_seen::VARCHAR "
-                            "FROM report.clusters ORDER BY cluster_id")
+    return report(
+        tmp_path,
+        "SELECT cluster_id, case_status, n_accounts, case_first_seen::VARCHAR FROM report.clusters ORDER BY cluster_id",
+    )
 
 
 def test_a_case_keeps_its_id_and_says_how_it_changed(tmp_path: Path, landing: Path, fake) -> None:
@@ -94,8 +105,9 @@ def test_dismissed_case_stays_quiet_until_it_grows(tmp_path: Path, landing: Path
     assert [c[0] for c in clusters(tmp_path)] == [by_size[5]]
     assert report(tmp_path, "SELECT count(*) FROM report.flagged_accounts") == [(5,)]
     assert report(tmp_path, "SELECT cluster_id FROM report.suppressed") == [(by_size[6],)]
-    assert report(tmp_path, "SELECT pattern, confirmed, dismissed, precision FROM report.precision_by_pattern") \
-        == [("extortion_ring", 1, 1, 0.5)]
+    assert report(tmp_path, "SELECT pattern, confirmed, dismissed, precision FROM report.precision_by_pattern") == [
+        ("extortion_ring", 1, 1, 0.5)
+    ]
     fake.plan = [members(9), members(5, start=50)]
     nightly(tmp_path, landing, as_of=night(3))
     again = {c[0]: c[1] for c in clusters(tmp_path)}
@@ -119,6 +131,7 @@ def test_verdicts_by_plain_sql_and_on_accounts(tmp_path: Path, landing: Path, fa
     assert "acct000" not in flagged and len(flagged) == 5
     with pytest.raises(ValueError):
         from abuse.feedback import record
+
         record(tmp_path / "abuse.duckdb", "maybe", cluster_id="x")
 
 
@@ -145,5 +158,8 @@ def test_counts_and_verdicts_after_suppression(tmp_path: Path, landing: Path, fa
     out = nightly(tmp_path, landing)
     assert out["clusters"] == 1 and sum(out["findings"].values()) == 5  # what the analysts will see
     assert report(tmp_path, "SELECT cluster_id, verdict FROM report.clusters") == [(by_size[5], "confirmed")]
-    assert report(tmp_path, "SELECT verdict, case_status FROM report.clusters_all WHERE cluster_id = ? "
-                            "AND run_id = 2", [by_size[6]]) == [("dismissed", "dismissed")]
+    assert report(
+        tmp_path,
+        "SELECT verdict, case_status FROM report.clusters_all WHERE cluster_id = ? AND run_id = 2",
+        [by_size[6]],
+    ) == [("dismissed", "dismissed")]

@@ -8,9 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 text = st.text(
-    alphabet=st.one_of(st.sampled_from(list(',"\n\r\'\\ 差评假货退款😀🎉\t;|')),
-                       st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])),
-    min_size=1, max_size=40,
+    alphabet=st.one_of(
+        st.sampled_from(list(",\"\n\r'\\ 差评假货退款😀🎉\t;|")),
+        st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]),
+    ),
+    min_size=1,
+    max_size=40,
 ).filter(lambda s: s.strip() != "" and "\r" not in s)
 
 
@@ -20,8 +23,17 @@ def test_review_text_round_trips(texts: list[str], ext: str) -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         landing = tmp / "landing"
-        rows = [{"review_id": f"r{i}", "account_id": "a", "shop_id": "s", "rating": "3",
-                 "created_at": "2026-06-01T10:00:00+08:00", "text": t} for i, t in enumerate(texts)]
+        rows = [
+            {
+                "review_id": f"r{i}",
+                "account_id": "a",
+                "shop_id": "s",
+                "rating": "3",
+                "created_at": "2026-06-01T10:00:00+08:00",
+                "text": t,
+            }
+            for i, t in enumerate(texts)
+        ]
         write_landing(landing, "reviews", f"r{ext}", rows)
         write_landing(landing, "orders", "o.csv", [order(1)])
         out = nightly(tmp, landing)

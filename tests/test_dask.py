@@ -38,10 +38,15 @@ nightly_flow.with_options(task_runner=runner)(landing=landing, db=out + "/dask/a
                                               dossiers_top=0, init=True)
 """
 
+
 def _task_runs(server, flow_db: str) -> list[str]:
     def post(path: str, body: dict):
-        req = urllib.request.Request(f"{server.url}{path}", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{server.url}{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
 
@@ -52,16 +57,22 @@ def _task_runs(server, flow_db: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_nightly_flow_on_a_two_worker_dask_cluster_gives_the_default_report(tmp_path: Path,
-                                                                             prefect_server) -> None:
+def test_nightly_flow_on_a_two_worker_dask_cluster_gives_the_default_report(tmp_path: Path, prefect_server) -> None:
     generate(tmp_path / "gen", seed=3, scale=0.2)
     env = {**prefect_server.env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "gen" / "landing"), str(tmp_path)],
-                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "gen" / "landing"), str(tmp_path)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-4000:]
     default, dask = (report_views(tmp_path / d / "abuse.duckdb") for d in ("default", "dask"))
-    assert {"coupon_hoarding", "extortion_ring", "scripted_timing"} <= \
-        {r[1] for r in default["flagged_accounts"]}  # a report worth comparing
+    assert {"coupon_hoarding", "extortion_ring", "scripted_timing"} <= {
+        r[1] for r in default["flagged_accounts"]
+    }  # a report worth comparing
     assert default.keys() == dask.keys()
     for view in default:  # every report view, without the columns that name a run or a time
         assert default[view] == dask[view], f"report.{view} differs between the default runner and Dask"
@@ -85,12 +96,24 @@ def test_memory_limit_threads_and_spill_directory_reach_every_run_connection(tmp
         con.close()
     # a task in another process opens the working database read-only, with the same limits
     start, end = datetime(2026, 6, 1, tzinfo=timezone.utc), datetime(2026, 7, 1, tzinfo=timezone.utc)
-    job = engine.DetectorJob("x", (), str(work_path(settings.db)), str(work_path(settings.db)), start, end,
-                             "Asia/Kolkata", None, memory_limit="300MB", threads=1)
+    job = engine.DetectorJob(
+        "x",
+        (),
+        str(work_path(settings.db)),
+        str(work_path(settings.db)),
+        start,
+        end,
+        "Asia/Kolkata",
+        None,
+        memory_limit="300MB",
+        threads=1,
+    )
     with engine._job_connection(job) as ro:
         assert engine.limits(ro)["threads"] == "1"
-        assert ro.execute("SELECT current_setting('TimeZone'), getvariable('window_end')").fetchone() == \
-            ("Asia/Kolkata", end)
+        assert ro.execute("SELECT current_setting('TimeZone'), getvariable('window_end')").fetchone() == (
+            "Asia/Kolkata",
+            end,
+        )
     default = connect_work(tmp_path / "other.duckdb", "UTC")  # no settings: DuckDB's defaults
     try:
         assert engine.limits(default)["threads"] == str(os.cpu_count())

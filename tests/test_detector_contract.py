@@ -24,8 +24,14 @@ def run_all(con, window_start, window_end, tz="Asia/Shanghai") -> dict[str, Dete
     results: dict[str, DetectorResult] = {}
     for name in ordered(DETECTORS):
         cls = DETECTORS[name]
-        ctx = DetectContext(con, window_start, window_end, tz, params_for(cls, None),
-                            upstream={r: results[r] for r in cls.requires if r in results})
+        ctx = DetectContext(
+            con,
+            window_start,
+            window_end,
+            tz,
+            params_for(cls, None),
+            upstream={r: results[r] for r in cls.requires if r in results},
+        )
         results[name] = cls().detect(ctx)
     return results
 
@@ -64,8 +70,11 @@ def test_findings_on_a_small_world_keep_the_contract(sample_results):
         declared = set(DETECTORS[name].patterns)
         keys = {(c.pattern, c.cluster_key) for c in result.clusters}
         # a finding may join a case of a detector it reads (batches: a hoarding batch's reserve accounts)
-        keys |= {(c.pattern, c.cluster_key) for r in DETECTORS[name].requires
-                 for c in sample_results.get(r, DetectorResult()).clusters}
+        keys |= {
+            (c.pattern, c.cluster_key)
+            for r in DETECTORS[name].requires
+            for c in sample_results.get(r, DetectorResult()).clusters
+        }
         for f in result.findings:
             assert f.pattern in declared, (name, f.pattern)
             assert 0.0 <= f.score <= 1.0, (name, f.score)
@@ -83,8 +92,10 @@ def test_importing_abuse_never_loads_prefect():
     import subprocess
     import sys
 
-    code = ("import sys, abuse, abuse.pipeline, abuse.cli, abuse.detect.base; "
-            "abuse.detect.base.all_detectors(); "
-            "print('prefect' in sys.modules)")
+    code = (
+        "import sys, abuse, abuse.pipeline, abuse.cli, abuse.detect.base; "
+        "abuse.detect.base.all_detectors(); "
+        "print('prefect' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -10,24 +10,38 @@ import duckdb
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "landing"
 VENV_BIN = Path(sys.executable).parent
 # what differs between two runs by design: when they ran, their ids, where the db lives
-VOLATILE = {"run_id", "started_at", "finished_at", "ingested_at", "recorded_at", "published_at",
-            "parameters", "case_first_run", "flow_run_id", "deployment"}
+VOLATILE = {
+    "run_id",
+    "started_at",
+    "finished_at",
+    "ingested_at",
+    "recorded_at",
+    "published_at",
+    "parameters",
+    "case_first_run",
+    "flow_run_id",
+    "deployment",
+}
 
 
 def report_views(db: Path) -> dict[str, list[tuple]]:
     """Every view of the report schema, without the columns that name a run or a time."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        views = [r[0] for r in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'report' AND NOT internal "
-            "ORDER BY 1").fetchall()]
+        views = [
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'report' AND NOT internal ORDER BY 1"
+            ).fetchall()
+        ]
         out = {}
         for view in views:
             cols = [r[0] for r in con.execute(f"DESCRIBE report.{view}").fetchall() if r[0] not in VOLATILE]
             if not cols:  # e.g. report.latest_run: nothing but a run id
                 continue
-            rows = con.execute(f"SELECT {', '.join(repr(c).replace(chr(39), chr(34)) for c in cols)} "
-                               f"FROM report.{view}").fetchall()
+            rows = con.execute(
+                f"SELECT {', '.join(repr(c).replace(chr(39), chr(34)) for c in cols)} FROM report.{view}"
+            ).fetchall()
             # views without an ORDER BY of their own (the *_all history) compare as sets
             out[view] = sorted(rows, key=repr) if view.endswith("_all") else rows
         return out
@@ -40,10 +54,23 @@ def test_two_runs_of_the_sample_give_the_same_report(tmp_path: Path) -> None:
     for i in (1, 2):  # two processes at once, with different string-hash seeds
         (tmp_path / f"r{i}").mkdir()
         env = {**os.environ, "PYTHONHASHSEED": str(i * 7919), "ABUSE_DOSSIERS_TOP": "0"}
-        procs.append(subprocess.Popen(
-            [str(VENV_BIN / "abuse"), "nightly", "--quiet", "--landing", str(SAMPLE),
-             "--db", str(tmp_path / f"r{i}" / "abuse.duckdb")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(VENV_BIN / "abuse"),
+                    "nightly",
+                    "--quiet",
+                    "--landing",
+                    str(SAMPLE),
+                    "--db",
+                    str(tmp_path / f"r{i}" / "abuse.duckdb"),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err

@@ -63,12 +63,17 @@ def test_every_report_view_and_column_has_a_comment(report_db: Path) -> None:
 
     con = duckdb.connect(str(report_db), read_only=True)
     try:
-        views = con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'report' "
-                            "AND (comment IS NULL OR comment = '')").fetchall()
-        cols = con.execute("SELECT table_name || '.' || column_name FROM duckdb_columns() "
-                           "WHERE schema_name = 'report' AND (comment IS NULL OR comment = '')").fetchall()
-        money = con.execute("SELECT comment FROM duckdb_columns() WHERE schema_name = 'report' "
-                            "AND table_name = 'clusters' AND column_name = 'loss_estimate'").fetchone()[0]
+        views = con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'report' AND (comment IS NULL OR comment = '')"
+        ).fetchall()
+        cols = con.execute(
+            "SELECT table_name || '.' || column_name FROM duckdb_columns() "
+            "WHERE schema_name = 'report' AND (comment IS NULL OR comment = '')"
+        ).fetchall()
+        money = con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE schema_name = 'report' "
+            "AND table_name = 'clusters' AND column_name = 'loss_estimate'"
+        ).fetchone()[0]
     finally:
         con.close()
     assert not views, f"views without COMMENT ON (sql/publish/report_views_comments.sql): {views}"
@@ -118,8 +123,21 @@ def test_cli_help_version_json_and_log_file(tmp_path: Path, landing: Path, capsy
 
     write_landing(landing, "orders", "o.csv", [order(i) for i in range(1, 6)])
     log = tmp_path / "logs" / "nightly.log"
-    assert main(["nightly", "--landing", str(landing), "--db", str(tmp_path / "abuse.duckdb"), "--json",
-                 "--log-file", str(log)]) == 0
+    assert (
+        main(
+            [
+                "nightly",
+                "--landing",
+                str(landing),
+                "--db",
+                str(tmp_path / "abuse.duckdb"),
+                "--json",
+                "--log-file",
+                str(log),
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     summary = json.loads(captured.out)  # stdout is the JSON alone; progress went to stderr
     assert summary["status"] == "succeeded" and summary["ingested"]["orders"] == 5 and "[ingest]" in captured.err

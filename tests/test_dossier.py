@@ -19,28 +19,28 @@ from abuse.dossier import case_command, graph, write_dossier, write_top_dossiers
 from abuse.store import connect_work
 
 TZ = "Asia/Shanghai"
-EVIL = 'a_<b>&"q\'1'  # an account id that must be escaped everywhere
+EVIL = "a_<b>&\"q'1"  # an account id that must be escaped everywhere
 TEXT = "<script>alert(1)</script> 假货 & 骗子 😡"
 RING = ["r1", "r2", "r3", EVIL]
 BATCH = ["b1", "b2", "b3", "b4", "b5", "b6"]
 
 STAGED = {
     "stg_accounts": "account_id VARCHAR, registered_at TIMESTAMPTZ, phone_prefix VARCHAR, "
-                    "phone_hash VARCHAR, device_id VARCHAR, ip VARCHAR, channel VARCHAR, invited_by VARCHAR",
+    "phone_hash VARCHAR, device_id VARCHAR, ip VARCHAR, channel VARCHAR, invited_by VARCHAR",
     "stg_orders": "order_id VARCHAR, account_id VARCHAR, shop_id VARCHAR, item_id VARCHAR, "
-                  "amount DECIMAL(18,2), discount DECIMAL(18,2), coupon_id VARCHAR, created_at TIMESTAMPTZ, "
-                  "device_id VARCHAR, ip VARCHAR, ship_addr_hash VARCHAR, status VARCHAR",
+    "amount DECIMAL(18,2), discount DECIMAL(18,2), coupon_id VARCHAR, created_at TIMESTAMPTZ, "
+    "device_id VARCHAR, ip VARCHAR, ship_addr_hash VARCHAR, status VARCHAR",
     "stg_reviews": "review_id VARCHAR, order_id VARCHAR, account_id VARCHAR, shop_id VARCHAR, "
-                   "rating INTEGER, created_at TIMESTAMPTZ, action VARCHAR, text VARCHAR",
+    "rating INTEGER, created_at TIMESTAMPTZ, action VARCHAR, text VARCHAR",
     "stg_refunds": "refund_id VARCHAR, order_id VARCHAR, account_id VARCHAR, shop_id VARCHAR, "
-                   "amount DECIMAL(18,2), kind VARCHAR, reason VARCHAR, requested_at TIMESTAMPTZ, "
-                   "resolved_at TIMESTAMPTZ, outcome VARCHAR",
+    "amount DECIMAL(18,2), kind VARCHAR, reason VARCHAR, requested_at TIMESTAMPTZ, "
+    "resolved_at TIMESTAMPTZ, outcome VARCHAR",
     "stg_campaigns": "campaign_id VARCHAR, name VARCHAR, released_at TIMESTAMPTZ, face_value DECIMAL(18,2), "
-                     "threshold DECIMAL(18,2), per_account_limit INTEGER, total_quota INTEGER",
+    "threshold DECIMAL(18,2), per_account_limit INTEGER, total_quota INTEGER",
     "stg_coupon_events": "event_id VARCHAR, campaign_id VARCHAR, coupon_id VARCHAR, account_id VARCHAR, "
-                         "action VARCHAR, ts TIMESTAMPTZ, order_id VARCHAR, device_id VARCHAR, ip VARCHAR",
+    "action VARCHAR, ts TIMESTAMPTZ, order_id VARCHAR, device_id VARCHAR, ip VARCHAR",
     "stg_activity": "event_id VARCHAR, account_id VARCHAR, ts TIMESTAMPTZ, action VARCHAR, "
-                    "session_id VARCHAR, duration_s DOUBLE, target_id VARCHAR, device_id VARCHAR, ip VARCHAR",
+    "session_id VARCHAR, duration_s DOUBLE, target_id VARCHAR, device_id VARCHAR, ip VARCHAR",
 }
 
 
@@ -53,57 +53,126 @@ def _build(db: Path) -> None:
     con = connect_work(db, TZ)
     for table, cols in STAGED.items():
         con.execute(f"CREATE TABLE {table} ({cols})")
-    accounts = [(a, f"2026-05-0{i + 1} 10:00:00+08", "1391234", None, f"dev_r{i}", f"10.{i}.0.1",
-                 "app", None) for i, a in enumerate(RING)]
+    accounts = [
+        (a, f"2026-05-0{i + 1} 10:00:00+08", "1391234", None, f"dev_r{i}", f"10.{i}.0.1", "app", None)
+        for i, a in enumerate(RING)
+    ]
     # the batch: b1-b3 share device D1, b4-b5 share D2, all share a number block, b1-b4 one
     # inviter; IPs all in different /24 ranges, so no IP node.
-    accounts += [(b, f"2026-06-01 0{i}:10:00+08", "1701234", None, "D1" if i < 3 else "D2" if i < 5 else "D3",
-                  f"{20 + i}.1.1.1", "app", "inv_1" if i < 4 else None) for i, b in enumerate(BATCH)]
+    accounts += [
+        (
+            b,
+            f"2026-06-01 0{i}:10:00+08",
+            "1701234",
+            None,
+            "D1" if i < 3 else "D2" if i < 5 else "D3",
+            f"{20 + i}.1.1.1",
+            "app",
+            "inv_1" if i < 4 else None,
+        )
+        for i, b in enumerate(BATCH)
+    ]
     accounts.append(("outsider", "2026-01-01 00:00:00+08", "1381111", None, "D1", "1.1.1.1", "web", None))
     _rows(con, "stg_accounts", accounts)
     orders, reviews, refunds = [], [], []
     for i, a in enumerate(RING):
         for j, s in enumerate(["s1", "s2", "s3"]):
             oid = f"o_{i}_{j}"
-            orders.append((oid, a, s, "item", 100, 0, None, f"2026-06-0{j + 2} 1{i}:1{j}:00+08",
-                           None, None, f"addr_{i}", "completed"))
+            orders.append(
+                (
+                    oid,
+                    a,
+                    s,
+                    "item",
+                    100,
+                    0,
+                    None,
+                    f"2026-06-0{j + 2} 1{i}:1{j}:00+08",
+                    None,
+                    None,
+                    f"addr_{i}",
+                    "completed",
+                )
+            )
             reviews.append((f"rv_{i}_{j}", oid, a, s, 1, f"2026-06-0{j + 3} 1{i}:2{j}:00+08", "posted", TEXT))
-            refunds.append((f"rf_{i}_{j}", oid, a, s, 80, "compensation" if j == 2 else "refund", "bad",
-                            f"2026-06-0{j + 3} 1{i}:3{j}:00+08", None, "approved"))
-        reviews.append((f"rv_{i}_0", f"o_{i}_0", a, "s1", None, f"2026-06-08 1{i}:00:00+08",
-                        "withdrawn", None))
-    orders += [("ob1", "b1", "s7", "i", 50, 20, "c1", "2026-06-03 12:00:05+08", None, None, "h1", "paid"),
-               ("ob2", "b2", "s7", "i", 50, 20, "c2", "2026-06-03 12:05:05+08", None, None, "h1", "paid")]
+            refunds.append(
+                (
+                    f"rf_{i}_{j}",
+                    oid,
+                    a,
+                    s,
+                    80,
+                    "compensation" if j == 2 else "refund",
+                    "bad",
+                    f"2026-06-0{j + 3} 1{i}:3{j}:00+08",
+                    None,
+                    "approved",
+                )
+            )
+        reviews.append((f"rv_{i}_0", f"o_{i}_0", a, "s1", None, f"2026-06-08 1{i}:00:00+08", "withdrawn", None))
+    orders += [
+        ("ob1", "b1", "s7", "i", 50, 20, "c1", "2026-06-03 12:00:05+08", None, None, "h1", "paid"),
+        ("ob2", "b2", "s7", "i", 50, 20, "c2", "2026-06-03 12:05:05+08", None, None, "h1", "paid"),
+    ]
     _rows(con, "stg_orders", orders)
     _rows(con, "stg_reviews", reviews)
     _rows(con, "stg_refunds", refunds)
     _rows(con, "stg_campaigns", [("cmp1", "flash", "2026-06-02 04:00:00+00", 20, 50, 1, 100)])
     # every claim 1 s after 04:00 UTC = 12:00:01 in Shanghai, 09:30:01 in Kolkata
-    _rows(con, "stg_coupon_events", [(f"ce{i}", "cmp1", f"c{i}", b, "claim", "2026-06-02 04:00:01+00",
-                                      None, None, None) for i, b in enumerate(BATCH)])
-    con.execute("INSERT INTO runs (run_id, started_at, status, as_of, window_start, window_end) VALUES "
-                "(1, now(), 'succeeded', DATE '2026-06-10', TIMESTAMPTZ '2026-05-12 00:00:00+08', "
-                "TIMESTAMPTZ '2026-06-11 00:00:00+08'), (2, now(), 'failed', NULL, NULL, NULL)")
+    _rows(
+        con,
+        "stg_coupon_events",
+        [
+            (f"ce{i}", "cmp1", f"c{i}", b, "claim", "2026-06-02 04:00:01+00", None, None, None)
+            for i, b in enumerate(BATCH)
+        ],
+    )
+    con.execute(
+        "INSERT INTO runs (run_id, started_at, status, as_of, window_start, window_end) VALUES "
+        "(1, now(), 'succeeded', DATE '2026-06-10', TIMESTAMPTZ '2026-05-12 00:00:00+08', "
+        "TIMESTAMPTZ '2026-06-11 00:00:00+08'), (2, now(), 'failed', NULL, NULL, NULL)"
+    )
     clusters = [
-        ("ring-test", "extortion_ring", RING, ["s1", "s2", "s3"], 960.0, 0.93,
-         f"4 accounts posted 12 one-star reviews on 3 shops; text {TEXT}", '{"n_low": 12}', "new"),
-        ("batch-test", "coupon_hoarding", BATCH, None, 120.0, 0.88,
-         "6 accounts on 2 devices claimed at release", '{"devices": 2}', "grown"),
+        (
+            "ring-test",
+            "extortion_ring",
+            RING,
+            ["s1", "s2", "s3"],
+            960.0,
+            0.93,
+            f"4 accounts posted 12 one-star reviews on 3 shops; text {TEXT}",
+            '{"n_low": 12}',
+            "new",
+        ),
+        (
+            "batch-test",
+            "coupon_hoarding",
+            BATCH,
+            None,
+            120.0,
+            0.88,
+            "6 accounts on 2 devices claimed at release",
+            '{"devices": 2}',
+            "grown",
+        ),
         ("bots-ghost", "scripted_timing", ["ghost"], None, 0.0, 0.5, None, None, None),
     ]
     for run in (1, 2):  # run 2 failed: case_command must use run 1
         for cid, pat, acc, shops, loss, score, summary, ev, status in clusters:
-            con.execute("INSERT INTO clusters (run_id, cluster_id, pattern, n_accounts, account_ids, "
-                        "shop_ids, first_seen, last_seen, loss_estimate, score, summary, evidence, case_status, "
-                        "case_first_run) VALUES (?, ?, ?, ?, ?, ?, TIMESTAMPTZ '2026-06-01 00:00:00+08', "
-                        "TIMESTAMPTZ '2026-06-09 00:00:00+08', ?, ?, ?, ?, ?, 1)",
-                        [run, cid, pat, len(acc), acc, shops, loss, score, summary, ev, status])
-    findings = [(1, a, "extortion_ring", 0.9, "ring-test", f"posted 3 one-star reviews as {a}", "{}")
-                for a in RING]
-    findings += [(1, b, "coupon_hoarding", 0.8, "batch-test", "claimed within 1 s of release", "{}")
-                 for b in BATCH]
-    con.executemany("INSERT INTO findings (run_id, account_id, pattern, score, cluster_id, reason, evidence) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)", findings)
+            con.execute(
+                "INSERT INTO clusters (run_id, cluster_id, pattern, n_accounts, account_ids, "
+                "shop_ids, first_seen, last_seen, loss_estimate, score, summary, evidence, case_status, "
+                "case_first_run) VALUES (?, ?, ?, ?, ?, ?, TIMESTAMPTZ '2026-06-01 00:00:00+08', "
+                "TIMESTAMPTZ '2026-06-09 00:00:00+08', ?, ?, ?, ?, ?, 1)",
+                [run, cid, pat, len(acc), acc, shops, loss, score, summary, ev, status],
+            )
+    findings = [(1, a, "extortion_ring", 0.9, "ring-test", f"posted 3 one-star reviews as {a}", "{}") for a in RING]
+    findings += [(1, b, "coupon_hoarding", 0.8, "batch-test", "claimed within 1 s of release", "{}") for b in BATCH]
+    con.executemany(
+        "INSERT INTO findings (run_id, account_id, pattern, score, cluster_id, reason, evidence) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        findings,
+    )
     con.close()
 
 
@@ -127,8 +196,11 @@ def _graph_svg(page: str) -> str:
 def test_ring_dossier(work: Path, tmp_path: Path) -> None:
     with _open(work) as con:
         page = write_dossier(con, 1, "ring-test", tmp_path).read_text(encoding="utf-8")
-    assert '<meta charset="utf-8">' in page and "<script" not in page and "http://" not in \
-        page.replace("http://www.w3.org/2000/svg", "")
+    assert (
+        '<meta charset="utf-8">' in page
+        and "<script" not in page
+        and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    )
     for a in ["r1", "r2", "r3"]:
         assert f"<code>{a}</code>" in page
     assert "a_&lt;b&gt;&amp;&quot;q&#x27;1" in page and EVIL not in page
@@ -144,11 +216,12 @@ def test_batch_dossier_graph_and_clock(work: Path, tmp_path: Path) -> None:
     with _open(work) as con:
         page = write_dossier(con, 1, "batch-test", tmp_path).read_text(encoding="utf-8")
     svg = _graph_svg(page)
-    kinds = {k: svg.count(f"class='node node-{k}'") for k in ("account", "device", "phone_prefix", "inviter",
-                                                              "address", "ip", "ip_block")}
+    kinds = {
+        k: svg.count(f"class='node node-{k}'")
+        for k in ("account", "device", "phone_prefix", "inviter", "address", "ip", "ip_block")
+    }
     # D1 (b1-b3 and no outsider), D2 (b4-b5), the number block, the inviter, address h1
-    assert kinds == {"account": 6, "device": 2, "phone_prefix": 1, "inviter": 1, "address": 1, "ip": 0,
-                     "ip_block": 0}
+    assert kinds == {"account": 6, "device": 2, "phone_prefix": 1, "inviter": 1, "address": 1, "ip": 0, "ip_block": 0}
     assert "outsider" not in page
     bars = page.count("class='bar'")
     strips = {"registrations", "orders", "coupons"}
@@ -184,9 +257,14 @@ def test_top_dossiers_and_index(work: Path, tmp_path: Path) -> None:
 
 def test_graph_is_capped() -> None:
     members = [f"a{i:03d}" for i in range(300)]
-    edges = pl.DataFrame({"kind": ["device"] * 300 + ["ip"] * 300,
-                          "value": [f"d{i // 3}" for i in range(300)] + [f"ip{i // 2}" for i in range(300)],
-                          "account_id": members + members, "uses": [1] * 600})
+    edges = pl.DataFrame(
+        {
+            "kind": ["device"] * 300 + ["ip"] * 300,
+            "value": [f"d{i // 3}" for i in range(300)] + [f"ip{i // 2}" for i in range(300)],
+            "account_id": members + members,
+            "uses": [1] * 600,
+        }
+    )
     pic = graph.picture("coupon_hoarding", members, edges, limit=150)
     assert pic.total == 300 + 100 + 150 and pic.nodes <= 150
     assert pic.svg.count("<circle") == pic.nodes
@@ -196,6 +274,7 @@ def test_graph_is_capped() -> None:
 
 
 # --- rendering in a real browser ------------------------------------------------------------
+
 
 def _chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -209,11 +288,25 @@ def _chromium() -> str:
 def _screenshot(exe: str, html: Path, out: Path) -> Path:
     shot = out / f"{html.stem}.png"
     subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={out / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
-         html.as_uri()],
-        check=True, capture_output=True, timeout=90)
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={out / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,2000",
+            html.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=90,
+    )
     return shot
 
 
@@ -223,8 +316,8 @@ def _png_pixels(path: Path) -> tuple[int, int, bytes]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width, height = 8, b"", 0, 0
     while pos < len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + size]
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + size]
         if kind == b"IHDR":
             width, height = struct.unpack(">II", body[:8])
         elif kind == b"IDAT":
@@ -269,15 +362,17 @@ def test_dismissed_cases_are_not_in_the_top_list(work: Path, tmp_path: Path) -> 
 
 
 def _header_money(page: str) -> str:
-    return re.search(r"<div class=\"money\"><div class=\"sub\">money at risk</div><div class=\"big\">([^<]*)</div>",
-                     page).group(1)
+    return re.search(
+        r"<div class=\"money\"><div class=\"sub\">money at risk</div><div class=\"big\">([^<]*)</div>", page
+    ).group(1)
 
 
 def test_dossier_header_and_tiles_equal_the_report(sample_report: Path, tmp_path: Path) -> None:
     rep = duckdb.connect(str(sample_report), read_only=True)
     cases = rep.execute("SELECT cluster_id, pattern, loss_estimate FROM report.clusters").fetchall()
-    shops = dict(rep.execute("SELECT cluster_id, round(sum(loss_estimate), 2) FROM report.cluster_shops "
-                             "GROUP BY 1").fetchall())
+    shops = dict(
+        rep.execute("SELECT cluster_id, round(sum(loss_estimate), 2) FROM report.cluster_shops GROUP BY 1").fetchall()
+    )
     rep.close()
     rings = [c for c in cases if c[1] == "extortion_ring"]
     assert rings and any(c[2] is None for c in cases if c[1] == "scripted_timing")
@@ -318,7 +413,7 @@ def test_index_lists_incidents_with_their_cases(work: Path, tmp_path: Path) -> N
     finally:
         con.close()
     index = (tmp_path / "d" / "index.html").read_text(encoding="utf-8")
-    section = index[index.index("<h2>Incidents</h2>"):]
+    section = index[index.index("<h2>Incidents</h2>") :]
     assert section.count("<tr><td>") == 3
     # not explained away (unexplained, or a release its batch dominates) by score first, then the explained crowd
     assert section.index("coupon_claims:c9") < section.index("lottery_spin") < section.index("organic signups")

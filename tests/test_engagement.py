@@ -54,64 +54,115 @@ def _hand_made(landing: Path) -> None:
     def add(acc, t, action, target, ip, device):
         nonlocal i
         i += 1
-        rows.append({"event_id": f"e{i}", "account_id": acc, "ts": _ts(t), "action": action,
-                     "target_id": target, "ip": ip, "device_id": device})
+        rows.append(
+            {
+                "event_id": f"e{i}",
+                "account_id": acc,
+                "ts": _ts(t),
+                "action": action,
+                "target_id": target,
+                "ip": ip,
+                "device_id": device,
+            }
+        )
 
     for k in range(1000):
         for _ in range(int(rng.integers(4, 14))):
             t = t0 + timedelta(seconds=float(rng.uniform(0, 19 * 86400)))
-            add(f"p{k}", t, str(rng.choice(["view", "like", "vote"])), f"t_{int(rng.zipf(1.6)) % 200}",
-                f"10.{k % 250}.{k}.{k % 200 + 1}", f"d{k}")
-        add(f"p{k}", t0 + timedelta(seconds=float(rng.uniform(0, 19 * 86400))), "checkin", None,
-            f"10.{k % 250}.{k}.{k % 200 + 1}", f"d{k}")
+            add(
+                f"p{k}",
+                t,
+                str(rng.choice(["view", "like", "vote"])),
+                f"t_{int(rng.zipf(1.6)) % 200}",
+                f"10.{k % 250}.{k}.{k % 200 + 1}",
+                f"d{k}",
+            )
+        add(
+            f"p{k}",
+            t0 + timedelta(seconds=float(rng.uniform(0, 19 * 86400))),
+            "checkin",
+            None,
+            f"10.{k % 250}.{k}.{k % 200 + 1}",
+            f"d{k}",
+        )
     for b in range(8):
         start = t0 + timedelta(days=2 * b, hours=float(rng.uniform(9, 22)))
         for k in range(30):
             if rng.random() < 0.85:
-                add(f"f{k}", start + timedelta(seconds=float(rng.uniform(0, 2))), "like", "t_farm",
-                    f"47.1.2.{1 + k % 2}", f"rig{k}")
+                add(
+                    f"f{k}",
+                    start + timedelta(seconds=float(rng.uniform(0, 2))),
+                    "like",
+                    "t_farm",
+                    f"47.1.2.{1 + k % 2}",
+                    f"rig{k}",
+                )
     for day in range(6):
         remind = t0 + timedelta(days=day + 3, hours=10)
         for k in range(20):
             if rng.random() < 0.8:
-                add(f"p{k}", remind + timedelta(seconds=float(30 + rng.lognormal(np.log(600), 1.0))),
-                    "vote", "t_office", "58.30.1.9", f"d{k}")
+                add(
+                    f"p{k}",
+                    remind + timedelta(seconds=float(30 + rng.lognormal(np.log(600), 1.0))),
+                    "vote",
+                    "t_office",
+                    "58.30.1.9",
+                    f"d{k}",
+                )
     for k in range(40):  # a live audience: the same 40 people react to each moment within seconds
         line = f"60.{k}.{7 * k % 250}.{k + 1}"
         add(f"l{k}", t0 + timedelta(days=float(rng.uniform(0, 19))), "checkin", None, line, f"dl{k}")
         for _ in range(2):
-            add(f"l{k}", t0 + timedelta(days=float(rng.uniform(0, 19))), "view", f"t_{int(rng.integers(0, 200))}",
-                line, f"dl{k}")
+            add(
+                f"l{k}",
+                t0 + timedelta(days=float(rng.uniform(0, 19))),
+                "view",
+                f"t_{int(rng.integers(0, 200))}",
+                line,
+                f"dl{k}",
+            )
     for j in range(8):
         moment = t0 + timedelta(days=2 * j + 1, hours=20, minutes=int(rng.integers(0, 59)))
         for k in range(40):
-            add(f"l{k}", moment + timedelta(seconds=float(rng.uniform(0, 3))), "like", f"t_live{j}",
-                f"60.{k}.{7 * k % 250}.{k + 1}", f"dl{k}")
+            add(
+                f"l{k}",
+                moment + timedelta(seconds=float(rng.uniform(0, 3))),
+                "like",
+                f"t_live{j}",
+                f"60.{k}.{7 * k % 250}.{k + 1}",
+                f"dl{k}",
+            )
     write_landing(landing, "activity", "activity.csv", rows)
 
 
 def test_a_rig_is_reported_with_its_target_and_the_office_and_live_audience_are_not(tmp_path, landing):
     _hand_made(landing)
     nightly(tmp_path, landing)
-    flagged = {a for (a,) in report(tmp_path, "SELECT account_id FROM report.flagged_accounts "
-                                              "WHERE pattern = 'vote_inflation'")}
+    flagged = {
+        a
+        for (a,) in report(tmp_path, "SELECT account_id FROM report.flagged_accounts WHERE pattern = 'vote_inflation'")
+    }
     assert flagged == {f"f{k}" for k in range(30)}
-    (cid, targets, summary), = report(
-        tmp_path, "SELECT cluster_id, target_ids, summary FROM report.clusters WHERE pattern = 'vote_inflation'")
+    ((cid, targets, summary),) = report(
+        tmp_path, "SELECT cluster_id, target_ids, summary FROM report.clusters WHERE pattern = 'vote_inflation'"
+    )
     assert targets == ["t_farm"] and cid.startswith("farm-")
     assert "30 accounts on 2 IPs" in summary and "t_farm" in summary and "bursts" in summary
-    (target, action, total, from_flagged, share, ids), = report(
-        tmp_path, "SELECT target_id, action, total, from_flagged, share, cluster_ids FROM report.inflated_targets")
+    ((target, action, total, from_flagged, share, ids),) = report(
+        tmp_path, "SELECT target_id, action, total, from_flagged, share, cluster_ids FROM report.inflated_targets"
+    )
     assert (target, action, ids) == ("t_farm", "like", [cid])
     assert from_flagged == total > 150 and share == 1.0
-    reason, = report(tmp_path, "SELECT reason FROM report.flagged_accounts WHERE account_id = 'f0'")[0]
+    (reason,) = report(tmp_path, "SELECT reason FROM report.flagged_accounts WHERE account_id = 'f0'")[0]
     assert "lockstep" in reason and "1 inflated target" in reason
 
 
 def test_no_engagement_no_findings():
     con = empty_staged()
-    con.execute("INSERT INTO stg_activity (event_id, account_id, ts, action) "
-                "VALUES ('e1', 'a1', TIMESTAMPTZ '2026-06-01 10:00:00+08', 'login')")
+    con.execute(
+        "INSERT INTO stg_activity (event_id, account_id, ts, action) "
+        "VALUES ('e1', 'a1', TIMESTAMPTZ '2026-06-01 10:00:00+08', 'login')"
+    )
     ws, we = datetime(2026, 5, 20, tzinfo=TZ8), datetime(2026, 6, 20, tzinfo=TZ8)
     res = EngagementDetector().detect(DetectContext(con, ws, we, "Asia/Shanghai", P))
     assert res.findings == [] and res.clusters == []
@@ -131,12 +182,16 @@ def generated(request):
 
 def naive_ip_rule(con, min_accounts: int = 10) -> set[str]:
     """Every account that voted, liked or followed from an IP shared by >= 10 such accounts."""
-    return set(con.sql(f"""
+    return set(
+        con.sql(f"""
         SELECT DISTINCT account_id FROM stg_activity
         WHERE action IN ('vote', 'like', 'follow') AND ip IN (
             SELECT ip FROM stg_activity WHERE action IN ('vote', 'like', 'follow')
             GROUP BY ip HAVING count(DISTINCT account_id) >= {min_accounts})
-    """).fetchnumpy()["account_id"].tolist())
+    """)
+        .fetchnumpy()["account_id"]
+        .tolist()
+    )
 
 
 def scores(found: set[str], named: set[str], truth: Path) -> dict:
@@ -145,10 +200,13 @@ def scores(found: set[str], named: set[str], truth: Path) -> dict:
     look = pl.read_csv(truth / "lookalikes.csv", infer_schema_length=0)
     planted = set(pl.read_csv(truth / "inflated_targets.csv", infer_schema_length=0)["target_id"])
     tp = len(found & bad)
-    return {"precision": tp / max(len(found), 1), "recall": tp / max(len(bad), 1),
-            "targets_missed": sorted(planted - named), "planted_targets": len(planted),
-            "lookalikes_flagged": look.filter(pl.col("account_id").is_in(list(found)))
-            .group_by("lookalike").len().rows()}
+    return {
+        "precision": tp / max(len(found), 1),
+        "recall": tp / max(len(bad), 1),
+        "targets_missed": sorted(planted - named),
+        "planted_targets": len(planted),
+        "lookalikes_flagged": look.filter(pl.col("account_id").is_in(list(found))).group_by("lookalike").len().rows(),
+    }
 
 
 def test_generated_farms_found_targets_named_lookalikes_left_alone(generated):

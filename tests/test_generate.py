@@ -131,9 +131,7 @@ def test_ids_stay_strings(runs, con):
     order_ids = con.sql("SELECT DISTINCT order_id FROM orders LIMIT 50").fetchall()
     assert all(o.startswith("00") and len(o) == 10 for (o,) in order_ids)
     parquet = next((runs["a"] / "landing" / "orders").glob("*.parquet"))
-    types = dict(
-        duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{parquet}')").fetchall()[i][:2] for i in range(12)
-    )
+    types = dict(duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{parquet}')").fetchall()[i][:2] for i in range(12))
     assert types["order_id"] == "VARCHAR" and types["item_id"] == "VARCHAR"
     jsonl = next((runs["a"] / "landing" / "reviews").glob("*.jsonl"))
     first = json.loads(jsonl.read_text(encoding="utf-8").splitlines()[0])
@@ -141,16 +139,11 @@ def test_ids_stay_strings(runs, con):
 
 
 def test_text_survives_quoting(con):
-    rows = con.sql(
-        "SELECT text FROM reviews WHERE text LIKE '%\n%' OR text LIKE '%\"%' OR text LIKE '%,%'"
-    ).fetchall()
+    rows = con.sql("SELECT text FROM reviews WHERE text LIKE '%\n%' OR text LIKE '%\"%' OR text LIKE '%,%'").fetchall()
     assert len(rows) > 10
     assert con.sql("SELECT count(*) FROM refunds WHERE reason LIKE '%\n%'").fetchone()[0] > 0
     assert (
-        con.sql(
-            "SELECT count(*) FROM reviews WHERE regexp_matches(text, '[\\x{1F600}-\\x{1F64F}]')"
-        ).fetchone()[0]
-        > 0
+        con.sql("SELECT count(*) FROM reviews WHERE regexp_matches(text, '[\\x{1F600}-\\x{1F64F}]')").fetchone()[0] > 0
     )
 
 
@@ -172,12 +165,16 @@ def test_truth_is_consistent(runs, con):
     ).fetchone()[0]
     assert missing == 0
     patterns = {p for (p,) in con.sql("SELECT DISTINCT pattern FROM truth_accounts").fetchall()}
-    assert patterns == {"extortion_ring", "coupon_hoarding", "scripted_timing", "vote_inflation",
-                        "brushing_ring", "serial_refunder"}
+    assert patterns == {
+        "extortion_ring",
+        "coupon_hoarding",
+        "scripted_timing",
+        "vote_inflation",
+        "brushing_ring",
+        "serial_refunder",
+    }
     assert (
-        con.sql(
-            "SELECT count(*) FROM truth_ring_shops WHERE shop_id NOT IN (SELECT shop_id FROM orders)"
-        ).fetchone()[0]
+        con.sql("SELECT count(*) FROM truth_ring_shops WHERE shop_id NOT IN (SELECT shop_id FROM orders)").fetchone()[0]
         == 0
     )
     kinds = {k for (k,) in con.sql("SELECT DISTINCT lookalike FROM truth_lookalikes").fetchall()}
@@ -232,8 +229,7 @@ def test_planted_abuse_is_inside_the_window(con):
         FROM activity JOIN truth_accounts t USING (account_id) WHERE t.role = 'bot'""").fetchone()
     assert bots[0] and bots[1] > 300
     spikes = con.sql(
-        f"SELECT bool_and(window_start::TIMESTAMPTZ >= {start} AND window_end::TIMESTAMPTZ <= {end}) "
-        "FROM truth_spikes"
+        f"SELECT bool_and(window_start::TIMESTAMPTZ >= {start} AND window_end::TIMESTAMPTZ <= {end}) FROM truth_spikes"
     ).fetchone()[0]
     assert spikes
 

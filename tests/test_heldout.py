@@ -44,8 +44,7 @@ FLOORS = [
 
 
 @pytest.mark.parametrize(("pattern", "precision", "recall", "clusters"), FLOORS)
-def test_pattern_reaches_its_floor(scores: dict, pattern: str, precision: float, recall: float,
-                                   clusters: int) -> None:
+def test_pattern_reaches_its_floor(scores: dict, pattern: str, precision: float, recall: float, clusters: int) -> None:
     s = scores["patterns"][pattern]
     assert s["tp"] > 0, s
     assert s["precision"] >= max(precision, 0.8), s
@@ -82,8 +81,10 @@ def test_ordinary_traffic_raises_no_unexplained_spike(heldout: Path) -> None:
         planted = {r["account_id"] for r in csv.DictReader(f)}
     con = duckdb.connect(str(heldout / "abuse.duckdb"), read_only=True)
     try:
-        spikes = con.execute("SELECT scope, window_start, top_account_ids FROM report.activity_spikes "
-                             "WHERE explained_by IS NULL AND starts_with(scope, 'activity')").fetchall()
+        spikes = con.execute(
+            "SELECT scope, window_start, top_account_ids FROM report.activity_spikes "
+            "WHERE explained_by IS NULL AND starts_with(scope, 'activity')"
+        ).fetchall()
     finally:
         con.close()
     honest = [(scope, start) for scope, start, top in spikes if not set(top or []) & planted]
@@ -96,6 +97,7 @@ def test_hard_mode_writes_consistent_truth_in_a_half_hour_zone(tmp_path: Path) -
     crew member carries its cluster and evasion, idle batches stay idle, and each incident's cluster
     is planted."""
     from heldout.make_heldout import build as make
+
     meta = make(tmp_path, 2, hard=True, tz="Asia/Kolkata")
     assert meta["tz"] == "Asia/Kolkata" and meta["hard"]
     text = (tmp_path / "landing" / "refunds" / "refunds-2.jsonl").read_text(encoding="utf-8")
@@ -116,9 +118,13 @@ def test_hard_mode_writes_consistent_truth_in_a_half_hour_zone(tmp_path: Path) -
     for kind in ("orders", "coupon_events", "activity", "reviews", "refunds"):
         for path in (tmp_path / "landing" / kind).iterdir():
             name = str(path)
-            read = (f"read_parquet('{name}')" if name.endswith(".parquet") else
-                    f"read_json('{name}', format='newline_delimited')" if ".jsonl" in name else
-                    f"read_csv('{name}', all_varchar=true)")
+            read = (
+                f"read_parquet('{name}')"
+                if name.endswith(".parquet")
+                else f"read_json('{name}', format='newline_delimited')"
+                if ".jsonl" in name
+                else f"read_csv('{name}', all_varchar=true)"
+            )
             active |= {r[0] for r in con.execute(f"SELECT DISTINCT account_id FROM {read}").fetchall()}
     assert not idle & active  # registered in a wave, then nothing
     assert {s["kind"] for s in spikes} == {"abusive", "benign"}
@@ -132,19 +138,25 @@ def _spike_db(path: Path, rows: list[tuple]) -> Path:
     con = duckdb.connect(str(db))
     con.execute("SET TimeZone = 'Asia/Kolkata'")
     con.execute("CREATE SCHEMA report")
-    con.execute("CREATE TABLE report.activity_spikes (scope VARCHAR, window_start TIMESTAMPTZ, "
-                "window_end TIMESTAMPTZ, observed DOUBLE, expected DOUBLE, score DOUBLE, explained_by VARCHAR, "
-                "flagged_share DOUBLE, cluster_ids VARCHAR[], occurrences INTEGER, cadence VARCHAR, "
-                "window_start_local TIMESTAMP)")
+    con.execute(
+        "CREATE TABLE report.activity_spikes (scope VARCHAR, window_start TIMESTAMPTZ, "
+        "window_end TIMESTAMPTZ, observed DOUBLE, expected DOUBLE, score DOUBLE, explained_by VARCHAR, "
+        "flagged_share DOUBLE, cluster_ids VARCHAR[], occurrences INTEGER, cadence VARCHAR, "
+        "window_start_local TIMESTAMP)"
+    )
     for scope, start, end, explained, share, clusters in rows:
-        con.execute("INSERT INTO report.activity_spikes VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 10, 1, 0.9, ?, ?, "
-                    "?, 1, NULL, NULL)", [scope, start, end, explained, share, clusters])
+        con.execute(
+            "INSERT INTO report.activity_spikes VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 10, 1, 0.9, ?, ?, "
+            "?, 1, NULL, NULL)",
+            [scope, start, end, explained, share, clusters],
+        )
     con.close()
     return db
 
 
 def test_incident_scorer_tells_caught_explained_away_and_raised(tmp_path: Path) -> None:
     from heldout.score_incidents import score
+
     truth = tmp_path / "truth"
     truth.mkdir()
     (truth / "spikes.csv").write_text(
@@ -153,21 +165,32 @@ def test_incident_scorer_tells_caught_explained_away_and_raised(tmp_path: Path) 
         "coupon_claims:c1,2026-08-05T20:00:00+05:30,2026-08-05T20:10:00+05:30,abusive,c1,crews,H-1\n"
         "coupon_claims:c2,2026-08-06T20:00:00+05:30,2026-08-06T20:10:00+05:30,benign,c2,release crowd,\n"
         "registrations,2026-08-07T20:00:00+05:30,2026-08-07T21:00:00+05:30,benign,,TV ad,\n"
-        "orders,2026-08-08T12:00:00+05:30,2026-08-08T13:00:00+05:30,benign,,flash sale,\n", encoding="utf-8")
-    db = _spike_db(tmp_path, [
-        # the wave in two pieces, the second linked to its case; given in UTC, matched as instants
-        ("registrations", "2026-08-02T18:00:00Z", "2026-08-03T06:00:00Z", None, 0.0, []),
-        ("registrations", "2026-08-03T10:00:00Z", "2026-08-03T19:00:00Z", None, 0.8, ["batch-9"]),
-        ("coupon_claims:c1", "2026-08-05T20:00:00+05:30", "2026-08-05T20:10:00+05:30", "release of c1", 0.1, []),
-        ("coupon_claims", "2026-08-06T20:01:00+05:30", "2026-08-06T20:05:00+05:30", "release of c2", 0.0, []),
-        ("coupon_claims:c9", "2026-08-06T20:01:00+05:30", "2026-08-06T20:05:00+05:30", None, 0.0, []),
-        ("registrations", "2026-08-07T20:30:00+05:30", "2026-08-07T20:31:00+05:30", None, 0.0, []),
-        ("reviews", "2026-08-07T20:30:00+05:30", "2026-08-07T20:31:00+05:30", None, 0.0, []),
-    ])
+        "orders,2026-08-08T12:00:00+05:30,2026-08-08T13:00:00+05:30,benign,,flash sale,\n",
+        encoding="utf-8",
+    )
+    db = _spike_db(
+        tmp_path,
+        [
+            # the wave in two pieces, the second linked to its case; given in UTC, matched as instants
+            ("registrations", "2026-08-02T18:00:00Z", "2026-08-03T06:00:00Z", None, 0.0, []),
+            ("registrations", "2026-08-03T10:00:00Z", "2026-08-03T19:00:00Z", None, 0.8, ["batch-9"]),
+            ("coupon_claims:c1", "2026-08-05T20:00:00+05:30", "2026-08-05T20:10:00+05:30", "release of c1", 0.1, []),
+            ("coupon_claims", "2026-08-06T20:01:00+05:30", "2026-08-06T20:05:00+05:30", "release of c2", 0.0, []),
+            ("coupon_claims:c9", "2026-08-06T20:01:00+05:30", "2026-08-06T20:05:00+05:30", None, 0.0, []),
+            ("registrations", "2026-08-07T20:30:00+05:30", "2026-08-07T20:31:00+05:30", None, 0.0, []),
+            ("reviews", "2026-08-07T20:30:00+05:30", "2026-08-07T20:31:00+05:30", None, 0.0, []),
+        ],
+    )
     s = score(db, tmp_path)
     m = s["summary"]
-    assert (m["abusive_caught"], m["abusive_linked"], m["benign_explained"], m["benign_quiet"],
-            m["benign_raised_unexplained"], m["rows_unmatched"]) == (1, 1, 1, 1, 1, 2)
+    assert (
+        m["abusive_caught"],
+        m["abusive_linked"],
+        m["benign_explained"],
+        m["benign_quiet"],
+        m["benign_raised_unexplained"],
+        m["rows_unmatched"],
+    ) == (1, 1, 1, 1, 1, 2)
     by_cause = {o["cause"]: o for o in s["incidents"]}
     assert by_cause["wave"]["rows"] == 2 and by_cause["wave"]["coverage"] > 0.8
     assert not by_cause["crews"]["caught"] and by_cause["crews"]["reported"]  # explained away

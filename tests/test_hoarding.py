@@ -45,31 +45,51 @@ class World:
     def account(self, aid, reg, device=None, ip=None, phone=None, inviter=None, group=None):
         r = self.rng
         phone = phone or f"{r.choice(['138', '139', '186', '150'])}{r.randint(0, 9999):04d}"
-        self.rows["accounts"].append(dict(
-            account_id=aid, registered_at=reg, phone_prefix=phone, phone_hash=f"h_{aid}",
-            device_id=device or f"d_{aid}", ip=ip or f"{r.randint(1, 223)}.{r.randint(0, 255)}."
-            f"{r.randint(0, 255)}.{r.randint(1, 254)}", channel="app", invited_by=inviter))
+        self.rows["accounts"].append(
+            dict(
+                account_id=aid,
+                registered_at=reg,
+                phone_prefix=phone,
+                phone_hash=f"h_{aid}",
+                device_id=device or f"d_{aid}",
+                ip=ip or f"{r.randint(1, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}",
+                channel="app",
+                invited_by=inviter,
+            )
+        )
         if group:
             self.truth.setdefault(group, set()).add(aid)
 
     def order(self, aid, ts, amount, discount=0.0, coupon=None, addr=None, device=None, item=None):
         oid = self.nid("o")
-        self.rows["orders"].append(dict(
-            order_id=oid, account_id=aid, shop_id=f"s{self.rng.randint(1, 50)}", item_id=item,
-            amount=amount, discount=discount, coupon_id=coupon, created_at=ts, device_id=device,
-            ip=None, ship_addr_hash=addr or f"addr_{aid}", status="completed"))
+        self.rows["orders"].append(
+            dict(
+                order_id=oid,
+                account_id=aid,
+                shop_id=f"s{self.rng.randint(1, 50)}",
+                item_id=item,
+                amount=amount,
+                discount=discount,
+                coupon_id=coupon,
+                created_at=ts,
+                device_id=device,
+                ip=None,
+                ship_addr_hash=addr or f"addr_{aid}",
+                status="completed",
+            )
+        )
         return oid
 
-    def coupon(self, aid, camp, delay, use="human", addr=None, device=None, ip=None, item=None,
-               after_h=(1, 48)):
+    def coupon(self, aid, camp, delay, use="human", addr=None, device=None, ip=None, item=None, after_h=(1, 48)):
         c = self.campaigns[camp]
         cid, ts = self.nid("c"), c["released_at"] + timedelta(seconds=delay)
         self.event(camp, cid, aid, "claim", ts, None, device, ip)
         if use == "unused":
             return
         t2 = ts + timedelta(hours=self.rng.uniform(*after_h))
-        gross = c["threshold"] + (0 if use in ("threshold", "loop") else 3 if use == "near"
-                                  else self.rng.uniform(5, 150))
+        gross = c["threshold"] + (
+            0 if use in ("threshold", "loop") else 3 if use == "near" else self.rng.uniform(5, 150)
+        )
         oid = self.order(aid, t2, gross - c["face_value"], c["face_value"], cid, addr, device, item)
         self.event(camp, cid, aid, "redeem", t2, oid, device, ip)
         if use == "loop":
@@ -78,15 +98,34 @@ class World:
             self.event(camp, cid, aid, "redeem", t2 + timedelta(hours=3), o2, device, ip)
 
     def event(self, camp, cid, aid, action, ts, oid, device, ip):
-        self.rows["coupon_events"].append(dict(
-            event_id=self.nid("e"), campaign_id=camp, coupon_id=cid, account_id=aid,
-            action=action, ts=ts, order_id=oid, device_id=device, ip=ip))
+        self.rows["coupon_events"].append(
+            dict(
+                event_id=self.nid("e"),
+                campaign_id=camp,
+                coupon_id=cid,
+                account_id=aid,
+                action=action,
+                ts=ts,
+                order_id=oid,
+                device_id=device,
+                ip=ip,
+            )
+        )
 
     def activity(self, aid, ts, action="view", dur=None):
-        self.rows["activity"].append(dict(
-            event_id=self.nid("v"), account_id=aid, ts=ts, action=action,
-            session_id=self.nid("s"), duration_s=dur if dur is not None else
-            self.rng.uniform(20, 900), target_id=None, device_id=None, ip=None))
+        self.rows["activity"].append(
+            dict(
+                event_id=self.nid("v"),
+                account_id=aid,
+                ts=ts,
+                action=action,
+                session_id=self.nid("s"),
+                duration_s=dur if dur is not None else self.rng.uniform(20, 900),
+                target_id=None,
+                device_id=None,
+                ip=None,
+            )
+        )
 
     def staged(self) -> duckdb.DuckDBPyConnection:
         con = empty_staged("Asia/Shanghai")
@@ -103,9 +142,17 @@ class World:
 def toy_world(seed: int = 0, n_people: int = 1200) -> World:
     w, r = World(seed), random.Random(seed)
     w.campaigns = {
-        f"C{i}": dict(campaign_id=f"C{i}", name=f"c{i}", face_value=20.0, threshold=100.0,
-                      released_at=T0 + timedelta(days=4 + 6 * i, hours=20), per_account_limit=1,
-                      total_quota=10000) for i in range(4)}
+        f"C{i}": dict(
+            campaign_id=f"C{i}",
+            name=f"c{i}",
+            face_value=20.0,
+            threshold=100.0,
+            released_at=T0 + timedelta(days=4 + 6 * i, hours=20),
+            per_account_limit=1,
+            total_quota=10000,
+        )
+        for i in range(4)
+    }
     w.rows["campaigns"] = list(w.campaigns.values())
 
     def person(aid, reg=None, claim_p=0.4, flash=False, **kw):
@@ -126,8 +173,13 @@ def toy_world(seed: int = 0, n_people: int = 1200) -> World:
         person(f"campus{i}", ip="202.112.1.1", flash=i < 60, group="campus_nat")
     reg = T0 + timedelta(days=2, hours=20)
     for i in range(200):  # a popular referrer's wave of real invitees
-        person(f"ref{i}", reg=reg + timedelta(minutes=r.uniform(0, 90)), claim_p=0.8,
-               inviter="p00999", group="referral_burst")
+        person(
+            f"ref{i}",
+            reg=reg + timedelta(minutes=r.uniform(0, 90)),
+            claim_p=0.8,
+            inviter="p00999",
+            group="referral_burst",
+        )
     for h in range(6):  # households: one tablet, one address
         for j in range(3):
             person(f"house{h}_{j}", device=f"tablet{h}", group="household")
@@ -143,14 +195,27 @@ def batch(w, name, n, devices, spread_min, delay, seed):
     for i in range(n):
         aid, dev = f"{name}{i:04d}", f"rig_{name}_{i % devices}"
         ip = f"45.77.{r.randint(0, 2)}.{r.randint(1, 254)}"
-        w.account(aid, start + timedelta(minutes=r.uniform(0, spread_min)), device=dev, ip=ip,
-                  phone=block, group=f"batch_{name}")
+        w.account(
+            aid,
+            start + timedelta(minutes=r.uniform(0, spread_min)),
+            device=dev,
+            ip=ip,
+            phone=block,
+            group=f"batch_{name}",
+        )
         for _ in range(r.randint(0, 4)):
             w.activity(aid, T0 + timedelta(days=r.uniform(0, 30)), "lottery_spin", dur=1.0)
         for camp in w.campaigns:
             use = r.choice(["unused", "unused", "threshold", "loop"])
-            w.coupon(aid, camp, r.uniform(*delay), use, addr=f"drop_{name}_{i % 2}", device=dev,
-                     ip=f"45.77.{r.randint(0, 2)}.{r.randint(1, 254)}")
+            w.coupon(
+                aid,
+                camp,
+                r.uniform(*delay),
+                use,
+                addr=f"drop_{name}_{i % 2}",
+                device=dev,
+                ip=f"45.77.{r.randint(0, 2)}.{r.randint(1, 254)}",
+            )
 
 
 def run(con) -> tuple[set[str], list]:
@@ -168,12 +233,15 @@ def test_binomial_tail_is_monotone_and_tiny_for_pure_groups():
 
 
 def test_identifier_links_only_when_its_sharers_beat_the_base_rate():
-    claimers = pl.DataFrame({"account_id": [f"a{i}" for i in range(400)],
-                             "susp": [i < 40 or i >= 396 for i in range(400)]})
+    claimers = pl.DataFrame(
+        {"account_id": [f"a{i}" for i in range(400)], "susp": [i < 40 or i >= 396 for i in range(400)]}
+    )
     ids = [("rig", range(30), 30), ("nat", range(100, 396), 300), ("nat2", range(396, 400), 300)]
     edges = pl.DataFrame(
         [(f"a{i}", "ip", v, df) for v, r, df in ids for i in r],
-        schema=["account_id", "kind", "value", "df"], orient="row")
+        schema=["account_id", "kind", "value", "df"],
+        orient="row",
+    )
     out = {r["value"]: r["links"] for r in groups.link_identifiers(edges, claimers, P).to_dicts()}
     # a rig links; a NAT at the base rate does not, nor one whose 4 claimers are quick but
     # whose 296 other accounts are ordinary people who never claimed
@@ -184,14 +252,16 @@ def test_features_on_hand_made_tables():
     w = toy_world(seed=3, n_people=300)
     con = w.staged()
     from abuse.detect.hoarding.features import claimers
+
     df = claimers(con, P)
     fast = df.filter(pl.col("account_id").is_in(list(w.truth["batch_fast"])))
     assert len(fast) == 80 and fast["fast"].all() and fast["thin"].all()
     assert fast["burst"].mean() > 0.9  # 80 sign-ups in 10 minutes
     assert fast["refund_loop"].sum() == (fast["n_reredeems"] > 0).sum() > 0
     assert fast["n_at_threshold"].sum() > 0
-    people = df.filter(pl.col("account_id").str.starts_with("p0")
-                       & ~pl.col("account_id").is_in(list(w.truth["flash_sale_crowd"])))
+    people = df.filter(
+        pl.col("account_id").str.starts_with("p0") & ~pl.col("account_id").is_in(list(w.truth["flash_sale_crowd"]))
+    )
     assert people["susp"].mean() < 0.02 and people["fast"].mean() < 0.02
 
 
@@ -203,8 +273,7 @@ def test_registration_bursts_against_the_daily_rhythm():
     for i in range(40):
         w.account(f"n{i}", T0 - timedelta(days=3) + timedelta(hours=3, seconds=10 * i))
     con = w.staged()
-    rows = {r[0][:2]: r[1:] for r in con.sql(
-        read_sql("features/hoarding_registration_bursts.sql")).fetchall()}
+    rows = {r[0][:2]: r[1:] for r in con.sql(read_sql("features/hoarding_registration_bursts.sql")).fetchall()}
     evening, night = rows["e1"], rows["n1"]
     assert evening[1] == 5 and abs(evening[2] - 5) < 0.5  # busy slot, as usual: no burst
     assert night[1] == 40 and night[2] < 0.1
@@ -222,8 +291,7 @@ def test_toy_world_precision_recall_and_lookalikes(seed):
     w = toy_world(seed)
     found, res = run(w.staged())
     bad = w.truth["batch_fast"] | w.truth["batch_stealth"]
-    benign = set().union(*(w.truth[g] for g in
-                           ("flash_sale_crowd", "campus_nat", "referral_burst", "household")))
+    benign = set().union(*(w.truth[g] for g in ("flash_sale_crowd", "campus_nat", "referral_burst", "household")))
     assert len(found & bad) / max(len(found), 1) >= 0.95
     assert len(found & bad) / len(bad) >= 0.9
     assert not found & benign
@@ -234,8 +302,9 @@ def test_toy_world_precision_recall_and_lookalikes(seed):
     naive = {a["account_id"] for a in w.rows["accounts"] if per_device[a["device_id"]] >= 5}
     assert len(naive & bad) / len(bad) < len(found & bad) / len(bad) - 0.25
     for c in res.clusters:  # loss: face value of every redemption, re-redemptions included
-        redeems = [e for e in w.rows["coupon_events"]
-                   if e["action"] == "redeem" and e["account_id"] in set(c.account_ids)]
+        redeems = [
+            e for e in w.rows["coupon_events"] if e["action"] == "redeem" and e["account_id"] in set(c.account_ids)
+        ]
         assert c.loss_estimate == pytest.approx(20.0 * len(redeems)) and c.shop_ids is None
         assert c.evidence["campaigns"] and "C1" in c.summary
     f = res.findings[0]
@@ -284,12 +353,16 @@ def naive_device_rule(con, min_accounts: int = 5) -> tuple[set[str], list[Cluste
 
 def naive_fast_rule(con, seconds: float = 10.0) -> set[str]:
     """Every account that claimed a coupon within ``seconds`` of its campaign's release."""
-    return set(con.sql(f"""
+    return set(
+        con.sql(f"""
         SELECT DISTINCT e.account_id
         FROM stg_coupon_events e JOIN stg_campaigns c USING (campaign_id)
         WHERE e.action = 'claim' AND e.ts >= getvariable('window_start')
           AND epoch(e.ts) - epoch(c.released_at) BETWEEN 0 AND {seconds}
-    """).fetchnumpy()["account_id"].tolist())
+    """)
+        .fetchnumpy()["account_id"]
+        .tolist()
+    )
 
 
 GENERATED_SCALE = 0.3
@@ -312,14 +385,14 @@ def test_generated_precision_recall_beats_naive_rules(generated):
     # batches over their rigs' devices and flags households; "claimed within 10 s of
     # release" has no clusters and takes in the quickest of the flash-sale crowd.
     found, clusters = naive_device_rule(con)
-    for naive in (score_against_truth(found, clusters, truth),
-                  score_against_truth(naive_fast_rule(con), [], truth)):
+    for naive in (score_against_truth(found, clusters, truth), score_against_truth(naive_fast_rule(con), [], truth)):
         assert not meets_bar(naive), naive
 
 
 def meets_bar(m: dict) -> bool:
-    return (m["precision"] >= 0.95 and m["recall"] >= 0.9 and m["recovered"] >= 0.9
-            and m["lookalike_groups_flagged"] == 0)
+    return (
+        m["precision"] >= 0.95 and m["recall"] >= 0.9 and m["recovered"] >= 0.9 and m["lookalike_groups_flagged"] == 0
+    )
 
 
 # --------------------------------------------------------------------------- maintained crews
@@ -334,14 +407,19 @@ def maintained_world(seed: int) -> World:
         aid = f"kept{i:03d}"
         w.account(aid, T0 - timedelta(days=r.uniform(20, 150)), group="maintained")
         for _ in range(r.randint(1, 3)):
-            w.order(aid, T0 + timedelta(days=r.uniform(0, 30)), r.uniform(10, 300),
-                    addr=f"drop{i % 6}")
+            w.order(aid, T0 + timedelta(days=r.uniform(0, 30)), r.uniform(10, 300), addr=f"drop{i % 6}")
         for _ in range(r.randint(2, 6)):
             w.activity(aid, T0 + timedelta(days=r.uniform(0, 30)))
         for camp in ("C2", "C3"):
-            w.coupon(aid, camp, r.uniform(5, 600), "threshold" if r.random() < 0.7 else
-                     r.choice(["near", "unused"]), addr=f"drop{i % 6}",
-                     item=r.choice(["gift_A", "gift_B"]), after_h=(6, 120))
+            w.coupon(
+                aid,
+                camp,
+                r.uniform(5, 600),
+                "threshold" if r.random() < 0.7 else r.choice(["near", "unused"]),
+                addr=f"drop{i % 6}",
+                item=r.choice(["gift_A", "gift_B"]),
+                after_h=(6, 120),
+            )
     for i in range(30):
         aid = f"hunter{i:02d}"
         w.account(aid, T0 - timedelta(days=r.uniform(100, 600)), group="deal_hunter")
@@ -349,16 +427,19 @@ def maintained_world(seed: int) -> World:
             w.order(aid, T0 + timedelta(days=r.uniform(0, 30)), r.uniform(10, 300))
         for camp in w.campaigns:
             crew_item = i < 3 and camp == "C2"
-            w.coupon(aid, camp, r.lognormvariate(2.3, 0.8), "near" if crew_item else
-                     r.choice(["human", "human", "unused", "threshold"]),
-                     item="gift_A" if crew_item else f"item{r.randint(1, 3000)}")
+            w.coupon(
+                aid,
+                camp,
+                r.lognormvariate(2.3, 0.8),
+                "near" if crew_item else r.choice(["human", "human", "unused", "threshold"]),
+                item="gift_A" if crew_item else f"item{r.randint(1, 3000)}",
+            )
     for i in range(10):
         aid = f"office{i}"
         w.account(aid, T0 - timedelta(days=r.uniform(100, 600)), group="procurement")
         for camp in ("C2", "C3"):
             if r.random() < 0.8:
-                w.coupon(aid, camp, r.uniform(3600, 86400), "human", addr="office_addr",
-                         item="paper")
+                w.coupon(aid, camp, r.uniform(3600, 86400), "human", addr="office_addr", item="paper")
     return w
 
 
@@ -384,9 +465,15 @@ def test_early_claims_count_only_where_racing_is_rare():
     from abuse.detect.hoarding import features
 
     w, r = maintained_world(5), random.Random(9)
-    w.campaigns["F"] = dict(campaign_id="F", name="flash", face_value=30.0, threshold=199.0,
-                            released_at=T0 + timedelta(days=20, hours=20), per_account_limit=1,
-                            total_quota=10000)
+    w.campaigns["F"] = dict(
+        campaign_id="F",
+        name="flash",
+        face_value=30.0,
+        threshold=199.0,
+        released_at=T0 + timedelta(days=20, hours=20),
+        per_account_limit=1,
+        total_quota=10000,
+    )
     w.rows["campaigns"].append(w.campaigns["F"])
     for i in range(300):  # 240 race the flash sale within a minute, 60 come hours later
         w.account(f"flashbuyer{i}", T0 - timedelta(days=r.uniform(30, 600)))
@@ -406,8 +493,7 @@ def test_early_claims_count_only_where_racing_is_rare():
 ADV_SCALE = 0.4
 
 
-@pytest.fixture(scope="module", params=[(1, "Asia/Shanghai"), (3, "Asia/Kolkata")],
-                ids=["seed1", "seed3-kolkata"])
+@pytest.fixture(scope="module", params=[(1, "Asia/Shanghai"), (3, "Asia/Kolkata")], ids=["seed1", "seed3-kolkata"])
 def adversarial(request, tmp_path_factory):
     """``generate --adversarial``: maintained crews beside the default batches, and the
     cafe, work-phone, procurement and deal-hunter look-alikes."""
@@ -430,7 +516,7 @@ def test_adversarial_crews_found_and_lookalikes_spared(adversarial):
     assert meets_bar(m), m
     # the maintained crews share no registration device among themselves
     shared = con.sql(f"""SELECT count(*) FROM (SELECT device_id FROM stg_accounts
-        WHERE account_id IN {tuple(kept['account_id'])} GROUP BY 1 HAVING count(*) > 1)""")
+        WHERE account_id IN {tuple(kept["account_id"])} GROUP BY 1 HAVING count(*) > 1)""")
     assert shared.fetchone()[0] == 0
 
 

@@ -23,8 +23,14 @@ def test_missing_required_column_rejects_the_file(tmp_path: Path, landing: Path)
 
 @pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet"])
 def test_bad_rows_are_quarantined_with_row_numbers(tmp_path: Path, landing: Path, ext: str) -> None:
-    rows = [order(1), order(2, created_at="yesterday"), order(3, amount="-1"),
-            order(4, order_id=None), order(5, amount="twelve"), order(6)]
+    rows = [
+        order(1),
+        order(2, created_at="yesterday"),
+        order(3, amount="-1"),
+        order(4, order_id=None),
+        order(5, amount="twelve"),
+        order(6),
+    ]
     write_landing(landing, "orders", f"o{ext}", rows)
     out = nightly(tmp_path, landing)
     assert out["ingested"]["orders"] == 2 and out["quarantined"]["orders"] == 4
@@ -38,18 +44,27 @@ def test_bad_rows_are_quarantined_with_row_numbers(tmp_path: Path, landing: Path
 
 def test_ratings_outside_range_and_multiline_records(tmp_path: Path, landing: Path) -> None:
     base = {"account_id": "a", "shop_id": "s", "created_at": "2026-06-01T10:00:00+08:00"}
-    rows = [{**base, "review_id": "r1", "rating": "1", "text": "line one\nline two, \"quoted\""},
-            {**base, "review_id": "r2", "rating": "6", "text": "多行\n文本 😀"},
-            {**base, "review_id": "r3", "rating": "", "action": "withdrawn"},
-            {**base, "review_id": "r4", "rating": "", "action": "posted"}]
-    write_landing(landing, "reviews", "r.csv", rows, columns=["review_id", "account_id", "shop_id",
-                                                              "rating", "created_at", "action", "text"])
+    rows = [
+        {**base, "review_id": "r1", "rating": "1", "text": 'line one\nline two, "quoted"'},
+        {**base, "review_id": "r2", "rating": "6", "text": "多行\n文本 😀"},
+        {**base, "review_id": "r3", "rating": "", "action": "withdrawn"},
+        {**base, "review_id": "r4", "rating": "", "action": "posted"},
+    ]
+    write_landing(
+        landing,
+        "reviews",
+        "r.csv",
+        rows,
+        columns=["review_id", "account_id", "shop_id", "rating", "created_at", "action", "text"],
+    )
     nightly(tmp_path, landing)
     got = report(tmp_path, "SELECT row_number, reason FROM report.quarantine ORDER BY row_number")
     assert got[0] == (2, "rating outside 1..5: 6")  # the record spanning two lines counts once
     assert got[1][0] == 4 and "rating" in got[1][1]
     assert work(tmp_path, "SELECT review_id, text FROM stg_reviews ORDER BY 1")[0] == (
-        "r1", "line one\nline two, \"quoted\"")
+        "r1",
+        'line one\nline two, "quoted"',
+    )
 
 
 def test_unreadable_files_are_rejected_whole(tmp_path: Path, landing: Path) -> None:
@@ -67,8 +82,10 @@ def test_unreadable_files_are_rejected_whole(tmp_path: Path, landing: Path) -> N
 def test_failed_run_leaves_everything_as_it_was(tmp_path: Path, landing: Path, monkeypatch) -> None:
     write_landing(landing, "orders", "day1.csv", [order(1)])
     nightly(tmp_path, landing)
-    shown = ("SELECT (SELECT list(f ORDER BY f) FROM report.flagged_accounts f), "
-             "(SELECT list(q.file ORDER BY q.file) FROM report.quarantine q), (SELECT run_id FROM report.latest_run)")
+    shown = (
+        "SELECT (SELECT list(f ORDER BY f) FROM report.flagged_accounts f), "
+        "(SELECT list(q.file ORDER BY q.file) FROM report.quarantine q), (SELECT run_id FROM report.latest_run)"
+    )
     before = report(tmp_path, shown)
     write_landing(landing, "orders", "day2.csv", [order(2)])
 
@@ -91,9 +108,15 @@ def test_failed_run_leaves_everything_as_it_was(tmp_path: Path, landing: Path, m
 
 def test_jsonl_optional_key_missing_from_the_first_record(tmp_path: Path, landing: Path) -> None:
     base = {"review_id": "r1", "account_id": "a", "shop_id": "s"}
-    write_landing(landing, "reviews", "r.jsonl", [
-        {**base, "created_at": "2026-06-06T10:00:00+08:00", "action": "withdrawn"},  # no rating key
-        {**base, "rating": 1, "created_at": "2026-06-01T10:00:00+08:00"}])
+    write_landing(
+        landing,
+        "reviews",
+        "r.jsonl",
+        [
+            {**base, "created_at": "2026-06-06T10:00:00+08:00", "action": "withdrawn"},  # no rating key
+            {**base, "rating": 1, "created_at": "2026-06-01T10:00:00+08:00"},
+        ],
+    )
     out = nightly(tmp_path, landing)
     assert out["ingested"]["reviews"] == 2 and out["quarantined"]["reviews"] == 0
 
@@ -132,7 +155,10 @@ def load(landing: Path, **options) -> tuple[duckdb.DuckDBPyConnection, ingest.In
 
 
 def loaded(con: duckdb.DuckDBPyConnection, kind: str = "orders", key: str = "order_id") -> list[str]:
-    return [r[0] for r in con.execute(f"SELECT {key} FROM raw_{kind} WHERE _reject IS NULL ORDER BY _file_seq, _row").fetchall()]
+    return [
+        r[0]
+        for r in con.execute(f"SELECT {key} FROM raw_{kind} WHERE _reject IS NULL ORDER BY _file_seq, _row").fetchall()
+    ]
 
 
 def put(landing: Path, kind: str, name: str, data: bytes) -> Path:
@@ -143,27 +169,38 @@ def put(landing: Path, kind: str, name: str, data: bytes) -> Path:
 
 
 def test_short_and_long_rows_are_quarantined_alone(landing: Path) -> None:
-    rows = [good(1), "o2,a2\n", good(3), "o4,a4,s1,1.00,2026-06-11T10:00:00+08:00,extra\n"] + [good(i) for i in range(5, 200)]
+    rows = [good(1), "o2,a2\n", good(3), "o4,a4,s1,1.00,2026-06-11T10:00:00+08:00,extra\n"] + [
+        good(i) for i in range(5, 200)
+    ]
     put(landing, "orders", "ragged.csv", (HEADER + "".join(rows)).encode())
     con, rep, q = load(landing)
     assert [(n, r) for _f, n, r, _raw in q] == [
         (2, "wrong number of fields (a short row): 2 where the header has 5"),
-        (4, "wrong number of fields (a long row): 6 where the header has 5")]
+        (4, "wrong number of fields (a long row): 6 where the header has 5"),
+    ]
     assert q[0][3] == "o2,a2"
     assert loaded(con) == ["o1", "o3"] + [f"o{i}" for i in range(5, 200)]
     assert rep.files[0].rejected is None
 
 
 def test_latin1_byte_in_a_utf8_file_quarantines_that_record(landing: Path) -> None:
-    data = (HEADER + good(1)).encode() + "o2,café,s1,1.00,2026-06-12T10:00:00+08:00\n".encode("latin-1") + good(3).encode()
+    data = (
+        (HEADER + good(1)).encode() + "o2,café,s1,1.00,2026-06-12T10:00:00+08:00\n".encode("latin-1") + good(3).encode()
+    )
     put(landing, "orders", "latin.csv", data)
-    put(landing, "orders", "latin.jsonl", b'{"order_id":"j1","account_id":"a","shop_id":"s","amount":1,'
+    put(
+        landing,
+        "orders",
+        "latin.jsonl",
+        b'{"order_id":"j1","account_id":"a","shop_id":"s","amount":1,'
         b'"created_at":"2026-06-11T10:00:00+08:00"}\n{"order_id":"j2","account_id":"caf\xe9","shop_id":"s",'
-        b'"amount":1,"created_at":"2026-06-11T10:00:00+08:00"}\n')
+        b'"amount":1,"created_at":"2026-06-11T10:00:00+08:00"}\n',
+    )
     con, _rep, q = load(landing)
     assert [(f, n, r) for f, n, r, _ in q] == [
         ("latin.csv", 2, "bytes that are not UTF-8 in column account_id"),
-        ("latin.jsonl", 2, "bytes that are not UTF-8 in this line")]
+        ("latin.jsonl", 2, "bytes that are not UTF-8 in this line"),
+    ]
     assert "caf\\xe9" in q[0][3]  # the raw record shows the byte, escaped
     assert sorted(loaded(con)) == ["j1", "o1", "o3"]
 
@@ -173,16 +210,20 @@ def test_a_5mb_chinese_review_text_is_quarantined_alone(landing: Path, ext: str)
     huge = "差评假货😡" * (5 * 1024 * 1024 // 16)  # 5 MB of UTF-8
     fine = "好评👍" * 50_000  # 500 kB: under the 1 MB default, loads intact
     base = {"account_id": "a", "shop_id": "s", "created_at": "2026-06-11T10:00:00+08:00"}
-    rows = [{**base, "review_id": "r1", "rating": "1", "text": huge},
-            {**base, "review_id": "r2", "rating": "5", "text": fine},
-            {**base, "review_id": "r3", "rating": "4", "text": "ok"}]
+    rows = [
+        {**base, "review_id": "r1", "rating": "1", "text": huge},
+        {**base, "review_id": "r2", "rating": "5", "text": fine},
+        {**base, "review_id": "r3", "rating": "4", "text": "ok"},
+    ]
     write_landing(landing, "reviews", f"big{ext}", rows)
     con, _rep, q = load(landing)
     assert len(q) == 1 and q[0][1] == 1
     assert q[0][2].startswith("over-long value in text: ") and "setting max_field_bytes" in q[0][2]
     assert len(q[0][3]) < 2000  # the quarantine keeps the start of it, not 5 MB
     assert con.execute("SELECT review_id, text FROM raw_reviews WHERE _reject IS NULL ORDER BY 1").fetchall() == [
-        ("r2", fine), ("r3", "ok")]
+        ("r2", fine),
+        ("r3", "ok"),
+    ]
     if ext == ".jsonl":
         return
     # a larger maximum, a setting, lets it in untouched
@@ -221,19 +262,35 @@ def test_unterminated_quote_quarantines_from_that_record_on(landing: Path) -> No
 
 def test_jsonl_lines_that_are_not_objects_are_quarantined_alone(landing: Path) -> None:
     ok = json.dumps(order(1))
-    put(landing, "orders", "mixed.jsonl", "\n".join([
-        "[1, 2]", ok, '"just a string"', "{broken", "", json.dumps(order(2)), "42"]).encode() + b"\n")
+    put(
+        landing,
+        "orders",
+        "mixed.jsonl",
+        "\n".join(["[1, 2]", ok, '"just a string"', "{broken", "", json.dumps(order(2)), "42"]).encode() + b"\n",
+    )
     con, _rep, q = load(landing)
-    assert [(n, r) for _f, n, r, _ in q] == [(1, "not a JSON object"), (3, "not a JSON object"),
-                                             (4, "not a JSON object"), (6, "not a JSON object")]
+    assert [(n, r) for _f, n, r, _ in q] == [
+        (1, "not a JSON object"),
+        (3, "not a JSON object"),
+        (4, "not a JSON object"),
+        (6, "not a JSON object"),
+    ]
     assert loaded(con) == ["o_0001", "o_0002"]
 
 
 def test_implausible_timestamps_are_quarantined(landing: Path) -> None:
-    write_landing(landing, "orders", "times.csv", [
-        order(1), order(2, created_at="1970-01-01T00:00:00Z"), order(3, created_at="2999-01-01T00:00:00+08:00"),
-        order(4, created_at="2026-06-21T11:00:00+08:00"),  # within the 2-day tolerance of the delivery
-        order(5, created_at="2026-06-25T00:00:00+08:00")])
+    write_landing(
+        landing,
+        "orders",
+        "times.csv",
+        [
+            order(1),
+            order(2, created_at="1970-01-01T00:00:00Z"),
+            order(3, created_at="2999-01-01T00:00:00+08:00"),
+            order(4, created_at="2026-06-21T11:00:00+08:00"),  # within the 2-day tolerance of the delivery
+            order(5, created_at="2026-06-25T00:00:00+08:00"),
+        ],
+    )
     con, _rep, q = load(landing)
     assert [n for _f, n, _r, _ in q] == [2, 3, 5]
     assert "timestamp before the platform could exist in created_at: '1970-01-01T00:00:00Z'" in q[0][2]
@@ -262,16 +319,51 @@ def test_a_file_dated_ahead_of_the_machine_clock_loads_and_its_stray_row_does_no
 
 
 def test_values_the_contract_does_not_allow_are_never_coerced(landing: Path) -> None:
-    write_landing(landing, "orders", "money.csv", [
-        order(1, amount="1.234"), order(2, amount="-3"), order(3, amount="12,50"), order(4, amount="7.10"),
-        order(5, discount="0.005")])
+    write_landing(
+        landing,
+        "orders",
+        "money.csv",
+        [
+            order(1, amount="1.234"),
+            order(2, amount="-3"),
+            order(3, amount="12,50"),
+            order(4, amount="7.10"),
+            order(5, discount="0.005"),
+        ],
+    )
     base = {"account_id": "a", "shop_id": "s", "created_at": "2026-06-11T10:00:00+08:00"}
-    write_landing(landing, "reviews", "ratings.csv", [
-        {**base, "review_id": "r1", "rating": "2.5"}, {**base, "review_id": "r2", "rating": "7"},
-        {**base, "review_id": "r3", "rating": "five"}, {**base, "review_id": "r4", "rating": "4.0"}])
-    write_landing(landing, "activity", "durations.csv", [
-        {"event_id": "e1", "account_id": "a", "ts": "2026-06-11T10:00:00+08:00", "action": "login", "duration_s": "inf"},
-        {"event_id": "e2", "account_id": "a", "ts": "2026-06-11T10:00:00+08:00", "action": "login", "duration_s": "1.5"}])
+    write_landing(
+        landing,
+        "reviews",
+        "ratings.csv",
+        [
+            {**base, "review_id": "r1", "rating": "2.5"},
+            {**base, "review_id": "r2", "rating": "7"},
+            {**base, "review_id": "r3", "rating": "five"},
+            {**base, "review_id": "r4", "rating": "4.0"},
+        ],
+    )
+    write_landing(
+        landing,
+        "activity",
+        "durations.csv",
+        [
+            {
+                "event_id": "e1",
+                "account_id": "a",
+                "ts": "2026-06-11T10:00:00+08:00",
+                "action": "login",
+                "duration_s": "inf",
+            },
+            {
+                "event_id": "e2",
+                "account_id": "a",
+                "ts": "2026-06-11T10:00:00+08:00",
+                "action": "login",
+                "duration_s": "1.5",
+            },
+        ],
+    )
     con, _rep, q = load(landing)
     reasons = {(f, n): r for f, n, r, _ in q}
     assert reasons == {
@@ -284,7 +376,9 @@ def test_values_the_contract_does_not_allow_are_never_coerced(landing: Path) -> 
         ("ratings.csv", 3): "not a number in rating: 'five'",
         ("durations.csv", 1): "not a finite number in duration_s: 'inf'",
     }
-    assert con.execute("SELECT order_id, amount::VARCHAR FROM raw_orders WHERE _reject IS NULL").fetchall() == [("o_0004", "7.10")]
+    assert con.execute("SELECT order_id, amount::VARCHAR FROM raw_orders WHERE _reject IS NULL").fetchall() == [
+        ("o_0004", "7.10")
+    ]
     assert con.execute("SELECT review_id, rating FROM raw_reviews WHERE _reject IS NULL").fetchall() == [("r4", 4)]
 
 
@@ -322,11 +416,15 @@ def test_a_stray_row_years_ahead_moves_neither_as_of_nor_empties_the_report(tmp_
     write_landing(landing, "orders", "orders.csv", rows + [order(999, created_at="2999-01-01T00:00:00+08:00")])
     out = nightly(tmp_path, landing)
     assert out["as_of"] == "2026-06-18" and out["ingested"]["orders"] == 199
-    assert report(tmp_path, "SELECT count(*) FROM report.quarantine WHERE reason LIKE 'timestamp in the future%'") == [(1,)]
+    assert report(tmp_path, "SELECT count(*) FROM report.quarantine WHERE reason LIKE 'timestamp in the future%'") == [
+        (1,)
+    ]
     # with the future rule switched off (a huge tolerance) the stray row loads, and still does not move as-of
     out = nightly(tmp_path / "b", landing, future_tolerance_days=1_000_000)
     assert out["ingested"]["orders"] == 200 and out["as_of"] == "2026-06-18"
-    assert report(tmp_path / "b", "SELECT as_of::VARCHAR, window_start < window_end FROM report.runs") == [("2026-06-18", True)]
+    assert report(tmp_path / "b", "SELECT as_of::VARCHAR, window_start < window_end FROM report.runs") == [
+        ("2026-06-18", True)
+    ]
 
 
 def test_a_data_set_dated_ahead_of_the_clock_gets_a_full_report(tmp_path: Path, landing: Path) -> None:
@@ -350,21 +448,41 @@ from hypothesis import strategies as st  # noqa: E402
 
 FIELDS = ["order_id", "account_id", "shop_id", "item_id", "amount", "created_at"]
 TEXT = st.text(st.sampled_from(list("ab ,\"\n\r;'é差评😀\t")), max_size=12)
-BROKEN = ["short row", "long row", "latin-1", "3 decimals", "negative", "future", "ancient",
-          "missing key", "bad timestamp", "not an object"]
+BROKEN = [
+    "short row",
+    "long row",
+    "latin-1",
+    "3 decimals",
+    "negative",
+    "future",
+    "ancient",
+    "missing key",
+    "bad timestamp",
+    "not an object",
+]
 
 
 @st.composite
 def records(draw):
     broken = draw(st.sampled_from([None] * 4 + BROKEN))
-    return {"broken": broken, "item": draw(TEXT),
-            "amount": draw(st.decimals(min_value=0, max_value=99999, places=2, allow_nan=False)),
-            "day": draw(st.integers(1, 19)), "second": draw(st.integers(0, 59))}
+    return {
+        "broken": broken,
+        "item": draw(TEXT),
+        "amount": draw(st.decimals(min_value=0, max_value=99999, places=2, allow_nan=False)),
+        "day": draw(st.integers(1, 19)),
+        "second": draw(st.integers(0, 59)),
+    }
 
 
 def _cells(i: int, r: dict) -> dict:
-    row = {"order_id": f"o{i}", "account_id": f"a{i % 5}", "shop_id": "s1", "item_id": r["item"],
-           "amount": f"{r['amount']:.2f}", "created_at": f"2026-06-{r['day']:02d}T10:00:{r['second']:02d}+08:00"}
+    row = {
+        "order_id": f"o{i}",
+        "account_id": f"a{i % 5}",
+        "shop_id": "s1",
+        "item_id": r["item"],
+        "amount": f"{r['amount']:.2f}",
+        "created_at": f"2026-06-{r['day']:02d}T10:00:{r['second']:02d}+08:00",
+    }
     b = r["broken"]
     if b == "3 decimals":
         row["amount"] += "7"
@@ -422,14 +540,18 @@ def test_generated_rows_valid_load_invalid_are_quarantined_alone(rows: list[dict
         con, rep, q = load(landing)
         if fmt == "jsonl" and all(r["broken"] in ("short row", "long row", "not an object") for r in rows):
             # not one JSON object in the file: refused whole, named, row number NULL
-            assert q == [("gen.jsonl", None, f"file rejected: none of the first {len(rows)} lines is a JSON object", None)]
+            assert q == [
+                ("gen.jsonl", None, f"file rejected: none of the first {len(rows)} lines is a JSON object", None)
+            ]
             return
         assert rep.files[0].rejected is None
         valid = [i for i, r in enumerate(rows, start=1) if r["broken"] is None]
         invalid = [i for i, r in enumerate(rows, start=1) if r["broken"] is not None]
         assert loaded(con) == [f"o{i}" for i in valid]
         assert [n for _f, n, _r, _raw in q] == invalid
-        items = dict(con.execute("SELECT order_id, coalesce(item_id, '') FROM raw_orders WHERE _reject IS NULL").fetchall())
+        items = dict(
+            con.execute("SELECT order_id, coalesce(item_id, '') FROM raw_orders WHERE _reject IS NULL").fetchall()
+        )
         assert items == {f"o{i}": rows[i - 1]["item"] for i in valid}  # text exactly as delivered
         con.close()
 
@@ -439,12 +561,18 @@ def test_default_as_of_is_the_latest_day_with_plausible_volume() -> None:
     from abuse.testing import empty_staged
 
     con = empty_staged(seeds=False)
-    con.execute("INSERT INTO stg_orders (order_id, created_at) SELECT 'o' || i, TIMESTAMPTZ '2026-06-01 10:00:00' "
-                "+ to_days((i % 20)::INTEGER) FROM range(2000) t(i)")  # 100 a day, June 1..20
+    con.execute(
+        "INSERT INTO stg_orders (order_id, created_at) SELECT 'o' || i, TIMESTAMPTZ '2026-06-01 10:00:00' "
+        "+ to_days((i % 20)::INTEGER) FROM range(2000) t(i)"
+    )  # 100 a day, June 1..20
     assert latest_day(con) == __import__("datetime").date(2026, 6, 20)
-    con.execute("INSERT INTO stg_orders (order_id, created_at) VALUES ('late', TIMESTAMPTZ '2026-06-27 10:00:00'), "
-                "('stray', TIMESTAMPTZ '2999-01-01 00:00:00')")  # one row a week later, one in 2999
+    con.execute(
+        "INSERT INTO stg_orders (order_id, created_at) VALUES ('late', TIMESTAMPTZ '2026-06-27 10:00:00'), "
+        "('stray', TIMESTAMPTZ '2999-01-01 00:00:00')"
+    )  # one row a week later, one in 2999
     assert latest_day(con) == __import__("datetime").date(2026, 6, 20)
-    con.execute("INSERT INTO stg_orders (order_id, created_at) SELECT 'p' || i, TIMESTAMPTZ '2026-06-21 00:30:00' "
-                "FROM range(8) t(i)")  # a short last day (8% of the usual volume) still counts
+    con.execute(
+        "INSERT INTO stg_orders (order_id, created_at) SELECT 'p' || i, TIMESTAMPTZ '2026-06-21 00:30:00' "
+        "FROM range(8) t(i)"
+    )  # a short last day (8% of the usual volume) still counts
     assert latest_day(con) == __import__("datetime").date(2026, 6, 21)

@@ -14,8 +14,10 @@ def test_each_format_stages_typed_orders(tmp_path: Path, landing: Path, ext: str
     write_landing(landing, "orders", f"orders{ext}", rows)
     out = nightly(tmp_path, landing)
     assert out["ingested"]["orders"] == 5
-    staged = work(tmp_path, "SELECT order_id, account_id, amount, typeof(amount), "
-                            "typeof(created_at) FROM stg_orders ORDER BY order_id")
+    staged = work(
+        tmp_path,
+        "SELECT order_id, account_id, amount, typeof(amount), typeof(created_at) FROM stg_orders ORDER BY order_id",
+    )
     assert [r[0] for r in staged] == [r["order_id"] for r in rows]
     assert staged[0][1] == "001"  # zero-padded ids stay text
     assert float(staged[0][2]) == 11.5
@@ -25,12 +27,17 @@ def test_each_format_stages_typed_orders(tmp_path: Path, landing: Path, ext: str
 def test_all_formats_agree(tmp_path: Path, landing: Path) -> None:
     rows = [order(i) for i in range(1, 26)]
     for n, ext in enumerate(FORMATS):
-        write_landing(landing, "orders", f"part{ext}", rows[n * 5:(n + 1) * 5])
+        write_landing(landing, "orders", f"part{ext}", rows[n * 5 : (n + 1) * 5])
     nightly(tmp_path, landing)
-    staged = work(tmp_path, "SELECT order_id, account_id, shop_id, amount, "
-                            "strftime(created_at, '%Y-%m-%d %H:%M:%S') FROM stg_orders ORDER BY 1")
-    want = [(r["order_id"], r["account_id"], r["shop_id"], r["amount"],
-             r["created_at"][:19].replace("T", " ")) for r in rows]
+    staged = work(
+        tmp_path,
+        "SELECT order_id, account_id, shop_id, amount, "
+        "strftime(created_at, '%Y-%m-%d %H:%M:%S') FROM stg_orders ORDER BY 1",
+    )
+    want = [
+        (r["order_id"], r["account_id"], r["shop_id"], r["amount"], r["created_at"][:19].replace("T", " "))
+        for r in rows
+    ]
     assert [(a, b, c, f"{d:.2f}", e) for a, b, c, d, e in staged] == want
 
 
@@ -44,19 +51,54 @@ def test_all_seven_kinds(tmp_path: Path, landing: Path) -> None:
     t = "2026-06-18T20:00:01+08:00"
     write_landing(landing, "accounts", "a.csv", [{"account_id": "a1", "registered_at": t, "phone_prefix": "1703321"}])
     write_landing(landing, "orders", "o.jsonl", [order(1, account_id="a1", coupon_id="c1", discount="20")])
-    write_landing(landing, "reviews", "r.parquet", [{"review_id": "r1", "account_id": "a1", "shop_id": "s",
-                                                     "rating": 1, "created_at": t, "text": "差评, \"假货\" 😡"}])
-    write_landing(landing, "refunds", "f.csv.gz", [{"refund_id": "f1", "account_id": "a1", "shop_id": "s",
-                                                    "amount": "5", "requested_at": t, "kind": "compensation"}])
-    write_landing(landing, "campaigns", "c.csv", [{"campaign_id": "cp", "released_at": t, "face_value": "20",
-                                                   "threshold": "100"}])
-    write_landing(landing, "coupon_events", "e.jsonl.gz", [{"event_id": "e1", "campaign_id": "cp", "coupon_id": "c1",
-                                                            "account_id": "a1", "action": "claim", "ts": t}])
-    write_landing(landing, "activity", "v.csv", [{"event_id": "v1", "account_id": "a1", "ts": t,
-                                                  "action": "lottery_spin", "duration_s": "1.2"}])
+    write_landing(
+        landing,
+        "reviews",
+        "r.parquet",
+        [
+            {
+                "review_id": "r1",
+                "account_id": "a1",
+                "shop_id": "s",
+                "rating": 1,
+                "created_at": t,
+                "text": '差评, "假货" 😡',
+            }
+        ],
+    )
+    write_landing(
+        landing,
+        "refunds",
+        "f.csv.gz",
+        [
+            {
+                "refund_id": "f1",
+                "account_id": "a1",
+                "shop_id": "s",
+                "amount": "5",
+                "requested_at": t,
+                "kind": "compensation",
+            }
+        ],
+    )
+    write_landing(
+        landing, "campaigns", "c.csv", [{"campaign_id": "cp", "released_at": t, "face_value": "20", "threshold": "100"}]
+    )
+    write_landing(
+        landing,
+        "coupon_events",
+        "e.jsonl.gz",
+        [{"event_id": "e1", "campaign_id": "cp", "coupon_id": "c1", "account_id": "a1", "action": "claim", "ts": t}],
+    )
+    write_landing(
+        landing,
+        "activity",
+        "v.csv",
+        [{"event_id": "v1", "account_id": "a1", "ts": t, "action": "lottery_spin", "duration_s": "1.2"}],
+    )
     out = nightly(tmp_path, landing)
     assert all(out["ingested"][k] == 1 for k in out["ingested"]), out["ingested"]
-    assert work(tmp_path, "SELECT text FROM stg_reviews") == [("差评, \"假货\" 😡",)]
+    assert work(tmp_path, "SELECT text FROM stg_reviews") == [('差评, "假货" 😡',)]
     assert work(tmp_path, "SELECT kind FROM stg_refunds") == [("compensation",)]
 
 
@@ -74,8 +116,14 @@ def test_bom_and_crlf_csv_with_a_multiline_record(landing: Path) -> None:
     body = HEADER + good(1) + 'o2,a2,s,"3.50",2026-06-12T10:00:00+08:00\n' + good(3)
     put(landing, "orders", "bom_crlf.csv", b"\xef\xbb\xbf" + body.replace("\n", "\r\n").encode())
     rh = "review_id,account_id,shop_id,rating,created_at,text\r\n"
-    put(landing, "reviews", "crlf.csv", (rh + 'r1,a,s,1,2026-06-11T10:00:00+08:00,"line one\r\nline two"\r\n'
-                                          'r2,a,s,9,2026-06-11T10:00:00+08:00,x\r\n').encode())
+    put(
+        landing,
+        "reviews",
+        "crlf.csv",
+        (
+            rh + 'r1,a,s,1,2026-06-11T10:00:00+08:00,"line one\r\nline two"\r\nr2,a,s,9,2026-06-11T10:00:00+08:00,x\r\n'
+        ).encode(),
+    )
     con, _rep, q = load(landing)
     assert loaded(con) == ["o1", "o2", "o3"]
     assert con.execute("SELECT text FROM raw_reviews WHERE review_id = 'r1'").fetchone()[0] == "line one\r\nline two"
@@ -107,15 +155,17 @@ def test_empty_and_header_only_files(landing: Path) -> None:
     con, rep, q = load(landing)
     assert [(f, n, r) for f, n, r, _ in q] == [
         ("empty.csv", None, "file rejected: empty file: no header row"),
-        ("empty.csv.gz", None, "file rejected: empty file: no header row")]
+        ("empty.csv.gz", None, "file rejected: empty file: no header row"),
+    ]
     by_name = {r.file.path.name: r for r in rep.files}
     assert by_name["header_only.csv"].rows == 0 and by_name["header_only.csv"].rejected is None
     assert by_name["blank_lines.jsonl"].rows == 0 and by_name["blank_lines.jsonl"].rejected is None
     assert loaded(con) == []
 
 
-@pytest.mark.parametrize("name", ["orders 2026-06-18 (1).csv", "订单 😀.jsonl", "it's \"quoted\".csv",
-                                  "glob[1]*?.parquet", "{a,b}.csv.gz"])
+@pytest.mark.parametrize(
+    "name", ["orders 2026-06-18 (1).csv", "订单 😀.jsonl", 'it\'s "quoted".csv', "glob[1]*?.parquet", "{a,b}.csv.gz"]
+)
 def test_odd_file_names(landing: Path, name: str) -> None:
     write_landing(landing, "orders", name, [order(1), order(2, amount="-1"), order(3)])
     con, rep, q = load(landing)
@@ -127,10 +177,22 @@ def test_odd_file_names(landing: Path, name: str) -> None:
 def test_parquet_float_money_is_read_by_value_not_binary_noise(landing: Path) -> None:
     path = landing / "orders" / "floats.parquet"
     path.parent.mkdir(parents=True)
-    pq.write_table(pa.table({
-        "order_id": ["o1", "o2", "o3"], "account_id": ["a", "a", "a"], "shop_id": ["s", "s", "s"],
-        "amount": [0.1 + 0.2, 1.234, 19.99], "created_at": ["2026-06-11T10:00:00+08:00"] * 3}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "order_id": ["o1", "o2", "o3"],
+                "account_id": ["a", "a", "a"],
+                "shop_id": ["s", "s", "s"],
+                "amount": [0.1 + 0.2, 1.234, 19.99],
+                "created_at": ["2026-06-11T10:00:00+08:00"] * 3,
+            }
+        ),
+        path,
+    )
     con, _rep, q = load(landing)
-    assert con.execute("SELECT order_id, amount::VARCHAR FROM raw_orders WHERE _reject IS NULL ORDER BY 1").fetchall() == [
-        ("o1", "0.30"), ("o3", "19.99")]
-    assert [(n, r) for _f, n, r, _ in q] == [(2, "more than 2 decimals in amount: '1.234' (money is in yuan, up to 2 decimals)")]
+    assert con.execute(
+        "SELECT order_id, amount::VARCHAR FROM raw_orders WHERE _reject IS NULL ORDER BY 1"
+    ).fetchall() == [("o1", "0.30"), ("o3", "19.99")]
+    assert [(n, r) for _f, n, r, _ in q] == [
+        (2, "more than 2 decimals in amount: '1.234' (money is in yuan, up to 2 decimals)")
+    ]

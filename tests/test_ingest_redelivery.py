@@ -30,11 +30,15 @@ def test_later_delivery_wins_within_and_across_runs(tmp_path: Path, landing: Pat
     write_landing(landing, "orders", "a_second.csv", [order(1, amount="11")])  # newer mtime, earlier name
     nightly(tmp_path, landing)
     assert work(tmp_path, "SELECT order_id, amount::VARCHAR FROM stg_orders ORDER BY 1") == [
-        ("o_0001", "11.00"), ("o_0002", "20.00")]
+        ("o_0001", "11.00"),
+        ("o_0002", "20.00"),
+    ]
     write_landing(landing, "orders", "third.csv", [order(2, amount="22")])
     nightly(tmp_path, landing)
     assert work(tmp_path, "SELECT order_id, amount::VARCHAR FROM stg_orders ORDER BY 1") == [
-        ("o_0001", "11.00"), ("o_0002", "22.00")]
+        ("o_0001", "11.00"),
+        ("o_0002", "22.00"),
+    ]
 
 
 def test_same_key_twice_in_one_file_keeps_the_last(tmp_path: Path, landing: Path) -> None:
@@ -45,10 +49,19 @@ def test_same_key_twice_in_one_file_keeps_the_last(tmp_path: Path, landing: Path
 
 def test_review_actions_are_kept_apart(tmp_path: Path, landing: Path) -> None:
     base = {"review_id": "r1", "account_id": "a", "shop_id": "s"}
-    write_landing(landing, "reviews", "r.csv", [
-        {**base, "rating": "1", "created_at": "2026-06-01T10:00:00+08:00", "action": "posted"},
-        {**base, "rating": "5", "created_at": "2026-06-05T10:00:00+08:00", "action": "amended"},
-        {**base, "rating": "", "created_at": "2026-06-06T10:00:00+08:00", "action": "withdrawn"}])
+    write_landing(
+        landing,
+        "reviews",
+        "r.csv",
+        [
+            {**base, "rating": "1", "created_at": "2026-06-01T10:00:00+08:00", "action": "posted"},
+            {**base, "rating": "5", "created_at": "2026-06-05T10:00:00+08:00", "action": "amended"},
+            {**base, "rating": "", "created_at": "2026-06-06T10:00:00+08:00", "action": "withdrawn"},
+        ],
+    )
     nightly(tmp_path, landing)
     assert work(tmp_path, "SELECT action, rating FROM stg_reviews ORDER BY created_at") == [
-        ("posted", 1), ("amended", 5), ("withdrawn", None)]
+        ("posted", 1),
+        ("amended", 5),
+        ("withdrawn", None),
+    ]

@@ -9,17 +9,23 @@ from abuse.sqlfiles import use_intermediate
 from abuse.testing import empty_staged
 
 
-@pytest.mark.parametrize("ip, block", [
-    ("10.1.2.3", "10.1.2.0/24"),
-    (" 10.1.2.250 ", "10.1.2.0/24"),
-    ("::ffff:10.1.2.3", "10.1.2.0/24"),            # IPv4-mapped IPv6 is the IPv4 address
-    ("2409:8a00:1:2:3:4:5:6", "2409:8a00:1::/48"),
-    ("2409:8A00:0001::1", "2409:8a00:1::/48"),      # case, leading zeros and '::' do not matter
-    ("2409:8a00::1:2:3:4:5", "2409:8a00:0::/48"),   # '::' expanded in the middle
-    ("1::2:3:4:5:6:7", "1:0:2::/48"),
-    ("fe80::1%eth0", "fe80:0:0::/48"),
-    ("", None), (None, None), ("garbage", None), ("1.2.3", None),
-])
+@pytest.mark.parametrize(
+    "ip, block",
+    [
+        ("10.1.2.3", "10.1.2.0/24"),
+        (" 10.1.2.250 ", "10.1.2.0/24"),
+        ("::ffff:10.1.2.3", "10.1.2.0/24"),  # IPv4-mapped IPv6 is the IPv4 address
+        ("2409:8a00:1:2:3:4:5:6", "2409:8a00:1::/48"),
+        ("2409:8A00:0001::1", "2409:8a00:1::/48"),  # case, leading zeros and '::' do not matter
+        ("2409:8a00::1:2:3:4:5", "2409:8a00:0::/48"),  # '::' expanded in the middle
+        ("1::2:3:4:5:6:7", "1:0:2::/48"),
+        ("fe80::1%eth0", "fe80:0:0::/48"),
+        ("", None),
+        (None, None),
+        ("garbage", None),
+        ("1.2.3", None),
+    ],
+)
 def test_ip_block_is_ipv4_24_and_ipv6_48(ip, block):
     con = empty_staged(seeds=False)
     use_intermediate(con)
@@ -38,12 +44,17 @@ def test_account_identifiers_kinds_and_sources():
     use_intermediate(con)
     rows = set(con.execute("SELECT account_id, kind, value, source FROM int_account_identifiers").fetchall())
     assert rows == {
-        ("a1", "device", "d1", "accounts"), ("a1", "ip", "10.0.0.1", "accounts"),
-        ("a1", "ip_block", "10.0.0.0/24", "accounts"), ("a1", "phone_prefix", "1703321", "accounts"),
-        ("a1", "phone_hash", "h1", "accounts"), ("a1", "inviter", "boss", "accounts"),
+        ("a1", "device", "d1", "accounts"),
+        ("a1", "ip", "10.0.0.1", "accounts"),
+        ("a1", "ip_block", "10.0.0.0/24", "accounts"),
+        ("a1", "phone_prefix", "1703321", "accounts"),
+        ("a1", "phone_hash", "h1", "accounts"),
+        ("a1", "inviter", "boss", "accounts"),
         ("boss", "inviter", "boss", "inviter"),  # the inviter links to the accounts it invited
-        ("a2", "device", "d1", "orders"), ("a2", "ip", "2409:8a00:1::9", "orders"),
-        ("a2", "ip_block", "2409:8a00:1::/48", "orders"), ("a2", "address", "addr1", "orders"),
+        ("a2", "device", "d1", "orders"),
+        ("a2", "ip", "2409:8a00:1::9", "orders"),
+        ("a2", "ip_block", "2409:8a00:1::/48", "orders"),
+        ("a2", "address", "addr1", "orders"),
     }  # a2's short number block is no identifier (blank values are NULL after staging, below)
 
 
@@ -62,8 +73,9 @@ def test_staging_cleans_identifiers_once():
                    ('a1', '2026-06-01 10:00:00+08', ' 1703321 ', '', ' d1 ', ' ', '  ', 1, 1),
                    ('a2', '2026-06-01 11:00:00+08', NULL, 'h2', '', '10.0.0.2', 'a1', 2, 1)""")
     con.execute(read_sql("staging/stg_accounts.sql"))
-    rows = con.execute("SELECT account_id, phone_prefix, phone_hash, device_id, ip, invited_by FROM stg_accounts "
-                       "ORDER BY account_id").fetchall()
+    rows = con.execute(
+        "SELECT account_id, phone_prefix, phone_hash, device_id, ip, invited_by FROM stg_accounts ORDER BY account_id"
+    ).fetchall()
     assert rows == [("a1", "1703321", None, "d1", None, None), ("a2", None, "h2", None, "10.0.0.2", "a1")]
 
 
@@ -76,6 +88,7 @@ def test_coupon_claims_delay_after_release():
                           ('e2', 'c1', 'k2', 'a2', 'claim', '2026-06-01 09:59:00+08'),
                           ('e3', 'c1', 'k1', 'a1', 'redeem', '2026-06-01 11:00:00+08')""")
     use_intermediate(con)
-    rows = con.execute("SELECT event_id, account_id, coupon_id, delay_s FROM int_coupon_claims "
-                       "ORDER BY event_id").fetchall()
+    rows = con.execute(
+        "SELECT event_id, account_id, coupon_id, delay_s FROM int_coupon_claims ORDER BY event_id"
+    ).fetchall()
     assert rows == [("e1", "a1", "k1", 2.5), ("e2", "a2", "k2", 0.0)]  # early clock: no negative delay

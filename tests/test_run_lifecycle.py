@@ -28,8 +28,13 @@ def settings(tmp_path: Path, landing: Path, **kw) -> Settings:
 
 def findings(tmp_path: Path) -> dict[str, list[tuple]]:
     """What the report shows besides its runs (run ids included: they name the good run)."""
-    return {v: report(tmp_path, f"SELECT * EXCLUDE (ingested_at) FROM report.{v}" if v == "quarantine"
-                      else f"SELECT * FROM report.{v}") for v in VIEWS}
+    return {
+        v: report(
+            tmp_path,
+            f"SELECT * EXCLUDE (ingested_at) FROM report.{v}" if v == "quarantine" else f"SELECT * FROM report.{v}",
+        )
+        for v in VIEWS
+    }
 
 
 def temps(tmp_path: Path) -> list[str]:
@@ -49,8 +54,11 @@ def _killed_at(point: str, tmp_path: Path, landing: Path) -> None:
     """Start `abuse nightly` in a real process, wait until it reaches ``point``, kill -9 it."""
     proc = subprocess.Popen(
         [str(VENV_BIN / "abuse"), "nightly", "--landing", str(landing), "--db", str(tmp_path / "abuse.duckdb")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, PAUSE_ENV: point, "ABUSE_DOSSIERS_TOP": "0"})
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, PAUSE_ENV: point, "ABUSE_DOSSIERS_TOP": "0"},
+    )
     try:
         for line in proc.stdout:  # type: ignore[union-attr]
             if line.startswith(f"ABUSE_TEST_PAUSED {point}"):
@@ -64,13 +72,17 @@ def _killed_at(point: str, tmp_path: Path, landing: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-@pytest.mark.parametrize("point, killed_run", [
-    ("before_commit", "failed"),    # mid-run, its temp report built, the history not committed
-    ("after_commit", "succeeded"),  # committed, not swapped in: the next start finishes the swap
-    ("after_swap", "succeeded"),    # swapped in, not yet marked: the next start marks it
-])
-def test_kill_9_at_any_point_then_a_rerun_settles_it(tmp_path: Path, two_nights: Path, point: str,
-                                                     killed_run: str) -> None:
+@pytest.mark.parametrize(
+    "point, killed_run",
+    [
+        ("before_commit", "failed"),  # mid-run, its temp report built, the history not committed
+        ("after_commit", "succeeded"),  # committed, not swapped in: the next start finishes the swap
+        ("after_swap", "succeeded"),  # swapped in, not yet marked: the next start marks it
+    ],
+)
+def test_kill_9_at_any_point_then_a_rerun_settles_it(
+    tmp_path: Path, two_nights: Path, point: str, killed_run: str
+) -> None:
     before = (tmp_path / "abuse.duckdb").read_bytes()
     _killed_at(point, tmp_path, two_nights)
     if point == "after_swap":  # the new report is in place and already shows run 2 as succeeded
@@ -78,7 +90,8 @@ def test_kill_9_at_any_point_then_a_rerun_settles_it(tmp_path: Path, two_nights:
     else:  # the report is exactly as the last good run left it
         assert (tmp_path / "abuse.duckdb").read_bytes() == before
     assert work(tmp_path, "SELECT status FROM runs WHERE run_id = 2") == [
-        ("running",) if point == "before_commit" else ("publishing",)]
+        ("running",) if point == "before_commit" else ("publishing",)
+    ]
 
     spill = tmp_path / "abuse.work.duckdb.tmp" / "duckdb_temp_storage_S32K-0.tmp"  # as DuckDB spills
     spill.parent.mkdir(exist_ok=True)
@@ -111,8 +124,9 @@ def test_a_publishing_run_whose_report_was_lost_is_rolled_back(tmp_path: Path, t
     assert work(tmp_path, "SELECT count(*) FROM findings WHERE run_id = 2") == [(0,)]
 
 
-def test_a_failing_detector_shows_in_report_runs_and_the_findings_stay(tmp_path: Path, two_nights: Path,
-                                                                       monkeypatch) -> None:
+def test_a_failing_detector_shows_in_report_runs_and_the_findings_stay(
+    tmp_path: Path, two_nights: Path, monkeypatch
+) -> None:
     good = findings(tmp_path)
     from abuse.detect.base import all_detectors
 
@@ -122,11 +136,14 @@ def test_a_failing_detector_shows_in_report_runs_and_the_findings_stay(tmp_path:
     monkeypatch.setattr(all_detectors()["rings"], "run", broken)
     with pytest.raises(ZeroDivisionError) as caught:
         run_nightly(settings(tmp_path, two_nights), say=lambda _m: None)
-    assert caught.value.abuse_run_failure == \
-        "run 2 failed: the rings detector failed: ZeroDivisionError: division by zero"
+    assert (
+        caught.value.abuse_run_failure == "run 2 failed: the rings detector failed: ZeroDivisionError: division by zero"
+    )
     runs = report(tmp_path, "SELECT run_id, status, stage, failure_reason FROM report.runs ORDER BY run_id")
-    assert runs == [(1, "succeeded", None, None),
-                    (2, "failed", "detect:rings", "the rings detector failed: ZeroDivisionError: division by zero")]
+    assert runs == [
+        (1, "succeeded", None, None),
+        (2, "failed", "detect:rings", "the rings detector failed: ZeroDivisionError: division by zero"),
+    ]
     assert findings(tmp_path) == good  # the last good run's findings, as they were
     assert report(tmp_path, "SELECT run_id FROM report.latest_run") == [(1,)]
     assert temps(tmp_path) == []
@@ -137,7 +154,8 @@ def test_failure_reasons_read_as_one_line() -> None:
     full = duckdb.IOException('Could not write file "/data/abuse.work.duckdb.wal": No space left on device')
     assert failure_reason(full, "ingest", db) == "disk full while writing abuse.work.duckdb (during ingest)"
     assert failure_reason(OSError(28, "No space left on device"), "publish", db).startswith(
-        "disk full while writing abuse.duckdb")
+        "disk full while writing abuse.duckdb"
+    )
     hidden = duckdb.FatalException("database has been invalidated because of a previous fatal error")
     assert failure_reason(hidden, "stage", db, disk_free=0).startswith("disk full while writing abuse.work.duckdb")
     assert "invalidated" in failure_reason(hidden, "stage", db, disk_free=10 << 30)
@@ -168,8 +186,13 @@ def test_a_full_disk_fails_the_run_with_a_plain_reason(tmp_path: Path, small_dis
     filler = small_disk / "filler"
     free = shutil.disk_usage(small_disk).free
     filler.write_bytes(b"\0" * max(free - (3 << 20), 0))
-    proc = subprocess.run([str(VENV_BIN / "abuse"), "nightly", "--landing", str(landing), "--db", str(db)],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "ABUSE_DOSSIERS_TOP": "0"})
+    proc = subprocess.run(
+        [str(VENV_BIN / "abuse"), "nightly", "--landing", str(landing), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "ABUSE_DOSSIERS_TOP": "0"},
+    )
     assert proc.returncode == 1
     line = proc.stderr.strip().splitlines()
     assert len(line) == 1 and "disk full while writing abuse.work.duckdb" in line[0], proc.stderr
@@ -197,12 +220,14 @@ def test_db_in_a_missing_directory_needs_init(tmp_path: Path, landing: Path, cap
 def _hold_read_write(path: Path, seconds: float, insert: bool = False) -> subprocess.Popen:
     """An analyst's session: a real second process with a read-write connection."""
     add = "INSERT INTO verdicts (account_id, verdict, note) VALUES ('a9', 'dismissed', 'held')"
-    code = ("import duckdb, sys, time\n"
-            f"con = duckdb.connect({str(path)!r})\n"
-            + (f"con.execute({add!r})\n" if insert else "") +
-            "print('holding', flush=True)\n"
-            f"time.sleep({seconds})\n"
-            "con.close()\n")
+    code = (
+        "import duckdb, sys, time\n"
+        f"con = duckdb.connect({str(path)!r})\n"
+        + (f"con.execute({add!r})\n" if insert else "")
+        + "print('holding', flush=True)\n"
+        f"time.sleep({seconds})\n"
+        "con.close()\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "holding"  # type: ignore[union-attr]
     return proc
@@ -287,8 +312,10 @@ def test_a_second_run_without_prefect_waits_for_the_first(tmp_path: Path, landin
 
     holder = _hold_read_write(work_db, 120)
     try:  # with no patience the run fails at once, with a plain reason
-        code = cli(["nightly", "--quiet", "--landing", str(landing), "--db", str(tmp_path / "abuse.duckdb")]
-                   + ["--settings", str(_toml(tmp_path, "lock_wait_s = 0"))])
+        code = cli(
+            ["nightly", "--quiet", "--landing", str(landing), "--db", str(tmp_path / "abuse.duckdb")]
+            + ["--settings", str(_toml(tmp_path, "lock_wait_s = 0"))]
+        )
     finally:
         holder.kill()
         holder.wait()

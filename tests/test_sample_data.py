@@ -51,9 +51,22 @@ def test_registration_waves_link_the_batches_made_of_them(sample_report: Path) -
     import duckdb
 
     con = duckdb.connect(str(sample_report), read_only=True)
-    batches = {r[0] for r in con.execute(
-        "SELECT cluster_id FROM report.clusters WHERE pattern = 'batch_registration'").fetchall()}
+    batches = {
+        r[0]
+        for r in con.execute("SELECT cluster_id FROM report.clusters WHERE pattern = 'batch_registration'").fetchall()
+    }
     linked = con.execute("""SELECT flagged_share, cluster_ids FROM report.activity_spikes
                             WHERE scope = 'registrations' AND len(cluster_ids) > 0""").fetchall()
     assert batches and batches <= {c for _s, ids in linked for c in ids}
     assert all(share >= 0.5 for share, ids in linked if batches & set(ids))
+
+
+def test_every_unexplained_sample_incident_links_its_case(sample_report: Path) -> None:
+    """On the sample every burst no benign cause explains is abuse, and its row says whose: the
+    cases of detectors that run before the spikes and of those that read them (timing, batches)."""
+    import duckdb
+
+    con = duckdb.connect(str(sample_report), read_only=True)
+    rows = con.execute("""SELECT scope, window_start, flagged_share, cluster_ids FROM report.activity_spikes
+                          WHERE explained_by IS NULL""").fetchall()
+    assert rows and all(share >= 0.5 and ids for _s, _w, share, ids in rows), rows

@@ -42,9 +42,24 @@ def served(tmp_path: Path, landing: Path, prefect_server):
     write_landing(landing, "orders", "o.csv", [order(i) for i in range(1, 20)])
     env = {**prefect_server.env, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "abuse"), "serve", "--landing", str(landing),
-                             "--db", str(tmp_path / "abuse.duckdb"), "--cron", "30 1 * * *", "--tz", "Asia/Kolkata"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "abuse"),
+            "serve",
+            "--landing",
+            str(landing),
+            "--db",
+            str(tmp_path / "abuse.duckdb"),
+            "--cron",
+            "30 1 * * *",
+            "--tz",
+            "Asia/Kolkata",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parent.parent,
+    )
     try:
         dep = wait_for("the deployment", lambda: deployment(prefect_server, (tmp_path / "abuse.duckdb").resolve()))
         yield dep, proc
@@ -64,11 +79,23 @@ def state(server, run_id: str) -> tuple[str, str]:
 
 
 def test_serve_refuses_a_landing_dir_that_does_not_exist(tmp_path: Path) -> None:
-    out = subprocess.run([str(Path(sys.executable).parent / "abuse"), "serve", "--landing", str(tmp_path / "nope"),
-                          "--db", str(tmp_path / "abuse.duckdb")], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"})  # never reached
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "abuse"),
+            "serve",
+            "--landing",
+            str(tmp_path / "nope"),
+            "--db",
+            str(tmp_path / "abuse.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"},
+    )  # never reached
     assert out.returncode == 1 and out.stderr.strip() == (
-        f"abuse serve: failed: the landing directory {tmp_path / 'nope'} does not exist"), out.stderr
+        f"abuse serve: failed: the landing directory {tmp_path / 'nope'} does not exist"
+    ), out.stderr
     assert not list(tmp_path.glob("*.duckdb"))
 
 
@@ -77,8 +104,11 @@ def test_a_second_run_on_the_database_waits_for_the_first(tmp_path: Path, prefec
     assert dep["global_concurrency_limit"]["limit"] == 1
     assert dep["concurrency_options"]["collision_strategy"] == "ENQUEUE"
     first = api(prefect_server, f"/deployments/{dep['id']}/create_flow_run", {"parameters": {"window_days": 5}})
-    second = api(prefect_server, f"/deployments/{dep['id']}/create_flow_run",
-                 {"parameters": {"thresholds": {"rings": {"min_members": 4}}}})
+    second = api(
+        prefect_server,
+        f"/deployments/{dep['id']}/create_flow_run",
+        {"parameters": {"thresholds": {"rings": {"min_members": 4}}}},
+    )
     seen = []
 
     def both_done():
@@ -92,9 +122,12 @@ def test_a_second_run_on_the_database_waits_for_the_first(tmp_path: Path, prefec
     # never both running; while one ran, the other waited (scheduled / awaiting a slot)
     assert ("RUNNING", "RUNNING") not in seen, seen
     assert {("RUNNING", "SCHEDULED"), ("SCHEDULED", "RUNNING")} & set(seen), seen
-    runs = report(tmp_path, "SELECT flow_run_id, deployment, status, started_at, finished_at, "
-                            "json_extract(parameters, '$.detectors.rings.min_members')::INT FROM report.runs "
-                            "ORDER BY run_id")
+    runs = report(
+        tmp_path,
+        "SELECT flow_run_id, deployment, status, started_at, finished_at, "
+        "json_extract(parameters, '$.detectors.rings.min_members')::INT FROM report.runs "
+        "ORDER BY run_id",
+    )
     assert {r[0] for r in runs} == {first["id"], second["id"]}
     assert {r[1] for r in runs} == {"abuse-nightly/nightly"} and {r[2] for r in runs} == {"succeeded"}
     assert runs[0][4] <= runs[1][3]  # one after the other
@@ -119,8 +152,11 @@ def test_ui_triggered_run_with_new_parameters(tmp_path: Path, prefect_server, se
 
     default = all_detectors()["rings"].Params.model_fields["min_members"].default
     assert rings["title"] == "min members" and f"(default {default!r};" in rings["description"]
-    run = api(prefect_server, f"/deployments/{dep['id']}/create_flow_run",
-              {"parameters": {"window_days": 3, "as_of": "2026-06-18"}})
+    run = api(
+        prefect_server,
+        f"/deployments/{dep['id']}/create_flow_run",
+        {"parameters": {"window_days": 3, "as_of": "2026-06-18"}},
+    )
 
     def finished():
         state = api(prefect_server, f"/flow_runs/{run['id']}")["state_type"]
@@ -128,8 +164,9 @@ def test_ui_triggered_run_with_new_parameters(tmp_path: Path, prefect_server, se
         return state == "COMPLETED"
 
     wait_for("the triggered run", finished, timeout=300)
-    assert report(tmp_path, "SELECT status, as_of::VARCHAR, json_extract(parameters, '$.window_days')::INT "
-                            "FROM report.runs") == [("succeeded", "2026-06-18", 3)]
+    assert report(
+        tmp_path, "SELECT status, as_of::VARCHAR, json_extract(parameters, '$.window_days')::INT FROM report.runs"
+    ) == [("succeeded", "2026-06-18", 3)]
     arts = api(prefect_server, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}})
     kinds = {a["key"]: a for a in arts}
     assert kinds["abuse-summary"]["type"] == "markdown" and "# Abuse report" in kinds["abuse-summary"]["data"]
@@ -150,10 +187,25 @@ def test_ui_lists_the_deployment_in_headless_chromium(prefect_server, served) ->
     ui = prefect_server.url.removesuffix("/api") + "/deployments"
     with tempfile.TemporaryDirectory() as profile:
         out = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom", ui],
-            capture_output=True, text=True, timeout=120)
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=20000",
+                "--dump-dom",
+                ui,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert "nightly" in out.stdout and "abuse-nightly" in out.stdout, out.stdout[-2000:]
 
     # the custom-run form (Deployments -> nightly -> Run): titles, descriptions, nested thresholds
@@ -161,14 +213,30 @@ def test_ui_lists_the_deployment_in_headless_chromium(prefect_server, served) ->
     form = prefect_server.url.removesuffix("/api") + f"/deployments/deployment/{dep['id']}/run"
     with tempfile.TemporaryDirectory() as profile:
         shot = Path(profile) / "form.png"
-        args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile}", "--virtual-time-budget=25000", "--window-size=1400,2600"]
+        args = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=25000",
+            "--window-size=1400,2600",
+        ]
         dom = subprocess.run([*args, "--dump-dom", form], capture_output=True, text=True, timeout=180).stdout
         subprocess.run([*args, f"--screenshot={shot}", form], capture_output=True, timeout=180)
         png = shot.read_bytes()
-    for text in ("window_days", "Days in the detection window", "rings detector", "min members",
-                 "None keeps the settings file"):
+    for text in (
+        "window_days",
+        "Days in the detection window",
+        "rings detector",
+        "min members",
+        "None keeps the settings file",
+    ):
         assert text in dom, (text, dom[-2000:])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1400, 2600)
     assert len(png) > 100_000  # a rendered form, not a blank page (a blank one is a few KB)
@@ -185,17 +253,26 @@ def test_prefect_deploy_checks_the_settings_and_allows_one_run(tmp_path: Path, l
     except urllib.error.HTTPError as exc:
         assert exc.code == 409  # made by an earlier run of this test
     bin_dir = str(Path(sys.executable).parent)
-    env = {**prefect_server.env, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
-           "ABUSE_DB": str(tmp_path / "abuse.duckdb")}
+    env = {
+        **prefect_server.env,
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        "ABUSE_DB": str(tmp_path / "abuse.duckdb"),
+    }
 
     def deploy(landing_dir: Path) -> subprocess.CompletedProcess:
-        return subprocess.run([str(Path(bin_dir) / "prefect"), "--no-prompt", "deploy", "--all"], cwd=root,
-                              env={**env, "ABUSE_LANDING": str(landing_dir)}, capture_output=True, text=True,
-                              timeout=300)
+        return subprocess.run(
+            [str(Path(bin_dir) / "prefect"), "--no-prompt", "deploy", "--all"],
+            cwd=root,
+            env={**env, "ABUSE_LANDING": str(landing_dir)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     bad = deploy(tmp_path / "nope")
     assert bad.returncode != 0 and f"the landing directory {tmp_path / 'nope'} does not exist" in (
-        bad.stdout + bad.stderr), (bad.stdout + bad.stderr)[-2000:]
+        bad.stdout + bad.stderr
+    ), (bad.stdout + bad.stderr)[-2000:]
     good = deploy(landing)
     assert good.returncode == 0, (good.stdout + good.stderr)[-3000:]
     dep = api(prefect_server, "/deployments/name/abuse-nightly/nightly")

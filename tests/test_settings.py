@@ -40,13 +40,17 @@ def flow_settings(file: Path | None, **params):
     from flows.nightly import DetectorThresholds, settings_for
 
     thresholds = params.pop("thresholds", None)
-    return settings_for(str(file) if file else None,
-                        DetectorThresholds(**thresholds) if thresholds is not None else None, **params)
+    return settings_for(
+        str(file) if file else None, DetectorThresholds(**thresholds) if thresholds is not None else None, **params
+    )
 
 
 # (layer, what it sets) -> what survives from every other layer
-ENV = {"ABUSE_DETECTORS": '{"hoarding": {"min_accounts": 8}}', "ABUSE_WINDOW_DAYS": "12",
-       "ABUSE_DETECTORS__RINGS__HUB_CAP": "150"}
+ENV = {
+    "ABUSE_DETECTORS": '{"hoarding": {"min_accounts": 8}}',
+    "ABUSE_WINDOW_DAYS": "12",
+    "ABUSE_DETECTORS__RINGS__HUB_CAP": "150",
+}
 
 
 @pytest.mark.parametrize("env", [False, True], ids=["no-env", "env"])
@@ -58,8 +62,11 @@ def test_deep_merge_matrix(toml: Path, monkeypatch, env: bool, cli: bool, flow: 
             monkeypatch.setenv(k, v)
     cli_args = {"window_days": 14, "detectors": {"rings": {"min_members": 6}}} if cli else {}
     if flow:  # a UI run that changes one threshold and the window (on top of the command line)
-        params = {**{k: v for k, v in cli_args.items() if k != "detectors"}, "window_days": 3,
-                  "thresholds": {"rings": {"min_members": 7}, **({"timing": {"min_hits": 9}})}}
+        params = {
+            **{k: v for k, v in cli_args.items() if k != "detectors"},
+            "window_days": 3,
+            "thresholds": {"rings": {"min_members": 7}, **({"timing": {"min_hits": 9}})},
+        }
         if cli:  # the command line's thresholds reach the flow as its parameters
             params["thresholds"]["hoarding"] = {"min_accounts": 9}
         s = flow_settings(None, **params)
@@ -80,8 +87,9 @@ def test_file_is_abuse_toml_or_pyproject_or_the_one_given(tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ABUSE_SETTINGS_FILE", raising=False)
     assert load_settings().tz == "Asia/Shanghai"  # nothing there: defaults
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.abuse]\ntz = "Europe/Berlin"\n'
-                                            '[tool.abuse.detectors.rings]\nmin_members = 4\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.abuse]\ntz = "Europe/Berlin"\n[tool.abuse.detectors.rings]\nmin_members = 4\n'
+    )
     s = load_settings()
     assert (s.tz, s.detectors) == ("Europe/Berlin", {"rings": {"min_members": 4}})
     (tmp_path / "abuse.toml").write_text('tz = "Asia/Tokyo"\n')
@@ -106,13 +114,16 @@ def test_bad_values_are_refused(toml: Path) -> None:
         load_settings(bad)
 
 
-@pytest.mark.parametrize("table, message", [
-    ('[detectors.rings]\nmin_membrs = 5\n', "detector 'rings' has no threshold min_membrs"),
-    ('[detectors.rings]\nmin_members = 1\n', r"detectors.rings.min_members: input should be greater"),
-    ('[detectors.rings]\nmin_members = "many"\n', r"detectors.rings.min_members: input should be a valid"),
-    ('[detectors.ringz]\nmin_members = 5\n', "there is no detector 'ringz'"),
-    ('disabled_detectors = ["spikez"]\n', "no detector 'spikez' to disable"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("[detectors.rings]\nmin_membrs = 5\n", "detector 'rings' has no threshold min_membrs"),
+        ("[detectors.rings]\nmin_members = 1\n", r"detectors.rings.min_members: input should be greater"),
+        ('[detectors.rings]\nmin_members = "many"\n', r"detectors.rings.min_members: input should be a valid"),
+        ("[detectors.ringz]\nmin_members = 5\n", "there is no detector 'ringz'"),
+        ('disabled_detectors = ["spikez"]\n', "no detector 'spikez' to disable"),
+    ],
+)
 def test_every_threshold_is_checked_when_settings_load(toml: Path, table: str, message: str) -> None:
     toml.write_text(table)
     with pytest.raises(SettingsError, match=message):
@@ -120,11 +131,16 @@ def test_every_threshold_is_checked_when_settings_load(toml: Path, table: str, m
 
 
 def test_a_bad_threshold_fails_before_ingest(toml: Path, tmp_path: Path) -> None:
-    toml.write_text('[detectors.rings]\nmin_membrs = 5\n')
+    toml.write_text("[detectors.rings]\nmin_membrs = 5\n")
     landing = tmp_path / "landing"
     (landing / "orders").mkdir(parents=True)
-    out = subprocess.run([ABUSE, "nightly", "--landing", str(landing), "--db", str(tmp_path / "x.duckdb")],
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    out = subprocess.run(
+        [ABUSE, "nightly", "--landing", str(landing), "--db", str(tmp_path / "x.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert out.returncode != 0
     err = out.stderr.strip().splitlines()
     assert len(err) == 1 and "no threshold min_membrs" in err[0] and "Error" not in err[0], out.stderr

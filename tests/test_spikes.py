@@ -19,7 +19,6 @@ from abuse.testing import empty_staged
 DAYS = 42
 
 
-
 def insert(con, kind: str, frame: pl.DataFrame) -> None:
     con.execute(f"INSERT INTO stg_{kind} BY NAME SELECT * FROM frame")
 
@@ -73,29 +72,51 @@ def build(tz: str):
     rush = p.rows("rush", p.at(datetime(2026, 6, 18, tzinfo=p.zone), 11, 3, np.sort(p.rng.uniform(0, 100, 150))))
     rush["account_id"] = rush["id"]
     o = {k: o[k] + rush[k] for k in o}
-    insert(con, "orders", pl.DataFrame({"order_id": o["id"], "account_id": o["account_id"], "shop_id": "s",
-                                        "amount": 1.0, "created_at": o["ts"]}))
+    insert(
+        con,
+        "orders",
+        pl.DataFrame(
+            {"order_id": o["id"], "account_id": o["account_id"], "shop_id": "s", "amount": 1.0, "created_at": o["ts"]}
+        ),
+    )
 
     # every evening at 20:00 sharp a crowd checks in: a habit the baseline must know
     daily = [m for m in p.minutes if m % 1440 == 20 * 60]
     checkin = p.times(0.5 * p.rhythm + np.isin(p.minutes, daily) * 40)
     a = p.rows("e", checkin)
-    insert(con, "activity", pl.DataFrame({"event_id": a["id"], "account_id": a["account_id"], "ts": a["ts"],
-                                          "action": "check_in"}))
+    insert(
+        con,
+        "activity",
+        pl.DataFrame({"event_id": a["id"], "account_id": a["account_id"], "ts": a["ts"], "action": "check_in"}),
+    )
 
-    release = datetime.combine((p.window_start + timedelta(days=3)).date(), datetime.min.time(), p.zone) \
-        + timedelta(hours=20)
+    release = datetime.combine((p.window_start + timedelta(days=3)).date(), datetime.min.time(), p.zone) + timedelta(
+        hours=20
+    )
     insert(con, "campaigns", pl.DataFrame({"campaign_id": ["c1"], "released_at": [release], "face_value": [10.0]}))
     delays = np.exp(p.rng.normal(np.log(40), 1.0, 400))
     c = p.rows("ce", [release + timedelta(seconds=float(d)) for d in delays])
-    insert(con, "coupon_events", pl.DataFrame({"event_id": c["id"], "campaign_id": "c1", "coupon_id": c["id"],
-                                               "account_id": c["account_id"], "action": "claim", "ts": c["ts"]}))
+    insert(
+        con,
+        "coupon_events",
+        pl.DataFrame(
+            {
+                "event_id": c["id"],
+                "campaign_id": "c1",
+                "coupon_id": c["id"],
+                "account_id": c["account_id"],
+                "action": "claim",
+                "ts": c["ts"],
+            }
+        ),
+    )
     return con, p, burst, release, rush
 
 
 def detect(con, start, end, tz, **params):
-    ctx = DetectContext(con, start, end, tz, SpikeDetector.Params(**params),
-                        upstream={"hoarding": DetectorResult()})  # nothing flagged upstream
+    ctx = DetectContext(
+        con, start, end, tz, SpikeDetector.Params(**params), upstream={"hoarding": DetectorResult()}
+    )  # nothing flagged upstream
     return SpikeDetector().detect(ctx).spikes
 
 
@@ -169,8 +190,9 @@ def generated(request, tmp_path_factory):
     results: dict[str, DetectorResult] = {}
     for name in (*SpikeDetector.requires, "spikes"):
         cls = detectors[name]
-        ctx = DetectContext(con, start, end, tz, params_for(cls, None),
-                            upstream={r: results[r] for r in cls.requires if r in results})
+        ctx = DetectContext(
+            con, start, end, tz, params_for(cls, None), upstream={r: results[r] for r in cls.requires if r in results}
+        )
         results[name] = cls().detect(ctx)
     return out / "truth", con, start, end, tz, results["spikes"].spikes
 
@@ -220,14 +242,20 @@ def test_incidents_recurring_long_and_flagged():
     for h in range(4 * 24):  # four days, every hour at :26
         base = datetime(day0.year, day0.month, day0.day, tzinfo=p.zone) + timedelta(hours=h, minutes=26)
         ticks += [(f"t{h}_{i}", a, base + timedelta(seconds=float(p.rng.uniform(0, 40)))) for i, a in enumerate(bots)]
-    insert(con, "activity", pl.DataFrame(ticks, schema=["event_id", "account_id", "ts"], orient="row")
-           .with_columns(pl.lit("lottery_spin").alias("action")))
+    insert(
+        con,
+        "activity",
+        pl.DataFrame(ticks, schema=["event_id", "account_id", "ts"], orient="row").with_columns(
+            pl.lit("lottery_spin").alias("action")
+        ),
+    )
     wave0 = datetime(day0.year, day0.month, day0.day, 23, tzinfo=p.zone) + timedelta(days=2)
     secs = np.sort(p.rng.uniform(0, 6 * 3600, 500))
     wave = [(f"w{i}", wave0 + timedelta(seconds=float(s))) for i, s in enumerate(secs)]
     insert(con, "accounts", pl.DataFrame(wave, schema=["account_id", "registered_at"], orient="row"))
-    claimers = con.sql("SELECT DISTINCT account_id FROM stg_coupon_events WHERE ts < ?",
-                       params=[release + timedelta(minutes=10)]).fetchall()
+    claimers = con.sql(
+        "SELECT DISTINCT account_id FROM stg_coupon_events WHERE ts < ?", params=[release + timedelta(minutes=10)]
+    ).fetchall()
     from abuse.detect.base import Finding
 
     hoarding = DetectorResult(findings=[Finding(a, "coupon_hoarding", 0.9, "x", {}, "batch:x") for (a,) in claimers])
@@ -245,7 +273,11 @@ def test_incidents_recurring_long_and_flagged():
     assert abs(waves[0].window_end - (wave0 + timedelta(hours=6))) <= timedelta(minutes=45)
     assert waves[0].window_start.date() != waves[0].window_end.date()  # across a day boundary
 
-    at_release = [s for s in spikes if s.scope.startswith("coupon_claims") and overlaps(s, release, release + timedelta(minutes=5))]
+    at_release = [
+        s
+        for s in spikes
+        if s.scope.startswith("coupon_claims") and overlaps(s, release, release + timedelta(minutes=5))
+    ]
     assert at_release and all(s.flagged_share >= 0.5 for s in at_release)
     assert all("release at 20:00" in s.explained_by and "flagged coupon_hoarding" in s.explained_by for s in at_release)
     assert all(("coupon_hoarding", "batch:x") in s.cluster_keys for s in at_release)

@@ -20,7 +20,6 @@ from abuse.testing import empty_staged
 DAYS = 30
 
 
-
 def insert(con, kind, columns, rows, **constants):
     """Append rows (tuples in ``columns`` order) to stg_<kind> in one go."""
     if not rows:
@@ -35,8 +34,9 @@ def insert(con, kind, columns, rows, **constants):
 def run(con, start, end, **params):
     det = TimingDetector()
     tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
-    spikes = SpikeDetector().detect(DetectContext(con, start, end, tz, SpikeDetector.Params(),
-                                                  upstream={"hoarding": DetectorResult()}))
+    spikes = SpikeDetector().detect(
+        DetectContext(con, start, end, tz, SpikeDetector.Params(), upstream={"hoarding": DetectorResult()})
+    )
     ctx = DetectContext(con, start, end, tz, TimingDetector.Params(**params), upstream={"spikes": spikes})
     result = det.detect(ctx)
     ids = [f.account_id for f in result.findings]
@@ -80,8 +80,9 @@ class World:
         for c, day in enumerate(releases):
             self.campaigns.append((f"c{c}", self.at(day, 20)))
             for i in range(n):  # a person's delay: from a second to a few minutes
-                self.claims.append((f"ce{len(self.claims)}", f"c{c}", f"fan{i}",
-                                    self.at(day, 20, float(self.rng.exponential(20)))))
+                self.claims.append(
+                    (f"ce{len(self.claims)}", f"c{c}", f"fan{i}", self.at(day, 20, float(self.rng.exponential(20))))
+                )
                 self.benign.add(f"fan{i}")
 
     def on_hour_bots(self, n=5, per_day=2):
@@ -115,8 +116,14 @@ class World:
     def load(self, con):
         insert(con, "activity", ["event_id", "account_id", "ts", "action", "duration_s"], self.activity)
         insert(con, "campaigns", ["campaign_id", "released_at"], self.campaigns)
-        insert(con, "coupon_events", ["event_id", "campaign_id", "account_id", "ts"], self.claims,
-               action="'claim'", coupon_id="'x'")
+        insert(
+            con,
+            "coupon_events",
+            ["event_id", "campaign_id", "account_id", "ts"],
+            self.claims,
+            action="'claim'",
+            coupon_id="'x'",
+        )
         return con
 
 
@@ -211,18 +218,28 @@ def test_idle_signup_burst_is_flagged_and_tv_ad_crowd_is_not():
             acts.append((f"ta{i}", f"tv{i}", at + timedelta(days=1), "view", 60.0))
     burst = w.at(20, 3, 17 * 60)
     for i in range(60):  # unrelated devices and addresses: only their idleness gives them away
-        regs.append((f"burst{i}", burst + timedelta(seconds=float(w.rng.uniform(0, 110))),
-                     f"dev-b{i}", f"2408:{i:x}:{i * 7:x}:1::{i:x}"))
+        regs.append(
+            (
+                f"burst{i}",
+                burst + timedelta(seconds=float(w.rng.uniform(0, 110))),
+                f"dev-b{i}",
+                f"2408:{i:x}:{i * 7:x}:1::{i:x}",
+            )
+        )
     insert(con, "accounts", ["account_id", "registered_at", "device_id", "ip"], regs)
     insert(con, "activity", ["event_id", "account_id", "ts", "action", "duration_s"], acts)
     con.execute("CREATE TABLE seed_sales_calendar (date DATE, name VARCHAR)")
     from abuse.detect.batches import BatchDetector
 
     tz = "Asia/Shanghai"
-    spikes = SpikeDetector().detect(DetectContext(con, w.start, w.end, tz, SpikeDetector.Params(),
-                                                  upstream={"hoarding": DetectorResult()}))
-    batches = BatchDetector().detect(DetectContext(con, w.start, w.end, tz, BatchDetector.Params(),
-                                                   upstream={"spikes": spikes, "hoarding": DetectorResult()}))
+    spikes = SpikeDetector().detect(
+        DetectContext(con, w.start, w.end, tz, SpikeDetector.Params(), upstream={"hoarding": DetectorResult()})
+    )
+    batches = BatchDetector().detect(
+        DetectContext(
+            con, w.start, w.end, tz, BatchDetector.Params(), upstream={"spikes": spikes, "hoarding": DetectorResult()}
+        )
+    )
     found = {f.account_id: f for f in batches.findings}
     burst_found = {a for a in found if a.startswith("burst")}
     assert len(burst_found) >= 55, len(burst_found)
@@ -234,6 +251,7 @@ def test_idle_signup_burst_is_flagged_and_tv_ad_crowd_is_not():
 
 
 # ---- generated data with truth ------------------------------------------------------------
+
 
 @pytest.fixture(scope="module", params=[1, 2], ids=lambda s: f"seed{s}")
 def generated(request, tmp_path_factory):
@@ -266,12 +284,12 @@ def test_generated_precision_and_recall(generated):
 
 # --- scripts that adapt (generate --adversarial) ------------------------------------------
 
-TIMING_LOOKALIKES = {"night_shift", "heartbeat_app", "internet_cafe", "night_owl", "flash_sale_crowd",
-                     "tv_ad_signup"}
+TIMING_LOOKALIKES = {"night_shift", "heartbeat_app", "internet_cafe", "night_owl", "flash_sale_crowd", "tv_ad_signup"}
 
 
-@pytest.fixture(scope="module", params=[(3, "Asia/Kolkata"), (2, "Asia/Shanghai")],
-                ids=lambda p: f"seed{p[0]}-{p[1].split('/')[1]}")
+@pytest.fixture(
+    scope="module", params=[(3, "Asia/Kolkata"), (2, "Asia/Shanghai")], ids=lambda p: f"seed{p[0]}-{p[1].split('/')[1]}"
+)
 def adversarial(request, tmp_path_factory):
     from abuse.generate import generate
     from abuse.testing import staged as stage
@@ -292,8 +310,11 @@ def test_adaptive_scripts_caught_and_timing_lookalikes_spared(adversarial):
     with open(truth / "accounts.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["pattern"] == "scripted_timing"]
     planted = {r["account_id"] for r in rows}
-    adaptive = {r["account_id"]: r["role"] for r in rows if r["role"].split("/")[0] in
-                ("jitter_hour", "jitter_minute", "poisson")}
+    adaptive = {
+        r["account_id"]: r["role"]
+        for r in rows
+        if r["role"].split("/")[0] in ("jitter_hour", "jitter_minute", "poisson")
+    }
     assert {r.split("/")[0] for r in adaptive.values()} == {"jitter_hour", "jitter_minute", "poisson"}
     with open(truth / "lookalikes.csv", newline="") as f:
         lookalikes = {r["account_id"]: r["lookalike"] for r in csv.DictReader(f)}
@@ -302,8 +323,9 @@ def test_adaptive_scripts_caught_and_timing_lookalikes_spared(adversarial):
     assert precision >= 0.95 and recall >= 0.90, (precision, recall)
     caught = set(adaptive) & set(found)
     assert len(caught) >= 0.9 * len(adaptive), {a: r for a, r in adaptive.items() if a not in found}
-    wrongly = {a: (lookalikes[a], found[a].reason) for a in set(found) - planted
-               if lookalikes.get(a) in TIMING_LOOKALIKES}
+    wrongly = {
+        a: (lookalikes[a], found[a].reason) for a in set(found) - planted if lookalikes.get(a) in TIMING_LOOKALIKES
+    }
     assert not wrongly, wrongly
     for a in caught:  # every reason names its figures; scores come from the one score map
         assert found[a].reason and 0 < found[a].score < 1

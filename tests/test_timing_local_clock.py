@@ -17,7 +17,9 @@ def _con(tz: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET TimeZone = '{tz}'")
     con.execute("CREATE TABLE stg_activity (account_id VARCHAR, action VARCHAR, ts TIMESTAMPTZ, duration_s DOUBLE)")
-    con.execute("CREATE TABLE stg_coupon_events (account_id VARCHAR, campaign_id VARCHAR, action VARCHAR, ts TIMESTAMPTZ)")
+    con.execute(
+        "CREATE TABLE stg_coupon_events (account_id VARCHAR, campaign_id VARCHAR, action VARCHAR, ts TIMESTAMPTZ)"
+    )
     con.execute("CREATE TABLE stg_campaigns (campaign_id VARCHAR, released_at TIMESTAMPTZ)")
     con.execute("CREATE TABLE stg_orders (account_id VARCHAR, created_at TIMESTAMPTZ)")
     con.execute("CREATE TABLE stg_reviews (account_id VARCHAR, action VARCHAR, created_at TIMESTAMPTZ)")
@@ -30,21 +32,33 @@ def test_local_clock_figures_equal_the_zone_aware_ones(tz: str) -> None:
     # every 7 min 13 s for 60 days over both of the year's clock changes (and some 1 s apart)
     start = datetime(2025, 3, 1, tzinfo=timezone.utc)
     n = 60 * 86400 // 433
-    con.execute("""INSERT INTO stg_activity
+    con.execute(
+        """INSERT INTO stg_activity
                    SELECT 'a' || (i % 7), 'spin', ? + to_seconds(433 * i), 1.5
-                   FROM range(?) AS r(i)""", [start, n])
-    con.execute("""INSERT INTO stg_activity
+                   FROM range(?) AS r(i)""",
+        [start, n],
+    )
+    con.execute(
+        """INSERT INTO stg_activity
                    SELECT 'a' || (i % 7), 'spin', ? + to_seconds(433 * i + 1), 1.5
-                   FROM range(0, ?, 50) AS r(i)""", [start, n])
+                   FROM range(0, ?, 50) AS r(i)""",
+        [start, n],
+    )
     fall = datetime(2025, 11, 2, 5, 30, tzinfo=timezone.utc)  # New York's repeated 01:xx
     con.execute("INSERT INTO stg_orders SELECT 'b', ? + to_minutes(m) FROM range(0, 120, 5) AS r(m)", [fall])
     con.execute("INSERT INTO stg_campaigns VALUES ('c', ?)", [start + timedelta(days=3, seconds=17)])
-    con.executemany("INSERT INTO stg_coupon_events VALUES ('d', 'c', 'claim', ?)",
-                    [[start + timedelta(days=3, seconds=s)] for s in (0, 30, 400, 2000)])
+    con.executemany(
+        "INSERT INTO stg_coupon_events VALUES ('d', 'c', 'claim', ?)",
+        [[start + timedelta(days=3, seconds=s)] for s in (0, 30, 400, 2000)],
+    )
     n_events = con.execute("SELECT count(DISTINCT (account_id, ts)) FROM stg_activity").fetchone()[0] + 24 + 4
-    set_variables(con, window_start=datetime(2025, 1, 1, tzinfo=timezone.utc),
-                  window_end=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                  timing_release_grace_s=600.0, timing_release_before_min=3)
+    set_variables(
+        con,
+        window_start=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        window_end=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        timing_release_grace_s=600.0,
+        timing_release_before_min=3,
+    )
     con.execute("CREATE TABLE ev AS " + read_sql("features/timing_events.sql"))
     assert con.execute("SELECT count(*) FROM ev").fetchone()[0] == n_events
     wrong = con.execute("""

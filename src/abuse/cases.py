@@ -34,11 +34,11 @@ MIN_JACCARD = 0.3
 # the case's loss_estimate is NULL (not 0.0: nothing was estimated, not "nothing was lost").
 MONEY: dict[str, str | None] = {
     "extortion_ring": "refunds and compensation the ring's victim shops approved for its members, on "
-                      "requests made in the window where the member attacked that shop (a low rating, a "
-                      "compensation demand, a review withdrawn or raised after payment); per shop in "
-                      "report.cluster_shops",
+    "requests made in the window where the member attacked that shop (a low rating, a "
+    "compensation demand, a review withdrawn or raised after payment); per shop in "
+    "report.cluster_shops",
     "coupon_hoarding": "face value of the coupons the batch's members redeemed in the window, each "
-                       "redemption counted (a coupon returned and redeemed again counts twice)",
+    "redemption counted (a coupon returned and redeemed again counts twice)",
     "serial_refunder": "refunds and compensation approved for the accounts in the window",
     "brushing_ring": None,
     "scripted_timing": None,
@@ -99,8 +99,9 @@ def _previous(con: duckdb.DuckDBPyConnection, run_id: int) -> list[tuple[str, st
     return [(cid, pat, set(ids or []), first) for cid, pat, ids, first in rows]
 
 
-def assign_ids(con: duckdb.DuckDBPyConnection, run_id: int,
-               clusters: list[Cluster]) -> list[tuple[Cluster, str, str, int]]:
+def assign_ids(
+    con: duckdb.DuckDBPyConnection, run_id: int, clusters: list[Cluster]
+) -> list[tuple[Cluster, str, str, int]]:
     """(cluster, cluster_id, case_status, first run) for each new cluster."""
     prev = _previous(con, run_id)
     pairs = []
@@ -135,8 +136,9 @@ def assign_ids(con: duckdb.DuckDBPyConnection, run_id: int,
     return out
 
 
-def write_shop_losses(con: duckdb.DuckDBPyConnection, run_id: int,
-                      rings: list[tuple[str, list[str], list[str]]]) -> int:
+def write_shop_losses(
+    con: duckdb.DuckDBPyConnection, run_id: int, rings: list[tuple[str, list[str], list[str]]]
+) -> int:
     """Each ring's money shop by shop into ``cluster_shops``, by the ring's own definition
     (hostile edges of the window, as the rings detector reads them): the shops' figures add
     up to the ring's loss_estimate."""
@@ -144,11 +146,13 @@ def write_shop_losses(con: duckdb.DuckDBPyConnection, run_id: int,
         return 0
     from abuse.sqlfiles import read_sql
 
-    targets = pa.table({
-        "cluster_id": [cid for cid, members, shops in rings for _ in members for _ in shops],
-        "account_id": [a for _, members, shops in rings for a in members for _ in shops],
-        "shop_id": [sh for _, members, shops in rings for _ in members for sh in shops],
-    })
+    targets = pa.table(
+        {
+            "cluster_id": [cid for cid, members, shops in rings for _ in members for _ in shops],
+            "account_id": [a for _, members, shops in rings for a in members for _ in shops],
+            "shop_id": [sh for _, members, shops in rings for _ in members for sh in shops],
+        }
+    )
     edges = read_sql("features/rings_hostile_edges.sql").strip().rstrip(";")
     con.register("_ring_targets", targets)
     try:
@@ -165,7 +169,8 @@ def counts(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
     cases, accounts = con.execute(
         """SELECT (SELECT count(*) FROM clusters WHERE run_id = $r AND case_status <> 'dismissed'),
                   (SELECT count(DISTINCT account_id) FROM findings WHERE run_id = $r)""",
-        {"r": run_id}).fetchone()
+        {"r": run_id},
+    ).fetchone()
     return {"cases": int(cases), "accounts": int(accounts)}
 
 
@@ -198,8 +203,9 @@ def _json(value: dict[str, Any]) -> str:
     return json.dumps(_stable(value), ensure_ascii=False, default=str, sort_keys=True)
 
 
-def inflated_target_rows(run_id: int, clusters: list[Cluster], ids: dict[tuple[str, str], str],
-                         hidden: set[tuple[str, str]]) -> list[tuple]:
+def inflated_target_rows(
+    run_id: int, clusters: list[Cluster], ids: dict[tuple[str, str], str], hidden: set[tuple[str, str]]
+) -> list[tuple]:
     """Rows of ``inflated_targets``: the per-target figures a cluster keeps in
     ``evidence['targets']`` (vote_inflation farms), one row per cluster and target."""
     rows = []
@@ -208,14 +214,23 @@ def inflated_target_rows(run_id: int, clusters: list[Cluster], ids: dict[tuple[s
         if c.target_ids is None or key in hidden or key not in ids:
             continue
         for t in c.evidence.get("targets", []):
-            rows.append((run_id, str(t["target_id"]), t.get("action"), ids[key], int(t.get("total") or 0),
-                         int(t.get("from_cluster") or 0), _stable(float(t.get("share") or 0.0)),
-                         t.get("first_seen"), t.get("last_seen")))
+            rows.append(
+                (
+                    run_id,
+                    str(t["target_id"]),
+                    t.get("action"),
+                    ids[key],
+                    int(t.get("total") or 0),
+                    int(t.get("from_cluster") or 0),
+                    _stable(float(t.get("share") or 0.0)),
+                    t.get("first_seen"),
+                    t.get("last_seen"),
+                )
+            )
     return rows
 
 
-def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
-                  results: dict[str, DetectorResult]) -> dict[str, int]:
+def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str, DetectorResult]) -> dict[str, int]:
     """Insert the run's clusters, findings and spikes; returns counts of what was suppressed."""
     dismissed = feedback.dismissed_cases(con)
     dismissed_acc = feedback.dismissed_accounts(con)
@@ -230,22 +245,47 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
             if len(c.account_ids) <= limit:
                 status = "dismissed"
                 hidden.add((c.pattern, c.cluster_key))
-                suppressed.append((run_id, cid, None, c.pattern,
-                                   f"case dismissed at {plural(limit, 'account')}; it has "
-                                   f"{len(c.account_ids):,} now"))
+                suppressed.append(
+                    (
+                        run_id,
+                        cid,
+                        None,
+                        c.pattern,
+                        f"case dismissed at {plural(limit, 'account')}; it has {len(c.account_ids):,} now",
+                    )
+                )
             else:
                 status = "grown"  # raised again: it grew past the size it was dismissed at
-        cluster_rows.append((
-            run_id, cid, c.pattern, len(c.account_ids), sorted(c.account_ids),
-            sorted(c.shop_ids) if c.shop_ids is not None else None, c.first_seen, c.last_seen,
-            money_of(c.pattern, c.loss_estimate), _stable(float(c.score)), c.summary,
-            _json(c.evidence), status, first, list(c.target_ids) if c.target_ids is not None else None,
-        ))
+        cluster_rows.append(
+            (
+                run_id,
+                cid,
+                c.pattern,
+                len(c.account_ids),
+                sorted(c.account_ids),
+                sorted(c.shop_ids) if c.shop_ids is not None else None,
+                c.first_seen,
+                c.last_seen,
+                money_of(c.pattern, c.loss_estimate),
+                _stable(float(c.score)),
+                c.summary,
+                _json(c.evidence),
+                status,
+                first,
+                list(c.target_ids) if c.target_ids is not None else None,
+            )
+        )
     _insert(con, "clusters", cluster_rows)
     _insert(con, "inflated_targets", inflated_target_rows(run_id, clusters, ids, hidden))
-    write_shop_losses(con, run_id, [(cid, c.account_ids, c.shop_ids) for c, cid in
-                                    ((c, ids[(c.pattern, c.cluster_key)]) for c in clusters)
-                                    if c.pattern == "extortion_ring" and c.shop_ids])
+    write_shop_losses(
+        con,
+        run_id,
+        [
+            (cid, c.account_ids, c.shop_ids)
+            for c, cid in ((c, ids[(c.pattern, c.cluster_key)]) for c in clusters)
+            if c.pattern == "extortion_ring" and c.shop_ids
+        ],
+    )
     finding_rows = []
     for r in results.values():
         for f in r.findings:
@@ -254,18 +294,36 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int,
             if (f.account_id, f.pattern) in dismissed_acc or (f.account_id, None) in dismissed_acc:
                 suppressed.append((run_id, None, f.account_id, f.pattern, "account dismissed by an analyst"))
                 continue
-            finding_rows.append((
-                run_id, f.account_id, f.pattern, _stable(float(min(max(f.score, 0.0), 1.0))),
-                ids.get((f.pattern, f.cluster_key)) if f.cluster_key is not None else None,
-                f.reason, _json(f.evidence)))
+            finding_rows.append(
+                (
+                    run_id,
+                    f.account_id,
+                    f.pattern,
+                    _stable(float(min(max(f.score, 0.0), 1.0))),
+                    ids.get((f.pattern, f.cluster_key)) if f.cluster_key is not None else None,
+                    f.reason,
+                    _json(f.evidence),
+                )
+            )
     _insert(con, "findings", finding_rows)
     _insert(con, "suppressed", suppressed)
     bursts = _burst_clusters(results)
+    late = _late_cases(results)
+    linked = [_with_late_cases(_with_burst_cases(s, bursts), late) for r in results.values() for s in r.spikes]
     spike_rows = [
-        (run_id, s.scope, s.window_start, s.window_end, _stable(float(s.observed)), _stable(float(s.expected)),
-         _stable(float(s.score)), list(s.top_account_ids), s.explained_by,
-         *_incident_columns(_with_burst_cases(s, bursts), ids))
-        for r in results.values() for s in r.spikes
+        (
+            run_id,
+            s.scope,
+            s.window_start,
+            s.window_end,
+            _stable(float(s.observed)),
+            _stable(float(s.expected)),
+            _stable(float(s.score)),
+            list(s.top_account_ids),
+            s.explained_by,
+            *_incident_columns(s, ids),
+        )
+        for s in linked
     ]
     _insert(con, "spikes", spike_rows)
     return {"cases": sum(1 for s in suppressed if s[1]), "accounts": sum(1 for s in suppressed if s[2])}
@@ -295,6 +353,49 @@ def _with_burst_cases(s, bursts: dict):
     share = max([s.flagged_share or 0.0] + [f[2] for f in found])
     keys = list(s.cluster_keys) + [(p, k) for p, k, _ in found]
     return replace(s, flagged_share=round(min(share, 1.0), 4), cluster_keys=keys)
+
+
+def _late_cases(results: dict) -> dict[str, list[tuple[str, str | None]]]:
+    """account -> (pattern, cluster_key or None) of what detectors that read the spikes flagged
+    (``requires`` spikes: timing's bot cases, batches): the spikes detector could not see them."""
+    from abuse.detect.base import all_detectors
+
+    registry = all_detectors()
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for name, r in results.items():
+        cls = registry.get(name)
+        if cls is None or "spikes" not in cls.requires:
+            continue
+        for c in r.clusters:
+            for a in c.account_ids:
+                out.setdefault(a, []).append((c.pattern, c.cluster_key))
+        for f in r.findings:  # flagged alone (a lone bot): counted in the share, nothing to link
+            out.setdefault(f.account_id, []).append((f.pattern, None))
+    return out
+
+
+def _with_late_cases(s, late: dict[str, list[tuple[str, str | None]]], min_share: float = 0.2):
+    """A spike row with no case linked learns of what was found after the spikes: when at least
+    ``min_share`` of its top accounts (and two) were flagged by such a detector, the share of its
+    top accounts flagged becomes ``flagged_share`` (when larger) and the clusters holding that many
+    are linked."""
+    top = list(s.top_account_ids or [])
+    if s.cluster_keys or not top or not late:
+        return s
+    counts: dict[tuple, int] = {}
+    for a in top:
+        for k in dict.fromkeys(late.get(a, [])):
+            counts[k] = counts.get(k, 0) + 1
+    keys = sorted(k for k, n in counts.items() if k[1] is not None and n >= 2 and n >= min_share * len(top))
+    held = sum(1 for a in top if a in late)
+    if held < 2 or held < min_share * len(top):
+        return s
+    share = max(s.flagged_share or 0.0, held / len(top))
+    explained = s.explained_by
+    if explained and held >= 0.5 * len(top):  # a benign cause no longer explains it alone
+        patterns = sorted({k[0] for a in top for k in late.get(a, [])})
+        explained = f"{explained}; {held / len(top):.0%} of its top accounts are flagged {', '.join(patterns)}"
+    return replace(s, flagged_share=round(share, 4), cluster_keys=[tuple(k) for k in keys], explained_by=explained)
 
 
 def _incident_columns(s, ids: dict[tuple[str, str], str]) -> tuple:

@@ -47,11 +47,15 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 def _common() -> argparse.ArgumentParser:
     """Options every command takes."""
     c = argparse.ArgumentParser(add_help=False)
-    c.add_argument("--settings", type=Path, metavar="FILE",
-                   help="settings file (default: $ABUSE_SETTINGS_FILE, else abuse.toml, else [tool.abuse] "
-                        "in pyproject.toml)")
-    c.add_argument("--log-file", type=Path, metavar="FILE",
-                   help="append progress, the outcome and any error's details to FILE")
+    c.add_argument(
+        "--settings",
+        type=Path,
+        metavar="FILE",
+        help="settings file (default: $ABUSE_SETTINGS_FILE, else abuse.toml, else [tool.abuse] in pyproject.toml)",
+    )
+    c.add_argument(
+        "--log-file", type=Path, metavar="FILE", help="append progress, the outcome and any error's details to FILE"
+    )
     c.add_argument("--json", action="store_true", help="print the outcome as one JSON object (for schedulers)")
     return c
 
@@ -60,18 +64,36 @@ def _parser() -> argparse.ArgumentParser:
     from abuse import __version__
 
     common = [_common()]
-    p = argparse.ArgumentParser(prog="abuse", description="E-commerce abuse analytics over DuckDB: "
-                                "extortion rings, coupon hoarding, scripted timing and more.",
-                                epilog=EXAMPLES, formatter_class=_Help)
+    p = argparse.ArgumentParser(
+        prog="abuse",
+        description="E-commerce abuse analytics over DuckDB: "
+        "extortion rings, coupon hoarding, scripted timing and more.",
+        epilog=EXAMPLES,
+        formatter_class=_Help,
+    )
     p.add_argument("--version", action="version", version=f"abuse {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str, example: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
-                              parents=common, formatter_class=_Help, epilog=f"example:\n  {example}")
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help[0].upper() + help[1:] + ".",
+            parents=common,
+            formatter_class=_Help,
+            epilog=f"example:\n  {example}",
+        )
 
-    for add in (_add_nightly, _add_backfill, _add_generate, _add_verdict, _add_case, _add_serve, _add_check,
-                _add_evaluate):
+    for add in (
+        _add_nightly,
+        _add_backfill,
+        _add_generate,
+        _add_verdict,
+        _add_case,
+        _add_serve,
+        _add_check,
+        _add_evaluate,
+    ):
         add(command)
     return p
 
@@ -80,27 +102,40 @@ _Command = Callable[[str, str, str], argparse.ArgumentParser]  # (name, help, ex
 
 
 def _add_nightly(command: _Command) -> None:
-    n = command("nightly", "ingest new logs, run every detector, refresh the report",
-                "abuse nightly --landing sample_data/landing --db abuse.duckdb --window-days 30")
-    n.add_argument("--landing", type=Path, metavar="DIR", help="landing directory (default: settings, "
-                   "sample_data/landing)")
+    n = command(
+        "nightly",
+        "ingest new logs, run every detector, refresh the report",
+        "abuse nightly --landing sample_data/landing --db abuse.duckdb --window-days 30",
+    )
+    n.add_argument(
+        "--landing", type=Path, metavar="DIR", help="landing directory (default: settings, sample_data/landing)"
+    )
     n.add_argument("--db", type=Path, metavar="FILE", help="report database file (default: settings, abuse.duckdb)")
-    n.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
-                   help="last day of the window (default: the latest day with data)")
+    n.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help="last day of the window (default: the latest day with data)"
+    )
     n.add_argument("--window-days", type=int, metavar="N", help="days in the window (default: settings, 30)")
     n.add_argument("--tz", metavar="ZONE", help="platform time zone (default: settings, Asia/Shanghai)")
-    n.add_argument("--prefect", action="store_true",
-                   help="run as a Prefect flow even without PREFECT_API_URL (starts a local server)")
+    n.add_argument(
+        "--prefect",
+        action="store_true",
+        help="run as a Prefect flow even without PREFECT_API_URL (starts a local server)",
+    )
     n.add_argument("--quiet", action="store_true", help="print only the summary")
-    n.add_argument("--init", action="store_true",
-                   help="allow --db in a directory that does not exist yet (start a new history there)")
+    n.add_argument(
+        "--init",
+        action="store_true",
+        help="allow --db in a directory that does not exist yet (start a new history there)",
+    )
 
 
 def _add_backfill(command: _Command) -> None:
-    b = command("backfill", "run the nights --from .. --to in order (same report per night as running "
-                "them night after night)", "abuse backfill --from 2026-06-01 --to 2026-06-18 --db abuse.duckdb")
-    b.add_argument("--from", dest="date_from", type=_date, required=True, metavar="YYYY-MM-DD",
-                   help="first night")
+    b = command(
+        "backfill",
+        "run the nights --from .. --to in order (same report per night as running them night after night)",
+        "abuse backfill --from 2026-06-01 --to 2026-06-18 --db abuse.duckdb",
+    )
+    b.add_argument("--from", dest="date_from", type=_date, required=True, metavar="YYYY-MM-DD", help="first night")
     b.add_argument("--to", dest="date_to", type=_date, required=True, metavar="YYYY-MM-DD", help="last night")
     b.add_argument("--landing", type=Path, metavar="DIR", help="landing directory (default: settings)")
     b.add_argument("--db", type=Path, metavar="FILE", help="report database file (default: settings, abuse.duckdb)")
@@ -112,27 +147,43 @@ def _add_backfill(command: _Command) -> None:
 
 
 def _add_generate(command: _Command) -> None:
-    g = command("generate", "write sample logs with planted abuse and truth",
-                "abuse generate --out /tmp/sample --seed 7 --scale 0.5 --adversarial")
+    g = command(
+        "generate",
+        "write sample logs with planted abuse and truth",
+        "abuse generate --out /tmp/sample --seed 7 --scale 0.5 --adversarial",
+    )
     g.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for landing/ and truth/")
     g.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     g.add_argument("--scale", type=float, default=1.0, help="size factor (1 = about 3,500 accounts)")
-    g.add_argument("--adversarial", action="store_true",
-                   help="plant crews that adapt: jittered and Poisson-timed scripts, sparse rings "
-                        "without shared devices, maintained hoarding accounts, harder look-alikes")
-    g.add_argument("--tz", default="Asia/Shanghai",
-                   help="platform time zone of the generated logs (default Asia/Shanghai; e.g. Asia/Kolkata)")
+    g.add_argument(
+        "--adversarial",
+        action="store_true",
+        help="plant crews that adapt: jittered and Poisson-timed scripts, sparse rings "
+        "without shared devices, maintained hoarding accounts, harder look-alikes",
+    )
+    g.add_argument(
+        "--tz",
+        default="Asia/Shanghai",
+        help="platform time zone of the generated logs (default Asia/Shanghai; e.g. Asia/Kolkata)",
+    )
 
 
 def _add_verdict(command: _Command) -> None:
-    v = command("verdict", "record an analyst's verdict on a case or an account",
-                'abuse verdict dismissed --case ring-3f2a9c01de --note "wholesale buyer"')
-    v.add_argument("verdict", choices=["confirmed", "dismissed"], help="confirmed: real abuse; dismissed: "
-                   "not abuse (the case is not raised again unless it grows)")
+    v = command(
+        "verdict",
+        "record an analyst's verdict on a case or an account",
+        'abuse verdict dismissed --case ring-3f2a9c01de --note "wholesale buyer"',
+    )
+    v.add_argument(
+        "verdict",
+        choices=["confirmed", "dismissed"],
+        help="confirmed: real abuse; dismissed: not abuse (the case is not raised again unless it grows)",
+    )
     v.add_argument("--db", type=Path, metavar="FILE", help="report database (default: settings, abuse.duckdb)")
     v.add_argument("--case", dest="cluster_id", metavar="CLUSTER_ID", help="a cluster_id from report.clusters")
-    v.add_argument("--account", dest="account_id", metavar="ACCOUNT_ID",
-                   help="an account_id from report.flagged_accounts")
+    v.add_argument(
+        "--account", dest="account_id", metavar="ACCOUNT_ID", help="an account_id from report.flagged_accounts"
+    )
     v.add_argument("--pattern", help="limit an account verdict to one pattern (default: every pattern)")
     v.add_argument("--note", help="why: read by the next analyst")
     v.add_argument("--analyst", default=os.environ.get("USER"), help="who decided")
@@ -147,29 +198,47 @@ def _add_case(command: _Command) -> None:
 
 
 def _add_serve(command: _Command) -> None:
-    s = command("serve", "serve the nightly deployment on its schedule (needs a Prefect server)",
-                'abuse serve --landing /data/landing --db /data/abuse.duckdb --cron "0 2 * * *"')
-    s.add_argument("--landing", type=Path, metavar="DIR", help="landing directory; must exist "
-                   "(default: settings, sample_data/landing)")
+    s = command(
+        "serve",
+        "serve the nightly deployment on its schedule (needs a Prefect server)",
+        'abuse serve --landing /data/landing --db /data/abuse.duckdb --cron "0 2 * * *"',
+    )
+    s.add_argument(
+        "--landing",
+        type=Path,
+        metavar="DIR",
+        help="landing directory; must exist (default: settings, sample_data/landing)",
+    )
     s.add_argument("--db", type=Path, metavar="FILE", help="report database (default: settings, abuse.duckdb)")
     s.add_argument("--cron", default="0 2 * * *", help="when to run, a cron line in the platform time zone")
     s.add_argument("--tz", metavar="ZONE", help="platform time zone (default: settings, Asia/Shanghai)")
     s.add_argument("--window-days", type=int, metavar="N", help="days in the window (default: settings, 30)")
-    s.add_argument("--limit", type=int, default=1, metavar="N",
-                   help="runs of the deployment at once; more wait (one run per database)")
+    s.add_argument(
+        "--limit",
+        type=int,
+        default=1,
+        metavar="N",
+        help="runs of the deployment at once; more wait (one run per database)",
+    )
 
 
 def _add_check(command: _Command) -> None:
-    k = command("check", "check the settings and paths a run would use, and print them (runs nothing)",
-                "ABUSE_LANDING=/data/landing abuse check --json")
+    k = command(
+        "check",
+        "check the settings and paths a run would use, and print them (runs nothing)",
+        "ABUSE_LANDING=/data/landing abuse check --json",
+    )
     k.add_argument("--landing", type=Path, metavar="DIR", help="landing directory (default: settings)")
     k.add_argument("--db", type=Path, metavar="FILE", help="report database (default: settings)")
     k.add_argument("--tz", metavar="ZONE", help="platform time zone (default: settings)")
 
 
 def _add_evaluate(command: _Command) -> None:
-    e = command("evaluate", "score a report against the truth of generated data",
-                "abuse evaluate --db /tmp/sample/abuse.duckdb --truth /tmp/sample")
+    e = command(
+        "evaluate",
+        "score a report against the truth of generated data",
+        "abuse evaluate --db /tmp/sample/abuse.duckdb --truth /tmp/sample",
+    )
     e.add_argument("--db", type=Path, required=True, metavar="FILE", help="report database to score")
     e.add_argument("--truth", type=Path, required=True, metavar="DIR", help="the generate --out DIR, or its truth/")
 
@@ -223,8 +292,14 @@ def _settings(args: argparse.Namespace, **overrides: Any):
 def _nightly(args: argparse.Namespace, out: _Out) -> int:
     from abuse.report_text import format_summary
 
-    given = {"landing": args.landing, "db": args.db, "as_of": args.as_of, "window_days": args.window_days,
-             "tz": args.tz, "init": args.init or None}
+    given = {
+        "landing": args.landing,
+        "db": args.db,
+        "as_of": args.as_of,
+        "window_days": args.window_days,
+        "tz": args.tz,
+        "init": args.init or None,
+    }
     settings = _settings(args, **given)  # every setting and threshold checked before any work
     if args.prefect or os.environ.get("PREFECT_API_URL"):
         from flows.nightly import nightly_flow  # the command line may call a flow; nothing below it may
@@ -245,8 +320,10 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
     settings.check_paths()  # a landing dir that does not exist is an error now, not at 02:00
     from flows.serve import serve  # imports Prefect: after the checks, which need none
 
-    out.progress(f"serving deployment 'abuse-nightly/nightly' on cron {args.cron!r} ({settings.tz}), "
-                 f"{args.limit} run at a time; Ctrl-C stops serving without pausing the schedule")
+    out.progress(
+        f"serving deployment 'abuse-nightly/nightly' on cron {args.cron!r} ({settings.tz}), "
+        f"{args.limit} run at a time; Ctrl-C stops serving without pausing the schedule"
+    )
     serve(settings, cron=args.cron, limit=args.limit, settings_file=args.settings)
     return 0
 
@@ -254,22 +331,32 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
 def _backfill(args: argparse.Namespace, out: _Out) -> int:
     from abuse.report_text import format_summary
 
-    given = {"landing": args.landing, "db": args.db, "window_days": args.window_days, "tz": args.tz,
-             "init": args.init or None}
+    given = {
+        "landing": args.landing,
+        "db": args.db,
+        "window_days": args.window_days,
+        "tz": args.tz,
+        "init": args.init or None,
+    }
     settings = _settings(args, **given)  # checked before the first night
     if args.prefect or os.environ.get("PREFECT_API_URL"):
         from flows.nightly import backfill_flow
 
         params = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
         flow: Any = backfill_flow  # called like the function it wraps: returns the nights' summaries
-        outs = flow(date_from=args.date_from, date_to=args.date_to, **params,
-                    settings_file=str(args.settings) if args.settings else None)
+        outs = flow(
+            date_from=args.date_from,
+            date_to=args.date_to,
+            **params,
+            settings_file=str(args.settings) if args.settings else None,
+        )
     else:
         from abuse.pipeline import run_backfill
 
         outs = run_backfill(settings, args.date_from, args.date_to, out.progress)
-    out.result("\n".join(format_summary(o) for o in outs),
-               {"command": "backfill", "status": "succeeded", "nights": outs})
+    out.result(
+        "\n".join(format_summary(o) for o in outs), {"command": "backfill", "status": "succeeded", "nights": outs}
+    )
     return 0
 
 
@@ -308,19 +395,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             from abuse.generate import generate
 
-            res = generate(args.out, seed=args.seed, scale=args.scale, adversarial=args.adversarial,
-                           tz=args.tz)
-            out.result(f"wrote {args.out}/landing and {args.out}/truth: {res}",
-                       {"command": "generate", "status": "succeeded", "out": str(args.out), "result": res})
+            res = generate(args.out, seed=args.seed, scale=args.scale, adversarial=args.adversarial, tz=args.tz)
+            out.result(
+                f"wrote {args.out}/landing and {args.out}/truth: {res}",
+                {"command": "generate", "status": "succeeded", "out": str(args.out), "result": res},
+            )
             return 0
         if args.command == "verdict":
             from abuse.feedback import record
 
             db = args.db or _settings(args).db
-            res = record(db, args.verdict, cluster_id=args.cluster_id, account_id=args.account_id,
-                         pattern=args.pattern, note=args.note, analyst=args.analyst)
-            out.result(f"recorded {res['verdict']} for {res['cluster_id'] or res['account_id']}; "
-                       "the next run takes it into account", {"command": "verdict", "status": "succeeded", **res})
+            res = record(
+                db,
+                args.verdict,
+                cluster_id=args.cluster_id,
+                account_id=args.account_id,
+                pattern=args.pattern,
+                note=args.note,
+                analyst=args.analyst,
+            )
+            out.result(
+                f"recorded {res['verdict']} for {res['cluster_id'] or res['account_id']}; "
+                "the next run takes it into account",
+                {"command": "verdict", "status": "succeeded", **res},
+            )
             return 0
         if args.command == "case":
             from abuse.dossier import case_command
@@ -335,10 +433,12 @@ def main(argv: list[str] | None = None) -> int:
             settings = _settings(args, landing=args.landing, db=args.db, tz=args.tz)
             settings.check_paths()
             data = settings.model_dump(mode="json", exclude={"flow_run_id", "deployment"})
-            out.result(f"settings ok: landing {settings.landing}, db {settings.db}, tz {settings.tz}, "
-                       f"window {settings.window_days} days, thresholds set: "
-                       f"{json.dumps(settings.detectors) if settings.detectors else 'none (defaults)'}",
-                       {"command": "check", "status": "succeeded", "settings": data})
+            out.result(
+                f"settings ok: landing {settings.landing}, db {settings.db}, tz {settings.tz}, "
+                f"window {settings.window_days} days, thresholds set: "
+                f"{json.dumps(settings.detectors) if settings.detectors else 'none (defaults)'}",
+                {"command": "check", "status": "succeeded", "settings": data},
+            )
             return 0
         if args.command == "evaluate":
             from abuse.evaluate import evaluate, format_scores

@@ -104,11 +104,21 @@ def detector_jobs(run: Any, source: str) -> list[DetectorJob]:
 
     settings = run.settings
     detectors = {n: c for n, c in all_detectors().items() if n not in settings.disabled_detectors}
-    return [DetectorJob(name, tuple(r for r in detectors[name].requires if r in detectors), source, str(work_path(Path(settings.db))),
-                        run.window_start, run.window_end, settings.tz,
-                        params_for(detectors[name], settings.detectors.get(name)),
-                        settings.memory_limit, settings.threads)
-            for name in ordered(detectors)]
+    return [
+        DetectorJob(
+            name,
+            tuple(r for r in detectors[name].requires if r in detectors),
+            source,
+            str(work_path(Path(settings.db))),
+            run.window_start,
+            run.window_end,
+            settings.tz,
+            params_for(detectors[name], settings.detectors.get(name)),
+            settings.memory_limit,
+            settings.threads,
+        )
+        for name in ordered(detectors)
+    ]
 
 
 @contextmanager
@@ -120,8 +130,10 @@ def _job_connection(job: DetectorJob) -> Iterator[duckdb.DuckDBPyConnection]:
         con = live.cursor() if live is not None else None
     if con is None:
         if job.source.startswith("live:"):
-            raise RuntimeError(f"detector {job.name!r}: the run's connection lives in another process; "
-                               "release it (abuse.engine.release) and give jobs the working-database path")
+            raise RuntimeError(
+                f"detector {job.name!r}: the run's connection lives in another process; "
+                "release it (abuse.engine.release) and give jobs the working-database path"
+            )
         con = duckdb.connect(job.source, read_only=True)
         apply_limits(con, job)
     try:
@@ -144,8 +156,14 @@ def run_job(job: DetectorJob, upstream: dict[str, Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     cls = all_detectors()[job.name]
     with _job_connection(job) as con:
-        ctx = DetectContext(con, job.window_start, job.window_end, job.tz, job.params,
-                            upstream={r: _result(upstream[r]) for r in job.requires})
+        ctx = DetectContext(
+            con,
+            job.window_start,
+            job.window_end,
+            job.tz,
+            job.params,
+            upstream={r: _result(upstream[r]) for r in job.requires},
+        )
         result = cls().detect(ctx)
     return result, time.perf_counter() - t0
 
@@ -161,9 +179,11 @@ def detected_line(name: str, result: Any, seconds: float) -> str:
     """The progress line of one detector: ``[detect] rings: 40 accounts, 1 cluster, ...``."""
     from abuse.report_text import plural
 
-    return (f"[detect] {name}: {plural(len(result.findings), 'account')}, "
-            f"{plural(len(result.clusters), 'cluster')}, {plural(len(result.spikes), 'spike')} "
-            f"in {seconds:.1f}s")
+    return (
+        f"[detect] {name}: {plural(len(result.findings), 'account')}, "
+        f"{plural(len(result.clusters), 'cluster')}, {plural(len(result.spikes), 'spike')} "
+        f"in {seconds:.1f}s"
+    )
 
 
 def release(run: Any) -> str:

@@ -39,8 +39,16 @@ def feedback_path(db: Path) -> Path:
     return db.with_name(f"{db.stem}.feedback{db.suffix or '.duckdb'}")
 
 
-def record(db: Path, verdict: str, *, cluster_id: str | None = None, account_id: str | None = None,
-           pattern: str | None = None, note: str | None = None, analyst: str | None = None) -> dict:
+def record(
+    db: Path,
+    verdict: str,
+    *,
+    cluster_id: str | None = None,
+    account_id: str | None = None,
+    pattern: str | None = None,
+    note: str | None = None,
+    analyst: str | None = None,
+) -> dict:
     """Add one verdict; the case's size and pattern are filled from the latest report."""
     if verdict not in ("confirmed", "dismissed"):
         raise ValueError("verdict must be 'confirmed' or 'dismissed'")
@@ -50,8 +58,10 @@ def record(db: Path, verdict: str, *, cluster_id: str | None = None, account_id:
     if cluster_id and db.exists():
         rep = duckdb.connect(str(db), read_only=True)
         try:
-            row = rep.execute("SELECT n_accounts, pattern FROM report.clusters_all WHERE cluster_id = ? "
-                              "ORDER BY run_id DESC LIMIT 1", [cluster_id]).fetchone()
+            row = rep.execute(
+                "SELECT n_accounts, pattern FROM report.clusters_all WHERE cluster_id = ? ORDER BY run_id DESC LIMIT 1",
+                [cluster_id],
+            ).fetchone()
         finally:
             rep.close()
         if row is None:
@@ -62,11 +72,17 @@ def record(db: Path, verdict: str, *, cluster_id: str | None = None, account_id:
         con.execute(VERDICTS_DDL)
         con.execute(
             "INSERT INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [datetime.now(timezone.utc), cluster_id, account_id, pattern, verdict, analyst, note, n_accounts])
+            [datetime.now(timezone.utc), cluster_id, account_id, pattern, verdict, analyst, note, n_accounts],
+        )
     finally:
         con.close()
-    return {"cluster_id": cluster_id, "account_id": account_id, "pattern": pattern,
-            "verdict": verdict, "n_accounts": n_accounts}
+    return {
+        "cluster_id": cluster_id,
+        "account_id": account_id,
+        "pattern": pattern,
+        "verdict": verdict,
+        "n_accounts": n_accounts,
+    }
 
 
 VERDICT_COLUMNS = "recorded_at, cluster_id, account_id, pattern, verdict, analyst, note, n_accounts"
@@ -77,8 +93,9 @@ def _is_lock_error(exc: BaseException) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set" in text)
 
 
-def read_verdicts(db: Path, wait_s: float = 30.0,
-                  sleep: Callable[[float], None] = time.sleep) -> tuple[pa.Table | None, str | None]:
+def read_verdicts(
+    db: Path, wait_s: float = 30.0, sleep: Callable[[float], None] = time.sleep
+) -> tuple[pa.Table | None, str | None]:
     """The feedback database's verdicts, read through a short read-only connection.
 
     An analyst's open read-write session locks the file: retry with backoff for up to
@@ -107,9 +124,11 @@ def read_verdicts(db: Path, wait_s: float = 30.0,
                 raise
             left = deadline - time.monotonic()
             if left <= 0:
-                return None, (f"the feedback database {path.name} stayed locked by another process "
-                              f"(an open read-write session) for {wait_s:g} s; this run used the "
-                              "verdicts copied by the previous run")
+                return None, (
+                    f"the feedback database {path.name} stayed locked by another process "
+                    f"(an open read-write session) for {wait_s:g} s; this run used the "
+                    "verdicts copied by the previous run"
+                )
             sleep(min(delay, left))
             delay = min(delay * 2, 5.0)
             continue

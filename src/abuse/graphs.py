@@ -83,9 +83,7 @@ def peel_dense_block(
     return DenseBlock(rows, cols, best, kept_mass)
 
 
-def communities(
-    pairs: Iterable[tuple[Hashable, Hashable, float]], seed: int = 0, resolution: float = 1.0
-) -> list[set]:
+def communities(pairs: Iterable[tuple[Hashable, Hashable, float]], seed: int = 0, resolution: float = 1.0) -> list[set]:
     """Louvain communities of a weighted undirected graph given as ``(a, b, weight)``;
     components of one or two nodes come back as they are."""
     g = nx.Graph()  # nodes in a stable order: Louvain's seeded shuffle starts from it
@@ -97,9 +95,7 @@ def communities(
             continue
         sub = g.subgraph(comp)
         out.extend(
-            set(c) for c in nx.community.louvain_communities(
-                sub, weight="weight", resolution=resolution, seed=seed
-            )
+            set(c) for c in nx.community.louvain_communities(sub, weight="weight", resolution=resolution, seed=seed)
         )
     return sorted(out, key=lambda c: (-len(c), min(map(str, c))))  # stable order: ties by id
 
@@ -150,8 +146,9 @@ def leave_out_strength(surprises, leave_out: int) -> float:
     return float(s[leave_out:].sum())
 
 
-def near_duplicate_rate(owned_texts: list[tuple[Hashable, str]], threshold: float,
-                        n: int = 2000, seed: int = 0) -> float:
+def near_duplicate_rate(
+    owned_texts: list[tuple[Hashable, str]], threshold: float, n: int = 2000, seed: int = 0
+) -> float:
     """Share of random pairs of texts by different owners whose shingle Jaccard is at least
     ``threshold`` (add-one smoothed): the chance rate of near duplicates."""
     import random
@@ -170,8 +167,9 @@ def near_duplicate_rate(owned_texts: list[tuple[Hashable, str]], threshold: floa
     return (hits + 1) / (tries + 2)
 
 
-def near_duplicate_pairs(owned_texts: list[tuple[Hashable, str]], threshold: float,
-                         max_texts: int = 150, seed: int = 0) -> tuple[int, int, set]:
+def near_duplicate_pairs(
+    owned_texts: list[tuple[Hashable, str]], threshold: float, max_texts: int = 150, seed: int = 0
+) -> tuple[int, int, set]:
     """(near-duplicate pairs by different owners, pairs compared, owners with one) on a
     fixed-seed sample of at most ``max_texts`` texts, so the cost per group is bounded."""
     import random

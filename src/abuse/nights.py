@@ -41,7 +41,9 @@ def _rechain_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
     """Re-match one run's clusters to its previous night; returns how many rows changed."""
     rows = con.execute(
         "SELECT cluster_id, pattern, account_ids, case_status, case_first_run FROM clusters "
-        "WHERE run_id = ? ORDER BY rowid", [run_id]).fetchall()
+        "WHERE run_id = ? ORDER BY rowid",
+        [run_id],
+    ).fetchall()
     if not rows:
         return 0
     stored = [_Stored(pat, list(ids or [])) for _, pat, ids, _, _ in rows]
@@ -49,7 +51,8 @@ def _rechain_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
     old_ids, new_ids, statuses, firsts = [], [], [], []
     changed = 0
     for (old, _, ids, old_status, old_first), (_, cid, status, first) in zip(
-            rows, cases.assign_ids(con, run_id, stored), strict=True):  # type: ignore[arg-type]
+        rows, cases.assign_ids(con, run_id, stored), strict=True
+    ):  # type: ignore[arg-type]
         limit = dismissed.get(cid)
         if old_status == "dismissed" or (limit is not None and len(ids or []) <= limit):
             status = "dismissed"
@@ -63,17 +66,23 @@ def _rechain_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
         firsts.append(first)
     if not changed:
         return 0
-    mapping = pa.table({"old_id": old_ids, "new_id": new_ids, "status": statuses,
-                        "first_run": pa.array(firsts, pa.int64())})
+    mapping = pa.table(
+        {"old_id": old_ids, "new_id": new_ids, "status": statuses, "first_run": pa.array(firsts, pa.int64())}
+    )
     con.register("_rechain", mapping)
     try:
-        con.execute("""UPDATE clusters SET cluster_id = m.new_id, case_status = m.status,
+        con.execute(
+            """UPDATE clusters SET cluster_id = m.new_id, case_status = m.status,
                            case_first_run = m.first_run
                        FROM _rechain m WHERE clusters.run_id = ? AND clusters.cluster_id = m.old_id""",
-                    [run_id])
+            [run_id],
+        )
         for table in ("findings", "suppressed", "inflated_targets"):
-            con.execute(f"""UPDATE {table} SET cluster_id = m.new_id FROM _rechain m
-                            WHERE {table}.run_id = ? AND {table}.cluster_id = m.old_id""", [run_id])
+            con.execute(
+                f"""UPDATE {table} SET cluster_id = m.new_id FROM _rechain m
+                            WHERE {table}.run_id = ? AND {table}.cluster_id = m.old_id""",
+                [run_id],
+            )
     finally:
         con.unregister("_rechain")
     return changed

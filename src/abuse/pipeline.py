@@ -52,7 +52,6 @@ from abuse.window import EVENT_TIMES, latest_day, window_bounds  # noqa: F401 - 
 Say = Callable[[str], None]
 
 
-
 @dataclass
 class Run:
     settings: Settings
@@ -135,18 +134,29 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
         what = f"REJECTED ({r.rejected})" if r.rejected else f"{r.rows:,} rows, {r.quarantined:,} quarantined"
         run.say(f"[ingest]   {r.file.kind:<13} {r.file.path.name}: {what} in {r.seconds:.1f}s")
 
-    report = ingest.load_new_files(run.con, Path(run.settings.landing), run.run_id, run.started_at, progress,
-                                   ingest.IngestOptions.from_settings(run.settings))
+    report = ingest.load_new_files(
+        run.con,
+        Path(run.settings.landing),
+        run.run_id,
+        run.started_at,
+        progress,
+        ingest.IngestOptions.from_settings(run.settings),
+    )
     run.ingest_report = report
     run.timings["ingest"] = time.perf_counter() - t0
-    run.say(f"[ingest] {len(report.files)} new files, {report.already_seen} already ingested, "
-            f"{len(report.skipped)} passed over, {run.timings['ingest']:.1f}s")
+    run.say(
+        f"[ingest] {len(report.files)} new files, {report.already_seen} already ingested, "
+        f"{len(report.skipped)} passed over, {run.timings['ingest']:.1f}s"
+    )
     for path in report.skipped:
         run.say(f"[ingest]   passed over {path}")
     full = [r for r in report.files if r.rejected and any(k in r.rejected.lower() for k in DISK_FULL)]
     if full:  # not the file's fault: fail the night rather than remember the file as rejected
-        raise OSError(errno.ENOSPC, f"No space left on device while loading {full[0].file.path.name}",
-                      str(work_path(Path(run.settings.db))))
+        raise OSError(
+            errno.ENOSPC,
+            f"No space left on device while loading {full[0].file.path.name}",
+            str(work_path(Path(run.settings.db))),
+        )
     _pause("after_ingest")
     return report
 
@@ -162,18 +172,23 @@ def stage(run: Run) -> None:
     done = staging.maintain(con)
     staging_s = time.perf_counter() - t0
     load_seeds(con)
-    run.checks = {p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchone()[0]
-                  for p in sql_files("checks")}
+    run.checks = {
+        p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchone()[0] for p in sql_files("checks")
+    }
     run.as_of = run.settings.as_of or latest_day(con) or datetime.now(ZoneInfo(run.settings.tz)).date()
     run.window_start, run.window_end = window_bounds(run.as_of, run.settings.window_days, run.settings.tz)
     set_variables(con, window_start=run.window_start, window_end=run.window_end)
-    con.execute("UPDATE runs SET as_of = ?, window_start = ?, window_end = ? WHERE run_id = ?",
-                [run.as_of, run.window_start, run.window_end, run.run_id])  # a failed run shows its night
+    con.execute(
+        "UPDATE runs SET as_of = ?, window_start = ?, window_end = ? WHERE run_id = ?",
+        [run.as_of, run.window_start, run.window_end, run.run_id],
+    )  # a failed run shows its night
     run.timings["stage"] = time.perf_counter() - t0
     bad = {k: v for k, v in run.checks.items() if v}
-    run.say(f"[stage] staging: {done.line()} in {staging_s:.1f}s; window {run.window_start:%Y-%m-%d} .. "
-            f"{run.as_of} ({run.settings.window_days} days); checks: {bad or 'all clean'}; "
-            f"{run.timings['stage']:.1f}s")
+    run.say(
+        f"[stage] staging: {done.line()} in {staging_s:.1f}s; window {run.window_start:%Y-%m-%d} .. "
+        f"{run.as_of} ({run.settings.window_days} days); checks: {bad or 'all clean'}; "
+        f"{run.timings['stage']:.1f}s"
+    )
 
 
 def detect(run: Run) -> dict[str, DetectorResult]:
@@ -182,9 +197,14 @@ def detect(run: Run) -> dict[str, DetectorResult]:
         cls = detectors[name]
         _enter(run, f"detect:{name}")
         t0 = time.perf_counter()
-        ctx = DetectContext(run.con, run.window_start, run.window_end, run.settings.tz,
-                            params_for(cls, run.settings.detectors.get(name)),
-                            upstream={r: run.results[r] for r in cls.requires if r in run.results})
+        ctx = DetectContext(
+            run.con,
+            run.window_start,
+            run.window_end,
+            run.settings.tz,
+            params_for(cls, run.settings.detectors.get(name)),
+            upstream={r: run.results[r] for r in cls.requires if r in run.results},
+        )
         result = cls().detect(ctx)
         run.results[name] = result
         run.timings[f"detect:{name}"] = time.perf_counter() - t0
@@ -211,17 +231,27 @@ def publish_stage(run: Run) -> Path:
     rows = report.rows_by_kind()
     con.execute(
         f"""UPDATE runs SET as_of = ?, window_start = ?, window_end = ?, finished_at = ?,
-            status = 'succeeded', stage = NULL, {', '.join(f'rows_{k} = ?' for k in KINDS)},
+            status = 'succeeded', stage = NULL, {", ".join(f"rows_{k} = ?" for k in KINDS)},
             rows_quarantined = ?, files_read = ?, checks = ?, notes = ? WHERE run_id = ?""",
-        [run.as_of, run.window_start, run.window_end, _now(), *rows.values(),
-         sum(report.quarantined_by_kind().values()), len(report.files), json.dumps(run.checks),
-         "; ".join(run.notes) or None, run.run_id],
+        [
+            run.as_of,
+            run.window_start,
+            run.window_end,
+            _now(),
+            *rows.values(),
+            sum(report.quarantined_by_kind().values()),
+            len(report.files),
+            json.dumps(run.checks),
+            "; ".join(run.notes) or None,
+            run.run_id,
+        ],
     )
     run.suppressed = cases.write_results(con, run.run_id, run.results)
     rechained = nights.rechain_after(con, run.as_of) if run.as_of else []
     run.report_tmp = publish(con, db)  # shows this run as succeeded: it is, once visible
-    con.execute("UPDATE runs SET status = 'publishing', report_tmp = ? WHERE run_id = ?",
-                [str(run.report_tmp), run.run_id])
+    con.execute(
+        "UPDATE runs SET status = 'publishing', report_tmp = ? WHERE run_id = ?", [str(run.report_tmp), run.run_id]
+    )
     _pause("before_commit")
     con.execute("COMMIT")
     run.committed = True
@@ -276,8 +306,13 @@ def fail(run: Run, exc: BaseException) -> str:
     except OSError:
         free = None
     reason = failure_reason(exc, run.stage_name, db, free)
-    pending = {"run_id": run.run_id, "stage": run.stage_name, "reason": reason, "at": _now().isoformat(),
-               "error": f"{type(exc).__name__}: {exc}"[:2000]}
+    pending = {
+        "run_id": run.run_id,
+        "stage": run.stage_name,
+        "reason": reason,
+        "at": _now().isoformat(),
+        "error": f"{type(exc).__name__}: {exc}"[:2000],
+    }
     if run.report_tmp:
         remove_temp(run.report_tmp)  # first: it may be what filled the disk
     con = run.con
@@ -307,8 +342,15 @@ def fail(run: Run, exc: BaseException) -> str:
         con.execute(
             "UPDATE runs SET status = 'failed', finished_at = ?, error = ?, failure_reason = ?, "
             "stage = ?, report_tmp = NULL, notes = ? WHERE run_id = ?",
-            [_now(), f"{type(exc).__name__}: {exc}"[:2000], reason, run.stage_name,
-             "; ".join(run.notes) or None, run.run_id])
+            [
+                _now(),
+                f"{type(exc).__name__}: {exc}"[:2000],
+                reason,
+                run.stage_name,
+                "; ".join(run.notes) or None,
+                run.run_id,
+            ],
+        )
     except (duckdb.Error, OSError) as exc2:
         run.say(f"[fail] could not record the failure in {work_path(db).name}: {exc2}")
         write_pending_failure(db, pending)
@@ -323,16 +365,23 @@ def fail(run: Run, exc: BaseException) -> str:
 
 def summary(run: Run) -> dict[str, Any]:
     report = run.ingest_report or ingest.IngestReport()
-    per_pattern = dict(run.con.execute(
-        "SELECT pattern, count(*) FROM findings WHERE run_id = ? GROUP BY 1 ORDER BY 1",
-        [run.run_id]).fetchall())
+    per_pattern = dict(
+        run.con.execute(
+            "SELECT pattern, count(*) FROM findings WHERE run_id = ? GROUP BY 1 ORDER BY 1", [run.run_id]
+        ).fetchall()
+    )
     return {
-        "run_id": run.run_id, "as_of": str(run.as_of), "db": str(run.settings.db),
-        "ingested": report.rows_by_kind(), "quarantined": report.quarantined_by_kind(),
+        "run_id": run.run_id,
+        "as_of": str(run.as_of),
+        "db": str(run.settings.db),
+        "ingested": report.rows_by_kind(),
+        "quarantined": report.quarantined_by_kind(),
         "findings": per_pattern,
         "clusters": cases.counts(run.con, run.run_id)["cases"],  # after analysts' dismissals
         "spikes": sum(len(r.spikes) for r in run.results.values()),
-        "suppressed": run.suppressed, "checks": run.checks, "seconds": round(sum(run.timings.values()), 1),
+        "suppressed": run.suppressed,
+        "checks": run.checks,
+        "seconds": round(sum(run.timings.values()), 1),
     }
 
 

@@ -55,20 +55,24 @@ def _settle_publishing(con: duckdb.DuckDBPyConnection, db: Path, done: list[str]
     one was rolled back."""
     undone = False
     for run_id, tmp in con.execute(
-            "SELECT run_id, report_tmp FROM runs WHERE status = 'publishing' ORDER BY run_id").fetchall():
+        "SELECT run_id, report_tmp FROM runs WHERE status = 'publishing' ORDER BY run_id"
+    ).fetchall():
         tmp_path = Path(tmp) if tmp else None
         if tmp_path is not None and tmp_path.is_file():
             swap_in(tmp_path, db)
-            con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL, stage = NULL WHERE run_id = ?",
-                        [run_id])
+            con.execute(
+                "UPDATE runs SET status = 'succeeded', report_tmp = NULL, stage = NULL WHERE run_id = ?", [run_id]
+            )
             done.append(f"run {run_id} was interrupted while swapping in its report: finished the swap")
         elif report_run_status(db, run_id) == "succeeded":
-            con.execute("UPDATE runs SET status = 'succeeded', report_tmp = NULL, stage = NULL WHERE run_id = ?",
-                        [run_id])
+            con.execute(
+                "UPDATE runs SET status = 'succeeded', report_tmp = NULL, stage = NULL WHERE run_id = ?", [run_id]
+            )
             done.append(f"run {run_id} was interrupted after swapping in its report: marked succeeded")
         else:
-            undo_committed(con, run_id, "interrupted while publishing; its report never appeared, "
-                                         "so the run was rolled back")
+            undo_committed(
+                con, run_id, "interrupted while publishing; its report never appeared, so the run was rolled back"
+            )
             done.append(f"run {run_id} was interrupted before its report appeared: rolled back")
             undone = True
     return undone
@@ -79,21 +83,24 @@ def _settle_running(con: duckdb.DuckDBPyConnection, db: Path, done: list[str]) -
     the failure journal kept, if any). True when there was one."""
     undone = False
     pending = read_pending_failure(db)
-    for (stale, stage) in con.execute(
-            "SELECT run_id, stage FROM runs WHERE status = 'running' ORDER BY run_id").fetchall():
+    for stale, stage in con.execute(
+        "SELECT run_id, stage FROM runs WHERE status = 'running' ORDER BY run_id"
+    ).fetchall():
         ingest.forget_run(con, stale)
         known = pending if pending and pending.get("run_id") == stale and pending.get("reason") else None
         if known:  # it failed, and could not record why (a full disk): the reason it left
-            con.execute("UPDATE runs SET status = 'failed', stage = ?, error = ?, failure_reason = ?, "
-                        "finished_at = ? WHERE run_id = ?",
-                        [known.get("stage"), known.get("error"), known.get("reason"), known.get("at"), stale])
+            con.execute(
+                "UPDATE runs SET status = 'failed', stage = ?, error = ?, failure_reason = ?, "
+                "finished_at = ? WHERE run_id = ?",
+                [known.get("stage"), known.get("error"), known.get("reason"), known.get("at"), stale],
+            )
             done.append(f"run {stale} failed ({known.get('reason')}): recorded now")
         else:
             con.execute(
                 "UPDATE runs SET status = 'failed', error = 'abandoned: the process ended mid-run', "
                 "failure_reason = ? WHERE run_id = ?",
-                [f"the process ended during {stage_words(stage)} (killed or crashed); nothing of it was kept",
-                 stale])
+                [f"the process ended during {stage_words(stage)} (killed or crashed); nothing of it was kept", stale],
+            )
             done.append(f"run {stale} ended mid-run (in {stage or 'start'}): recorded as failed")
         undone = True
     return undone
@@ -146,9 +153,11 @@ def undo_committed(con: duckdb.DuckDBPyConnection, run_id: int, reason: str) -> 
     con.execute("BEGIN TRANSACTION")
     for table in ("findings", "clusters", "spikes", "suppressed", "quarantine", "ingest_files", "inflated_targets"):
         con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-    con.execute("UPDATE runs SET status = 'failed', stage = 'publish', report_tmp = NULL, "
-                "error = coalesce(error, ?), failure_reason = ? WHERE run_id = ?",
-                [reason, reason, run_id])
+    con.execute(
+        "UPDATE runs SET status = 'failed', stage = 'publish', report_tmp = NULL, "
+        "error = coalesce(error, ?), failure_reason = ? WHERE run_id = ?",
+        [reason, reason, run_id],
+    )
     if as_of is not None:
         nights.rechain_after(con, as_of)
     con.execute("COMMIT")
@@ -164,8 +173,9 @@ def stage_words(stage: str | None) -> str:
         return "start-up"
     if stage.startswith("detect:"):
         return f"the {stage.split(':', 1)[1]} detector"
-    return {"start": "start-up", "ingest": "ingest", "stage": "staging",
-            "publish": "publishing the report"}.get(stage, stage)
+    return {"start": "start-up", "ingest": "ingest", "stage": "staging", "publish": "publishing the report"}.get(
+        stage, stage
+    )
 
 
 def failure_reason(exc: BaseException, stage: str | None, db: Path, disk_free: int | None = None) -> str:
@@ -174,7 +184,8 @@ def failure_reason(exc: BaseException, stage: str | None, db: Path, disk_free: i
     low = text.lower()
     first = text.splitlines()[0] if text else type(exc).__name__
     disk_full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
-        k in low for k in DISK_FULL)
+        k in low for k in DISK_FULL
+    )
     if not disk_full and "invalidated" in low and disk_free is not None and disk_free < (1 << 20):
         disk_full = True  # DuckDB hides the cause behind "database has been invalidated"
     if disk_full:

@@ -80,8 +80,9 @@ def check_thresholds(value: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
         params = detectors[name].Params
         unknown = sorted(set(given) - set(params.model_fields))
         if unknown:
-            raise SettingsError(f"detector {name!r} has no threshold {', '.join(unknown)} "
-                                f"(it has: {', '.join(params.model_fields)})")
+            raise SettingsError(
+                f"detector {name!r} has no threshold {', '.join(unknown)} (it has: {', '.join(params.model_fields)})"
+            )
         try:
             typed = params(**given)
         except ValidationError as exc:
@@ -89,6 +90,7 @@ def check_thresholds(value: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
         if given:
             out[name] = typed.model_dump(include=set(given))
     return out
+
 
 from abuse.ingest.options import DEFAULT_PII_KEY  # noqa: E402 - after the helpers it imports beside
 
@@ -102,8 +104,8 @@ class Settings(BaseSettings):
     as_of: date | None = Field(None, description="last day of the window; default: latest day with data")
     window_days: int = Field(30, ge=1, le=3660, description="days in the detection window")
     detectors: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="per-detector threshold overrides, by detector name "
-        "(checked against each detector's Params)"
+        default_factory=dict,
+        description="per-detector threshold overrides, by detector name (checked against each detector's Params)",
     )
     disabled_detectors: list[str] = Field(default_factory=list, description="detectors not to run")
     dossiers_top: int = Field(10, ge=0, description="how many top cases get an HTML dossier")
@@ -111,26 +113,44 @@ class Settings(BaseSettings):
     deployment: str | None = Field(None, description="the Prefect deployment that started it (set by flows/)")
     init: bool = Field(False, description="allow --db in a directory that does not exist yet (a new history)")
     feedback_wait_s: float = Field(
-        30.0, ge=0, description="how long to retry reading a feedback database an analyst holds "
-                                "open read-write before going on with the verdicts copied before")
+        30.0,
+        ge=0,
+        description="how long to retry reading a feedback database an analyst holds "
+        "open read-write before going on with the verdicts copied before",
+    )
     max_field_bytes: int = Field(
-        1 << 20, ge=1024, description="longest value (UTF-8 bytes) of one field at ingest; a record "
-        "holding a longer one is quarantined alone")
+        1 << 20,
+        ge=1024,
+        description="longest value (UTF-8 bytes) of one field at ingest; a record "
+        "holding a longer one is quarantined alone",
+    )
     earliest_timestamp: date = Field(
-        date(2000, 1, 1), description="timestamps before this day (platform-local) are quarantined: "
-        "no event of the platform can be that old")
+        date(2000, 1, 1),
+        description="timestamps before this day (platform-local) are quarantined: "
+        "no event of the platform can be that old",
+    )
     future_tolerance_days: float = Field(
-        2.0, ge=0, description="timestamps later than the delivery (the run's start) plus this many "
+        2.0,
+        ge=0,
+        description="timestamps later than the delivery (the run's start) plus this many "
         "days are quarantined (a file mostly later than that is measured against its own "
-        "99th-percentile time instead)")
+        "99th-percentile time instead)",
+    )
     pii_hash_key: SecretStr = Field(
-        SecretStr(DEFAULT_PII_KEY), exclude=True, description="key of the HMAC-SHA256 that replaces a "
-        "raw mobile number delivered in phone_hash (env ABUSE_PII_HASH_KEY; never recorded in runs)")
+        SecretStr(DEFAULT_PII_KEY),
+        exclude=True,
+        description="key of the HMAC-SHA256 that replaces a "
+        "raw mobile number delivered in phone_hash (env ABUSE_PII_HASH_KEY; never recorded in runs)",
+    )
     lock_wait_s: float = Field(
-        900.0, ge=0, description="seconds a run waits while another process has the working database "
-        "open (a second nightly or backfill on the same --db) before it fails")
+        900.0,
+        ge=0,
+        description="seconds a run waits while another process has the working database "
+        "open (a second nightly or backfill on the same --db) before it fails",
+    )
     memory_limit: str | None = Field(
-        None, description="DuckDB memory limit for the run, e.g. '6GB' (it spills beyond it); default 80% of RAM")
+        None, description="DuckDB memory limit for the run, e.g. '6GB' (it spills beyond it); default 80% of RAM"
+    )
     threads: int | None = Field(None, ge=1, description="DuckDB (and polars) threads; default one per core")
 
     @field_validator("tz")
@@ -152,17 +172,21 @@ class Settings(BaseSettings):
     def _known_detectors(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - set(_detectors()))
         if unknown:
-            raise ValueError(f"there is no detector {', '.join(map(repr, unknown))} to disable "
-                             f"(there are: {', '.join(_detectors())})")
+            raise ValueError(
+                f"there is no detector {', '.join(map(repr, unknown))} to disable "
+                f"(there are: {', '.join(_detectors())})"
+            )
         return value
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
-                                   init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Highest first; pydantic-settings merges them deeply (nested tables key by key)."""
         file = _FILE.get()
         if file is None:
@@ -184,8 +208,7 @@ class Settings(BaseSettings):
         parent = Path(self.db).resolve().parent
         existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
         if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
-            raise SettingsError(f"cannot write the report database {self.db}: {existing} is not a "
-                                "writable directory")
+            raise SettingsError(f"cannot write the report database {self.db}: {existing} is not a writable directory")
 
 
 def settings_file(file: Path | str | None = None) -> Path | None:
@@ -238,13 +261,22 @@ def _optional_params(name: str, params: type[BaseModel]) -> type[BaseModel]:
             for k in ("ge", "gt", "le", "lt"):
                 if getattr(meta, k, None) is not None:
                     kw[k] = getattr(meta, k)
-        fields[field] = (Optional[info.annotation], Field(  # noqa: UP045 - pydantic needs a real type
-            None, title=field.replace("_", " "),
-            description=f"{desc} (default {default!r}; None keeps the settings file's value)",
-            **kw))
+        fields[field] = (
+            Optional[info.annotation],
+            Field(  # noqa: UP045 - pydantic needs a real type
+                None,
+                title=field.replace("_", " "),
+                description=f"{desc} (default {default!r}; None keeps the settings file's value)",
+                **kw,
+            ),
+        )
     title = f"{name} thresholds"
-    return create_model(f"{name.title()}Thresholds", __config__=ConfigDict(extra="forbid", title=title),
-                        __doc__=(params.__doc__ or "").strip() or None, **fields)
+    return create_model(
+        f"{name.title()}Thresholds",
+        __config__=ConfigDict(extra="forbid", title=title),
+        __doc__=(params.__doc__ or "").strip() or None,
+        **fields,
+    )
 
 
 def thresholds_model() -> type[BaseModel]:
@@ -253,8 +285,14 @@ def thresholds_model() -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for name, cls in _detectors().items():
         sub = _optional_params(name, cls.Params)
-        fields[name] = (sub, Field(default_factory=sub, title=f"{name} detector",
-                                   description=f"thresholds of the {name} detector "
-                                               f"({', '.join(cls.patterns)})"))
-    return create_model("DetectorThresholds", __config__=ConfigDict(extra="forbid", title="detector thresholds"),
-                        **fields)
+        fields[name] = (
+            sub,
+            Field(
+                default_factory=sub,
+                title=f"{name} detector",
+                description=f"thresholds of the {name} detector ({', '.join(cls.patterns)})",
+            ),
+        )
+    return create_model(
+        "DetectorThresholds", __config__=ConfigDict(extra="forbid", title="detector thresholds"), **fields
+    )

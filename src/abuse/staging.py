@@ -58,9 +58,14 @@ def _sha(path: Path) -> str:
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'"
-        " AND database_name = current_database()", [table]).fetchone()[0] > 0
+    return (
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'"
+            " AND database_name = current_database()",
+            [table],
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def _has_macro(path: Path) -> bool:
@@ -117,32 +122,33 @@ def _rebuild_kind(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None
     with _atomic(con):
         con.execute(path.read_text(encoding="utf-8"))
         con.execute(f"DELETE FROM {BOOKKEEPING} WHERE kind = ?", [kind])
-        con.execute(f"INSERT INTO {BOOKKEEPING} SELECT ?, _file_seq, _run_id FROM raw_{kind} GROUP BY ALL",
-                    [kind])
+        con.execute(f"INSERT INTO {BOOKKEEPING} SELECT ?, _file_seq, _run_id FROM raw_{kind} GROUP BY ALL", [kind])
         _record_versions(con, [path])
 
 
-def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str,
-                new: set[tuple[int, int]]) -> int:
+def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str, new: set[tuple[int, int]]) -> int:
     """Merge the cleaned rows of raw files ``new`` into ``table``: delete what they replace
     by key, insert them. The caller checked that every new file is later than every staged one."""
     first, last = min(s for s, _ in new), max(s for s, _ in new)
     match = " AND ".join(f's."{k}" IS NOT DISTINCT FROM n."{k}"' for k in KINDS[kind].key)
     with _atomic(con):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _stg_new AS SELECT * FROM {table}_rows(?, ?)",
-                    [first, last])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stg_new AS SELECT * FROM {table}_rows(?, ?)", [first, last])
         n = con.execute("SELECT count(*) FROM _stg_new").fetchone()[0]
         if n:
             con.execute(f"DELETE FROM {table} AS s USING _stg_new AS n WHERE {match}")
             con.execute(f"INSERT INTO {table} SELECT * FROM _stg_new")
-        con.executemany(f"INSERT INTO {BOOKKEEPING} VALUES (?, ?, ?)",
-                        [[kind, s, r] for s, r in sorted(new)])
+        con.executemany(f"INSERT INTO {BOOKKEEPING} VALUES (?, ?, ?)", [[kind, s, r] for s, r in sorted(new)])
         con.execute("DROP TABLE _stg_new")
     return int(n)
 
 
-def _why_rebuild(con: duckdb.DuckDBPyConnection, path: Path, versions: dict[str, str],
-                 raw: set[tuple[int, int]], staged: set[tuple[int, int]]) -> str | None:
+def _why_rebuild(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    versions: dict[str, str],
+    raw: set[tuple[int, int]],
+    staged: set[tuple[int, int]],
+) -> str | None:
     table = path.stem
     if not _exists(con, table):
         return "first build"

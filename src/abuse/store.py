@@ -18,8 +18,17 @@ import duckdb
 from abuse.engine import apply_limits
 from abuse.sqlfiles import run_folder, sql_files
 
-HISTORY_TABLES = ("runs", "findings", "clusters", "spikes", "quarantine", "verdicts", "suppressed",
-                  "inflated_targets", "cluster_shops")
+HISTORY_TABLES = (
+    "runs",
+    "findings",
+    "clusters",
+    "spikes",
+    "quarantine",
+    "verdicts",
+    "suppressed",
+    "inflated_targets",
+    "cluster_shops",
+)
 
 
 def work_path(db: Path) -> Path:
@@ -47,15 +56,18 @@ def _connect_waiting(path: Path, wait_s: float, say: Any = None) -> duckdb.DuckD
             if not is_lock_conflict(exc) or time.monotonic() + pause > deadline:
                 raise
             if say and not told:
-                say(f"[start] {path.name} is in use by another process; waiting up to {wait_s:g} s "
-                    "(setting lock_wait_s)")
+                say(
+                    f"[start] {path.name} is in use by another process; waiting up to {wait_s:g} s "
+                    "(setting lock_wait_s)"
+                )
                 told = True
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
 
 
-def connect_work(db: Path, tz: str, create_dir: bool = True,
-                 settings: Any = None, say: Any = None) -> duckdb.DuckDBPyConnection:
+def connect_work(
+    db: Path, tz: str, create_dir: bool = True, settings: Any = None, say: Any = None
+) -> duckdb.DuckDBPyConnection:
     """Open the working database with the platform time zone as the session zone. With
     ``create_dir`` false, a missing directory is an error: a mistyped ``--db`` must not
     silently start a new history without the analysts' verdicts. ``settings`` brings the
@@ -65,7 +77,8 @@ def connect_work(db: Path, tz: str, create_dir: bool = True,
         if not create_dir:
             raise NoSuchDirectory(
                 f"the directory of --db {db} does not exist ({db.parent}); check the path, or pass "
-                "--init to start a new history there")
+                "--init to start a new history there"
+            )
         db.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_waiting(work_path(db), float(getattr(settings, "lock_wait_s", 0) or 0), say)
     apply_limits(con, settings, work_path(db))

@@ -13,8 +13,9 @@ from abuse.schema import KINDS
 from abuse.sqlfiles import load_seeds, run_folder, set_variables
 
 
-def staged(landing: Path, tz: str = "Asia/Shanghai", as_of: date | None = None,
-           window_days: int = 30) -> tuple[duckdb.DuckDBPyConnection, datetime, datetime]:
+def staged(
+    landing: Path, tz: str = "Asia/Shanghai", as_of: date | None = None, window_days: int = 30
+) -> tuple[duckdb.DuckDBPyConnection, datetime, datetime]:
     """(connection with stg_* and seed_* tables, window_start, window_end) for ``landing``."""
     con = duckdb.connect()
     con.execute("SET TimeZone = ?", [tz])

@@ -9,13 +9,16 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 EVENT_TIMES = {
-    "accounts": "registered_at", "orders": "created_at", "reviews": "created_at",
-    "refunds": "requested_at", "coupon_events": "ts", "activity": "ts",
+    "accounts": "registered_at",
+    "orders": "created_at",
+    "reviews": "created_at",
+    "refunds": "requested_at",
+    "coupon_events": "ts",
+    "activity": "ts",
 }
 
 
-def latest_day(con: duckdb.DuckDBPyConnection, lookback_days: int = 28,
-               min_share: float = 0.05) -> date | None:
+def latest_day(con: duckdb.DuckDBPyConnection, lookback_days: int = 28, min_share: float = 0.05) -> date | None:
     """The default as-of: the latest day with a plausible volume of events, never one stray row.
 
     A day is plausible when it has at least ``min_share`` of the median daily count of the
@@ -25,7 +28,7 @@ def latest_day(con: duckdb.DuckDBPyConnection, lookback_days: int = 28,
     Days are platform-local (the session zone)."""
     parts = [f"SELECT CAST({col} AS DATE) AS d FROM stg_{kind}" for kind, col in EVENT_TIMES.items()]
     row = con.execute(f"""
-        WITH daily AS (SELECT d, count(*) AS n FROM ({' UNION ALL '.join(parts)}) WHERE d IS NOT NULL
+        WITH daily AS (SELECT d, count(*) AS n FROM ({" UNION ALL ".join(parts)}) WHERE d IS NOT NULL
                        GROUP BY d),
         judged AS (
             SELECT a.d, a.n, median(b.n) AS before
@@ -42,5 +45,7 @@ def window_bounds(as_of: date, window_days: int, tz: str) -> tuple[datetime, dat
     zone = ZoneInfo(tz)
     end_day = as_of + timedelta(days=1)
     start_day = end_day - timedelta(days=window_days)
-    return (datetime(start_day.year, start_day.month, start_day.day, tzinfo=zone),
-            datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone))
+    return (
+        datetime(start_day.year, start_day.month, start_day.day, tzinfo=zone),
+        datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone),
+    )

@@ -11,12 +11,16 @@ from .life import everyday, price
 from .plants import THREATS
 from .world import DAY, DAYS, HOUR, NIGHT, World
 
-COMPLAINTS = ("东西有问题，你们看着办吧，要给个交代", "不处理我就一直追评", "要求补偿，否则投诉到底",
-              "quality problem, I want compensation", "吃出异物了，要赔偿，不然曝光")
+COMPLAINTS = (
+    "东西有问题，你们看着办吧，要给个交代",
+    "不处理我就一直追评",
+    "要求补偿，否则投诉到底",
+    "quality problem, I want compensation",
+    "吃出异物了，要赔偿，不然曝光",
+)
 
 
-def sparse_ring(w: World, truth: dict, name: str, size: int, n_targets: int, hits: tuple[int, int],
-                waves: int) -> None:
+def sparse_ring(w: World, truth: dict, name: str, size: int, n_targets: int, hits: tuple[int, int], waves: int) -> None:
     """A leader and apprentices recruited in waves, no shared device or IP, each apprentice hitting a
     few of many victims once; 2-star as often as 1-star; compensation asked for in words, through
     ordinary refunds, or paid off the platform (the review withdrawn with no refund record)."""
@@ -29,13 +33,20 @@ def sparse_ring(w: World, truth: dict, name: str, size: int, n_targets: int, hit
     for i in range(size):
         wave = int(wave_days[i % waves])
         invited = leader.account_id if leader is not None and rng.random() < 0.4 else None
-        registered = (-float(rng.uniform(200, 1200)) * DAY if rng.random() < 0.6
-                      else (wave - float(rng.uniform(1, 20))) * DAY) + float(rng.uniform(8, 22)) * HOUR
+        registered = (
+            -float(rng.uniform(200, 1200)) * DAY if rng.random() < 0.6 else (wave - float(rng.uniform(1, 20))) * DAY
+        ) + float(rng.uniform(8, 22)) * HOUR
         p = w.register(registered, invited_by=invited or "")
         if leader is None:
             leader = p
-        truth["accounts"].append({"account_id": p.account_id, "pattern": "extortion_ring",
-                                  "cluster": name, "role": "leader" if i == 0 else f"wave{i % waves}"})
+        truth["accounts"].append(
+            {
+                "account_id": p.account_id,
+                "pattern": "extortion_ring",
+                "cluster": name,
+                "role": "leader" if i == 0 else f"wave{i % waves}",
+            }
+        )
         everyday(w, p, float(rng.uniform(0.05, 0.2)), float(rng.uniform(0.1, 0.6)))  # camouflage life
         for _ in range(int(rng.integers(1, 4))):  # good reviews at popular shops
             o = w.order(p, w.at(w.day(0), p.hours), w.shop(0, 30), price(rng))
@@ -56,11 +67,21 @@ def _extort_quietly(w: World, p, o: dict) -> None:
     u = rng.random()
     paid_at = None
     if u < 0.35:  # an ordinary refund, the compensation asked for in words
-        paid_at = w.refund(p, o, posted + float(rng.uniform(0.1, 1.5)) * DAY, o["amount"],
-                           reason=str(rng.choice(["商品质量问题，要求赔偿", "quality", "not_as_described"])))
+        paid_at = w.refund(
+            p,
+            o,
+            posted + float(rng.uniform(0.1, 1.5)) * DAY,
+            o["amount"],
+            reason=str(rng.choice(["商品质量问题，要求赔偿", "quality", "not_as_described"])),
+        )
     elif u < 0.55:  # a partial refund that is really the payoff
-        paid_at = w.refund(p, o, posted + float(rng.uniform(0.1, 1.5)) * DAY,
-                           round(float(rng.uniform(0.3, 1.0)) * o["amount"], 2), reason="协商补偿")
+        paid_at = w.refund(
+            p,
+            o,
+            posted + float(rng.uniform(0.1, 1.5)) * DAY,
+            round(float(rng.uniform(0.3, 1.0)) * o["amount"], 2),
+            reason="协商补偿",
+        )
     elif u < 0.85:  # paid off the platform: no refund record at all
         paid_at = posted + float(rng.uniform(0.3, 2.5)) * DAY
     if paid_at is None:
@@ -82,8 +103,9 @@ def adaptive_bots(w: World, truth: dict, n: int) -> dict:
     for i in range(n):
         kind = kinds[i % len(kinds)]
         p = w.register(-float(rng.uniform(10, 300)) * DAY + float(rng.uniform(9, 23)) * HOUR)
-        truth["accounts"].append({"account_id": p.account_id, "pattern": "scripted_timing",
-                                  "cluster": "", "role": kind})
+        truth["accounts"].append(
+            {"account_id": p.account_id, "pattern": "scripted_timing", "cluster": "", "role": kind}
+        )
         if rng.random() < 0.5:
             everyday(w, p, 0.03, 0.0)
         short = rng.random() < 0.25
@@ -95,8 +117,15 @@ def adaptive_bots(w: World, truth: dict, n: int) -> dict:
         length = float(rng.uniform(0.8, 6.0))
 
         def act(t: float) -> None:
-            w.act(p, t, action, length * float(rng.uniform(0.93, 1.07)), session=w.token(),
-                  target=target, ip=w.ipv4() if proxies else None)
+            w.act(
+                p,
+                t,
+                action,
+                length * float(rng.uniform(0.93, 1.07)),
+                session=w.token(),
+                target=target,
+                ip=w.ipv4() if proxies else None,
+            )
 
         if kind == "hour_jitter":
             jitter = float(rng.uniform(5, 30))
@@ -135,7 +164,8 @@ def internet_cafe(w: World, out: list[dict], n: int) -> None:
     ip = w.ipv4()
     machines = [w.device() for _ in range(max(2, n // 8))]
     for _ in range(n):
-        p = w.register(-float(w.rng.uniform(30, 700)) * DAY,
-                       device=machines[int(w.rng.integers(0, len(machines)))], ip=ip)
+        p = w.register(
+            -float(w.rng.uniform(30, 700)) * DAY, device=machines[int(w.rng.integers(0, len(machines)))], ip=ip
+        )
         everyday(w, p, float(w.rng.uniform(0.05, 0.25)), float(w.rng.uniform(0.5, 2.0)))
         out.append({"account_id": p.account_id, "lookalike": "internet_cafe", "group": "cafe"})

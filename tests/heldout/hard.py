@@ -49,15 +49,22 @@ _WORK[9:18] = 1.0
 WORK_HOURS = _WORK / _WORK.sum()  # an office's buyers
 
 
-def _spike(scope: str, start: float, end: float, kind: str, cause: str, cluster: str = "",
-           campaign: str = "") -> dict:
-    return {"scope": scope, "window_start": local_text(start), "window_end": local_text(end),
-            "kind": kind, "campaign_id": campaign, "cause": cause, "cluster": cluster}
+def _spike(scope: str, start: float, end: float, kind: str, cause: str, cluster: str = "", campaign: str = "") -> dict:
+    return {
+        "scope": scope,
+        "window_start": local_text(start),
+        "window_end": local_text(end),
+        "kind": kind,
+        "campaign_id": campaign,
+        "cause": cause,
+        "cluster": cluster,
+    }
 
 
 def _member(truth: dict, p: Person, pattern: str, cluster: str, role: str, evasion: list[str]) -> None:
-    truth["accounts"].append({"account_id": p.account_id, "pattern": pattern, "cluster": cluster,
-                              "role": role, "evasion": ";".join(evasion)})
+    truth["accounts"].append(
+        {"account_id": p.account_id, "pattern": pattern, "cluster": cluster, "role": role, "evasion": ";".join(evasion)}
+    )
 
 
 def _look(truth: dict, p: Person, kind: str, group: str) -> None:
@@ -98,7 +105,7 @@ class Hard:
     # helpers -----------------------------------------------------------------------------------
     def take(self, k: int) -> list[Person]:
         self._cursor += k
-        return self.free[self._cursor - k:self._cursor]
+        return self.free[self._cursor - k : self._cursor]
 
     def free_day(self, lo: int, hi: int) -> int:
         days = [d for d in range(lo, hi) if d not in self.busy and d - 1 not in self.busy and d + 1 not in self.busy]
@@ -114,11 +121,17 @@ class Hard:
         everyday(self.w, p, float(self.r.lognormal(np.log(0.14), 0.6)), float(self.r.lognormal(np.log(0.35), 0.5)))
         return p
 
-    def campaign(self, day: int, hour: int, face: float, threshold: float, limit: int, quota: int,
-                 name: str) -> dict:
-        camp = {"campaign_id": "cp" + self.r.bytes(3).hex(), "name": name, "released_at": day * DAY + hour * HOUR,
-                "face_value": float(face), "threshold": float(threshold), "per_account_limit": limit,
-                "total_quota": quota, "issued": 0}
+    def campaign(self, day: int, hour: int, face: float, threshold: float, limit: int, quota: int, name: str) -> dict:
+        camp = {
+            "campaign_id": "cp" + self.r.bytes(3).hex(),
+            "name": name,
+            "released_at": day * DAY + hour * HOUR,
+            "face_value": float(face),
+            "threshold": float(threshold),
+            "per_account_limit": limit,
+            "total_quota": quota,
+            "issued": 0,
+        }
         self.w.campaigns.append(camp)
         self.w.rows["campaigns"].append({k: v for k, v in camp.items() if k != "issued"})
         return camp
@@ -129,27 +142,44 @@ class Hard:
         fresh (one wave in the window on a few proxy subnets) or mobile (real numbers behind the
         carriers' shared gateways, fewer and slower claims)."""
         w, r = self.w, self.r
-        size = int(r.integers(40, 111) if kind == "maint" else r.integers(30, 71) if kind == "fresh"
-                   else r.integers(25, 61))
+        size = int(
+            r.integers(40, 111) if kind == "maint" else r.integers(30, 71) if kind == "fresh" else r.integers(25, 61)
+        )
         tactics = ["own_devices", "claims_spread", "redeem_spread", "drop_addresses"]
         if kind == "fresh":
             day = self.free_day(1, 9)
             start = day * DAY + float(r.uniform(0, 23)) * HOUR
             span = float(r.uniform(1, 4)) * HOUR
             times = np.sort(start + r.random(size) * span)
-            self.truth["spikes"].append(_spike("registrations", float(times[0]), float(times[-1]) + 60, "abusive",
-                                               "a crew's registration wave", name))
+            self.truth["spikes"].append(
+                _spike(
+                    "registrations",
+                    float(times[0]),
+                    float(times[-1]) + 60,
+                    "abusive",
+                    "a crew's registration wave",
+                    name,
+                )
+            )
             tactics += ["single_wave", "mixed_segments", "proxy_subnets"]
         else:
             waves = int(r.integers(4, 9) if kind == "maint" else r.integers(3, 7))
             wave_at = np.sort(-r.uniform(5, 200, waves)) * DAY + r.uniform(9, 23, waves) * HOUR
-            times = np.sort(np.concatenate([t + r.random(k) * float(r.uniform(1, 8)) * HOUR for t, k in
-                                            zip(wave_at, np.bincount(r.integers(0, waves, size), minlength=waves))]))
+            times = np.sort(
+                np.concatenate(
+                    [
+                        t + r.random(k) * float(r.uniform(1, 8)) * HOUR
+                        for t, k in zip(wave_at, np.bincount(r.integers(0, waves, size), minlength=waves))
+                    ]
+                )
+            )
             tactics += ["waves", "fake_activity"]
             tactics += ["mixed_segments", "residential_proxy"] if kind == "maint" else ["real_numbers", "carrier_nat"]
         real_share = float(r.uniform(0.2, 0.7)) if kind != "mobile" else 1.0
-        blocks = {str(r.choice(VIRTUAL_SEGMENTS)) + str(int(r.integers(0, 10))): int(r.integers(100, 900))
-                  for _ in range(int(r.integers(1, 4)))}
+        blocks = {
+            str(r.choice(VIRTUAL_SEGMENTS)) + str(int(r.integers(0, 10))): int(r.integers(100, 900))
+            for _ in range(int(r.integers(1, 4)))
+        }
         subnets = [w.ipv4().rsplit(".", 1)[0] for _ in range(int(r.integers(3, 9)))]
         exits = [w.ipv4() for _ in range(int(r.integers(300, 2000)))]  # a residential proxy pool
 
@@ -168,8 +198,14 @@ class Hard:
                 block = str(r.choice(list(blocks)))
                 blocks[block] += int(r.integers(0, 4))  # number blocks bought in near-sequence
                 prefix = f"{block}{blocks[block] % 1000:03d}"
-            p = w.register(float(t), prefix=prefix, device=w.device(), ip=ip(),
-                           channel=str(r.choice(["app", "app", "mini_program"])), invited_by="")
+            p = w.register(
+                float(t),
+                prefix=prefix,
+                device=w.device(),
+                ip=ip(),
+                channel=str(r.choice(["app", "app", "mini_program"])),
+                invited_by="",
+            )
             p.extra_devices = []
             members.append(p)
             _member(self.truth, p, "coupon_hoarding", name, kind, tactics)
@@ -193,8 +229,15 @@ class Hard:
                     session = w.token()
                     w.act(p, t, "login", length, session=session, ip=ip())
                     for _ in range(int(r.integers(0, 3))):
-                        w.act(p, t + float(r.uniform(2, length)), "view", float(r.uniform(3, 20)), session=session,
-                              target=w.shop(0, 200), ip=ip())
+                        w.act(
+                            p,
+                            t + float(r.uniform(2, length)),
+                            "view",
+                            float(r.uniform(3, 20)),
+                            session=session,
+                            target=w.shop(0, 200),
+                            ip=ip(),
+                        )
         claimed = 0
         for camp in camps:
             self.crew_campaigns.setdefault(camp["campaign_id"], set()).add(name)
@@ -206,14 +249,33 @@ class Hard:
                     t = release + within(lambda k: r.lognormal(np.log(median), sigma, k), 3, 3600)
                     self.hoard(p, camp, t, ip, drops, shops, items, p_redeem, p_loop)
                     claimed += 1
-        drawn = {"kind": kind, "size": size, "tactics": tactics, "real_share": round(real_share, 2),
-                 "claim_median_s": round(median, 1), "p_claim": round(p_claim, 2), "p_loop": round(p_loop, 2),
-                 "drops": len(drops), "campaigns": [c["campaign_id"] for c in camps], "claims": claimed}
+        drawn = {
+            "kind": kind,
+            "size": size,
+            "tactics": tactics,
+            "real_share": round(real_share, 2),
+            "claim_median_s": round(median, 1),
+            "p_claim": round(p_claim, 2),
+            "p_loop": round(p_loop, 2),
+            "drops": len(drops),
+            "campaigns": [c["campaign_id"] for c in camps],
+            "claims": claimed,
+        }
         self.params["crews"][name] = drawn
         return drawn
 
-    def hoard(self, p: Person, camp: dict, t: float, ip, drops: list[str], shops: list[str], items: list[str],
-              p_redeem: float, p_loop: float) -> None:
+    def hoard(
+        self,
+        p: Person,
+        camp: dict,
+        t: float,
+        ip,
+        drops: list[str],
+        shops: list[str],
+        items: list[str],
+        p_redeem: float,
+        p_loop: float,
+    ) -> None:
         w, r = self.w, self.r
         cid = w.coupon(p, camp, "claim", t, ip=ip())
         if r.random() >= p_redeem:
@@ -223,17 +285,33 @@ class Hard:
         for loop in range(3):
             if when >= END:
                 return
-            gross = threshold + float(r.choice([0.01, 0.1, 0.5, 0.9, 1.0, 2.0, 5.0])) if threshold \
+            gross = (
+                threshold + float(r.choice([0.01, 0.1, 0.5, 0.9, 1.0, 2.0, 5.0]))
+                if threshold
                 else face + float(r.uniform(0.5, 8))
-            o = w.order(p, when, str(r.choice(shops)), gross - face, discount=face, coupon=cid, ip=ip(),
-                        addr=str(r.choice(drops)))
+            )
+            o = w.order(
+                p,
+                when,
+                str(r.choice(shops)),
+                gross - face,
+                discount=face,
+                coupon=cid,
+                ip=ip(),
+                addr=str(r.choice(drops)),
+            )
             o["item_id"] = str(r.choice(items))
             w.coupon(p, camp, "redeem", when, cid, o, ip=ip())
             if loop == 2 or r.random() >= p_loop:
                 return
-            back = w.refund(p, o, when + float(r.uniform(0.5, 12)) * HOUR, o["amount"],
-                            reason=str(r.choice(["changed_mind", "七天无理由", "不想要了"])),
-                            delay=float(r.uniform(0.1, 1.0)) * DAY)
+            back = w.refund(
+                p,
+                o,
+                when + float(r.uniform(0.5, 12)) * HOUR,
+                o["amount"],
+                reason=str(r.choice(["changed_mind", "七天无理由", "不想要了"])),
+                delay=float(r.uniform(0.1, 1.0)) * DAY,
+            )
             if back is None or back >= END:
                 return
             w.coupon(p, camp, "return", back, cid, o, ip=ip())
@@ -262,15 +340,37 @@ class Hard:
         times = np.sort(start + r.random(size) * dur)
         for t in times:
             cursor += int(r.integers(0, 3))
-            prefix = (str(r.choice(CARRIER_SEGMENTS)) + f"{int(r.integers(0, 10000)):04d}" if r.random() < real
-                      else f"{block}{cursor % 1000:03d}")
-            p = w.register(float(t), prefix=prefix, device=w.device() if own else str(r.choice(shared)),
-                           ip=w.ipv4(str(r.choice(subnets))), channel=str(r.choice(["h5", "app"])), invited_by="")
+            prefix = (
+                str(r.choice(CARRIER_SEGMENTS)) + f"{int(r.integers(0, 10000)):04d}"
+                if r.random() < real
+                else f"{block}{cursor % 1000:03d}"
+            )
+            p = w.register(
+                float(t),
+                prefix=prefix,
+                device=w.device() if own else str(r.choice(shared)),
+                ip=w.ipv4(str(r.choice(subnets))),
+                channel=str(r.choice(["h5", "app"])),
+                invited_by="",
+            )
             _member(self.truth, p, "batch_registration", name, "idle", tactics)
-        self.truth["spikes"].append(_spike("registrations", float(times[0]), float(times[-1]) + 60, "abusive",
-                                           f"{shape} registration wave of an idle batch", name))
-        self.params["waves"][name] = {"shape": shape, "size": size, "start": local_text(float(times[0])),
-                                      "hours": round(dur / HOUR, 2), "own_devices": own}
+        self.truth["spikes"].append(
+            _spike(
+                "registrations",
+                float(times[0]),
+                float(times[-1]) + 60,
+                "abusive",
+                f"{shape} registration wave of an idle batch",
+                name,
+            )
+        )
+        self.params["waves"][name] = {
+            "shape": shape,
+            "size": size,
+            "start": local_text(float(times[0])),
+            "hours": round(dur / HOUR, 2),
+            "own_devices": own,
+        }
 
     # 3. hourly bot ticks ---------------------------------------------------------------------------
     def ticks(self, name: str) -> None:
@@ -297,10 +397,24 @@ class Hard:
                     t = float(tick) + float(r.uniform(0, jitter))
                     w.act(p, t, action, float(r.uniform(0.5, 1.5)), session=w.token())
                     last = max(last, t)
-        self.truth["spikes"].append(_spike(f"activity:{action}", start, last + 60, "abusive",
-                                           f"hourly bot ticks at :{minute:02d} for {days} days", name))
-        self.params["bots"][name] = {"accounts": n, "minute": minute, "jitter_s": round(jitter, 1),
-                                     "days": days, "action": action, "start": local_text(start)}
+        self.truth["spikes"].append(
+            _spike(
+                f"activity:{action}",
+                start,
+                last + 60,
+                "abusive",
+                f"hourly bot ticks at :{minute:02d} for {days} days",
+                name,
+            )
+        )
+        self.params["bots"][name] = {
+            "accounts": n,
+            "minute": minute,
+            "jitter_s": round(jitter, 1),
+            "days": days,
+            "action": action,
+            "start": local_text(start),
+        }
 
     # 4. honest look-alikes and benign bursts -------------------------------------------------------
     def deal_hunters(self, camps: list[dict], leaked: dict | None = None) -> None:
@@ -328,8 +442,11 @@ class Hard:
             delay = within(lambda k: r.lognormal(np.log(median), 0.9, k), 2, 1800)
             claim_and_use(self.w, p, camp, camp["released_at"] + delay, redeem_p=0.55)
             _look(self.truth, p, "release_crowd", camp["campaign_id"])
-        self.params["benign"]["release_crowd"] = {"campaign": camp["campaign_id"], "accounts": len(crowd),
-                                                  "median_s": round(median, 1)}
+        self.params["benign"]["release_crowd"] = {
+            "campaign": camp["campaign_id"],
+            "accounts": len(crowd),
+            "median_s": round(median, 1),
+        }
 
     def flash_sale(self, camp: dict) -> None:
         """A one-hour flash sale at one shop: a no-threshold coupon claimed and spent at once."""
@@ -341,16 +458,22 @@ class Hard:
             t = t0 + within(lambda k: r.gamma(1.5, 600, k), 5, 3500)
             cid = w.coupon(p, camp, "claim", t)
             when = t + float(r.uniform(20, 300))
-            o = w.order(p, when, shop, price(r, 60, 0.5) + camp["face_value"], discount=camp["face_value"],
-                        coupon=cid)
+            o = w.order(p, when, shop, price(r, 60, 0.5) + camp["face_value"], discount=camp["face_value"], coupon=cid)
             w.coupon(p, camp, "redeem", when, cid, o)
             _look(self.truth, p, "flash_sale_buyer", camp["campaign_id"])
         end = t0 + HOUR
-        self.truth["spikes"].append(_spike(f"coupon_claims:{camp['campaign_id']}", t0, end, "benign",
-                                           "flash sale", campaign=camp["campaign_id"]))
+        self.truth["spikes"].append(
+            _spike(
+                f"coupon_claims:{camp['campaign_id']}", t0, end, "benign", "flash sale", campaign=camp["campaign_id"]
+            )
+        )
         self.truth["spikes"].append(_spike("orders", t0, end, "benign", "flash sale", campaign=camp["campaign_id"]))
-        self.params["benign"]["flash_sale"] = {"campaign": camp["campaign_id"], "shop": shop,
-                                               "buyers": len(people), "start": local_text(t0)}
+        self.params["benign"]["flash_sale"] = {
+            "campaign": camp["campaign_id"],
+            "shop": shop,
+            "buyers": len(people),
+            "start": local_text(t0),
+        }
 
     def tv_ad(self) -> None:
         """A TV ad at night: new people register and order in the next hour, old ones order too."""
@@ -386,8 +509,11 @@ class Hard:
             _look(self.truth, p, "referral_wave", star.account_id)
         _look(self.truth, star, "referral_wave", star.account_id)
         self.truth["spikes"].append(_spike("registrations", t0, t0 + DAY, "benign", "referral wave"))
-        self.params["benign"]["referral_wave"] = {"start": local_text(t0), "invited": n,
-                                                  "mean_h": round(mean / HOUR, 1)}
+        self.params["benign"]["referral_wave"] = {
+            "start": local_text(t0),
+            "invited": n,
+            "mean_h": round(mean / HOUR, 1),
+        }
 
     def cafe(self, camps: list[dict]) -> None:
         """An internet cafe: unrelated regulars on a few machines behind one IP, human hours, some
@@ -401,8 +527,9 @@ class Hard:
             everyday(w, p, float(r.uniform(0.05, 0.25)), float(r.uniform(0.5, 2.0)))
             for camp in camps:
                 if r.random() < 0.25 and p.registered < camp["released_at"]:
-                    claim_and_use(w, p, camp, camp["released_at"] + float(r.uniform(0.5, 30)) * HOUR,
-                                  device=p.device, ip=ip)
+                    claim_and_use(
+                        w, p, camp, camp["released_at"] + float(r.uniform(0.5, 30)) * HOUR, device=p.device, ip=ip
+                    )
             _look(self.truth, p, "cafe_coupon_user", "cafe")
 
     def work_phones(self, camps: list[dict]) -> None:
@@ -416,8 +543,7 @@ class Hard:
                 everyday(w, p, float(r.uniform(0.1, 0.35)), float(r.uniform(0.3, 1.2)))
                 for camp in camps:
                     if r.random() < 0.2 and p.registered < camp["released_at"]:
-                        claim_and_use(w, p, camp, camp["released_at"] + float(r.uniform(0.2, 20)) * HOUR,
-                                      device=phone)
+                        claim_and_use(w, p, camp, camp["released_at"] + float(r.uniform(0.2, 20)) * HOUR, device=phone)
                 _look(self.truth, p, "shared_work_phone", f"station{g}")
 
     def procurement(self, camps: list[dict]) -> None:
@@ -428,16 +554,18 @@ class Hard:
             office, addr = w.ipv4(), w.token("ad")
             onboard = -float(r.integers(30, 400)) * DAY + float(r.uniform(13, 16)) * HOUR
             for _ in range(int(r.integers(5, 21))):
-                p = w.register(onboard + float(r.uniform(0, 2)) * HOUR, ip=office, addr=addr, hours=WORK_HOURS,
-                               channel="web")
+                p = w.register(
+                    onboard + float(r.uniform(0, 2)) * HOUR, ip=office, addr=addr, hours=WORK_HOURS, channel="web"
+                )
                 p.ip = office
                 for _ in range(int(r.poisson(0.4 * DAYS))):
                     day = w.day()
                     if _weekday(day):
                         o = w.order(p, w.at(day, p.hours), w.shop(0, 150), price(r, 400, 0.7), addr=addr, ip=office)
                         if r.random() < 0.02:
-                            w.refund(p, o, o["created_at"] + float(r.uniform(1, 6)) * DAY, o["amount"],
-                                     reason="damaged")
+                            w.refund(
+                                p, o, o["created_at"] + float(r.uniform(1, 6)) * DAY, o["amount"], reason="damaged"
+                            )
                 for camp in camps:
                     if camp["threshold"] and r.random() < 0.5:
                         t = camp["released_at"] + float(r.uniform(1, 30)) * HOUR
@@ -445,8 +573,16 @@ class Hard:
                             cid = w.coupon(p, camp, "claim", t, ip=office)
                             when = t + float(r.uniform(0.1, 2)) * DAY
                             if when < END:
-                                o = w.order(p, when, w.shop(0, 150), price(r, 400, 0.5) + camp["threshold"],
-                                            discount=camp["face_value"], coupon=cid, addr=addr, ip=office)
+                                o = w.order(
+                                    p,
+                                    when,
+                                    w.shop(0, 150),
+                                    price(r, 400, 0.5) + camp["threshold"],
+                                    discount=camp["face_value"],
+                                    coupon=cid,
+                                    addr=addr,
+                                    ip=office,
+                                )
                                 w.coupon(p, camp, "redeem", when, cid, o, ip=office)
                 _look(self.truth, p, "procurement", f"company{g}")
 
@@ -512,16 +648,28 @@ class Hard:
             if c in flash or not 0 <= release[c] < END:
                 continue
             share = len(accs & planted) / len(accs) if accs else 0.0
-            kind = "abusive" if share >= 0.6 and len(accs) >= 15 else \
-                "benign" if share <= 0.3 and len(accs) >= 25 else ""
-            decided[c] = {"first10_claimers": len(accs), "planted_share": round(share, 3), "kind": kind or "none",
-                          "released_at": local_text(release[c])}
+            kind = (
+                "abusive" if share >= 0.6 and len(accs) >= 15 else "benign" if share <= 0.3 and len(accs) >= 25 else ""
+            )
+            decided[c] = {
+                "first10_claimers": len(accs),
+                "planted_share": round(share, 3),
+                "kind": kind or "none",
+                "released_at": local_text(release[c]),
+            }
             if kind:
                 names = sorted({crews[a] for a in accs & planted})
-                self.truth["spikes"].append(_spike(
-                    f"coupon_claims:{c}", release[c], release[c] + 600, kind,
-                    "release claimed mostly by crews" if kind == "abusive" else "release crowd",
-                    ";".join(names) if kind == "abusive" else "", campaign=c))
+                self.truth["spikes"].append(
+                    _spike(
+                        f"coupon_claims:{c}",
+                        release[c],
+                        release[c] + 600,
+                        kind,
+                        "release claimed mostly by crews" if kind == "abusive" else "release crowd",
+                        ";".join(names) if kind == "abusive" else "",
+                        campaign=c,
+                    )
+                )
         self.params["releases"] = decided
 
 
@@ -532,8 +680,9 @@ def base_benign_truth(truth: dict, tv_day: int, campus_day: int, referral_day: i
     tv = tv_day * DAY + 20 * HOUR
     truth["spikes"].append(_spike("registrations", tv, tv + 1200, "benign", "TV ad (base world)"))
     campus = campus_day * DAY + 19 * HOUR
-    truth["spikes"].append(_spike("registrations", campus, campus + 3 * HOUR, "benign",
-                                  "campus orientation evening (base world)"))
+    truth["spikes"].append(
+        _spike("registrations", campus, campus + 3 * HOUR, "benign", "campus orientation evening (base world)")
+    )
     ref = referral_day * DAY + 19 * HOUR
     truth["spikes"].append(_spike("registrations", ref, ref + 27 * HOUR, "benign", "referral link (base world)"))
 
@@ -558,7 +707,7 @@ def plant(w: World, seed: int, truth: dict, ordinary: list[Person], busy_days: s
         h.crew(f"H-{kind}{i + 1}", kind, [hoarded] + extra)
     shapes = ["short", "overnight", "days"]
     r.shuffle(shapes)
-    for k, shape in enumerate(shapes[:int(r.integers(2, 4))]):
+    for k, shape in enumerate(shapes[: int(r.integers(2, 4))]):
         h.wave(f"W-{k + 1}", shape)
     for k in range(int(r.integers(1, 3))):
         h.ticks(f"T-{k + 1}")
@@ -575,6 +724,9 @@ def plant(w: World, seed: int, truth: dict, ordinary: list[Person], busy_days: s
     h.quality_shop(thresholds)
     h.night_shift(thresholds)
     h.release_truth()
-    h.params["campaigns"] = {"hoarded": hoarded["campaign_id"], "crowded": crowded["campaign_id"],
-                             "flash": flash["campaign_id"]}
+    h.params["campaigns"] = {
+        "hoarded": hoarded["campaign_id"],
+        "crowded": crowded["campaign_id"],
+        "flash": flash["campaign_id"],
+    }
     return h.params

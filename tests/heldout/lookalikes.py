@@ -26,8 +26,14 @@ def bad_shop(w: World, out: list[dict], pool: list[Person], n: int, start: int, 
         o = w.order(p, t, shop, price(rng, 45, 0.6))
         aftercare(w, p, o, refund_p=0.55, review_p=0.9, bad=True)
         if rng.random() < 0.1:
-            w.refund(p, o, t + float(rng.uniform(2, 6)) * DAY, float(rng.uniform(5, 20)), kind="compensation",
-                     reason="quality")
+            w.refund(
+                p,
+                o,
+                t + float(rng.uniform(2, 6)) * DAY,
+                float(rng.uniform(5, 20)),
+                kind="compensation",
+                reason="quality",
+            )
         out.append({"account_id": p.account_id, "lookalike": "bad_shop_complainer", "group": shop})
     return shop
 
@@ -44,11 +50,23 @@ def serial_complainers(w: World, out: list[dict], n: int) -> None:
             stars = int(rng.choice([1, 2, 2, 3]))
             w.review(p, o, o["shop_id"], t + float(rng.uniform(1, 5)) * DAY, stars)
             if rng.random() < 0.6:
-                w.refund(p, o, t + float(rng.uniform(1, 6)) * DAY, o["amount"], reason="not_as_described",
-                         outcome="approved" if rng.random() < 0.6 else "rejected")
+                w.refund(
+                    p,
+                    o,
+                    t + float(rng.uniform(1, 6)) * DAY,
+                    o["amount"],
+                    reason="not_as_described",
+                    outcome="approved" if rng.random() < 0.6 else "rejected",
+                )
             if rng.random() < 0.15:
-                w.refund(p, o, t + float(rng.uniform(2, 7)) * DAY, float(rng.uniform(5, 30)),
-                         kind="compensation", reason="quality")
+                w.refund(
+                    p,
+                    o,
+                    t + float(rng.uniform(2, 7)) * DAY,
+                    float(rng.uniform(5, 30)),
+                    kind="compensation",
+                    reason="quality",
+                )
         out.append({"account_id": p.account_id, "lookalike": "serial_complainer", "group": p.account_id})
 
 
@@ -121,8 +139,6 @@ def tv_ad(w: World, out: list[dict], n: int, day: int) -> tuple[list[Person], fl
 def night_owls(w: World, out: list[dict], n: int) -> list[Person]:
     people = [w.register(_old(w), hours=NIGHT) for _ in range(n)]
     for p in people:
-        everyday(w, p, float(w.rng.lognormal(np.log(0.2), 0.5)), float(w.rng.lognormal(np.log(0.9), 0.4)),
-                 spin_p=0.5)
+        everyday(w, p, float(w.rng.lognormal(np.log(0.2), 0.5)), float(w.rng.lognormal(np.log(0.9), 0.4)), spin_p=0.5)
         out.append({"account_id": p.account_id, "lookalike": "night_owl", "group": "night"})
     return people
-

@@ -51,14 +51,25 @@ from .world import DAY, DAYS, FIRST_DAY, HOUR, World, local
 
 TZ = "Asia/Shanghai"
 AS_OF = (np.datetime64(FIRST_DAY) + np.timedelta64(DAYS - 1, "D")).astype(str)
-TIME_COLUMNS = {"accounts": ("registered_at",), "orders": ("created_at",), "reviews": ("created_at",),
-                "refunds": ("requested_at", "resolved_at"), "campaigns": ("released_at",),
-                "coupon_events": ("ts",), "activity": ("ts",)}
+TIME_COLUMNS = {
+    "accounts": ("registered_at",),
+    "orders": ("created_at",),
+    "reviews": ("created_at",),
+    "refunds": ("requested_at", "resolved_at"),
+    "campaigns": ("released_at",),
+    "coupon_events": ("ts",),
+    "activity": ("ts",),
+}
 # (file name, timestamp style) per chunk, chunks in time order
 LAYOUT = {
     "accounts": [("users_full_export.csv", "naive"), ("users-delta.jsonl.gz", "z"), ("users_late.parquet", "tz")],
-    "orders": [("ord_w1.csv.gz", "cst"), ("ord_w2.parquet", "naive"), ("ord_w3.jsonl", "z"),
-               ("ord_w4.csv", "mixed"), ("ord_w5.parquet", "tz")],
+    "orders": [
+        ("ord_w1.csv.gz", "cst"),
+        ("ord_w2.parquet", "naive"),
+        ("ord_w3.jsonl", "z"),
+        ("ord_w4.csv", "mixed"),
+        ("ord_w5.parquet", "tz"),
+    ],
     "reviews": [("rv_a.csv", "cst"), ("rv_b.jsonl", "naive"), ("rv_c.csv.gz", "z")],
     "refunds": [("refunds-1.csv", "naive"), ("refunds-2.jsonl", "cst")],
     "campaigns": [("campaigns.jsonl", "z")],
@@ -95,8 +106,7 @@ def stamp(t: float | None, style: str, rng: np.random.Generator) -> str | None:
     return aware.isoformat(timespec="seconds")
 
 
-def write_file(path: Path, rows: list[dict], times: tuple[str, ...], style: str,
-               rng: np.random.Generator) -> None:
+def write_file(path: Path, rows: list[dict], times: tuple[str, ...], style: str, rng: np.random.Generator) -> None:
     columns = list(dict.fromkeys(k for r in rows for k in r))
     if path.suffix == ".parquet":
         arrays = {}
@@ -122,13 +132,18 @@ def write_file(path: Path, rows: list[dict], times: tuple[str, ...], style: str,
         out = csv.writer(buf, lineterminator="\r\n")
         out.writerow(columns)
         for r in rows:
-            out.writerow(["" if r.get(c) is None else (stamp(r[c], style, rng) if c in times else r[c])
-                          for c in columns])
+            out.writerow(
+                ["" if r.get(c) is None else (stamp(r[c], style, rng) if c in times else r[c]) for c in columns]
+            )
         data = buf.getvalue().encode()
     else:
-        data = "".join(json.dumps({c: (stamp(r[c], style, rng) if c in times else r[c])
-                                   for c in columns if c in r}, ensure_ascii=False) + "\n"
-                       for r in rows).encode()
+        data = "".join(
+            json.dumps(
+                {c: (stamp(r[c], style, rng) if c in times else r[c]) for c in columns if c in r}, ensure_ascii=False
+            )
+            + "\n"
+            for r in rows
+        ).encode()
     path.write_bytes(gzip.compress(data, compresslevel=5, mtime=0) if path.name.endswith(".gz") else data)
 
 
@@ -154,12 +169,16 @@ def write_landing(w: World, landing: Path) -> None:
 
 def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
     truth_dir.mkdir(parents=True, exist_ok=True)
-    files = {"accounts.csv": ("account_id", "pattern", "cluster", "role"),
-             "ring_shops.csv": ("cluster", "shop_id"), "lookalikes.csv": ("account_id", "lookalike", "group"),
-             "spikes.csv": ("scope", "window_start", "window_end", "kind", "campaign_id")}
+    files = {
+        "accounts.csv": ("account_id", "pattern", "cluster", "role"),
+        "ring_shops.csv": ("cluster", "shop_id"),
+        "lookalikes.csv": ("account_id", "lookalike", "group"),
+        "spikes.csv": ("scope", "window_start", "window_end", "kind", "campaign_id"),
+    }
     if "inflated_targets" in truth:  # only with --new-patterns
-        files.update({"inflated_targets.csv": ("cluster", "target_id", "action"),
-                      "brushing_shops.csv": ("cluster", "shop_id")})
+        files.update(
+            {"inflated_targets.csv": ("cluster", "target_id", "action"), "brushing_shops.csv": ("cluster", "shop_id")}
+        )
     for name, header in files.items():
         extra = [k for r in truth[name.removesuffix(".csv")] for k in r if k not in header]  # --hard
         header = (*header, *dict.fromkeys(extra))
@@ -170,8 +189,15 @@ def write_truth(truth_dir: Path, truth: dict, meta: dict) -> None:
     (truth_dir / "meta.json").write_text(json.dumps(meta, indent=2))
 
 
-def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False,
-          new_patterns: bool = False, hard: bool = False, tz: str = TZ) -> dict:
+def build(
+    out: Path,
+    seed: int = 1,
+    stress: bool = False,
+    adaptive: bool = False,
+    new_patterns: bool = False,
+    hard: bool = False,
+    tz: str = TZ,
+) -> dict:
     """Generate ``out/landing`` and ``out/truth``; returns the meta record. ``stress`` draws the
     hard end of every range: sparse rings, batches that hide behind own devices and slower
     claims, an eager flash-sale crowd. ``adaptive`` replaces the rings and bots by crews that
@@ -191,9 +217,14 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
     open_campaigns(w)
     flash = w.campaigns[2]
     n_background = int(rng.integers(4200, 5200))
-    background = [w.register(-float(rng.uniform(0, 1100)) * DAY + float(rng.uniform(7, 24)) * HOUR
-                             if rng.random() > 0.07 else w.at(w.day(0, DAYS - 1)))
-                  for _ in range(n_background)]
+    background = [
+        w.register(
+            -float(rng.uniform(0, 1100)) * DAY + float(rng.uniform(7, 24)) * HOUR
+            if rng.random() > 0.07
+            else w.at(w.day(0, DAYS - 1))
+        )
+        for _ in range(n_background)
+    ]
     for p in background:
         everyday(w, p, float(rng.lognormal(np.log(0.16), 0.8)), float(rng.lognormal(np.log(0.22), 0.7)))
     ring_sizes = (int(rng.integers(6, 11)), int(rng.integers(20, 29)))
@@ -201,15 +232,27 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
     starts = (int(rng.integers(1, 8)), int(rng.integers(3, 10)))
     coverage = tuple(float(x) for x in (rng.uniform(0.15, 0.3, 2) if stress else rng.uniform(0.25, 0.55, 2)))
     if adaptive:
-        adapt.sparse_ring(w, truth, "R-north", ring_sizes[0] + 4, int(rng.integers(25, 45)), (2, 4),
-                          int(rng.integers(2, 4)))
-        adapt.sparse_ring(w, truth, "R-south", ring_sizes[1], int(rng.integers(40, 70)), (2, 5),
-                          int(rng.integers(2, 5)))
+        adapt.sparse_ring(
+            w, truth, "R-north", ring_sizes[0] + 4, int(rng.integers(25, 45)), (2, 4), int(rng.integers(2, 4))
+        )
+        adapt.sparse_ring(
+            w, truth, "R-south", ring_sizes[1], int(rng.integers(40, 70)), (2, 5), int(rng.integers(2, 5))
+        )
     else:
-        plants.ring(w, truth, "R-north", ring_sizes[0], ring_targets[0], starts[0], int(rng.integers(14, 22)),
-                    0 if stress else 2, coverage[0])
-        plants.ring(w, truth, "R-south", ring_sizes[1], ring_targets[1], starts[1], int(rng.integers(14, 21)), 0,
-                    coverage[1])
+        plants.ring(
+            w,
+            truth,
+            "R-north",
+            ring_sizes[0],
+            ring_targets[0],
+            starts[0],
+            int(rng.integers(14, 22)),
+            0 if stress else 2,
+            coverage[0],
+        )
+        plants.ring(
+            w, truth, "R-south", ring_sizes[1], ring_targets[1], starts[1], int(rng.integers(14, 21)), 0, coverage[1]
+        )
     taken = {r["shop_id"] for r in truth["ring_shops"]}
     honest = list(background)
     pool = [honest[int(i)] for i in rng.permutation(len(honest))]
@@ -229,28 +272,60 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
     for i, camp in enumerate(w.campaigns):
         share = float(rng.uniform(0.04, 0.1))
         ordinary_claims(w, [p for p in ordinary if not (i == 2 and p.account_id in in_crowd)], camp, share)
-    fast = {"size": int(rng.integers(60, 100)), "devices": int(rng.integers(1, 5)),
-            "shared_share": float(rng.uniform(0.8, 1.0)), "nets": int(rng.integers(1, 3)),
-            "claim_median": float(rng.uniform(1.5, 4)), "carrier_share": 0.0}
-    slow = {"size": int(rng.integers(250, 330)), "devices": int(rng.integers(3, 7)),
-            "shared_share": float(rng.uniform(0.4, 0.8)), "nets": int(rng.integers(2, 6)),
-            "claim_median": float(rng.uniform(2, 8)), "carrier_share": float(rng.uniform(0.05, 0.3))}
+    fast = {
+        "size": int(rng.integers(60, 100)),
+        "devices": int(rng.integers(1, 5)),
+        "shared_share": float(rng.uniform(0.8, 1.0)),
+        "nets": int(rng.integers(1, 3)),
+        "claim_median": float(rng.uniform(1.5, 4)),
+        "carrier_share": 0.0,
+    }
+    slow = {
+        "size": int(rng.integers(250, 330)),
+        "devices": int(rng.integers(3, 7)),
+        "shared_share": float(rng.uniform(0.4, 0.8)),
+        "nets": int(rng.integers(2, 6)),
+        "claim_median": float(rng.uniform(2, 8)),
+        "carrier_share": float(rng.uniform(0.05, 0.3)),
+    }
     if stress:
-        slow.update(shared_share=float(rng.uniform(0.15, 0.35)), nets=60, claim_median=float(rng.uniform(8, 20)),
-                    carrier_share=0.5)  # a residential proxy pool: about five accounts per /24
+        slow.update(
+            shared_share=float(rng.uniform(0.15, 0.35)),
+            nets=60,
+            claim_median=float(rng.uniform(8, 20)),
+            carrier_share=0.5,
+        )  # a residential proxy pool: about five accounts per /24
+
     def nets(k: int, mobile: bool) -> list[str]:
         """Proxy /24s; the slow batch also rents a mobile gateway range ordinary buyers share."""
         own = [w.ipv4().rsplit(".", 1)[0] for _ in range(k)]
         return own[:-1] + [w.carrier_nat[int(rng.integers(0, 250))].rsplit(".", 1)[0]] if mobile else own
 
     for name, p, day, span, segs, camps, addrs in (
+        (
             ("B-fast", fast, 5 + float(rng.uniform(1, 22)) / 24, HOUR, ["1703"], (1, 3, 4), 6),
-            ("B-slow", slow, 8, 2 * DAY, ["1710", "1652", "1671", "1625"], (2, 3, 4, 5), 40 if stress else 10)
-    ) if not hard else ():
-        plants.batch(w, truth, name, p["size"], day * DAY, span, p["devices"], p["shared_share"],
-                     nets(p["nets"], mobile=name == "B-slow"), segs,
-                     [w.campaigns[i] for i in camps], addrs, heads=4 if name == "B-slow" else 0,
-                     claim_median=p["claim_median"], carrier_share=p["carrier_share"])
+            ("B-slow", slow, 8, 2 * DAY, ["1710", "1652", "1671", "1625"], (2, 3, 4, 5), 40 if stress else 10),
+        )
+        if not hard
+        else ()
+    ):
+        plants.batch(
+            w,
+            truth,
+            name,
+            p["size"],
+            day * DAY,
+            span,
+            p["devices"],
+            p["shared_share"],
+            nets(p["nets"], mobile=name == "B-slow"),
+            segs,
+            [w.campaigns[i] for i in camps],
+            addrs,
+            heads=4 if name == "B-slow" else 0,
+            claim_median=p["claim_median"],
+            carrier_share=p["carrier_share"],
+        )
     if adaptive:
         bots_drawn = adapt.adaptive_bots(w, truth, 24)
         adapt.night_shift(w, truth["lookalikes"], 30)
@@ -261,28 +336,48 @@ def build(out: Path, seed: int = 1, stress: bool = False, adaptive: bool = False
     burst_day = int(rng.choice([d for d in range(2, 28) if d not in (tv_day, 5, 8, 9)]))
     burst_minute = int(rng.integers(3, 57))
     burst = plants.signup_burst(w, burst_day, 3, burst_minute, int(rng.integers(40, 70))) if not hard else []
-    truth["accounts"] += [{"account_id": a, "pattern": "scripted_timing", "cluster": "", "role": "signup_burst"}
-                          for a in burst]
+    truth["accounts"] += [
+        {"account_id": a, "pattern": "scripted_timing", "cluster": "", "role": "signup_burst"} for a in burst
+    ]
     start = burst_day * DAY + 3 * HOUR + burst_minute * 60
     if not hard:
         truth["spikes"].append(plants.spike_row("registrations", start, start + 120, "abusive"))
-    truth["spikes"].append(plants.spike_row(f"coupon_claims:{flash['campaign_id']}", flash["released_at"],
-                                            flash["released_at"] + 600, "benign_campaign", flash["campaign_id"]))
+    truth["spikes"].append(
+        plants.spike_row(
+            f"coupon_claims:{flash['campaign_id']}",
+            flash["released_at"],
+            flash["released_at"] + 600,
+            "benign_campaign",
+            flash["campaign_id"],
+        )
+    )
     drawn_hard = None
     if hard:
         hard_mode.base_benign_truth(truth, tv_day, campus_day, referral_day)
-        drawn_hard = hard_mode.plant(w, seed, truth, ordinary,
-                                     {tv_day, campus_day, referral_day, referral_day + 1})
+        drawn_hard = hard_mode.plant(w, seed, truth, ordinary, {tv_day, campus_day, referral_day, referral_day + 1})
     drawn_new = newpatterns.plant(w, truth, background, stress) if new_patterns else None
-    meta = {"seed": seed, "scale": 1.0, "tz": tz, "as_of": AS_OF, "window_days": DAYS,
-            "generator": "tests/heldout (independent of abuse.generate)",
-            "stress": stress, "adaptive": adaptive, "adaptive_bots": bots_drawn,
-            "params": {"rings": {"sizes": ring_sizes, "targets": ring_targets, "starts": starts,
-                                 "coverage": coverage},
-                       "batches": {"B-fast": fast, "B-slow": slow}, "tv_day": tv_day,
-                       "campus_day": campus_day, "burst_day": burst_day, "burst_accounts": burst,
-                       "flash_campaign": flash["campaign_id"], "background_accounts": n_background},
-            "rows": {k: len(v) for k, v in w.rows.items()}}
+    meta = {
+        "seed": seed,
+        "scale": 1.0,
+        "tz": tz,
+        "as_of": AS_OF,
+        "window_days": DAYS,
+        "generator": "tests/heldout (independent of abuse.generate)",
+        "stress": stress,
+        "adaptive": adaptive,
+        "adaptive_bots": bots_drawn,
+        "params": {
+            "rings": {"sizes": ring_sizes, "targets": ring_targets, "starts": starts, "coverage": coverage},
+            "batches": {"B-fast": fast, "B-slow": slow},
+            "tv_day": tv_day,
+            "campus_day": campus_day,
+            "burst_day": burst_day,
+            "burst_accounts": burst,
+            "flash_campaign": flash["campaign_id"],
+            "background_accounts": n_background,
+        },
+        "rows": {k: len(v) for k, v in w.rows.items()},
+    }
     if new_patterns:
         meta["new_patterns"] = drawn_new
     if hard:
@@ -298,12 +393,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stress", action="store_true", help="draw the hard end of every range")
     ap.add_argument("--adaptive", action="store_true", help="crews that adapt (tests/heldout/adaptive.py)")
-    ap.add_argument("--hard", action="store_true",
-                    help="adaptive coupon crews, idle registration waves, bot ticks, their look-alikes and "
-                         "spike incidents with truth (tests/heldout/hard.py); implies --adaptive")
+    ap.add_argument(
+        "--hard",
+        action="store_true",
+        help="adaptive coupon crews, idle registration waves, bot ticks, their look-alikes and "
+        "spike incidents with truth (tests/heldout/hard.py); implies --adaptive",
+    )
     ap.add_argument("--tz", default=TZ, help=f"platform zone the data is written in (default {TZ})")
-    ap.add_argument("--new-patterns", action="store_true",
-                    help="vote_inflation, brushing_ring and serial_refunder crews (tests/heldout/newpatterns.py)")
+    ap.add_argument(
+        "--new-patterns",
+        action="store_true",
+        help="vote_inflation, brushing_ring and serial_refunder crews (tests/heldout/newpatterns.py)",
+    )
     args = ap.parse_args(argv)
     began = time.perf_counter()
     meta = build(args.out, args.seed, args.stress, args.adaptive, args.new_patterns, args.hard, args.tz)

@@ -25,8 +25,12 @@ def _old(w: World, lo: float = 30, hi: float = 1200) -> float:
 
 def _live(w: World, p: Person, orders: float | None = None, sessions: float | None = None) -> Person:
     rng = w.rng
-    everyday(w, p, orders if orders is not None else float(rng.lognormal(np.log(0.14), 0.7)),
-             sessions if sessions is not None else float(rng.lognormal(np.log(0.3), 0.6)))
+    everyday(
+        w,
+        p,
+        orders if orders is not None else float(rng.lognormal(np.log(0.14), 0.7)),
+        sessions if sessions is not None else float(rng.lognormal(np.log(0.3), 0.6)),
+    )
     return p
 
 
@@ -119,8 +123,17 @@ def _target_action(rng: np.random.Generator) -> str:
     return str(rng.choice(["vote", "vote", "like", "like", "follow"]))
 
 
-def _farm_accounts(w: World, n: int, *, reg_from: float, reg_span: float, devices: list[str] | None,
-                   ips: list[str] | None, virtual: float, waves: int = 1) -> list[Person]:
+def _farm_accounts(
+    w: World,
+    n: int,
+    *,
+    reg_from: float,
+    reg_span: float,
+    devices: list[str] | None,
+    ips: list[str] | None,
+    virtual: float,
+    waves: int = 1,
+) -> list[Person]:
     """Accounts registered in waves on the farm's phones; a device list of None gives every
     account its own (emulated or reset) device id."""
     rng = w.rng
@@ -131,8 +144,13 @@ def _farm_accounts(w: World, n: int, *, reg_from: float, reg_span: float, device
         t = min(float(starts[i % waves] + rng.exponential(2 * HOUR)), -0.5 * DAY)
         device = devices[i % len(devices)] if devices else None
         ip = str(rng.choice(ips)) if ips else None
-        p = w.register(t, prefix=w.phone_prefix(virtual=rng.random() < virtual), device=device, ip=ip,
-                       channel=str(rng.choice(["app", "app", "h5"])))
+        p = w.register(
+            t,
+            prefix=w.phone_prefix(virtual=rng.random() < virtual),
+            device=device,
+            ip=ip,
+            channel=str(rng.choice(["app", "app", "h5"])),
+        )
         p.extra_devices = []
         if ips:
             p.ip = ip
@@ -140,8 +158,9 @@ def _farm_accounts(w: World, n: int, *, reg_from: float, reg_span: float, device
     return people
 
 
-def _warm_up(w: World, people: list[Person], rate: float, ips: list[str] | None = None,
-             cat: Catalog | None = None) -> None:
+def _warm_up(
+    w: World, people: list[Person], rate: float, ips: list[str] | None = None, cat: Catalog | None = None
+) -> None:
     """Farm phones kept looking alive: logins, a few views, likes on popular posts."""
     rng = w.rng
     for p in people:
@@ -152,11 +171,25 @@ def _warm_up(w: World, people: list[Person], rate: float, ips: list[str] | None 
             length = float(np.clip(rng.lognormal(np.log(60), 0.9), 3, 1800))
             w.act(p, t, "login", length, session=s, ip=ip)
             for _ in range(int(rng.poisson(1.2))):
-                w.act(p, t + float(rng.uniform(1, length)), "view", float(rng.lognormal(np.log(12), 0.7)),
-                      session=s, target=w.shop(), ip=ip)
+                w.act(
+                    p,
+                    t + float(rng.uniform(1, length)),
+                    "view",
+                    float(rng.lognormal(np.log(12), 0.7)),
+                    session=s,
+                    target=w.shop(),
+                    ip=ip,
+                )
             if cat is not None and rng.random() < 0.4:
-                w.act(p, t + float(rng.uniform(1, length)), "like", _click(rng), session=s,
-                      target=cat.draw(rng, "like"), ip=ip)
+                w.act(
+                    p,
+                    t + float(rng.uniform(1, length)),
+                    "like",
+                    _click(rng),
+                    session=s,
+                    target=cat.draw(rng, "like"),
+                    ip=ip,
+                )
 
 
 def rig(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> dict:
@@ -169,14 +202,21 @@ def rig(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> dict:
     net = w.ipv4().rsplit(".", 1)[0]
     ips = [w.ipv4(net) if rng.random() < 0.6 else w.ipv4() for _ in range(n_ips)]
     phones = [w.device() for _ in range(n)]
-    people = _farm_accounts(w, n, reg_from=-float(rng.uniform(20, 400)) * DAY, reg_span=float(rng.uniform(1, 60)) * DAY,
-                            devices=phones, ips=ips, virtual=float(rng.uniform(0.1, 0.7)),
-                            waves=int(rng.integers(1, 6)))
+    people = _farm_accounts(
+        w,
+        n,
+        reg_from=-float(rng.uniform(20, 400)) * DAY,
+        reg_span=float(rng.uniform(1, 60)) * DAY,
+        devices=phones,
+        ips=ips,
+        virtual=float(rng.uniform(0.1, 0.7)),
+        waves=int(rng.integers(1, 6)),
+    )
     for p in people:
         _member(truth, p, "vote_inflation", name, "rig_phone")
     jitter = float(2 + hard * rng.uniform(10, 600))  # seconds over which one command lands
-    mobile = hard * float(rng.uniform(0.2, 0.7))       # share of actions sent over mobile data
-    step = float(rng.uniform(0.01, 0.2))               # the script walks the phones in order
+    mobile = hard * float(rng.uniform(0.2, 0.7))  # share of actions sent over mobile data
+    step = float(rng.uniform(0.01, 0.2))  # the script walks the phones in order
     n_targets = int(rng.integers(3, 13))
     targets = []
     for _ in range(n_targets):
@@ -204,13 +244,22 @@ def rig(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> dict:
                 done.add(int(i))
                 p = people[int(i)]
                 t = start + k * step + float(rng.uniform(0, jitter))
-                ip = (w.carrier_nat[int(rng.integers(0, len(w.carrier_nat)))] if rng.random() < mobile
-                      else ips[int(i) % n_ips])
+                ip = (
+                    w.carrier_nat[int(rng.integers(0, len(w.carrier_nat)))]
+                    if rng.random() < mobile
+                    else ips[int(i) % n_ips]
+                )
                 w.act(p, t, action, float(rng.uniform(0.3, 2.5)), session=w.token(), target=target, ip=ip)
     if hard > 0.3:
         _warm_up(w, people, 0.2 + hard * 0.6, ips, cat)
-    return {"phones": n, "ips": n_ips, "jitter_s": round(jitter, 1), "mobile_share": round(mobile, 2),
-            "targets": len(targets), "hard": round(hard, 2)}
+    return {
+        "phones": n,
+        "ips": n_ips,
+        "jitter_s": round(jitter, 1),
+        "mobile_share": round(mobile, 2),
+        "targets": len(targets),
+        "hard": round(hard, 2),
+    }
 
 
 def drip(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> dict:
@@ -220,9 +269,16 @@ def drip(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> dict:
     n = int(rng.integers(120, 351))
     n_devices = n if rng.random() < 0.5 else int(rng.integers(15, 60))  # reset ids, or an emulator pool
     devices = None if n_devices == n else [w.device() for _ in range(n_devices)]
-    people = _farm_accounts(w, n, reg_from=-float(rng.uniform(10, 200)) * DAY, reg_span=float(rng.uniform(5, 90)) * DAY,
-                            devices=devices, ips=None, virtual=float(rng.uniform(0.0, 0.4)),
-                            waves=int(rng.integers(3, 12)))
+    people = _farm_accounts(
+        w,
+        n,
+        reg_from=-float(rng.uniform(10, 200)) * DAY,
+        reg_span=float(rng.uniform(5, 90)) * DAY,
+        devices=devices,
+        ips=None,
+        virtual=float(rng.uniform(0.0, 0.4)),
+        waves=int(rng.integers(3, 12)),
+    )
     for p in people:
         _member(truth, p, "vote_inflation", name, "drip")
     n_targets = int(rng.integers(3, 11))
@@ -256,10 +312,16 @@ def bought_mix(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> d
     real = [_live(w, w.register(_old(w, 200, 2000))) for _ in range(n_real)]
     phones = [w.device() for _ in range(int(rng.integers(4, 16)))]
     proxies = [w.ipv4() for _ in range(int(rng.integers(2, 6)))]
-    farm = _farm_accounts(w, n_farm, reg_from=-float(rng.uniform(5, 120)) * DAY,
-                          reg_span=float(rng.uniform(1, 20)) * DAY,
-                          devices=phones, ips=proxies, virtual=float(rng.uniform(0.2, 0.8)),
-                          waves=int(rng.integers(1, 4)))
+    farm = _farm_accounts(
+        w,
+        n_farm,
+        reg_from=-float(rng.uniform(5, 120)) * DAY,
+        reg_span=float(rng.uniform(1, 20)) * DAY,
+        devices=phones,
+        ips=proxies,
+        virtual=float(rng.uniform(0.2, 0.8)),
+        waves=int(rng.integers(1, 4)),
+    )
     for p in real:
         _member(truth, p, "vote_inflation", name, "bought_real")
     for p in farm:
@@ -295,9 +357,16 @@ def packages(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> dic
     n = int(rng.integers(250, 601))
     devices = [w.device() for _ in range(int(rng.integers(20, 120)))] if rng.random() < 0.6 else None
     nets = [w.ipv4().rsplit(".", 1)[0] for _ in range(int(rng.integers(2, 12)))]
-    people = _farm_accounts(w, n, reg_from=-float(rng.uniform(30, 300)) * DAY, reg_span=float(rng.uniform(5, 60)) * DAY,
-                            devices=devices, ips=None, virtual=float(rng.uniform(0.1, 0.6)),
-                            waves=int(rng.integers(2, 8)))
+    people = _farm_accounts(
+        w,
+        n,
+        reg_from=-float(rng.uniform(30, 300)) * DAY,
+        reg_span=float(rng.uniform(5, 60)) * DAY,
+        devices=devices,
+        ips=None,
+        virtual=float(rng.uniform(0.1, 0.6)),
+        waves=int(rng.integers(2, 8)),
+    )
     for p in people:
         p.ip = w.ipv4(str(rng.choice(nets)))
         _member(truth, p, "vote_inflation", name, "pack_farm")
@@ -319,8 +388,15 @@ def packages(w: World, truth: dict, cat: Catalog, name: str, hard: float) -> dic
             span = float(rng.uniform(0.2, 1.0) + hard * rng.uniform(0, 10)) * HOUR
             for i in rng.choice(n, size=k * unit, replace=False):
                 p = people[int(i)]
-                w.act(p, start + float(rng.uniform(0, span)), action, float(rng.uniform(0.3, 2.0)),
-                      session=w.token(), target=target, ip=w.ipv4(str(rng.choice(nets))))
+                w.act(
+                    p,
+                    start + float(rng.uniform(0, span)),
+                    action,
+                    float(rng.uniform(0.3, 2.0)),
+                    session=w.token(),
+                    target=target,
+                    ip=w.ipv4(str(rng.choice(nets))),
+                )
         clients.append(client.account_id)
     if hard > 0.4:
         _warm_up(w, people, hard * 0.3, None, cat)
@@ -341,8 +417,15 @@ def viral(w: World, out: list[dict], people: list[Person], cat: Catalog) -> str:
         ip = p.ip if rng.random() < 0.5 else w.carrier_nat[int(rng.integers(0, len(w.carrier_nat)))]
         w.act(p, t, "like", _click(rng), session=w.token(), target=post, ip=ip)
         if rng.random() < 0.15:
-            w.act(p, t + float(rng.uniform(3, 120)), "follow", _click(rng), session=w.token(),
-                  target=creator.account_id, ip=ip)
+            w.act(
+                p,
+                t + float(rng.uniform(3, 120)),
+                "follow",
+                _click(rng),
+                session=w.token(),
+                target=creator.account_id,
+                ip=ip,
+            )
         _look(out, p, "viral_post", post)
     return post
 
@@ -360,8 +443,15 @@ def office_vote(w: World, out: list[dict], n: int, cat: Catalog, g: int) -> None
         t = start + float(np.clip(rng.lognormal(np.log(25 * 60), 1.1), 20, 8 * HOUR))
         w.act(p, t, "vote", _click(rng), session=w.token(), target=entry, ip=nat)
         if rng.random() < 0.35:
-            w.act(p, t + DAY + float(rng.normal(0, 2 * HOUR)), "vote", _click(rng), session=w.token(),
-                  target=entry, ip=nat)
+            w.act(
+                p,
+                t + DAY + float(rng.normal(0, 2 * HOUR)),
+                "vote",
+                _click(rng),
+                session=w.token(),
+                target=entry,
+                ip=nat,
+            )
         _look(out, p, "office_vote", f"office{g}")
 
 
@@ -388,8 +478,17 @@ def fan_base(w: World, out: list[dict], n: int, g: int) -> None:
 
 # 2. brushing_ring ----------------------------------------------------------------------------
 PRAISE_HEAD = ("宝贝收到了", "收到货了", "东西很好", "非常满意", "第一次在这家买", "朋友推荐来的", "已经收到")
-PRAISE_BODY = ("质量非常好，做工精细", "和描述的一模一样", "物流超快，包装很严实", "性价比超高", "颜色很正，没有色差",
-               "用了几天才来评价，确实不错", "客服很耐心，回复及时", "面料舒服，上身效果好", "味道很好，家人都喜欢")
+PRAISE_BODY = (
+    "质量非常好，做工精细",
+    "和描述的一模一样",
+    "物流超快，包装很严实",
+    "性价比超高",
+    "颜色很正，没有色差",
+    "用了几天才来评价，确实不错",
+    "客服很耐心，回复及时",
+    "面料舒服，上身效果好",
+    "味道很好，家人都喜欢",
+)
 PRAISE_TAIL = ("五星好评！", "会回购的", "推荐大家购买", "值得入手", "👍👍👍", "好评！", "下次还来", "满分")
 TEMPLATE = "{h}，{b}，{t}"
 
@@ -428,8 +527,10 @@ def brushing_crew(w: World, truth: dict, name: str, hard: float, taken: set[str]
             role = "bought"
         crew.append(p)
         _member(truth, p, "brushing_ring", name, role)
-    fixed = [TEMPLATE.format(h=str(rng.choice(PRAISE_HEAD)), b=str(rng.choice(PRAISE_BODY)),
-                             t=str(rng.choice(PRAISE_TAIL))) for _ in range(int(rng.integers(2, 6)))]
+    fixed = [
+        TEMPLATE.format(h=str(rng.choice(PRAISE_HEAD)), b=str(rng.choice(PRAISE_BODY)), t=str(rng.choice(PRAISE_TAIL)))
+        for _ in range(int(rng.integers(2, 6)))
+    ]
     vary = float(rng.uniform(0.0, 0.3) + 0.7 * hard)
     pool = [s for s in w.shops[150:700] if s not in taken]
     n_shops = int(rng.integers(2, 7))
@@ -438,8 +539,10 @@ def brushing_crew(w: World, truth: dict, name: str, hard: float, taken: set[str]
     shops = []
     for shop in clients:
         truth["brushing_shops"].append({"cluster": name, "shop_id": shop})
-        items = [(f"i{int(rng.integers(10**8, 10**9))}", price(rng, float(rng.uniform(25, 180)), 0.3))
-                 for _ in range(int(rng.integers(1, 4)))]
+        items = [
+            (f"i{int(rng.integers(10**8, 10**9))}", price(rng, float(rng.uniform(25, 180)), 0.3))
+            for _ in range(int(rng.integers(1, 4)))
+        ]
         promo = int(rng.integers(5, DAYS))
         lead = int(rng.integers(2, 8) + hard * rng.integers(5, 20))
         tasks = int(rng.integers(20, 81))
@@ -455,13 +558,24 @@ def brushing_crew(w: World, truth: dict, name: str, hard: float, taken: set[str]
                 device = str(rng.choice(studio)) if studio and rng.random() < studio_share else None
                 o = w.order(p, t, shop, listed, addr=addr, device=device, status="completed")
                 o["item_id"] = item
-                wait = (float(np.clip(rng.lognormal(np.log(2 * HOUR), 1.0), 5 * 60, 2 * DAY)) if rng.random() > hard
-                        else float(rng.uniform(1, 5)) * DAY)  # careful crews wait for the "delivery"
+                wait = (
+                    float(np.clip(rng.lognormal(np.log(2 * HOUR), 1.0), 5 * 60, 2 * DAY))
+                    if rng.random() > hard
+                    else float(rng.uniform(1, 5)) * DAY
+                )  # careful crews wait for the "delivery"
                 stars = 5 if rng.random() > 0.08 * hard else 4
                 w.review(p, o, shop, t + wait, stars, text=_praise(rng, vary, fixed))
         shops.append({"shop": shop, "promo_day": promo, "lead_days": lead, "tasks": tasks})
-    return {"size": size, "own_share": round(own_share, 2), "drops": len(drops), "drop_share": round(drop_share, 2),
-            "studio_devices": len(studio), "text_variety": round(vary, 2), "hard": round(hard, 2), "shops": shops}
+    return {
+        "size": size,
+        "own_share": round(own_share, 2),
+        "drops": len(drops),
+        "drop_share": round(drop_share, 2),
+        "studio_devices": len(studio),
+        "text_variety": round(vary, 2),
+        "hard": round(hard, 2),
+        "shops": shops,
+    }
 
 
 def launch_week(w: World, out: list[dict], people: list[Person]) -> str:
@@ -500,8 +614,14 @@ def loyal_regulars(w: World, out: list[dict], people: list[Person], taken: set[s
                 o["item_id"] = staple
             if rng.random() < 0.5:
                 stars = 5 if rng.random() < 0.85 else 4
-                w.review(p, o, shop, o["created_at"] + float(rng.uniform(0.5, 5)) * DAY, stars,
-                         text=str(rng.choice(LOYAL_TEXTS)))
+                w.review(
+                    p,
+                    o,
+                    shop,
+                    o["created_at"] + float(rng.uniform(0.5, 5)) * DAY,
+                    stars,
+                    text=str(rng.choice(LOYAL_TEXTS)),
+                )
             t += every * float(rng.uniform(0.6, 1.5))
         _look(out, p, "loyal_regular", shop)
     return shop
@@ -519,22 +639,52 @@ def household_orders(w: World, out: list[dict], n: int) -> None:
             for _ in range(int(rng.integers(2, 9))):
                 o = w.order(p, w.at(w.day(0), p.hours), str(rng.choice(shops)), price(rng), addr=addr)
                 if rng.random() < 0.5:
-                    w.review(p, o, o["shop_id"], o["created_at"] + float(rng.uniform(0.5, 6)) * DAY,
-                             5 if rng.random() < 0.8 else 4)
+                    w.review(
+                        p,
+                        o,
+                        o["shop_id"],
+                        o["created_at"] + float(rng.uniform(0.5, 6)) * DAY,
+                        5 if rng.random() < 0.8 else 4,
+                    )
             _look(out, p, "household_orders", f"family{h:03d}")
 
 
 # 3. serial_refunder --------------------------------------------------------------------------
-FOOD_TEXTS = ("菜里吃出头发，要求全额退款", "外卖送到已经凉了还洒了一半", "食物变质有异味，吃了肚子疼",
-              "少送了一份，要求退款", "吃出异物，太恶心了", "found a hair in the food, refund please")
-GOODS_TEXTS = ("收到商品有破损", "与描述不符", "质量问题，要求退款", "尺码不对，做工很差", "快递丢件了",
-               "item not as described", "商品有瑕疵，要求补偿")
+FOOD_TEXTS = (
+    "菜里吃出头发，要求全额退款",
+    "外卖送到已经凉了还洒了一半",
+    "食物变质有异味，吃了肚子疼",
+    "少送了一份，要求退款",
+    "吃出异物，太恶心了",
+    "found a hair in the food, refund please",
+)
+GOODS_TEXTS = (
+    "收到商品有破损",
+    "与描述不符",
+    "质量问题，要求退款",
+    "尺码不对，做工很差",
+    "快递丢件了",
+    "item not as described",
+    "商品有瑕疵，要求补偿",
+)
 FOOD_REASONS = ("食品安全", "food_quality", "missing_item", "异物")
 GOODS_REASONS = ("damaged", "not_as_described", "quality", "lost_parcel")
 
 
-def _claims(w: World, p: Person, hard: float, shops: list[str], n_orders: int, share: float, approve: float,
-            texts: list[str], reasons: list[str], food: bool, addr: str | None, device: str | None) -> None:
+def _claims(
+    w: World,
+    p: Person,
+    hard: float,
+    shops: list[str],
+    n_orders: int,
+    share: float,
+    approve: float,
+    texts: list[str],
+    reasons: list[str],
+    food: bool,
+    addr: str | None,
+    device: str | None,
+) -> None:
     rng = w.rng
     first = max(0, int(p.registered // DAY) + 1)
     for _ in range(n_orders):
@@ -552,12 +702,14 @@ def _claims(w: World, p: Person, hard: float, shops: list[str], n_orders: int, s
         reason = f"{rng.choice(reasons)}: {text}" if rng.random() < 0.6 else str(rng.choice(reasons))
         outcome = "approved" if rng.random() < approve else str(rng.choice(["rejected", "pending"]))
         if rng.random() < (0.5 if food else 0.3):  # compensation instead of, or on top of, a refund
-            amount = round(o["amount"] * float(rng.uniform(0.2, 1.0)), 2) if rng.random() < 0.5 else \
-                float(rng.choice([5, 10, 15, 20, 30, 50]))
+            amount = (
+                round(o["amount"] * float(rng.uniform(0.2, 1.0)), 2)
+                if rng.random() < 0.5
+                else float(rng.choice([5, 10, 15, 20, 30, 50]))
+            )
             w.refund(p, o, when, amount, kind="compensation", reason=reason, outcome=outcome)
             if rng.random() < 0.3:
-                w.refund(p, o, when + float(rng.uniform(0.1, 2)) * HOUR, o["amount"], reason=reason,
-                         outcome=outcome)
+                w.refund(p, o, when + float(rng.uniform(0.1, 2)) * HOUR, o["amount"], reason=reason, outcome=outcome)
         else:
             w.refund(p, o, when, o["amount"], reason=reason, outcome=outcome)
         if rng.random() < 0.4:
@@ -572,22 +724,52 @@ def serial_refunders(w: World, truth: dict, hard: float) -> dict:
     food_shops = [str(s) for s in rng.choice(w.shops[30:650], size=int(rng.integers(40, 90)), replace=False)]
     drawn = {"loners": 0, "crews": []}
 
-    def one(p: Person, cluster: str, role: str, food: bool, texts: list[str], reasons: list[str],
-            addr: str | None, device: str | None, cover: float) -> None:
+    def one(
+        p: Person,
+        cluster: str,
+        role: str,
+        food: bool,
+        texts: list[str],
+        reasons: list[str],
+        addr: str | None,
+        device: str | None,
+        cover: float,
+    ) -> None:
         _live(w, p, cover * float(rng.uniform(0.02, 0.15)), float(rng.uniform(0.1, 0.6)))
         n_shops = int(rng.integers(8, 31))
-        shops = (food_shops[:] if food else [w.shop() for _ in range(n_shops)])
+        shops = food_shops[:] if food else [w.shop() for _ in range(n_shops)]
         shops = [str(s) for s in rng.choice(shops, size=min(n_shops, len(shops)), replace=False)]
-        _claims(w, p, hard, shops, int(rng.integers(10, 41)), float(rng.uniform(0.55, 0.95)) * (1 - 0.25 * hard),
-                float(rng.uniform(0.6, 0.95)), texts, reasons, food, addr, device)
+        _claims(
+            w,
+            p,
+            hard,
+            shops,
+            int(rng.integers(10, 41)),
+            float(rng.uniform(0.55, 0.95)) * (1 - 0.25 * hard),
+            float(rng.uniform(0.6, 0.95)),
+            texts,
+            reasons,
+            food,
+            addr,
+            device,
+        )
         _member(truth, p, "serial_refunder", cluster, role)
 
     for i in range(int(rng.integers(6, 21))):
         food = rng.random() < 0.4
         texts = list(rng.choice(FOOD_TEXTS if food else GOODS_TEXTS, size=int(rng.integers(1, 4)), replace=False))
         reasons = list(rng.choice(FOOD_REASONS if food else GOODS_REASONS, size=int(rng.integers(1, 3)), replace=False))
-        one(w.register(_old(w, 20, 1500)), "", "loner_food" if food else "loner", food, texts, reasons, None, None,
-            float(rng.uniform(0, 1)) + hard)
+        one(
+            w.register(_old(w, 20, 1500)),
+            "",
+            "loner_food" if food else "loner",
+            food,
+            texts,
+            reasons,
+            None,
+            None,
+            float(rng.uniform(0, 1)) + hard,
+        )
         drawn["loners"] += 1
     for c in range(int(rng.integers(2, 6))):
         name = f"SR-{c + 1}"
@@ -602,8 +784,17 @@ def serial_refunders(w: World, truth: dict, hard: float) -> dict:
             use_addr = addr if ties in ("address", "both") and rng.random() < 0.9 else None
             use_device = device if ties in ("device", "both") and rng.random() < 0.7 else None
             p = w.register(_old(w, 20, 1500), addr=use_addr, device=use_device)
-            one(p, name, "crew_food" if food else "crew", food, texts, reasons, use_addr, use_device,
-                float(rng.uniform(0, 1)) + hard)
+            one(
+                p,
+                name,
+                "crew_food" if food else "crew",
+                food,
+                texts,
+                reasons,
+                use_addr,
+                use_device,
+                float(rng.uniform(0, 1)) + hard,
+            )
         drawn["crews"].append({"cluster": name, "size": size, "food": food, "ties": ties})
     drawn["hard"] = round(hard, 2)
     return drawn
@@ -617,16 +808,28 @@ def bad_luck(w: World, out: list[dict], people: list[Person], taken: set[str]) -
         for _ in range(int(rng.integers(3, 7))):
             o = w.order(p, w.at(w.day(0, DAYS - 3), p.hours), shop, price(rng, 50, 0.5))
             if rng.random() < 0.75:
-                w.refund(p, o, o["created_at"] + float(rng.uniform(1, 6)) * DAY, o["amount"],
-                         reason=str(rng.choice(["damaged", "quality", "not_as_described", "wrong_size"])))
+                w.refund(
+                    p,
+                    o,
+                    o["created_at"] + float(rng.uniform(1, 6)) * DAY,
+                    o["amount"],
+                    reason=str(rng.choice(["damaged", "quality", "not_as_described", "wrong_size"])),
+                )
                 if rng.random() < 0.5:
                     w.review(p, o, shop, o["created_at"] + float(rng.uniform(1, 5)) * DAY, int(rng.choice([1, 2])))
         _look(out, p, "bad_luck_buyer", p.account_id)
 
 
-ANGRY = ("这是我见过最差的店，必须给个说法", "客服一直不回，我要投诉到平台", "快递太慢了，要求补偿",
-         "包装简陋，东西有划痕，要求赔偿", "和图片完全不一样，退货还要我出运费？", "差评！浪费我时间",
-         "slow shipping, I want compensation", "颜色有色差，不满意")
+ANGRY = (
+    "这是我见过最差的店，必须给个说法",
+    "客服一直不回，我要投诉到平台",
+    "快递太慢了，要求补偿",
+    "包装简陋，东西有划痕，要求赔偿",
+    "和图片完全不一样，退货还要我出运费？",
+    "差评！浪费我时间",
+    "slow shipping, I want compensation",
+    "颜色有色差，不满意",
+)
 
 
 def loud_complainers(w: World, out: list[dict], n: int) -> None:
@@ -640,11 +843,24 @@ def loud_complainers(w: World, out: list[dict], n: int) -> None:
                 outcome = "approved" if rng.random() < float(rng.uniform(0.05, 0.2)) else "rejected"
                 kind = "compensation" if rng.random() < 0.4 else "refund"
                 amount = o["amount"] if kind == "refund" else float(rng.uniform(5, 40))
-                w.refund(p, o, o["created_at"] + float(rng.uniform(1, 6)) * DAY, amount, kind=kind,
-                         reason=str(rng.choice(ANGRY)), outcome=outcome)
+                w.refund(
+                    p,
+                    o,
+                    o["created_at"] + float(rng.uniform(1, 6)) * DAY,
+                    amount,
+                    kind=kind,
+                    reason=str(rng.choice(ANGRY)),
+                    outcome=outcome,
+                )
             if rng.random() < 0.6:
-                w.review(p, o, o["shop_id"], o["created_at"] + float(rng.uniform(1, 6)) * DAY,
-                         int(rng.choice([1, 1, 2, 2, 3])), text=str(rng.choice(ANGRY)))
+                w.review(
+                    p,
+                    o,
+                    o["shop_id"],
+                    o["created_at"] + float(rng.uniform(1, 6)) * DAY,
+                    int(rng.choice([1, 1, 2, 2, 3])),
+                    text=str(rng.choice(ANGRY)),
+                )
         _look(out, p, "loud_complainer", "loud")
 
 
@@ -659,8 +875,14 @@ def recall(w: World, out: list[dict], people: list[Person], taken: set[str]) -> 
     for p in people:
         o = w.order(p, w.at(int(rng.integers(0, day)), p.hours), shop, listed)
         o["item_id"] = item
-        w.refund(p, o, day * DAY + float(rng.uniform(0, 4)) * DAY, o["amount"], reason=reason,
-                 delay=float(rng.uniform(0.1, 1.5)) * DAY)
+        w.refund(
+            p,
+            o,
+            day * DAY + float(rng.uniform(0, 4)) * DAY,
+            o["amount"],
+            reason=reason,
+            delay=float(rng.uniform(0.1, 1.5)) * DAY,
+        )
         _look(out, p, "product_recall_buyer", shop)
     return shop
 
@@ -673,14 +895,17 @@ def plant(w: World, truth: dict, honest: list[Person], stress: bool = False) -> 
     truth.setdefault("inflated_targets", [])
     truth.setdefault("brushing_shops", [])
     used = {r["account_id"] for r in truth["lookalikes"]} | {r["account_id"] for r in truth["accounts"]}
-    free = [honest[int(i)] for i in rng.permutation(len(honest))
-            if honest[int(i)].account_id not in used and honest[int(i)].registered < 0]
+    free = [
+        honest[int(i)]
+        for i in rng.permutation(len(honest))
+        if honest[int(i)].account_id not in used and honest[int(i)].registered < 0
+    ]
     cursor = 0
 
     def take(k: int) -> list[Person]:
         nonlocal cursor
         cursor += k
-        return free[cursor - k:cursor]
+        return free[cursor - k : cursor]
 
     cat = Catalog(w, int(rng.integers(40, 90)), int(rng.integers(600, 1500)), int(rng.integers(80, 250)))
     share = float(rng.uniform(0.3, 0.6))

@@ -35,8 +35,19 @@ from typing import Any
 import duckdb
 
 SLACK = 60.0
-ABUSE_WORDS = ("coupon_hoarding", "batch_registration", "scripted_timing", "vote_inflation", "brushing_ring",
-               "extortion_ring", "serial_refunder", "device_farm", "flagged", "batch-", "abuse")
+ABUSE_WORDS = (
+    "coupon_hoarding",
+    "batch_registration",
+    "scripted_timing",
+    "vote_inflation",
+    "brushing_ring",
+    "extortion_ring",
+    "serial_refunder",
+    "device_farm",
+    "flagged",
+    "batch-",
+    "abuse",
+)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -58,13 +69,13 @@ def names_abuse(explained_by: str | None) -> bool:
 
 
 def not_explained_away(row: dict) -> bool:
-    return (row["explained_by"] is None or names_abuse(row["explained_by"])
-            or (row["flagged_share"] or 0.0) >= 0.5)
+    return row["explained_by"] is None or names_abuse(row["explained_by"]) or (row["flagged_share"] or 0.0) >= 0.5
 
 
 def benign_explained(row: dict) -> bool:
-    return (row["explained_by"] is not None and not names_abuse(row["explained_by"])
-            and (row["flagged_share"] or 0.0) < 0.5)
+    return (
+        row["explained_by"] is not None and not names_abuse(row["explained_by"]) and (row["flagged_share"] or 0.0) < 0.5
+    )
 
 
 def load_report(db: Path) -> list[dict]:
@@ -75,14 +86,28 @@ def load_report(db: Path) -> list[dict]:
         def col(name: str) -> str:
             return name if name in cols else f"NULL AS {name}"
 
-        q = (f"SELECT scope, epoch(window_start), epoch(window_end), observed, expected, score, explained_by, "
-             f"{col('flagged_share')}, {col('cluster_ids')}, {col('occurrences')}, {col('cadence')}, "
-             f"strftime(window_start_local, '%Y-%m-%d %H:%M') "
-             "FROM report.activity_spikes ORDER BY window_start, scope")
+        q = (
+            f"SELECT scope, epoch(window_start), epoch(window_end), observed, expected, score, explained_by, "
+            f"{col('flagged_share')}, {col('cluster_ids')}, {col('occurrences')}, {col('cadence')}, "
+            f"strftime(window_start_local, '%Y-%m-%d %H:%M') "
+            "FROM report.activity_spikes ORDER BY window_start, scope"
+        )
         if "window_start_local" not in cols:
             q = q.replace("strftime(window_start_local, '%Y-%m-%d %H:%M')", "CAST(window_start AS VARCHAR)")
-        keys = ("scope", "start", "end", "observed", "expected", "score", "explained_by", "flagged_share",
-                "cluster_ids", "occurrences", "cadence", "local_start")
+        keys = (
+            "scope",
+            "start",
+            "end",
+            "observed",
+            "expected",
+            "score",
+            "explained_by",
+            "flagged_share",
+            "cluster_ids",
+            "occurrences",
+            "cadence",
+            "local_start",
+        )
         return [dict(zip(keys, r)) for r in con.execute(q).fetchall()]
     finally:
         con.close()
@@ -92,9 +117,14 @@ def load_truth(truth: Path) -> tuple[list[dict], list[dict]]:
     truth = truth / "truth" if (truth / "truth").is_dir() else truth
     incidents = []
     for s in _rows(truth / "spikes.csv"):
-        incidents.append({**s, "kind": "abusive" if s["kind"] == "abusive" else "benign",
-                          "start": datetime.fromisoformat(s["window_start"]).timestamp(),
-                          "end": datetime.fromisoformat(s["window_end"]).timestamp()})
+        incidents.append(
+            {
+                **s,
+                "kind": "abusive" if s["kind"] == "abusive" else "benign",
+                "start": datetime.fromisoformat(s["window_start"]).timestamp(),
+                "end": datetime.fromisoformat(s["window_end"]).timestamp(),
+            }
+        )
     ambiguous = []
     meta = truth / "meta.json"
     if meta.is_file():
@@ -102,14 +132,18 @@ def load_truth(truth: Path) -> tuple[list[dict], list[dict]]:
         for cid, r in releases.items():
             if r["kind"] == "none":
                 t = datetime.fromisoformat(r["released_at"]).timestamp()
-                ambiguous.append({"scope": f"coupon_claims:{cid}", "start": t, "end": t + 600,
-                                  "planted_share": r["planted_share"]})
+                ambiguous.append(
+                    {"scope": f"coupon_claims:{cid}", "start": t, "end": t + 600, "planted_share": r["planted_share"]}
+                )
     return incidents, ambiguous
 
 
 def overlaps(row: dict, inc: dict) -> bool:
-    return scopes_match(row["scope"], inc["scope"]) and row["start"] < inc["end"] + SLACK \
+    return (
+        scopes_match(row["scope"], inc["scope"])
+        and row["start"] < inc["end"] + SLACK
         and row["end"] > inc["start"] - SLACK
+    )
 
 
 def score(db: Path, truth: Path) -> dict[str, Any]:
@@ -122,11 +156,15 @@ def score(db: Path, truth: Path) -> dict[str, Any]:
         matched_rows.update(hits)
         hit_rows = [rows[i] for i in hits]
         covered = _covered(hit_rows, inc)
-        rec: dict[str, Any] = {k: inc.get(k, "") for k in ("scope", "window_start", "window_end", "kind", "cause",
-                                                            "cluster")}
-        rec.update(rows=len(hits), coverage=round(covered, 3), reported=bool(hits),
-                   merged_with=sorted({o["cause"] for o in incidents if o is not inc
-                                       for r in hit_rows if overlaps(r, o)}))
+        rec: dict[str, Any] = {
+            k: inc.get(k, "") for k in ("scope", "window_start", "window_end", "kind", "cause", "cluster")
+        }
+        rec.update(
+            rows=len(hits),
+            coverage=round(covered, 3),
+            reported=bool(hits),
+            merged_with=sorted({o["cause"] for o in incidents if o is not inc for r in hit_rows if overlaps(r, o)}),
+        )
         if inc["kind"] == "abusive":
             caught = [r for r in hit_rows if not_explained_away(r)]
             rec["caught"] = bool(caught)
@@ -145,16 +183,26 @@ def score(db: Path, truth: Path) -> dict[str, Any]:
     abusive = [o for o in out if o["kind"] == "abusive"]
     benign = [o for o in out if o["kind"] == "benign"]
     summary = {
-        "report_rows": len(rows), "planted": len(out), "abusive": len(abusive), "benign": len(benign),
-        "abusive_caught": sum(o["caught"] for o in abusive), "abusive_linked": sum(o["linked"] for o in abusive),
-        "benign_explained": sum(o["explained"] for o in benign), "benign_quiet": sum(o["quiet"] for o in benign),
+        "report_rows": len(rows),
+        "planted": len(out),
+        "abusive": len(abusive),
+        "benign": len(benign),
+        "abusive_caught": sum(o["caught"] for o in abusive),
+        "abusive_linked": sum(o["linked"] for o in abusive),
+        "benign_explained": sum(o["explained"] for o in benign),
+        "benign_quiet": sum(o["quiet"] for o in benign),
         "benign_raised_unexplained": sum(o["raised"] for o in benign),
         "benign_blamed_on_abuse": sum(o["blamed"] for o in benign),
         "rows_per_planted": round(len(rows) / len(out), 2) if out else None,
-        "rows_on_ambiguous_releases": len(amb_rows), "rows_unmatched": len(unmatched),
+        "rows_on_ambiguous_releases": len(amb_rows),
+        "rows_unmatched": len(unmatched),
     }
-    return {"summary": summary, "incidents": out, "unmatched": [_brief(r) for r in unmatched],
-            "ambiguous": [{"scope": a["scope"], "planted_share": a["planted_share"]} for a in ambiguous]}
+    return {
+        "summary": summary,
+        "incidents": out,
+        "unmatched": [_brief(r) for r in unmatched],
+        "ambiguous": [{"scope": a["scope"], "planted_share": a["planted_share"]} for a in ambiguous],
+    }
 
 
 def _covered(rows: list[dict], inc: dict) -> float:
@@ -171,42 +219,69 @@ def _covered(rows: list[dict], inc: dict) -> float:
 
 
 def _brief(r: dict) -> dict:
-    return {"scope": r["scope"], "start_local": r["local_start"], "minutes": round((r["end"] - r["start"]) / 60, 1),
-            "observed": r["observed"], "expected": None if r["expected"] is None else round(r["expected"], 2),
-            "score": None if r["score"] is None else round(r["score"], 3), "explained_by": r["explained_by"],
-            "flagged_share": r["flagged_share"], "cluster_ids": r["cluster_ids"], "occurrences": r["occurrences"],
-            "cadence": r["cadence"]}
+    return {
+        "scope": r["scope"],
+        "start_local": r["local_start"],
+        "minutes": round((r["end"] - r["start"]) / 60, 1),
+        "observed": r["observed"],
+        "expected": None if r["expected"] is None else round(r["expected"], 2),
+        "score": None if r["score"] is None else round(r["score"], 3),
+        "explained_by": r["explained_by"],
+        "flagged_share": r["flagged_share"],
+        "cluster_ids": r["cluster_ids"],
+        "occurrences": r["occurrences"],
+        "cadence": r["cadence"],
+    }
 
 
 def format_score(s: dict) -> str:
     m = s["summary"]
-    lines = [f"report rows {m['report_rows']} for {m['planted']} planted incidents "
-             f"({m['rows_per_planted']} rows per incident); {m['rows_unmatched']} rows match no planted incident, "
-             f"{m['rows_on_ambiguous_releases']} sit on releases not scored",
-             f"abusive incidents caught (reported, not explained away): {m['abusive_caught']}/{m['abusive']}"
-             f"  (linked to a case: {m['abusive_linked']})",
-             f"benign incidents explained: {m['benign_explained']}/{m['benign']}  (quiet: {m['benign_quiet']}, "
-             f"raised unexplained: {m['benign_raised_unexplained']}, blamed on abuse: {m['benign_blamed_on_abuse']})", ""]
+    lines = [
+        f"report rows {m['report_rows']} for {m['planted']} planted incidents "
+        f"({m['rows_per_planted']} rows per incident); {m['rows_unmatched']} rows match no planted incident, "
+        f"{m['rows_on_ambiguous_releases']} sit on releases not scored",
+        f"abusive incidents caught (reported, not explained away): {m['abusive_caught']}/{m['abusive']}"
+        f"  (linked to a case: {m['abusive_linked']})",
+        f"benign incidents explained: {m['benign_explained']}/{m['benign']}  (quiet: {m['benign_quiet']}, "
+        f"raised unexplained: {m['benign_raised_unexplained']}, blamed on abuse: {m['benign_blamed_on_abuse']})",
+        "",
+    ]
     for o in s["incidents"]:
         if o["kind"] == "abusive":
-            state = ("caught" + (" linked" if o["linked"] else "")) if o["caught"] else \
-                ("EXPLAINED AWAY" if o["reported"] else "MISSED")
+            state = (
+                ("caught" + (" linked" if o["linked"] else ""))
+                if o["caught"]
+                else ("EXPLAINED AWAY" if o["reported"] else "MISSED")
+            )
         else:
-            state = "explained" if o["explained"] else "quiet" if o["quiet"] else \
-                "BLAMED ON ABUSE" if o["blamed"] else "RAISED, unexplained"
+            state = (
+                "explained"
+                if o["explained"]
+                else "quiet"
+                if o["quiet"]
+                else "BLAMED ON ABUSE"
+                if o["blamed"]
+                else "RAISED, unexplained"
+            )
         merged = f"  merged with: {', '.join(o['merged_with'])}" if o["merged_with"] else ""
-        lines.append(f"{'ok  ' if o['ok'] else 'FAIL'} {o['kind']:<7} {o['scope']:<24} {o['window_start'][:16]} "
-                     f"-> {o['window_end'][5:16]}  {o['cause']} {o['cluster']}".rstrip())
+        lines.append(
+            f"{'ok  ' if o['ok'] else 'FAIL'} {o['kind']:<7} {o['scope']:<24} {o['window_start'][:16]} "
+            f"-> {o['window_end'][5:16]}  {o['cause']} {o['cluster']}".rstrip()
+        )
         lines.append(f"       {state}; rows {o['rows']}, coverage {o['coverage']:.0%}{merged}")
         for ex in o["examples"]:
-            lines.append(f"         {ex['scope']} {ex['start_local']} {ex['minutes']} min obs {ex['observed']} "
-                         f"exp {ex['expected']} score {ex['score']} explained_by={ex['explained_by']!r} "
-                         f"flagged_share={ex['flagged_share']} clusters={ex['cluster_ids']}")
+            lines.append(
+                f"         {ex['scope']} {ex['start_local']} {ex['minutes']} min obs {ex['observed']} "
+                f"exp {ex['expected']} score {ex['score']} explained_by={ex['explained_by']!r} "
+                f"flagged_share={ex['flagged_share']} clusters={ex['cluster_ids']}"
+            )
     if s["unmatched"]:
         lines.append("rows matching no planted incident:")
         for ex in s["unmatched"][:15]:
-            lines.append(f"  {ex['scope']} {ex['start_local']} {ex['minutes']} min obs {ex['observed']} "
-                         f"exp {ex['expected']} explained_by={ex['explained_by']!r} cadence={ex['cadence']!r}")
+            lines.append(
+                f"  {ex['scope']} {ex['start_local']} {ex['minutes']} min obs {ex['observed']} "
+                f"exp {ex['expected']} explained_by={ex['explained_by']!r} cadence={ex['cadence']!r}"
+            )
     return "\n".join(lines)
 
 

@@ -20,24 +20,123 @@ FIRST_WEEKDAY = 5
 KINDS = ("accounts", "orders", "reviews", "refunds", "campaigns", "coupon_events", "activity")
 
 # Local-hour weights of a shopper: a small lunch peak, a long evening, a short night.
-_DAYTIME = np.array([1.6, 0.9, 0.45, 0.25, 0.2, 0.3, 0.9, 2.2, 3.1, 3.6, 4.0, 4.6,
-                     5.8, 5.1, 3.9, 3.7, 3.8, 4.1, 4.9, 5.9, 7.2, 8.3, 7.4, 4.2])
-_NIGHT = np.array([8.0, 9.0, 8.5, 7.0, 4.5, 1.5, 0.4, 0.2, 0.2, 0.2, 0.3, 0.6,
-                   0.9, 1.0, 0.8, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 3.0, 4.5, 6.5])
+_DAYTIME = np.array(
+    [
+        1.6,
+        0.9,
+        0.45,
+        0.25,
+        0.2,
+        0.3,
+        0.9,
+        2.2,
+        3.1,
+        3.6,
+        4.0,
+        4.6,
+        5.8,
+        5.1,
+        3.9,
+        3.7,
+        3.8,
+        4.1,
+        4.9,
+        5.9,
+        7.2,
+        8.3,
+        7.4,
+        4.2,
+    ]
+)
+_NIGHT = np.array(
+    [
+        8.0,
+        9.0,
+        8.5,
+        7.0,
+        4.5,
+        1.5,
+        0.4,
+        0.2,
+        0.2,
+        0.2,
+        0.3,
+        0.6,
+        0.9,
+        1.0,
+        0.8,
+        0.8,
+        0.9,
+        1.0,
+        1.2,
+        1.5,
+        2.0,
+        3.0,
+        4.5,
+        6.5,
+    ]
+)
 DAYTIME = _DAYTIME / _DAYTIME.sum()
 NIGHT = _NIGHT / _NIGHT.sum()
 
-CARRIER_SEGMENTS = ("134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158",
-                    "159", "182", "187", "188", "130", "131", "132", "155", "156", "185", "186",
-                    "133", "153", "180", "181", "189", "177", "199", "191", "198", "166")
+CARRIER_SEGMENTS = (
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "182",
+    "187",
+    "188",
+    "130",
+    "131",
+    "132",
+    "155",
+    "156",
+    "185",
+    "186",
+    "133",
+    "153",
+    "180",
+    "181",
+    "189",
+    "177",
+    "199",
+    "191",
+    "198",
+    "166",
+)
 VIRTUAL_SEGMENTS = ("170", "171", "162", "165", "167")
 
-GOOD_WORDS = ("质量不错，和描述一致", "物流很快 👍", "第二次回购了，家里人都说好",
-              "包装有点简陋，但东西还行", "Good value, arrived in 2 days", "颜色比图片暗一点，\n整体满意",
-              "客服态度好，\"耐心\"解答", "性价比高😊", "还没用，先好评", "尺码标准，面料舒服",
-              "一般般吧，凑合用", "")
-BAD_WORDS = ("收到就坏了，联系客服不理人", "和图片差太多了，退货!", "质量很差，用了一次就裂开",
-             "发错货了，等了一周", "味道很大，不敢用", "disappointed, broken on arrival")
+GOOD_WORDS = (
+    "质量不错，和描述一致",
+    "物流很快 👍",
+    "第二次回购了，家里人都说好",
+    "包装有点简陋，但东西还行",
+    "Good value, arrived in 2 days",
+    "颜色比图片暗一点，\n整体满意",
+    '客服态度好，"耐心"解答',
+    "性价比高😊",
+    "还没用，先好评",
+    "尺码标准，面料舒服",
+    "一般般吧，凑合用",
+    "",
+)
+BAD_WORDS = (
+    "收到就坏了，联系客服不理人",
+    "和图片差太多了，退货!",
+    "质量很差，用了一次就裂开",
+    "发错货了，等了一周",
+    "味道很大，不敢用",
+    "disappointed, broken on arrival",
+)
 
 
 def day_of(t: float) -> int:
@@ -141,9 +240,44 @@ class World:
     def ipv4(self, net: str | None = None) -> str:
         if net:
             return f"{net}.{int(self.rng.integers(2, 255))}"
-        a = int(self.rng.choice([36, 39, 42, 58, 59, 60, 101, 106, 110, 112, 113, 114, 115, 116,
-                                 117, 119, 120, 121, 122, 123, 124, 125, 175, 180, 182, 183, 218,
-                                 219, 220, 221, 222, 223]))
+        a = int(
+            self.rng.choice(
+                [
+                    36,
+                    39,
+                    42,
+                    58,
+                    59,
+                    60,
+                    101,
+                    106,
+                    110,
+                    112,
+                    113,
+                    114,
+                    115,
+                    116,
+                    117,
+                    119,
+                    120,
+                    121,
+                    122,
+                    123,
+                    124,
+                    125,
+                    175,
+                    180,
+                    182,
+                    183,
+                    218,
+                    219,
+                    220,
+                    221,
+                    222,
+                    223,
+                ]
+            )
+        )
         b, c, d = (int(x) for x in self.rng.integers(1, 255, 3))
         return f"{a}.{b}.{c}.{d}"
 
@@ -172,91 +306,204 @@ class World:
         return self.shops[self._draw(self._shop_cdf, lo_rank, hi_rank or len(self.shops))]
 
     # records ---------------------------------------------------------------------------------
-    def register(self, t: float, *, prefix: str | None = None, device: str | None = None,
-                 ip: str | None = None, channel: str | None = None, invited_by: str | None = None,
-                 hours: np.ndarray = DAYTIME, addr: str | None = None) -> Person:
+    def register(
+        self,
+        t: float,
+        *,
+        prefix: str | None = None,
+        device: str | None = None,
+        ip: str | None = None,
+        channel: str | None = None,
+        invited_by: str | None = None,
+        hours: np.ndarray = DAYTIME,
+        addr: str | None = None,
+    ) -> Person:
         rng = self.rng
-        p = Person(self.account_id(), t, device or self.device(), ip or self.ipv4(),
-                   addr or self.token("ad"), hours)
+        p = Person(self.account_id(), t, device or self.device(), ip or self.ipv4(), addr or self.token("ad"), hours)
         p.favourites = [self.shop() for _ in range(int(rng.integers(1, 5)))]
         if rng.random() < 0.25:
             p.extra_devices.append(self.device())
         if invited_by is None and rng.random() < 0.08 and self.people:
             invited_by = self.people[int(rng.integers(0, len(self.people)))].account_id
         u = rng.random()  # on the phone's mobile network, the home line, or IPv6
-        reg_ip = ip or (self.carrier_nat[int(rng.integers(0, len(self.carrier_nat)))] if u < 0.3
-                        else self.ipv6() if u < 0.34 else p.ip)
-        self.rows["accounts"].append({
-            "account_id": p.account_id, "registered_at": t,
-            "phone_prefix": prefix or self.phone_prefix(virtual=rng.random() < 0.015),
-            "phone_hash": self.rng.bytes(16).hex(), "device_id": p.device,
-            "ip": reg_ip,
-            "channel": channel or str(rng.choice(["app", "app", "app", "web", "mini_program", "h5"])),
-            "invited_by": invited_by or None})
+        reg_ip = ip or (
+            self.carrier_nat[int(rng.integers(0, len(self.carrier_nat)))]
+            if u < 0.3
+            else self.ipv6()
+            if u < 0.34
+            else p.ip
+        )
+        self.rows["accounts"].append(
+            {
+                "account_id": p.account_id,
+                "registered_at": t,
+                "phone_prefix": prefix or self.phone_prefix(virtual=rng.random() < 0.015),
+                "phone_hash": self.rng.bytes(16).hex(),
+                "device_id": p.device,
+                "ip": reg_ip,
+                "channel": channel or str(rng.choice(["app", "app", "app", "web", "mini_program", "h5"])),
+                "invited_by": invited_by or None,
+            }
+        )
         self.people.append(p)
         return p
 
-    def order(self, p: Person, t: float, shop: str, amount: float, *, discount: float = 0.0,
-              coupon: str | None = None, device: str | None = None, ip: str | None = None,
-              addr: str | None = None, status: str = "completed") -> dict:
+    def order(
+        self,
+        p: Person,
+        t: float,
+        shop: str,
+        amount: float,
+        *,
+        discount: float = 0.0,
+        coupon: str | None = None,
+        device: str | None = None,
+        ip: str | None = None,
+        addr: str | None = None,
+        status: str = "completed",
+    ) -> dict:
         rng = self.rng
         if ip is None:
             ip = p.ip if rng.random() < 0.6 else self.carrier_nat[int(rng.integers(0, len(self.carrier_nat)))]
         if device is None:
             device = p.extra_devices[0] if p.extra_devices and rng.random() < 0.3 else p.device
-        row = {"order_id": self.serial(""), "account_id": p.account_id, "shop_id": shop,
-               "item_id": f"i{int(rng.integers(10**8, 10**9))}", "amount": round(max(amount, 0.01), 2),
-               "discount": round(discount, 2), "coupon_id": coupon, "created_at": t,
-               "device_id": device, "ip": ip, "ship_addr_hash": addr or p.addr, "status": status}
+        row = {
+            "order_id": self.serial(""),
+            "account_id": p.account_id,
+            "shop_id": shop,
+            "item_id": f"i{int(rng.integers(10**8, 10**9))}",
+            "amount": round(max(amount, 0.01), 2),
+            "discount": round(discount, 2),
+            "coupon_id": coupon,
+            "created_at": t,
+            "device_id": device,
+            "ip": ip,
+            "ship_addr_hash": addr or p.addr,
+            "status": status,
+        }
         self.rows["orders"].append(row)
         return row
 
-    def review(self, p: Person, order: dict | None, shop: str, t: float, rating: int | None, *,
-               action: str = "posted", review_id: str | None = None, text: str | None = None) -> str:
+    def review(
+        self,
+        p: Person,
+        order: dict | None,
+        shop: str,
+        t: float,
+        rating: int | None,
+        *,
+        action: str = "posted",
+        review_id: str | None = None,
+        text: str | None = None,
+    ) -> str:
         review_id = review_id or self.token("rv-")
         if text is None and rating is not None:
             words = GOOD_WORDS if rating >= 3 else BAD_WORDS
             text = str(words[int(self.rng.integers(0, len(words)))])
         if t < DAYS * DAY:
-            self.rows["reviews"].append({
-                "review_id": review_id, "order_id": order["order_id"] if order else None,
-                "account_id": p.account_id, "shop_id": shop, "rating": rating, "created_at": t,
-                "action": action, "text": text})
+            self.rows["reviews"].append(
+                {
+                    "review_id": review_id,
+                    "order_id": order["order_id"] if order else None,
+                    "account_id": p.account_id,
+                    "shop_id": shop,
+                    "rating": rating,
+                    "created_at": t,
+                    "action": action,
+                    "text": text,
+                }
+            )
         return review_id
 
-    def refund(self, p: Person, order: dict, t: float, amount: float, *, kind: str = "refund",
-               reason: str = "quality", outcome: str = "approved", delay: float | None = None) -> float | None:
+    def refund(
+        self,
+        p: Person,
+        order: dict,
+        t: float,
+        amount: float,
+        *,
+        kind: str = "refund",
+        reason: str = "quality",
+        outcome: str = "approved",
+        delay: float | None = None,
+    ) -> float | None:
         """Records a refund request; returns when it was resolved (None when still open)."""
         if t >= DAYS * DAY:
             return None
         resolved = t + (delay if delay is not None else float(self.rng.uniform(0.3, 3.0)) * DAY)
         if outcome == "pending" or resolved >= DAYS * DAY:
             outcome, resolved = "pending", None
-        self.rows["refunds"].append({
-            "refund_id": self.serial("RF"), "order_id": order["order_id"], "account_id": p.account_id,
-            "shop_id": order["shop_id"], "amount": round(amount, 2), "kind": kind, "reason": reason,
-            "requested_at": t, "resolved_at": resolved, "outcome": outcome})
+        self.rows["refunds"].append(
+            {
+                "refund_id": self.serial("RF"),
+                "order_id": order["order_id"],
+                "account_id": p.account_id,
+                "shop_id": order["shop_id"],
+                "amount": round(amount, 2),
+                "kind": kind,
+                "reason": reason,
+                "requested_at": t,
+                "resolved_at": resolved,
+                "outcome": outcome,
+            }
+        )
         if kind == "refund" and outcome == "approved":
             order["status"] = "refunded"
         return resolved if outcome == "approved" else None
 
-    def act(self, p: Person, t: float, action: str, duration: float, *, session: str | None = None,
-            target: str | None = None, device: str | None = None, ip: str | None = None) -> None:
+    def act(
+        self,
+        p: Person,
+        t: float,
+        action: str,
+        duration: float,
+        *,
+        session: str | None = None,
+        target: str | None = None,
+        device: str | None = None,
+        ip: str | None = None,
+    ) -> None:
         if 0 <= t < DAYS * DAY:
-            self.rows["activity"].append({
-                "event_id": self.token(), "account_id": p.account_id, "ts": t, "action": action,
-                "session_id": session, "duration_s": round(duration, 2), "target_id": target,
-                "device_id": device or p.device, "ip": ip or p.ip})
+            self.rows["activity"].append(
+                {
+                    "event_id": self.token(),
+                    "account_id": p.account_id,
+                    "ts": t,
+                    "action": action,
+                    "session_id": session,
+                    "duration_s": round(duration, 2),
+                    "target_id": target,
+                    "device_id": device or p.device,
+                    "ip": ip or p.ip,
+                }
+            )
 
-    def coupon(self, p: Person, camp: dict, action: str, t: float, coupon_id: str | None = None,
-               order: dict | None = None, device: str | None = None, ip: str | None = None) -> str:
+    def coupon(
+        self,
+        p: Person,
+        camp: dict,
+        action: str,
+        t: float,
+        coupon_id: str | None = None,
+        order: dict | None = None,
+        device: str | None = None,
+        ip: str | None = None,
+    ) -> str:
         if coupon_id is None:
             camp["issued"] += 1
             coupon_id = f"{camp['campaign_id']}-{camp['issued']:07d}"
         if t < DAYS * DAY:
-            self.rows["coupon_events"].append({
-                "event_id": self.token("ce"), "campaign_id": camp["campaign_id"], "coupon_id": coupon_id,
-                "account_id": p.account_id, "action": action, "ts": t,
-                "order_id": order["order_id"] if order else None,
-                "device_id": device or p.device, "ip": ip or p.ip})
+            self.rows["coupon_events"].append(
+                {
+                    "event_id": self.token("ce"),
+                    "campaign_id": camp["campaign_id"],
+                    "coupon_id": coupon_id,
+                    "account_id": p.account_id,
+                    "action": action,
+                    "ts": t,
+                    "order_id": order["order_id"] if order else None,
+                    "device_id": device or p.device,
+                    "ip": ip or p.ip,
+                }
+            )
         return coupon_id

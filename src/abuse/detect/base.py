@@ -114,8 +114,9 @@ class DetectorBase:
         items: list[Finding | Cluster] = [*result.findings, *result.clusters]
         for item in items:
             if item.pattern not in allowed:
-                raise ValueError(f"detector {self.name!r} emitted pattern {item.pattern!r}, "
-                                 f"not among its declared {sorted(allowed)}")
+                raise ValueError(
+                    f"detector {self.name!r} emitted pattern {item.pattern!r}, not among its declared {sorted(allowed)}"
+                )
             if not 0.0 <= item.score <= 1.0:
                 raise ValueError(f"detector {self.name!r} gave {item.pattern} a score of {item.score}")
         return result
@@ -159,11 +160,12 @@ def ordered(detectors: dict[str, type[DetectorBase]]) -> list[str]:
     done: list[str] = []
     todo = dict(sorted(detectors.items()))
     while todo:
-        ready = [n for n, c in todo.items()
-                 if all(r in done or r not in detectors for r in getattr(c, "requires", ()))]
+        ready = [n for n, c in todo.items() if all(r in done or r not in detectors for r in getattr(c, "requires", ()))]
         if not ready:
-            raise ValueError(f"detectors {sorted(todo)} require each other or a detector that is "
-                             f"not there: {[(n, c.requires) for n, c in todo.items()]}")
+            raise ValueError(
+                f"detectors {sorted(todo)} require each other or a detector that is "
+                f"not there: {[(n, c.requires) for n, c in todo.items()]}"
+            )
         done.append(ready[0])
         del todo[ready[0]]
     return done
@@ -178,5 +180,3 @@ def params_for(cls: type[DetectorBase], overrides: dict[str, Any] | None) -> Bas
         known = ", ".join(cls.Params.model_fields)
         raise ValueError(f"detector {cls.name!r} has no parameter {', '.join(unknown)} (it has: {known})")
     return cls.Params(**overrides)
-
-

@@ -34,8 +34,7 @@ def write_dossier(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str, 
     return path
 
 
-def write_top_dossiers(con: duckdb.DuckDBPyConnection, run_id: int, out_dir: Path,
-                       top: int = 10) -> list[Path]:
+def write_top_dossiers(con: duckdb.DuckDBPyConnection, run_id: int, out_dir: Path, top: int = 10) -> list[Path]:
     """Dossiers of the run's top cases by loss_estimate then score (cases dismissed by an
     analyst left out), and an index.html."""
     out_dir = Path(out_dir)
@@ -78,25 +77,34 @@ def _incidents(rows: list[tuple], written: set[str], tz: str | None) -> str:
             f"<tr><td>{e(scope)}</td><td style='white-space:nowrap'>{when(start)} – {when(end)}</td>"
             f"<td class='num'>{observed:,.0f}</td><td class='num'>{expected:,.1f}</td><td>{what}</td>"
             f"<td class='num'>{'' if share is None else f'{share:.0%}'}</td><td>{cases(cids)}</td>"
-            f"<td class='num'>{(score or 0):.2f}</td><td>{e(why) or '<b>unexplained</b>'}</td></tr>")
+            f"<td class='num'>{(score or 0):.2f}</td><td>{e(why) or '<b>unexplained</b>'}</td></tr>"
+        )
     if not lines:
         return "<section><h2>Incidents</h2><p class='muted'>No activity spikes in this run.</p></section>"
-    return ("<section><h2>Incidents</h2><div class='sub'>report.activity_spikes: one line per incident, "
-            "unexplained and strongest first; flagged = share of its first minutes' accounts other "
-            "detectors flagged</div><table><tr><th>scope</th><th>when</th><th>accounts</th><th>expected</th>"
-            "<th>recurs</th><th>flagged</th><th>cases</th><th>score</th><th>explained by</th></tr>"
-            + "".join(lines) + "</table></section>")
+    return (
+        "<section><h2>Incidents</h2><div class='sub'>report.activity_spikes: one line per incident, "
+        "unexplained and strongest first; flagged = share of its first minutes' accounts other "
+        "detectors flagged</div><table><tr><th>scope</th><th>when</th><th>accounts</th><th>expected</th>"
+        "<th>recurs</th><th>flagged</th><th>cases</th><th>score</th><th>explained by</th></tr>"
+        + "".join(lines)
+        + "</table></section>"
+    )
 
 
-def _index(run_id: int, rows: list[tuple], incidents: tuple[list[tuple], str | None] = ([], None),
-           written: set[str] | None = None) -> str:
+def _index(
+    run_id: int,
+    rows: list[tuple],
+    incidents: tuple[list[tuple], str | None] = ([], None),
+    written: set[str] | None = None,
+) -> str:
     e = lambda v: escape("" if v is None else str(v), quote=True)  # noqa: E731
     body = "".join(
         f"<tr><td style='white-space:nowrap'><a href='{e(_file_name(cid))}'>{e(cid)}</a></td>"
         f"<td>{e(pat)}</td>"
         f"<td class='num'>{n:,}</td><td class='num'>{e(page.money(loss))}</td>"
         f"<td class='num'>{(score or 0):.2f}</td><td>{e(status)}</td><td>{e(summary)}</td></tr>"
-        for cid, pat, n, loss, score, status, summary in rows)
+        for cid, pat, n, loss, score, status, summary in rows
+    )
     empty = "" if rows else "<p class='muted'>This run found no rings or batches.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Case dossiers · run {run_id}</title>
@@ -111,8 +119,7 @@ risk as README "Money" defines it per pattern (not estimated: the pattern estima
 """
 
 
-def case_command(db: Path, cluster_id: str, out_dir: Path | None = None,
-                 tz: str = "Asia/Shanghai") -> Path:
+def case_command(db: Path, cluster_id: str, out_dir: Path | None = None, tz: str = "Asia/Shanghai") -> Path:
     """``abuse case CLUSTER_ID --db FILE``: the dossier of the latest successful run that
     reported the case, written to ``out_dir`` (default ``<db dir>/dossiers``)."""
     from abuse.store import work_path
@@ -124,8 +131,10 @@ def case_command(db: Path, cluster_id: str, out_dir: Path | None = None,
     try:
         con = duckdb.connect(str(work), read_only=True)
     except duckdb.IOException as exc:  # another process (a nightly run) holds the write lock
-        raise RuntimeError(f"cannot open {work} while another process writes it "
-                           f"(a nightly run?); try again when it has finished: {exc}") from exc
+        raise RuntimeError(
+            f"cannot open {work} while another process writes it "
+            f"(a nightly run?); try again when it has finished: {exc}"
+        ) from exc
     try:
         con.execute("SET TimeZone = ?", [tz])
         run_id = data.latest_run_with(con, cluster_id)

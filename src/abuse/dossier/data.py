@@ -13,8 +13,7 @@ import polars as pl
 
 from abuse.sqlfiles import read_sql, use_intermediate
 
-STAGED = ("stg_accounts", "stg_orders", "stg_reviews", "stg_refunds", "stg_coupon_events",
-          "stg_activity")
+STAGED = ("stg_accounts", "stg_orders", "stg_reviews", "stg_refunds", "stg_coupon_events", "stg_activity")
 
 
 @dataclass
@@ -59,16 +58,46 @@ def load_case(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> C
     ).fetchone()
     if row is None:
         raise KeyError(f"no case {cluster_id!r} in run {run_id} of the work database")
-    (rid, cid, pattern, accounts, shops, first, last, loss, score, summary, evidence,
-     status, first_run, w_start, w_end, tz) = row
+    (
+        rid,
+        cid,
+        pattern,
+        accounts,
+        shops,
+        first,
+        last,
+        loss,
+        score,
+        summary,
+        evidence,
+        status,
+        first_run,
+        w_start,
+        w_end,
+        tz,
+    ) = row
     try:
         ev = json.loads(evidence) if evidence else {}
     except json.JSONDecodeError:
         ev = {"raw": evidence}
-    return Case(rid, cid, pattern, list(accounts or []), list(shops) if shops is not None else None,
-                first, last, None if loss is None else float(loss), float(score or 0.0), summary or "",
-                ev if isinstance(ev, dict) else {"evidence": ev}, status, first_run,
-                w_start, w_end, tz)
+    return Case(
+        rid,
+        cid,
+        pattern,
+        list(accounts or []),
+        list(shops) if shops is not None else None,
+        first,
+        last,
+        None if loss is None else float(loss),
+        float(score or 0.0),
+        summary or "",
+        ev if isinstance(ev, dict) else {"evidence": ev},
+        status,
+        first_run,
+        w_start,
+        w_end,
+        tz,
+    )
 
 
 def latest_run_with(con: duckdb.DuckDBPyConnection, cluster_id: str) -> int:
@@ -93,12 +122,16 @@ def top_cases(con: duckdb.DuckDBPyConnection, run_id: int, top: int) -> list[str
 
 
 def _missing(con: duckdb.DuckDBPyConnection) -> list[str]:
-    have = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
-    ).fetchall()}
-    have |= {r[0] for r in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database()"
-    ).fetchall()}
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
+    have |= {
+        r[0]
+        for r in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = current_database()").fetchall()
+    }
     return [t for t in STAGED if t not in have]
 
 
@@ -113,8 +146,7 @@ def load(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Dossie
     if missing:
         raise RuntimeError(f"the work database lacks staged tables {missing}: run `abuse nightly` first")
     accounts = case.account_ids
-    members = _query(con, "dossier_members",
-                     {"run_id": run_id, "cluster_id": cluster_id, "accounts": accounts})
+    members = _query(con, "dossier_members", {"run_id": run_id, "cluster_id": cluster_id, "accounts": accounts})
     events = _query(con, "dossier_events", {"accounts": accounts})
     if case.pattern == "extortion_ring":
         edges = _query(con, "dossier_ring_edges", {"accounts": accounts, "shops": case.shop_ids or []})
@@ -127,13 +159,18 @@ def load(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Dossie
         shops = con.execute(
             """SELECT shop_id, members, low_ratings, paid_requests, loss_estimate FROM cluster_shops
                WHERE run_id = ? AND cluster_id = ? ORDER BY loss_estimate DESC, shop_id""",
-            [run_id, cluster_id]).pl()
+            [run_id, cluster_id],
+        ).pl()
     return Dossier(case, members, events, edges, texts, shops)
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
 
 
 def incidents(con: duckdb.DuckDBPyConnection, run_id: int) -> tuple[list[tuple], str | None]:

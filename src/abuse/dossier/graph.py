@@ -18,8 +18,14 @@ from abuse.report_text import plural
 
 # identifier kinds as sql/intermediate/int_account_identifiers.sql names them
 NODE_COLORS = {
-    "account": "#3b6fb6", "shop": "#d35400", "device": "#8e44ad", "ip": "#16a085",
-    "ip_block": "#76c7b7", "phone_prefix": "#e0a526", "phone_hash": "#b9770e", "address": "#7b8a8b",
+    "account": "#3b6fb6",
+    "shop": "#d35400",
+    "device": "#8e44ad",
+    "ip": "#16a085",
+    "ip_block": "#76c7b7",
+    "phone_prefix": "#e0a526",
+    "phone_hash": "#b9770e",
+    "address": "#7b8a8b",
     "inviter": "#c2185b",
 }
 KIND_ORDER = ("inviter", "device", "phone_hash", "phone_prefix", "address", "ip", "ip_block")
@@ -44,10 +50,13 @@ def ring_graph(members: list[str], edges: pl.DataFrame) -> nx.Graph:
     for a in members:
         g.add_node(("account", a), kind="account", label=a)
     for a, s, low, ref, comp, paid in edges.select(
-            "account_id", "shop_id", "low_reviews", "refunds", "compensations", "paid").iter_rows():
+        "account_id", "shop_id", "low_reviews", "refunds", "compensations", "paid"
+    ).iter_rows():
         g.add_node(("shop", s), kind="shop", label=s)
-        tip = (f"{a} → {s}: {plural(low, 'low rating')}, {plural(ref, 'refund')}, "
-               f"{plural(comp, 'compensation')}, {paid or 0:,.2f} yuan paid")
+        tip = (
+            f"{a} → {s}: {plural(low, 'low rating')}, {plural(ref, 'refund')}, "
+            f"{plural(comp, 'compensation')}, {paid or 0:,.2f} yuan paid"
+        )
         g.add_edge(("account", a), ("shop", s), weight=low + ref + comp, tip=tip)
     return g
 
@@ -70,8 +79,12 @@ def identifier_graph(members: list[str], edges: pl.DataFrame) -> nx.Graph:
         node = (kind, value)
         g.add_node(node, kind=kind, label=value)
         for a in accounts:
-            g.add_edge(("account", a), node, weight=1,
-                       tip=f"{a} used {kind} {value} (shared by {plural(len(accounts), 'member')})")
+            g.add_edge(
+                ("account", a),
+                node,
+                weight=1,
+                tip=f"{a} used {kind} {value} (shared by {plural(len(accounts), 'member')})",
+            )
     return g
 
 
@@ -82,8 +95,7 @@ def cap(g: nx.Graph, limit: int) -> nx.Graph:
         return g
     hubs = sorted((n for n in g if n[0] != "account"), key=lambda n: (-g.degree(n), n))
     keep = set(hubs[: max(limit // 3, 1)])
-    accounts = sorted((n for n in g if n[0] == "account"),
-                      key=lambda n: (-sum(1 for m in g[n] if m in keep), n))
+    accounts = sorted((n for n in g if n[0] == "account"), key=lambda n: (-sum(1 for m in g[n] if m in keep), n))
     keep |= set(accounts[: limit - len(keep)])
     sub = g.subgraph(keep).copy()
     sub.remove_nodes_from([n for n in list(sub) if n[0] != "account" and sub.degree(n) == 0])
@@ -101,15 +113,13 @@ def layout(g: nx.Graph, hub_share: float | None) -> dict:
     many accounts share pulls weakly (1/degree), so a hub does not knot everyone together
     and small shared devices or addresses still show as tight groups."""
     if hub_share is None:
-        return nx.spring_layout(g, seed=SEED, k=1.6 / math.sqrt(g.number_of_nodes()),
-                                iterations=150, weight=None)
+        return nx.spring_layout(g, seed=SEED, k=1.6 / math.sqrt(g.number_of_nodes()), iterations=150, weight=None)
     h = nx.Graph()
     h.add_nodes_from(sorted(g))
     for u, v in g.edges():
         ident = v if u[0] == "account" else u
         h.add_edge(u, v, pull=1.0 / g.degree(ident))
-    pos = nx.spring_layout(h, seed=SEED, k=1.2 / math.sqrt(h.number_of_nodes()),
-                           iterations=200, weight="pull")
+    pos = nx.spring_layout(h, seed=SEED, k=1.2 / math.sqrt(h.number_of_nodes()), iterations=200, weight="pull")
     n_acc = sum(1 for n in g if n[0] == "account")
     hubs = [n for n in g if n[0] != "account" and g.degree(n) > max(12, hub_share * n_acc)]
     if len(hubs) > 1:  # big hubs all land in the middle: set them apart on a small circle
@@ -123,11 +133,9 @@ def layout(g: nx.Graph, hub_share: float | None) -> dict:
     return pos
 
 
-def draw(g: nx.Graph, total: int, hub_share: float | None = None, width: int = 1100,
-         height: int = 620) -> Picture:
+def draw(g: nx.Graph, total: int, hub_share: float | None = None, width: int = 1100, height: int = 620) -> Picture:
     if g.number_of_edges() == 0:
-        return Picture("<p class='muted'>Nothing to draw: no links between the members.</p>",
-                       0, total, [])
+        return Picture("<p class='muted'>Nothing to draw: no links between the members.</p>", 0, total, [])
     pos = layout(g, hub_share)
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
@@ -137,38 +145,46 @@ def draw(g: nx.Graph, total: int, hub_share: float | None = None, width: int = 1
     at = {n: (pad + (p[0] - min(xs)) * sx, pad + (p[1] - min(ys)) * sy) for n, p in pos.items()}
     wmax = max((d.get("weight", 1) for _, _, d in g.edges(data=True)), default=1)
     labels = g.number_of_nodes() <= 60
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
-             f"class='chart graph' role='img' aria-label='case graph' {FONT}>",
-             f"<rect width='{width}' height='{height}' fill='#fbfcfd'/>", "<g class='edges'>"]
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
+        f"class='chart graph' role='img' aria-label='case graph' {FONT}>",
+        f"<rect width='{width}' height='{height}' fill='#fbfcfd'/>",
+        "<g class='edges'>",
+    ]
     for u, v, d in sorted(g.edges(data=True), key=lambda e: (e[0], e[1])):
         (x1, y1), (x2, y2) = at[u], at[v]
         w = 0.6 + 3.4 * d.get("weight", 1) / wmax
         fan = max(g.degree(u), g.degree(v))  # lines into a big hub fade, so small ties show
         op = 0.5 if fan <= 12 else max(0.12, 0.5 * math.sqrt(12 / fan))
-        parts.append(f"<line x1='{x1:.1f}' y1='{y1:.1f}' x2='{x2:.1f}' y2='{y2:.1f}' "
-                     f"stroke='#8a97a8' stroke-opacity='{op:.2f}' stroke-width='{w:.2f}'>"
-                     f"<title>{escape(d.get('tip', ''))}</title></line>")
+        parts.append(
+            f"<line x1='{x1:.1f}' y1='{y1:.1f}' x2='{x2:.1f}' y2='{y2:.1f}' "
+            f"stroke='#8a97a8' stroke-opacity='{op:.2f}' stroke-width='{w:.2f}'>"
+            f"<title>{escape(d.get('tip', ''))}</title></line>"
+        )
     parts.append("</g><g class='nodes'>")
     for n in sorted(g, key=lambda n: (n[0] == "account", n)):
         x, y = at[n]
         kind, label = n
         color = NODE_COLORS.get(kind, "#555")
-        parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{_radius(g, n):.1f}' "
-                     f"class='node node-{escape(kind)}' fill='{color}' stroke='#fff' "
-                     f"stroke-width='1.2'><title>{escape(kind)} {escape(label)} · "
-                     f"{plural(g.degree(n), 'link')}</title></circle>")
+        parts.append(
+            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{_radius(g, n):.1f}' "
+            f"class='node node-{escape(kind)}' fill='{color}' stroke='#fff' "
+            f"stroke-width='1.2'><title>{escape(kind)} {escape(label)} · "
+            f"{plural(g.degree(n), 'link')}</title></circle>"
+        )
         if labels or (kind != "account" and (g.number_of_nodes() <= 90 or g.degree(n) >= 8)):
             short = label if len(label) <= 18 else label[:17] + "…"
             size, ink = (10, "#556") if kind == "account" else (11.5, "#222")
-            parts.append(f"<text x='{x + _radius(g, n) + 3:.1f}' y='{y + 4:.1f}' font-size='{size}' "
-                         f"fill='{ink}' paint-order='stroke' stroke='#fbfcfd' stroke-width='3'>"
-                         f"{escape(short)}</text>")
+            parts.append(
+                f"<text x='{x + _radius(g, n) + 3:.1f}' y='{y + 4:.1f}' font-size='{size}' "
+                f"fill='{ink}' paint-order='stroke' stroke='#fbfcfd' stroke-width='3'>"
+                f"{escape(short)}</text>"
+            )
     parts.append("</g></svg>")
     counts: dict[str, int] = {}
     for kind, _ in g:
         counts[kind] = counts.get(kind, 0) + 1
-    legend = [(k, NODE_COLORS.get(k, "#555"), counts[k])
-              for k in ("account", "shop", *KIND_ORDER) if k in counts]
+    legend = [(k, NODE_COLORS.get(k, "#555"), counts[k]) for k in ("account", "shop", *KIND_ORDER) if k in counts]
     return Picture("".join(parts), g.number_of_nodes(), total, legend)
 
 

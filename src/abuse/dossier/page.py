@@ -60,7 +60,6 @@ pre { background:#f7f8fa; border-radius:8px; padding:12px; overflow:auto; font-s
 """
 
 
-
 def e(value: object) -> str:
     return "" if value is None else escape(str(value), quote=True)
 
@@ -82,8 +81,7 @@ def member_stats(events: pl.DataFrame) -> pl.DataFrame:
         low=((lane == "reviews") & k.str.contains(r"(^|\s)[12]★")).sum(),
         withdrawn=((lane == "reviews") & (k == "withdrawn")).sum(),
         asks=(lane == "refunds").sum(),
-        paid=pl.when((lane == "refunds") & k.str.ends_with("paid")).then(pl.col("amount"))
-        .otherwise(0.0).sum(),
+        paid=pl.when((lane == "refunds") & k.str.ends_with("paid")).then(pl.col("amount")).otherwise(0.0).sum(),
         coupons=((lane == "coupons") & (k == "claim")).sum(),
         redeems=((lane == "coupons") & (k == "redeem")).sum(),
         activity=(lane == "activity").sum(),
@@ -115,9 +113,13 @@ def _figures(d: Dossier, stats: pl.DataFrame) -> str:
     if c.loss_estimate is not None:  # the header's figure, by the same definition
         figs.append((money(c.loss_estimate), f"money at risk: {money_label(c.pattern)}"))
     total = {k: stats[k].sum() or 0 for k in ("low", "withdrawn", "coupons", "redeems")}
-    more = [(d.events.height, "logged events of the members (all history)"),
-            (total["low"], "low ratings (1–2★, all history)"), (total["withdrawn"], "reviews withdrawn (all history)"),
-            (total["coupons"], "coupons claimed (all history)"), (total["redeems"], "coupons redeemed (all history)")]
+    more = [
+        (d.events.height, "logged events of the members (all history)"),
+        (total["low"], "low ratings (1–2★, all history)"),
+        (total["withdrawn"], "reviews withdrawn (all history)"),
+        (total["coupons"], "coupons claimed (all history)"),
+        (total["redeems"], "coupons redeemed (all history)"),
+    ]
     figs += [(f"{int(n):,}", label) for n, label in more if n]
     cells = "".join(f"<div class='fig'><b>{e(v)}</b><span>{e(label)}</span></div>" for v, label in figs)
     return f"<div class='figures'>{cells}</div>"
@@ -125,16 +127,19 @@ def _figures(d: Dossier, stats: pl.DataFrame) -> str:
 
 def _graph_section(d: Dossier) -> str:
     pic = graph.picture(d.case.pattern, d.case.account_ids, d.edges)
-    what = ("accounts and the shops they attacked; a line is one account's low ratings, refund "
-            "and compensation requests on one shop (thicker = more)"
-            if d.case.pattern == "extortion_ring" else
-            "accounts and the identifiers two or more of them share (device, IP, /24 range, "
-            "number block, shipping address, inviter)")
+    what = (
+        "accounts and the shops they attacked; a line is one account's low ratings, refund "
+        "and compensation requests on one shop (thicker = more)"
+        if d.case.pattern == "extortion_ring"
+        else "accounts and the identifiers two or more of them share (device, IP, /24 range, "
+        "number block, shipping address, inviter)"
+    )
     capped = f" <span class='warn'>{e(pic.cap_note())}</span>" if pic.cap_note() else ""
-    legend = "".join(f"<span><i style='background:{col}'></i>{e(kind)} ({n})</span>"
-                     for kind, col, n in pic.legend)
-    return (f"<section><h2>Who is tied to whom</h2><p class='note'>{e(what)}. Hover a node or line "
-            f"for details.{capped}</p><div class='legend'>{legend}</div>{pic.svg}</section>")
+    legend = "".join(f"<span><i style='background:{col}'></i>{e(kind)} ({n})</span>" for kind, col, n in pic.legend)
+    return (
+        f"<section><h2>Who is tied to whom</h2><p class='note'>{e(what)}. Hover a node or line "
+        f"for details.{capped}</p><div class='legend'>{legend}</div>{pic.svg}</section>"
+    )
 
 
 def _timeline_section(d: Dossier) -> str:
@@ -145,23 +150,29 @@ def _timeline_section(d: Dossier) -> str:
     lo = min(times) if times else (ev.min() if len(ev) else 0.0)
     hi = max(ends) if ends else (ev.max() if len(ev) else 3600.0)
     before = int((ev < lo).sum()) if len(ev) else 0
-    marks = [(t, f"{name} {local(ts, c.tz)}") for name, ts in
-             (("first seen", c.first_seen), ("last seen", c.last_seen)) if (t := svg.epoch(ts))]
-    note = (f" {before:,} earlier events (e.g. registrations of old accounts) are outside the "
-            f"chart." if before else "")
-    return (f"<section><h2>What they did, over time</h2><p class='note'>Every logged action of the "
-            f"members per time bin, one strip per kind, each strip on its own scale; dashed red "
-            f"lines mark the case's first and last sighting. Dates in {e(c.tz)}.{e(note)}</p>"
-            f"{svg.timeline(d.events, float(lo), float(hi), c.tz, marks)}</section>")
+    marks = [
+        (t, f"{name} {local(ts, c.tz)}")
+        for name, ts in (("first seen", c.first_seen), ("last seen", c.last_seen))
+        if (t := svg.epoch(ts))
+    ]
+    note = f" {before:,} earlier events (e.g. registrations of old accounts) are outside the chart." if before else ""
+    return (
+        f"<section><h2>What they did, over time</h2><p class='note'>Every logged action of the "
+        f"members per time bin, one strip per kind, each strip on its own scale; dashed red "
+        f"lines mark the case's first and last sighting. Dates in {e(c.tz)}.{e(note)}</p>"
+        f"{svg.timeline(d.events, float(lo), float(hi), c.tz, marks)}</section>"
+    )
 
 
 def _histograms(d: Dossier) -> str:
-    return (f"<section><h2>Clockwork</h2><p class='note'>When in the hour and in the minute the members "
-            f"act, per kind of log, in platform time ({e(d.case.tz)}). People spread out evenly "
-            f"(dashed line); scripts pile up on a few marks. Dark red marks are too full for an even "
-            f"spread (Poisson tail p &lt; 0.001, corrected for 60 marks).</p><div class='hists'>"
-            f"{svg.clock(d.events, 'minute', 'minute of the hour', 'minute')}"
-            f"{svg.clock(d.events, 'second', 'second of the minute', 'second')}</div></section>")
+    return (
+        f"<section><h2>Clockwork</h2><p class='note'>When in the hour and in the minute the members "
+        f"act, per kind of log, in platform time ({e(d.case.tz)}). People spread out evenly "
+        f"(dashed line); scripts pile up on a few marks. Dark red marks are too full for an even "
+        f"spread (Poisson tail p &lt; 0.001, corrected for 60 marks).</p><div class='hists'>"
+        f"{svg.clock(d.events, 'minute', 'minute of the hour', 'minute')}"
+        f"{svg.clock(d.events, 'second', 'second of the minute', 'second')}</div></section>"
+    )
 
 
 def _members_table(d: Dossier, stats: pl.DataFrame) -> str:
@@ -169,27 +180,38 @@ def _members_table(d: Dossier, stats: pl.DataFrame) -> str:
     body = []
     for r in rows.iter_rows(named=True):
         score = r["score"]
-        bar = (f"<span class='score'><i style='width:{100 * score:.0f}%'></i></span>{score:.2f}"
-               if score is not None else "<span class='muted'>no finding</span>")
+        bar = (
+            f"<span class='score'><i style='width:{100 * score:.0f}%'></i></span>{score:.2f}"
+            if score is not None
+            else "<span class='muted'>no finding</span>"
+        )
         reason = r["reason"] or ""
-        cell = (e(reason) if len(reason) <= 160 else
-                f"<details><summary>{e(reason[:150])}…</summary>{e(reason)}</details>")
-        ident = "<br>".join(f"<span class='muted'>{k}</span> <code>{e(r[c])}</code>" for k, c in
-                            (("dev", "device_id"), ("ip", "ip"), ("tel", "phone_prefix")) if r[c])
-        nums = "".join(f"<td class='num'>{int(r[k] or 0):,}</td>" for k in
-                       ("orders", "low", "withdrawn", "asks"))
+        cell = (
+            e(reason) if len(reason) <= 160 else f"<details><summary>{e(reason[:150])}…</summary>{e(reason)}</details>"
+        )
+        ident = "<br>".join(
+            f"<span class='muted'>{k}</span> <code>{e(r[c])}</code>"
+            for k, c in (("dev", "device_id"), ("ip", "ip"), ("tel", "phone_prefix"))
+            if r[c]
+        )
+        nums = "".join(f"<td class='num'>{int(r[k] or 0):,}</td>" for k in ("orders", "low", "withdrawn", "asks"))
         body.append(
             f"<tr><td><code>{e(r['account_id'])}</code><br>{bar}</td><td class='reason'>{cell}</td>"
             f"<td class='mono'>{e(r['registered_at'])}</td><td class='ident'>{ident}</td>{nums}"
             f"<td class='num'>{money(float(r['paid'] or 0))}</td>"
-            f"<td class='num'>{int(r['coupons'] or 0):,} / {int(r['redeems'] or 0):,}</td></tr>")
-    head = ("<tr><th>account · score</th><th>reason</th><th>registered</th><th>device · ip · phone</th>"
-            "<th>orders</th><th>1–2★</th><th>with&shy;drawn</th><th>refund / comp. asks</th>"
-            "<th>paid out (any shop)</th><th>coupons claimed / used</th></tr>")
-    return (f"<section><h2>Members ({rows.height:,})</h2><p class='note'>Score and reason from this "
-            f"run's findings; registration facts from the accounts log; counts and payouts over all "
-            f"history and every shop (the money at risk counts only the case's own, in the window)."
-            f"</p><div style='overflow-x:auto'><table>{head}{''.join(body)}</table></div></section>")
+            f"<td class='num'>{int(r['coupons'] or 0):,} / {int(r['redeems'] or 0):,}</td></tr>"
+        )
+    head = (
+        "<tr><th>account · score</th><th>reason</th><th>registered</th><th>device · ip · phone</th>"
+        "<th>orders</th><th>1–2★</th><th>with&shy;drawn</th><th>refund / comp. asks</th>"
+        "<th>paid out (any shop)</th><th>coupons claimed / used</th></tr>"
+    )
+    return (
+        f"<section><h2>Members ({rows.height:,})</h2><p class='note'>Score and reason from this "
+        f"run's findings; registration facts from the accounts log; counts and payouts over all "
+        f"history and every shop (the money at risk counts only the case's own, in the window)."
+        f"</p><div style='overflow-x:auto'><table>{head}{''.join(body)}</table></div></section>"
+    )
 
 
 def _shops_table(d: Dossier) -> str:
@@ -198,12 +220,15 @@ def _shops_table(d: Dossier) -> str:
     rows = "".join(
         f"<tr><td><code>{e(shop)}</code></td><td class='num'>{m:,}</td><td class='num'>{low:,}</td>"
         f"<td class='num'>{paid:,}</td><td class='num'>{e(money(loss))}</td></tr>"
-        for shop, m, low, paid, loss in d.shops.iter_rows())
+        for shop, m, low, paid, loss in d.shops.iter_rows()
+    )
     total = money(float(d.shops["loss_estimate"].sum()))
-    return (f"<section><h2>Victim shops</h2><p class='note'>What each shop paid the ring: "
-            f"{e(money_label(d.case.pattern))}. The shops add up to the money at risk ({e(total)}).</p>"
-            f"<table><tr><th>shop</th><th>members that attacked it</th><th>low ratings</th>"
-            f"<th>paid requests</th><th>paid</th></tr>{rows}</table></section>")
+    return (
+        f"<section><h2>Victim shops</h2><p class='note'>What each shop paid the ring: "
+        f"{e(money_label(d.case.pattern))}. The shops add up to the money at risk ({e(total)}).</p>"
+        f"<table><tr><th>shop</th><th>members that attacked it</th><th>low ratings</th>"
+        f"<th>paid requests</th><th>paid</th></tr>{rows}</table></section>"
+    )
 
 
 def _texts(d: Dossier) -> str:
@@ -212,17 +237,22 @@ def _texts(d: Dossier) -> str:
     rows = "".join(
         f"<tr><td class='quote'>{e(t)}</td><td class='num'>{uses:,}</td><td class='num'>{m:,}</td>"
         f"<td class='num'>{s:,}</td><td class='num'>{r}★</td></tr>"
-        for t, uses, m, s, r in d.texts.iter_rows())
-    return (f"<section><h2>What they wrote</h2><p class='note'>The members' most repeated low-rating "
-            f"review texts (1–2★, exact text).</p><table><tr><th>text</th><th>times</th><th>members</th>"
-            f"<th>shops</th><th>lowest</th></tr>{rows}</table></section>")
+        for t, uses, m, s, r in d.texts.iter_rows()
+    )
+    return (
+        f"<section><h2>What they wrote</h2><p class='note'>The members' most repeated low-rating "
+        f"review texts (1–2★, exact text).</p><table><tr><th>text</th><th>times</th><th>members</th>"
+        f"<th>shops</th><th>lowest</th></tr>{rows}</table></section>"
+    )
 
 
 def _evidence(d: Dossier) -> str:
     text = json.dumps(d.case.evidence, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    return (f"<section><h2>Evidence</h2><p class='note'>The figures behind the case, as the "
-            f"detector reported them.</p><details><summary>evidence JSON</summary>"
-            f"<pre>{e(text)}</pre></details></section>")
+    return (
+        f"<section><h2>Evidence</h2><p class='note'>The figures behind the case, as the "
+        f"detector reported them.</p><details><summary>evidence JSON</summary>"
+        f"<pre>{e(text)}</pre></details></section>"
+    )
 
 
 def render(d: Dossier, generated_at: datetime) -> str:

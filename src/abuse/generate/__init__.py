@@ -200,9 +200,7 @@ def _planted(w: World) -> dict:
         p["accounts"].update(codes.tolist())
         if cluster:
             p["clusters"].add(cluster)
-    return {
-        k: {"accounts": len(v["accounts"]), "clusters": len(v["clusters"])} for k, v in sorted(out.items())
-    }
+    return {k: {"accounts": len(v["accounts"]), "clusters": len(v["clusters"])} for k, v in sorted(out.items())}
 
 
 def _lookalikes(w: World) -> dict:

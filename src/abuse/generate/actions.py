@@ -126,9 +126,7 @@ def refunds(w: World, order, acc, shop, amount, t, resolve_after, outcome, reaso
         outcome=outcome,
     )
     if kind == "refund":
-        w.refunded_orders.append(
-            np.broadcast_to(np.asarray(order), (n,))[outcome == enum(OUTCOMES, "approved")]
-        )
+        w.refunded_orders.append(np.broadcast_to(np.asarray(order), (n,))[outcome == enum(OUTCOMES, "approved")])
     return codes
 
 

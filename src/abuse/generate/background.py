@@ -138,12 +138,8 @@ def _buyer_refunds(w: World, order, acc, shop, t, live, unhappy, amount) -> None
             rng.choice([APPROVED, REJECTED, PENDING], k, p=[0.84, 0.13, 0.03]),
         )
         partial = rng.random(k) < 0.15
-        amt = np.where(
-            partial, np.maximum(amount[rf] * rng.uniform(0.2, 0.8, k), 1).astype(np.int64), amount[rf]
-        )
-        reason = w.texts.codes(
-            [texts.REFUND_REASONS[i] for i in rng.integers(0, len(texts.REFUND_REASONS), k)]
-        )
+        amt = np.where(partial, np.maximum(amount[rf] * rng.uniform(0.2, 0.8, k), 1).astype(np.int64), amount[rf])
+        reason = w.texts.codes([texts.REFUND_REASONS[i] for i in rng.integers(0, len(texts.REFUND_REASONS), k)])
         refunds(
             w,
             order[rf],

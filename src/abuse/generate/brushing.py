@@ -70,8 +70,11 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
     bought_share = float(rng.uniform(0.0, 1.0))
     n_drop = int(rng.integers(3, 11) if adv else rng.integers(1, 5))
     p_drop = float(rng.uniform(0.2, 0.6) if adv else rng.uniform(0.5, 1.0))
-    lag_med = float(np.exp(rng.uniform(np.log(6 * HOUR), np.log(2 * DAY))) if adv
-                    else np.exp(rng.uniform(np.log(10 * MIN), np.log(8 * HOUR))))
+    lag_med = float(
+        np.exp(rng.uniform(np.log(6 * HOUR), np.log(2 * DAY)))
+        if adv
+        else np.exp(rng.uniform(np.log(10 * MIN), np.log(8 * HOUR)))
+    )
     p_template = float(rng.uniform(0.2, 0.6) if adv else rng.uniform(0.6, 1.0))
     p_four = float(rng.uniform(0.1, 0.25) if adv else rng.uniform(0.0, 0.05))
     burst_days = (3, 13) if adv else (1, 6)
@@ -79,22 +82,27 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
     # members: bought accounts (old, barely used, some on shared group-control phones) and
     # part-timers (ordinary people with ordinary shopping of their own)
     bought = rng.random(size) < bought_share
-    reg = np.where(bought, c.past_times(rng, size, 300, 1100, min_days=60),
-                   c.past_times(rng, size, 300, 1000))
+    reg = np.where(bought, c.past_times(rng, size, 300, 1100, min_days=60), c.past_times(rng, size, 300, 1000))
     device = w.new_devices(size)
     if bought.any() and rng.random() < 0.5:
         pool = w.new_devices(max(1, int(bought.sum()) // int(rng.integers(3, 8))))
         device = np.where(bought & (rng.random(size) < 0.7), rng.choice(pool, size), device)
-    acc = w.new_accounts(reg=reg, device=device, ip=home_ips(rng, size),
-                         phone=phones(rng, size, 0.08), channel=channels(rng, size),
-                         weight=0.0)
+    acc = w.new_accounts(
+        reg=reg,
+        device=device,
+        ip=home_ips(rng, size),
+        phone=phones(rng, size, 0.08),
+        channel=channels(rng, size),
+        weight=0.0,
+    )
     w.plant(acc, "brushing_ring", cluster, "member")
     n_life = np.where(bought, rng.integers(0, 3, size), rng.integers(2, 12 if adv else 8, size))
     life = np.repeat(acc, n_life)
     if len(life):
         shop = pick_weighted(rng, w.shops["weight"], len(life))
-        honest_orders(w, life, shop, c.human_times(rng, len(life), lo=w.acc["reg"][life] + DAY),
-                      unhappy=np.zeros(len(life), bool))
+        honest_orders(
+            w, life, shop, c.human_times(rng, len(life), lo=w.acc["reg"][life] + DAY), unhappy=np.zeros(len(life), bool)
+        )
     clients = rng.choice(candidates, n_clients, replace=False)
     w.brushing_shops.append((cluster, clients))
     # who serves which client: each member at least two of them
@@ -125,24 +133,36 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
         item = np.where(rng.random(m) < 0.8, rng.choice(heroes, m), shop_items(w, np.full(m, shop)))
         gross = w.items["price"][item]
         addr = np.where(rng.random(m) < p_drop, rng.choice(drops, m), w.acc["addr"][who])
-        order = place_orders(w, who, np.full(m, shop), w.items["code"][item], t, gross,
-                             addr=addr, status=np.full(m, STATUS["completed"]))
+        order = place_orders(
+            w, who, np.full(m, shop), w.items["code"][item], t, gross, addr=addr, status=np.full(m, STATUS["completed"])
+        )
         lag = np.exp(rng.normal(np.log(lag_med), 0.8, m)).astype(np.int64) + 2 * MIN
         t_rv = t + lag
         ok = t_rv < c.end
         rating = np.where(rng.random(m) < p_four, 4, 5)
-        txt = [texts.brush_text(rng, style) if rng.random() < p_template
-               else texts.POSITIVE[rng.integers(len(texts.POSITIVE))] for _ in range(m)]
-        post_reviews(w, order[ok], who[ok], np.full(int(ok.sum()), shop), t_rv[ok], rating[ok],
-                     w.texts.codes(txt)[ok])
+        txt = [
+            texts.brush_text(rng, style)
+            if rng.random() < p_template
+            else texts.POSITIVE[rng.integers(len(texts.POSITIVE))]
+            for _ in range(m)
+        ]
+        post_reviews(w, order[ok], who[ok], np.full(int(ok.sum()), shop), t_rv[ok], rating[ok], w.texts.codes(txt)[ok])
         fake += m
         gmv += int(gross.sum())
         back = (rng.random(m) < p_refund) & (t + 3 * DAY < c.end)
         if back.any():  # a few crews take the money back as a refund (a 'refund loop')
             kb = int(back.sum())
-            refunds(w, order[back], who[back], np.full(kb, shop), gross[back],
-                    t[back] + rng.integers(DAY, 3 * DAY, kb), rng.integers(HOUR, DAY, kb),
-                    APPROVED, w.texts.codes(["不想要了"] * kb))
+            refunds(
+                w,
+                order[back],
+                who[back],
+                np.full(kb, shop),
+                gross[back],
+                t[back] + rng.integers(DAY, 3 * DAY, kb),
+                rng.integers(HOUR, DAY, kb),
+                APPROVED,
+                w.texts.codes(["不想要了"] * kb),
+            )
     w.params["brushing_crews"].append({
         "cluster": cluster, "size": size, "clients": n_clients,
         "participation": round(participation, 3), "bought_share": round(bought_share, 3),
@@ -163,17 +183,26 @@ def _launch_shops(w: World, seasoned: np.ndarray) -> None:
         n = w.scaled(60, 160)
         buyers = rng.choice(seasoned, n, replace=False)
         day0 = c.window_start + int(rng.integers(2, 22)) * DAY
-        t = np.where(rng.random(n) < 0.75,
-                     c.human_times(rng, n, lo=day0, hi=day0 + 7 * DAY),
-                     c.human_times(rng, n, lo=day0, hi=c.end))
+        t = np.where(
+            rng.random(n) < 0.75,
+            c.human_times(rng, n, lo=day0, hi=day0 + 7 * DAY),
+            c.human_times(rng, n, lo=day0, hi=c.end),
+        )
         item = rng.integers(0, n_items, n)
         order = place_orders(w, buyers, np.full(n, shop), codes[item], t, price[item].astype(np.int64))
         rv = rng.random(n) < 0.7
         lag = np.exp(rng.normal(np.log(20 * HOUR), 1.0, n)).astype(np.int64) + 10 * MIN
         rv &= t + lag < c.end
         rating = rng.choice([3, 4, 5], n, p=[0.03, 0.12, 0.85])
-        post_reviews(w, order[rv], buyers[rv], np.full(int(rv.sum()), shop), (t + lag)[rv],
-                     rating[rv], w.texts.codes(texts.background_review(rng, rating[rv])))
+        post_reviews(
+            w,
+            order[rv],
+            buyers[rv],
+            np.full(int(rv.sum()), shop),
+            (t + lag)[rv],
+            rating[rv],
+            w.texts.codes(texts.background_review(rng, rating[rv])),
+        )
         w.lookalike(buyers, "launch_week_buyer", f"launch_{s + 1:02d}")
 
 
@@ -188,14 +217,20 @@ def _loyal_customers(w: World, seasoned: np.ndarray, order: np.ndarray) -> None:
         who = np.repeat(fans, k)
         t = c.human_times(rng, len(who))
         item = shop_items(w, np.full(len(who), shop))
-        o = place_orders(w, who, np.full(len(who), shop), w.items["code"][item], t,
-                         w.items["price"][item])
+        o = place_orders(w, who, np.full(len(who), shop), w.items["code"][item], t, w.items["price"][item])
         rv = rng.random(len(who)) < 0.75
         lag = np.exp(rng.normal(np.log(10 * HOUR), 1.0, len(who))).astype(np.int64) + 5 * MIN
         rv &= t + lag < c.end
         rating = rng.choice([4, 5], len(who), p=[0.2, 0.8])
-        post_reviews(w, o[rv], who[rv], np.full(int(rv.sum()), shop), (t + lag)[rv], rating[rv],
-                     w.texts.codes(texts.background_review(rng, rating[rv])))
+        post_reviews(
+            w,
+            o[rv],
+            who[rv],
+            np.full(int(rv.sum()), shop),
+            (t + lag)[rv],
+            rating[rv],
+            w.texts.codes(texts.background_review(rng, rating[rv])),
+        )
         w.lookalike(fans, "loyal_customer", f"loyal_{g + 1:02d}")
 
 
@@ -207,9 +242,14 @@ def _households(w: World, order: np.ndarray) -> None:
         k = int(rng.integers(2, 6))
         addr = w.ids.take("addr", 1)
         device = w.new_devices(1)
-        acc = register_people(w, k, reg=c.past_times(rng, k, 300, 900), addr=np.repeat(addr, k),
-                              device=np.where(rng.random(k) < 0.5, device[0], w.new_devices(k)),
-                              weight=np.zeros(k))
+        acc = register_people(
+            w,
+            k,
+            reg=c.past_times(rng, k, 300, 900),
+            addr=np.repeat(addr, k),
+            device=np.where(rng.random(k) < 0.5, device[0], w.new_devices(k)),
+            weight=np.zeros(k),
+        )
         favs = pick_weighted(rng, w.shops["weight"], int(rng.integers(3, 7)))
         m = rng.integers(3, 9, k)
         who = np.repeat(acc, m)
@@ -221,8 +261,15 @@ def _households(w: World, order: np.ndarray) -> None:
         lag = np.exp(rng.normal(np.log(30 * HOUR), 0.9, len(who))).astype(np.int64)
         rv &= t + lag < c.end
         rating = rng.choice([4, 5], len(who), p=[0.3, 0.7])
-        post_reviews(w, o[rv], who[rv], shop[rv], (t + lag)[rv], rating[rv],
-                     w.texts.codes(texts.background_review(rng, rating[rv])))
+        post_reviews(
+            w,
+            o[rv],
+            who[rv],
+            shop[rv],
+            (t + lag)[rv],
+            rating[rv],
+            w.texts.codes(texts.background_review(rng, rating[rv])),
+        )
         w.lookalike(acc, "household_orders", f"home_{h + 1:03d}")
 
 

@@ -111,9 +111,7 @@ def people_claims(w: World, people: np.ndarray) -> None:
             )
 
 
-def spend(
-    w: World, camp: dict, acc: np.ndarray, coupon: np.ndarray, t_claim: np.ndarray, redeem_p: float
-) -> None:
+def spend(w: World, camp: dict, acc: np.ndarray, coupon: np.ndarray, t_claim: np.ndarray, redeem_p: float) -> None:
     """Ordinary use: redeem on an order above the threshold, sometimes refund and get the
     coupon back (and use it again later); unused coupons expire."""
     rng, n, end = w.rng, len(acc), w.clock.end
@@ -154,18 +152,14 @@ def spend(
             coupon_orders(w, camp, acc[again], coupon[again], t2[again])
 
 
-def coupon_orders(
-    w: World, camp: dict, acc, coupon, t, gross=None, shop=None, addr=None, device=None, ip=None
-):
+def coupon_orders(w: World, camp: dict, acc, coupon, t, gross=None, shop=None, addr=None, device=None, ip=None):
     rng, n = w.rng, len(acc)
     if shop is None:
         shop = pick_weighted(rng, w.shops["weight"], n)
     item = shop_items(w, shop)
     if gross is None:
         base = w.items["price"][item]
-        gross = np.maximum(
-            base, camp["threshold"] + np.exp(rng.normal(np.log(3000), 1.0, n)).astype(np.int64)
-        )
+        gross = np.maximum(base, camp["threshold"] + np.exp(rng.normal(np.log(3000), 1.0, n)).astype(np.int64))
     discount = np.minimum(camp["face"], np.maximum(gross - 1, 0))
     order = place_orders(
         w,

@@ -67,8 +67,9 @@ def _events(w: World, rng, acc, t, action, target, device=None, ip=None, dur=Non
     ip = w.acc["ip"][acc] if ip is None else np.broadcast_to(np.asarray(ip, np.int64), (n,))
     dur = np.round(np.exp(rng.normal(np.log(6), 0.8, n)), 3) if dur is None else dur
     sess = w.ids.take("session", n)
-    cols = dict(account_id=acc, ts=t, action=action, session_id=sess, duration_s=dur, target_id=target,
-                device_id=device, ip=ip)
+    cols = dict(
+        account_id=acc, ts=t, action=action, session_id=sess, duration_s=dur, target_id=target, device_id=device, ip=ip
+    )
     if login:
         lt = t - rng.integers(2 * SEC, 40 * SEC, n)
         cols = {k: np.concatenate([np.broadcast_to(v, (n,)), np.broadcast_to(v, (n,))]) for k, v in cols.items()}
@@ -198,7 +199,10 @@ def _fresh_accounts(w: World, rng, n: int, blocks: np.ndarray) -> np.ndarray:
     c = w.clock
     reg = c.window_start - rng.integers(3, 90, n) * DAY + rng.integers(0, DAY, n)
     return w.new_accounts(
-        reg=reg, device=w.new_devices(n), ip=block_ips(rng, n, blocks), phone=phones(rng, n, 0.4),
+        reg=reg,
+        device=w.new_devices(n),
+        ip=block_ips(rng, n, blocks),
+        phone=phones(rng, n, 0.4),
         channel=np.zeros(n, np.int64),
     )
 
@@ -206,7 +210,7 @@ def _fresh_accounts(w: World, rng, n: int, blocks: np.ndarray) -> np.ndarray:
 def _client_targets(rng, tg: _Targets, k: int) -> np.ndarray:
     """Contest entries or posts that paid: some new, most of modest organic popularity."""
     order = np.argsort(-tg.weight)
-    mid = order[int(0.05 * tg.n): int(0.9 * tg.n)]
+    mid = order[int(0.05 * tg.n) : int(0.9 * tg.n)]
     out = [TARGET_BASE + int(x) for x in rng.choice(mid, k, replace=False)]
     return np.array([tg.new() if rng.random() < 0.3 else t for t in out], np.int64)
 
@@ -242,8 +246,16 @@ def _farm(w: World, rng, cluster: str, kind: str, people, tg: _Targets):
         n_targets = max(n_targets, 2)  # one target over residential proxies: see README (a gap)
     targets = _client_targets(rng, tg, n_targets)
     acts = rng.choice([ACT["vote"], ACT["like"], ACT["follow"], ACT["view"]], n_targets, p=[0.5, 0.25, 0.15, 0.1])
-    info = {"cluster": cluster, "kind": kind, "accounts": int(len(members)), "bought": int(n_real),
-            "blocks": n_blocks, "hosts": int(len(hosts)), "residential": bool(residential), "targets": [f"t_{t}" for t in targets.tolist()]}
+    info = {
+        "cluster": cluster,
+        "kind": kind,
+        "accounts": int(len(members)),
+        "bought": int(n_real),
+        "blocks": n_blocks,
+        "hosts": int(len(hosts)),
+        "residential": bool(residential),
+        "targets": [f"t_{t}" for t in targets.tolist()],
+    }
     if kind in ("lockstep",) or (kind == "mixed" and rng.random() < 0.6):
         info.update(_lockstep(w, rng, members, phone_of, host_of, targets, acts, adv))
     elif kind == "recharge":
@@ -254,9 +266,16 @@ def _farm(w: World, rng, cluster: str, kind: str, people, tg: _Targets):
     if adv:  # cover: likes and views on popular targets, as real users would
         k = int(len(members) * rng.uniform(1, 4))
         who = rng.integers(0, len(members), k)
-        _events(w, rng, members[who], c.human_times(rng, k, lo=c.window_start),
-                rng.choice([ACT["like"], ACT["view"]], k), tg.pick(rng, k),
-                device=phone_of[who], ip=host_of[who])
+        _events(
+            w,
+            rng,
+            members[who],
+            c.human_times(rng, k, lo=c.window_start),
+            rng.choice([ACT["like"], ACT["view"]], k),
+            tg.pick(rng, k),
+            device=phone_of[who],
+            ip=host_of[who],
+        )
     names = {v: k for k, v in ACT.items()}
     for t, a in zip(targets.tolist(), acts.tolist()):
         w.inflated_targets.append((cluster, int(t), names[int(a)]))
@@ -278,8 +297,18 @@ def _lockstep(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
             go = np.array([g for g in go if (g, j) not in followed], np.int64)
             followed.update((int(g), j) for g in go)
         t = t0 + (np.abs(rng.normal(0, jitter, len(go))) * SEC).astype(np.int64)
-        _events(w, rng, members[go], t, acts[j], targets[j], device=phone_of[go], ip=host_of[go],
-                dur=np.round(rng.uniform(0.8, 3.0, len(go)), 3), login=rng.random() < 0.5)
+        _events(
+            w,
+            rng,
+            members[go],
+            t,
+            acts[j],
+            targets[j],
+            device=phone_of[go],
+            ip=host_of[go],
+            dur=np.round(rng.uniform(0.8, 3.0, len(go)), 3),
+            login=rng.random() < 0.5,
+        )
     return {"bursts": n_bursts, "jitter_s": round(float(jitter), 2)}
 
 
@@ -301,8 +330,18 @@ def _slow_drip(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
         rows_t.append(c.human_times(rng, len(a), lo=d0, hi=d0 + span * DAY))
         rows_j.append(np.full(len(a), j))
     a, t, j = np.concatenate(rows_a), np.concatenate(rows_t), np.concatenate(rows_j)
-    _events(w, rng, members[a], t, acts[j], targets[j], device=phone_of[a], ip=host_of[a],
-            dur=np.round(rng.uniform(1.0, 8.0, len(a)), 3), login=True)
+    _events(
+        w,
+        rng,
+        members[a],
+        t,
+        acts[j],
+        targets[j],
+        device=phone_of[a],
+        ip=host_of[a],
+        dur=np.round(rng.uniform(1.0, 8.0, len(a)), 3),
+        login=True,
+    )
     return {"days": span, "events": int(len(a))}
 
 
@@ -316,17 +355,37 @@ def _recharge(w, rng, members, phone_of, host_of, targets, adv) -> dict:
     yuan = rng.choice([1, 2, 3, 5, 10], n, p=[0.3, 0.25, 0.15, 0.2, 0.1])
     per_yuan = int(rng.choice([3, 5, 10]))
     order = w.ids.take("order", n)
-    w.sink.add("orders", order_id=order, account_id=members[who], shop_id=TOPUP_SHOP, item_id=TOPUP_ITEM,
-               amount=yuan * 100, discount=0, created_at=t, device_id=phone_of[who], ip=host_of[who],
-               ship_addr_hash=-1, status=2)
+    w.sink.add(
+        "orders",
+        order_id=order,
+        account_id=members[who],
+        shop_id=TOPUP_SHOP,
+        item_id=TOPUP_ITEM,
+        amount=yuan * 100,
+        discount=0,
+        created_at=t,
+        device_id=phone_of[who],
+        ip=host_of[who],
+        ship_addr_hash=-1,
+        status=2,
+    )
     votes = yuan * per_yuan
     idx = np.repeat(np.arange(n), votes)
     first = t + _human_delay(rng, n, rng.uniform(20, 200), 0.6, 5)
     step = np.concatenate([np.arange(v) for v in votes]) * int(rng.uniform(1.5, 6) * SEC)
     tv = first[idx] + step + rng.integers(0, 900, len(idx))
     tgt = targets[rng.integers(0, len(targets), n)][idx]
-    _events(w, rng, members[who][idx], tv, ACT["vote"], tgt, device=phone_of[who][idx], ip=host_of[who][idx],
-            dur=np.round(rng.uniform(0.5, 2.0, len(idx)), 3))
+    _events(
+        w,
+        rng,
+        members[who][idx],
+        tv,
+        ACT["vote"],
+        tgt,
+        device=phone_of[who][idx],
+        ip=host_of[who][idx],
+        dur=np.round(rng.uniform(0.5, 2.0, len(idx)), 3),
+    )
     return {"topups": int(n), "votes_per_yuan": per_yuan}
 
 

@@ -108,8 +108,9 @@ def _number_ids(w: World, f: dict[str, dict[str, np.ndarray]]) -> None:
     ):
         for c in cols:
             f[kind][c] = _apply(acc, f[kind][c], ID_BASE["account"])
-    w.truth_accounts = [(_apply(acc, c, ID_BASE["account"]), pattern, cluster, role)
-                        for c, pattern, cluster, role in w.truth_accounts]
+    w.truth_accounts = [
+        (_apply(acc, c, ID_BASE["account"]), pattern, cluster, role) for c, pattern, cluster, role in w.truth_accounts
+    ]
     w.lookalikes = [(_apply(acc, c, ID_BASE["account"]), kind, group) for c, kind, group in w.lookalikes]
 
     orders = _time_rank(f["orders"]["order_id"], f["orders"]["created_at"])

@@ -42,9 +42,7 @@ def plant_hoarding(w: World) -> None:
         size = int(rng.integers(50, hi + 1))
         chosen = [
             targets[i]
-            for i in sorted(
-                rng.choice(len(targets), min(len(targets), int(rng.integers(1, 3))), replace=False)
-            )
+            for i in sorted(rng.choice(len(targets), min(len(targets), int(rng.integers(1, 3))), replace=False))
         ]
         _batch(w, f"batch_{b + 1:02d}", size, chosen)
 
@@ -73,9 +71,7 @@ def _batch(w: World, cluster: str, size: int, camps: list[dict]) -> None:
     blocks = random_blocks(rng, int(rng.integers(1, 4) if not stealthy else rng.integers(3, 10)))
     ip = block_ips(rng, size, blocks)
     common_channel = bool(rng.random() < 0.8)
-    channel = (
-        np.full(size, rng.integers(len(CHANNELS))) if common_channel else rng.integers(0, len(CHANNELS), size)
-    )
+    channel = np.full(size, rng.integers(len(CHANNELS))) if common_channel else rng.integers(0, len(CHANNELS), size)
     acc = w.new_accounts(reg=reg, device=device, ip=ip, phone=phone, channel=channel)
     inviter = bool(rng.random() < 0.5)
     if inviter:  # re-deliver the registrations with the batch leader as inviter
@@ -121,9 +117,7 @@ def _batch(w: World, cluster: str, size: int, camps: list[dict]) -> None:
     )
 
 
-def _extract(
-    w: World, camp, acc, coupon, t_claim, device, blocks, drops, shops, never_use, exact, loop
-) -> None:
+def _extract(w: World, camp, acc, coupon, t_claim, device, blocks, drops, shops, never_use, exact, loop) -> None:
     """Turn claimed coupons into value: most lapse, the rest go to pooled orders."""
     rng, n, end = w.rng, len(acc), w.clock.end
     t = t_claim + rng.integers(10 * MIN, 3 * DAY, n)
@@ -261,8 +255,11 @@ def plant_adaptive_hoarding(w: World) -> None:
 
 def _adaptive(w: World) -> None:
     rng, c = w.rng, w.clock
-    targets = [k for k in w.campaigns if not k["flash"] and k["threshold"] > 0
-               and w.clock.window_start <= k["released"] < c.end - 4 * DAY]
+    targets = [
+        k
+        for k in w.campaigns
+        if not k["flash"] and k["threshold"] > 0 and w.clock.window_start <= k["released"] < c.end - 4 * DAY
+    ]
     if not targets:
         return
     n_crews = max(2, int(round(rng.integers(2, 5) * w.scale**0.5)))
@@ -297,9 +294,13 @@ def _maintained(w: World, cluster: str, size: int, camps: list[dict]) -> None:
     )
     w.plant(acc, "coupon_hoarding", cluster, "batch")
     _look_alive(w, acc)
-    _claim_and_redeem(w, cluster, acc, camps, {"virtual_share": virtual_share,
-                                               "per_drop": per_drop, "drops": len(drops),
-                                               "waves": n_waves})
+    _claim_and_redeem(
+        w,
+        cluster,
+        acc,
+        camps,
+        {"virtual_share": virtual_share, "per_drop": per_drop, "drops": len(drops), "waves": n_waves},
+    )
 
 
 def _look_alive(w: World, acc: np.ndarray) -> None:
@@ -308,8 +309,7 @@ def _look_alive(w: World, acc: np.ndarray) -> None:
     n_sess = rng.integers(2, 9, size)
     who = np.repeat(acc, n_sess)
     starts = c.human_times(rng, len(who), lo=np.maximum(w.acc["reg"][who] + HOUR, c.start))
-    sessions(w, who, starts, rng.integers(2, 7, len(who)), None, action_p={"view": 0.8, "like": 0.1,
-                                                                           "checkin": 0.1})
+    sessions(w, who, starts, rng.integers(2, 7, len(who)), None, action_p={"view": 0.8, "like": 0.1, "checkin": 0.1})
     n_plain = rng.integers(0, 3, size)
     buyer = np.repeat(acc, n_plain)
     shop = pick_weighted(rng, w.shops["weight"], len(buyer))
@@ -347,11 +347,29 @@ def _claim_and_redeem(w: World, cluster: str, acc: np.ndarray, camps: list[dict]
         gross = camp["threshold"] + np.where(at, 0, over)
         it = rng.choice(resale, k)
         u = who[used]
-        order = place_orders(w, u, w.items["shop"][it], w.items["code"][it], t_use[used], gross,
-                             discount=camp["face"], coupon=coupon[used],
-                             device=w.acc["device"][u], ip=w.acc["ip"][u])
-        coupon_events(w, camp["code"], coupon[used], u, "redeem", t_use[used], order=order,
-                      device=w.acc["device"][u], ip=w.acc["ip"][u])
+        order = place_orders(
+            w,
+            u,
+            w.items["shop"][it],
+            w.items["code"][it],
+            t_use[used],
+            gross,
+            discount=camp["face"],
+            coupon=coupon[used],
+            device=w.acc["device"][u],
+            ip=w.acc["ip"][u],
+        )
+        coupon_events(
+            w,
+            camp["code"],
+            coupon[used],
+            u,
+            "redeem",
+            t_use[used],
+            order=order,
+            device=w.acc["device"][u],
+            ip=w.acc["ip"][u],
+        )
     tactics = set(MAINTAINED)
     if claim_span > 300:
         tactics.add("slow_claims")

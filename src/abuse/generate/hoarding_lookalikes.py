@@ -25,8 +25,7 @@ def hoarding_lookalikes(w: World, people: np.ndarray) -> None:
 
 
 def _camps(w: World) -> list[dict]:
-    return [k for k in w.campaigns if not k["flash"] and w.clock.window_start <= k["released"]
-            < w.clock.end - DAY]
+    return [k for k in w.campaigns if not k["flash"] and w.clock.window_start <= k["released"] < w.clock.end - DAY]
 
 
 def _human_claims(w: World, acc: np.ndarray, device=None, ip=None, per_acc=(1, 3)) -> None:
@@ -44,8 +43,7 @@ def _human_claims(w: World, acc: np.ndarray, device=None, ip=None, per_acc=(1, 3
             if t[0] >= min(camp["expires"], w.clock.end):
                 continue
             dev = None if device is None else np.array([device[i]])
-            coupon = claim(w, camp, np.array([a]), t, device=dev,
-                           ip=None if ip is None else np.array([ip[i]]))
+            coupon = claim(w, camp, np.array([a]), t, device=dev, ip=None if ip is None else np.array([ip[i]]))
             spend(w, camp, np.array([a]), coupon, t, redeem_p=float(rng.uniform(0.4, 0.8)))
 
 
@@ -56,8 +54,16 @@ def _ordinary_life(w: World, acc: np.ndarray, device=None, ip=None) -> None:
     idx = np.repeat(np.arange(len(acc)), n_sess)
     who = acc[idx]
     starts = c.human_times(rng, len(who), lo=np.maximum(w.acc["reg"][who] + HOUR, c.start))
-    sessions(w, who, starts, rng.integers(2, 10, len(who)), None, action_p=HUMAN_ACTIONS,
-             device=None if device is None else device[idx], ip=None if ip is None else ip[idx])
+    sessions(
+        w,
+        who,
+        starts,
+        rng.integers(2, 10, len(who)),
+        None,
+        action_p=HUMAN_ACTIONS,
+        device=None if device is None else device[idx],
+        ip=None if ip is None else ip[idx],
+    )
     n_orders = rng.integers(1, 6, len(acc))
     buyer = np.repeat(acc, n_orders)
     t = c.human_times(rng, len(buyer), lo=np.maximum(w.acc["reg"][buyer] + HOUR, c.start))
@@ -125,8 +131,16 @@ def _procurement(w: World) -> None:
             t2 = t + (rng.uniform(0.1, 3, len(who)) * DAY).astype(np.int64)
             live = t2 < min(camp["expires"], c.end)
             if live.any():
-                coupon_orders(w, camp, who[live], coupon[live], t2[live], gross=gross[live],
-                              shop=w.items["shop"][it[live]], addr=np.full(int(live.sum()), addr[0]))
+                coupon_orders(
+                    w,
+                    camp,
+                    who[live],
+                    coupon[live],
+                    t2[live],
+                    gross=gross[live],
+                    shop=w.items["shop"][it[live]],
+                    addr=np.full(int(live.sum()), addr[0]),
+                )
         w.lookalike(acc, "procurement_accounts", f"procurement_{k + 1:02d}")
 
 
@@ -145,9 +159,9 @@ def _deal_hunters(w: World, people: np.ndarray) -> None:
         if not used.any():
             continue
         m = int(used.sum())
-        top_up = np.where(rng.random(m) < 0.12, 0,
-                          np.round(camp["threshold"] * rng.uniform(0.01, 0.3, m)).astype(np.int64))
+        top_up = np.where(
+            rng.random(m) < 0.12, 0, np.round(camp["threshold"] * rng.uniform(0.01, 0.3, m)).astype(np.int64)
+        )
         gross = (camp["threshold"] + top_up) if camp["threshold"] else None
         coupon_orders(w, camp, who[used], coupon[used], t2[used], gross=gross)
     w.lookalike(hunters, "deal_hunter", "deal_hunters")
-

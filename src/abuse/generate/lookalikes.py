@@ -126,9 +126,7 @@ def bad_shops(w: World, people: np.ndarray) -> None:
 def _bad_shop_texts(rng, rating):
     return [
         texts.BAD_SHOP[i] if r <= 2 else "一般"
-        for i, r in zip(
-            rng.integers(0, len(texts.BAD_SHOP), len(rating)).tolist(), rating.tolist(), strict=True
-        )
+        for i, r in zip(rng.integers(0, len(texts.BAD_SHOP), len(rating)).tolist(), rating.tolist(), strict=True)
     ]
 
 
@@ -146,38 +144,51 @@ def serial_complainers(w: World, people: np.ndarray) -> None:
         shop = rng.choice(len(p_shop), n, replace=False, p=p_shop)
         t = c.human_times(rng, n, lo=c.start, hi=c.end - 4 * DAY)
         item = shop_items(w, shop)
-        order = place_orders(w, np.full(n, a), shop, w.items["code"][item], t,
-                             w.items["price"][item])
+        order = place_orders(w, np.full(n, a), shop, w.items["code"][item], t, w.items["price"][item])
         acc = np.full(n, a)
         rating = np.where(rng.random(n) < 0.8, 1, 2)
         t_rv = t + rng.integers(DAY, 3 * DAY, n)
-        review = post_reviews(w, order, acc, shop, t_rv, rating,
-                              w.texts.codes(texts.background_review(rng, rating)))
+        review = post_reviews(w, order, acc, shop, t_rv, rating, w.texts.codes(texts.background_review(rng, rating)))
         ask = rng.random(n) < 0.7
         t_rf = t_rv + rng.integers(HOUR, DAY, n)
         outcome = rng.choice([APPROVED, REJECTED, PENDING], n, p=[0.55, 0.4, 0.05])
         resolve = rng.integers(2 * HOUR, 2 * DAY, n)
-        reason = w.texts.codes([texts.REFUND_REASONS[i]
-                                for i in rng.integers(0, len(texts.REFUND_REASONS), n)])
-        refunds(w, order[ask], acc[ask], shop[ask], w.items["price"][item][ask], t_rf[ask],
-                resolve[ask], outcome[ask], reason[ask])
+        reason = w.texts.codes([texts.REFUND_REASONS[i] for i in rng.integers(0, len(texts.REFUND_REASONS), n)])
+        refunds(
+            w,
+            order[ask],
+            acc[ask],
+            shop[ask],
+            w.items["price"][item][ask],
+            t_rf[ask],
+            resolve[ask],
+            outcome[ask],
+            reason[ask],
+        )
         comp = rng.random(n) < 0.1
         if comp.any():
             k = int(comp.sum())
-            refunds(w, order[comp], acc[comp], shop[comp], rng.integers(500, 5000, k),
-                    t_rf[comp] + HOUR, rng.integers(2 * HOUR, 2 * DAY, k),
-                    rng.choice([APPROVED, REJECTED], k),
-                    w.texts.codes([texts.COMPENSATION_REASONS[i] for i in rng.integers(0, 5, k)]),
-                    kind="compensation")
+            refunds(
+                w,
+                order[comp],
+                acc[comp],
+                shop[comp],
+                rng.integers(500, 5000, k),
+                t_rf[comp] + HOUR,
+                rng.integers(2 * HOUR, 2 * DAY, k),
+                rng.choice([APPROVED, REJECTED], k),
+                w.texts.codes([texts.COMPENSATION_REASONS[i] for i in rng.integers(0, 5, k)]),
+                kind="compensation",
+            )
         # once in a while, satisfied by the refund, they raise or withdraw the review
         happy = ask & (outcome == APPROVED) & (rng.random(n) < 0.15)
         if happy.any():
             k = int(happy.sum())
             t_ch = t_rf[happy] + resolve[happy] + rng.integers(HOUR, 2 * DAY, k)
-            follow = w.texts.codes([texts.FOLLOW_UPS[i]
-                                    for i in rng.integers(0, len(texts.FOLLOW_UPS), k)])
-            change_reviews(w, review[happy], order[happy], acc[happy], shop[happy], t_ch,
-                           rng.integers(3, 6, k), follow, "amended")
+            follow = w.texts.codes([texts.FOLLOW_UPS[i] for i in rng.integers(0, len(texts.FOLLOW_UPS), k)])
+            change_reviews(
+                w, review[happy], order[happy], acc[happy], shop[happy], t_ch, rng.integers(3, 6, k), follow, "amended"
+            )
     w.lookalike(who, "serial_complainer", "serial")
 
 
@@ -198,14 +209,23 @@ def adversarial_lookalikes(w: World, people: np.ndarray) -> None:
     order = np.argsort(-w.shops["weight"], kind="stable")
     n_shops = len(order)
     # a genuine quality problem at one or two mid-sized shops
-    for s, shop in enumerate(rng.choice(order[n_shops // 10 : n_shops // 2],
-                                        int(rng.integers(1, 3)), replace=False).tolist()):
+    for s, shop in enumerate(
+        rng.choice(order[n_shops // 10 : n_shops // 2], int(rng.integers(1, 3)), replace=False).tolist()
+    ):
         n = max(10, int(round(rng.uniform(25, 80) * w.scale)))
         buyers = rng.choice(seasoned, n, replace=False)
         day0 = c.window_start + int(rng.integers(0, 15)) * DAY
         t = c.human_times(rng, n, lo=day0, hi=day0 + int(rng.integers(3, 20)) * DAY)
-        _complain(w, rng, buyers, np.full(n, shop), t, p_words=float(rng.uniform(0, 0.4)),
-                  p_withdraw=float(rng.uniform(0.05, 0.3)), text=texts.BAD_SHOP)
+        _complain(
+            w,
+            rng,
+            buyers,
+            np.full(n, shop),
+            t,
+            p_words=float(rng.uniform(0, 0.4)),
+            p_withdraw=float(rng.uniform(0.05, 0.3)),
+            text=texts.BAD_SHOP,
+        )
         w.lookalike(buyers, "quality_problem_shop", f"quality_shop_{s + 1:02d}")
     # loud serial complainers: alone, but everywhere
     who = rng.choice(seasoned, max(5, int(round(rng.uniform(15, 35) * w.scale))), replace=False)
@@ -215,33 +235,42 @@ def adversarial_lookalikes(w: World, people: np.ndarray) -> None:
         n = int(rng.integers(4, 16))
         shop = rng.choice(n_shops, n, replace=False, p=p_shop)
         t = c.human_times(rng, n, lo=c.start, hi=c.end - 3 * DAY)
-        _complain(w, rng, np.full(n, a), shop, t, p_words=float(rng.uniform(0.1, 0.6)),
-                  p_withdraw=float(rng.uniform(0.1, 0.4)), text=texts.NEGATIVE)
+        _complain(
+            w,
+            rng,
+            np.full(n, a),
+            shop,
+            t,
+            p_words=float(rng.uniform(0.1, 0.6)),
+            p_withdraw=float(rng.uniform(0.1, 0.4)),
+            text=texts.NEGATIVE,
+        )
     w.lookalike(who, "loud_complainer", "loud")
     # procurement: one company's accounts, one shipping address, regular suppliers
     for k in range(int(rng.integers(1, 4))):
         n = int(rng.integers(5, 16))
         addr = w.ids.take("addr", 1)
-        acc = register_people(w, n, reg=c.past_times(rng, n, 200, 700, 30),
-                              addr=np.full(n, addr[0]), weight=np.zeros(n))
-        suppliers = rng.choice(order[n_shops // 20 : n_shops // 2], int(rng.integers(4, 13)),
-                               replace=False)
+        acc = register_people(
+            w, n, reg=c.past_times(rng, n, 200, 700, 30), addr=np.full(n, addr[0]), weight=np.zeros(n)
+        )
+        suppliers = rng.choice(order[n_shops // 20 : n_shops // 2], int(rng.integers(4, 13)), replace=False)
         m = int(n * rng.integers(8, 25))
         buyer = rng.choice(acc, m)
-        honest_orders(w, buyer, rng.choice(suppliers, m), c.human_times(rng, m),
-                      unhappy=np.zeros(m, bool), review_p=0.3)
+        honest_orders(
+            w, buyer, rng.choice(suppliers, m), c.human_times(rng, m), unhappy=np.zeros(m, bool), review_p=0.3
+        )
         for _ in range(int(rng.integers(2, 5))):  # a bad delivery: several complain together
             shop = int(rng.choice(suppliers))
             day0 = c.window_start + int(rng.integers(0, 26)) * DAY
             who_k = rng.choice(acc, int(rng.integers(2, min(n, 6) + 1)), replace=False)
             t = c.human_times(rng, len(who_k), lo=day0, hi=day0 + DAY)
-            _complain(w, rng, who_k, np.full(len(who_k), shop), t, p_words=0.1,
-                      p_withdraw=0.1, text=texts.NEGATIVE)
+            _complain(w, rng, who_k, np.full(len(who_k), shop), t, p_words=0.1, p_withdraw=0.1, text=texts.NEGATIVE)
         w.lookalike(acc, "procurement", f"company_{k + 1:02d}")
 
 
-def _complain(w: World, rng: np.random.Generator, acc, shop, t, *, p_words: float,
-              p_withdraw: float, text: list[str]) -> None:
+def _complain(
+    w: World, rng: np.random.Generator, acc, shop, t, *, p_words: float, p_withdraw: float, text: list[str]
+) -> None:
     """Honest complaints: an order, a 1-2 star review (some with words asking for
     compensation), a refund request most of the time, now and then a withdrawal once
     refunded."""
@@ -253,22 +282,21 @@ def _complain(w: World, rng: np.random.Generator, acc, shop, t, *, p_words: floa
     ok = t_rv < end
     acc, shop, order, price, t_rv = acc[ok], shop[ok], order[ok], price[ok], t_rv[ok]
     n = len(acc)
-    body = [text[int(rng.integers(len(text)))]
-            + ("，" + COMP_WORDS[int(rng.integers(len(COMP_WORDS)))] if rng.random() < p_words else "")
-            for _ in range(n)]
-    review = post_reviews(w, order, acc, shop, t_rv, rng.choice([1, 2], n),
-                          w.texts.codes(body))
+    body = [
+        text[int(rng.integers(len(text)))]
+        + ("，" + COMP_WORDS[int(rng.integers(len(COMP_WORDS)))] if rng.random() < p_words else "")
+        for _ in range(n)
+    ]
+    review = post_reviews(w, order, acc, shop, t_rv, rng.choice([1, 2], n), w.texts.codes(body))
     ask = rng.random(n) < 0.7
     t_rf = t_rv + rng.integers(HOUR, DAY, n)
     resolve = rng.integers(2 * HOUR, 2 * DAY, n)
     outcome = rng.choice([APPROVED, REJECTED, PENDING], n, p=[0.6, 0.35, 0.05])
     reason = w.texts.codes([texts.REFUND_REASONS[i] for i in rng.integers(0, len(texts.REFUND_REASONS), n)])
     if ask.any():
-        refunds(w, order[ask], acc[ask], shop[ask], price[ask], t_rf[ask], resolve[ask],
-                outcome[ask], reason[ask])
+        refunds(w, order[ask], acc[ask], shop[ask], price[ask], t_rf[ask], resolve[ask], outcome[ask], reason[ask])
     happy = ask & (outcome == APPROVED) & (rng.random(n) < p_withdraw)
     t_ch = t_rf + resolve + rng.integers(HOUR, 2 * DAY, n)
     happy &= t_ch < end
     if happy.any():
-        change_reviews(w, review[happy], order[happy], acc[happy], shop[happy], t_ch[happy],
-                       -1, -1, "withdrawn")
+        change_reviews(w, review[happy], order[happy], acc[happy], shop[happy], t_ch[happy], -1, -1, "withdrawn")

@@ -57,8 +57,15 @@ def _refunders(w: World, cluster: str, size: int) -> None:
         if rng.random() < 0.6:
             dev = w.new_devices(max(1, size // 2))
             device = np.where(rng.random(size) < 0.6, rng.choice(dev, size), device)
-    acc = w.new_accounts(reg=reg, device=device, ip=home_ips(rng, size), addr=addr,
-                         phone=phones(rng, size, 0.05), channel=channels(rng, size), weight=0.0)
+    acc = w.new_accounts(
+        reg=reg,
+        device=device,
+        ip=home_ips(rng, size),
+        addr=addr,
+        phone=phones(rng, size, 0.05),
+        channel=channels(rng, size),
+        weight=0.0,
+    )
     w.plant(acc, "serial_refunder", cluster, "member")
     claim_rate = float(rng.uniform(0.5, 0.75) if adv else rng.uniform(0.6, 0.95))
     pay_rate = float(rng.uniform(0.7, 0.95))
@@ -76,14 +83,12 @@ def _refunders(w: World, cluster: str, size: int) -> None:
     t = c.human_times(rng, m, lo=c.window_start, hi=c.end - 3 * DAY)
     item = cheap_items(w, shop)
     gross = w.items["price"][item]
-    order = place_orders(w, who, shop, w.items["code"][item], t, gross,
-                         status=np.full(m, STATUS["completed"]))
+    order = place_orders(w, who, shop, w.items["code"][item], t, gross, status=np.full(m, STATUS["completed"]))
     claim = rng.random(m) < claim_rate
     comp = claim & (rng.random(m) < p_comp)
     refund = claim & (~comp | (rng.random(m) < 0.3))  # compensation instead of, or on top of
     paid = rng.random(m) < pay_rate
-    story = np.where(rng.random(m) < p_story, rng.choice(stories, m),
-                     rng.integers(0, len(texts.REFUNDER_REASONS), m))
+    story = np.where(rng.random(m) < p_story, rng.choice(stories, m), rng.integers(0, len(texts.REFUNDER_REASONS), m))
     reason = w.texts.codes([texts.REFUNDER_REASONS[i] for i in story.tolist()])
     t_rf = t + np.exp(rng.normal(np.log(20 * HOUR), 0.7, m)).astype(np.int64)
     resolve = rng.integers(2 * HOUR, 2 * DAY, m)
@@ -94,22 +99,45 @@ def _refunders(w: World, cluster: str, size: int) -> None:
     if refund.any():
         s = refund
         amt = np.where(rng.random(m) < 0.7, gross, (gross * rng.uniform(0.3, 0.9, m)).astype(np.int64))
-        refunds(w, order[s], who[s], shop[s], np.maximum(amt[s], 1), t_rf[s], resolve[s],
-                np.where(paid, APPROVED, REJECTED)[s], reason[s])
+        refunds(
+            w,
+            order[s],
+            who[s],
+            shop[s],
+            np.maximum(amt[s], 1),
+            t_rf[s],
+            resolve[s],
+            np.where(paid, APPROVED, REJECTED)[s],
+            reason[s],
+        )
     if comp.any():
         s = comp
         amt = rng.integers(500, 5000, m)
-        refunds(w, order[s], who[s], shop[s], amt[s], t_rf[s] + HOUR, resolve[s],
-                np.where(paid, APPROVED, REJECTED)[s], reason[s], kind="compensation")
+        refunds(
+            w,
+            order[s],
+            who[s],
+            shop[s],
+            amt[s],
+            t_rf[s] + HOUR,
+            resolve[s],
+            np.where(paid, APPROVED, REJECTED)[s],
+            reason[s],
+            kind="compensation",
+        )
     if adv:
-        _cover(w, np.random.default_rng([w.seed, 16, 2, len(w.params["serial_refunders"])]),
-               order, who, shop, t, claim)
+        _cover(w, np.random.default_rng([w.seed, 16, 2, len(w.params["serial_refunders"])]), order, who, shop, t, claim)
     if adv:  # ordinary purchases without a claim dilute the rate
         k = rng.integers(3, 12, size)
         life = np.repeat(acc, k)
-        honest_orders(w, life, pick_weighted(rng, w.shops["weight"], len(life)),
-                      c.human_times(rng, len(life), lo=c.window_start), review_p=0.1,
-                      unhappy=np.zeros(len(life), bool))
+        honest_orders(
+            w,
+            life,
+            pick_weighted(rng, w.shops["weight"], len(life)),
+            c.human_times(rng, len(life), lo=c.window_start),
+            review_p=0.1,
+            unhappy=np.zeros(len(life), bool),
+        )
     w.params["serial_refunders"].append({
         "cluster": cluster, "size": size, "orders": int(m), "claim_rate": round(claim_rate, 3),
         "pay_rate": round(pay_rate, 3), "p_compensation": round(p_comp, 3),
@@ -137,8 +165,15 @@ def _cover(w: World, ar: np.random.Generator, order, who, shop, t, claim) -> Non
         rating = ar.choice(ratings, k)
         tr = t[sel] + ar.integers(6 * HOUR, 3 * DAY, k)
         ok = tr < w.clock.end
-        post_reviews(w, order[sel][ok], who[sel][ok], shop[sel][ok], tr[ok], rating[ok],
-                     w.texts.codes(texts.background_review(ar, rating[ok])))
+        post_reviews(
+            w,
+            order[sel][ok],
+            who[sel][ok],
+            shop[sel][ok],
+            tr[ok],
+            rating[ok],
+            w.texts.codes(texts.background_review(ar, rating[ok])),
+        )
 
 
 def _unlucky_buyers(w: World, seasoned: np.ndarray) -> None:
@@ -158,12 +193,15 @@ def _unlucky_buyers(w: World, seasoned: np.ndarray) -> None:
         for a in unlucky.tolist():
             m = int(rng.integers(4, 9))
             tt = c.human_times(rng, m, lo=c.window_start, hi=c.end - 3 * DAY)
-            honest_orders(w, np.full(m, a), np.full(m, shop), tt, unhappy=rng.random(m) < 0.9,
-                          review_p=0.3)
+            honest_orders(w, np.full(m, a), np.full(m, shop), tt, unhappy=rng.random(m) < 0.9, review_p=0.3)
             elsewhere = int(rng.integers(3, 10))
-            honest_orders(w, np.full(elsewhere, a), pick_weighted(rng, w.shops["weight"], elsewhere),
-                          c.human_times(rng, elsewhere, lo=c.window_start),
-                          unhappy=np.zeros(elsewhere, bool))
+            honest_orders(
+                w,
+                np.full(elsewhere, a),
+                pick_weighted(rng, w.shops["weight"], elsewhere),
+                c.human_times(rng, elsewhere, lo=c.window_start),
+                unhappy=np.zeros(elsewhere, bool),
+            )
         w.lookalike(unlucky, "unlucky_buyer", f"bad_seller_{s + 1:02d}")
 
 
@@ -177,14 +215,29 @@ def _recall(w: World, seasoned: np.ndarray) -> None:
     buyers = rng.choice(seasoned, n, replace=False)
     recall_at = c.window_start + int(rng.integers(12, 24)) * DAY
     t = c.human_times(rng, n, lo=c.window_start, hi=recall_at)
-    o = place_orders(w, buyers, np.full(n, shop), np.full(n, w.items["code"][item]), t,
-                     np.full(n, w.items["price"][item]), status=np.full(n, STATUS["completed"]))
+    o = place_orders(
+        w,
+        buyers,
+        np.full(n, shop),
+        np.full(n, w.items["code"][item]),
+        t,
+        np.full(n, w.items["price"][item]),
+        status=np.full(n, STATUS["completed"]),
+    )
     ask = rng.random(n) < 0.9
     k = int(ask.sum())
     t_rf = recall_at + rng.integers(0, 4 * DAY, k)
-    refunds(w, o[ask], buyers[ask], np.full(k, shop), np.full(k, w.items["price"][item]), t_rf,
-            rng.integers(HOUR, DAY, k), APPROVED,
-            w.texts.codes([texts.RECALL_REASONS[i] for i in rng.integers(0, 4, k)]))
+    refunds(
+        w,
+        o[ask],
+        buyers[ask],
+        np.full(k, shop),
+        np.full(k, w.items["price"][item]),
+        t_rf,
+        rng.integers(HOUR, DAY, k),
+        APPROVED,
+        w.texts.codes([texts.RECALL_REASONS[i] for i in rng.integers(0, 4, k)]),
+    )
     w.lookalike(buyers, "recall_buyer", "recall_01")
 
 

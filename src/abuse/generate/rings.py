@@ -47,9 +47,7 @@ def _ring(w: World, cluster: str, candidates: np.ndarray, popular: np.ndarray) -
         use = rng.random(size) < rng.uniform(0.3, 0.9)
         device = np.where(use, rng.choice(pool, size), device)
         ip = np.where(use, block_ips(rng, size, random_blocks(rng, int(rng.integers(1, 3)))), ip)
-    acc = w.new_accounts(
-        reg=reg, device=device, ip=ip, phone=phones(rng, size, 0.1), channel=channels(rng, size)
-    )
+    acc = w.new_accounts(reg=reg, device=device, ip=ip, phone=phones(rng, size, 0.1), channel=channels(rng, size))
     w.plant(acc[:1], "extortion_ring", cluster, "leader")
     w.plant(acc[1:], "extortion_ring", cluster, "member")
     # camouflage: ordinary purchases with good reviews at popular shops
@@ -96,9 +94,7 @@ def _attack(w: World, acc, shop, t, style, p_comp, p_withdraw, p_pay) -> None:
     rng, n, end = w.rng, len(acc), w.clock.end
     item = cheap_items(w, shop)
     gross = w.items["price"][item]
-    order = place_orders(
-        w, acc, shop, w.items["code"][item], t, gross, status=np.full(n, STATUS["completed"])
-    )
+    order = place_orders(w, acc, shop, w.items["code"][item], t, gross, status=np.full(n, STATUS["completed"]))
     t_rv = t + rng.integers(20 * HOUR, 4 * DAY, n)
     keep = t_rv < end  # the export ends before some of them got to it
     acc, shop, t, t_rv, order, gross = acc[keep], shop[keep], t[keep], t_rv[keep], order[keep], gross[keep]
@@ -159,20 +155,23 @@ def _attack(w: World, acc, shop, t, style, p_comp, p_withdraw, p_pay) -> None:
     if amend.any():
         k = int(amend.sum())
         txt = w.texts.codes(
-            [
-                ["问题已解决，好评", "商家处理很好", "resolved, thanks", "已协商解决"][i]
-                for i in rng.integers(0, 4, k)
-            ]
+            [["问题已解决，好评", "商家处理很好", "resolved, thanks", "已协商解决"][i] for i in rng.integers(0, 4, k)]
         )
-        change_reviews(
-            w, review[amend], order[amend], acc[amend], shop[amend], t_ch[amend], 5, txt, "amended"
-        )
+        change_reviews(w, review[amend], order[amend], acc[amend], shop[amend], t_ch[amend], 5, txt, "amended")
 
 
 # --------------------------------------------------------------------------- adaptive crews
 # Compensation words a crew puts in free text when it avoids the ``kind`` field.
-COMP_WORDS = ["要求赔偿", "退一赔三", "补偿我", "赔偿损失", "假一赔十", "pay compensation",
-              "compensate me", "精神损失费"]
+COMP_WORDS = [
+    "要求赔偿",
+    "退一赔三",
+    "补偿我",
+    "赔偿损失",
+    "假一赔十",
+    "pay compensation",
+    "compensate me",
+    "精神损失费",
+]
 PLAIN_REASONS = ["质量问题", "与描述不符", "商品破损", "quality issue", "不想要了", "发错货"]
 
 
@@ -214,8 +213,7 @@ def plant_adversarial_rings(w: World) -> None:
         candidates = left if len(left) >= 40 else candidates
 
 
-def _assign_victims(rng: np.random.Generator, hits: np.ndarray,
-                    p_lone: float = 0.0) -> list[np.ndarray]:
+def _assign_victims(rng: np.random.Generator, hits: np.ndarray, p_lone: float = 0.0) -> list[np.ndarray]:
     """Members per victim (2-4 each, or a single member with probability ``p_lone``; no
     member twice on one victim) so that member ``i`` hits ``hits[i]`` victims: a sparse
     block, in which a lone victim shares no attacker with any other."""
@@ -245,8 +243,9 @@ def _assign_victims(rng: np.random.Generator, hits: np.ndarray,
     return [np.array(g) for g in out]
 
 
-def _adaptive_ring(w: World, rng: np.random.Generator, cluster: str, candidates: np.ndarray,
-                   popular: np.ndarray) -> None:
+def _adaptive_ring(
+    w: World, rng: np.random.Generator, cluster: str, candidates: np.ndarray, popular: np.ndarray
+) -> None:
     c = w.clock
     size = int(rng.integers(8, 36))
     n_waves = int(rng.integers(1, 5))
@@ -269,8 +268,14 @@ def _adaptive_ring(w: World, rng: np.random.Generator, cluster: str, candidates:
     leader_code = int(w.ids.next["account"])
     invited = np.where(rng.random(size) < p_invited, leader_code, -1)
     invited[0] = -1
-    acc = w.new_accounts(reg=reg, device=w.new_devices(size), ip=home_ips(rng, size),
-                         phone=phones(rng, size), channel=channels(rng, size), invited_by=invited)
+    acc = w.new_accounts(
+        reg=reg,
+        device=w.new_devices(size),
+        ip=home_ips(rng, size),
+        phone=phones(rng, size),
+        channel=channels(rng, size),
+        invited_by=invited,
+    )
     assert acc[0] == leader_code
     w.plant(acc[:1], "extortion_ring", cluster, "leader")
     w.plant(acc[1:], "extortion_ring", cluster, "member")
@@ -278,9 +283,14 @@ def _adaptive_ring(w: World, rng: np.random.Generator, cluster: str, candidates:
     n_cam = rng.integers(2, 16, size)
     cam_acc = np.repeat(acc, n_cam)
     cam_lo = np.maximum(np.repeat(reg, n_cam) + DAY, c.start)
-    honest_orders(w, cam_acc, rng.choice(popular, len(cam_acc)),
-                  c.human_times(rng, len(cam_acc), lo=cam_lo),
-                  unhappy=np.zeros(len(cam_acc), bool), review_p=float(rng.uniform(0.5, 0.95)))
+    honest_orders(
+        w,
+        cam_acc,
+        rng.choice(popular, len(cam_acc)),
+        c.human_times(rng, len(cam_acc), lo=cam_lo),
+        unhappy=np.zeros(len(cam_acc), bool),
+        review_p=float(rng.uniform(0.5, 0.95)),
+    )
     # the sparse block: each member hits 2-5 victims once, in the window, after joining
     hits = rng.integers(2, 6, size)
     # lone victims: a share of the victims is hit by one member only (drawn per ring)
@@ -331,8 +341,9 @@ def _adaptive_ring(w: World, rng: np.random.Generator, cluster: str, candidates:
     })  # fmt: skip
 
 
-def _adaptive_attack(w: World, rng: np.random.Generator, acc, shop, t, mode, style, p_one,
-                     p_withdraw, p_own_words, p_pay) -> None:
+def _adaptive_attack(
+    w: World, rng: np.random.Generator, acc, shop, t, mode, style, p_one, p_withdraw, p_own_words, p_pay
+) -> None:
     """Order cheaply, review low, then ask for money by ``mode`` (0 compensation kind,
     1 compensation words in a refund reason or the review, 2 a plain refund, 3 nothing on
     the platform), and withdraw or raise the review once paid."""
@@ -340,8 +351,7 @@ def _adaptive_attack(w: World, rng: np.random.Generator, acc, shop, t, mode, sty
     item = cheap_items(w, shop)
     gross = w.items["price"][item]
     n = len(acc)
-    order = place_orders(w, acc, shop, w.items["code"][item], t, gross,
-                         status=np.full(n, STATUS["completed"]))
+    order = place_orders(w, acc, shop, w.items["code"][item], t, gross, status=np.full(n, STATUS["completed"]))
     t_rv = t + rng.integers(12 * HOUR, 4 * DAY, n)
     keep = t_rv < end
     acc, shop, t_rv, order, gross, mode = (x[keep] for x in (acc, shop, t_rv, order, gross, mode))
@@ -351,8 +361,7 @@ def _adaptive_attack(w: World, rng: np.random.Generator, acc, shop, t, mode, sty
     words_in_review = (mode == 1) & (rng.random(n) < 0.5)
     body = []
     for i in range(n):
-        txt = (texts.NEGATIVE[int(rng.integers(len(texts.NEGATIVE)))] if own[i]
-               else texts.ring_text(rng, style))
+        txt = texts.NEGATIVE[int(rng.integers(len(texts.NEGATIVE)))] if own[i] else texts.ring_text(rng, style)
         if words_in_review[i]:
             txt += "，" + COMP_WORDS[int(rng.integers(len(COMP_WORDS)))]
         body.append(txt)
@@ -372,30 +381,49 @@ def _adaptive_attack(w: World, rng: np.random.Generator, acc, shop, t, mode, sty
     reason = w.texts.codes(reason)
     amount = np.where(mode == 1, np.round(gross * rng.uniform(1.0, 3.0, n)), gross).astype(np.int64)
     if ok.any():
-        refunds(w, order[ok], acc[ok], shop[ok], amount[ok], t_rf[ok], resolve[ok],
-                np.where(paid, APPROVED, REJECTED)[ok], reason[ok])
+        refunds(
+            w,
+            order[ok],
+            acc[ok],
+            shop[ok],
+            amount[ok],
+            t_rf[ok],
+            resolve[ok],
+            np.where(paid, APPROVED, REJECTED)[ok],
+            reason[ok],
+        )
     comp = ok & (mode == 0)
     if comp.any():
         k = int(comp.sum())
         camount = np.round(np.maximum(gross * rng.uniform(0.5, 3.0, n), rng.integers(1000, 20000, n)))
         creason = w.texts.codes([texts.COMPENSATION_REASONS[i] for i in rng.integers(0, 5, n)])
-        refunds(w, order[comp], acc[comp], shop[comp], camount[comp].astype(np.int64),
-                t_rf[comp] + rng.integers(MIN, 6 * HOUR, k), resolve[comp],
-                np.where(rng.random(k) < 0.85, APPROVED, REJECTED), creason[comp],
-                kind="compensation")
+        refunds(
+            w,
+            order[comp],
+            acc[comp],
+            shop[comp],
+            camount[comp].astype(np.int64),
+            t_rf[comp] + rng.integers(MIN, 6 * HOUR, k),
+            resolve[comp],
+            np.where(rng.random(k) < 0.85, APPROVED, REJECTED),
+            creason[comp],
+            kind="compensation",
+        )
     # off the platform: paid in private, the review goes once the money arrived
     settled = paid | (mode == 3)
-    t_ch = np.where(mode == 3, t_rv + rng.integers(DAY, 5 * DAY, n),
-                    t_rf + resolve + rng.integers(HOUR, 2 * DAY, n))
+    t_ch = np.where(mode == 3, t_rv + rng.integers(DAY, 5 * DAY, n), t_rf + resolve + rng.integers(HOUR, 2 * DAY, n))
     change = settled & (rng.random(n) < p_withdraw) & (t_ch < end)
     withdraw = change & ((mode == 3) | (rng.random(n) < 0.5))
     amend = change & ~withdraw
     if withdraw.any():
-        change_reviews(w, review[withdraw], order[withdraw], acc[withdraw], shop[withdraw],
-                       t_ch[withdraw], -1, -1, "withdrawn")
+        change_reviews(
+            w, review[withdraw], order[withdraw], acc[withdraw], shop[withdraw], t_ch[withdraw], -1, -1, "withdrawn"
+        )
     if amend.any():
         k = int(amend.sum())
-        txt = w.texts.codes([["问题已解决，好评", "商家处理很好", "resolved, thanks", "已协商解决"][i]
-                             for i in rng.integers(0, 4, k)])
-        change_reviews(w, review[amend], order[amend], acc[amend], shop[amend], t_ch[amend],
-                       rng.integers(4, 6, k), txt, "amended")
+        txt = w.texts.codes(
+            [["问题已解决，好评", "商家处理很好", "resolved, thanks", "已协商解决"][i] for i in rng.integers(0, 4, k)]
+        )
+        change_reviews(
+            w, review[amend], order[amend], acc[amend], shop[amend], t_ch[amend], rng.integers(4, 6, k), txt, "amended"
+        )

@@ -136,10 +136,7 @@ def background_review(rng: np.random.Generator, rating: np.ndarray) -> list[str]
 def ring_text(rng: np.random.Generator, style: dict) -> str:
     """A complaint in the ring's house style: same template and favourite words, varied."""
     tpl = style["template"]
-    words = {
-        k: (v[style["fav"][k]] if rng.random() < 0.7 else v[rng.integers(len(v))])
-        for k, v in RING_WORDS.items()
-    }
+    words = {k: (v[style["fav"][k]] if rng.random() < 0.7 else v[rng.integers(len(v))]) for k, v in RING_WORDS.items()}
     text = (
         OPENERS[rng.integers(len(OPENERS))]
         + tpl.format(**words)
@@ -198,8 +195,7 @@ def brush_text(rng: np.random.Generator, style: dict) -> str:
     """Praise in the crew's house style: its template and favourite words, now and then a
     random word of the same slot."""
     words = {
-        k: (v[style["fav"][k]] if rng.random() < 0.75 else v[rng.integers(len(v))])
-        for k, v in BRUSH_WORDS.items()
+        k: (v[style["fav"][k]] if rng.random() < 0.75 else v[rng.integers(len(v))]) for k, v in BRUSH_WORDS.items()
     }
     return style["template"].format(**words)
 

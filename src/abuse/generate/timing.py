@@ -72,9 +72,7 @@ def plant_bots(w: World) -> None:
             period_s=float(rng.uniform(3, 600)),
             jitter_s=float(rng.uniform(0.05, 0.3)),
         )
-        action = rng.choice(
-            [ACT["lottery_spin"], ACT["checkin"], ACT["vote"], ACT["like"]], p=[0.5, 0.2, 0.15, 0.15]
-        )
+        action = rng.choice([ACT["lottery_spin"], ACT["checkin"], ACT["vote"], ACT["like"]], p=[0.5, 0.2, 0.15, 0.15])
         target = int(rng.integers(900_000, 900_050))
         _machine_sessions(w, np.full(len(t), a), t, action, target)
         if rng.random() < 0.5:  # daily check-in at the same second
@@ -160,9 +158,7 @@ def _vote_burst(w: World, cluster: str, start: int) -> tuple[int, int]:
     pool = w.new_devices(max(1, int(size / rng.uniform(5, 15))))
     device = rng.choice(pool, size)
     ip = block_ips(rng, size, random_blocks(rng, 1))
-    acc = w.new_accounts(
-        reg=reg, device=device, ip=ip, phone=phones(rng, size, 0.3), channel=channels(rng, size)
-    )
+    acc = w.new_accounts(reg=reg, device=device, ip=ip, phone=phones(rng, size, 0.3), channel=channels(rng, size))
     w.plant(acc, "scripted_timing", cluster, "vote_farm")
     per = rng.integers(1, 6, size)
     who = np.repeat(acc, per)
@@ -231,8 +227,13 @@ def plant_adaptive_bots(w: World) -> None:
         durations = np.round(base * (1 + rng.normal(0, rng.uniform(0.01, 0.08), k)), 3)
         action = rng.choice([ACT["lottery_spin"], ACT["checkin"], ACT["vote"], ACT["like"], ACT["view"]])
         sessions(
-            w, np.full(k, a), t, np.ones(k, np.int64), np.zeros(k, np.int64),
-            actions=np.full(k, action), duration_s=np.maximum(durations, 0.2),
+            w,
+            np.full(k, a),
+            t,
+            np.ones(k, np.int64),
+            np.zeros(k, np.int64),
+            actions=np.full(k, action),
+            duration_s=np.maximum(durations, 0.2),
             target=np.full(k, int(rng.integers(900_000, 900_050))),
             device=np.full(k, device[i]),
             ip=home_ips(rng, k) if proxy[i] else np.full(k, ip[i]),
@@ -242,5 +243,34 @@ def plant_adaptive_bots(w: World) -> None:
 
 
 # a person's share of activity per local hour, scaled so the busiest hour is 1
-HUMAN_HOURS = np.array([2.0, 1.2, 0.7, 0.4, 0.3, 0.3, 0.6, 1.5, 2.8, 3.6, 4.0, 4.4,
-                        5.6, 5.2, 4.2, 4.0, 4.0, 4.2, 4.6, 5.6, 7.4, 8.2, 7.2, 4.4]) / 8.2
+HUMAN_HOURS = (
+    np.array(
+        [
+            2.0,
+            1.2,
+            0.7,
+            0.4,
+            0.3,
+            0.3,
+            0.6,
+            1.5,
+            2.8,
+            3.6,
+            4.0,
+            4.4,
+            5.6,
+            5.2,
+            4.2,
+            4.0,
+            4.0,
+            4.2,
+            4.6,
+            5.6,
+            7.4,
+            8.2,
+            7.2,
+            4.4,
+        ]
+    )
+    / 8.2
+)

@@ -59,8 +59,16 @@ def timing_lookalikes(w: World) -> None:
         starts = np.repeat(work, per) + shift + (rng.random(int(per.sum())) * 10 * HOUR).astype(np.int64)
         n_ev = rng.integers(8, 60, len(starts))
         gaps, actions, dur = _human_session_rows(rng, starts, n_ev, rng.uniform(8, 30))
-        sessions(w, np.full(len(starts), a), starts, n_ev, gaps, actions=actions, duration_s=dur,
-                 target=rng.integers(0, 100_000, int(n_ev.sum())))
+        sessions(
+            w,
+            np.full(len(starts), a),
+            starts,
+            n_ev,
+            gaps,
+            actions=actions,
+            duration_s=dur,
+            target=rng.integers(0, 100_000, int(n_ev.sum())),
+        )
     w.lookalike(acc, "night_shift", "night_shift")
     drawn["night_shift"] = n
 
@@ -77,8 +85,16 @@ def timing_lookalikes(w: World) -> None:
         gaps = np.maximum(period * (1 + rng.normal(0, rel, total)), SEC).astype(np.int64)
         dur = np.round(gaps / 1000 * rng.uniform(0.85, 0.95), 3)
         action = ACT["view"] if rng.random() < 0.7 else ACT["like"]
-        sessions(w, np.full(len(starts), a), starts, n_ev, gaps, actions=np.full(total, action),
-                 duration_s=dur, target=rng.integers(0, 100_000, total))
+        sessions(
+            w,
+            np.full(len(starts), a),
+            starts,
+            n_ev,
+            gaps,
+            actions=np.full(total, action),
+            duration_s=dur,
+            target=rng.integers(0, 100_000, total),
+        )
     w.lookalike(acc, "heartbeat_app", "heartbeat_app")
     drawn["heartbeat_app"] = n
 
@@ -96,9 +112,18 @@ def timing_lookalikes(w: World) -> None:
             starts = visits + hour + rng.exponential(4 * MIN, len(visits)).astype(np.int64)
             n_ev = rng.integers(20, 150, len(visits))
             gaps, actions, dur = _human_session_rows(rng, starts, n_ev, rng.uniform(15, 45))
-            sessions(w, np.full(len(starts), a), starts, n_ev, gaps, actions=actions, duration_s=dur,
-                     target=rng.integers(0, 100_000, int(n_ev.sum())),
-                     device=rng.choice(pcs, len(starts)), ip=np.full(len(starts), cafe_ip))
+            sessions(
+                w,
+                np.full(len(starts), a),
+                starts,
+                n_ev,
+                gaps,
+                actions=actions,
+                duration_s=dur,
+                target=rng.integers(0, 100_000, int(n_ev.sum())),
+                device=rng.choice(pcs, len(starts)),
+                ip=np.full(len(starts), cafe_ip),
+            )
         w.lookalike(acc, "internet_cafe", f"internet_cafe_{k + 1:02d}")
         drawn[f"internet_cafe_{k + 1:02d}"] = n
     w.params["timing_lookalikes"] = drawn

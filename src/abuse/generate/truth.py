@@ -49,8 +49,12 @@ def _release_share(w: World, campaign: int, start: int, minutes: int = 10) -> fl
     whatever the release explains)."""
     ev = w.sink.frame("coupon_events")
     claim = enum(COUPON_ACTIONS, "claim")
-    at = (ev["campaign_id"] == campaign) & (ev["action"] == claim) & (ev["ts"] >= start) & (
-        ev["ts"] < start + minutes * 60_000)
+    at = (
+        (ev["campaign_id"] == campaign)
+        & (ev["action"] == claim)
+        & (ev["ts"] >= start)
+        & (ev["ts"] < start + minutes * 60_000)
+    )
     who = np.unique(ev["account_id"][at])
     if len(who) == 0:
         return 0.0
@@ -62,8 +66,13 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     evasions = w.params.get("evasions", {})
     acc_rows = [
-        (fmt_id(a), pattern, cluster, role,
-         evasions.get(cluster, "") if cluster else evasions.get(f"{pattern}/{role}", ""))
+        (
+            fmt_id(a),
+            pattern,
+            cluster,
+            role,
+            evasions.get(cluster, "") if cluster else evasions.get(f"{pattern}/{role}", ""),
+        )
         for codes, pattern, cluster, role in w.truth_accounts
         for a in np.unique(codes).tolist()
     ]
@@ -116,6 +125,13 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     (out / "meta.json").write_text(
         json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
     )
-    names = ("accounts.csv", "ring_shops.csv", "brushing_shops.csv", "lookalikes.csv", "spikes.csv",
-             "meta.json", "inflated_targets.csv")
+    names = (
+        "accounts.csv",
+        "ring_shops.csv",
+        "brushing_shops.csv",
+        "lookalikes.csv",
+        "spikes.csv",
+        "meta.json",
+        "inflated_targets.csv",
+    )
     return [out / n for n in names]

@@ -71,7 +71,8 @@ def _days(rng, w: World) -> list[int]:
     def free(d: int, busy: list[tuple[int, int]]) -> bool:
         lo, hi = c.window_start + (d - 1) * DAY, c.window_start + (d + 3) * DAY
         return all(b1 < lo or b0 > hi for b0, b1 in busy) and (
-            not len(releases) or bool(np.abs(releases - (c.window_start + d * DAY + DAY // 2)).min() > DAY))
+            not len(releases) or bool(np.abs(releases - (c.window_start + d * DAY + DAY // 2)).min() > DAY)
+        )
 
     days = rng.permutation(np.arange(2, 27)).tolist()
     quiet = [d for d in days if free(d, spans(look) + spans(crews))]
@@ -106,8 +107,12 @@ def _batch_identity(w: World, n: int) -> dict:
     p7 = int(rng.choice(VIRTUAL_PREFIXES)) * 10_000 + int(rng.integers(0, 10_000))
     seq = p7 * 10_000 + int(rng.integers(0, 5_000)) + np.cumsum(rng.integers(1, 4, n))
     phone = np.where(rng.random(n) < rng.uniform(0.5, 0.95), seq, phones(rng, n))
-    return {"device": rng.choice(devices, n), "ip": block_ips(rng, n, blocks), "phone": phone,
-            "channel": np.full(n, int(rng.integers(0, 3)))}
+    return {
+        "device": rng.choice(devices, n),
+        "ip": block_ips(rng, n, blocks),
+        "phone": phone,
+        "channel": np.full(n, int(rng.integers(0, 3))),
+    }
 
 
 def _registration_wave(w: World, i: int, day: int) -> dict:
@@ -142,13 +147,20 @@ def _release_batch(w: World) -> dict | None:
     seconds of it and leaves them unused."""
     rng, c = w.rng, w.clock
     taken = {name for b in w.params.get("coupon_hoarding", []) for name in b.get("campaigns", [])}
-    camps = [k for k in w.campaigns if not k["flash"] and c.window_start + 4 * DAY < k["released"] < c.end - DAY
-             and f"cmp_{k['code']:03d}" not in taken]
+    camps = [
+        k
+        for k in w.campaigns
+        if not k["flash"]
+        and c.window_start + 4 * DAY < k["released"] < c.end - DAY
+        and f"cmp_{k['code']:03d}" not in taken
+    ]
     if not camps:
         return None
     camp = camps[int(rng.integers(len(camps)))]
     ev = w.sink.frame("coupon_events")  # the people who claim in its first ten minutes: the batch outnumbers them
-    early = (ev["campaign_id"] == camp["code"]) & (ev["ts"] >= camp["released"]) & (ev["ts"] < camp["released"] + 10 * MIN)
+    early = (
+        (ev["campaign_id"] == camp["code"]) & (ev["ts"] >= camp["released"]) & (ev["ts"] < camp["released"] + 10 * MIN)
+    )
     crowd = len(np.unique(ev["account_id"][early]))
     n = max(int(round(rng.uniform(60, 160) * w.scale**0.7)) + 20, int(crowd * rng.uniform(1.5, 3.0)))
     reg_start = camp["released"] - int(rng.uniform(2, 6) * DAY)
@@ -174,13 +186,23 @@ def _ticks(w: World, day: int) -> dict:
     hours = min(hours, int((c.end - first) // HOUR) - 1)
     reg = c.past_times(rng, n, 100, 400)
     ident = _batch_identity(w, n)
-    acc = w.new_accounts(reg=reg, device=ident["device"], ip=ident["ip"], phone=phones(rng, n), channel=ident["channel"])
+    acc = w.new_accounts(
+        reg=reg, device=ident["device"], ip=ident["ip"], phone=phones(rng, n), channel=ident["channel"]
+    )
     w.plant(acc, "scripted_timing", "ticks_01", "hourly_tick")
     ticks = first + np.arange(hours) * HOUR
     who = np.tile(acc, hours)
     t = np.repeat(ticks, n) + (rng.uniform(0, 20, len(who)) * SEC).astype(np.int64)
-    sessions(w, who, t, np.ones(len(who), np.int64), None, actions=np.full(len(who), ACT["lottery_spin"]),
-             duration_s=np.round(rng.uniform(0.6, 1.4, len(who)), 3), target=np.full(len(who), 900_777))
+    sessions(
+        w,
+        who,
+        t,
+        np.ones(len(who), np.int64),
+        None,
+        actions=np.full(len(who), ACT["lottery_spin"]),
+        duration_s=np.round(rng.uniform(0.6, 1.4, len(who)), 3),
+        target=np.full(len(who), 900_777),
+    )
     _spike(w, "activity:lottery_spin", first, int(ticks[-1]) + MIN, "abusive")
     return {"cluster": "ticks_01", "accounts": n, "minute": mm, "hours": hours}
 

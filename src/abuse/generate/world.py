@@ -30,6 +30,7 @@ def zone_offset(tz: str, on: date) -> int:
     off = datetime(on.year, on.month, on.day, 12, tzinfo=ZoneInfo(tz)).utcoffset()
     return int(off.total_seconds() * 1000)
 
+
 # Share of the day's activity per local hour: night trough, lunch bump, evening peak.
 # fmt: off
 HOUR_WEEKDAY = np.array([2.0, 1.2, 0.7, 0.4, 0.3, 0.3, 0.6, 1.5, 2.8, 3.6, 4.0, 4.4,

@@ -104,31 +104,41 @@ def raw_table_ddl(kind: str) -> str:
     extra = "".join(f"; ALTER TABLE raw_{kind} ADD COLUMN IF NOT EXISTS {c} {t}" for c, t in RAW_EXTRA.items())
     return (
         f"CREATE TABLE IF NOT EXISTS raw_{kind} ({cols}, _row BIGINT, _raw VARCHAR, "
-        "_reject VARCHAR, _file VARCHAR, _file_seq BIGINT, _run_id BIGINT, _ingested_at TIMESTAMPTZ)"
-        + extra
+        "_reject VARCHAR, _file VARCHAR, _file_seq BIGINT, _run_id BIGINT, _ingested_at TIMESTAMPTZ)" + extra
     )
 
 
-def _insert(con: duckdb.DuckDBPyConnection, kind: Kind, rel: str, f: LandingFile, seq: int,
-            run_id: int, ingested_at: datetime, opts: IngestOptions,
-            clock: datetime | None = None) -> None:
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    rel: str,
+    f: LandingFile,
+    seq: int,
+    run_id: int,
+    ingested_at: datetime,
+    opts: IngestOptions,
+    clock: datetime | None = None,
+) -> None:
     """Validate the records of ``rel`` and append them (typed, or with their reason) to raw.
     ``clock`` is the "now" of the future-timestamp rule (default: ``ingested_at``)."""
     protected = {c: pii.protect_sql(kind.name, c, opts.pii_key) for c in kind.column_names}
     protected = {c: e for c, e in protected.items() if e}
-    masked = "SELECT * " + (
-        "REPLACE (" + ", ".join(f"{e} AS {_q(c)}" for c, e in protected.items()) + ")" if protected else ""
-    ) + " FROM protected"
+    masked = (
+        "SELECT * "
+        + ("REPLACE (" + ", ".join(f"{e} AS {_q(c)}" for c, e in protected.items()) + ")" if protected else "")
+        + " FROM protected"
+    )
     flags = (
-        "list_filter([" + ", ".join(f"CASE WHEN {_q(c)} IS DISTINCT FROM {_q('_p_' + c)} THEN '{c}' END"
-                                    for c in protected) + "], x -> x IS NOT NULL)"
-        if protected else "NULL::VARCHAR[]"
+        "list_filter(["
+        + ", ".join(f"CASE WHEN {_q(c)} IS DISTINCT FROM {_q('_p_' + c)} THEN '{c}' END" for c in protected)
+        + "], x -> x IS NOT NULL)"
+        if protected
+        else "NULL::VARCHAR[]"
     )
     originals = "".join(f", {_q(c)} AS {_q('_p_' + c)}" for c in protected)
     typed_cols = validate.typed_columns(kind)
     out_cols = ", ".join(
-        f"{_q(c.name)}" if c.type == "VARCHAR" else f"{validate.typed(c.name)} AS {_q(c.name)}"
-        for c in kind.columns
+        f"{_q(c.name)}" if c.type == "VARCHAR" else f"{validate.typed(c.name)} AS {_q(c.name)}" for c in kind.columns
     )
     reject = validate.reject_expression(kind, opts, clock or ingested_at, from_file=clock is not None)
     shown = _cut(pii.mask_text_sql(raw_text(kind.column_names)))
@@ -139,10 +149,10 @@ def _insert(con: duckdb.DuckDBPyConnection, kind: Kind, rel: str, f: LandingFile
         protected AS (SELECT *{originals} FROM rel),
         masked AS ({masked}),
         flagged AS (SELECT *, {flags} AS _pii FROM masked),
-        typed AS (SELECT *{', ' + typed_cols if typed_cols else ''} FROM flagged),
+        typed AS (SELECT *{", " + typed_cols if typed_cols else ""} FROM flagged),
         checked AS (SELECT *, {reject} AS _reject FROM typed)
         SELECT {out_cols}, _row, CASE WHEN _reject IS NOT NULL THEN {shown} END AS _raw,
-               CASE WHEN _reject IS NOT NULL THEN {pii.mask_text_sql('_reject')} END AS _reject, CASE WHEN len(_pii) > 0 THEN _pii END AS _pii,
+               CASE WHEN _reject IS NOT NULL THEN {pii.mask_text_sql("_reject")} END AS _reject, CASE WHEN len(_pii) > 0 THEN _pii END AS _pii,
                ? AS _file, ? AS _file_seq, ? AS _run_id, ? AS _ingested_at
         FROM checked
         """,
@@ -150,8 +160,14 @@ def _insert(con: duckdb.DuckDBPyConnection, kind: Kind, rel: str, f: LandingFile
     )
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: int,
-              ingested_at: datetime, opts: IngestOptions | None = None) -> FileResult:
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    f: LandingFile,
+    seq: int,
+    run_id: int,
+    ingested_at: datetime,
+    opts: IngestOptions | None = None,
+) -> FileResult:
     """Read one file into raw. Fast path: DuckDB's reader over the whole file. When DuckDB
     refuses the file, or a ``.gz`` stream turns out damaged, the careful reader reads it
     record by record instead. Never raises for a bad file: it is rejected with its reason.
@@ -183,9 +199,17 @@ def _load_one(con: duckdb.DuckDBPyConnection, f: LandingFile, seq: int, run_id: 
     return result
 
 
-def _read_into_raw(con: duckdb.DuckDBPyConnection, kind: Kind, f: LandingFile, seq: int,
-                   run_id: int, ingested_at: datetime, opts: IngestOptions, result: FileResult,
-                   clock: datetime | None) -> None:
+def _read_into_raw(
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    f: LandingFile,
+    seq: int,
+    run_id: int,
+    ingested_at: datetime,
+    opts: IngestOptions,
+    result: FileResult,
+    clock: datetime | None,
+) -> None:
     """The fast path, and the careful reader when DuckDB refuses the file (sets
     ``result.careful``). Raises ``FileRejected`` or the reader's error for a file refused whole."""
     check: careful.GzipCheck | None = None
@@ -222,14 +246,16 @@ def _read_into_raw(con: duckdb.DuckDBPyConnection, kind: Kind, f: LandingFile, s
                 result.careful = damage
             if result.careful:
                 con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
-                batches = (careful.csv_batches(f, header, kind.column_names, opts.max_field_bytes)
-                           if is_csv else careful.jsonl_batches(f))
+                batches = (
+                    careful.csv_batches(f, header, kind.column_names, opts.max_field_bytes)
+                    if is_csv
+                    else careful.jsonl_batches(f)
+                )
                 for n, table in enumerate(batches):
                     name = f"_careful_{seq}_{n}"
                     con.register(name, table)
                     try:
-                        rel = (csv_relation(kind, f, path, header, name) if is_csv
-                               else jsonl_relation(kind, path, name))
+                        rel = csv_relation(kind, f, path, header, name) if is_csv else jsonl_relation(kind, path, name)
                         _insert(con, kind, rel, f, seq, run_id, ingested_at, opts, clock)
                     finally:
                         con.unregister(name)
@@ -238,8 +264,9 @@ def _read_into_raw(con: duckdb.DuckDBPyConnection, kind: Kind, f: LandingFile, s
             check.result()
 
 
-def _file_clock(con: duckdb.DuckDBPyConnection, kind: Kind, seq: int, ingested_at: datetime,
-                opts: IngestOptions) -> datetime | None:
+def _file_clock(
+    con: duckdb.DuckDBPyConnection, kind: Kind, seq: int, ingested_at: datetime, opts: IngestOptions
+) -> datetime | None:
     """The file's own 99th-percentile timestamp when its median lies beyond the future rule
     (delivery clock plus ``future_tolerance``): the file describes days after this machine's
     clock. None for a file dated normally (the usual case; one aggregate over its rows)."""
@@ -248,19 +275,24 @@ def _file_clock(con: duckdb.DuckDBPyConnection, kind: Kind, seq: int, ingested_a
         return None
     latest = ingested_at + opts.future_tolerance
     ahead = " OR ".join(f"count(*) FILTER (WHERE {_q(c)} > ?) * 2 > count({_q(c)})" for c in cols)
-    if not con.execute(f"SELECT {ahead} FROM raw_{kind.name} WHERE _file_seq = ?",
-                       [latest] * len(cols) + [seq]).fetchone()[0]:
+    if not con.execute(
+        f"SELECT {ahead} FROM raw_{kind.name} WHERE _file_seq = ?", [latest] * len(cols) + [seq]
+    ).fetchone()[0]:
         return None
-    tops = con.execute(f"SELECT {', '.join(f'quantile_disc({_q(c)}, 0.99)' for c in cols)} "
-                       f"FROM raw_{kind.name} WHERE _file_seq = ?", [seq]).fetchone()
+    tops = con.execute(
+        f"SELECT {', '.join(f'quantile_disc({_q(c)}, 0.99)' for c in cols)} FROM raw_{kind.name} WHERE _file_seq = ?",
+        [seq],
+    ).fetchone()
     return max(t for t in tops if t is not None)
 
 
 def _cut(text: str, keep: int = careful.SHOW) -> str:
     """SQL: a quarantined record's text, cut to its first ``keep`` characters (evaluated for
     rejected records only)."""
-    return (f"CASE WHEN length({text}) > {keep} THEN left({text}, {keep}) || '... (' || "
-            f"format('{{:,}}', length({text})) || ' characters in all)' ELSE {text} END")
+    return (
+        f"CASE WHEN length({text}) > {keep} THEN left({text}, {keep}) || '... (' || "
+        f"format('{{:,}}', length({text})) || ' characters in all)' ELSE {text} END"
+    )
 
 
 def _brief(exc: BaseException) -> str:
@@ -278,7 +310,9 @@ def _count(con: duckdb.DuckDBPyConnection, kind: Kind, result: FileResult) -> No
         f"""SELECT count(*), count(_reject),
                    count(*) FILTER (WHERE _reject IS NULL)
                    - count(DISTINCT {key}) FILTER (WHERE _reject IS NULL){masks}
-            FROM raw_{kind.name} WHERE _file_seq = ?""", [result.file_seq]).fetchone()
+            FROM raw_{kind.name} WHERE _file_seq = ?""",
+        [result.file_seq],
+    ).fetchone()
     result.rows, result.quarantined, result.duplicates = row[0], row[1], row[2]
     result.pii_masked = {c: n for c, n in zip(cols, row[3:]) if n}
 
@@ -299,11 +333,15 @@ def mask_stored_numbers(con: duckdb.DuckDBPyConnection, opts: IngestOptions) -> 
                     f"_pii = list_append(coalesce(_pii, []), '{c}') WHERE ({expr}) IS DISTINCT FROM {_q(c)}"
                 ).fetchone()[0]
         for c in ("_raw", "_reject"):
-            con.execute(f"UPDATE raw_{kind.name} SET {c} = {pii.mask_text_sql(c)} "
-                        f"WHERE {c} IS NOT NULL AND {pii.mask_text_sql(c)} <> {c}")
+            con.execute(
+                f"UPDATE raw_{kind.name} SET {c} = {pii.mask_text_sql(c)} "
+                f"WHERE {c} IS NOT NULL AND {pii.mask_text_sql(c)} <> {c}"
+            )
     for c in ("raw", "reason"):
-        con.execute(f"UPDATE quarantine SET {c} = {pii.mask_text_sql(c)} "
-                    f"WHERE {c} IS NOT NULL AND {pii.mask_text_sql(c)} <> {c}")
+        con.execute(
+            f"UPDATE quarantine SET {c} = {pii.mask_text_sql(c)} "
+            f"WHERE {c} IS NOT NULL AND {pii.mask_text_sql(c)} <> {c}"
+        )
     con.execute("INSERT INTO ingest_upgrades VALUES ('pii_masked', now())")
     return changed
 
@@ -338,11 +376,12 @@ def load_new_files(
     return report
 
 
-def record_files(con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: int,
-                 ingested_at: datetime) -> None:
+def record_files(con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: int, ingested_at: datetime) -> None:
     """Inside the run's transaction: remember the files and publish their rejects."""
-    con.execute("UPDATE runs SET duplicate_keys = ?, pii_masked = ? WHERE run_id = ?",
-                [json.dumps(report.duplicates_by_kind()), json.dumps(report.pii_masked()), run_id])
+    con.execute(
+        "UPDATE runs SET duplicate_keys = ?, pii_masked = ? WHERE run_id = ?",
+        [json.dumps(report.duplicates_by_kind()), json.dumps(report.pii_masked()), run_id],
+    )
     for r in report.files:
         f = r.file
         con.execute(
@@ -350,9 +389,24 @@ def record_files(con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: i
                    run_id, ingested_at, rows, quarantined, rejected, duplicate_keys, pii_masked,
                    read_carefully, future_clock)
                VALUES (?, ?, ?, ?, ?, ?, to_timestamp(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [r.file_seq, f.name, f.sha256, f.kind, f.format, f.size, f.mtime, run_id, ingested_at,
-             r.rows, r.quarantined, r.rejected, r.duplicates, json.dumps(r.pii_masked), r.careful,
-             r.clock],
+            [
+                r.file_seq,
+                f.name,
+                f.sha256,
+                f.kind,
+                f.format,
+                f.size,
+                f.mtime,
+                run_id,
+                ingested_at,
+                r.rows,
+                r.quarantined,
+                r.rejected,
+                r.duplicates,
+                json.dumps(r.pii_masked),
+                r.careful,
+                r.clock,
+            ],
         )
         if r.rejected:
             con.execute(

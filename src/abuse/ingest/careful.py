@@ -60,8 +60,7 @@ class Decompressed(io.RawIOBase):
                     self._done = True
                     out = self._d.flush()
                     if not self._d.eof:
-                        self.damage = ("the compressed stream is cut short (it ends before its "
-                                       "end-of-stream marker)")
+                        self.damage = "the compressed stream is cut short (it ends before its end-of-stream marker)"
                     return out
                 out = self._d.decompress(block)
                 while self._d.eof and self._d.unused_data:  # another gzip member follows
@@ -87,7 +86,7 @@ class Decompressed(io.RawIOBase):
         buf[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         self.produced += n
-        self.last_byte = buf[n - 1:n]
+        self.last_byte = buf[n - 1 : n]
         return n
 
     def close(self) -> None:
@@ -97,8 +96,7 @@ class Decompressed(io.RawIOBase):
 
 def text_of(f: LandingFile) -> tuple[Decompressed, io.TextIOWrapper]:
     raw = Decompressed(f.path, f.format.endswith(".gz"))
-    text = io.TextIOWrapper(io.BufferedReader(raw, CHUNK), encoding="utf-8-sig",
-                            errors="surrogateescape", newline="")
+    text = io.TextIOWrapper(io.BufferedReader(raw, CHUNK), encoding="utf-8-sig", errors="surrogateescape", newline="")
     return raw, text
 
 
@@ -184,8 +182,10 @@ class _Batch:
     def table(self) -> pa.Table:
         blank = [None] * self.width
         columns = list(zip(*[r if r is not None else blank for r in self.rows])) or [()] * self.width
-        data = {c: pa.array(columns[i] if i is not None else [None] * len(self), type=pa.string())
-                for c, i in zip(self.columns, self.pick)}
+        data = {
+            c: pa.array(columns[i] if i is not None else [None] * len(self), type=pa.string())
+            for c, i in zip(self.columns, self.pick)
+        }
         data["_row"] = pa.array(self.numbers, type=pa.int64())
         data["_raw"] = pa.array(self.raws, type=pa.string())
         data["_pre_reject"] = pa.array(self.reasons, type=pa.string())
@@ -197,8 +197,9 @@ def _damage_reason(raw: Decompressed, last: int) -> str:
     return f"{raw.damage} {where}: what follows could not be read"
 
 
-def csv_batches(f: LandingFile, header: list[str], columns: list[str], max_field_bytes: int,
-                batch: int = BATCH) -> Iterator[pa.Table]:
+def csv_batches(
+    f: LandingFile, header: list[str], columns: list[str], max_field_bytes: int, batch: int = BATCH
+) -> Iterator[pa.Table]:
     """The records of a CSV file in batches: the contract ``columns`` (text, as in the file),
     ``_row``, and for a record that cannot be read its ``_raw`` text and ``_pre_reject`` reason."""
     csv.field_size_limit(min(sys.maxsize, max(64 * max_field_bytes, 1 << 28)))
@@ -246,8 +247,7 @@ def csv_batches(f: LandingFile, header: list[str], columns: list[str], max_field
             reason = None
             if len(cells) != width:
                 kind = "short" if len(cells) < width else "long"
-                reason = (f"wrong number of fields (a {kind} row): {len(cells)} where the header has "
-                          f"{width}")
+                reason = f"wrong number of fields (a {kind} row): {len(cells)} where the header has {width}"
             elif len(record) * 4 > max_field_bytes or _undecodable(record):  # else no cell can be
                 for name, cell in zip(header, cells):
                     if _undecodable(cell):
@@ -255,8 +255,10 @@ def csv_batches(f: LandingFile, header: list[str], columns: list[str], max_field
                         break
                     size = _over(cell, max_field_bytes)
                     if size:
-                        reason = (f"over-long value in {name}: {size:,} bytes (the maximum is "
-                                  f"{max_field_bytes:,}, setting max_field_bytes)")
+                        reason = (
+                            f"over-long value in {name}: {size:,} bytes (the maximum is "
+                            f"{max_field_bytes:,}, setting max_field_bytes)"
+                        )
                         break
             if reason:
                 pending = (row, None, shown(record), reason)
@@ -265,8 +267,12 @@ def csv_batches(f: LandingFile, header: list[str], columns: list[str], max_field
         if raw.damage:
             if pending and raw.last_byte not in (b"\n", b"\r"):
                 # the damage cut this record: whatever it holds may be a truncated value
-                pending = (pending[0], None, pending[2] or shown(record),
-                           f"{raw.damage}: this record is cut short, what follows could not be read")
+                pending = (
+                    pending[0],
+                    None,
+                    pending[2] or shown(record),
+                    f"{raw.damage}: this record is cut short, what follows could not be read",
+                )
             else:
                 if pending:
                     out.add(*pending)
@@ -302,8 +308,12 @@ def jsonl_batches(f: LandingFile, batch: int = BATCH) -> Iterator[pa.Table]:
                 pending = (row, [line], None, None)
         if raw.damage:
             if pending and raw.last_byte not in (b"\n", b"\r"):
-                pending = (pending[0], None, shown(pending[1][0]) if pending[1] else pending[2],
-                           f"{raw.damage}: this line is cut short, what follows could not be read")
+                pending = (
+                    pending[0],
+                    None,
+                    shown(pending[1][0]) if pending[1] else pending[2],
+                    f"{raw.damage}: this line is cut short, what follows could not be read",
+                )
             else:
                 if pending:
                     out.add(*pending)

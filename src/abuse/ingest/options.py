@@ -31,7 +31,6 @@ class IngestOptions:
         return cls(
             max_field_bytes=getattr(settings, "max_field_bytes", d.max_field_bytes),
             earliest=getattr(settings, "earliest_timestamp", d.earliest),
-            future_tolerance=timedelta(days=getattr(settings, "future_tolerance_days",
-                                                    d.future_tolerance.days)),
+            future_tolerance=timedelta(days=getattr(settings, "future_tolerance_days", d.future_tolerance.days)),
             pii_key=key or os.environ.get("ABUSE_PII_HASH_KEY") or d.pii_key,
         )

@@ -24,8 +24,14 @@ _SEPARATORS = r"[\s\-().]"
 _WHOLE = r"(\+?86|0086)?1[3-9][0-9]{9}"
 # a number inside text: not glued to other digits, digit groups separated by a space or a dash
 _S = "[ -]?"
-_IN_TEXT = (r"(^|[^0-9])(?:\+?86" + _S + r")?(1[3-9][0-9])" + (_S + "[0-9]") * 4
-            + "".join(_S + "([0-9])" for _ in range(4)) + r"([^0-9]|$)")
+_IN_TEXT = (
+    r"(^|[^0-9])(?:\+?86"
+    + _S
+    + r")?(1[3-9][0-9])"
+    + (_S + "[0-9]") * 4
+    + "".join(_S + "([0-9])" for _ in range(4))
+    + r"([^0-9]|$)"
+)
 _IN_TEXT_REPL = r"\1\2****\3\4\5\6\7"
 _LOOSE = "1[3-9](" + _S + "[0-9]){9}"  # cheap pre-filter: most texts hold no candidate at all
 

@@ -143,20 +143,15 @@ def raw_text(columns: list[str]) -> str:
     return f"coalesce(_raw, CAST(json_object({pairs}) AS VARCHAR))"
 
 
-def csv_relation(kind: Kind, f: LandingFile, path: str, header: list[str],
-                 careful_source: str | None = None) -> str:
+def csv_relation(kind: Kind, f: LandingFile, path: str, header: list[str], careful_source: str | None = None) -> str:
     """SQL of a CSV file's records: DuckDB's strict reader, or (``careful_source``) a batch
     of the careful reader registered under that name."""
     cols = kind.column_names
     if careful_source:
         select = ", ".join(f"nullif({_q(c)}, '') AS {_q(c)}" for c in cols)
-        return (f"SELECT {select}, _row, _raw, true AS _json_ok, _pre_reject "
-                f"FROM {careful_source}")
+        return f"SELECT {select}, _row, _raw, true AS _json_ok, _pre_reject FROM {careful_source}"
     declared = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
-    select = ", ".join(
-        f"nullif({_q(c)}, '') AS {_q(c)}" if c in header else f"NULL::VARCHAR AS {_q(c)}"
-        for c in cols
-    )
+    select = ", ".join(f"nullif({_q(c)}, '') AS {_q(c)}" if c in header else f"NULL::VARCHAR AS {_q(c)}" for c in cols)
     source = (
         f"read_csv({_lit(path)}, header=true, auto_detect=false, columns={declared}, "
         "delim=',', quote='\"', escape='\"', strict_mode=true, encoding='utf-8')"
@@ -179,8 +174,10 @@ def jsonl_relation(kind: Kind, path: str, careful_source: str | None = None) -> 
             f"read_csv({_lit(path)}, header=false, auto_detect=false, columns={{'_line': 'VARCHAR'}}, "
             "delim='\x1f', quote='', escape='', strict_mode=false, encoding='utf-8')"
         )
-        lines = (f"SELECT _line, row_number() OVER () AS _row, NULL::VARCHAR AS _raw, "
-                 f"NULL::VARCHAR AS _pre_reject FROM {source} WHERE trim(_line) <> ''")
+        lines = (
+            f"SELECT _line, row_number() OVER () AS _row, NULL::VARCHAR AS _raw, "
+            f"NULL::VARCHAR AS _pre_reject FROM {source} WHERE trim(_line) <> ''"
+        )
     return (
         f"WITH lines AS ({lines}), "
         # a byte-order mark before the first line is no part of the JSON
@@ -210,8 +207,7 @@ def parquet_relation(con: duckdb.DuckDBPyConnection, kind: Kind, path: str) -> s
         return f"CAST({_q(c)} AS VARCHAR)"
 
     select = ", ".join(
-        f"nullif({text(c)}, '') AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}"
-        for c in kind.column_names
+        f"nullif({text(c)}, '') AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}" for c in kind.column_names
     )
     return (
         f"WITH src AS (SELECT {select}, file_row_number + 1 AS _row "
@@ -221,9 +217,10 @@ def parquet_relation(con: duckdb.DuckDBPyConnection, kind: Kind, path: str) -> s
 
 
 def empty_relation(kind: Kind) -> str:
-    return "SELECT " + ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in kind.column_names) + (
-        ", NULL::BIGINT AS _row, NULL::VARCHAR AS _raw, true AS _json_ok, "
-        "NULL::VARCHAR AS _pre_reject WHERE false"
+    return (
+        "SELECT "
+        + ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in kind.column_names)
+        + (", NULL::BIGINT AS _row, NULL::VARCHAR AS _raw, true AS _json_ok, NULL::VARCHAR AS _pre_reject WHERE false")
     )
 
 

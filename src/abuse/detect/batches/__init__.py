@@ -37,25 +37,28 @@ class BatchDetector(DetectorBase):
 
     class Params(BaseModel):
         alpha: float = Field(
-            0.01, gt=0, lt=1,
-            description="Error rate of the idle-share test (Bonferroni over the bursts tested)."
+            0.01, gt=0, lt=1, description="Error rate of the idle-share test (Bonferroni over the bursts tested)."
         )
         min_shared: int = Field(
-            3, ge=2,
+            3,
+            ge=2,
             description="Idle members of a burst on one device or network block that make it a machine batch; "
-            "also the smallest batch reported."
+            "also the smallest batch reported.",
         )
-        pad_min: int = Field(
-            2, ge=0, description="Minutes either side of a burst in which its members are looked for."
-        )
+        pad_min: int = Field(2, ge=0, description="Minutes either side of a burst in which its members are looked for.")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = ctx.params
         bursts = _bursts(ctx)
         if bursts.is_empty():
             return DetectorResult()
-        found, rate = mb.idle_members(ctx.con, bursts.select("burst_no", "window_start", "window_end"),
-                                      ctx.window_start, ctx.window_end, p.pad_min)
+        found, rate = mb.idle_members(
+            ctx.con,
+            bursts.select("burst_no", "window_start", "window_end"),
+            ctx.window_start,
+            ctx.window_end,
+            p.pad_min,
+        )
         batch = mb.manufactured(found, rate, bursts.height, p.min_shared, -math.log10(p.alpha))
         hoarding = ctx.upstream.get("hoarding") or DetectorResult()
         flagged = {f.account_id for f in hoarding.findings if f.pattern == HOARDING}
@@ -63,7 +66,9 @@ class BatchDetector(DetectorBase):
         batch = batch.unique("account_id", keep="first", maintain_order=True)
         hoarders = pl.DataFrame(
             [(a, c.cluster_key) for c in hoarding.clusters if c.pattern == HOARDING for a in c.account_ids],
-            schema={"account_id": pl.String, "cluster_key": pl.String}, orient="row")
+            schema={"account_id": pl.String, "cluster_key": pl.String},
+            orient="row",
+        )
         ties = mb.hoarding_ties(ctx.con, batch, hoarders)
         batch = batch.join(bursts, on="burst_no").join(ties, on="account_id", how="left")
         return _result(batch, rate, p.min_shared, {c.cluster_key: c for c in hoarding.clusters})
@@ -74,13 +79,23 @@ def _bursts(ctx: DetectContext) -> pl.DataFrame:
     accounts are mostly flagged), numbered, with their figures."""
     found = ctx.upstream["spikes"].spikes if "spikes" in ctx.upstream else []
     rows = [
-        {"window_start": s.window_start, "window_end": s.window_end, "observed": float(s.observed),
-         "expected": float(s.expected), "p_value": float(s.p_value if s.p_value is not None else 1.0)}
+        {
+            "window_start": s.window_start,
+            "window_end": s.window_end,
+            "observed": float(s.observed),
+            "expected": float(s.expected),
+            "p_value": float(s.p_value if s.p_value is not None else 1.0),
+        }
         for s in found
         if s.scope.split(":", 1)[0] == "registrations" and (s.explained_by is None or (s.flagged_share or 0) >= 0.5)
     ]
-    schema = {"window_start": pl.Datetime("us", ctx.tz), "window_end": pl.Datetime("us", ctx.tz),
-              "observed": pl.Float64, "expected": pl.Float64, "p_value": pl.Float64}
+    schema = {
+        "window_start": pl.Datetime("us", ctx.tz),
+        "window_end": pl.Datetime("us", ctx.tz),
+        "observed": pl.Float64,
+        "expected": pl.Float64,
+        "p_value": pl.Float64,
+    }
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     return frame.sort("window_start").with_row_index("burst_no").with_columns(pl.col("burst_no").cast(pl.Int64))
 
@@ -88,8 +103,10 @@ def _bursts(ctx: DetectContext) -> pl.DataFrame:
 def _burst_text(r: dict) -> str:
     start, end = r["window_start"], r["window_end"]
     until = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M}"
-    return (f"the registration burst of {start:%Y-%m-%d %H:%M}-{until} "
-            f"({plural(int(r['observed']), 'account')}, expected {r['expected']:.1f})")
+    return (
+        f"the registration burst of {start:%Y-%m-%d %H:%M}-{until} "
+        f"({plural(int(r['observed']), 'account')}, expected {r['expected']:.1f})"
+    )
 
 
 def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str, Cluster]) -> DetectorResult:
@@ -104,12 +121,17 @@ def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str,
         tied = part.filter(pl.col("cluster_key").is_not_null())
         for m in tied.iter_rows(named=True):
             kinds = [k if k != "segment" else "number segment" for k in m["tie_kinds"]]
-            findings.append(Finding(
-                m["account_id"], HOARDING, sc,
-                f"registered in {_burst_text(r)} and did nothing else in the window; shares its "
-                f"{' and '.join(kinds)} with coupon_hoarding batch members (a reserve account)",
-                {**base, "tied_by": list(m["tie_kinds"])}, m["cluster_key"],
-            ))
+            findings.append(
+                Finding(
+                    m["account_id"],
+                    HOARDING,
+                    sc,
+                    f"registered in {_burst_text(r)} and did nothing else in the window; shares its "
+                    f"{' and '.join(kinds)} with coupon_hoarding batch members (a reserve account)",
+                    {**base, "tied_by": list(m["tie_kinds"])},
+                    m["cluster_key"],
+                )
+            )
         rest = part.filter(pl.col("cluster_key").is_null())
         if rest.height < min_size:
             continue
@@ -118,43 +140,75 @@ def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str,
         devices, blocks = rest["device_id"].n_unique(), rest["block"].drop_nulls().n_unique()
         segments = rest["phone_prefix"].drop_nulls().n_unique()
         shared = {
-            "devices": int(devices), "network_blocks": int(blocks), "number_segments": int(segments),
-            "most_on_one_device": int(rest["on_device"].max()), "most_on_one_block": int(rest["on_block"].max()),
-            "most_on_one_segment": int(rest["on_segment"].max()), "most_by_one_inviter": int(rest["on_inviter"].max()),
+            "devices": int(devices),
+            "network_blocks": int(blocks),
+            "number_segments": int(segments),
+            "most_on_one_device": int(rest["on_device"].max()),
+            "most_on_one_block": int(rest["on_block"].max()),
+            "most_on_one_segment": int(rest["on_segment"].max()),
+            "most_by_one_inviter": int(rest["on_inviter"].max()),
         }
         evidence = {**base, "shared": shared, "n_batch": len(ids)}
         ties = [(k, hoarding[k]) for k in tied["cluster_key"].unique().sort().to_list() if k in hoarding]
-        summary = (f"{plural(len(ids), 'account')} registered in {_burst_text(r)} and did nothing else in the window "
-                   f"({r['n_idle']} of its {plural(r['n_members'], 'account')} idle; new accounts in general: "
-                   f"{rate:.0%}), on {plural(devices, 'device')} and {plural(blocks, 'network block')}")
+        summary = (
+            f"{plural(len(ids), 'account')} registered in {_burst_text(r)} and did nothing else in the window "
+            f"({r['n_idle']} of its {plural(r['n_members'], 'account')} idle; new accounts in general: "
+            f"{rate:.0%}), on {plural(devices, 'device')} and {plural(blocks, 'network block')}"
+        )
         if ties:
             evidence["tied_to_hoarding"] = [k for k, _ in ties]
-        clusters.append(Cluster(
-            cluster_key=key, pattern=PATTERN, account_ids=ids, score=sc, summary=summary,
-            first_seen=rest["registered_at"].min(), last_seen=rest["registered_at"].max(),
-            loss_estimate=None, evidence=evidence,
-        ))
+        clusters.append(
+            Cluster(
+                cluster_key=key,
+                pattern=PATTERN,
+                account_ids=ids,
+                score=sc,
+                summary=summary,
+                first_seen=rest["registered_at"].min(),
+                last_seen=rest["registered_at"].max(),
+                loss_estimate=None,
+                evidence=evidence,
+            )
+        )
         for m in rest.iter_rows(named=True):
             parts = [f"registered in {_burst_text(r)} and did nothing else in the window"]
             if m["idle_crowd"]:
-                parts.append(f"{r['n_idle']} of the burst's {plural(r['n_members'], 'account')} idle "
-                             f"(new accounts in general: {rate:.0%})")
+                parts.append(
+                    f"{r['n_idle']} of the burst's {plural(r['n_members'], 'account')} idle "
+                    f"(new accounts in general: {rate:.0%})"
+                )
             if m["machines"]:
                 on = "device" if m["on_device"] >= m["on_block"] else "network block"
                 parts.append(f"{m['shared']} such accounts on its {on}")
-            findings.append(Finding(m["account_id"], PATTERN, sc, ", ".join(parts),
-                                    {**base, "accounts_on_device": int(m["on_device"]),
-                                     "accounts_on_network_block": int(m["on_block"]),
-                                     "accounts_on_number_segment": int(m["on_segment"])}, key))
+            findings.append(
+                Finding(
+                    m["account_id"],
+                    PATTERN,
+                    sc,
+                    ", ".join(parts),
+                    {
+                        **base,
+                        "accounts_on_device": int(m["on_device"]),
+                        "accounts_on_network_block": int(m["on_block"]),
+                        "accounts_on_number_segment": int(m["on_segment"]),
+                    },
+                    key,
+                )
+            )
     return DetectorResult(findings=findings, clusters=clusters)
 
 
 def _evidence(r: dict, rate: float) -> dict:
     return {
-        "burst_start": r["window_start"].isoformat(), "burst_end": r["window_end"].isoformat(),
-        "burst_observed": r["observed"], "burst_expected": round(r["expected"], 3),
-        "burst_p_value": r["p_value"], "burst_members": int(r["n_members"]), "burst_idle": int(r["n_idle"]),
-        "idle_rate": round(rate, 4), "idle_surprise": round(float(r["idle_surprise"]), 3),
+        "burst_start": r["window_start"].isoformat(),
+        "burst_end": r["window_end"].isoformat(),
+        "burst_observed": r["observed"],
+        "burst_expected": round(r["expected"], 3),
+        "burst_p_value": r["p_value"],
+        "burst_members": int(r["n_members"]),
+        "burst_idle": int(r["n_idle"]),
+        "idle_rate": round(rate, 4),
+        "idle_surprise": round(float(r["idle_surprise"]), 3),
         "n_events_elsewhere": 0,
     }
 

@@ -35,14 +35,20 @@ def idle_members(con, bursts: pl.DataFrame, window_start, window_end, pad_min: i
     return members, rate
 
 
-def manufactured(members: pl.DataFrame, rate: float, n_bursts: int, min_shared: int, alpha_surprise: float) -> pl.DataFrame:
+def manufactured(
+    members: pl.DataFrame, rate: float, n_bursts: int, min_shared: int, alpha_surprise: float
+) -> pl.DataFrame:
     """The idle members that belong to a batch: of a burst whose idle share is beyond chance
     (``idle_crowd``, members inside the burst proper), or on a device or network block that at
     least ``min_shared`` of the burst's idle members share (``machines``). Adds the burst's idle
     surprise (corrected over ``n_bursts``)."""
     if members.is_empty():
-        return members.with_columns(pl.lit(0.0).alias("idle_surprise"), pl.lit(False).alias("idle_crowd"),
-                                    pl.lit(False).alias("machines"), pl.lit(0).alias("shared"))
+        return members.with_columns(
+            pl.lit(0.0).alias("idle_surprise"),
+            pl.lit(False).alias("idle_crowd"),
+            pl.lit(False).alias("machines"),
+            pl.lit(0).alias("shared"),
+        )
     s = corrected(surprise_binom(members["n_idle"].to_numpy(), members["n_members"].to_numpy(), rate), n_bursts)
     return (
         members.with_columns(pl.Series("idle_surprise", s, dtype=pl.Float64))
@@ -66,10 +72,16 @@ def hoarding_ties(con, members: pl.DataFrame, hoarders: pl.DataFrame) -> pl.Data
         ids = con.sql(read_sql("features/batches_hoarding_ids.sql")).pl()
     finally:
         con.unregister("batches_hoarders")
-    long = pl.concat([
-        members.select("account_id", pl.lit(kind).alias("kind"), pl.col(col).cast(pl.String).alias("value"))
-        for kind, col in ID_KINDS.items()
-    ]).drop_nulls("value").unique()
+    long = (
+        pl.concat(
+            [
+                members.select("account_id", pl.lit(kind).alias("kind"), pl.col(col).cast(pl.String).alias("value"))
+                for kind, col in ID_KINDS.items()
+            ]
+        )
+        .drop_nulls("value")
+        .unique()
+    )
     return (
         long.join(ids, on=["kind", "value"])
         .group_by("account_id", "cluster_key")

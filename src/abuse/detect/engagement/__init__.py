@@ -55,47 +55,54 @@ class EngagementDetector(DetectorBase):
         )
         bucket_s: float = Field(10.0, gt=0, description="'within seconds': length of a lockstep bucket")
         neighbour_s: float = Field(
-            120.0, gt=0, description="a bucket is judged against this many seconds of the target's "
-            "engagement on each side")
-        min_bucket_accounts: int = Field(
-            3, ge=2, description="a lockstep bucket needs at least this many accounts")
+            120.0,
+            gt=0,
+            description="a bucket is judged against this many seconds of the target's engagement on each side",
+        )
+        min_bucket_accounts: int = Field(3, ge=2, description="a lockstep bucket needs at least this many accounts")
         purchase_s: float = Field(
-            900.0, gt=0, description="engagement this soon after the account's own purchase is 'after a "
-            "purchase'")
+            900.0, gt=0, description="engagement this soon after the account's own purchase is 'after a purchase'"
+        )
         alpha: float = Field(
-            1e-3, gt=0, lt=1, description="family-wise error rate of every test (Bonferroni); at 1e-2 an "
-            "internet cafe (unrelated people viewing popular shops from one IP) passed as a farm")
+            1e-3,
+            gt=0,
+            lt=1,
+            description="family-wise error rate of every test (Bonferroni); at 1e-2 an "
+            "internet cafe (unrelated people viewing popular shops from one IP) passed as a farm",
+        )
         min_farm_accounts: int = Field(3, ge=2, description="smallest farm reported")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = cast(EngagementDetector.Params, ctx.params)
         con = ctx.con
         set_variables(
-            con, window_start=ctx.window_start, window_end=ctx.window_end,
+            con,
+            window_start=ctx.window_start,
+            window_end=ctx.window_end,
             engagement_bucket_s=float(p.bucket_s),
             engagement_neighbour_buckets=max(int(round(p.neighbour_s / p.bucket_s)), 1),
             engagement_purchase_s=float(p.purchase_s),
         )
         con.execute("SET VARIABLE engagement_actions = ?::VARCHAR[]", [[a.lower() for a in p.actions]])
-        con.execute("SET VARIABLE engagement_purchase_actions = ?::VARCHAR[]",
-                    [[a.lower() for a in p.purchase_actions]])
+        con.execute(
+            "SET VARIABLE engagement_purchase_actions = ?::VARCHAR[]", [[a.lower() for a in p.purchase_actions]]
+        )
         use_intermediate(con)
         con.execute("CREATE OR REPLACE TEMP TABLE engagement_events AS " + read_sql("features/engagement_events.sql"))
         try:
             return self._detect(con, p)
         finally:
-            for t in ("engagement_events", "engagement_accounts", "engagement_lockstep",
-                      "engagement_crew_pairs"):
+            for t in ("engagement_events", "engagement_accounts", "engagement_lockstep", "engagement_crew_pairs"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
 
     def _detect(self, con, p) -> DetectorResult:
-        con.execute("CREATE OR REPLACE TEMP TABLE engagement_accounts AS "
-                    + read_sql("features/engagement_accounts.sql"))
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE engagement_accounts AS " + read_sql("features/engagement_accounts.sql")
+        )
         accounts = con.sql("SELECT * FROM engagement_accounts ORDER BY account_id").pl()
         if accounts.is_empty():
             return DetectorResult()
-        sig, bucket_tests = lockstep.significant_buckets(
-            con, p.bucket_s, p.neighbour_s, p.alpha, p.min_bucket_accounts)
+        sig, bucket_tests = lockstep.significant_buckets(con, p.bucket_s, p.neighbour_s, p.alpha, p.min_bucket_accounts)
         con.register("_sig", sig.select("target_id", "action", "bucket").to_arrow())
         con.execute("CREATE OR REPLACE TEMP TABLE engagement_lockstep AS SELECT * FROM _sig")
         con.unregister("_sig")
@@ -106,16 +113,21 @@ class EngagementDetector(DetectorBase):
         if not sync_accounts.is_empty():  # lockstep alone is what a live audience does too
             sync_accounts = sync_accounts.with_columns(pl.col("sync_ok") & pl.col("account_id").is_in(list(rigs)))
         pairs_sig = crews.coboosted_pairs(con, p.alpha, len(accounts))
-        cand = crews.crew_candidates(pairs_sig) if not pairs_sig.is_empty() else pl.DataFrame(
-            schema={"crew": pl.Int64, "block": pl.Utf8, "target_id": pl.Utf8, "action": pl.Utf8})
+        cand = (
+            crews.crew_candidates(pairs_sig)
+            if not pairs_sig.is_empty()
+            else pl.DataFrame(schema={"crew": pl.Int64, "block": pl.Utf8, "target_id": pl.Utf8, "action": pl.Utf8})
+        )
         con.register("_cp", cand.to_arrow())
         con.execute("CREATE OR REPLACE TEMP TABLE engagement_crew_pairs AS SELECT * FROM _cp")
         con.unregister("_cp")
         crew_members_all = con.sql(read_sql("features/engagement_crew_members.sql")).pl()
         pairs_c = pairs_sig.join(cand, on=["block", "target_id", "action"]) if not cand.is_empty() else pairs_sig
         if crew_members_all.is_empty():
-            crew_df, crew_kept = pl.DataFrame(schema={"crew": pl.Int64}), pl.DataFrame(
-                schema={"crew": pl.Int64, "account_id": pl.Utf8})
+            crew_df, crew_kept = (
+                pl.DataFrame(schema={"crew": pl.Int64}),
+                pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8}),
+            )
         else:
             crew_df, crew_kept = crews.judge_crews(crew_members_all, pairs_c, accounts, p.alpha)
         aud_crews, aud_members, aud_targets = audience.audience_crews(con, accounts, p.alpha)
@@ -124,10 +136,25 @@ class EngagementDetector(DetectorBase):
         pairs = con.sql(read_sql("features/engagement_pairs.sql")).pl()
         targets = con.sql(read_sql("features/engagement_targets.sql")).pl()
         passed = crew_df.filter(pl.col("is_crew")).to_dicts() if "is_crew" in crew_df.columns else []
-        crew_targets = pl.concat([
-            pairs_c.select("crew", "target_id", "action") if "crew" in pairs_c.columns else aud_targets.clear(),
-            aud_targets])
+        crew_targets = pl.concat(
+            [
+                pairs_c.select("crew", "target_id", "action") if "crew" in pairs_c.columns else aud_targets.clear(),
+                aud_targets,
+            ]
+        )
         clusters, findings = farms.report(
-            con, found, sig, sync_members, sync_accounts, passed + aud_crews, crew_targets,
-            crew_kept, pairs, targets, accounts, p.bucket_s, bucket_tests)
+            con,
+            found,
+            sig,
+            sync_members,
+            sync_accounts,
+            passed + aud_crews,
+            crew_targets,
+            crew_kept,
+            pairs,
+            targets,
+            accounts,
+            p.bucket_s,
+            bucket_tests,
+        )
         return DetectorResult(findings=findings, clusters=clusters)

@@ -71,19 +71,32 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
         mem = sorted(a for a, h in hits.items() if h >= 2 or a in only)
         if not mem:
             continue
-        crews.append({"crew": crew, "kind": "audience", "accounts": len(mem), "targets": len(tnodes),
-                      "thin_base_rate": round(p_thin, 4),
-                      "pair": [f"{t[0]} ({t[1]})" for t in pair], "pair_overlap": k,
-                      "pair_expected": round(mu, 3), "coboost_surprise": round(sp, 2), "corrected": corr,
-                      "is_crew": True})
+        crews.append(
+            {
+                "crew": crew,
+                "kind": "audience",
+                "accounts": len(mem),
+                "targets": len(tnodes),
+                "thin_base_rate": round(p_thin, 4),
+                "pair": [f"{t[0]} ({t[1]})" for t in pair],
+                "pair_overlap": k,
+                "pair_expected": round(mu, 3),
+                "coboost_surprise": round(sp, 2),
+                "corrected": corr,
+                "is_crew": True,
+            }
+        )
         members += [(crew, a, corr) for a in mem]
         mset = set(mem)
         targets += [(crew, t, act) for t, act in tnodes if by_t[(t, act)] & mset]
     m = pl.DataFrame(members, schema=empty_m.schema, orient="row") if members else empty_m
     t = pl.DataFrame(targets, schema=empty_t.schema, orient="row") if targets else empty_t
     if crews:
-        m = pl.concat([m, _bought_members(con, t, accounts, m, level)]).unique(
-            ["crew", "account_id"], keep="first").sort("crew", "account_id")
+        m = (
+            pl.concat([m, _bought_members(con, t, accounts, m, level)])
+            .unique(["crew", "account_id"], keep="first")
+            .sort("crew", "account_id")
+        )
         sizes = m.group_by("crew").len()
         for c in crews:
             c["accounts"] = int(sizes.filter(pl.col("crew") == c["crew"])["len"].sum())
@@ -124,14 +137,19 @@ def _only_on(edges: pl.DataFrame, accounts: pl.DataFrame, pair_acc: set) -> set:
     """The accounts of ``pair_acc`` whose every engagement is on these targets (throwaways)."""
     if not pair_acc:
         return set()
-    return set(edges.filter(pl.col("account_id").is_in(list(pair_acc))).join(
-        accounts.select("account_id", pl.col("events").alias("all_events")), on="account_id").group_by(
-        "account_id", "all_events").agg(pl.col("events").sum()).filter(
-        pl.col("events") >= pl.col("all_events"))["account_id"].to_list())
+    return set(
+        edges.filter(pl.col("account_id").is_in(list(pair_acc)))
+        .join(accounts.select("account_id", pl.col("events").alias("all_events")), on="account_id")
+        .group_by("account_id", "all_events")
+        .agg(pl.col("events").sum())
+        .filter(pl.col("events") >= pl.col("all_events"))["account_id"]
+        .to_list()
+    )
 
 
-def _bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_members: pl.DataFrame,
-                    level: float) -> pl.DataFrame:
+def _bought_members(
+    con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_members: pl.DataFrame, level: float
+) -> pl.DataFrame:
     """Accounts with a life of their own (bought real accounts) that worked two or more of a
     crew's targets, far more than those targets' share of all engagement predicts (binomial,
     corrected over the accounts that touched the crew's targets)."""
@@ -144,12 +162,16 @@ def _bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_mem
         con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
     total = max(float(accounts["events"].sum()), 1.0)
     touched = touched.join(accounts.select("account_id", "events"), on="account_id")
-    q = touched.group_by("crew").agg((pl.col("crew_events").sum() / total).clip(1e-9, 0.5).alias("q"),
-                                     pl.len().alias("n"))
+    q = touched.group_by("crew").agg(
+        (pl.col("crew_events").sum() / total).clip(1e-9, 0.5).alias("q"), pl.len().alias("n")
+    )
     touched = touched.join(q, on="crew").filter(pl.col("crew_targets") >= 2)
     if touched.is_empty():
         return thin_members.clear()
     s = stats.surprise_binom(touched["crew_events"].to_numpy(), touched["events"].to_numpy(), touched["q"].to_numpy())
     s = s - np.log10(np.maximum(touched["n"].to_numpy(), 1))
-    return touched.with_columns(pl.Series("member_surprise", s)).filter(pl.col("member_surprise") >= level).select(
-        "crew", "account_id", "member_surprise")
+    return (
+        touched.with_columns(pl.Series("member_surprise", s))
+        .filter(pl.col("member_surprise") >= level)
+        .select("crew", "account_id", "member_surprise")
+    )

@@ -49,7 +49,8 @@ def coboosted_pairs(con, alpha: float, n_accounts: int) -> pl.DataFrame:
     level = -math.log10(alpha)
     bt = bt.with_columns(pl.Series("expected", mu), pl.Series("surprise", s))
     return bt.filter(pl.col("surprise") - math.log10(max(tests, 1.0)) >= level).with_columns(
-        (pl.col("surprise") - math.log10(max(tests, 1.0))).alias("corrected"))
+        (pl.col("surprise") - math.log10(max(tests, 1.0))).alias("corrected")
+    )
 
 
 def crew_candidates(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -86,26 +87,40 @@ def multiples_surprise(counts: np.ndarray) -> tuple[float, int]:
     return float(stats.corrected(best, 9)), best_m
 
 
-def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.DataFrame,
-                alpha: float, min_purity: float = 0.5) -> tuple[pl.DataFrame, pl.DataFrame]:
+def judge_crews(
+    members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.DataFrame, alpha: float, min_purity: float = 0.5
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(crews with their tells and verdict, members of the crews that pass)."""
     level = -math.log10(alpha)
     acc = accounts.select("account_id", "events", "other_events", "after_purchase")
     p_thin, p_purchase, total_events = _base_rates(acc)
-    per = members.group_by("crew", "account_id").agg(
-        pl.col("events").sum().alias("crew_events"),
-        pl.col("after_purchase").sum().alias("crew_after_purchase"),
-        pl.len().alias("crew_targets"),
-    ).join(acc, on="account_id", how="left").sort("crew", "account_id")
+    per = (
+        members.group_by("crew", "account_id")
+        .agg(
+            pl.col("events").sum().alias("crew_events"),
+            pl.col("after_purchase").sum().alias("crew_after_purchase"),
+            pl.len().alias("crew_targets"),
+        )
+        .join(acc, on="account_id", how="left")
+        .sort("crew", "account_id")
+    )
     # the crew's targets' share of all engagement (the member test's null) and the accounts
     # its blocks carry at all (purity: a block of the rig's own carries nobody else)
     target_events = members.group_by("crew").agg(pl.col("events").sum().alias("target_events"))
-    block_acc = pairs_sig.select("crew", "block", "block_accounts").unique().group_by("crew").agg(
-        pl.col("block_accounts").sum())
+    block_acc = (
+        pairs_sig.select("crew", "block", "block_accounts")
+        .unique()
+        .group_by("crew")
+        .agg(pl.col("block_accounts").sum())
+    )
     by_target = pairs_sig.group_by("crew", "target_id", "action").agg(pl.col("corrected").max())
     info = {r["crew"]: r for r in target_events.join(block_acc, on="crew", how="left").to_dicts()}
-    tparts = {k[0]: v for k, v in by_target.sort("corrected", descending=True).partition_by(
-        "crew", as_dict=True, maintain_order=True).items()}
+    tparts = {
+        k[0]: v
+        for k, v in by_target.sort("corrected", descending=True)
+        .partition_by("crew", as_dict=True, maintain_order=True)
+        .items()
+    }
     mparts = {k[0]: v for k, v in members.partition_by("crew", as_dict=True, maintain_order=True).items()}
     crews, kept = [], []
     n_cand = max(per["crew"].n_unique(), 1)
@@ -114,8 +129,9 @@ def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.Dat
         corr_t = tg["corrected"].to_list() if tg is not None else [0.0]
         extra = float(corr_t[1]) if len(corr_t) > 1 else 0.0
         q = min(max(float(info[crew]["target_events"]) / max(total_events, 1.0), 1e-9), 0.5)
-        s_acc = stats.corrected(stats.surprise_binom(part["crew_events"].to_numpy(), part["events"].to_numpy(), q),
-                                len(part))
+        s_acc = stats.corrected(
+            stats.surprise_binom(part["crew_events"].to_numpy(), part["events"].to_numpy(), q), len(part)
+        )
         purity = len(part) / max(float(info[crew].get("block_accounts") or 1), 1.0)
         # on the rig's own blocks everyone engaging its targets is the rig's; elsewhere an account
         # must be far more on the crew's targets than chance, or mostly there (one or two votes
@@ -130,17 +146,34 @@ def judge_crews(members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.Dat
         k_thin, s_thin, k_buy, s_buy, m, s_mult = _member_tells(mem, mparts[crew], p_thin, p_purchase)
         combined = fisher([extra, s_thin, s_buy, s_mult])
         corr = float(stats.corrected(combined, n_cand))
-        crews.append({
-            "crew": crew, "kind": "block", "accounts": n, "targets": len(corr_t), "coboost_surprise": float(corr_t[0]),
-            "block_purity": round(min(purity, 1.0), 3),
-            "second_target_surprise": extra, "thin": k_thin, "thin_base_rate": p_thin, "thin_surprise": s_thin,
-            "after_purchase": k_buy, "purchase_base_rate": p_purchase, "purchase_surprise": s_buy,
-            "multiple": m, "multiple_surprise": s_mult, "combined": combined, "corrected": corr,
-            "is_crew": corr >= level,
-        })
+        crews.append(
+            {
+                "crew": crew,
+                "kind": "block",
+                "accounts": n,
+                "targets": len(corr_t),
+                "coboost_surprise": float(corr_t[0]),
+                "block_purity": round(min(purity, 1.0), 3),
+                "second_target_surprise": extra,
+                "thin": k_thin,
+                "thin_base_rate": p_thin,
+                "thin_surprise": s_thin,
+                "after_purchase": k_buy,
+                "purchase_base_rate": p_purchase,
+                "purchase_surprise": s_buy,
+                "multiple": m,
+                "multiple_surprise": s_mult,
+                "combined": combined,
+                "corrected": corr,
+                "is_crew": corr >= level,
+            }
+        )
         if corr >= level:
-            kept.append(mem.select("crew", "account_id", "crew_events", "crew_targets").with_columns(
-                pl.Series("member_surprise", s_acc[ok])))
+            kept.append(
+                mem.select("crew", "account_id", "crew_events", "crew_targets").with_columns(
+                    pl.Series("member_surprise", s_acc[ok])
+                )
+            )
     crews_df = pl.DataFrame(crews) if crews else pl.DataFrame(schema={"crew": pl.Int64, "is_crew": pl.Boolean})
     kept_df = pl.concat(kept) if kept else pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8})
     return crews_df, kept_df
@@ -156,8 +189,9 @@ def _base_rates(acc: pl.DataFrame) -> tuple[float, float, float]:
     return p_thin, p_purchase, float(acc["events"].sum())
 
 
-def _member_tells(mem: pl.DataFrame, crew_events: pl.DataFrame, p_thin: float,
-                  p_purchase: float) -> tuple[int, float, int, float, int, float]:
+def _member_tells(
+    mem: pl.DataFrame, crew_events: pl.DataFrame, p_thin: float, p_purchase: float
+) -> tuple[int, float, int, float, int, float]:
     """The crew's members' tells against their base rates: (thin accounts, surprise, engaging
     after a purchase, surprise, the common multiple of their event counts, surprise)."""
     n = len(mem)

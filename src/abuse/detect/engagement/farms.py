@@ -21,8 +21,12 @@ from abuse.sqlfiles import read_sql
 
 PATTERN = "vote_inflation"
 AUDIENCE_CREW = 1_000_000  # crew ids from ``audience`` start here
-NOUN = {"vote": ("vote", "votes"), "like": ("like", "likes"), "follow": ("follow", "follows"),
-        "view": ("view", "views")}
+NOUN = {
+    "vote": ("vote", "votes"),
+    "like": ("like", "likes"),
+    "follow": ("follow", "follows"),
+    "view": ("view", "views"),
+}
 
 
 def _n(k: int, one: str, many: str | None = None) -> str:
@@ -34,8 +38,9 @@ def _noun(action: str, k: int) -> str:
     return _n(k, one, many)
 
 
-def build_farms(sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, crew_members: pl.DataFrame,
-                min_accounts: int) -> list[dict[str, Any]]:
+def build_farms(
+    sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, crew_members: pl.DataFrame, min_accounts: int
+) -> list[dict[str, Any]]:
     """Components: [{'accounts': [...], 'buckets': [(t, a, b)], 'crews': [...]}] with at least
     ``min_accounts`` accounts, largest first (ties by first account id)."""
     g = nx.Graph()
@@ -54,19 +59,32 @@ def build_farms(sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, crew_me
         accounts = sorted(n[1] for n in comp if n[0] == "a")
         if len(accounts) < min_accounts:
             continue
-        farms.append({
-            "accounts": accounts,
-            "buckets": sorted(n[1:] for n in comp if n[0] == "k"),
-            "crews": sorted(n[1] for n in comp if n[0] == "c"),
-        })
+        farms.append(
+            {
+                "accounts": accounts,
+                "buckets": sorted(n[1:] for n in comp if n[0] == "k"),
+                "crews": sorted(n[1] for n in comp if n[0] == "c"),
+            }
+        )
     farms.sort(key=lambda f: (-len(f["accounts"]), f["accounts"][0]))
     return farms
 
 
-def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.DataFrame,
-           sync_accounts: pl.DataFrame, crews: list[dict], crew_pairs: pl.DataFrame,
-           crew_members: pl.DataFrame, pairs: pl.DataFrame, targets: pl.DataFrame,
-           accounts: pl.DataFrame, bucket_s: float, bucket_tests: int) -> tuple[list[Cluster], list[Finding]]:
+def report(
+    con,
+    farms: list[dict],
+    sig_buckets: pl.DataFrame,
+    sync_members: pl.DataFrame,
+    sync_accounts: pl.DataFrame,
+    crews: list[dict],
+    crew_pairs: pl.DataFrame,
+    crew_members: pl.DataFrame,
+    pairs: pl.DataFrame,
+    targets: pl.DataFrame,
+    accounts: pl.DataFrame,
+    bucket_s: float,
+    bucket_tests: int,
+) -> tuple[list[Cluster], list[Finding]]:
     if not farms:
         return [], []
     fm, ft = _farm_frames(farms, crew_pairs)
@@ -80,10 +98,17 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
         for r in crew_members.to_dicts():
             crew_mem.setdefault(r["account_id"], r)
     on_t: dict[str, list] = {}
-    for a, t, act, e in pairs.join(fm, on="account_id").join(ft, on=["farm", "target_id", "action"]).select(
-            "account_id", "target_id", "action", "events").sort("account_id", "target_id", "action").rows():
+    for a, t, act, e in (
+        pairs.join(fm, on="account_id")
+        .join(ft, on=["farm", "target_id", "action"])
+        .select("account_id", "target_id", "action", "events")
+        .sort("account_id", "target_id", "action")
+        .rows()
+    ):
         on_t.setdefault(a, []).append((t, act, e))
-    acc_info = {r["account_id"]: r for r in accounts.filter(pl.col("account_id").is_in(fm["account_id"].implode())).to_dicts()}
+    acc_info = {
+        r["account_id"]: r for r in accounts.filter(pl.col("account_id").is_in(fm["account_id"].implode())).to_dicts()
+    }
     clusters, findings = [], []
     for i, f in enumerate(farms):
         key = f"farm-{i + 1}"
@@ -92,29 +117,64 @@ def report(con, farms: list[dict], sig_buckets: pl.DataFrame, sync_members: pl.D
         inf = infra.get(i, {})
         n_acc = len(f["accounts"])
         # evidence strength: the best lockstep bucket, or the crew's combined tells
-        best_bucket = float(stats.corrected(bu["surprise"].max(), bucket_tests)) if not bu.is_empty() and bu["surprise"].max() is not None else 0.0
+        best_bucket = (
+            float(stats.corrected(bu["surprise"].max(), bucket_tests))
+            if not bu.is_empty() and bu["surprise"].max() is not None
+            else 0.0
+        )
         best_crew = max((crew_info[c]["corrected"] for c in f["crews"] if c in crew_info), default=0.0)
         farm_s = max(best_bucket, best_crew)
         target_rows = _target_rows(tg, bu)
         top = target_rows[0] if target_rows else None
         summary = _summary(n_acc, inf, top, len(target_rows))
-        crew_ev = [{k: v for k, v in crew_info[c].items() if k != "is_crew" and v is not None}
-                   for c in f["crews"] if c in crew_info]
+        crew_ev = [
+            {k: v for k, v in crew_info[c].items() if k != "is_crew" and v is not None}
+            for c in f["crews"]
+            if c in crew_info
+        ]
         evidence = {
-            "accounts": n_acc, "ips": int(inf.get("ips") or 0), "network_blocks": int(inf.get("blocks") or 0),
-            "devices": int(inf.get("devices") or 0), "events_on_targets": int(inf.get("events") or 0),
-            "lockstep_buckets": len(f["buckets"]), "bucket_s": bucket_s,
+            "accounts": n_acc,
+            "ips": int(inf.get("ips") or 0),
+            "network_blocks": int(inf.get("blocks") or 0),
+            "devices": int(inf.get("devices") or 0),
+            "events_on_targets": int(inf.get("events") or 0),
+            "lockstep_buckets": len(f["buckets"]),
+            "bucket_s": bucket_s,
             "lockstep_accounts": sum(1 for a in f["accounts"] if sync.get(a, {}).get("sync_ok")),
-            "crews": crew_ev, "targets": target_rows, "surprise": round(farm_s, 2),
+            "crews": crew_ev,
+            "targets": target_rows,
+            "surprise": round(farm_s, 2),
         }
-        clusters.append(Cluster(
-            cluster_key=key, pattern=PATTERN, account_ids=list(f["accounts"]), score=float(stats.score(farm_s)),
-            summary=summary, shop_ids=None, first_seen=inf.get("first_ts"), last_seen=inf.get("last_ts"),
-            loss_estimate=None, evidence=evidence, target_ids=[t["target_id"] for t in target_rows],
-        ))
+        clusters.append(
+            Cluster(
+                cluster_key=key,
+                pattern=PATTERN,
+                account_ids=list(f["accounts"]),
+                score=float(stats.score(farm_s)),
+                summary=summary,
+                shop_ids=None,
+                first_seen=inf.get("first_ts"),
+                last_seen=inf.get("last_ts"),
+                loss_estimate=None,
+                evidence=evidence,
+                target_ids=[t["target_id"] for t in target_rows],
+            )
+        )
         for a in f["accounts"]:
-            findings.append(_finding(a, key, n_acc, farm_s, sync.get(a), crew_mem.get(a), acc_info.get(a, {}),
-                                     on_t.get(a, []), inf, bucket_s))
+            findings.append(
+                _finding(
+                    a,
+                    key,
+                    n_acc,
+                    farm_s,
+                    sync.get(a),
+                    crew_mem.get(a),
+                    acc_info.get(a, {}),
+                    on_t.get(a, []),
+                    inf,
+                    bucket_s,
+                )
+            )
     return clusters, findings
 
 
@@ -127,7 +187,9 @@ def _farm_frames(farms: list[dict], crew_pairs: pl.DataFrame) -> tuple[pl.DataFr
     for i, f in enumerate(farms):
         trows.update((i, t, a) for t, a, _ in f["buckets"])
         if f["crews"] and not crew_pairs.is_empty():
-            for t, a in crew_pairs.filter(pl.col("crew").is_in(f["crews"])).select("target_id", "action").unique().rows():
+            for t, a in (
+                crew_pairs.filter(pl.col("crew").is_in(f["crews"])).select("target_id", "action").unique().rows()
+            ):
                 trows.add((i, t, a))
     ft = pl.DataFrame(sorted(trows), schema={"farm": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8}, orient="row")
     return fm, ft
@@ -144,29 +206,48 @@ def _farm_infra(con, fm: pl.DataFrame, ft: pl.DataFrame) -> dict[int, dict]:
         con.unregister("engagement_farm_targets")
 
 
-def _farm_target_shares(pairs: pl.DataFrame, targets: pl.DataFrame, fm: pl.DataFrame,
-                        ft: pl.DataFrame) -> pl.DataFrame:
+def _farm_target_shares(pairs: pl.DataFrame, targets: pl.DataFrame, fm: pl.DataFrame, ft: pl.DataFrame) -> pl.DataFrame:
     """Per farm and target: the farm's events against the target's total (share)."""
-    fp = pairs.join(fm, on="account_id").join(ft, on=["farm", "target_id", "action"]).group_by(
-        "farm", "target_id", "action").agg(
-        pl.col("events").sum().alias("from_farm"), pl.col("account_id").n_unique().alias("farm_accounts"),
-        pl.col("first_ts").min(), pl.col("last_ts").max(),
-    ).join(targets.select("target_id", "action", pl.col("events").alias("total"),
-                          pl.col("accounts").alias("total_accounts")), on=["target_id", "action"])
+    fp = (
+        pairs.join(fm, on="account_id")
+        .join(ft, on=["farm", "target_id", "action"])
+        .group_by("farm", "target_id", "action")
+        .agg(
+            pl.col("events").sum().alias("from_farm"),
+            pl.col("account_id").n_unique().alias("farm_accounts"),
+            pl.col("first_ts").min(),
+            pl.col("last_ts").max(),
+        )
+        .join(
+            targets.select(
+                "target_id", "action", pl.col("events").alias("total"), pl.col("accounts").alias("total_accounts")
+            ),
+            on=["target_id", "action"],
+        )
+    )
     return fp.with_columns((pl.col("from_farm") / pl.col("total")).alias("share"))
 
 
-def _farm_bursts(farms: list[dict], sync_members: pl.DataFrame, sig_buckets: pl.DataFrame,
-                 fm: pl.DataFrame) -> pl.DataFrame:
+def _farm_bursts(
+    farms: list[dict], sync_members: pl.DataFrame, sig_buckets: pl.DataFrame, fm: pl.DataFrame
+) -> pl.DataFrame:
     """The farm's members in each of its buckets, how tightly they acted there (spread_s) and
     the bucket's surprise."""
     sm = sync_members.join(fm, on="account_id")
     bucket_rows = [(i, t, a, b) for i, f in enumerate(farms) for t, a, b in f["buckets"]]
-    fb = pl.DataFrame(bucket_rows, schema={"farm": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8,
-                                           "bucket": pl.Int64}, orient="row")
-    bursts = sm.join(fb, on=["farm", "target_id", "action", "bucket"]).group_by(
-        "farm", "target_id", "action", "bucket").agg(
-        pl.len().alias("n"), ((pl.col("last_ts").max() - pl.col("first_ts").min()).dt.total_milliseconds() / 1000).alias("spread_s"))
+    fb = pl.DataFrame(
+        bucket_rows,
+        schema={"farm": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8, "bucket": pl.Int64},
+        orient="row",
+    )
+    bursts = (
+        sm.join(fb, on=["farm", "target_id", "action", "bucket"])
+        .group_by("farm", "target_id", "action", "bucket")
+        .agg(
+            pl.len().alias("n"),
+            ((pl.col("last_ts").max() - pl.col("first_ts").min()).dt.total_milliseconds() / 1000).alias("spread_s"),
+        )
+    )
     bsig = sig_buckets.select("target_id", "action", "bucket", "surprise")
     return bursts.join(bsig, on=["target_id", "action", "bucket"], how="left")
 
@@ -176,13 +257,21 @@ def _target_rows(tg: pl.DataFrame, bu: pl.DataFrame) -> list[dict]:
     target_rows = []
     for r in tg.to_dicts():
         b = bu.filter((pl.col("target_id") == r["target_id"]) & (pl.col("action") == r["action"]))
-        target_rows.append({
-            "target_id": r["target_id"], "action": r["action"], "total": int(r["total"]),
-            "from_cluster": int(r["from_farm"]), "share": round(float(r["share"]), 4),
-            "accounts": int(r["farm_accounts"]), "total_accounts": int(r["total_accounts"]),
-            "first_seen": r["first_ts"], "last_seen": r["last_ts"], "bursts": len(b),
-            "burst_spread_s": round(float(cast(float, b["spread_s"].median())), 1) if len(b) else None,
-        })
+        target_rows.append(
+            {
+                "target_id": r["target_id"],
+                "action": r["action"],
+                "total": int(r["total"]),
+                "from_cluster": int(r["from_farm"]),
+                "share": round(float(r["share"]), 4),
+                "accounts": int(r["farm_accounts"]),
+                "total_accounts": int(r["total_accounts"]),
+                "first_seen": r["first_ts"],
+                "last_seen": r["last_ts"],
+                "bursts": len(b),
+                "burst_spread_s": round(float(cast(float, b["spread_s"].median())), 1) if len(b) else None,
+            }
+        )
     return target_rows
 
 
@@ -191,17 +280,26 @@ def _summary(n_acc: int, inf: dict, top: dict | None, n_targets: int) -> str:
     where = f"{_n(n_acc, 'account')} on {_n(ips, 'IP')}"
     if not top:
         return where + " acted together"
-    s = (f"{where} cast {top['from_cluster']:,} of target {top['target_id']}'s "
-         f"{_noun(top['action'], top['total'])}")
+    s = f"{where} cast {top['from_cluster']:,} of target {top['target_id']}'s {_noun(top['action'], top['total'])}"
     if top["bursts"]:
-        s += (f" within {top['burst_spread_s']:g} s of each other, in {_n(top['bursts'], 'burst')}")
+        s += f" within {top['burst_spread_s']:g} s of each other, in {_n(top['bursts'], 'burst')}"
     if n_targets > 1:
         s += f"; {_n(n_targets - 1, 'more target')} inflated"
     return s
 
 
-def _finding(a: str, key: str, n_acc: int, farm_s: float, sync: dict | None, crew: dict | None,
-             info: dict, on_targets: list, inf: dict, bucket_s: float) -> Finding:
+def _finding(
+    a: str,
+    key: str,
+    n_acc: int,
+    farm_s: float,
+    sync: dict | None,
+    crew: dict | None,
+    info: dict,
+    on_targets: list,
+    inf: dict,
+    bucket_s: float,
+) -> Finding:
     own = []
     parts = []
     total = sum(e for _, _, e in on_targets)
@@ -210,17 +308,22 @@ def _finding(a: str, key: str, n_acc: int, farm_s: float, sync: dict | None, cre
     lead = f"cast {noun} on {_n(len(on_targets), 'inflated target')} with {_n(n_acc - 1, 'other account')} of its farm"
     if sync and sync.get("sync_ok"):
         own.append(float(stats.corrected(sync["sync_surprise"], 1)))
-        parts.append(f"{sync['sync_moments']:,} of its {_n(int(sync['moments']), 'engagement moment')} fell in "
-                     f"lockstep bursts (many accounts on one target within {bucket_s:g} s, against the "
-                     f"target's surrounding minutes)")
+        parts.append(
+            f"{sync['sync_moments']:,} of its {_n(int(sync['moments']), 'engagement moment')} fell in "
+            f"lockstep bursts (many accounts on one target within {bucket_s:g} s, against the "
+            f"target's surrounding minutes)"
+        )
     if crew:
         own.append(float(crew["member_surprise"]))
         if crew["crew"] >= AUDIENCE_CREW:
-            parts.append("its farm's accounts boost the same targets together far beyond what independent "
-                         "audiences share")
+            parts.append(
+                "its farm's accounts boost the same targets together far beyond what independent audiences share"
+            )
         else:
-            parts.append(f"it acted from the farm's {_n(int(inf.get('blocks') or 0), 'network block')} "
-                         f"({_n(int(inf.get('ips') or 0), 'IP')})")
+            parts.append(
+                f"it acted from the farm's {_n(int(inf.get('blocks') or 0), 'network block')} "
+                f"({_n(int(inf.get('ips') or 0), 'IP')})"
+            )
     bought = int(info.get("after_purchase") or 0)
     if bought:
         parts.append(f"{_n(bought, 'engagement')} came within minutes of its own purchase or top-up")
@@ -232,9 +335,17 @@ def _finding(a: str, key: str, n_acc: int, farm_s: float, sync: dict | None, cre
         "sync_moments": int(sync["sync_moments"]) if sync else 0,
         "moments": int(info.get("moments") or 0),
         "sync_base_rate": round(float(sync["sync_base_rate"]), 5) if sync else None,
-        "other_events": other, "after_purchase": int(info.get("after_purchase") or 0),
-        "farm_accounts": n_acc, "account_surprise": round(acc_s, 2), "farm_surprise": round(farm_s, 2),
+        "other_events": other,
+        "after_purchase": int(info.get("after_purchase") or 0),
+        "farm_accounts": n_acc,
+        "account_surprise": round(acc_s, 2),
+        "farm_surprise": round(farm_s, 2),
     }
-    return Finding(account_id=a, pattern=PATTERN, score=float(stats.score(min(acc_s, farm_s) if own else farm_s * 0.5)),
-                   reason=lead + "; " + "; ".join(parts) + ".", evidence=evidence, cluster_key=key)
-
+    return Finding(
+        account_id=a,
+        pattern=PATTERN,
+        score=float(stats.score(min(acc_s, farm_s) if own else farm_s * 0.5)),
+        reason=lead + "; " + "; ".join(parts) + ".",
+        evidence=evidence,
+        cluster_key=key,
+    )

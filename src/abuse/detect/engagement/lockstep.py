@@ -26,7 +26,9 @@ from abuse.detect.engagement.crews import fisher
 from abuse.sqlfiles import read_sql
 
 
-def significant_buckets(con, bucket_s: float, neighbour_s: float, alpha: float, min_accounts: int) -> tuple[pl.DataFrame, int]:
+def significant_buckets(
+    con, bucket_s: float, neighbour_s: float, alpha: float, min_accounts: int
+) -> tuple[pl.DataFrame, int]:
     """(significant buckets with their surprise, number of buckets tested)."""
     b = con.sql(read_sql("features/engagement_buckets.sql")).pl()
     if b.is_empty():
@@ -38,8 +40,7 @@ def significant_buckets(con, bucket_s: float, neighbour_s: float, alpha: float, 
     b = b.with_columns(pl.Series("expected", mu), pl.Series("surprise", s))
     m = len(b)
     level = -math.log10(alpha)
-    sig = b.filter((pl.col("accounts") >= min_accounts)
-                   & (pl.col("surprise") - math.log10(m) >= level))
+    sig = b.filter((pl.col("accounts") >= min_accounts) & (pl.col("surprise") - math.log10(m) >= level))
     return sig, m
 
 
@@ -47,8 +48,15 @@ def lockstep_accounts(members: pl.DataFrame, accounts: pl.DataFrame, alpha: floa
     """Per account in any significant bucket: its lockstep moments, all its moments, the
     binomial surprise against the population's share and whether it passes (corrected)."""
     if members.is_empty():
-        return pl.DataFrame(schema={"account_id": pl.Utf8, "sync_moments": pl.Int64, "moments": pl.Int64,
-                                    "sync_surprise": pl.Float64, "sync_ok": pl.Boolean})
+        return pl.DataFrame(
+            schema={
+                "account_id": pl.Utf8,
+                "sync_moments": pl.Int64,
+                "moments": pl.Int64,
+                "sync_surprise": pl.Float64,
+                "sync_ok": pl.Boolean,
+            }
+        )
     k = members.group_by("account_id").agg(pl.len().alias("sync_moments"))
     total_moments = float(accounts["moments"].sum())
     p0 = min(max(float(k["sync_moments"].sum()) / max(total_moments, 1.0), 1e-6), 0.5)
@@ -62,8 +70,9 @@ def lockstep_accounts(members: pl.DataFrame, accounts: pl.DataFrame, alpha: floa
     )
 
 
-def judge_components(sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, accounts: pl.DataFrame,
-                     blocks: pl.DataFrame, alpha: float) -> tuple[set[str], list[dict]]:
+def judge_components(
+    sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, accounts: pl.DataFrame, blocks: pl.DataFrame, alpha: float
+) -> tuple[set[str], list[dict]]:
     """Lockstep accounts joined through the significant buckets they share; a component is a
     rig only when it also looks like one against base rates (Fisher-combined, corrected over
     components): its members crowd into one network block far beyond that block's share of all
@@ -93,8 +102,11 @@ def judge_components(sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, ac
         mem = acc.filter(pl.col("account_id").is_in(members))
         k_thin = int((mem["other_events"].to_numpy() == 0).sum())
         k_buy = int((mem["after_purchase"].to_numpy() * 2 >= np.maximum(mem["events"].to_numpy(), 1)).sum())
-        per_block = sm.filter(pl.col("account_id").is_in(members) & pl.col("block").is_not_null()).group_by(
-            "block").agg(pl.col("account_id").n_unique().alias("k"))
+        per_block = (
+            sm.filter(pl.col("account_id").is_in(members) & pl.col("block").is_not_null())
+            .group_by("block")
+            .agg(pl.col("account_id").n_unique().alias("k"))
+        )
         s_block, top_block = 0.0, None
         if not per_block.is_empty():
             k = per_block["k"].to_numpy()
@@ -106,10 +118,19 @@ def judge_components(sync_members: pl.DataFrame, sync_accounts: pl.DataFrame, ac
         s_buy = float(stats.surprise_binom(k_buy, n, p_buy))
         combined = fisher([s_block, s_thin, s_buy])
         corr = float(stats.corrected(combined, len(comps)))
-        evidence.append({"accounts": n, "top_block_accounts": top_block[1] if top_block else 0,
-                         "block_surprise": round(s_block, 2), "thin": k_thin, "thin_surprise": round(s_thin, 2),
-                         "after_purchase": k_buy, "purchase_surprise": round(s_buy, 2),
-                         "corrected": round(corr, 2), "is_rig": corr >= level})
+        evidence.append(
+            {
+                "accounts": n,
+                "top_block_accounts": top_block[1] if top_block else 0,
+                "block_surprise": round(s_block, 2),
+                "thin": k_thin,
+                "thin_surprise": round(s_thin, 2),
+                "after_purchase": k_buy,
+                "purchase_surprise": round(s_buy, 2),
+                "corrected": round(corr, 2),
+                "is_rig": corr >= level,
+            }
+        )
         if corr >= level:
             keep.update(members)
     return keep, evidence

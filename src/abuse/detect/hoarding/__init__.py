@@ -40,46 +40,65 @@ class HoardingDetector(DetectorBase):
             10.0, gt=0, description="a claim this many seconds after release or sooner is 'fast'"
         )
         early_claim_min: float = Field(
-            30.0, gt=0, description="a claim this many minutes after release or sooner is "
-            "'early' (alone common: alert people, deal hunters)"
+            30.0,
+            gt=0,
+            description="a claim this many minutes after release or sooner is "
+            "'early' (alone common: alert people, deal hunters)",
         )
         early_max_share: float = Field(
-            0.5, gt=0, le=1, description="an early claim counts only at a campaign whose other "
+            0.5,
+            gt=0,
+            le=1,
+            description="an early claim counts only at a campaign whose other "
             "claimers (those sharing nothing with another claimer and not redeeming at the threshold) "
-            "race it less often than this"
+            "race it less often than this",
         )
         thin_max_events: int = Field(
-            2, ge=0, description="an account with no plain orders and at most this many other "
-            "activity events in the window shows 'almost no other behaviour'"
+            2,
+            ge=0,
+            description="an account with no plain orders and at most this many other "
+            "activity events in the window shows 'almost no other behaviour'",
         )
         short_session_s: float = Field(
             3.0, ge=0, description="median session length at or below this is a one-second session"
         )
         burst_alpha: float = Field(
-            1e-4, gt=0, lt=1, description="Poisson tail below which a registration 10-minute "
-            "bucket is a burst against its time-of-day baseline"
+            1e-4,
+            gt=0,
+            lt=1,
+            description="Poisson tail below which a registration 10-minute "
+            "bucket is a burst against its time-of-day baseline",
         )
         burst_min_expected: float = Field(
             0.5, gt=0, description="floor of a bucket's expected registrations (sparse history)"
         )
         link_alpha: float = Field(
-            1e-3, gt=0, lt=1, description="binomial tail below which an identifier's suspicious "
-            "sharers beat the claimers' base rate, so the identifier links them"
+            1e-3,
+            gt=0,
+            lt=1,
+            description="binomial tail below which an identifier's suspicious "
+            "sharers beat the claimers' base rate, so the identifier links them",
         )
         link_min_purity: float = Field(
-            0.5, ge=0, le=1, description="share of an identifier's accounts (claimers or not) "
-            "that must be suspicious claimers for it to link (a hub of real people never is)"
+            0.5,
+            ge=0,
+            le=1,
+            description="share of an identifier's accounts (claimers or not) "
+            "that must be suspicious claimers for it to link (a hub of real people never is)",
         )
         attach_min_kinds: int = Field(
-            2, ge=1, description="a claimer without a suspicious profile joins a batch when "
-            "linking identifiers of this many different kinds tie it to the batch"
+            2,
+            ge=1,
+            description="a claimer without a suspicious profile joins a batch when "
+            "linking identifiers of this many different kinds tie it to the batch",
         )
-        min_accounts: int = Field(
-            5, ge=2, description="smallest batch reported, in suspicious claimers"
-        )
+        min_accounts: int = Field(5, ge=2, description="smallest batch reported, in suspicious claimers")
         cluster_alpha: float = Field(
-            1e-6, gt=0, lt=1, description="family-wise significance (Bonferroni over candidate "
-            "batches) for a batch's suspicious members against the base rate"
+            1e-6,
+            gt=0,
+            lt=1,
+            description="family-wise significance (Bonferroni over candidate "
+            "batches) for a batch's suspicious members against the base rate",
         )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
@@ -117,4 +136,3 @@ class HoardingDetector(DetectorBase):
             )
         )
         return DetectorResult(findings=findings, clusters=clusters)
-

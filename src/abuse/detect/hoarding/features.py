@@ -47,9 +47,7 @@ def _query(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     return con.sql(read_sql(f"features/{name}.sql")).pl()
 
 
-def claimers(
-    con: duckdb.DuckDBPyConnection, p: Any, edges: pl.DataFrame | None = None
-) -> pl.DataFrame:
+def claimers(con: duckdb.DuckDBPyConnection, p: Any, edges: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per account with a claim in the window: features, tells and ``susp``.
     ``edges`` (from ``identifiers``) tell which claimers share nothing with another claimer:
     the crowd whose race to a release is the base rate of an early claim."""
@@ -98,13 +96,11 @@ def _isolated(df: pl.DataFrame, edges: pl.DataFrame | None) -> pl.Series:
     claimer (people on their own; batch accounts are tied to each other by something)."""
     if edges is None or edges.is_empty():
         return pl.Series("isolated", [True] * len(df))
-    e = edges.filter(pl.col("kind").is_in(PERSONAL_KINDS)).join(
-        df.select("account_id"), on="account_id"
-    )
+    e = edges.filter(pl.col("kind").is_in(PERSONAL_KINDS)).join(df.select("account_id"), on="account_id")
     tied = (
-        e.join(e.group_by("kind", "value").agg(n=pl.len()).filter(pl.col("n") >= 2),
-               on=["kind", "value"])
-        .select("account_id").unique()
+        e.join(e.group_by("kind", "value").agg(n=pl.len()).filter(pl.col("n") >= 2), on=["kind", "value"])
+        .select("account_id")
+        .unique()
     )
     return df.select("account_id")["account_id"].is_in(tied["account_id"].implode()).not_()
 
@@ -118,12 +114,8 @@ def _early_where_rare(
     not raise it; at a flash sale that the whole crowd races, being early says nothing and
     does not count."""
     use = _query(con, "hoarding_campaign_use").select("account_id", "campaign_id", "min_delay_s")
-    crowd = df.select("account_id", "at_threshold").with_columns(
-        _isolated(df, edges).alias("isolated")
-    )
-    use = use.join(crowd, on="account_id").with_columns(
-        is_early=pl.col("min_delay_s") <= 60 * p.early_claim_min
-    )
+    crowd = df.select("account_id", "at_threshold").with_columns(_isolated(df, edges).alias("isolated"))
+    use = use.join(crowd, on="account_id").with_columns(is_early=pl.col("min_delay_s") <= 60 * p.early_claim_min)
     share = (
         use.filter(~pl.col("at_threshold") & pl.col("isolated"))
         .group_by("campaign_id")

@@ -48,9 +48,7 @@ def _with_hit(claimers: pl.DataFrame) -> pl.DataFrame:
     return claimers.select("account_id", "susp", hit=pl.col("susp") | early.fill_null(False))
 
 
-def rest_rate(
-    k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame, col: str = "susp"
-) -> np.ndarray:
+def rest_rate(k: np.ndarray, n: np.ndarray, claimers: pl.DataFrame, col: str = "susp") -> np.ndarray:
     """The suspicious share among the claimers outside each group of ``n`` with ``k``
     suspicious: the base rate a group is judged against (a large batch must not raise its
     own baseline). Laplace-smoothed, so an empty remainder never makes a rate of zero."""
@@ -73,8 +71,7 @@ def link_identifiers(
     per = (
         edges.join(claim, on="account_id")
         .group_by("kind", "value")
-        .agg(n=pl.len(), k_susp=pl.col("susp").sum(), k_hit=pl.col("hit").sum(),
-             df=pl.col("df").first())
+        .agg(n=pl.len(), k_susp=pl.col("susp").sum(), k_hit=pl.col("hit").sum(), df=pl.col("df").first())
         .filter(pl.col("n") >= 2)
     )
     alt = per["kind"].is_in(BEHAVIOUR_KINDS).to_numpy()
@@ -85,13 +82,16 @@ def link_identifiers(
     else:
         rate = np.where(alt, base["hit"], base["susp"])
     log10_p = -surprise_binom(k, n, rate)
-    return per.with_columns(
-        pl.Series("k", k),
-        pl.Series("log10_p", log10_p),
-    ).with_columns(
-        links=(pl.col("log10_p") <= np.log10(p.link_alpha))
-        & (pl.col("k") >= p.link_min_purity * pl.col("df")),
-    ).drop("k_susp", "k_hit")
+    return (
+        per.with_columns(
+            pl.Series("k", k),
+            pl.Series("log10_p", log10_p),
+        )
+        .with_columns(
+            links=(pl.col("log10_p") <= np.log10(p.link_alpha)) & (pl.col("k") >= p.link_min_purity * pl.col("df")),
+        )
+        .drop("k_susp", "k_hit")
+    )
 
 
 def batches(
@@ -126,14 +126,10 @@ def batches(
         .join(i_ix, on="key")
     )
     size = len(acc) + len(idk)
-    graph = sparse.coo_matrix(
-        (np.ones(len(e)), (e["a"].to_numpy(), e["i"].to_numpy())), shape=(size, size)
-    )
+    graph = sparse.coo_matrix((np.ones(len(e)), (e["a"].to_numpy(), e["i"].to_numpy())), shape=(size, size))
     _, label = connected_components(graph, directed=False)
     label = _split_at_weak_ties(e["a"].to_numpy(), e["i"].to_numpy(), label, p)
-    members = pl.DataFrame(
-        {"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"}
-    )
+    members = pl.DataFrame({"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"})
     members = _drop_lone_unfocused(core, members, use)
     ident_group = pl.DataFrame({"key": idk, "group": label[len(acc) :].astype(np.int64)})
     candidates = (
@@ -146,16 +142,14 @@ def batches(
         .group_by("account_id", "group")
         .agg(
             n_families=pl.col("family").n_unique(),
-            early=pl.col("early").fill_null(False).any()
-            & pl.col("kind").is_in(EXTRACTION_KINDS).any(),
+            early=pl.col("early").fill_null(False).any() & pl.col("kind").is_in(EXTRACTION_KINDS).any(),
             claimer=pl.col("susp").is_not_null().any(),
         )
     )
     attached = (
         candidates.join(_focused(candidates, members, use), on=["account_id", "group"], how="left")
         .with_columns(
-            kinds=pl.col("n_families")
-            + (pl.col("early") & pl.col("focused").fill_null(use is None)).cast(pl.UInt32)
+            kinds=pl.col("n_families") + (pl.col("early") & pl.col("focused").fill_null(use is None)).cast(pl.UInt32)
         )
         .filter(pl.col("kinds") >= p.attach_min_kinds)
         .sort(["kinds", "group"], descending=[True, False])
@@ -199,14 +193,10 @@ def _split_at_weak_ties(a: np.ndarray, i: np.ndarray, label: np.ndarray, p: Any)
     return label
 
 
-def _drop_lone_unfocused(
-    core: pl.DataFrame, members: pl.DataFrame, use: pl.DataFrame | None
-) -> pl.DataFrame:
+def _drop_lone_unfocused(core: pl.DataFrame, members: pl.DataFrame, use: pl.DataFrame | None) -> pl.DataFrame:
     """Core members less those tied by a single kind of identifier that claim campaigns the
     rest of their group does not (a deal hunter who once bought the crew's item)."""
-    families = core.group_by("account_id").agg(
-        n_families=pl.col("kind").replace(FAMILY).n_unique()
-    )
+    families = core.group_by("account_id").agg(n_families=pl.col("kind").replace(FAMILY).n_unique())
     lone = members.join(families, on="account_id").filter(pl.col("n_families") < 2)
     if use is None or lone.is_empty():
         return members
@@ -215,9 +205,7 @@ def _drop_lone_unfocused(
     return members.join(out, on="account_id", how="anti")
 
 
-def _focused(
-    candidates: pl.DataFrame, core: pl.DataFrame, use: pl.DataFrame | None
-) -> pl.DataFrame:
+def _focused(candidates: pl.DataFrame, core: pl.DataFrame, use: pl.DataFrame | None) -> pl.DataFrame:
     """(account_id, group, focused): every campaign the candidate claimed is one its group's
     core claimed (each by at least a fifth of the core)."""
     schema = {"account_id": pl.Utf8, "group": pl.Int64, "focused": pl.Boolean}

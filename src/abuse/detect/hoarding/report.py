@@ -72,8 +72,6 @@ def densest_span(times: pl.Series, share: float = 0.8) -> float:
     return float(np.min(t[k - 1 :] - t[: len(t) - k + 1]))
 
 
-
-
 @dataclass
 class Inputs:
     members: pl.DataFrame  # account_id, group, role
@@ -88,9 +86,7 @@ class Inputs:
     params: Any
 
 
-def _identifier_evidence(
-    used: pl.DataFrame, pop: dict[str, np.ndarray], n_accounts: int
-) -> list[dict[str, Any]]:
+def _identifier_evidence(used: pl.DataFrame, pop: dict[str, np.ndarray], n_accounts: int) -> list[dict[str, Any]]:
     """Per identifier kind a batch's linking identifiers: how many, how many members they
     tie, how many accounts outside the batch carry them, and how rare that size is
     (``base_rate``: share of all identifiers of the kind that carry as many accounts)."""
@@ -116,7 +112,7 @@ def _identifier_evidence(
 
 
 def _identifier_phrase(ev: list[dict[str, Any]]) -> str:
-    """"linked by 2 devices and 3 shipping addresses that no other account uses"."""
+    """ "linked by 2 devices and 3 shipping addresses that no other account uses"."""
     if not ev:
         return "linked by no shared identifier"
     names = []
@@ -142,9 +138,7 @@ def _ordinary_campaigns(inp: Inputs) -> pl.DataFrame:
     )
 
 
-def _campaign_evidence(
-    inp: Inputs, accounts: pl.DataFrame, everyone: pl.DataFrame
-) -> list[dict[str, Any]]:
+def _campaign_evidence(inp: Inputs, accounts: pl.DataFrame, everyone: pl.DataFrame) -> list[dict[str, Any]]:
     fast = inp.params.fast_claim_s
     mine = (
         inp.campaigns.join(accounts, on="account_id")
@@ -197,9 +191,7 @@ def build(inp: Inputs) -> tuple[list[Finding], list[Cluster]]:
             .with_columns([pl.col(t).fill_null(False) for t in TELLS])
             .sort("account_id")
         )
-        idents = _identifier_evidence(
-            linked.filter(pl.col("group") == g["group"]), pop, len(inp.accounts)
-        )
+        idents = _identifier_evidence(linked.filter(pl.col("group") == g["group"]), pop, len(inp.accounts))
         camps = _campaign_evidence(inp, rows.select("account_id"), ordinary)
         cluster, batch = _cluster(inp, f"hoard-{len(clusters) + 1}", g, rows, idents, camps)
         clusters.append(cluster)
@@ -267,13 +259,12 @@ def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, c
 
 
 def _campaign_phrase(p: Any, top: dict | None) -> str:
-    """"41 of them claimed campaign C within 10 s of release, against 3% of its 812 other
+    """ "41 of them claimed campaign C within 10 s of release, against 3% of its 812 other
     claimers" (the base rate only when it rests on enough accounts)."""
     if not top:
         return "it made no campaign claims"
     fast = top["fast"] >= 0.5 * top["claimers"]
-    count, rate = (top["fast"], top["ordinary_fast_rate"]) if fast else (
-        top["early"], top["ordinary_early_rate"])
+    count, rate = (top["fast"], top["ordinary_fast_rate"]) if fast else (top["early"], top["ordinary_early_rate"])
     when = f"{p.fast_claim_s:g} s" if fast else f"{p.early_claim_min:g} minutes"
     txt = f"{count} of them claimed campaign {top['campaign_id']} within {when} of release"
     if top["ordinary_claimers"] >= MIN_BASE:

@@ -60,16 +60,13 @@ def account_profiles(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame) -> pl.
         return prof.with_columns(dormant=pl.lit(False))
     age_med = float(prof["age_days"].median() or 0.0)
     rate_q = float(prof["rate"].quantile(0.25) or 0.0)
-    return prof.with_columns(
-        dormant=(pl.col("age_days") > age_med) & (pl.col("rate") <= rate_q)
-    )
+    return prof.with_columns(dormant=(pl.col("age_days") > age_med) & (pl.col("rate") <= rate_q))
 
 
 def text_baseline(edges: pl.DataFrame, threshold: float, n: int = 2000, seed: int = 0) -> float:
     """Share of random pairs of low-rating texts by different accounts that are near
     duplicates: the chance rate against which a group's duplicates are judged."""
-    t = (edges.select("account_id", "texts").explode("texts", empty_as_null=False)
-         .drop_nulls("texts"))
+    t = edges.select("account_id", "texts").explode("texts", empty_as_null=False).drop_nulls("texts")
     if t.height < 2:
         return 0.01
     rng = random.Random(seed)
@@ -138,9 +135,7 @@ def gather(
         ev.shared_devices = sh.filter(pl.col("kind") == "device").height
         ev.shared_ips = sh.filter(pl.col("kind") == "ip").height
         ev.members_sharing = len({a for ids in sh["account_ids"] for a in ids})
-        sub = edges.filter(
-            pl.col("account_id").is_in(g.members) & pl.col("shop_id").is_in(g.shops)
-        )
+        sub = edges.filter(pl.col("account_id").is_in(g.members) & pl.col("shop_id").is_in(g.shops))
         ev.dup_text_pairs, compared, ev.members_dup_text = _dup_texts(sub, text_threshold)
         ev.dup_text_expected = compared * base_dup
         ev.dormant_members = len(dormant.intersection(g.members))

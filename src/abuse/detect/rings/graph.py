@@ -28,16 +28,18 @@ def hostile_edges(con: duckdb.DuckDBPyConnection, low_rating: int) -> pl.DataFra
     if df.is_empty():
         return df
     total = float(df.height)
-    df = df.with_columns(
-        pl.len().over("shop_id").alias("h"), pl.len().over("account_id").alias("d")
-    )
+    df = df.with_columns(pl.len().over("shop_id").alias("h"), pl.len().over("account_id").alias("d"))
     vol = (pl.col("shop_buyers") - pl.col("h")).clip(0, None) + 1
     # sum of vol over every shop: those with orders, plus hostile shops without any (so a
     # delivery without orders falls back to a uniform null)
     no_orders = df.filter(pl.col("shop_buyers") == 0)["shop_id"].n_unique()
     sold = df.filter(pl.col("shop_buyers") > 0).unique("shop_id")
-    norm = float(df["total_buyer_shops"][0] + df["n_shops"][0] + no_orders
-                 - sold.select(pl.min_horizontal("h", "shop_buyers").sum()).item())
+    norm = float(
+        df["total_buyer_shops"][0]
+        + df["n_shops"][0]
+        + no_orders
+        - sold.select(pl.min_horizontal("h", "shop_buyers").sum()).item()
+    )
     return df.with_columns(hhat=total * vol / max(norm, 1.0))
 
 
@@ -76,15 +78,11 @@ def co_target_pairs(
     if pairs.is_empty():
         return pairs.with_columns(lam=pl.lit(0.0), surprise=pl.lit(0.0))
     total = float(edges.height)
-    acc = edges.group_by("account_id").agg(
-        pl.len().alias("d"), pl.col("hhat").sum().alias("S")
-    )
+    acc = edges.group_by("account_id").agg(pl.len().alias("d"), pl.col("hhat").sum().alias("S"))
     pairs = (
         pairs.join(acc.rename({"account_id": "a", "d": "d_a", "S": "S_a"}), on="a")
         .join(acc.rename({"account_id": "b", "d": "d_b", "S": "S_b"}), on="b")
-        .with_columns(
-            lam=((pl.col("d_b") * pl.col("S_a") + pl.col("d_a") * pl.col("S_b")) / (2 * total))
-        )
+        .with_columns(lam=((pl.col("d_b") * pl.col("S_a") + pl.col("d_a") * pl.col("S_b")) / (2 * total)))
     )
     surprise = stats.surprise_poisson(pairs["k"].to_numpy(), pairs["lam"].to_numpy())
     return pairs.with_columns(surprise=pl.Series(surprise))

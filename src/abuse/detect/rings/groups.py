@@ -48,14 +48,17 @@ def _victims(edges: pl.DataFrame, members: set) -> pl.DataFrame:
     """(shop_id, t, spread) for shops hit by >= 2 of ``members``: their median first hostile
     time there and the time from first to last."""
     sub = edges.filter(pl.col("account_id").is_in(list(members)))
-    return (sub.group_by("shop_id")
-            .agg(pl.len().alias("n"), pl.col("t").median(),
-                 (pl.col("t").max() - pl.col("t").min()).alias("spread"))
-            .filter(pl.col("n") >= 2).select("shop_id", "t", "spread"))
+    return (
+        sub.group_by("shop_id")
+        .agg(pl.len().alias("n"), pl.col("t").median(), (pl.col("t").max() - pl.col("t").min()).alias("spread"))
+        .filter(pl.col("n") >= 2)
+        .select("shop_id", "t", "spread")
+    )
 
 
-def _members(edges: pl.DataFrame, victims: pl.DataFrame, core: set, co_days: float,
-             min_shops: int, min_surprise: float) -> dict[str, float]:
+def _members(
+    edges: pl.DataFrame, victims: pl.DataFrame, core: set, co_days: float, min_shops: int, min_surprise: float
+) -> dict[str, float]:
     """Accounts hitting >= ``min_shops`` victims within ``co_days`` of the ring's time there,
     with the surprise of that count (``k`` vs ``d * sum(hhat) / H``). Core accounts (already
     linked by significant pairs or the extortion signature) count their hits at any time and
@@ -65,13 +68,18 @@ def _members(edges: pl.DataFrame, victims: pl.DataFrame, core: set, co_days: flo
     mass = float(on.unique("shop_id")["hhat"].sum())
     asked = (pl.col("n_refund") + pl.col("n_comp") + pl.col("n_reversed")) > 0
     in_time = (pl.col("t") - pl.col("t_ring")).abs() <= co_days * _DAY
-    hits = (on.filter(in_time | pl.col("account_id").is_in(list(core)))
-            .group_by("account_id").agg(pl.len().alias("k"), pl.col("d").first(),
-                                        asked.any().alias("asked"))
-            .filter(pl.col("k") >= min_shops))
+    hits = (
+        on.filter(in_time | pl.col("account_id").is_in(list(core)))
+        .group_by("account_id")
+        .agg(pl.len().alias("k"), pl.col("d").first(), asked.any().alias("asked"))
+        .filter(pl.col("k") >= min_shops)
+    )
     s = stats.surprise_poisson(hits["k"].to_numpy(), hits["d"].to_numpy() * mass / edges.height)
-    return {a: float(x) for a, x, asked in zip(hits["account_id"], s, hits["asked"], strict=True)
-            if (a in core and asked) or x >= min_surprise}
+    return {
+        a: float(x)
+        for a, x, asked in zip(hits["account_id"], s, hits["asked"], strict=True)
+        if (a in core and asked) or x >= min_surprise
+    }
 
 
 def _peel_members(edges: pl.DataFrame, core: set, weights: dict) -> dict[str, float]:
@@ -87,8 +95,7 @@ def _split(cores: list[set], strong: pl.DataFrame, seed: int) -> list[set]:
     out = []
     for core in cores:
         inner = strong.filter(pl.col("a").is_in(list(core)) & pl.col("b").is_in(list(core)))
-        parts = graphs.communities(
-            zip(inner["a"], inner["b"], inner["surprise"], strict=True), seed=seed)
+        parts = graphs.communities(zip(inner["a"], inner["b"], inner["surprise"], strict=True), seed=seed)
         out.extend(parts if len(parts) > 1 else [core])
     return out
 
@@ -100,11 +107,13 @@ def _merge_split(cores: list[set], strong: pl.DataFrame, min_ratio: float = 0.5)
     if len(cores) < 2:
         return cores
     idx = {a: i for i, c in enumerate(cores) for a in c}
-    counts = (strong.select(ca=pl.col("a").replace_strict(idx, default=-1),
-                            cb=pl.col("b").replace_strict(idx, default=-1))
-              .filter((pl.col("ca") >= 0) & (pl.col("cb") >= 0))
-              .select(lo=pl.min_horizontal("ca", "cb"), hi=pl.max_horizontal("ca", "cb"))
-              .group_by("lo", "hi").len())
+    counts = (
+        strong.select(ca=pl.col("a").replace_strict(idx, default=-1), cb=pl.col("b").replace_strict(idx, default=-1))
+        .filter((pl.col("ca") >= 0) & (pl.col("cb") >= 0))
+        .select(lo=pl.min_horizontal("ca", "cb"), hi=pl.max_horizontal("ca", "cb"))
+        .group_by("lo", "hi")
+        .len()
+    )
     n = {(lo, hi): k for lo, hi, k in counts.iter_rows()}
     size = [len(c) for c in cores]
     within = [n.get((i, i), 0) / max(size[i] * (size[i] - 1) / 2, 1) for i in range(len(cores))]
@@ -124,9 +133,15 @@ def _merge_split(cores: list[set], strong: pl.DataFrame, min_ratio: float = 0.5)
     return list(merged.values())
 
 
-def _merge_aligned(cands: list[tuple[set, dict, bool]], edges: pl.DataFrame, co_days: float,
-                   min_overlap: float = 0.5, nested: float = 0.8,
-                   recruits: float = 0.5, link_bits: float = 3.0) -> list[tuple[set, dict]]:
+def _merge_aligned(
+    cands: list[tuple[set, dict, bool]],
+    edges: pl.DataFrame,
+    co_days: float,
+    min_overlap: float = 0.5,
+    nested: float = 0.8,
+    recruits: float = 0.5,
+    link_bits: float = 3.0,
+) -> list[tuple[set, dict]]:
     """Merge candidates that hit mostly the same victims at the same times (a sparse ring
     that Louvain cut in pieces): victim overlap >= ``min_overlap`` of the larger set or
     ``nested`` of the smaller (a fragment), and at
@@ -147,18 +162,20 @@ def _merge_aligned(cands: list[tuple[set, dict, bool]], edges: pl.DataFrame, co_
             small, large = sorted((vic.height, v2.height))
             if (sparse or sparse2) and _co_target_bits(edges, members, m2) >= link_bits:
                 pass  # sparse pieces that share far more shops than chance: one ring
-            elif not both.height or (both.height < min_overlap * large
-                                     and both.height < nested * small):
+            elif not both.height or (both.height < min_overlap * large and both.height < nested * small):
                 continue
             gap = float((both["t"] - both["t_right"]).abs().median() or np.inf)
             spread = float(pl.concat([both["spread"], both["spread_right"]]).median() or 0.0)
             shared = len(members.keys() & m2.keys())
-            if (gap <= min(max(spread, _DAY), co_days * _DAY) or sparse or sparse2
-                    or shared >= recruits * min(len(members), len(m2))):
+            if (
+                gap <= min(max(spread, _DAY), co_days * _DAY)
+                or sparse
+                or sparse2
+                or shared >= recruits * min(len(members), len(m2))
+            ):
                 any_sparse = sparse or sparse2
                 merged = {**members, **m2}
-                out[i] = (c2 | core, merged, any_sparse,
-                          _victims(edges, set(merged) if any_sparse else c2 | core))
+                out[i] = (c2 | core, merged, any_sparse, _victims(edges, set(merged) if any_sparse else c2 | core))
                 break
         else:
             out.append((core, members, sparse, vic))
@@ -169,6 +186,7 @@ def _co_target_bits(edges: pl.DataFrame, a: dict, b: dict) -> float:
     """-log10 p of the shops hit by members of both ``a`` and ``b``, against the pair null
     of ``graph`` with each group as one account (``d`` = its hostile edges, ``S`` =
     their summed ``hhat``)."""
+
     def side(m: dict) -> tuple[float, float, set]:
         sub = edges.filter(pl.col("account_id").is_in(list(m)))
         return float(sub.height), float(sub["hhat"].sum()), set(sub["shop_id"])
@@ -199,18 +217,29 @@ def _strength(sub: pl.DataFrame, edges_total: float, leave_out: int) -> float:
     return float(s[leave_out:].sum())
 
 
-def build_groups(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise: float,
-                 min_member_surprise: float, co_days: float, min_members: int,
-                 min_member_shops: int, leave_out: int = 2, trim: str = "targets",
-                 extra_cores=None, seed: int = 0) -> list[Group]:
+def build_groups(
+    edges: pl.DataFrame,
+    pairs: pl.DataFrame,
+    *,
+    min_pair_surprise: float,
+    min_member_surprise: float,
+    co_days: float,
+    min_members: int,
+    min_member_shops: int,
+    leave_out: int = 2,
+    trim: str = "targets",
+    extra_cores=None,
+    seed: int = 0,
+) -> list[Group]:
     """Candidate rings from the pair graph (see the module docstring), plus the cores that
     ``extra_cores(accounts of the co-targeting cores)`` returns (groups linked otherwise, e.g.
     by the extortion signature), which may be smaller than ``min_members`` before their
     members are gathered."""
     edges = edges.with_columns(t=pl.col("first_at").dt.epoch("ms") / 1000.0)
     strong = pairs.filter(pl.col("surprise") >= min_pair_surprise)
-    cores = _split(graphs.communities(
-        zip(strong["a"], strong["b"], strong["surprise"], strict=True), seed=seed), strong, seed)
+    cores = _split(
+        graphs.communities(zip(strong["a"], strong["b"], strong["surprise"], strict=True), seed=seed), strong, seed
+    )
     cores = _merge_split(cores, strong)
     weights = graphs.log_column_weights(dict(edges.group_by("shop_id").agg(pl.len()).iter_rows()))
     cands = []
@@ -225,8 +254,7 @@ def build_groups(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise:
             members = dict.fromkeys(core, 0.0)
             for _ in range(2):
                 victims = _victims(edges, set(members))
-                members = _members(edges, victims, core, co_days, min_member_shops,
-                                   min_member_surprise)
+                members = _members(edges, victims, core, co_days, min_member_shops, min_member_surprise)
                 if i >= n_pair_cores:  # linked otherwise: the core stays, sparse as it is
                     members = {**dict.fromkeys(core, 0.0), **members}
         if members:
@@ -237,13 +265,15 @@ def build_groups(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise:
     for i in range(len(cands)):
         members = {a for a, j in owner.items() if j == i}
         victims = set(_victims(edges, members)["shop_id"])
-        sub = edges.filter(pl.col("account_id").is_in(list(members))
-                           & pl.col("shop_id").is_in(list(victims)))
+        sub = edges.filter(pl.col("account_id").is_in(list(members)) & pl.col("shop_id").is_in(list(victims)))
         if len(members) < min_members or sub.is_empty():
             continue
-        groups.append(Group(
-            members=sorted(members), shops=sorted(victims),
-            surprise=_strength(sub, float(edges.height), leave_out),
-            method=trim,
-        ))
+        groups.append(
+            Group(
+                members=sorted(members),
+                shops=sorted(victims),
+                surprise=_strength(sub, float(edges.height), leave_out),
+                method=trim,
+            )
+        )
     return sorted(groups, key=lambda g: (-g.surprise, g.members[0]))

@@ -29,12 +29,18 @@ from abuse.sqlfiles import read_sql, use_intermediate
 
 def signature_counts(edges: pl.DataFrame) -> pl.DataFrame:
     """Shops on which each account was paid and then reversed its review (>= 1)."""
-    return (edges.filter(pl.col("n_reversed_after_pay") > 0)
-            .group_by("account_id").agg(pl.len().alias("n_sig")))
+    return edges.filter(pl.col("n_reversed_after_pay") > 0).group_by("account_id").agg(pl.len().alias("n_sig"))
 
 
-def signature_cores(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, *, min_shops: int,
-                    min_shop_surprise: float, id_hub_cap: int, known: set) -> list[set]:
+def signature_cores(
+    con: duckdb.DuckDBPyConnection,
+    edges: pl.DataFrame,
+    *,
+    min_shops: int,
+    min_shop_surprise: float,
+    id_hub_cap: int,
+    known: set,
+) -> list[set]:
     """Connected groups of signature accounts outside the ``known`` cores with >= 2 accounts
     carrying the full signature (>= ``min_shops`` shops), see the module docstring."""
     counts = signature_counts(edges).filter(~pl.col("account_id").is_in(list(known)))
@@ -44,14 +50,12 @@ def signature_cores(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, *, min_
     # signature accounts at a shop against their share of hostile edges, spread by volume
     on = edges.filter(pl.col("account_id").is_in(counts["account_id"].implode()))
     q = on.height / max(edges.height, 1)
-    shops = on.group_by("shop_id").agg(pl.len().alias("m"), pl.col("hhat").first(),
-                                       pl.col("account_id").sort())
+    shops = on.group_by("shop_id").agg(pl.len().alias("m"), pl.col("hhat").first(), pl.col("account_id").sort())
     s = stats.surprise_poisson(shops["m"].to_numpy(), shops["hhat"].to_numpy() * q)
     rare = shops.with_columns(surprise=pl.Series(s, dtype=pl.Float64)).filter(
-        (pl.col("m") >= 2) & (pl.col("surprise") >= min_shop_surprise))
-    links = [(a, "shop:" + shop)
-             for shop, accs in zip(rare["shop_id"], rare["account_id"], strict=True)
-             for a in accs]
+        (pl.col("m") >= 2) & (pl.col("surprise") >= min_shop_surprise)
+    )
+    links = [(a, "shop:" + shop) for shop, accs in zip(rare["shop_id"], rare["account_id"], strict=True) for a in accs]
     cur = con.cursor()
     try:
         use_intermediate(cur)

@@ -56,44 +56,57 @@ def benjamini_hochberg(p: np.ndarray, q: float) -> np.ndarray:
     return keep
 
 
-def name_victims(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame,
-                 groups: list[list[str]], *, prior_buyers: float, fdr: float,
-                 customer_orders: int) -> list[tuple[list[str], list[dict]]]:
+def name_victims(
+    con: duckdb.DuckDBPyConnection,
+    edges: pl.DataFrame,
+    groups: list[list[str]],
+    *,
+    prior_buyers: float,
+    fdr: float,
+    customer_orders: int,
+) -> list[tuple[list[str], list[dict]]]:
     """For each group of members: (victim shops, one evidence dict per victim, strongest
     first). ``edges`` are all hostile edges of the window (``rings_hostile_edges``)."""
     if not groups:
         return []
     e = _traits(edges)
-    shop = (e.group_by("shop_id")
-            .agg(h=pl.len(), buyers=pl.col("shop_buyers").first())
-            .with_columns(buyers=pl.max_horizontal("buyers", "h")))
+    shop = (
+        e.group_by("shop_id")
+        .agg(h=pl.len(), buyers=pl.col("shop_buyers").first())
+        .with_columns(buyers=pl.max_horizontal("buyers", "h"))
+    )
     total_buyers = float(max(edges["total_buyer_shops"].max() or 0, shop["buyers"].sum()))
-    members = pl.DataFrame([(a, i) for i, g in enumerate(groups) for a in g], orient="row",
-                           schema={"account_id": pl.Utf8, "group_key": pl.Int64})
+    members = pl.DataFrame(
+        [(a, i) for i, g in enumerate(groups) for a in g],
+        orient="row",
+        schema={"account_id": pl.Utf8, "group_key": pl.Int64},
+    )
     everyone = set(members["account_id"])
     # the traits' rates among the hostile edges of everyone else
     other = e.filter(~pl.col("account_id").is_in(list(everyone)))
     h_other = float(other.height)
     platform = (h_other + 1.0) / (max(total_buyers - members.height, 1.0) + 2.0)
-    hits = (e.filter(pl.col("n_orders_all") < customer_orders)
-            .join(members, on="account_id"))
+    hits = e.filter(pl.col("n_orders_all") < customer_orders).join(members, on="account_id")
     if hits.is_empty():
         return [([], []) for _ in groups]
     cand = hits.select("group_key", "shop_id").unique()
     cur = con.cursor()
     try:
-        cur.register("rings_members", members.with_columns(
-            pl.col("group_key").cast(pl.Utf8)).to_arrow())
-        cur.register("rings_candidate_shops", cand.with_columns(
-            pl.col("group_key").cast(pl.Utf8)).to_arrow())
+        cur.register("rings_members", members.with_columns(pl.col("group_key").cast(pl.Utf8)).to_arrow())
+        cur.register("rings_candidate_shops", cand.with_columns(pl.col("group_key").cast(pl.Utf8)).to_arrow())
         bought = cur.sql(read_sql("features/rings_member_orders.sql")).pl()
     finally:
         cur.close()
     bought = bought.with_columns(pl.col("group_key").cast(pl.Int64))
     # members who bought there in the window, or were hostile there (an older order)
-    n_buy = (pl.concat([bought.select("group_key", "account_id", "shop_id"),
-                        hits.select("group_key", "account_id", "shop_id")])
-             .unique().group_by("group_key", "shop_id").len("n"))
+    n_buy = (
+        pl.concat(
+            [bought.select("group_key", "account_id", "shop_id"), hits.select("group_key", "account_id", "shop_id")]
+        )
+        .unique()
+        .group_by("group_key", "shop_id")
+        .len("n")
+    )
     # each edge's traits at the share of other hostile edges carrying all of them
     combo = None
     for t in _TRAITS:
@@ -107,36 +120,42 @@ def name_victims(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame,
         carry = int(((codes & code) == code).sum()) if h_other else 0
         share[code] = (carry + 1.0) / (h_other + 2.0) if code else 1.0
     hits = hits.with_columns(trait_bits=-pl.col("combo").replace_strict(share).log10())
-    per = (hits.group_by("group_key", "shop_id")
-           .agg(k=pl.len(), trait_bits=pl.col("trait_bits").sum(),
-                **{f"n_{t}": pl.col(t).sum() for t in _TRAITS})
-           .join(n_buy, on=["group_key", "shop_id"])
-           .join(shop, on="shop_id")
-           .with_columns(n=pl.max_horizontal("n", "k"))
-           .with_columns(base=((pl.col("h") - pl.col("k")).cast(pl.Float64)
-                               + platform * prior_buyers)
-                         / ((pl.col("buyers") - pl.col("n")).clip(0, None)
-                            + prior_buyers)))
+    per = (
+        hits.group_by("group_key", "shop_id")
+        .agg(k=pl.len(), trait_bits=pl.col("trait_bits").sum(), **{f"n_{t}": pl.col(t).sum() for t in _TRAITS})
+        .join(n_buy, on=["group_key", "shop_id"])
+        .join(shop, on="shop_id")
+        .with_columns(n=pl.max_horizontal("n", "k"))
+        .with_columns(
+            base=((pl.col("h") - pl.col("k")).cast(pl.Float64) + platform * prior_buyers)
+            / ((pl.col("buyers") - pl.col("n")).clip(0, None) + prior_buyers)
+        )
+    )
     per = per.with_columns(base=pl.col("base").clip(1e-6, 0.999))
-    bin_bits = stats.surprise_binom(per["k"].to_numpy(), per["n"].to_numpy(),
-                                    per["base"].to_numpy())
+    bin_bits = stats.surprise_binom(per["k"].to_numpy(), per["n"].to_numpy(), per["base"].to_numpy())
     per = per.with_columns(bits=pl.Series(bin_bits) + pl.col("trait_bits"))
     out = []
     for i in range(len(groups)):
-        g = per.filter(pl.col("group_key") == i).sort(["bits", "shop_id"],
-                                                      descending=[True, False])
+        g = per.filter(pl.col("group_key") == i).sort(["bits", "shop_id"], descending=[True, False])
         if g.is_empty():
             out.append(([], []))
             continue
         keep = benjamini_hochberg(10.0 ** -g["bits"].to_numpy(), fdr)
         g = g.filter(pl.Series(keep))
-        ev = [{"shop_id": r["shop_id"], "members_hostile": int(r["k"]),
-               "members_bought": int(r["n"]), "shop_buyers": int(r["buyers"]),
-               "shop_hostile": int(r["h"]), "base_rate": round(float(r["base"]), 4),
-               "compensation": int(r["n_comp"]), "refunds": int(r["n_refund"]),
-               "withdrawn_or_raised": int(r["n_reversed"]),
-               "surprise": round(float(r["bits"]), 2)} for r in g.iter_rows(named=True)]
+        ev = [
+            {
+                "shop_id": r["shop_id"],
+                "members_hostile": int(r["k"]),
+                "members_bought": int(r["n"]),
+                "shop_buyers": int(r["buyers"]),
+                "shop_hostile": int(r["h"]),
+                "base_rate": round(float(r["base"]), 4),
+                "compensation": int(r["n_comp"]),
+                "refunds": int(r["n_refund"]),
+                "withdrawn_or_raised": int(r["n_reversed"]),
+                "surprise": round(float(r["bits"]), 2),
+            }
+            for r in g.iter_rows(named=True)
+        ]
         out.append((sorted(g["shop_id"]), ev))
     return out
-
-

@@ -27,52 +27,46 @@ from abuse.stats import score, surprise_of
 
 
 class SpikeParams(BaseModel):
-    baseline_days: int = Field(
-        28, ge=1, description="Earlier days whose same minute makes the baseline."
-    )
+    baseline_days: int = Field(28, ge=1, description="Earlier days whose same minute makes the baseline.")
     min_history_days: int = Field(
-        7, ge=1,
-        description="With fewer earlier days than this, the baseline also uses the days after (no history yet)."
+        7,
+        ge=1,
+        description="With fewer earlier days than this, the baseline also uses the days after (no history yet).",
     )
-    smooth_min: int = Field(
-        7, ge=0, description="Baseline counts are averaged over this many minutes either side."
-    )
+    smooth_min: int = Field(7, ge=0, description="Baseline counts are averaged over this many minutes either side.")
     wide_min: int = Field(
-        5, ge=1, le=60,
-        description="Distinct accounts are also tested per bin of this many minutes (sparse scopes); divides "
-        "60."
+        5,
+        ge=1,
+        le=60,
+        description="Distinct accounts are also tested per bin of this many minutes (sparse scopes); divides 60.",
     )
     poisson_floor: float = Field(
-        1.0, gt=0,
-        description="Expected accounts per minute are at least this (tiny counts never spike)."
+        1.0, gt=0, description="Expected accounts per minute are at least this (tiny counts never spike)."
     )
     spread_weight: float = Field(
         2.0, ge=0, description="Robust spreads (1.4826 MAD) of the baseline added to its median."
     )
     alpha: float = Field(
-        0.01, gt=0, lt=1,
-        description="Family-wise error rate over every scope, minute and scale of the window."
+        0.01, gt=0, lt=1, description="Family-wise error rate over every scope, minute and scale of the window."
     )
-    min_count: int = Field(
-        5, ge=1, description="Minutes (and wide sums) with fewer accounts are never spikes."
-    )
+    min_count: int = Field(5, ge=1, description="Minutes (and wide sums) with fewer accounts are never spikes.")
     merge_gap_min: int = Field(
-        3, ge=0,
-        description="Flagged stretches at most this many minutes apart merge into one window."
+        3, ge=0, description="Flagged stretches at most this many minutes apart merge into one window."
     )
     release_grace_min: int = Field(
-        10, ge=0,
-        description="A window starting this soon after a campaign release is explained by it."
+        10, ge=0, description="A window starting this soon after a campaign release is explained by it."
     )
     top_accounts: int = Field(10, ge=1, description="How many driving accounts a spike lists.")
     long_scopes: list[str] = Field(
         ["registrations"],
         description="Scope families also scanned over windows of half an hour to two days (registration "
-        "waves the minute scales miss); [] turns the long scan off."
+        "waves the minute scales miss); [] turns the long scan off.",
     )
     recurring_min: int = Field(
-        3, ge=2, description="Spikes at one minute of the hour, driven by the same accounts, this many times "
-        "or more are one recurring incident."
+        3,
+        ge=2,
+        description="Spikes at one minute of the hour, driven by the same accounts, this many times "
+        "or more are one recurring incident.",
     )
     recurring_overlap: float = Field(
         0.5, gt=0, le=1, description="Share of top accounts a recurrence shares with the one before."
@@ -87,9 +81,13 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
     expected, p_value, explained_by, top_account_ids. Leaves the TEMP table ``spikes_events``
     for callers that look further (``drop_events`` removes it)."""
     set_variables(
-        con, window_start=window_start, window_end=window_end,
+        con,
+        window_start=window_start,
+        window_end=window_end,
         spikes_from=window_start - timedelta(days=p.baseline_days),
-        spikes_baseline_days=p.baseline_days, spikes_smooth_min=p.smooth_min, spikes_wide_min=p.wide_min,
+        spikes_baseline_days=p.baseline_days,
+        spikes_smooth_min=p.smooth_min,
+        spikes_wide_min=p.wide_min,
         spikes_min_history_days=p.min_history_days,
     )
     con.execute("CREATE OR REPLACE TEMP TABLE spikes_events AS " + read_sql("features/spikes_events.sql"))
@@ -101,32 +99,52 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
     n_tests = 2 * max(n_scopes, 1) * minutes  # every scope, minute and both scales
     # below these counts not even the Poisson floor is beaten: such minutes are no candidates
     set_variables(
-        con, spikes_min_count=max(p.min_count, _least_significant(p.poisson_floor, p.alpha / n_tests)),
-        spikes_min_count_wide=max(p.min_count,
-                                  _least_significant(p.poisson_floor * p.wide_min, p.alpha / n_tests)),
+        con,
+        spikes_min_count=max(p.min_count, _least_significant(p.poisson_floor, p.alpha / n_tests)),
+        spikes_min_count_wide=max(p.min_count, _least_significant(p.poisson_floor * p.wide_min, p.alpha / n_tests)),
     )
     cand = con.sql(read_sql("features/spikes_candidates.sql")).pl().sort("scope", "minute")
     stretches = _stretches(cand, p, n_tests) if not cand.is_empty() else cand.clear()
     if not stretches.is_empty():
         merged = _merge(stretches, p, n_tests)
     else:
-        merged = pl.DataFrame(schema={
-            "scope": pl.String, "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
-            "p_value": pl.Float64, "expected": pl.Float64, "minute_sum": pl.Float64, "lam": pl.Float64,
-            "day_uplift": pl.Float64, "beyond_sale": pl.Boolean})
+        merged = pl.DataFrame(
+            schema={
+                "scope": pl.String,
+                "window_start": pl.Datetime("us", "UTC"),
+                "window_end": pl.Datetime("us", "UTC"),
+                "p_value": pl.Float64,
+                "expected": pl.Float64,
+                "minute_sum": pl.Float64,
+                "lam": pl.Float64,
+                "day_uplift": pl.Float64,
+                "beyond_sale": pl.Boolean,
+            }
+        )
     if p.long_scopes:
         tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
-        per_minute = con.sql(read_sql("features/spikes_minutes.sql")).pl().filter(
-            pl.col("scope").str.split(":").list.first().is_in(p.long_scopes))
-        long = scales.long_bursts(per_minute, window_start, window_end,
-                                  tz, p.baseline_days, p.spread_weight, p.alpha, p.min_history_days,
-                                  reported=merged)
+        per_minute = (
+            con.sql(read_sql("features/spikes_minutes.sql"))
+            .pl()
+            .filter(pl.col("scope").str.split(":").list.first().is_in(p.long_scopes))
+        )
+        long = scales.long_bursts(
+            per_minute,
+            window_start,
+            window_end,
+            tz,
+            p.baseline_days,
+            p.spread_weight,
+            p.alpha,
+            p.min_history_days,
+            reported=merged,
+        )
         merged = scales.with_long(merged, long, tz)
     if merged.is_empty():
         return _empty()
-    merged = merged.with_columns(
-        pl.Series("explained_by", _explain(con, merged, p), dtype=pl.String)
-    ).drop("minute_sum", "lam", "day_uplift", "beyond_sale")
+    merged = merged.with_columns(pl.Series("explained_by", _explain(con, merged, p), dtype=pl.String)).drop(
+        "minute_sum", "lam", "day_uplift", "beyond_sale"
+    )
     return _drop_shadowed(_describe(con, merged, p.top_accounts))
 
 
@@ -136,18 +154,25 @@ def _drop_shadowed(spikes: pl.DataFrame, share: float = 0.9) -> pl.DataFrame:
     The family row stays where it says more (campaigns released together, named together)."""
     if spikes.is_empty():
         return spikes
-    spikes = spikes.with_row_index("_i").with_columns(
-        pl.col("scope").str.split(":").list.first().alias("_family"))
+    spikes = spikes.with_row_index("_i").with_columns(pl.col("scope").str.split(":").list.first().alias("_family"))
     narrow = spikes.filter(pl.col("scope").str.contains(":")).select(
-        "_family", pl.col("window_start").alias("_ns"), pl.col("window_end").alias("_ne"),
-        pl.col("observed").alias("_nobs"), pl.col("explained_by").alias("_nwhy"))
+        "_family",
+        pl.col("window_start").alias("_ns"),
+        pl.col("window_end").alias("_ne"),
+        pl.col("observed").alias("_nobs"),
+        pl.col("explained_by").alias("_nwhy"),
+    )
     shadowed = (
         spikes.filter(~pl.col("scope").str.contains(":"))
         .join(narrow, left_on="scope", right_on="_family")
-        .filter((pl.col("_ns") < pl.col("window_end")) & (pl.col("_ne") > pl.col("window_start"))
-                & (pl.col("_nobs") >= share * pl.col("observed"))
-                & pl.col("_nwhy").eq_missing(pl.col("explained_by")))
-        .get_column("_i").unique()
+        .filter(
+            (pl.col("_ns") < pl.col("window_end"))
+            & (pl.col("_ne") > pl.col("window_start"))
+            & (pl.col("_nobs") >= share * pl.col("observed"))
+            & pl.col("_nwhy").eq_missing(pl.col("explained_by"))
+        )
+        .get_column("_i")
+        .unique()
     )
     return spikes.filter(~pl.col("_i").is_in(shadowed.implode())).drop("_i", "_family")
 
@@ -158,8 +183,7 @@ def _stretches(cand: pl.DataFrame, p: SpikeParams, n_tests: int) -> pl.DataFrame
     no minute significant on its own."""
     col = {c: cand[c].cast(pl.Float64).to_numpy() for c in cand.columns if c not in ("scope", "minute")}
     lam = np.maximum(col["expected"] + p.spread_weight * col["spread"], p.poisson_floor)
-    lam_wide = np.maximum(col["expected_wide"] + p.spread_weight * col["spread_wide"],
-                          p.poisson_floor * p.wide_min)
+    lam_wide = np.maximum(col["expected_wide"] + p.spread_weight * col["spread_wide"], p.poisson_floor * p.wide_min)
     cand = cand.with_columns(
         pl.Series("lam", np.maximum(col["expected"], p.poisson_floor)),
         pl.Series("p_one", np.minimum(poisson.sf(col["observed"] - 1, lam) * n_tests, 1.0)),
@@ -167,20 +191,28 @@ def _stretches(cand: pl.DataFrame, p: SpikeParams, n_tests: int) -> pl.DataFrame
         pl.Series("above", col["observed"] > lam),
     )
     wide_flags = cand.filter(pl.col("p_wide") <= p.alpha).select(
-        "scope", pl.col("minute").alias("bin"), pl.col("p_wide").alias("p_cover"))
+        "scope", pl.col("minute").alias("bin"), pl.col("p_wide").alias("p_cover")
+    )
     binned = cand.with_columns(pl.col("minute").dt.truncate(f"{p.wide_min}m").alias("bin"))
     lone_bins = binned.group_by("scope", "bin").agg((pl.col("p_one") > p.alpha).all().alias("lone"))
     covered = (
-        binned.filter("above")
-        .join(wide_flags, on=["scope", "bin"])
-        .join(lone_bins.filter("lone"), on=["scope", "bin"])
+        binned.filter("above").join(wide_flags, on=["scope", "bin"]).join(lone_bins.filter("lone"), on=["scope", "bin"])
     )
-    unit = ["scope", "minute", (pl.col("minute") + timedelta(minutes=1)).alias("end"),
-            "observed", "expected", "lam", "day_uplift"]
-    return pl.concat([
-        cand.filter(pl.col("p_one") <= p.alpha).select(*unit, pl.col("p_one").alias("p_value")),
-        covered.select(*unit, pl.col("p_cover").alias("p_value")),
-    ])
+    unit = [
+        "scope",
+        "minute",
+        (pl.col("minute") + timedelta(minutes=1)).alias("end"),
+        "observed",
+        "expected",
+        "lam",
+        "day_uplift",
+    ]
+    return pl.concat(
+        [
+            cand.filter(pl.col("p_one") <= p.alpha).select(*unit, pl.col("p_one").alias("p_value")),
+            covered.select(*unit, pl.col("p_cover").alias("p_value")),
+        ]
+    )
 
 
 def _merge(stretches: pl.DataFrame, p: SpikeParams, n_tests: int) -> pl.DataFrame:
@@ -191,14 +223,21 @@ def _merge(stretches: pl.DataFrame, p: SpikeParams, n_tests: int) -> pl.DataFram
         stretches.sort("scope", "minute")
         .with_columns(pl.col("end").cum_max().over("scope").alias("reach"))
         .with_columns(
-            (pl.col("minute") > pl.col("reach").shift(1).over("scope") + gap).fill_null(True)
-            .cum_sum().over("scope").alias("run")
+            (pl.col("minute") > pl.col("reach").shift(1).over("scope") + gap)
+            .fill_null(True)
+            .cum_sum()
+            .over("scope")
+            .alias("run")
         )
         .group_by("scope", "run")
         .agg(
-            pl.col("minute").min().alias("window_start"), pl.col("end").max().alias("window_end"),
-            pl.col("p_value").min(), pl.col("expected").sum(),
-            pl.col("observed").sum().alias("minute_sum"), pl.col("lam").sum(), pl.col("day_uplift").median(),
+            pl.col("minute").min().alias("window_start"),
+            pl.col("end").max().alias("window_end"),
+            pl.col("p_value").min(),
+            pl.col("expected").sum(),
+            pl.col("observed").sum().alias("minute_sum"),
+            pl.col("lam").sum(),
+            pl.col("day_uplift").median(),
         )
         .drop("run")
         .sort("window_start", "scope")
@@ -223,11 +262,18 @@ def drop_events(con) -> None:
 
 
 def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema={
-        "scope": pl.String, "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
-        "p_value": pl.Float64, "expected": pl.Float64, "explained_by": pl.String,
-        "observed": pl.Int64, "top_account_ids": pl.List(pl.String),
-    })
+    return pl.DataFrame(
+        schema={
+            "scope": pl.String,
+            "window_start": pl.Datetime("us", "UTC"),
+            "window_end": pl.Datetime("us", "UTC"),
+            "p_value": pl.Float64,
+            "expected": pl.Float64,
+            "explained_by": pl.String,
+            "observed": pl.Int64,
+            "top_account_ids": pl.List(pl.String),
+        }
+    )
 
 
 def _describe(con, spikes: pl.DataFrame, k: int) -> pl.DataFrame:
@@ -256,7 +302,11 @@ def _explain(con, spikes: pl.DataFrame, p: SpikeParams) -> list[str | None]:
         "SELECT campaign_id, released_at, strftime(released_at, '%H:%M') AS hhmm FROM stg_campaigns "
         "WHERE released_at IS NOT NULL ORDER BY released_at"
     ).fetchall()
-    calendar = dict(con.sql("SELECT date, name FROM seed_sales_calendar").fetchall()) if _has(con, "seed_sales_calendar") else {}
+    calendar = (
+        dict(con.sql("SELECT date, name FROM seed_sales_calendar").fetchall())
+        if _has(con, "seed_sales_calendar")
+        else {}
+    )
     days = con.sql(
         "SELECT CAST(s AS DATE) FROM (SELECT unnest(?::TIMESTAMPTZ[]) AS s)", params=[spikes["window_start"].to_list()]
     ).fetchall()
@@ -265,10 +315,14 @@ def _explain(con, spikes: pl.DataFrame, p: SpikeParams) -> list[str | None]:
     rows = spikes.select("scope", "window_start", "beyond_sale").iter_rows()
     for (scope, start, beyond_sale), (day,) in zip(rows, days):
         campaign = scope.split(":", 1)[1] if scope.startswith("coupon_claims:") else None
-        why = "; ".join(
-            f"campaign:{cid} release at {hhmm}" for cid, rel, hhmm in releases
-            if (campaign is None or cid == campaign) and rel - timedelta(minutes=1) <= start < rel + grace
-        ) or None
+        why = (
+            "; ".join(
+                f"campaign:{cid} release at {hhmm}"
+                for cid, rel, hhmm in releases
+                if (campaign is None or cid == campaign) and rel - timedelta(minutes=1) <= start < rel + grace
+            )
+            or None
+        )
         if why is None and day in calendar and not beyond_sale:
             why = f"sales calendar: {calendar[day]}"
         out.append(why)
@@ -302,14 +356,23 @@ class SpikeDetector(DetectorBase):
         for r in found.iter_rows(named=True):
             share = (r["n_flagged"] or 0) / max(r["n_accounts"] or 0, 1)
             keys = [tuple(k.split("|", 1)) for k in (r["cluster_keys"] or [])] if share >= 0.5 else []
-            spikes.append(Spike(
-                scope=r["scope"], window_start=r["window_start"], window_end=r["window_end"],
-                observed=float(r["observed"]), expected=round(float(r["expected"]), 3),
-                score=_score(r["p_value"]), top_account_ids=list(r["top_account_ids"] or []),
-                explained_by=incidents.explain_flagged(r["explained_by"], share, r["top_pattern"], p.crowd_minutes),
-                p_value=float(r["p_value"]), occurrences=int(r["occurrences"]), cadence=r["cadence"],
-                flagged_share=round(share, 4) if r["n_accounts"] else None, cluster_keys=keys,
-            ))
+            spikes.append(
+                Spike(
+                    scope=r["scope"],
+                    window_start=r["window_start"],
+                    window_end=r["window_end"],
+                    observed=float(r["observed"]),
+                    expected=round(float(r["expected"]), 3),
+                    score=_score(r["p_value"]),
+                    top_account_ids=list(r["top_account_ids"] or []),
+                    explained_by=incidents.explain_flagged(r["explained_by"], share, r["top_pattern"], p.crowd_minutes),
+                    p_value=float(r["p_value"]),
+                    occurrences=int(r["occurrences"]),
+                    cadence=r["cadence"],
+                    flagged_share=round(share, 4) if r["n_accounts"] else None,
+                    cluster_keys=keys,
+                )
+            )
         return DetectorResult(spikes=incidents.fold_cases(spikes))
 
 

@@ -47,11 +47,15 @@ def fold_recurring(spikes: pl.DataFrame, tz: str, min_occurrences: int = 3, over
                 used.update(id(r) for r in run)
                 used.update((r["scope"], r["window_start"]) for r in run)
             run = [it] if it is not None else []
-    keep = rows.filter(
-        ~pl.struct("scope", "window_start").map_elements(
-            lambda s: (s["scope"], s["window_start"]) in used, return_dtype=pl.Boolean)
-    ).drop("_moh", "_hod").with_columns(
-        pl.lit(1).alias("occurrences"), pl.lit(None, pl.String).alias("cadence"))
+    keep = (
+        rows.filter(
+            ~pl.struct("scope", "window_start").map_elements(
+                lambda s: (s["scope"], s["window_start"]) in used, return_dtype=pl.Boolean
+            )
+        )
+        .drop("_moh", "_hod")
+        .with_columns(pl.lit(1).alias("occurrences"), pl.lit(None, pl.String).alias("cadence"))
+    )
     if not out:
         return keep
     folded = pl.DataFrame(out, schema={**{c: keep.schema[c] for c in keep.columns}})
@@ -72,11 +76,15 @@ def _incident(run: list[dict], moh: int) -> dict:
     counts = Counter(a for r in run for a in (r["top_account_ids"] or []))
     row = {k: v for k, v in first.items() if not k.startswith("_")}
     row.update(
-        window_start=first["window_start"], window_end=last["window_end"],
-        observed=sum(r["observed"] for r in run), expected=sum(r["expected"] for r in run),
+        window_start=first["window_start"],
+        window_end=last["window_end"],
+        observed=sum(r["observed"] for r in run),
+        expected=sum(r["expected"] for r in run),
         p_value=min(r["p_value"] for r in run),
         top_account_ids=[a for a, _ in counts.most_common(len(first["top_account_ids"] or []) or 10)],
-        occurrences=len(run), cadence=cadence, explained_by=None,
+        occurrences=len(run),
+        cadence=cadence,
+        explained_by=None,
     )
     return row
 
@@ -87,12 +95,16 @@ def flagged_crowds(con, spikes: pl.DataFrame, upstream: dict[str, DetectorResult
     Needs the TEMP table ``spikes_events``."""
     flagged = [(f.account_id, f.pattern, f.cluster_key) for r in upstream.values() for f in r.findings]
     empty = spikes.select("scope", "window_start").with_columns(
-        pl.lit(0).alias("n_accounts"), pl.lit(0).alias("n_flagged"), pl.lit(None, pl.String).alias("top_pattern"),
-        pl.lit([], pl.List(pl.String)).alias("cluster_keys"))
+        pl.lit(0).alias("n_accounts"),
+        pl.lit(0).alias("n_flagged"),
+        pl.lit(None, pl.String).alias("top_pattern"),
+        pl.lit([], pl.List(pl.String)).alias("cluster_keys"),
+    )
     if spikes.is_empty() or not flagged:
         return empty
-    marks = pl.DataFrame(flagged, schema={"account_id": pl.String, "pattern": pl.String, "cluster_key": pl.String},
-                         orient="row").unique("account_id", keep="first")
+    marks = pl.DataFrame(
+        flagged, schema={"account_id": pl.String, "pattern": pl.String, "cluster_key": pl.String}, orient="row"
+    ).unique("account_id", keep="first")
     con.register("spikes_flagged_marks", marks.to_arrow())
     con.register("spikes_crowd_found", spikes.select("scope", "window_start", "window_end").to_arrow())
     try:
@@ -140,15 +152,23 @@ def fold_cases(spikes: list[Spike]) -> list[Spike]:
         top = list(dict.fromkeys(a for s in sorted(main, key=lambda s: -s.observed) for a in s.top_account_ids))
         keys = list(dict.fromkeys(k for s in part for k in s.cluster_keys))
         n = sum(s.observed for s in main)
-        out.append(Spike(
-            scope=scope, window_start=min(s.window_start for s in part), window_end=max(s.window_end for s in part),
-            observed=n, expected=round(sum(s.expected for s in main), 3), score=strongest.score,
-            top_account_ids=top[:20], explained_by=None, p_value=strongest.p_value,
-            occurrences=occurrences,
-            cadence=cadences.pop() if len(cadences) == 1 else f"{occurrences} bursts at irregular times",
-            flagged_share=round(sum((s.flagged_share or 0) * s.observed for s in main) / max(n, 1.0), 4),
-            cluster_keys=keys,
-        ))
+        out.append(
+            Spike(
+                scope=scope,
+                window_start=min(s.window_start for s in part),
+                window_end=max(s.window_end for s in part),
+                observed=n,
+                expected=round(sum(s.expected for s in main), 3),
+                score=strongest.score,
+                top_account_ids=top[:20],
+                explained_by=None,
+                p_value=strongest.p_value,
+                occurrences=occurrences,
+                cadence=cadences.pop() if len(cadences) == 1 else f"{occurrences} bursts at irregular times",
+                flagged_share=round(sum((s.flagged_share or 0) * s.observed for s in main) / max(n, 1.0), 4),
+                cluster_keys=keys,
+            )
+        )
     return sorted(out, key=lambda s: (s.window_start, s.scope))
 
 
@@ -171,7 +191,7 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
     Needs the TEMP table ``spikes_events``."""
     if found.is_empty():
         return found
-    share = (pl.col("n_flagged").fill_null(0) / pl.col("n_accounts").fill_null(0).clip(lower_bound=1))
+    share = pl.col("n_flagged").fill_null(0) / pl.col("n_accounts").fill_null(0).clip(lower_bound=1)
     # one-off crowds only: a burst that recurs with a cadence is a schedule, not a new post or an ad
     open_rows = found.filter(pl.col("explained_by").is_null() & (share < 0.5) & (pl.col("occurrences") == 1))
     open_rows = open_rows.filter(pl.col("scope").str.split(":").list.first().is_in(["registrations", "activity"]))
@@ -189,11 +209,21 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
     _target_reasons(targets, ZoneInfo(tz), why, cause)
     if not why:
         return found
-    keys = pl.DataFrame([(s, t, w, cause.get((s, t))) for (s, t), w in why.items()], orient="row",
-                        schema={"scope": pl.String, "window_start": found.schema["window_start"],
-                                "_organic": pl.String, "_cause": pl.String})
-    found = (found.join(keys, on=["scope", "window_start"], how="left")
-             .with_columns(pl.coalesce("explained_by", "_organic").alias("explained_by")).drop("_organic"))
+    keys = pl.DataFrame(
+        [(s, t, w, cause.get((s, t))) for (s, t), w in why.items()],
+        orient="row",
+        schema={
+            "scope": pl.String,
+            "window_start": found.schema["window_start"],
+            "_organic": pl.String,
+            "_cause": pl.String,
+        },
+    )
+    found = (
+        found.join(keys, on=["scope", "window_start"], how="left")
+        .with_columns(pl.coalesce("explained_by", "_organic").alias("explained_by"))
+        .drop("_organic")
+    )
     return fold_explained(found).drop("_cause")
 
 
@@ -205,15 +235,22 @@ def drop_inside_incidents(found: pl.DataFrame, tz: str, overlap: float = 0.5) ->
     if not recurring:
         return found
     local = pl.col("window_start").dt.convert_time_zone(tz).dt.minute()
-    family = found.with_row_index("_i").with_columns(local.alias("_moh")).filter(
-        ~pl.col("scope").str.contains(":") & pl.col("explained_by").is_null())
+    family = (
+        found.with_row_index("_i")
+        .with_columns(local.alias("_moh"))
+        .filter(~pl.col("scope").str.contains(":") & pl.col("explained_by").is_null())
+    )
     drop = set()
     for r in family.to_dicts():
         for q in recurring:
             moh = q["cadence"].rsplit(":", 1)[-1]
             same_tick = r["cadence"] == q["cadence"] if r["cadence"] else moh.isdigit() and int(moh) == r["_moh"]
-            if (q["scope"].split(":", 1)[0] == r["scope"] and q["window_start"] <= r["window_start"] < q["window_end"]
-                    and same_tick and _overlaps(q, r, overlap)):
+            if (
+                q["scope"].split(":", 1)[0] == r["scope"]
+                and q["window_start"] <= r["window_start"] < q["window_end"]
+                and same_tick
+                and _overlaps(q, r, overlap)
+            ):
                 drop.add(r["_i"])
     return found.with_row_index("_i").filter(~pl.col("_i").is_in(list(drop))).drop("_i")
 
@@ -224,14 +261,20 @@ def _signup_reasons(signups: pl.DataFrame, alpha: float, why: dict, cause: dict)
         n, active = int(r["n_members"]), int(r["n_active"])
         base_idle = (r["registered"] - r["registered_active"] + 1) / (r["registered"] + 2)
         # most of them active, and not idler than the window's new accounts in general
-        if (active < 0.5 * max(n, 1) or r["n_devices"] < DIVERSE * n
-                or float(surprise_binom(n - active, n, base_idle)) >= -math.log10(alpha)):
+        if (
+            active < 0.5 * max(n, 1)
+            or r["n_devices"] < DIVERSE * n
+            or float(surprise_binom(n - active, n, base_idle)) >= -math.log10(alpha)
+        ):
             continue
-        use = (f"{active / n:.0%} of the {plural(n, 'new account')} went on to use the app "
-               f"(the window's new accounts: {1 - base_idle:.0%})")
+        use = (
+            f"{active / n:.0%} of the {plural(n, 'new account')} went on to use the app "
+            f"(the window's new accounts: {1 - base_idle:.0%})"
+        )
         if r["n_top_inviter"] >= 0.5 * n:
             why[(r["scope"], r["window_start"])] = (
-                f"referral wave: {r['n_top_inviter'] / n:.0%} of them invited by {r['top_inviter']}; {use}")
+                f"referral wave: {r['n_top_inviter'] / n:.0%} of them invited by {r['top_inviter']}; {use}"
+            )
             cause[(r["scope"], r["window_start"])] = f"inviter:{r['top_inviter']}"
         else:
             why[(r["scope"], r["window_start"])] = f"organic signups: {use}"
@@ -242,12 +285,18 @@ def _target_reasons(targets: pl.DataFrame, zone, why: dict, cause: dict) -> None
     """The crowd of a new post or entry (see ``organic``), into ``why`` and ``cause``."""
     for r in targets.iter_rows(named=True):
         first, start = r["first_seen"], r["window_start"]
-        if (first is None or r["n_events"] == 0 or r["n_top"] < 0.5 * r["n_events"]
-                or first < start - timedelta(minutes=30) or r["n_devices"] < DIVERSE * r["n_accounts"]):
+        if (
+            first is None
+            or r["n_events"] == 0
+            or r["n_top"] < 0.5 * r["n_events"]
+            or first < start - timedelta(minutes=30)
+            or r["n_devices"] < DIVERSE * r["n_accounts"]
+        ):
             continue
         why[(r["scope"], start)] = (
             f"first appearance of target {r['top_target']} at {first.astimezone(zone):%Y-%m-%d %H:%M} "
-            f"(a new post or entry): {r['n_top'] / r['n_events']:.0%} of the burst's events")
+            f"(a new post or entry): {r['n_top'] / r['n_events']:.0%} of the burst's events"
+        )
         cause[(r["scope"], start)] = f"target:{r['top_target']}"
 
 
@@ -268,8 +317,12 @@ def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
         if ":" in r["scope"]:
             continue
         for q in caused:
-            if (q["scope"].startswith(r["scope"] + ":") and q["_cause"] == r["_cause"]
-                    and q["window_start"] < r["window_end"] and q["window_end"] > r["window_start"]):
+            if (
+                q["scope"].startswith(r["scope"] + ":")
+                and q["_cause"] == r["_cause"]
+                and q["window_start"] < r["window_end"]
+                and q["window_end"] > r["window_start"]
+            ):
                 drop.add(id(r))
     caused = [r for r in caused if id(r) not in drop]
     groups: list[list[dict]] = []
@@ -277,12 +330,16 @@ def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
         for g in groups:
             last = g[-1]
             same = last["scope"] == r["scope"] and (
-                last["_cause"] == r["_cause"] if r["_cause"].startswith("inviter:")
-                else (last["_cause"] == r["_cause"] == "organic"
-                      and r["window_start"] - last["window_end"] <= ORGANIC_GAP)
+                last["_cause"] == r["_cause"]
+                if r["_cause"].startswith("inviter:")
+                else (
+                    last["_cause"] == r["_cause"] == "organic" and r["window_start"] - last["window_end"] <= ORGANIC_GAP
+                )
                 if r["_cause"] == "organic"
-                else last["_cause"].startswith("target:") and r["_cause"].startswith("target:")
-                and _overlaps(last, r, overlap))
+                else last["_cause"].startswith("target:")
+                and r["_cause"].startswith("target:")
+                and _overlaps(last, r, overlap)
+            )
             if same:
                 g.append(r)
                 break
@@ -297,18 +354,27 @@ def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
         counts = Counter(a for r in g for a in (r["top_account_ids"] or []))
         if first["_cause"].startswith("target:"):
             targets = [r["_cause"].split(":", 1)[1] for r in g]
-            why = (f"first appearances of {len(g)} targets ({', '.join(targets[:5])}{', ...' if len(g) > 5 else ''}: "
-                   f"new posts or entries), each crowded at once by largely the same accounts")
+            why = (
+                f"first appearances of {len(g)} targets ({', '.join(targets[:5])}{', ...' if len(g) > 5 else ''}: "
+                f"new posts or entries), each crowded at once by largely the same accounts"
+            )
         elif first["_cause"] == "organic":
-            why = f"{len(g)} bursts of organic signups minutes apart; the first: " + \
-                first["explained_by"].removeprefix("organic signups: ")
+            why = f"{len(g)} bursts of organic signups minutes apart; the first: " + first["explained_by"].removeprefix(
+                "organic signups: "
+            )
         else:
             why = f"{len(g)} bursts of one {first['explained_by']}"
-        out.append({
-            **first, "window_end": max(r["window_end"] for r in g),
-            "observed": sum(r["observed"] for r in g), "expected": sum(r["expected"] for r in g),
-            "p_value": min(r["p_value"] for r in g), "occurrences": sum(r["occurrences"] for r in g),
-            "cadence": f"{len(g)} bursts at irregular times", "explained_by": why,
-            "top_account_ids": [a for a, _ in counts.most_common(len(first["top_account_ids"] or []) or 10)],
-        })
+        out.append(
+            {
+                **first,
+                "window_end": max(r["window_end"] for r in g),
+                "observed": sum(r["observed"] for r in g),
+                "expected": sum(r["expected"] for r in g),
+                "p_value": min(r["p_value"] for r in g),
+                "occurrences": sum(r["occurrences"] for r in g),
+                "cadence": f"{len(g)} bursts at irregular times",
+                "explained_by": why,
+                "top_account_ids": [a for a, _ in counts.most_common(len(first["top_account_ids"] or []) or 10)],
+            }
+        )
     return pl.DataFrame(out, schema=found.schema).sort("window_start", "scope")

@@ -25,17 +25,32 @@ SCALES = (30, 60, 120, 240, 480, 960, 1440, 2880)  # minutes; each divides a day
 DAY = 1440
 
 
-def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datetime, tz: str,
-                baseline_days: int, spread_weight: float, alpha: float, min_history_days: int,
-                reported: pl.DataFrame | None = None) -> pl.DataFrame:
+def long_bursts(
+    minutes: pl.DataFrame,
+    window_start: datetime,
+    window_end: datetime,
+    tz: str,
+    baseline_days: int,
+    spread_weight: float,
+    alpha: float,
+    min_history_days: int,
+    reported: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Significant windows: scope, start, end (naive local minutes), observed (count in the
     trimmed stretch), expected, surprise (corrected), scale (minutes). The minutes of
     ``reported`` (scope, window_start, window_end: the minute scales' windows) are left out of
     the scan: it looks for what they missed, and a long window must not swallow a short burst
     (and, dropped for overlapping it, hide the wave beside it)."""
-    schema = {"scope": pl.String, "start": pl.Datetime("us"), "end": pl.Datetime("us"),
-              "observed": pl.Float64, "expected": pl.Float64, "surprise": pl.Float64, "scale": pl.Int64,
-              "beyond_sale": pl.Boolean}
+    schema = {
+        "scope": pl.String,
+        "start": pl.Datetime("us"),
+        "end": pl.Datetime("us"),
+        "observed": pl.Float64,
+        "expected": pl.Float64,
+        "surprise": pl.Float64,
+        "scale": pl.Int64,
+        "beyond_sale": pl.Boolean,
+    }
     if minutes.is_empty():
         return pl.DataFrame(schema=schema)
     w0 = _naive_minute(window_start, tz)
@@ -44,9 +59,9 @@ def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datet
     total = int((w1 - b0).total_seconds() // 60)
     offset = int((w0 - b0).total_seconds() // 60)
     found, tests, uplift = [], 0, {}
-    by_scope = minutes.with_columns(
-        ((pl.col("minute") - pl.lit(b0)).dt.total_minutes()).alias("i")
-    ).filter((pl.col("i") >= 0) & (pl.col("i") < total))
+    by_scope = minutes.with_columns(((pl.col("minute") - pl.lit(b0)).dt.total_minutes()).alias("i")).filter(
+        (pl.col("i") >= 0) & (pl.col("i") < total)
+    )
     masks: dict[str, list[tuple[int, int]]] = {}
     if reported is not None and not reported.is_empty():
         for scope, a, b in reported.select("scope", "window_start", "window_end").iter_rows():
@@ -77,8 +92,7 @@ def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datet
             lam = np.maximum(np.nan_to_num(med) + spread_weight * np.nan_to_num(q3 - q1) / 1.349, 1.0)
             s = np.where(enough, surprise_poisson(sums[mine], lam), 0.0)
             for j in np.flatnonzero(s >= -np.log10(alpha)):  # (corrected below, once all are counted)
-                found.append((scope, int(starts[mine[j]]), scale, float(sums[mine[j]]), float(lam[j]),
-                              float(s[j]), c))
+                found.append((scope, int(starts[mine[j]]), scale, float(sums[mine[j]]), float(lam[j]), float(s[j]), c))
         days = c[: total // DAY * DAY].reshape(-1, DAY).sum(axis=1)
         uplift[scope] = days / max(float(np.median(days[: offset // DAY])) if offset >= DAY else 1.0, 1.0)
     if not found:
@@ -86,12 +100,11 @@ def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datet
     need = -np.log10(alpha)
     rows = []
     for scope in {f[0] for f in found}:
-        cands = sorted((f for f in found if f[0] == scope and corrected(f[5], tests) >= need),
-                       key=lambda f: -f[5])
+        cands = sorted((f for f in found if f[0] == scope and corrected(f[5], tests) >= need), key=lambda f: -f[5])
         taken: list[tuple[int, int]] = []
         for _, i, scale, obs, lam, s, c in cands:
             # trimmed where the rate falls below half the window's mean (and the baseline)
-            lo, hi = _trim(c[i:i + scale], max(lam, 0.5 * obs) / scale)
+            lo, hi = _trim(c[i : i + scale], max(lam, 0.5 * obs) / scale)
             a, b = i + lo, i + hi
             if any(a < y and b > x for x, y in taken):
                 continue
@@ -99,9 +112,18 @@ def long_bursts(minutes: pl.DataFrame, window_start: datetime, window_end: datet
             # does it stand out even against its whole day's uplift (a sale day is busier)?
             day = min(a // DAY, len(uplift[scope]) - 1)
             raised = surprise_poisson(obs, lam * max(float(uplift[scope][day]), 1.0))
-            rows.append((scope, b0 + timedelta(minutes=a), b0 + timedelta(minutes=b), float(c[a:b].sum()),
-                         lam * (b - a) / scale, float(corrected(s, tests)), scale,
-                         bool(corrected(raised, tests) >= need)))
+            rows.append(
+                (
+                    scope,
+                    b0 + timedelta(minutes=a),
+                    b0 + timedelta(minutes=b),
+                    float(c[a:b].sum()),
+                    lam * (b - a) / scale,
+                    float(corrected(s, tests)),
+                    scale,
+                    bool(corrected(raised, tests) >= need),
+                )
+            )
     return _join_pieces(pl.DataFrame(rows, schema=schema, orient="row"), timedelta(minutes=min(SCALES)))
 
 
@@ -113,11 +135,23 @@ def _join_pieces(rows: pl.DataFrame, gap: timedelta) -> pl.DataFrame:
     return (
         rows.sort("scope", "start")
         .with_columns(pl.col("end").cum_max().over("scope").alias("_reach"))
-        .with_columns((pl.col("start") > pl.col("_reach").shift(1).over("scope") + gap).fill_null(True)
-                      .cum_sum().over("scope").alias("_run"))
+        .with_columns(
+            (pl.col("start") > pl.col("_reach").shift(1).over("scope") + gap)
+            .fill_null(True)
+            .cum_sum()
+            .over("scope")
+            .alias("_run")
+        )
         .group_by("scope", "_run")
-        .agg(pl.col("start").min(), pl.col("end").max(), pl.col("observed").sum(), pl.col("expected").sum(),
-             pl.col("surprise").max(), pl.col("scale").max(), pl.col("beyond_sale").any())
+        .agg(
+            pl.col("start").min(),
+            pl.col("end").max(),
+            pl.col("observed").sum(),
+            pl.col("expected").sum(),
+            pl.col("surprise").max(),
+            pl.col("scale").max(),
+            pl.col("beyond_sale").any(),
+        )
         .drop("_run")
         .select(list(rows.columns))
     )
@@ -155,23 +189,34 @@ def with_long(merged: pl.DataFrame, long: pl.DataFrame, tz: str) -> pl.DataFrame
         pl.col("start").dt.replace_time_zone(tz).dt.convert_time_zone(zone).cast(dtype).alias("window_start"),
         pl.col("end").dt.replace_time_zone(tz).dt.convert_time_zone(zone).cast(dtype).alias("window_end"),
         (10.0 ** -pl.col("surprise")).alias("p_value"),
-        "expected", pl.col("observed").alias("minute_sum"), pl.col("expected").alias("lam"),
-        pl.lit(1.0).alias("day_uplift"), "beyond_sale",
+        "expected",
+        pl.col("observed").alias("minute_sum"),
+        pl.col("expected").alias("lam"),
+        pl.lit(1.0).alias("day_uplift"),
+        "beyond_sale",
     )
     if merged.is_empty():
         return rows.select([pl.col(c).cast(merged.schema[c]) for c in merged.columns])
     short = merged.with_row_index("_s")
     pairs = short.join(rows.with_row_index("_l"), on="scope", suffix="_long").filter(
-        (pl.col("window_start") < pl.col("window_end_long")) & (pl.col("window_end") > pl.col("window_start_long")))
+        (pl.col("window_start") < pl.col("window_end_long")) & (pl.col("window_end") > pl.col("window_start_long"))
+    )
     # a long window only adds what the minute scales missed: where their windows cover most of
     # it, theirs stand (sharper edges); a wave of hours around a burst of minutes is a burst and
     # a wave (the scan left the burst's minutes out of the wave's count)
-    covered = pairs.with_columns(
-        (pl.min_horizontal("window_end", "window_end_long") - pl.max_horizontal("window_start", "window_start_long"))
-        .alias("_cover")).group_by("_l").agg(pl.col("_cover").sum(), pl.col("window_start_long").first(),
-                                             pl.col("window_end_long").first())
-    beaten_long = covered.filter(
-        pl.col("_cover") >= 0.5 * (pl.col("window_end_long") - pl.col("window_start_long")))["_l"]
+    covered = (
+        pairs.with_columns(
+            (
+                pl.min_horizontal("window_end", "window_end_long")
+                - pl.max_horizontal("window_start", "window_start_long")
+            ).alias("_cover")
+        )
+        .group_by("_l")
+        .agg(pl.col("_cover").sum(), pl.col("window_start_long").first(), pl.col("window_end_long").first())
+    )
+    beaten_long = covered.filter(pl.col("_cover") >= 0.5 * (pl.col("window_end_long") - pl.col("window_start_long")))[
+        "_l"
+    ]
     keep_long = rows.with_row_index("_l").filter(~pl.col("_l").is_in(beaten_long.implode()))
     kept = short.drop("_s")
     extra = keep_long.drop("_l").select([pl.col(c).cast(kept.schema[c]) for c in kept.columns])

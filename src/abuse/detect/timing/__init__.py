@@ -45,62 +45,54 @@ class TimingDetector(DetectorBase):
 
     class Params(BaseModel):
         on_hour_s: int = Field(
-            3, ge=1, le=60,
-            description="'On the hour' = this many seconds after a local hour starts."
+            3, ge=1, le=60, description="'On the hour' = this many seconds after a local hour starts."
         )
         release_grace_s: float = Field(
-            600, ge=0,
-            description="Claims this soon after their campaign's release are timed by it, not by a clock."
+            600, ge=0, description="Claims this soon after their campaign's release are timed by it, not by a clock."
         )
         release_before_min: int = Field(
-            3, ge=0, description="Events from this many minutes before a release (to its grace after) are "
-            "timed by it: people open the app for it."
+            3,
+            ge=0,
+            description="Events from this many minutes before a release (to its grace after) are "
+            "timed by it: people open the app for it.",
         )
-        min_events: int = Field(
-            5, ge=1, description="Accounts with fewer clock-testable events are not tested."
-        )
+        min_events: int = Field(5, ge=1, description="Accounts with fewer clock-testable events are not tested.")
         min_hits: int = Field(
-            5, ge=1,
-            description="At least this many events on the hour / at the fixed second to flag."
+            5, ge=1, description="At least this many events on the hour / at the fixed second to flag."
         )
         alpha: float = Field(
-            0.01, gt=0, lt=1,
-            description="Family-wise error rate of the clock tests (Bonferroni over accounts)."
+            0.01, gt=0, lt=1, description="Family-wise error rate of the clock tests (Bonferroni over accounts)."
         )
         min_gaps: int = Field(20, ge=2, description="Gaps needed before regularity is judged.")
         min_regular_gap_s: float = Field(
-            10, gt=0,
-            description="Only intervals at least this long count as regular (timestamps are often whole "
-            "seconds)."
+            10,
+            gt=0,
+            description="Only intervals at least this long count as regular (timestamps are often whole seconds).",
         )
         max_gap_jitter_s: float = Field(
-            2, gt=0,
-            description="Robust spread (1.4826 MAD) of the gaps at most this, in seconds, ..."
+            2, gt=0, description="Robust spread (1.4826 MAD) of the gaps at most this, in seconds, ..."
         )
         max_gap_rel: float = Field(
             0.02, gt=0, description="... and at most this share of the median gap, to be regular."
         )
         volume_z: float = Field(
-            6, gt=0,
-            description="Robust z of log(count) within the stream above which a count is out of human reach."
+            6, gt=0, description="Robust z of log(count) within the stream above which a count is out of human reach."
         )
         volume_min_accounts: int = Field(
-            20, ge=2,
-            description="Streams with fewer accounts have no population to compare volume with."
+            20, ge=2, description="Streams with fewer accounts have no population to compare volume with."
         )
         volume_mad_floor: float = Field(
-            1.0, gt=0,
-            description="Floor of the log-count spread (a stream where everyone does 1 is not a reason to "
-            "flag 3)."
+            1.0,
+            gt=0,
+            description="Floor of the log-count spread (a stream where everyone does 1 is not a reason to flag 3).",
         )
         spike_min_shared: int = Field(
-            3, ge=2,
-            description="A lone spike member is flagged when this many of them share its device or network "
-            "block."
+            3,
+            ge=2,
+            description="A lone spike member is flagged when this many of them share its device or network block.",
         )
         spike_pad_min: int = Field(
-            2, ge=0,
-            description="Minutes either side of a spike in which its members are looked for."
+            2, ge=0, description="Minutes either side of a spike in which its members are looked for."
         )
         sleep_h: int = Field(
             8, ge=1, le=12, description="Hours of the day a person sleeps: the quietest run of this many hours."
@@ -109,16 +101,19 @@ class TimingDetector(DetectorBase):
             5, gt=0, le=12, description="A break of this many hours without events counts as sleep."
         )
         awake_max: float = Field(
-            0.1, gt=0, lt=1,
+            0.1,
+            gt=0,
+            lt=1,
             description="At most this share of half days a person goes without such a break (the base rate "
-            "is the population's median, capped here: a crew can outnumber the people)."
+            "is the population's median, capped here: a crew can outnumber the people).",
         )
         min_durations: int = Field(
             10, ge=3, description="Timed activity events needed before session-length steadiness is judged."
         )
         weak_surprise: float = Field(
-            1.3, ge=0,
-            description="Surprise (-log10 p) at which a supporting trait counts (steady sessions, Poisson gaps)."
+            1.3,
+            ge=0,
+            description="Surprise (-log10 p) at which a supporting trait counts (steady sessions, Poisson gaps).",
         )
         volume_support_z: float = Field(
             3, gt=0, description="Robust z of log(count) at which volume supports a missing daily rhythm."
@@ -128,18 +123,29 @@ class TimingDetector(DetectorBase):
     def run(self, ctx: DetectContext) -> DetectorResult:
         p, con = ctx.params, ctx.con
         set_variables(
-            con, window_start=ctx.window_start, window_end=ctx.window_end,
-            timing_on_hour_s=p.on_hour_s, timing_release_grace_s=float(p.release_grace_s),
+            con,
+            window_start=ctx.window_start,
+            window_end=ctx.window_end,
+            timing_on_hour_s=p.on_hour_s,
+            timing_release_grace_s=float(p.release_grace_s),
             timing_release_before_min=p.release_before_min,
-            timing_member_pad_min=p.spike_pad_min, timing_min_events=p.min_events,
-            timing_sleep_h=p.sleep_h, timing_sleep_gap_h=float(p.sleep_gap_h),
+            timing_member_pad_min=p.spike_pad_min,
+            timing_min_events=p.min_events,
+            timing_sleep_h=p.sleep_h,
+            timing_sleep_gap_h=float(p.sleep_gap_h),
         )
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE timing_events AS " + read_sql("features/timing_events.sql"))
             streams = con.sql(read_sql("features/timing_streams.sql")).pl()
             arcs = con.sql(read_sql("features/timing_arcs.sql")).pl()
-            rhythm = st.rhythm(con.sql(read_sql("features/timing_rhythm.sql")).pl(), p.sleep_h,
-                               p.min_gaps, p.min_durations, p.sleep_gap_h, p.awake_max)
+            rhythm = st.rhythm(
+                con.sql(read_sql("features/timing_rhythm.sql")).pl(),
+                p.sleep_h,
+                p.min_gaps,
+                p.min_durations,
+                p.sleep_gap_h,
+                p.awake_max,
+            )
             members = lone_members(con, ctx, p.spike_min_shared)
         finally:
             for table in ("timing_events", "timing_spikes", "spikes_events"):
@@ -149,8 +155,9 @@ class TimingDetector(DetectorBase):
             table = score_accounts(streams, arcs, rhythm, p)
             findings = [_finding(r, p) for r in table.head(p.max_findings).iter_rows(named=True)]
         flagged = {f.account_id for f in findings}
-        findings += [member_finding(r, PATTERN) for r in members.iter_rows(named=True)
-                     if r["account_id"] not in flagged]
+        findings += [
+            member_finding(r, PATTERN) for r in members.iter_rows(named=True) if r["account_id"] not in flagged
+        ]
         clusters = groups.spike_clusters(members, PATTERN, p.spike_min_shared)
         clocked = sorted(flagged - {a for c in clusters.values() for a in c.account_ids})
         clusters |= groups.machine_clusters(con, clocked, PATTERN, p.spike_min_shared)
@@ -171,17 +178,25 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
       together beyond chance for this many accounts.
     """
     source = pl.col("stream").str.split(":").list.first()
-    per = (
-        streams.group_by("account_id")
-        .agg(pl.col("n").sum().alias("n_events"), pl.col("n_on_hour").sum().alias("on_hour"))
+    per = streams.group_by("account_id").agg(
+        pl.col("n").sum().alias("n_events"), pl.col("n_on_hour").sum().alias("on_hour")
     )
     n_tested = max(rhythm.height, 1)
     need = -math.log10(p.alpha)
     table = (
         rhythm.join(per, on="account_id", how="left")
         .join(st.alignment(arcs), on="account_id", how="left")
-        .join(st.regular_gaps(streams.with_columns(pl.col("stream")), p.min_gaps, p.min_regular_gap_s,
-                              p.max_gap_jitter_s, p.max_gap_rel), on="account_id", how="left")
+        .join(
+            st.regular_gaps(
+                streams.with_columns(pl.col("stream")),
+                p.min_gaps,
+                p.min_regular_gap_s,
+                p.max_gap_jitter_s,
+                p.max_gap_rel,
+            ),
+            on="account_id",
+            how="left",
+        )
         .join(st.volume_outliers(streams, p.volume_min_accounts, p.volume_mad_floor), on="account_id", how="left")
         .join(st.session_lengths(streams), on="account_id", how="left")
         .with_columns(
@@ -198,9 +213,13 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
         # a person's gaps spread over about a decade (lognormal sigma ~ 1): the chance that one
         # lands within relative distance r of a given interval is about 0.8 r
         (pl.col("n_gaps").fill_null(0) * -(rcv * 0.8).clip(upper_bound=1.0).log10())
-        .clip(upper_bound=300.0).alias("regular_surprise"),
-        (pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise")
-         + pl.col("duration_surprise") + pl.col("gap_surprise")).alias("rhythm_surprise"),
+        .clip(upper_bound=300.0)
+        .alias("regular_surprise"),
+        (
+            pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise")
+            + pl.col("duration_surprise")
+            + pl.col("gap_surprise")
+        ).alias("rhythm_surprise"),
     )
     c = math.log10(n_tested)
     weak = p.weak_surprise
@@ -214,10 +233,11 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
     table = table.with_columns(
         ((pl.col("arc_surprise") - c >= need) & (pl.col("arc_hits") >= p.min_hits)).alias("aligned"),
         # no sleep and another trait of a timer, together beyond chance for this many accounts
-        ((pl.col("rhythm_surprise") - c >= need)
-         & (pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise") >= weak)
-         & (traits >= 2))
-        .alias("rhythmless"),
+        (
+            (pl.col("rhythm_surprise") - c >= need)
+            & (pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise") >= weak)
+            & (traits >= 2)
+        ).alias("rhythmless"),
     ).with_columns(
         (pl.col("aligned") | pl.col("regular") | pl.col("rhythmless")).alias("flag"),
         pl.max_horizontal(
@@ -229,7 +249,8 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
     flagged = table.filter("flag")
     scores = np.atleast_1d(score(corrected(flagged["surprise"].to_numpy(), n_tested))).astype(float)
     return flagged.with_columns(pl.Series("score", scores[: flagged.height], dtype=pl.Float64)).sort(
-        "score", descending=True)
+        "score", descending=True
+    )
 
 
 def _arc_text(r: dict) -> str:
@@ -242,8 +263,10 @@ def _arc_text(r: dict) -> str:
         return f"{what} in the first {width} s of the hour"
     if start % 60 == 0:
         return f"{what} in the first {width} s of the minute :{start // 60:02d} of the hour"
-    return (f"{what} at {start // 60:02d}:{start % 60:02d}-"
-            f"{(start + width - 1) // 60 % 60:02d}:{(start + width - 1) % 60:02d} of the hour")
+    return (
+        f"{what} at {start // 60:02d}:{start % 60:02d}-"
+        f"{(start + width - 1) // 60 % 60:02d}:{(start + width - 1) % 60:02d} of the hour"
+    )
 
 
 def _finding(r: dict, p: BaseModel) -> Finding:
@@ -251,14 +274,20 @@ def _finding(r: dict, p: BaseModel) -> Finding:
     if r["aligned"]:
         parts.append(_arc_text(r) + f" (people: {r['arc_share']:.2%} of theirs)")
     if r["regular"]:
-        parts.append(f"{r['n_gaps']} gaps of {r['median_gap']:.0f} s (spread {r['gap_jitter']:.2g} s) in {r['gap_stream']}")
+        parts.append(
+            f"{r['n_gaps']} gaps of {r['median_gap']:.0f} s (spread {r['gap_jitter']:.2g} s) in {r['gap_stream']}"
+        )
     if r["rhythmless"]:
         if r["awake_surprise"] >= p.weak_surprise:
-            parts.append(f"up {r['longest_awake_h']:.0f} h at a stretch without a {p.sleep_gap_h:g}-hour break "
-                         f"({r['sleepless_halves'] / 2:g} days without sleep in {r['span_days']:.0f})")
-        parts.append(f"{r['quiet']} of {r['n']} events in its quietest {p.sleep_h} hours of the day "
-                     f"(people: {r['quiet_base']:.0%}), up in {r['coverage']:.0%} of the hours of its {r['active_days']} "
-                     f"active {'day' if r['active_days'] == 1 else 'days'}")
+            parts.append(
+                f"up {r['longest_awake_h']:.0f} h at a stretch without a {p.sleep_gap_h:g}-hour break "
+                f"({r['sleepless_halves'] / 2:g} days without sleep in {r['span_days']:.0f})"
+            )
+        parts.append(
+            f"{r['quiet']} of {r['n']} events in its quietest {p.sleep_h} hours of the day "
+            f"(people: {r['quiet_base']:.0%}), up in {r['coverage']:.0%} of the hours of its {r['active_days']} "
+            f"active {'day' if r['active_days'] == 1 else 'days'}"
+        )
         if r["duration_surprise"] >= p.weak_surprise:
             parts.append(f"session lengths steady (spread {r['duration_cv']:.0%} of the median)")
         if r["gap_surprise"] >= p.weak_surprise and r["interval_cv"] is not None:

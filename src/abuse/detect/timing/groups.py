@@ -25,10 +25,14 @@ def spike_clusters(members: pl.DataFrame, pattern: str, min_size: int) -> dict[s
             continue
         key = f"spike:{scope}@{start:%Y-%m-%dT%H:%M}"
         out[key] = Cluster(
-            cluster_key=key, pattern=pattern, account_ids=ids, score=0.9,
+            cluster_key=key,
+            pattern=pattern,
+            account_ids=ids,
+            score=0.9,
             summary=f"{len(ids)} accounts appear only in the unexplained {scope} spike at "
-                    f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} and do nothing else in the window",
-            first_seen=start, last_seen=end,
+            f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} and do nothing else in the window",
+            first_seen=start,
+            last_seen=end,
             evidence={"scope": scope, "spike_start": start.isoformat(), "spike_end": end.isoformat()},
         )
     return out
@@ -58,9 +62,12 @@ def machine_clusters(con, accounts: list[str], pattern: str, min_size: int) -> d
         blocks = sum(1 for n in comp if n[0] == "block")
         key = f"machines:{ids[0]}"
         out[key] = Cluster(
-            cluster_key=key, pattern=pattern, account_ids=ids, score=0.9,
+            cluster_key=key,
+            pattern=pattern,
+            account_ids=ids,
+            score=0.9,
             summary=f"{len(ids)} machine-timed accounts sharing {plural(devices, 'device')} and "
-                    f"{plural(blocks, 'network block')}",
+            f"{plural(blocks, 'network block')}",
             evidence={"devices": devices, "network_blocks": blocks},
         )
     return out

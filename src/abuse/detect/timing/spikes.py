@@ -27,16 +27,30 @@ def lone_members(con, ctx: DetectContext, min_shared: int) -> pl.DataFrame:
     ``timing_events``; leaves ``timing_spikes`` and ``spikes_events``."""
     found = ctx.upstream["spikes"].spikes if "spikes" in ctx.upstream else []
     spikes = pl.DataFrame(
-        [{"scope": s.scope, "window_start": s.window_start, "window_end": s.window_end,
-          "observed": float(s.observed), "expected": float(s.expected),
-          "p_value": float(s.p_value if s.p_value is not None else 1.0)}
-         # a recurring incident's members recur: none of them is a lone member of one burst
-         for s in found if s.explained_by is None and s.occurrences == 1
-         # idle registrants of a burst are a batch (the batches detector), not machine-timed
-         and s.scope.split(":", 1)[0] != "registrations"],
-        schema={"scope": pl.String, "window_start": pl.Datetime("us", ctx.tz),
-                "window_end": pl.Datetime("us", ctx.tz), "observed": pl.Float64,
-                "expected": pl.Float64, "p_value": pl.Float64},
+        [
+            {
+                "scope": s.scope,
+                "window_start": s.window_start,
+                "window_end": s.window_end,
+                "observed": float(s.observed),
+                "expected": float(s.expected),
+                "p_value": float(s.p_value if s.p_value is not None else 1.0),
+            }
+            # a recurring incident's members recur: none of them is a lone member of one burst
+            for s in found
+            if s.explained_by is None
+            and s.occurrences == 1
+            # idle registrants of a burst are a batch (the batches detector), not machine-timed
+            and s.scope.split(":", 1)[0] != "registrations"
+        ],
+        schema={
+            "scope": pl.String,
+            "window_start": pl.Datetime("us", ctx.tz),
+            "window_end": pl.Datetime("us", ctx.tz),
+            "observed": pl.Float64,
+            "expected": pl.Float64,
+            "p_value": pl.Float64,
+        },
     )
     con.register("timing_spikes_frame", spikes.to_arrow())
     try:
@@ -64,11 +78,16 @@ def member_finding(r: dict, pattern: str) -> Finding:
     on = "device" if r["on_device"] >= r["on_block"] else "network block"
     parts.append(f"{r['shared']} such accounts on its {on}")
     evidence = {
-        "spike_scope": r["scope"], "spike_start": r["spike_start"].isoformat(),
-        "spike_end": r["spike_end"].isoformat(), "spike_observed": r["observed"],
-        "spike_expected": round(r["expected"], 3), "spike_p_value": r["p_value"],
-        "n_events_elsewhere": 0, "accounts_on_device": r["on_device"],
-        "accounts_on_network_block": r["on_block"], "spike_members": r["n_members"],
+        "spike_scope": r["scope"],
+        "spike_start": r["spike_start"].isoformat(),
+        "spike_end": r["spike_end"].isoformat(),
+        "spike_observed": r["observed"],
+        "spike_expected": round(r["expected"], 3),
+        "spike_p_value": r["p_value"],
+        "n_events_elsewhere": 0,
+        "accounts_on_device": r["on_device"],
+        "accounts_on_network_block": r["on_block"],
+        "spike_members": r["n_members"],
         "spike_lone_members": r["n_lone"],
     }
     score = round(min(0.9, 0.5 + 0.02 * -math.log10(max(r["p_value"], 1e-300))), 4)

@@ -80,9 +80,7 @@ def binomial_tail(hits: np.ndarray, n: np.ndarray, expected: np.ndarray) -> np.n
 def on_hour_test(streams: pl.DataFrame, null: dict[str, float]) -> pl.DataFrame:
     """Per account: events, events on the hour, expected on the hour, one-sided p-value."""
     per = (
-        streams.with_columns(
-            (pl.col("n") * pl.col("stream").replace_strict(null, default=1.0)).alias("exp")
-        )
+        streams.with_columns((pl.col("n") * pl.col("stream").replace_strict(null, default=1.0)).alias("exp"))
         .group_by("account_id")
         .agg(
             pl.col("n").sum().alias("n_events"),
@@ -90,9 +88,7 @@ def on_hour_test(streams: pl.DataFrame, null: dict[str, float]) -> pl.DataFrame:
             pl.col("exp").sum().alias("on_hour_expected"),
         )
     )
-    p = binomial_tail(
-        per["on_hour"].to_numpy(), per["n_events"].to_numpy(), per["on_hour_expected"].to_numpy()
-    )
+    p = binomial_tail(per["on_hour"].to_numpy(), per["n_events"].to_numpy(), per["on_hour_expected"].to_numpy())
     return per.with_columns(pl.Series("p_on_hour", p))
 
 
@@ -102,8 +98,12 @@ def fixed_second_test(seconds: pl.DataFrame, null: dict[str, np.ndarray]) -> pl.
     accounts, total = pivot_seconds(seconds)
     if not accounts:
         return pl.DataFrame(
-            schema={"account_id": pl.String, "fixed_second": pl.Int64,
-                    "fixed_hits": pl.Int64, "p_fixed_second": pl.Float64}
+            schema={
+                "account_id": pl.String,
+                "fixed_second": pl.Int64,
+                "fixed_hits": pl.Int64,
+                "p_fixed_second": pl.Float64,
+            }
         )
     index = {a: i for i, a in enumerate(accounts)}
     expected = np.zeros_like(total)
@@ -144,14 +144,16 @@ def regular_gaps(
         .first()
     )
     regular = (
-        (pl.col("median_gap") >= min_gap_s)
-        & (pl.col("gap_jitter") <= max_jitter_s)
-        & (pl.col("gap_rcv") <= max_rel)
+        (pl.col("median_gap") >= min_gap_s) & (pl.col("gap_jitter") <= max_jitter_s) & (pl.col("gap_rcv") <= max_rel)
     )
     return rows.select(
         "account_id",
         pl.col("stream").alias("gap_stream"),
-        "n_gaps", "median_gap", "gap_jitter", "gap_rcv", "gap_cv",
+        "n_gaps",
+        "median_gap",
+        "gap_jitter",
+        "gap_rcv",
+        "gap_cv",
         regular.alias("regular"),
     )
 
@@ -172,8 +174,7 @@ def volume_outliers(streams: pl.DataFrame, min_accounts: int, mad_floor: float) 
         .with_columns((pl.col("logn") - pl.col("med")).abs().median().over("stream").alias("mad"))
         .filter(pl.col("population") >= min_accounts)
         .with_columns(
-            ((pl.col("logn") - pl.col("med")) / pl.max_horizontal(1.4826 * pl.col("mad"), mad_floor))
-            .alias("volume_z"),
+            ((pl.col("logn") - pl.col("med")) / pl.max_horizontal(1.4826 * pl.col("mad"), mad_floor)).alias("volume_z"),
             (pl.col("rank") / pl.col("population")).alias("volume_rank"),
         )
         .sort("volume_z", descending=True)
@@ -184,7 +185,9 @@ def volume_outliers(streams: pl.DataFrame, min_accounts: int, mad_floor: float) 
         "account_id",
         pl.col("stream").alias("volume_stream"),
         pl.col("n_all").alias("volume"),
-        "population_median", "volume_z", "volume_rank",
+        "population_median",
+        "volume_z",
+        "volume_rank",
     )
 
 
@@ -192,15 +195,13 @@ def session_lengths(streams: pl.DataFrame) -> pl.DataFrame:
     """Per account: the median session length of its activity stream with the most timed
     events, and the share of that stream's accounts whose median is as short or shorter."""
     timed = streams.filter(pl.col("n_durations") > 0).with_columns(
-        (pl.col("median_duration").rank("max").over("stream") / pl.len().over("stream"))
-        .alias("duration_rank")
+        (pl.col("median_duration").rank("max").over("stream") / pl.len().over("stream")).alias("duration_rank")
     )
     return (
         timed.sort("n_durations", descending=True)
         .group_by("account_id", maintain_order=True)
         .first()
-        .select("account_id", "median_duration", "duration_rank",
-                pl.col("stream").alias("duration_stream"))
+        .select("account_id", "median_duration", "duration_rank", pl.col("stream").alias("duration_stream"))
     )
 
 
@@ -215,22 +216,45 @@ def alignment(arcs: pl.DataFrame) -> pl.DataFrame:
     is least likely for a person: the binomial surprise of its hits against the population's
     share of that arc, less log10 of every arc tried (each start of each dial at each width)."""
     if arcs.is_empty():
-        return pl.DataFrame(schema={"account_id": pl.String, "arc_dial": pl.Int64, "arc_width": pl.Int64,
-                                    "arc_start": pl.Int64, "arc_source": pl.String, "arc_hits": pl.Int64, "arc_n": pl.Int64, "arc_share": pl.Float64,
-                                    "arc_surprise": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "account_id": pl.String,
+                "arc_dial": pl.Int64,
+                "arc_width": pl.Int64,
+                "arc_start": pl.Int64,
+                "arc_source": pl.String,
+                "arc_hits": pl.Int64,
+                "arc_n": pl.Int64,
+                "arc_share": pl.Float64,
+                "arc_surprise": pl.Float64,
+            }
+        )
     # every start of each dial at each width, on each source an account has
-    tries = sum(d * k for d, k in WIDTHS.items()) * arcs.group_by("account_id").agg(pl.col("source").n_unique())["source"].max()
+    tries = (
+        sum(d * k for d, k in WIDTHS.items())
+        * arcs.group_by("account_id").agg(pl.col("source").n_unique())["source"].max()
+    )
     s = surprise_binom(arcs["hits"].to_numpy(), arcs["n"].to_numpy(), arcs["null_share"].to_numpy())
     return (
         arcs.with_columns(pl.Series("s", corrected(s, tries)))
         # ties (an unaligned account scores 0 on many arcs) broken by dial, width, source, start
-        .sort(["account_id", "s", "dial", "width", "source", "arc_start"],
-              descending=[False, True, False, False, False, False])
+        .sort(
+            ["account_id", "s", "dial", "width", "source", "arc_start"],
+            descending=[False, True, False, False, False, False],
+        )
         .group_by("account_id", maintain_order=True)
         .first()
-        .select("account_id", pl.col("dial").alias("arc_dial"), pl.col("width").alias("arc_width"),
-                "arc_start", pl.col("source").alias("arc_source"), pl.col("hits").alias("arc_hits"), pl.col("n").alias("arc_n"), pl.col("null_share").alias("arc_share"),
-                pl.col("s").alias("arc_surprise"))
+        .select(
+            "account_id",
+            pl.col("dial").alias("arc_dial"),
+            pl.col("width").alias("arc_width"),
+            "arc_start",
+            pl.col("source").alias("arc_source"),
+            pl.col("hits").alias("arc_hits"),
+            pl.col("n").alias("arc_n"),
+            pl.col("null_share").alias("arc_share"),
+            pl.col("s").alias("arc_surprise"),
+        )
     )
 
 
@@ -240,8 +264,14 @@ def empirical_surprise(values: pl.Expr) -> pl.Expr:
     return -((values.rank("max") / (values.count() + 1)).log10())
 
 
-def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int,
-           sleep_gap_h: float = 5.0, awake_max: float = 0.1) -> pl.DataFrame:
+def rhythm(
+    rows: pl.DataFrame,
+    sleep_h: int,
+    min_gaps: int,
+    min_durations: int,
+    sleep_gap_h: float = 5.0,
+    awake_max: float = 0.1,
+) -> pl.DataFrame:
     """Per account, three surprises against the population's own base rates:
 
     - ``sleep_surprise``: events in its quietest ``sleep_h`` hours of the day, binomial against
@@ -259,10 +289,24 @@ def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int,
       ``min_gaps`` gaps.
     """
     if rows.is_empty():
-        return rows.with_columns(*(pl.lit(0.0).alias(c) for c in
-                                   ("quiet_share", "quiet_base", "sleep_surprise", "duration_cv",
-                                    "duration_surprise", "interval_cv", "gap_surprise", "coverage",
-                                    "coverage_surprise", "sleepless_base", "awake_surprise")))
+        return rows.with_columns(
+            *(
+                pl.lit(0.0).alias(c)
+                for c in (
+                    "quiet_share",
+                    "quiet_base",
+                    "sleep_surprise",
+                    "duration_cv",
+                    "duration_surprise",
+                    "interval_cv",
+                    "gap_surprise",
+                    "coverage",
+                    "coverage_surprise",
+                    "sleepless_base",
+                    "awake_surprise",
+                )
+            )
+        )
     uniform = sleep_h / 24
     share = (pl.col("quiet") / pl.col("n")).alias("quiet_share")
     rows = rows.with_columns(share)
@@ -279,8 +323,9 @@ def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int,
     # be most of the dense accounts, but people sleep on most days whatever the crowd does
     spans = rows.filter(halves >= 2).select((pl.col("sleepless_halves") / halves).alias("rate"))
     day_rate = float(np.clip(spans["rate"].median() if spans.height >= 10 else awake_max, 0.01, awake_max))
-    s_awake = surprise_binom(rows["sleepless_halves"].fill_null(0).to_numpy(),
-                             rows.select(halves.alias("h"))["h"].to_numpy(), day_rate)
+    s_awake = surprise_binom(
+        rows["sleepless_halves"].fill_null(0).to_numpy(), rows.select(halves.alias("h"))["h"].to_numpy(), day_rate
+    )
     rows = rows.with_columns(
         pl.lit(base).alias("quiet_base"),
         pl.Series("sleep_surprise", s_sleep),
@@ -293,12 +338,15 @@ def rhythm(rows: pl.DataFrame, sleep_h: int, min_gaps: int, min_durations: int,
     timed = pl.col("n_durations") >= min_durations
     gapped = pl.col("n_intervals").fill_null(0) >= min_gaps
     busy = rows.filter(pl.col("n") >= 50).select(
-        "account_id", empirical_surprise(-pl.col("coverage")).alias("coverage_surprise"))
+        "account_id", empirical_surprise(-pl.col("coverage")).alias("coverage_surprise")
+    )
     dur = rows.filter(timed).select("account_id", empirical_surprise(pl.col("duration_cv")).alias("duration_surprise"))
     gap = rows.filter(gapped).select(
-        "account_id", empirical_surprise(pl.col("interval_cv").log().abs()).alias("gap_surprise"))
+        "account_id", empirical_surprise(pl.col("interval_cv").log().abs()).alias("gap_surprise")
+    )
     return (
-        rows.join(dur, on="account_id", how="left").join(gap, on="account_id", how="left")
+        rows.join(dur, on="account_id", how="left")
+        .join(gap, on="account_id", how="left")
         .join(busy, on="account_id", how="left")
         .with_columns(pl.col("duration_surprise", "gap_surprise", "coverage_surprise").fill_null(0.0))
     )
