@@ -105,7 +105,9 @@ def test_generated_report_figures(brushing, seed):
         gmv = con.execute(
             "SELECT sum(amount)::DOUBLE FROM stg_orders WHERE account_id IN (SELECT unnest(?)) "
             "AND shop_id IN (SELECT unnest(?)) AND created_at >= getvariable('window_start') "
-            "AND created_at < getvariable('window_end')", [c.account_ids, c.shop_ids]).fetchone()[0]
+            "AND created_at < getvariable('window_end')",
+            [c.account_ids, c.shop_ids],
+        ).fetchone()[0]
         assert 0 < c.loss_estimate <= gmv + 0.01
         assert abs(sum(s["fake_gmv"] for s in shops.values()) - c.loss_estimate) < 1.0
 
@@ -115,11 +117,14 @@ def test_generated_naive_rule_flags_lookalikes(brushing, seed):
     """A first analyst's rule, 'three or more five-star reviews within a day of ordering',
     trips over loyal customers and households; the detector does not."""
     con, res, truth = brushing(seed)
-    naive = {a for (a,) in con.execute("""
+    naive = {
+        a
+        for (a,) in con.execute("""
         SELECT r.account_id FROM stg_reviews r JOIN stg_orders o USING (order_id)
         WHERE r.action = 'posted' AND r.rating = 5 AND r.created_at - o.created_at < INTERVAL 1 DAY
           AND r.created_at >= getvariable('window_start')
-        GROUP BY r.account_id HAVING count(*) >= 3""").fetchall()}
+        GROUP BY r.account_id HAVING count(*) >= 3""").fetchall()
+    }
     kinds = {truth["lookalike"][a] for a in naive if a in truth["lookalike"]}
     assert kinds & {"loyal_customer", "launch_week_buyer", "household_orders"}, kinds
     ours = {f.account_id for f in res.findings}
@@ -145,8 +150,9 @@ def test_leave_out_strength_drops_the_strongest_targets():
 
 
 def test_union_components_link_members_through_shared_identifiers():
-    comps = graphs.union_components([("a", "addr1"), ("b", "addr1"), ("b", "dev9"), ("c", "dev9"),
-                                     ("x", "addr7"), ("a", "dev1")])
+    comps = graphs.union_components(
+        [("a", "addr1"), ("b", "addr1"), ("b", "dev9"), ("c", "dev9"), ("x", "addr7"), ("a", "dev1")]
+    )
     assert sorted(map(sorted, comps)) == [["a", "b", "c"], ["x"]]
 
 

@@ -52,8 +52,11 @@ def test_generated_refunders_found_and_lookalikes_spared(refunds, seed):
 @pytest.mark.parametrize("seed", SEEDS[:1])
 def test_generated_money_and_reasons(refunds, seed):
     con, res, _ = refunds(seed)
-    paid = dict(con.execute("SELECT account_id, sum(amount)::DOUBLE FROM stg_refunds "
-                            "WHERE outcome = 'approved' GROUP BY 1").fetchall())
+    paid = dict(
+        con.execute(
+            "SELECT account_id, sum(amount)::DOUBLE FROM stg_refunds WHERE outcome = 'approved' GROUP BY 1"
+        ).fetchall()
+    )
     keys = {c.cluster_key for c in res.clusters}
     for f in res.findings:
         assert f.cluster_key is None or f.cluster_key in keys
@@ -92,8 +95,19 @@ def toy(seed: int = 0, refunders: int = 3, crew: int = 0, covered: int = 0):
             con_rows["reviews"].append((f"r{n['r']}", oid, a, shop, 1, ts + timedelta(days=1), "posted", "差"))
         if claim:
             n["f"] += 1
-            con_rows["refunds"].append((f"f{n['f']}", oid, a, shop, 40.0, "refund", reason,
-                                        ts + timedelta(days=2), "approved" if paid else "rejected"))
+            con_rows["refunds"].append(
+                (
+                    f"f{n['f']}",
+                    oid,
+                    a,
+                    shop,
+                    40.0,
+                    "refund",
+                    reason,
+                    ts + timedelta(days=2),
+                    "approved" if paid else "rejected",
+                )
+            )
 
     truth = {"refunder": set(), "lookalike": set()}
     for i in range(1500):
@@ -125,8 +139,14 @@ def toy(seed: int = 0, refunders: int = 3, crew: int = 0, covered: int = 0):
         con_rows["accounts"].append((a, T0 - timedelta(days=500), f"d_{a}"))
         addr = "ad_crew" if i >= refunders else None
         for s in rng.sample(shops[2:], 20):
-            buy(a, s, claim=rng.random() < 0.8, paid=rng.random() < 0.85, addr=addr,
-                reason=rng.choice(["食品有异物", "吃了拉肚子"]))
+            buy(
+                a,
+                s,
+                claim=rng.random() < 0.8,
+                paid=rng.random() < 0.85,
+                addr=addr,
+                reason=rng.choice(["食品有异物", "吃了拉肚子"]),
+            )
         truth["refunder"].add(a)
     for i in range(covered):
         a = f"cov{i}"
@@ -145,12 +165,28 @@ def toy(seed: int = 0, refunders: int = 3, crew: int = 0, covered: int = 0):
     con = empty_staged(seeds=False)
     cols = {
         "accounts": ["account_id", "registered_at", "device_id"],
-        "orders": ["order_id", "account_id", "shop_id", "item_id", "amount", "created_at",
-                   "ship_addr_hash", "device_id"],
-        "reviews": ["review_id", "order_id", "account_id", "shop_id", "rating", "created_at",
-                    "action", "text"],
-        "refunds": ["refund_id", "order_id", "account_id", "shop_id", "amount", "kind", "reason",
-                    "requested_at", "outcome"],
+        "orders": [
+            "order_id",
+            "account_id",
+            "shop_id",
+            "item_id",
+            "amount",
+            "created_at",
+            "ship_addr_hash",
+            "device_id",
+        ],
+        "reviews": ["review_id", "order_id", "account_id", "shop_id", "rating", "created_at", "action", "text"],
+        "refunds": [
+            "refund_id",
+            "order_id",
+            "account_id",
+            "shop_id",
+            "amount",
+            "kind",
+            "reason",
+            "requested_at",
+            "outcome",
+        ],
     }
     for kind, names in cols.items():
         frame = pl.DataFrame(con_rows[kind], schema=names, orient="row")
@@ -201,8 +237,11 @@ def test_toy_shop_baseline_is_what_spares_the_unlucky():
     con, ws, we, _ = toy(0, refunders=0)
     for prior, low in ((1e9, False), (10.0, True)):
         acc = account_rates(con, prior).filter(pl.col("account_id").str.starts_with("unlucky"))
-        s = stats.surprise_binom(acc["n_paid"].to_numpy(), acc["n_orders"].to_numpy(),
-                                 acc["expected_paid"].to_numpy() / acc["n_orders"].to_numpy())
+        s = stats.surprise_binom(
+            acc["n_paid"].to_numpy(),
+            acc["n_orders"].to_numpy(),
+            acc["expected_paid"].to_numpy() / acc["n_orders"].to_numpy(),
+        )
         assert (s.max() < 3.0) if low else (s.min() > 3.0), (prior, s)
 
 
@@ -234,8 +273,10 @@ def test_evaluate_breaks_recall_down_by_planted_role():
     crews) gets recall per role; a pattern with one role gets none."""
     from abuse.evaluate import by_role
 
-    truth = [{"account_id": a, "pattern": "serial_refunder", "role": role}
-             for a, role in (("a", "loner"), ("b", "loner"), ("c", "crew"))]
+    truth = [
+        {"account_id": a, "pattern": "serial_refunder", "role": role}
+        for a, role in (("a", "loner"), ("b", "loner"), ("c", "crew"))
+    ]
     truth.append({"account_id": "d", "pattern": "brushing_ring", "role": "member"})
     flagged = [("a", "serial_refunder", 0.9), ("c", "extortion_ring", 0.9), ("d", "brushing_ring", 0.9)]
     out = by_role(truth, flagged)

@@ -47,28 +47,43 @@ class BrushingDetector(DetectorBase):
 
     class Params(BaseModel):
         min_rating: int = Field(
-            4, ge=1, le=5, description="a positive review has at least this rating (4: crews "
-            "that mix in four-star reviews to look natural still count)")
+            4,
+            ge=1,
+            le=5,
+            description="a positive review has at least this rating (4: crews "
+            "that mix in four-star reviews to look natural still count)",
+        )
         quick_q: float = Field(
-            0.1, gt=0, lt=1, description="platform quantile of the order-to-review lag under "
-            "which a review counts as quick")
+            0.1,
+            gt=0,
+            lt=1,
+            description="platform quantile of the order-to-review lag under which a review counts as quick",
+        )
         min_pair_surprise: float = Field(
-            3.0, ge=0, description="-log10 p two shops' shared reviewers need to link them "
-            "(lenient: the crew is tested as a whole below)")
+            3.0,
+            ge=0,
+            description="-log10 p two shops' shared reviewers need to link them "
+            "(lenient: the crew is tested as a whole below)",
+        )
         min_member_surprise: float = Field(
-            3.0, ge=0, description="-log10 p of an account's hits on a crew's client shops")
+            3.0, ge=0, description="-log10 p of an account's hits on a crew's client shops"
+        )
         min_shop_surprise: float = Field(
-            2.0, ge=0, description="-log10 p of a shop's count of crew members for it to be a client")
+            2.0, ge=0, description="-log10 p of a shop's count of crew members for it to be a client"
+        )
         min_members: int = Field(3, ge=2, description="smallest crew reported")
         leave_out_shops: int = Field(
-            2, ge=0, description="a crew's co-targeting strength leaves out its this many strongest shops")
-        min_crew_bits: float = Field(
-            20.0, ge=0, description="co-targeting plus evidence (-log10 p) a crew needs")
+            2, ge=0, description="a crew's co-targeting strength leaves out its this many strongest shops"
+        )
+        min_crew_bits: float = Field(20.0, ge=0, description="co-targeting plus evidence (-log10 p) a crew needs")
         min_behaviour_bits: float = Field(
-            3.0, ge=0, description="-log10 p a crew's review behaviour (quick reviews, copied "
+            3.0,
+            ge=0,
+            description="-log10 p a crew's review behaviour (quick reviews, copied "
             "praise, bursts at each client; Fisher-combined) needs after paying for the "
             "candidate crews: co-targeting and shared addresses alone are a company's or a "
-            "household's buying")
+            "household's buying",
+        )
         text_jaccard: float = Field(0.5, gt=0, le=1, description="shingle Jaccard of near-duplicate texts")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
@@ -78,10 +93,15 @@ class BrushingDetector(DetectorBase):
             return DetectorResult()
         cand = graph_.prune(edges)
         pairs = graph_.shop_pairs(ctx.con, edges, cand)
-        crews = crews_.build_crews(edges, pairs, min_pair_surprise=p.min_pair_surprise,
-                                   min_member_surprise=p.min_member_surprise,
-                                   min_shop_surprise=p.min_shop_surprise,
-                                   min_members=p.min_members, leave_out=p.leave_out_shops)
+        crews = crews_.build_crews(
+            edges,
+            pairs,
+            min_pair_surprise=p.min_pair_surprise,
+            min_member_surprise=p.min_member_surprise,
+            min_shop_surprise=p.min_shop_surprise,
+            min_members=p.min_members,
+            leave_out=p.leave_out_shops,
+        )
         if not crews:
             return DetectorResult()
         base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
@@ -90,20 +110,33 @@ class BrushingDetector(DetectorBase):
         window_s = (ctx.window_end - ctx.window_start).total_seconds()
         orders = graph_.client_orders(ctx.con, sorted({s for c in crews for s in c.shops}))
         for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
-            recruit_.recruit(edges, orders, crews, min_surprise=p.min_member_surprise,
-                             threshold=p.text_jaccard, base_dup=base_dup, min_hits=min_hits,
-                             window_s=window_s)
+            recruit_.recruit(
+                edges,
+                orders,
+                crews,
+                min_surprise=p.min_member_surprise,
+                threshold=p.text_jaccard,
+                base_dup=base_dup,
+                min_hits=min_hits,
+                window_s=window_s,
+            )
         tests = max(pairs.height, 1)
         result = DetectorResult()
         for crew in crews:
-            ev = evidence_.gather(edges, crew, quick_q=p.quick_q, threshold=p.text_jaccard,
-                                  base_dup=base_dup, base_addr=base_addr, window_s=window_s)
+            ev = evidence_.gather(
+                edges,
+                crew,
+                quick_q=p.quick_q,
+                threshold=p.text_jaccard,
+                base_dup=base_dup,
+                base_addr=base_addr,
+                window_s=window_s,
+            )
             bits = evidence_.total_bits(crew, ev)
             behaviour = float(stats.combined(ev.bits["quick"], ev.bits["dup_texts"], ev.bits["time_clustering"]))
             if bits < p.min_crew_bits or behaviour < p.min_behaviour_bits + math.log10(len(crews)):
                 continue
-            _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q,
-                    result)
+            _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q, result)
         return result
 
 
@@ -113,57 +146,114 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
-def _report(key: str, crew: crews_.Crew, ev: evidence_.CrewEvidence, edges: pl.DataFrame,
-            bits: float, tests: int, quick_q: float, result: DetectorResult) -> None:
+def _report(
+    key: str,
+    crew: crews_.Crew,
+    ev: evidence_.CrewEvidence,
+    edges: pl.DataFrame,
+    bits: float,
+    tests: int,
+    quick_q: float,
+    result: DetectorResult,
+) -> None:
     sub = edges.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
-    per_shop = (sub.group_by("shop_id").agg(pl.col("n_pos").sum().alias("crew_reviews"),
-                                            pl.col("n_five").sum().alias("crew_five"),
-                                            pl.col("account_id").n_unique().alias("members"),
-                                            pl.col("shop_pos").first(), pl.col("shop_five").first(),
-                                            pl.col("gmv").sum())
-                .sort("shop_id"))
-    shops_ev = {r["shop_id"]: {"crew_five_star": int(r["crew_five"]), "shop_five_star": int(r["shop_five"]),
-                               "share": round(r["crew_five"] / max(r["shop_five"], 1), 3),
-                               "crew_positive": int(r["crew_reviews"]), "shop_positive": int(r["shop_pos"]),
-                               "inflated_reviews": int(r["crew_reviews"]), "members": int(r["members"]),
-                               "fake_gmv": round(float(r["gmv"]), 2)}
-                for r in per_shop.iter_rows(named=True)}
+    per_shop = (
+        sub.group_by("shop_id")
+        .agg(
+            pl.col("n_pos").sum().alias("crew_reviews"),
+            pl.col("n_five").sum().alias("crew_five"),
+            pl.col("account_id").n_unique().alias("members"),
+            pl.col("shop_pos").first(),
+            pl.col("shop_five").first(),
+            pl.col("gmv").sum(),
+        )
+        .sort("shop_id")
+    )
+    shops_ev = {
+        r["shop_id"]: {
+            "crew_five_star": int(r["crew_five"]),
+            "shop_five_star": int(r["shop_five"]),
+            "share": round(r["crew_five"] / max(r["shop_five"], 1), 3),
+            "crew_positive": int(r["crew_reviews"]),
+            "shop_positive": int(r["shop_pos"]),
+            "inflated_reviews": int(r["crew_reviews"]),
+            "members": int(r["members"]),
+            "fake_gmv": round(float(r["gmv"]), 2),
+        }
+        for r in per_shop.iter_rows(named=True)
+    }
     m, n_shops = len(crew.members), len(crew.shops)
     score = stats.score(stats.corrected(bits, tests))
     share = float(per_shop["crew_five"].sum() / max(per_shop["shop_five"].sum(), 1))
-    drops = (f"; {ev.members_at_drops} members ship to {_plural(ev.drop_addresses, 'shared address')}"
-             if ev.drop_addresses else "")
-    summary = (f"{m} accounts posted {ev.reviews} positive reviews on {n_shops} client shops "
-               f"({share:.0%} of those shops' five-star reviews in the window), {ev.quick} of "
-               f"{ev.lagged} within the platform's quickest {quick_q:.0%} after the order, "
-               f"{ev.dup_text_pairs} near-duplicate text pairs ({ev.dup_text_expected:.1f} expected){drops}; "
-               f"fake orders worth {ev.gmv:.2f} yuan.")
-    group_ev = {"n_accounts": m, "n_shops": n_shops, "co_target_bits": round(crew.surprise, 2),
-                "evidence_bits": {k: round(v, 2) for k, v in ev.bits.items()},
-                "positive_reviews": ev.reviews, "quick_reviews": ev.quick,
-                "dup_text_pairs": ev.dup_text_pairs, "dup_text_expected": round(ev.dup_text_expected, 2),
-                "drop_addresses": ev.drop_addresses, "members_at_drops": ev.members_at_drops,
-                "median_span_days": round(ev.median_span_days, 2), "fake_gmv": round(ev.gmv, 2),
-                "client_shops": shops_ev}
-    result.clusters.append(Cluster(
-        cluster_key=key, pattern="brushing_ring", account_ids=sorted(crew.members), score=score,
-        summary=summary, shop_ids=list(crew.shops), first_seen=sub["first_at"].min(),
-        last_seen=sub["last_at"].max(), loss_estimate=round(ev.gmv, 2), evidence=group_ev))
-    per = (sub.group_by("account_id").agg(pl.len().alias("shops"), pl.col("n_pos").sum(),
-                                          pl.col("n_quick").sum(), pl.col("gmv").sum())
-           .sort("account_id"))
+    drops = (
+        f"; {ev.members_at_drops} members ship to {_plural(ev.drop_addresses, 'shared address')}"
+        if ev.drop_addresses
+        else ""
+    )
+    summary = (
+        f"{m} accounts posted {ev.reviews} positive reviews on {n_shops} client shops "
+        f"({share:.0%} of those shops' five-star reviews in the window), {ev.quick} of "
+        f"{ev.lagged} within the platform's quickest {quick_q:.0%} after the order, "
+        f"{ev.dup_text_pairs} near-duplicate text pairs ({ev.dup_text_expected:.1f} expected){drops}; "
+        f"fake orders worth {ev.gmv:.2f} yuan."
+    )
+    group_ev = {
+        "n_accounts": m,
+        "n_shops": n_shops,
+        "co_target_bits": round(crew.surprise, 2),
+        "evidence_bits": {k: round(v, 2) for k, v in ev.bits.items()},
+        "positive_reviews": ev.reviews,
+        "quick_reviews": ev.quick,
+        "dup_text_pairs": ev.dup_text_pairs,
+        "dup_text_expected": round(ev.dup_text_expected, 2),
+        "drop_addresses": ev.drop_addresses,
+        "members_at_drops": ev.members_at_drops,
+        "median_span_days": round(ev.median_span_days, 2),
+        "fake_gmv": round(ev.gmv, 2),
+        "client_shops": shops_ev,
+    }
+    result.clusters.append(
+        Cluster(
+            cluster_key=key,
+            pattern="brushing_ring",
+            account_ids=sorted(crew.members),
+            score=score,
+            summary=summary,
+            shop_ids=list(crew.shops),
+            first_seen=sub["first_at"].min(),
+            last_seen=sub["last_at"].max(),
+            loss_estimate=round(ev.gmv, 2),
+            evidence=group_ev,
+        )
+    )
+    per = (
+        sub.group_by("account_id")
+        .agg(pl.len().alias("shops"), pl.col("n_pos").sum(), pl.col("n_quick").sum(), pl.col("gmv").sum())
+        .sort("account_id")
+    )
     for r in per.iter_rows(named=True):
-        reason = (f"posted {_plural(int(r['n_pos']), 'positive review')} on {r['shops']} of the "
-                  f"{n_shops} client shops of a crew of {m} accounts ({r['n_quick']} within the "
-                  f"platform's quickest {quick_q:.0%} after the order), fake orders worth {r['gmv']:.2f} yuan")
-        result.findings.append(Finding(
-            account_id=r["account_id"], pattern="brushing_ring",
-            score=round(score * (0.8 + 0.2 * min(1.0, crew.members[r["account_id"]] / 10)), 4),
-            reason=reason, evidence={"shops": r["shops"], "positive_reviews": int(r["n_pos"]),
-                                     "quick_reviews": int(r["n_quick"]), "fake_gmv": round(float(r["gmv"]), 2),
-                                     "member_bits": round(crew.members[r["account_id"]], 2),
-                                     "crew": {k: v for k, v in group_ev.items() if k != "client_shops"}},
-            cluster_key=key))
+        reason = (
+            f"posted {_plural(int(r['n_pos']), 'positive review')} on {r['shops']} of the "
+            f"{n_shops} client shops of a crew of {m} accounts ({r['n_quick']} within the "
+            f"platform's quickest {quick_q:.0%} after the order), fake orders worth {r['gmv']:.2f} yuan"
+        )
+        result.findings.append(
+            Finding(
+                account_id=r["account_id"],
+                pattern="brushing_ring",
+                score=round(score * (0.8 + 0.2 * min(1.0, crew.members[r["account_id"]] / 10)), 4),
+                reason=reason,
+                evidence={
+                    "shops": r["shops"],
+                    "positive_reviews": int(r["n_pos"]),
+                    "quick_reviews": int(r["n_quick"]),
+                    "fake_gmv": round(float(r["gmv"]), 2),
+                    "member_bits": round(crew.members[r["account_id"]], 2),
+                    "crew": {k: v for k, v in group_ev.items() if k != "client_shops"},
+                },
+                cluster_key=key,
+            )
+        )
 
 
 __all__ = ["BrushingDetector", "math"]

@@ -33,18 +33,21 @@ class Crew:
 def _outside(edges: pl.DataFrame, members: set) -> pl.DataFrame:
     """Shop degrees without the crew's own edges (plus one), so a crew cannot inflate the
     popularity that is meant to explain it."""
-    inside = (edges.filter(pl.col("account_id").is_in(list(members))).group_by("shop_id")
-              .agg(pl.len().alias("own")))
-    return (edges.unique("shop_id").select("shop_id", "k").join(inside, on="shop_id", how="left")
-            .select("shop_id", k_out=pl.col("k") - pl.col("own").fill_null(0) + 1))
+    inside = edges.filter(pl.col("account_id").is_in(list(members))).group_by("shop_id").agg(pl.len().alias("own"))
+    return (
+        edges.unique("shop_id")
+        .select("shop_id", "k")
+        .join(inside, on="shop_id", how="left")
+        .select("shop_id", k_out=pl.col("k") - pl.col("own").fill_null(0) + 1)
+    )
 
 
-def _members(edges: pl.DataFrame, shops: set, min_surprise: float, big_k: float,
-             crew: set = frozenset()) -> dict[str, float]:
+def _members(
+    edges: pl.DataFrame, shops: set, min_surprise: float, big_k: float, crew: set = frozenset()
+) -> dict[str, float]:
     on = edges.filter(pl.col("shop_id").is_in(list(shops)))
     mass = float(_outside(on, set(crew))["k_out"].sum())
-    hits = on.group_by("account_id").agg(pl.len().alias("hits"), pl.col("d").first()).filter(
-        pl.col("hits") >= 2)
+    hits = on.group_by("account_id").agg(pl.len().alias("hits"), pl.col("d").first()).filter(pl.col("hits") >= 2)
     s = stats.surprise_poisson(hits["hits"].to_numpy(), hits["d"].to_numpy() * mass / big_k)
     return {a: float(x) for a, x in zip(hits["account_id"], s, strict=True) if x >= min_surprise}
 
@@ -52,15 +55,27 @@ def _members(edges: pl.DataFrame, shops: set, min_surprise: float, big_k: float,
 def _clients(edges: pl.DataFrame, members: set, min_surprise: float, big_k: float) -> dict[str, float]:
     sub = edges.filter(pl.col("account_id").is_in(list(members)))
     big_d = float(sub.unique("account_id")["d"].sum())
-    per = (sub.group_by("shop_id").agg(pl.len().alias("n")).filter(pl.col("n") >= 2)
-           .join(_outside(edges, members), on="shop_id"))
+    per = (
+        sub.group_by("shop_id")
+        .agg(pl.len().alias("n"))
+        .filter(pl.col("n") >= 2)
+        .join(_outside(edges, members), on="shop_id")
+    )
     s = stats.surprise_poisson(per["n"].to_numpy(), big_d * per["k_out"].to_numpy() / big_k)
     return {sh: float(x) for sh, x in zip(per["shop_id"], s, strict=True) if x >= min_surprise}
 
 
-def build_crews(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise: float,
-                min_member_surprise: float, min_shop_surprise: float, min_members: int,
-                leave_out: int, seed: int = 0) -> list[Crew]:
+def build_crews(
+    edges: pl.DataFrame,
+    pairs: pl.DataFrame,
+    *,
+    min_pair_surprise: float,
+    min_member_surprise: float,
+    min_shop_surprise: float,
+    min_members: int,
+    leave_out: int,
+    seed: int = 0,
+) -> list[Crew]:
     big_k = float(edges.height)
     strong = pairs.filter(pl.col("surprise") >= min_pair_surprise)
     sets = graphs.communities(zip(strong["s"], strong["t"], strong["surprise"], strict=True), seed=seed)
@@ -70,8 +85,12 @@ def build_crews(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise: 
             continue
         # first guess of the crew: every account positive at two of these shops, so that the
         # shops' popularity is measured without it (a crew can be most of a shop's reviewers)
-        guess = set(edges.filter(pl.col("shop_id").is_in(list(shops))).group_by("account_id").len()
-                    .filter(pl.col("len") >= 2)["account_id"])
+        guess = set(
+            edges.filter(pl.col("shop_id").is_in(list(shops)))
+            .group_by("account_id")
+            .len()
+            .filter(pl.col("len") >= 2)["account_id"]
+        )
         members = _members(edges, shops, min_member_surprise, big_k, guess)
         if len(members) < 2:
             continue
@@ -90,7 +109,10 @@ def build_crews(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise: 
             if len(members.keys() & m2.keys()) >= 0.5 * min(len(members), len(m2)):
                 shops = set(clients) | set(c2)
                 mm = _members(edges, shops, min_member_surprise, big_k, set(members) | set(m2))
-                merged[i] = (mm or {**m2, **members}, _clients(edges, set(mm or m2), min_shop_surprise, big_k) or {**c2, **clients})
+                merged[i] = (
+                    mm or {**m2, **members},
+                    _clients(edges, set(mm or m2), min_shop_surprise, big_k) or {**c2, **clients},
+                )
                 break
         else:
             merged.append((members, clients))
@@ -107,7 +129,12 @@ def build_crews(edges: pl.DataFrame, pairs: pl.DataFrame, *, min_pair_surprise: 
         clients = _clients(edges, set(mine), min_shop_surprise, big_k)
         if len(clients) < 2:
             continue
-        crews.append(Crew(members=mine, shops=sorted(clients),
-                          surprise=graphs.leave_out_strength(list(clients.values()), leave_out),
-                          shop_surprise=clients))
+        crews.append(
+            Crew(
+                members=mine,
+                shops=sorted(clients),
+                surprise=graphs.leave_out_strength(list(clients.values()), leave_out),
+                shop_surprise=clients,
+            )
+        )
     return sorted(crews, key=lambda c: (-c.surprise, min(c.members)))

@@ -51,11 +51,18 @@ def baselines(edges: pl.DataFrame, threshold: float) -> tuple[float, float]:
     return dup, addr
 
 
-def gather(edges: pl.DataFrame, crew: Crew, *, quick_q: float, threshold: float, base_dup: float,
-           base_addr: float, window_s: float) -> CrewEvidence:
+def gather(
+    edges: pl.DataFrame,
+    crew: Crew,
+    *,
+    quick_q: float,
+    threshold: float,
+    base_dup: float,
+    base_addr: float,
+    window_s: float,
+) -> CrewEvidence:
     ev = CrewEvidence()
-    sub = edges.filter(pl.col("account_id").is_in(list(crew.members))
-                       & pl.col("shop_id").is_in(crew.shops))
+    sub = edges.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
     ev.reviews = int(sub["n_pos"].sum())
     ev.quick, ev.lagged = int(sub["n_quick"].sum()), int(sub["n_lagged"].sum())
     ev.gmv = float(sub["gmv"].sum())

@@ -23,8 +23,11 @@ def positive_edges(con: duckdb.DuckDBPyConnection, min_rating: int, quick_q: flo
     df = con.sql(read_sql("features/brushing_edges.sql")).pl()
     if df.is_empty():
         return df
-    return df.with_columns(pl.len().over("shop_id").alias("k"), pl.len().over("account_id").alias("d"),
-                           t=pl.col("first_at").dt.epoch("ms") / 1000.0)
+    return df.with_columns(
+        pl.len().over("shop_id").alias("k"),
+        pl.len().over("account_id").alias("d"),
+        t=pl.col("first_at").dt.epoch("ms") / 1000.0,
+    )
 
 
 def prune(edges: pl.DataFrame) -> pl.DataFrame:
@@ -52,9 +55,11 @@ def shop_pairs(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame, cand: pl.Dat
     big_k = float(edges.height)
     q = float((d * (d - 1)).sum()) / big_k**2
     k = edges.unique("shop_id").select("shop_id", "k")
-    pairs = (pairs.join(k.rename({"shop_id": "s", "k": "k_s"}), on="s")
-             .join(k.rename({"shop_id": "t", "k": "k_t"}), on="t")
-             .with_columns(expected=pl.col("k_s") * pl.col("k_t") * q))
+    pairs = (
+        pairs.join(k.rename({"shop_id": "s", "k": "k_s"}), on="s")
+        .join(k.rename({"shop_id": "t", "k": "k_t"}), on="t")
+        .with_columns(expected=pl.col("k_s") * pl.col("k_t") * q)
+    )
     s = stats.surprise_poisson(pairs["c"].to_numpy(), pairs["expected"].to_numpy())
     return pairs.with_columns(surprise=pl.Series(s))
 

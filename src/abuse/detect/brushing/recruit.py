@@ -29,11 +29,14 @@ _DAY = 86400.0
 def bursts(edges: pl.DataFrame, crew: Crew, slack_days: float = 1.0) -> pl.DataFrame:
     """(shop_id, lo, hi) per client: the central 80% of the members' review times there, a
     day either side (a member reviewing off-burst does not stretch it)."""
-    return (edges.filter(pl.col("account_id").is_in(list(crew.members))
-                         & pl.col("shop_id").is_in(crew.shops))
-            .group_by("shop_id")
-            .agg(lo=pl.col("t").quantile(0.1, "lower") - slack_days * _DAY,
-                 hi=pl.col("t").quantile(0.9, "higher") + slack_days * _DAY))
+    return (
+        edges.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
+        .group_by("shop_id")
+        .agg(
+            lo=pl.col("t").quantile(0.1, "lower") - slack_days * _DAY,
+            hi=pl.col("t").quantile(0.9, "higher") + slack_days * _DAY,
+        )
+    )
 
 
 def confirm(edges: pl.DataFrame, crews: list[Crew]) -> None:
@@ -41,9 +44,14 @@ def confirm(edges: pl.DataFrame, crews: list[Crew]) -> None:
     serves its clients in bursts, an account reviewing two of them at other times does not."""
     for crew in crews:
         b = bursts(edges, crew)
-        on = (edges.filter(pl.col("account_id").is_in(list(crew.members))).join(b, on="shop_id")
-              .filter(pl.col("t").is_between(pl.col("lo"), pl.col("hi")))
-              .group_by("account_id").len().filter(pl.col("len") >= 2))
+        on = (
+            edges.filter(pl.col("account_id").is_in(list(crew.members)))
+            .join(b, on="shop_id")
+            .filter(pl.col("t").is_between(pl.col("lo"), pl.col("hi")))
+            .group_by("account_id")
+            .len()
+            .filter(pl.col("len") >= 2)
+        )
         keep = set(on["account_id"])
         crew.members = {a: s for a, s in crew.members.items() if a in keep}
 
@@ -52,17 +60,28 @@ def order_bursts(orders: pl.DataFrame, crew: Crew) -> pl.DataFrame:
     """(shop_id, lo, hi, width) per client from the members' *order* times there (the fake
     orders of a burst come before reviews that may trail by days): the central 80%, widened
     by half its own width plus six hours either side."""
-    return (orders.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
-            .group_by("shop_id")
-            .agg(q10=pl.col("t").quantile(0.1, "lower"), q90=pl.col("t").quantile(0.9, "higher"))
-            .with_columns(slack=0.5 * (pl.col("q90") - pl.col("q10")) + 6 * 3600.0)
-            .select("shop_id", lo=pl.col("q10") - pl.col("slack"), hi=pl.col("q90") + pl.col("slack"))
-            .with_columns(width=pl.col("hi") - pl.col("lo")))
+    return (
+        orders.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
+        .group_by("shop_id")
+        .agg(q10=pl.col("t").quantile(0.1, "lower"), q90=pl.col("t").quantile(0.9, "higher"))
+        .with_columns(slack=0.5 * (pl.col("q90") - pl.col("q10")) + 6 * 3600.0)
+        .select("shop_id", lo=pl.col("q10") - pl.col("slack"), hi=pl.col("q90") + pl.col("slack"))
+        .with_columns(width=pl.col("hi") - pl.col("lo"))
+    )
 
 
-def recruit(edges: pl.DataFrame, orders: pl.DataFrame, crews: list[Crew], *, min_surprise: float,
-            threshold: float, min_hits: int = 1, base_dup: float, window_s: float,
-            max_texts: int = 100) -> None:
+def recruit(
+    edges: pl.DataFrame,
+    orders: pl.DataFrame,
+    crews: list[Crew],
+    *,
+    min_surprise: float,
+    threshold: float,
+    min_hits: int = 1,
+    base_dup: float,
+    window_s: float,
+    max_texts: int = 100,
+) -> None:
     """Adds members to ``crews`` in place (``members``, with their combined surprise).
 
     ``orders``: the window's orders at the client shops (``brushing_client_orders.sql``)."""
@@ -77,37 +96,64 @@ def recruit(edges: pl.DataFrame, orders: pl.DataFrame, crews: list[Crew], *, min
             continue
         o = orders.filter(pl.col("shop_id").is_in(crew.shops))
         # the crew's items at each client: items two or more members ordered there
-        items = (o.filter(is_mem).unique(["account_id", "shop_id", "item_id"])
-                 .group_by("shop_id", "item_id").len().filter(pl.col("len") >= 2)
-                 .select("shop_id", "item_id", crew_item=pl.lit(True)))
-        o = (o.join(b, on="shop_id").join(items, on=["shop_id", "item_id"], how="left")
-             .with_columns(in_burst=pl.col("t").is_between(pl.col("lo"), pl.col("hi")),
-                           crew_item=pl.col("crew_item").fill_null(False)))
+        items = (
+            o.filter(is_mem)
+            .unique(["account_id", "shop_id", "item_id"])
+            .group_by("shop_id", "item_id")
+            .len()
+            .filter(pl.col("len") >= 2)
+            .select("shop_id", "item_id", crew_item=pl.lit(True))
+        )
+        o = (
+            o.join(b, on="shop_id")
+            .join(items, on=["shop_id", "item_id"], how="left")
+            .with_columns(
+                in_burst=pl.col("t").is_between(pl.col("lo"), pl.col("hi")),
+                crew_item=pl.col("crew_item").fill_null(False),
+            )
+        )
         out_o = o.filter(~is_mem)
         # base rates from the outsiders *off* the bursts, so that members not yet recognised
         # inside a burst cannot raise their own baseline: the share of their orders on the
         # crew's items, and their positive edges at the shop spread evenly over the window
-        share = (out_o.filter(~pl.col("in_burst")).group_by("shop_id")
-                 .agg(n_ord=pl.len(), n_item=pl.col("crew_item").sum()))
-        touched = (o.group_by("account_id", "shop_id")
-                   .agg(hit=pl.col("in_burst").any(), hit_item=(pl.col("in_burst") & pl.col("crew_item")).any()))
-        at = (edges.filter(pl.col("shop_id").is_in(crew.shops)).join(touched, on=["account_id", "shop_id"], how="left")
-              .with_columns(pl.col("hit", "hit_item").fill_null(False)))
+        share = (
+            out_o.filter(~pl.col("in_burst")).group_by("shop_id").agg(n_ord=pl.len(), n_item=pl.col("crew_item").sum())
+        )
+        touched = o.group_by("account_id", "shop_id").agg(
+            hit=pl.col("in_burst").any(), hit_item=(pl.col("in_burst") & pl.col("crew_item")).any()
+        )
+        at = (
+            edges.filter(pl.col("shop_id").is_in(crew.shops))
+            .join(touched, on=["account_id", "shop_id"], how="left")
+            .with_columns(pl.col("hit", "hit_item").fill_null(False))
+        )
         off = at.filter(~is_mem & ~pl.col("hit")).group_by("shop_id").agg(n_off=pl.len())
-        rates = (b.join(off, on="shop_id", how="left").join(share, on="shop_id", how="left")
-                 .with_columns(pl.col("n_off", "n_ord", "n_item").fill_null(0))
-                 .with_columns(exp=(pl.col("n_off") + 1) * pl.col("width")
-                               / pl.max_horizontal(window_s - pl.col("width"), pl.col("width")))
-                 .with_columns(exp_item=pl.col("exp") * (pl.col("n_item") + 1) / (pl.col("n_ord") + 2)))
+        rates = (
+            b.join(off, on="shop_id", how="left")
+            .join(share, on="shop_id", how="left")
+            .with_columns(pl.col("n_off", "n_ord", "n_item").fill_null(0))
+            .with_columns(
+                exp=(pl.col("n_off") + 1)
+                * pl.col("width")
+                / pl.max_horizontal(window_s - pl.col("width"), pl.col("width"))
+            )
+            .with_columns(exp_item=pl.col("exp") * (pl.col("n_item") + 1) / (pl.col("n_ord") + 2))
+        )
         mass, mass_item = float(rates["exp"].sum()), float(rates["exp_item"].sum())
-        cand = (at.filter(~is_mem & pl.col("hit") & ~pl.col("account_id").is_in(list(taken)))
-                .group_by("account_id").agg(pl.len().alias("hits"), pl.col("hit_item").sum().alias("hits_item"),
-                                            pl.col("shop_id").first().alias("shop"),
-                                            pl.col("d").first(),
-                                            pl.col("addrs").explode(empty_as_null=False).drop_nulls(),
-                                            pl.col("devices").explode(empty_as_null=False).drop_nulls(),
-                                            pl.col("texts").explode(empty_as_null=False).drop_nulls())
-                .filter(pl.col("hits") >= min_hits))
+        cand = (
+            at.filter(~is_mem & pl.col("hit") & ~pl.col("account_id").is_in(list(taken)))
+            .group_by("account_id")
+            .agg(
+                pl.len().alias("hits"),
+                pl.col("hit_item").sum().alias("hits_item"),
+                pl.col("shop_id").first().alias("shop"),
+                pl.col("d").first(),
+                pl.col("addrs").explode(empty_as_null=False).drop_nulls(),
+                pl.col("devices").explode(empty_as_null=False).drop_nulls(),
+                pl.col("texts").explode(empty_as_null=False).drop_nulls(),
+            )
+            .filter(pl.col("hits") >= min_hits)
+        )
         if cand.is_empty():
             continue
         # drop addresses: used by two or more members at the clients; crew devices: used on a
@@ -117,20 +163,31 @@ def recruit(edges: pl.DataFrame, orders: pl.DataFrame, crews: list[Crew], *, min
         drops = set(maddr.group_by("addrs").agg(pl.len()).filter(pl.col("len") >= 2)["addrs"])
         mdev = set(mine.select(pl.col("devices").explode(empty_as_null=False)).drop_nulls()["devices"])
         others = edges.filter(~is_mem)
-        users = (others.select("account_id", "addrs").explode("addrs", empty_as_null=False)
-                 .filter(pl.col("addrs").is_in(list(drops)))["account_id"].n_unique())
-        dev_users = (others.select("account_id", "devices").explode("devices", empty_as_null=False)
-                     .filter(pl.col("devices").is_in(list(mdev)))["account_id"].n_unique())
+        users = (
+            others.select("account_id", "addrs")
+            .explode("addrs", empty_as_null=False)
+            .filter(pl.col("addrs").is_in(list(drops)))["account_id"]
+            .n_unique()
+        )
+        dev_users = (
+            others.select("account_id", "devices")
+            .explode("devices", empty_as_null=False)
+            .filter(pl.col("devices").is_in(list(mdev)))["account_id"]
+            .n_unique()
+        )
         p_drop, p_dev = (users + 1) / n_accounts, (dev_users + 1) / n_accounts
-        texts = (mine.select(pl.col("texts").explode(empty_as_null=False)).drop_nulls()["texts"].to_list())
+        texts = mine.select(pl.col("texts").explode(empty_as_null=False)).drop_nulls()["texts"].to_list()
         if len(texts) > max_texts:
             texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), max_texts, replace=False)]
         crew_sh = [graphs.shingles(x) for x in texts]
         need = min_surprise + math.log10(cand.height)
         d = cand["d"].to_numpy().astype(float)
         hits_s = stats.surprise_poisson(cand["hits"].to_numpy(), d * mass / big_k)
-        item_s = np.where(cand["hits_item"].to_numpy() > 0,
-                          stats.surprise_poisson(cand["hits_item"].to_numpy(), d * mass_item / big_k), 0.0)
+        item_s = np.where(
+            cand["hits_item"].to_numpy() > 0,
+            stats.surprise_poisson(cand["hits_item"].to_numpy(), d * mass_item / big_k),
+            0.0,
+        )
         # one hit: the chance of landing in a burst at a client at most as likely as this one
         # (summing over all clients would let a crew's popular clients drown its quiet ones)
         one = cand["hits"].to_numpy() == 1
@@ -142,15 +199,22 @@ def recruit(edges: pl.DataFrame, orders: pl.DataFrame, crews: list[Crew], *, min
             # the timing alone is no evidence for one hit: a client's promotion draws genuine
             # buyers into the crew's burst too; buying the crew's pushed item in it is
             hits_s = np.where(one, 0.0, hits_s)
-            item_s = np.where(one & (cand["hits_item"].to_numpy() > 0),
-                              stats.surprise_of(-np.expm1(-d * cum_i / big_k)), item_s)
+            item_s = np.where(
+                one & (cand["hits_item"].to_numpy() > 0), stats.surprise_of(-np.expm1(-d * cum_i / big_k)), item_s
+            )
         # the burst alone, or the burst on the crew's items (two tries)
         base_s = np.maximum(hits_s, item_s) - math.log10(2)
         for r, s_base in zip(cand.iter_rows(named=True), base_s, strict=True):
             s_addr = -math.log10(p_drop) if drops & set(r["addrs"] or []) else 0.0
             s_dev = -math.log10(p_dev) if mdev & set(r["devices"] or []) else 0.0
-            best = max((sum(graphs.jaccard(graphs.shingles(x), y) >= threshold for y in crew_sh)
-                        for x in (r["texts"] or []) if x), default=0)
+            best = max(
+                (
+                    sum(graphs.jaccard(graphs.shingles(x), y) >= threshold for y in crew_sh)
+                    for x in (r["texts"] or [])
+                    if x
+                ),
+                default=0,
+            )
             s_text = float(stats.surprise_binom(best, len(crew_sh), min(max(base_dup, 1e-6), 0.5)))
             # alone, or with its ties to the crew (a shared address or device, copied praise)
             s = max(float(s_base), float(stats.combined(s_base, max(s_addr, s_dev), s_text))) - math.log10(2)

@@ -43,55 +43,95 @@ class RefundDetector(DetectorBase):
 
     class Params(BaseModel):
         prior_orders: float = Field(
-            10.0, gt=0, description="weight (in orders) of the shop rate as prior of an item's "
-            "paid rate, and of the platform rate as prior of a shop's")
+            10.0,
+            gt=0,
+            description="weight (in orders) of the shop rate as prior of an item's "
+            "paid rate, and of the platform rate as prior of a shop's",
+        )
         min_surprise: float = Field(
-            2.0, ge=0, description="-log10 p of the paid count left after the correction over "
-            "accounts (2 = 1% familywise)")
+            2.0,
+            ge=0,
+            description="-log10 p of the paid count left after the correction over accounts (2 = 1% familywise)",
+        )
         min_paid_surprise: float = Field(
-            3.0, ge=0, description="-log10 p the paid or the claimed count needs on its own, "
-            "uncorrected (reason reuse supports a high claim rate, it never replaces it)")
+            3.0,
+            ge=0,
+            description="-log10 p the paid or the claimed count needs on its own, "
+            "uncorrected (reason reuse supports a high claim rate, it never replaces it)",
+        )
         max_rejected_surprise: float = Field(
-            2.0, ge=0, description="-log10 p of the account's rejected claims at the platform's "
+            2.0,
+            ge=0,
+            description="-log10 p of the account's rejected claims at the platform's "
             "approval rate above which its claim count is no evidence (the shops judge the "
-            "claims unfounded: a complainer); its paid count still is")
+            "claims unfounded: a complainer); its paid count still is",
+        )
         min_rest_surprise: float | None = Field(
-            1.3, ge=0, description="-log10 p the paid (or claimed) count at the account's shops "
+            1.3,
+            ge=0,
+            description="-log10 p the paid (or claimed) count at the account's shops "
             "other than its strongest needs for the count over all its shops to be the evidence "
             "(else only the rest is): a refunder's home shops count once it claims elsewhere "
-            "too, one bad seller never makes a serial refunder; null: always the smaller")
+            "too, one bad seller never makes a serial refunder; null: always the smaller",
+        )
         min_paid_for_claims: float = Field(
-            1.0, ge=0, description="-log10 p the paid count needs on its own (all shops) for "
+            1.0,
+            ge=0,
+            description="-log10 p the paid count needs on its own (all shops) for "
             "the claimed count to count: a complainer whose claims the shops mostly reject is no "
-            "serial refunder")
+            "serial refunder",
+        )
         clean_claims: bool = Field(
-            False, description="the claimed count always leaves out claims on orders the account "
+            False,
+            description="the claimed count always leaves out claims on orders the account "
             "itself rated low (off: only for an account that rated more than max_leveraged_share "
-            "of its claimed orders low, a complainer; a refunder's one low review per shop is cover)")
+            "of its claimed orders low, a complainer; a refunder's one low review per shop is cover)",
+        )
         crew_baselines: bool = Field(
-            True, description="accounts linked by a rare shared address or device (among the "
+            True,
+            description="accounts linked by a rare shared address or device (among the "
             "first pass's candidates) leave each other's orders out of their base rates, as "
-            "each leaves out its own: a crew buying at the same home shops would raise them")
+            "each leaves out its own: a crew buying at the same home shops would raise them",
+        )
         min_shops: int = Field(3, ge=1, description="distinct shops that paid the account")
         min_join_paid_surprise: float = Field(
-            1.3, ge=0, description="-log10 p of the paid count an account linked to a flagged "
-            "one needs on its own to be considered for joining")
+            1.3,
+            ge=0,
+            description="-log10 p of the paid count an account linked to a flagged "
+            "one needs on its own to be considered for joining",
+        )
         join_surprise: float = Field(
-            2.0, ge=0, description="-log10 p an account linked to a flagged one by a shared "
-            "address or device needs (after paying for the accounts so linked)")
+            2.0,
+            ge=0,
+            description="-log10 p an account linked to a flagged one by a shared "
+            "address or device needs (after paying for the accounts so linked)",
+        )
         max_coupon_share: float = Field(
-            0.5, ge=0, le=1, description="largest share of paid orders that redeemed a coupon: "
-            "above it the refunds are coupon arbitrage (coupon_hoarding)")
+            0.5,
+            ge=0,
+            le=1,
+            description="largest share of paid orders that redeemed a coupon: "
+            "above it the refunds are coupon arbitrage (coupon_hoarding)",
+        )
         max_leveraged_share: float = Field(
-            0.8, ge=0, le=1, description="largest share of paid orders the account itself rated "
+            0.8,
+            ge=0,
+            le=1,
+            description="largest share of paid orders the account itself rated "
             "<= complaint_rating stars: above it the claims are complaints or extortion (rings), "
-            "not serial refunds")
+            "not serial refunds",
+        )
         complaint_rating: int = Field(
-            3, ge=1, le=5, description="a review of the claimed order at or below this rating "
-            "makes the claim a complaint")
+            3,
+            ge=1,
+            le=5,
+            description="a review of the claimed order at or below this rating makes the claim a complaint",
+        )
         id_hub_cap: int = Field(
-            8, ge=2, description="addresses/devices used by more accounts than this link no one "
-            "(parcel lockers, campus NATs)")
+            8,
+            ge=2,
+            description="addresses/devices used by more accounts than this link no one (parcel lockers, campus NATs)",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: RefundDetector.Params = ctx.params  # type: ignore[assignment]
@@ -101,14 +141,21 @@ class RefundDetector(DetectorBase):
             acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating, groups)
             if acc.is_empty():
                 return DetectorResult()
-            acc, tests = rate_.score(acc, p.min_surprise, p.max_rejected_surprise,
-                                     p.min_rest_surprise, p.min_paid_for_claims,
-                                     None if p.clean_claims else p.max_leveraged_share)
+            acc, tests = rate_.score(
+                acc,
+                p.min_surprise,
+                p.max_rejected_surprise,
+                p.min_rest_surprise,
+                p.min_paid_for_claims,
+                None if p.clean_claims else p.max_leveraged_share,
+            )
             # claims that followed the account's own low ratings are complaints or extortion
-            acc = acc.filter((pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
-                             & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))
-                             & (pl.col("n_paid_shops") >= p.min_shops)
-                             & (pl.col("n_paid") > pl.col("expected_paid")))
+            acc = acc.filter(
+                (pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
+                & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))
+                & (pl.col("n_paid_shops") >= p.min_shops)
+                & (pl.col("n_paid") > pl.col("expected_paid"))
+            )
             need = p.min_surprise + math.log10(max(tests, 1))
             strong = (pl.col("surprise") >= need) & (pl.col("count_surprise") >= p.min_paid_surprise)
             exclude = sorted(acc.filter(strong)["account_id"])
@@ -119,11 +166,12 @@ class RefundDetector(DetectorBase):
         if flagged.is_empty():
             return DetectorResult()
         near = acc.filter(~strong & (pl.col("count_surprise") >= p.min_join_paid_surprise))
-        groups, joined = crews_.crews(ctx.con, flagged, near, join_surprise=p.join_surprise,
-                                      hub_cap=p.id_hub_cap)
-        members = pl.concat([flagged.with_columns(joined_bits=pl.lit(None, pl.Float64)),
-                             joined]) if joined.height else flagged.with_columns(
-            joined_bits=pl.lit(None, pl.Float64))
+        groups, joined = crews_.crews(ctx.con, flagged, near, join_surprise=p.join_surprise, hub_cap=p.id_hub_cap)
+        members = (
+            pl.concat([flagged.with_columns(joined_bits=pl.lit(None, pl.Float64)), joined])
+            if joined.height
+            else flagged.with_columns(joined_bits=pl.lit(None, pl.Float64))
+        )
         return _report(members, groups, tests)
 
 
@@ -144,41 +192,77 @@ def _report(members: pl.DataFrame, groups: list[crews_.Crew], tests: int) -> Det
         pooled = float(stats.surprise_binom(k, n, mu / max(n, 1)))
         loss = float(sub["excess_paid"].sum())
         shops = sorted({s for ss in sub["paid_shops"].to_list() for s in (ss or [])})
-        shared = " and ".join(x for x in (
-            _plural(g.addresses, "shipping address") if g.addresses else "",
-            _plural(g.devices, "device") if g.devices else "") if x)
-        summary = (f"{len(g.accounts)} accounts that share {shared} were paid a refund or "
-                   f"compensation on {k} of {n} orders at {len(shops)} shops ({mu:.1f} expected "
-                   f"at those shops' and items' rates), {loss:.2f} yuan above the base rate.")
-        result.clusters.append(Cluster(
-            cluster_key=key, pattern="serial_refunder", account_ids=sorted(g.accounts),
-            score=stats.score(stats.corrected(pooled, tests)), summary=summary, shop_ids=shops,
-            first_seen=sub["first_at"].min(), last_seen=sub["last_at"].max(),
-            loss_estimate=round(loss, 2),
-            evidence={"n_accounts": len(g.accounts), "orders": n, "paid_orders": k,
-                      "expected_paid_orders": round(mu, 2), "paid": round(float(sub["paid_amount"].sum()), 2),
-                      "loss": round(loss, 2), "shared_addresses": g.addresses,
-                      "shared_devices": g.devices, "pooled_surprise": round(pooled, 2)}))
+        shared = " and ".join(
+            x
+            for x in (
+                _plural(g.addresses, "shipping address") if g.addresses else "",
+                _plural(g.devices, "device") if g.devices else "",
+            )
+            if x
+        )
+        summary = (
+            f"{len(g.accounts)} accounts that share {shared} were paid a refund or "
+            f"compensation on {k} of {n} orders at {len(shops)} shops ({mu:.1f} expected "
+            f"at those shops' and items' rates), {loss:.2f} yuan above the base rate."
+        )
+        result.clusters.append(
+            Cluster(
+                cluster_key=key,
+                pattern="serial_refunder",
+                account_ids=sorted(g.accounts),
+                score=stats.score(stats.corrected(pooled, tests)),
+                summary=summary,
+                shop_ids=shops,
+                first_seen=sub["first_at"].min(),
+                last_seen=sub["last_at"].max(),
+                loss_estimate=round(loss, 2),
+                evidence={
+                    "n_accounts": len(g.accounts),
+                    "orders": n,
+                    "paid_orders": k,
+                    "expected_paid_orders": round(mu, 2),
+                    "paid": round(float(sub["paid_amount"].sum()), 2),
+                    "loss": round(loss, 2),
+                    "shared_addresses": g.addresses,
+                    "shared_devices": g.devices,
+                    "pooled_surprise": round(pooled, 2),
+                },
+            )
+        )
         for a in g.accounts:
             key_of[a] = key
     for r in members.sort("account_id").iter_rows(named=True):
-        top = f"; {r['top_reason_n']} of its claims give the reason \"{r['top_reason']}\"" \
-            if r["top_reason"] and (r["top_reason_n"] or 0) >= 2 else ""
+        top = (
+            f'; {r["top_reason_n"]} of its claims give the reason "{r["top_reason"]}"'
+            if r["top_reason"] and (r["top_reason_n"] or 0) >= 2
+            else ""
+        )
         crew = ""
         if r["account_id"] in key_of:
             size = next(len(g.accounts) for g in groups if r["account_id"] in g.accounts)
             crew = f", together with {_plural(size - 1, 'other account')} sharing its address or device"
-        reason = (f"was paid a refund or compensation on {r['n_paid']} of its {r['n_orders']} orders "
-                  f"at {_plural(r['n_paid_shops'], 'shop')} ({r['expected_paid']:.1f} expected at "
-                  f"those shops' and items' rates), {r['paid_amount']:.2f} yuan{crew}{top}")
-        ev = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
-              if k not in ("account_id", "first_at", "last_at", "paid_shops")}
+        reason = (
+            f"was paid a refund or compensation on {r['n_paid']} of its {r['n_orders']} orders "
+            f"at {_plural(r['n_paid_shops'], 'shop')} ({r['expected_paid']:.1f} expected at "
+            f"those shops' and items' rates), {r['paid_amount']:.2f} yuan{crew}{top}"
+        )
+        ev = {
+            k: (round(v, 3) if isinstance(v, float) else v)
+            for k, v in r.items()
+            if k not in ("account_id", "first_at", "last_at", "paid_shops")
+        }
         ev["tests"] = tests
         corrected = r["surprise"] - math.log10(max(tests, 1))
         if r["joined_bits"] is not None:
             corrected = r["joined_bits"]
-        result.findings.append(Finding(
-            account_id=r["account_id"], pattern="serial_refunder",
-            score=stats.score(max(corrected, 0.0)), reason=reason, evidence=ev,
-            cluster_key=key_of.get(r["account_id"])))
+        result.findings.append(
+            Finding(
+                account_id=r["account_id"],
+                pattern="serial_refunder",
+                score=stats.score(max(corrected, 0.0)),
+                reason=reason,
+                evidence=ev,
+                cluster_key=key_of.get(r["account_id"]),
+            )
+        )
     return result

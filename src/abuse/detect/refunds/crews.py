@@ -28,8 +28,7 @@ class Crew:
 def _shared_ids(con: duckdb.DuckDBPyConnection, accounts: list[str], hub_cap: int) -> pl.DataFrame:
     cur = con.cursor()
     try:
-        cur.register("refunds_cand", pl.DataFrame({"account_id": accounts},
-                                                  schema={"account_id": pl.Utf8}).to_arrow())
+        cur.register("refunds_cand", pl.DataFrame({"account_id": accounts}, schema={"account_id": pl.Utf8}).to_arrow())
         use_intermediate(cur)
         ids = cur.sql(read_sql("features/refunds_shared_ids.sql")).pl()
     finally:
@@ -41,14 +40,18 @@ def groups(con: duckdb.DuckDBPyConnection, accounts: list[str], hub_cap: int) ->
     """(account_id, grp): components of ``accounts`` over the rare identifiers they share, for
     the leave-out of the base rates (accounts alone get no row)."""
     ids = _shared_ids(con, accounts, hub_cap)
-    links = [(a, f"{kind}:{value}") for kind, value, accs in ids.select("kind", "value", "accounts").iter_rows()
-             for a in accs]
+    links = [
+        (a, f"{kind}:{value}")
+        for kind, value, accs in ids.select("kind", "value", "accounts").iter_rows()
+        for a in accs
+    ]
     rows = [(a, min(c)) for c in graphs.union_components(links) if len(c) >= 2 for a in c]
     return pl.DataFrame(rows, schema={"account_id": pl.Utf8, "grp": pl.Utf8}, orient="row")
 
 
-def crews(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame, near: pl.DataFrame, *,
-          join_surprise: float, hub_cap: int) -> tuple[list[Crew], pl.DataFrame]:
+def crews(
+    con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame, near: pl.DataFrame, *, join_surprise: float, hub_cap: int
+) -> tuple[list[Crew], pl.DataFrame]:
     """(crews of >= 2 accounts, the rows of ``near`` that joined one, with ``joined_bits``).
 
     Components of flagged and near accounts over rare shared identifiers: a near account
@@ -59,8 +62,12 @@ def crews(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame, near: pl.DataFr
     core = set(flagged["account_id"])
     cand = core | set(near["account_id"])
     ids = _shared_ids(con, sorted(cand), hub_cap)
-    links = [(a, f"{kind}:{value}") for kind, value, accs in ids.select("kind", "value", "accounts").iter_rows()
-             for a in accs if a in cand]
+    links = [
+        (a, f"{kind}:{value}")
+        for kind, value, accs in ids.select("kind", "value", "accounts").iter_rows()
+        for a in accs
+        if a in cand
+    ]
     comps = [c for c in graphs.union_components(links) if len(c) >= 2]
     near_by = {r["account_id"]: r for r in near.iter_rows(named=True)}
     accepted: dict[str, float] = {}
@@ -93,10 +100,12 @@ def crews(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame, near: pl.DataFr
         if len(comp) < 2:
             continue
         nodes = {n for a, n in inner if a in comp}
-        out.append(Crew(sorted(comp), sum(kinds[n] == "address" for n in nodes),
-                        sum(kinds[n] == "device" for n in nodes)))
+        out.append(
+            Crew(sorted(comp), sum(kinds[n] == "address" for n in nodes), sum(kinds[n] == "device" for n in nodes))
+        )
     in_crew = {a for c in out for a in c.accounts}
     joined = near.filter(pl.col("account_id").is_in([a for a in accepted if a in in_crew]))
-    joined = joined.with_columns(joined_bits=pl.col("account_id").replace_strict(accepted, default=None,
-                                                                               return_dtype=pl.Float64))
+    joined = joined.with_columns(
+        joined_bits=pl.col("account_id").replace_strict(accepted, default=None, return_dtype=pl.Float64)
+    )
     return sorted(out, key=lambda c: c.accounts[0]), joined

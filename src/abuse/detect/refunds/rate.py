@@ -13,16 +13,21 @@ from abuse import stats
 from abuse.sqlfiles import read_sql
 
 
-def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
-                  exclude: list[str] | None = None, complaint_rating: int = 3,
-                  groups: pl.DataFrame | None = None) -> pl.DataFrame:
+def account_rates(
+    con: duckdb.DuckDBPyConnection,
+    prior_orders: float,
+    exclude: list[str] | None = None,
+    complaint_rating: int = 3,
+    groups: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
     rates without the orders of ``exclude``, an account's own orders being those of its group
     (``groups``: account_id, grp; default every account alone)."""
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
     con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
-    con.register("refunds_exclude", pl.DataFrame({"account_id": exclude or []},
-                                                 schema={"account_id": pl.Utf8}).to_arrow())
+    con.register(
+        "refunds_exclude", pl.DataFrame({"account_id": exclude or []}, schema={"account_id": pl.Utf8}).to_arrow()
+    )
     if groups is None:
         groups = pl.DataFrame(schema={"account_id": pl.Utf8, "grp": pl.Utf8})
     con.register("refunds_groups", groups.select("account_id", "grp").to_arrow())
@@ -31,15 +36,43 @@ def account_rates(con: duckdb.DuckDBPyConnection, prior_orders: float,
     finally:
         con.unregister("refunds_exclude")
         con.unregister("refunds_groups")
-    ints = ("n_orders", "n_claimed", "n_paid", "n_comp_claimed", "n_shops", "n_paid_shops",
-            "n_top", "k_top", "n_reasons", "top_reason_n", "n_reasoned", "n_paid_leveraged",
-            "n_paid_coupon", "kc_top", "n_claimed_clean", "ka_top",
-            "n_claimed_leveraged")
-    return df.with_columns([pl.col(c).cast(pl.Int64) for c in ints]
-                           + [pl.col(c).cast(pl.Float64) for c in
-                              ("expected_paid", "paid_amount", "comp_amount", "mu_top",
-                               "top_reason_share", "expected_claimed", "muc_top", "platform_approval",
-                               "expected_claimed_all", "muca_top")])
+    ints = (
+        "n_orders",
+        "n_claimed",
+        "n_paid",
+        "n_comp_claimed",
+        "n_shops",
+        "n_paid_shops",
+        "n_top",
+        "k_top",
+        "n_reasons",
+        "top_reason_n",
+        "n_reasoned",
+        "n_paid_leveraged",
+        "n_paid_coupon",
+        "kc_top",
+        "n_claimed_clean",
+        "ka_top",
+        "n_claimed_leveraged",
+    )
+    return df.with_columns(
+        [pl.col(c).cast(pl.Int64) for c in ints]
+        + [
+            pl.col(c).cast(pl.Float64)
+            for c in (
+                "expected_paid",
+                "paid_amount",
+                "comp_amount",
+                "mu_top",
+                "top_reason_share",
+                "expected_claimed",
+                "muc_top",
+                "platform_approval",
+                "expected_claimed_all",
+                "muca_top",
+            )
+        ]
+    )
 
 
 def _surprise(k: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -67,10 +100,14 @@ def _breadth(full: np.ndarray, rest: np.ndarray, min_rest: float | None) -> np.n
     return np.where(rest >= min_rest, np.maximum(full, rest), rest)
 
 
-def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 2.0,
-          min_rest_surprise: float | None = None,
-          min_paid_for_claims: float = 0.0,
-          max_leveraged_share: float | None = None) -> tuple[pl.DataFrame, int]:
+def score(
+    acc: pl.DataFrame,
+    level: float = 2.0,
+    max_rejected_surprise: float = 2.0,
+    min_rest_surprise: float | None = None,
+    min_paid_for_claims: float = 0.0,
+    max_leveraged_share: float | None = None,
+) -> tuple[pl.DataFrame, int]:
     """Adds ``paid_surprise`` (the smaller of all shops and all but the strongest one), the
     same for claims (``claim_surprise``) and the better of the two paying for both tries
     (``count_surprise``),
@@ -116,8 +153,12 @@ def score(acc: pl.DataFrame, level: float = 2.0, max_rejected_surprise: float = 
     best_reason = np.asarray(stats.surprise_binom(n, n, np.full(len(n), rarest)))
     tests = tarone_tests(stats.combined(best_count, best_reason), level)
     excess = acc["paid_amount"].to_numpy() * np.clip(1.0 - mu / np.maximum(k, 1), 0.0, 1.0)
-    return acc.with_columns(paid_surprise=pl.Series(s_paid), claim_surprise=pl.Series(s_claim),
-                            rejected_surprise=pl.Series(np.round(s_rej, 3)),
-                            count_surprise=pl.Series(s_count), reason_surprise=pl.Series(s_reason),
-                            surprise=pl.Series(stats.combined(s_count, s_reason)),
-                            excess_paid=pl.Series(np.round(excess, 2))), tests
+    return acc.with_columns(
+        paid_surprise=pl.Series(s_paid),
+        claim_surprise=pl.Series(s_claim),
+        rejected_surprise=pl.Series(np.round(s_rej, 3)),
+        count_surprise=pl.Series(s_count),
+        reason_surprise=pl.Series(s_reason),
+        surprise=pl.Series(stats.combined(s_count, s_reason)),
+        excess_paid=pl.Series(np.round(excess, 2)),
+    ), tests
