@@ -34,8 +34,14 @@ def _prf(flagged: set[str], truth: set[str]) -> dict[str, Any]:
     p = tp / len(flagged) if flagged else (1.0 if not truth else 0.0)
     r = tp / len(truth) if truth else 1.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"tp": tp, "fp": len(flagged - truth), "fn": len(truth - flagged),
-            "precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}
+    return {
+        "tp": tp,
+        "fp": len(flagged - truth),
+        "fn": len(truth - flagged),
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(f1, 4),
+    }
 
 
 def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str, Any]]:
@@ -46,14 +52,16 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
     share = "flagged_share" if "flagged_share" in cols else "NULL"
     reported = con.execute(
         f"SELECT scope, window_start, window_end, explained_by IS NOT NULL AND coalesce({share}, 0) < 0.5 "
-        "FROM report.activity_spikes").fetchall()
+        "FROM report.activity_spikes"
+    ).fetchall()
     out = []
     for s in _rows(truth / "spikes.csv"):
         start = datetime.fromisoformat(s["window_start"])
         end = datetime.fromisoformat(s["window_end"])
         family = s["scope"].split(":")[0]
-        hits = [r for r in reported
-                if (r[0] == s["scope"] or r[0].split(":")[0] == family) and r[1] < end and r[2] > start]
+        hits = [
+            r for r in reported if (r[0] == s["scope"] or r[0].split(":")[0] == family) and r[1] < end and r[2] > start
+        ]
         exact = [r for r in hits if r[0] == s["scope"]] or hits
         # a release crowd of planted accounts is abuse, whatever the release explains
         want_explained = s["kind"] != "abusive" and s.get("crowd", "people") != "planted"
@@ -62,8 +70,14 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
         explained = any(r[3] for r in exact) if want_explained else all(r[3] for r in exact)
         # a quiet release of people (a dozen claims in its first minutes) is no spike to explain
         quiet = not exact and s["kind"] == "benign_campaign" and s.get("crowd", "people") == "people"
-        out.append({**s, "reported": bool(exact), "explained": explained,
-                    "ok": quiet or (bool(exact) and explained == want_explained)})
+        out.append(
+            {
+                **s,
+                "reported": bool(exact),
+                "explained": explained,
+                "ok": quiet or (bool(exact) and explained == want_explained),
+            }
+        )
     return out
 
 
@@ -81,12 +95,14 @@ def _target_recall(db: Path, truth: Path, by_pattern: dict[str, Any]) -> None:
     finally:
         con.close()
     by_pattern.setdefault("vote_inflation", {}).update(
-        target_recall=round(len(planted & named) / len(planted), 4), targets_missed=sorted(planted - named),
-        targets_named=len(named), targets_planted=len(planted))
+        target_recall=round(len(planted & named) / len(planted), 4),
+        targets_missed=sorted(planted - named),
+        targets_named=len(named),
+        targets_planted=len(planted),
+    )
 
 
-def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any],
-                            clusters: list) -> None:
+def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any], clusters: list) -> None:
     """extortion_ring: victim-shop recall over the planted victims that a member of their ring
     actually attacked in the window (a low rating or a refund claim there): a ring's chosen
     targets that no member got to leave no trace a detector could see. Needs the working
@@ -97,14 +113,16 @@ def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any],
     work = work_path(Path(db))
     if not planted or not work.is_file():
         return
-    members = [(r["account_id"], r["cluster"]) for r in _rows(truth / "accounts.csv")
-               if r["pattern"] == "extortion_ring"]
+    members = [
+        (r["account_id"], r["cluster"]) for r in _rows(truth / "accounts.csv") if r["pattern"] == "extortion_ring"
+    ]
     con = duckdb.connect(str(work), read_only=True)
     try:
         rep = duckdb.connect(str(db), read_only=True)
         try:
-            run = rep.execute("SELECT window_start, window_end FROM report.runs "
-                              "ORDER BY started_at DESC LIMIT 1").fetchone()
+            run = rep.execute(
+                "SELECT window_start, window_end FROM report.runs ORDER BY started_at DESC LIMIT 1"
+            ).fetchone()
         finally:
             rep.close()
         if run is None:
@@ -112,14 +130,19 @@ def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any],
         ws, we = run
         con.execute("CREATE TEMP TABLE _members (account_id VARCHAR, cluster VARCHAR)")
         con.executemany("INSERT INTO _members VALUES (?, ?)", members)
-        hit = set(con.execute("""
+        hit = set(
+            con.execute(
+                """
             SELECT DISTINCT m.cluster, x.shop_id FROM (
                 SELECT account_id, shop_id FROM stg_reviews
                 WHERE rating <= 2 AND created_at >= ? AND created_at < ?
                 UNION ALL
                 SELECT account_id, shop_id FROM stg_refunds
                 WHERE requested_at >= ? AND requested_at < ?) x
-            JOIN _members m USING (account_id)""", [ws, we, ws, we]).fetchall())
+            JOIN _members m USING (account_id)""",
+                [ws, we, ws, we],
+            ).fetchall()
+        )
     except duckdb.Error:
         return
     finally:
@@ -137,10 +160,8 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
     truth = _truth_dir(Path(truth))
     con = duckdb.connect(str(db), read_only=True)
     try:
-        flagged = con.execute(
-            "SELECT account_id, pattern, cluster_id FROM report.flagged_accounts").fetchall()
-        clusters = con.execute(
-            "SELECT cluster_id, pattern, account_ids, shop_ids FROM report.clusters").fetchall()
+        flagged = con.execute("SELECT account_id, pattern, cluster_id FROM report.flagged_accounts").fetchall()
+        clusters = con.execute("SELECT cluster_id, pattern, account_ids, shop_ids FROM report.clusters").fetchall()
         spikes = _spike_scores(con, truth)
     finally:
         con.close()
@@ -157,17 +178,21 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
                 groups[r["cluster"]].add(r["account_id"])
         reported = [set(ids or []) for _, p, ids, _ in clusters if p == pat]
         recovered = sum(
-            1 for members in groups.values()
-            if any(len(members & c) >= 0.5 * len(members) for c in reported))
-        scores.update(truth_clusters=len(groups), reported_clusters=len(reported),
-                      clusters_recovered=recovered,
-                      cluster_recovery=round(recovered / len(groups), 4) if groups else None)
+            1 for members in groups.values() if any(len(members & c) >= 0.5 * len(members) for c in reported)
+        )
+        scores.update(
+            truth_clusters=len(groups),
+            reported_clusters=len(reported),
+            clusters_recovered=recovered,
+            cluster_recovery=round(recovered / len(groups), 4) if groups else None,
+        )
         by_pattern[pat] = scores
     ring_shops = {r["shop_id"] for r in _rows(truth / "ring_shops.csv")}
     if ring_shops:
         found = {s for _, p, _, shops in clusters if p == "extortion_ring" for s in (shops or [])}
         by_pattern.setdefault("extortion_ring", {})["victim_shop_recall"] = round(
-            len(found & ring_shops) / len(ring_shops), 4)
+            len(found & ring_shops) / len(ring_shops), 4
+        )
     _target_recall(db, truth, by_pattern)
     _attacked_victim_recall(db, truth, by_pattern, clusters)
     _client_shop_recall(by_pattern, clusters, truth)
@@ -179,12 +204,20 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
         members = [r for r in _rows(truth / "lookalikes.csv") if r["lookalike"] == kind]
         per_pattern = Counter(p for r in members for p in flagged_by_account.get(r["account_id"], ()))
         hit_groups = {r["group"] for r in members if flagged_by_account.get(r["account_id"])}
-        lookalikes[kind] = {"accounts": len(members),
-                            "flagged": sum(1 for r in members if flagged_by_account.get(r["account_id"])),
-                            "groups_flagged": len(hit_groups), "by_pattern": dict(per_pattern)}
+        lookalikes[kind] = {
+            "accounts": len(members),
+            "flagged": sum(1 for r in members if flagged_by_account.get(r["account_id"])),
+            "groups_flagged": len(hit_groups),
+            "by_pattern": dict(per_pattern),
+        }
     evasions = by_evasion(truth_rows, flagged, clusters)
-    return {"patterns": by_pattern, "lookalikes": lookalikes, "spikes": spikes,
-            "by_evasion": evasions, "by_role": by_role(truth_rows, flagged)}
+    return {
+        "patterns": by_pattern,
+        "lookalikes": lookalikes,
+        "spikes": spikes,
+        "by_evasion": evasions,
+        "by_role": by_role(truth_rows, flagged),
+    }
 
 
 def by_role(truth_rows: list[dict[str, str]], flagged: list[tuple]) -> dict[str, dict[str, Any]]:
@@ -200,14 +233,20 @@ def by_role(truth_rows: list[dict[str, str]], flagged: list[tuple]) -> dict[str,
     for pat, by in sorted(roles.items()):
         if len(by) < 2:
             continue
-        out[pat] = {role: {"accounts": len(accs), "tp": sum((a, pat) in hit for a in accs),
-                           "recall": round(sum((a, pat) in hit for a in accs) / len(accs), 4)}
-                    for role, accs in sorted(by.items())}
+        out[pat] = {
+            role: {
+                "accounts": len(accs),
+                "tp": sum((a, pat) in hit for a in accs),
+                "recall": round(sum((a, pat) in hit for a in accs) / len(accs), 4),
+            }
+            for role, accs in sorted(by.items())
+        }
     return out
 
 
-def by_evasion(truth_rows: list[dict[str, str]], flagged: list[tuple],
-                clusters: list[tuple]) -> dict[str, dict[str, Any]]:
+def by_evasion(
+    truth_rows: list[dict[str, str]], flagged: list[tuple], clusters: list[tuple]
+) -> dict[str, dict[str, Any]]:
     """Per pattern and evasion tactic (the ``evasion`` column of truth/accounts.csv, ``;``
     separated; crews without one count as ``none``): recall over the planted accounts whose
     crew used the tactic, and precision over the reported clusters of that pattern whose
@@ -239,8 +278,10 @@ def by_evasion(truth_rows: list[dict[str, str]], flagged: list[tuple],
                     flagged_in += len(ids)
                     kept += len(true_ids)
             rows[tactic] = {
-                "accounts": len(accs), "crews": len({crew_of[(pat, a)] for a in accs}),
-                "tp": tp, "recall": round(tp / len(accs), 4) if accs else None,
+                "accounts": len(accs),
+                "crews": len({crew_of[(pat, a)] for a in accs}),
+                "tp": tp,
+                "recall": round(tp / len(accs), 4) if accs else None,
                 "precision": round(kept / flagged_in, 4) if flagged_in else None,
             }
         out[pat] = rows
@@ -263,20 +304,26 @@ def _client_shop_recall(by_pattern: dict[str, Any], clusters: list[tuple], truth
 def format_scores(scores: dict[str, Any]) -> str:
     lines = ["pattern              precision  recall     f1   tp   fp   fn  clusters recovered"]
     for pat, s in scores["patterns"].items():
-        rec = (f"{s['clusters_recovered']}/{s['truth_clusters']}" if s.get("truth_clusters") else "-")
-        lines.append(f"{pat:<20} {s.get('precision', 0):>9.3f} {s.get('recall', 0):>7.3f} "
-                     f"{s.get('f1', 0):>6.3f} {s.get('tp', 0):>4} {s.get('fp', 0):>4} {s.get('fn', 0):>4}"
-                     f"  {rec:>18}")
+        rec = f"{s['clusters_recovered']}/{s['truth_clusters']}" if s.get("truth_clusters") else "-"
+        lines.append(
+            f"{pat:<20} {s.get('precision', 0):>9.3f} {s.get('recall', 0):>7.3f} "
+            f"{s.get('f1', 0):>6.3f} {s.get('tp', 0):>4} {s.get('fp', 0):>4} {s.get('fn', 0):>4}"
+            f"  {rec:>18}"
+        )
         if "victim_shop_recall" in s:
             lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall']:.3f}")
         if "victim_shop_recall_attacked" in s:
-            lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall_attacked']:.3f} "
-                         f"of the {s['victims_attacked']} victims a member attacked in the window")
+            lines.append(
+                f"{'':<20} victim-shop recall {s['victim_shop_recall_attacked']:.3f} "
+                f"of the {s['victims_attacked']} victims a member attacked in the window"
+            )
         if "client_shop_recall" in s:
             lines.append(f"{'':<20} client-shop recall {s['client_shop_recall']:.3f}")
         if "target_recall" in s:
-            lines.append(f"{'':<20} inflated-target recall {s['target_recall']:.3f} "
-                         f"({s['targets_planted'] - len(s['targets_missed'])}/{s['targets_planted']})")
+            lines.append(
+                f"{'':<20} inflated-target recall {s['target_recall']:.3f} "
+                f"({s['targets_planted'] - len(s['targets_missed'])}/{s['targets_planted']})"
+            )
     lines.append("benign look-alikes (accounts flagged / accounts, by pattern):")
     for kind, s in scores["lookalikes"].items():
         lines.append(f"  {kind:<20} {s['flagged']:>4} / {s['accounts']:<5} {s['by_pattern'] or ''}")
@@ -286,16 +333,22 @@ def format_scores(scores: dict[str, Any]) -> str:
         lines.append(f"{pat} by evasion (recall of crews using it; precision of their clusters):")
         for tactic, r in rows.items():
             prec = "-" if r["precision"] is None else f"{r['precision']:.3f}"
-            lines.append(f"  {tactic:<20} recall {r['recall']:.3f} ({r['tp']}/{r['accounts']} "
-                         f"accounts, {r['crews']} crews)  precision {prec}")
+            lines.append(
+                f"  {tactic:<20} recall {r['recall']:.3f} ({r['tp']}/{r['accounts']} "
+                f"accounts, {r['crews']} crews)  precision {prec}"
+            )
     for pat, rows in scores.get("by_role", {}).items():
-        lines.append(f"{pat} by role (recall): " + ", ".join(
-            f"{role} {r['recall']:.3f} ({r['tp']}/{r['accounts']})" for role, r in rows.items()))
+        lines.append(
+            f"{pat} by role (recall): "
+            + ", ".join(f"{role} {r['recall']:.3f} ({r['tp']}/{r['accounts']})" for role, r in rows.items())
+        )
     if scores["spikes"]:
         lines.append("planted spikes (want: abusive unexplained, benign explained):")
         for s in scores["spikes"]:
             state = "explained" if s["explained"] else "unexplained"
             kind = s["kind"] + ("/planted" if s.get("crowd") == "planted" and s["kind"] != "abusive" else "")
-            lines.append(f"  {'ok  ' if s['ok'] else 'MISS'} {kind:<16} {s['scope']:<28} "
-                         f"{s['window_start']}  reported={s['reported']} {state}")
+            lines.append(
+                f"  {'ok  ' if s['ok'] else 'MISS'} {kind:<16} {s['scope']:<28} "
+                f"{s['window_start']}  reported={s['reported']} {state}"
+            )
     return "\n".join(lines)
