@@ -172,6 +172,7 @@ def test_truth_is_consistent(runs, con):
         "vote_inflation",
         "brushing_ring",
         "serial_refunder",
+        "batch_registration",  # idle registrants of a registration wave (generate/waves.py)
     }
     assert (
         con.sql("SELECT count(*) FROM truth_ring_shops WHERE shop_id NOT IN (SELECT shop_id FROM orders)").fetchone()[0]
@@ -201,7 +202,7 @@ def test_truth_is_consistent(runs, con):
     ).fetchone()[0]
     assert overlap == 0
     spikes = con.sql("SELECT kind, count(*) FROM truth_spikes GROUP BY 1").fetchall()
-    assert {k for k, _ in spikes} == {"abusive", "benign_campaign"}
+    assert {k for k, _ in spikes} == {"abusive", "benign_campaign", "benign_tv_ad", "benign_referral"}
     assert (
         con.sql(
             "SELECT count(*) FROM truth_spikes WHERE kind = 'benign_campaign' AND campaign_id NOT IN "
