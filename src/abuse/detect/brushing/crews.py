@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import networkx as nx
 import polars as pl
 
 from abuse import graphs, stats
@@ -65,6 +66,25 @@ def _clients(edges: pl.DataFrame, members: set, min_surprise: float, big_k: floa
     return {sh: float(x) for sh, x in zip(per["shop_id"], s, strict=True) if x >= min_surprise}
 
 
+def _candidate_sets(strong: pl.DataFrame, seed: int) -> list[set]:
+    """Candidate client sets: the Louvain communities of the significant shop pairs and, beside
+    them, each connected component those communities split. Louvain may cut a sparse crew's
+    chain of client pairs (a-b, b-c) in two, and each half then has too few clients to show
+    a crew; the component keeps them together and the member and client tests below prune it.
+    Shops are relabelled to integers in sorted order first: Louvain's later levels iterate
+    sets of node labels, whose order for strings changes from process to process."""
+    names = sorted(set(strong["s"]) | set(strong["t"]))
+    ix = {n: i for i, n in enumerate(names)}
+    edges = [(ix[s], ix[t], w) for s, t, w in zip(strong["s"], strong["t"], strong["surprise"], strict=True)]
+    comms = [frozenset(c) for c in graphs.communities(edges, seed=seed)]
+    g = nx.Graph()
+    g.add_weighted_edges_from(edges)
+    comps = [frozenset(c) for c in nx.connected_components(g)]
+    out = list(dict.fromkeys(comms + [c for c in comps if c not in set(comms)]))
+    sets = [{names[i] for i in c} for c in out]
+    return sorted(sets, key=lambda c: (-len(c), min(c)))
+
+
 def build_crews(
     edges: pl.DataFrame,
     pairs: pl.DataFrame,
@@ -78,7 +98,7 @@ def build_crews(
 ) -> list[Crew]:
     big_k = float(edges.height)
     strong = pairs.filter(pl.col("surprise") >= min_pair_surprise)
-    sets = graphs.communities(zip(strong["s"], strong["t"], strong["surprise"], strict=True), seed=seed)
+    sets = _candidate_sets(strong, seed)
     cands: list[tuple[dict, dict]] = []
     for shops in sets:
         if len(shops) < 2:
