@@ -66,23 +66,20 @@ def _clients(edges: pl.DataFrame, members: set, min_surprise: float, big_k: floa
     return {sh: float(x) for sh, x in zip(per["shop_id"], s, strict=True) if x >= min_surprise}
 
 
-def _candidate_sets(strong: pl.DataFrame, seed: int) -> list[set]:
-    """Candidate client sets: the Louvain communities of the significant shop pairs and, beside
-    them, each connected component those communities split. Louvain may cut a sparse crew's
-    chain of client pairs (a-b, b-c) in two, and each half then has too few clients to show
-    a crew; the component keeps them together and the member and client tests below prune it.
-    Shops are relabelled to integers in sorted order first: Louvain's later levels iterate
-    sets of node labels, whose order for strings changes from process to process."""
+def _candidate_sets(strong: pl.DataFrame, seed: int) -> tuple[list[set], list[set]]:
+    """(Louvain communities of the significant shop pairs, the connected components that
+    Louvain split). Shops are relabelled to integers in sorted order first: Louvain's later
+    levels iterate sets of node labels, whose order for strings changes from process to
+    process."""
     names = sorted(set(strong["s"]) | set(strong["t"]))
     ix = {n: i for i, n in enumerate(names)}
     edges = [(ix[s], ix[t], w) for s, t, w in zip(strong["s"], strong["t"], strong["surprise"], strict=True)]
     comms = [frozenset(c) for c in graphs.communities(edges, seed=seed)]
     g = nx.Graph()
     g.add_weighted_edges_from(edges)
-    comps = [frozenset(c) for c in nx.connected_components(g)]
-    out = list(dict.fromkeys(comms + [c for c in comps if c not in set(comms)]))
-    sets = [{names[i] for i in c} for c in out]
-    return sorted(sets, key=lambda c: (-len(c), min(c)))
+    split = [frozenset(c) for c in nx.connected_components(g) if frozenset(c) not in set(comms)]
+    order = lambda sets: sorted(({names[i] for i in c} for c in sets), key=lambda c: (-len(c), min(c)))  # noqa: E731
+    return order(comms), order(split)
 
 
 def build_crews(
@@ -98,11 +95,9 @@ def build_crews(
 ) -> list[Crew]:
     big_k = float(edges.height)
     strong = pairs.filter(pl.col("surprise") >= min_pair_surprise)
-    sets = _candidate_sets(strong, seed)
-    cands: list[tuple[dict, dict]] = []
-    for shops in sets:
-        if len(shops) < 2:
-            continue
+    sets, split = _candidate_sets(strong, seed)
+
+    def candidate(shops: set) -> tuple[dict, dict] | None:
         # first guess of the crew: every account positive at two of these shops, so that the
         # shops' popularity is measured without it (a crew can be most of a shop's reviewers)
         guess = set(
@@ -113,15 +108,16 @@ def build_crews(
         )
         members = _members(edges, shops, min_member_surprise, big_k, guess)
         if len(members) < 2:
-            continue
+            return None
         clients = _clients(edges, set(members), min_shop_surprise, big_k)
         if len(clients) < 2:
-            continue
+            return None
         for _ in range(2):  # popularity without the crew itself, refined once
             members = _members(edges, set(clients), min_member_surprise, big_k, set(members))
             clients = _clients(edges, set(members), min_shop_surprise, big_k) if len(members) >= 2 else {}
-        if len(members) >= 2 and len(clients) >= 2:
-            cands.append((members, clients))
+        return (members, clients) if len(members) >= 2 and len(clients) >= 2 else None
+
+    cands = [c for c in map(candidate, (x for x in sets if len(x) >= 2)) if c]
     # one crew seen from two shop communities: merge on shared members
     merged: list[tuple[dict, dict]] = []
     for members, clients in sorted(cands, key=lambda c: -len(c[0])):
@@ -136,6 +132,21 @@ def build_crews(
                 break
         else:
             merged.append((members, clients))
+    # a sparse crew's chain of client pairs (a-b, b-c) that Louvain cut: each piece has too
+    # few clients to show co-targeting once its strongest shops are left out. The component
+    # it cut is tried whole, and replaces only such pieces: a component that overlaps a
+    # candidate with clients to spare would merge crews Louvain tells apart.
+    for comp in split:
+        c = candidate(comp)
+        if c is None or len(c[1]) <= leave_out:
+            continue
+        members, clients = c
+        hit = [
+            i for i, (m2, _) in enumerate(merged) if len(members.keys() & m2.keys()) >= 0.5 * min(len(members), len(m2))
+        ]
+        if any(len(merged[i][1]) > leave_out for i in hit):
+            continue
+        merged = [x for i, x in enumerate(merged) if i not in hit] + [(members, clients)]
     owner: dict[str, tuple[float, int]] = {}
     for i, (members, _) in enumerate(merged):
         for a, s in members.items():
