@@ -180,7 +180,6 @@ def recruit(
         if len(texts) > max_texts:
             texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), max_texts, replace=False)]
         crew_sh = [graphs.shingles(x) for x in texts]
-        need = min_surprise + math.log10(cand.height)
         d = cand["d"].to_numpy().astype(float)
         hits_s = stats.surprise_poisson(cand["hits"].to_numpy(), d * mass / big_k)
         item_s = np.where(
@@ -204,6 +203,7 @@ def recruit(
             )
         # the burst alone, or the burst on the crew's items (two tries)
         base_s = np.maximum(hits_s, item_s) - math.log10(2)
+        found: list[tuple[str, float]] = []
         for r, s_base in zip(cand.iter_rows(named=True), base_s, strict=True):
             s_addr = -math.log10(p_drop) if drops & set(r["addrs"] or []) else 0.0
             s_dev = -math.log10(p_dev) if mdev & set(r["devices"] or []) else 0.0
@@ -218,6 +218,22 @@ def recruit(
             s_text = float(stats.surprise_binom(best, len(crew_sh), min(max(base_dup, 1e-6), 0.5)))
             # alone, or with its ties to the crew (a shared address or device, copied praise)
             s = max(float(s_base), float(stats.combined(s_base, max(s_addr, s_dev), s_text))) - math.log10(2)
-            if s >= need:
-                crew.members[r["account_id"]] = s
-                taken.add(r["account_id"])
+            found.append((r["account_id"], s))
+        for a, s in step_up(found, min_surprise):
+            crew.members[a] = s
+            taken.add(a)
+
+
+def step_up(tested: list[tuple[str, float]], level: float) -> list[tuple[str, float]]:
+    """The accounts kept by the Benjamini-Hochberg step-up at false discovery rate
+    ``10**-level`` over the ``tested`` (account, surprise): the ``k`` most surprising, for the
+    largest ``k`` whose ``k``-th surprise reaches ``level + log10(m / k)``. With one discovery
+    this is the Bonferroni bar ``level + log10(m)``; a crew's many one-task accounts, each
+    just short of that bar alone, are kept when their number is itself beyond chance."""
+    m = len(tested)
+    ranked = sorted(tested, key=lambda x: -x[1])
+    k = 0
+    for i, (_, s) in enumerate(ranked, start=1):
+        if s >= level + math.log10(m / i):
+            k = i
+    return ranked[:k]
