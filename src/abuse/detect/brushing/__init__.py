@@ -6,13 +6,14 @@ they are paid for.
    the orders' money and shipping addresses, the review texts.
 2. Co-targeting, judged per shop against its own popularity: shop pairs sharing more
    positive reviewers than the configuration null allows (``graph``; the projection is onto
-   shops, never onto account pairs), Louvain communities of them as candidate client sets,
+   shops, never onto account pairs), Louvain communities of them as candidate client sets
+   (and a component Louvain cut, where its pieces are too small to show a crew),
    members and client shops by Poisson surprise against the shops' positive degrees, the
    strongest shops left out of the strength (``crews``). A member must have served two
    clients during the crew's bursts there (``recruit.confirm``). Accounts that served only one or two of
    many clients join when their hits during the crew's bursts, a shared drop address and
    copied praise together are too much for chance (``recruit``; two hits, then one hit, as
-   two families each corrected for its own candidates).
+   two families, each kept by a Benjamini-Hochberg step-up over its own candidates).
 3. Evidence against platform baselines: quick reviews, templated praise, drop addresses,
    reviews clustered in time at each client (``evidence``). A crew is reported when
    co-targeting plus evidence reaches ``min_crew_bits`` and its review behaviour alone (quick,

@@ -1,7 +1,7 @@
 """Members that co-targeting over the whole window cannot show: an account that served only
 two of a crew's many clients. It is recruited when the conjunction of three tests, combined
-by Fisher's method (``stats.combined``) and paying ``log10`` of the accounts tried, reaches
-the member level:
+by Fisher's method (``stats.combined``), passes a Benjamini-Hochberg step-up over the
+accounts tried at the member level (``step_up``: Bonferroni for a lone account, less for many):
 
 * its hits on the clients *during the crew's bursts there* (each client's burst: the
   members' review times, a day either side), against the outsiders' positive edges at those
