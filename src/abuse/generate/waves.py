@@ -146,7 +146,12 @@ def _release_batch(w: World) -> dict | None:
     """A batch registered together days before a window release claims its coupons within
     seconds of it and leaves them unused."""
     rng, c = w.rng, w.clock
-    taken = {name for b in w.params.get("coupon_hoarding", []) for name in b.get("campaigns", [])}
+    taken = {
+        name
+        for key in ("coupon_hoarding", "coupon_hoarding_adaptive")  # every crew's campaigns stay its own
+        for b in w.params.get(key, [])
+        for name in b.get("campaigns", [])
+    }
     camps = [
         k
         for k in w.campaigns
