@@ -85,17 +85,24 @@ def peel_dense_block(
 
 def communities(pairs: Iterable[tuple[Hashable, Hashable, float]], seed: int = 0, resolution: float = 1.0) -> list[set]:
     """Louvain communities of a weighted undirected graph given as ``(a, b, weight)``;
-    components of one or two nodes come back as they are."""
-    g = nx.Graph()  # nodes in a stable order: Louvain's seeded shuffle starts from it
-    g.add_weighted_edges_from(sorted(pairs, key=lambda p: (str(p[0]), str(p[1]))))
+    components of one or two nodes come back as they are. Deterministic across processes: nodes
+    are relabelled to integers in sorted order first (a set of strings iterates in the order of
+    Python's per-process string hash, and Louvain's seeded shuffle starts from node order)."""
+    pairs = list(pairs)
+    names = sorted({n for a, b, _w in pairs for n in (a, b)}, key=str)
+    index = {n: i for i, n in enumerate(names)}
+    g = nx.Graph()
+    g.add_nodes_from(range(len(names)))
+    g.add_weighted_edges_from(sorted((index[a], index[b], w) for a, b, w in pairs))
     out: list[set] = []
     for comp in nx.connected_components(g):
         if len(comp) <= 3:
-            out.append(set(comp))
+            out.append({names[i] for i in comp})
             continue
-        sub = g.subgraph(comp)
+        sub = g.subgraph(sorted(comp))
         out.extend(
-            set(c) for c in nx.community.louvain_communities(sub, weight="weight", resolution=resolution, seed=seed)
+            {names[i] for i in c}
+            for c in nx.community.louvain_communities(sub, weight="weight", resolution=resolution, seed=seed)
         )
     return sorted(out, key=lambda c: (-len(c), min(map(str, c))))  # stable order: ties by id
 
