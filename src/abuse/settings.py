@@ -133,7 +133,7 @@ class Settings(BaseSettings):
         2.0,
         ge=0,
         description="timestamps later than the delivery (the run's start) plus this many "
-        "days are quarantined (a file mostly later than that is measured against its own "
+        "days are quarantined (a delivery mostly later than that is measured against its own "
         "99th-percentile time instead)",
     )
     pii_hash_key: SecretStr = Field(

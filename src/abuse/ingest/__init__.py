@@ -167,25 +167,22 @@ def _load_one(
     run_id: int,
     ingested_at: datetime,
     opts: IngestOptions | None = None,
+    clock: datetime | None = None,
 ) -> FileResult:
     """Read one file into raw. Fast path: DuckDB's reader over the whole file. When DuckDB
     refuses the file, or a ``.gz`` stream turns out damaged, the careful reader reads it
     record by record instead. Never raises for a bad file: it is rejected with its reason.
 
-    When most of the file lies after the delivery clock (a data set dated ahead of this
-    machine), the file is read again with its own 99th-percentile timestamp as "now", so a
-    stray row years ahead is still quarantined but the file's bulk is not."""
+    ``clock`` is the "now" of the future-timestamp rule when the delivery is dated ahead of this
+    machine's clock (``_delivery_clock``); by default the run's start.
+    """
     opts = opts or IngestOptions()
     kind = KINDS[f.kind]
     result = FileResult(f, seq)
     start = time.perf_counter()
     try:
-        _read_into_raw(con, kind, f, seq, run_id, ingested_at, opts, result, None)
-        clock = _file_clock(con, kind, seq, ingested_at, opts)
-        if clock is not None:
-            con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
-            result.careful, result.clock = None, clock
-            _read_into_raw(con, kind, f, seq, run_id, ingested_at, opts, result, clock)
+        result.clock = clock
+        _read_into_raw(con, kind, f, seq, run_id, ingested_at, opts, result, clock)
         _count(con, kind, result)
     except FileRejected as exc:
         con.execute(f"DELETE FROM raw_{f.kind} WHERE _file_seq = ?", [seq])
@@ -264,26 +261,38 @@ def _read_into_raw(
             check.result()
 
 
-def _file_clock(
-    con: duckdb.DuckDBPyConnection, kind: Kind, seq: int, ingested_at: datetime, opts: IngestOptions
+MIN_RECORDS_FOR_CLOCK = 50  # a delivery smaller than this never moves the future rule's "now"
+
+
+def _delivery_clock(
+    con: duckdb.DuckDBPyConnection, results: list[FileResult], ingested_at: datetime, opts: IngestOptions
 ) -> datetime | None:
-    """The file's own 99th-percentile timestamp when its median lies beyond the future rule
-    (delivery clock plus ``future_tolerance``): the file describes days after this machine's
-    clock. None for a file dated normally (the usual case; one aggregate over its rows)."""
-    cols = [c.name for c in kind.columns if c.type == TS]
-    if not cols:
+    """The delivery's own 99th-percentile timestamp when most of its records (at least
+    ``MIN_RECORDS_FOR_CLOCK``) were quarantined as later than the run's start plus
+    ``future_tolerance``: the data set describes days after this machine's clock (another team's
+    generator, a clock set wrong). None for a delivery dated normally (the usual case: one count
+    per kind). A stray row years ahead stays in the future of the delivery's own percentile."""
+    seqs = [r.file_seq for r in results if not r.rejected]
+    if not seqs:
         return None
-    latest = ingested_at + opts.future_tolerance
-    ahead = " OR ".join(f"count(*) FILTER (WHERE {_q(c)} > ?) * 2 > count({_q(c)})" for c in cols)
-    if not con.execute(
-        f"SELECT {ahead} FROM raw_{kind.name} WHERE _file_seq = ?", [latest] * len(cols) + [seq]
-    ).fetchone()[0]:
+    total = ahead = 0
+    parts = []
+    for name, kind in KINDS.items():
+        row = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE _reject LIKE 'timestamp in the future%') "
+            f"FROM raw_{name} WHERE list_contains(?, _file_seq)",
+            [seqs],
+        ).fetchone()
+        total, ahead = total + row[0], ahead + row[1]
+        parts += [
+            f"SELECT {_q(c.name)} AS t FROM raw_{name} WHERE list_contains($seqs, _file_seq)"
+            for c in kind.columns
+            if c.type == TS
+        ]
+    if total < MIN_RECORDS_FOR_CLOCK or ahead * 2 <= total:
         return None
-    tops = con.execute(
-        f"SELECT {', '.join(f'quantile_disc({_q(c)}, 0.99)' for c in cols)} FROM raw_{kind.name} WHERE _file_seq = ?",
-        [seq],
-    ).fetchone()
-    return max(t for t in tops if t is not None)
+    top = con.execute(f"SELECT quantile_disc(t, 0.99) FROM ({' UNION ALL '.join(parts)})", {"seqs": seqs}).fetchone()[0]
+    return top if top is not None and top > ingested_at + opts.future_tolerance else None
 
 
 def _cut(text: str, keep: int = careful.SHOW) -> str:
@@ -373,6 +382,13 @@ def load_new_files(
         report.files.append(result)
         if progress:
             progress(result)
+    clock = _delivery_clock(con, report.files, ingested_at, options or IngestOptions())
+    if clock is not None:  # the data set is dated ahead of this machine: read it again against its own time
+        again = []
+        for r in report.files:
+            con.execute(f"DELETE FROM raw_{r.file.kind} WHERE _file_seq = ?", [r.file_seq])
+            again.append(_load_one(con, r.file, r.file_seq, run_id, ingested_at, options, clock))
+        report.files = again
     return report
 
 

@@ -45,14 +45,14 @@ def reject_expression(
     kind: Kind, options: IngestOptions | None = None, delivered_at: datetime | None = None, from_file: bool = False
 ) -> str:
     """``delivered_at`` is the "now" of the future-timestamp rule; ``from_file`` says it is the
-    file's own 99th-percentile timestamp (a file dated ahead of this machine's clock)."""
+    delivery's own 99th-percentile timestamp (a delivery dated ahead of this machine's clock)."""
     opts = options or IngestOptions()
     delivered = (delivered_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
     latest = delivered + opts.future_tolerance
     tol_days = opts.future_tolerance.total_seconds() / 86400
     days = f"{tol_days:g} day{'s' if tol_days != 1 else ''}, setting future_tolerance_days"
     latest_text = (
-        f"later than {delivered:%Y-%m-%d %H:%M} UTC plus {days}; the file is dated ahead of "
+        f"later than {delivered:%Y-%m-%d %H:%M} UTC plus {days}; the delivery is dated ahead of "
         "this machine''s clock, so its own 99th-percentile time counts as now"
         if from_file
         else f"later than the delivery ({delivered:%Y-%m-%d %H:%M} UTC) plus {days}"
