@@ -2,13 +2,7 @@
 -- (no order, review, refund, coupon event or activity event): the base rate against which a
 -- registration burst's share of idle accounts is judged.
 WITH active AS (
-    SELECT DISTINCT account_id FROM (
-        SELECT account_id, created_at AS ts FROM stg_orders
-        UNION ALL SELECT account_id, created_at FROM stg_reviews
-        UNION ALL SELECT account_id, requested_at FROM stg_refunds
-        UNION ALL SELECT account_id, ts FROM stg_coupon_events
-        UNION ALL SELECT account_id, ts FROM stg_activity
-    )
+    SELECT DISTINCT account_id FROM int_account_events  -- sql/intermediate
     WHERE ts >= getvariable('window_start') AND ts < getvariable('window_end')
 )
 SELECT count(*) AS registered, count(*) FILTER (WHERE x.account_id IS NULL) AS idle

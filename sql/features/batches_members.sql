@@ -16,13 +16,7 @@ WITH members AS (
      AND a.registered_at < b.window_end + to_minutes(getvariable('batches_pad_min'))
 ),
 active AS (
-    SELECT DISTINCT account_id FROM (
-        SELECT account_id, created_at AS ts FROM stg_orders
-        UNION ALL SELECT account_id, created_at FROM stg_reviews
-        UNION ALL SELECT account_id, requested_at FROM stg_refunds
-        UNION ALL SELECT account_id, ts FROM stg_coupon_events
-        UNION ALL SELECT account_id, ts FROM stg_activity
-    )
+    SELECT DISTINCT account_id FROM int_account_events  -- sql/intermediate
     WHERE ts >= getvariable('window_start') AND ts < getvariable('window_end')
       AND account_id IN (SELECT account_id FROM members)
 ),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from abuse.sqlfiles import read_sql, set_variables
+from abuse.sqlfiles import read_sql, set_variables, use_intermediate
 from abuse.stats import corrected, surprise_binom
 
 ID_KINDS = {"device": "device_id", "block": "block", "segment": "phone_prefix", "inviter": "invited_by"}
@@ -23,6 +23,7 @@ def idle_members(con, bursts: pl.DataFrame, window_start, window_end, pad_min: i
     """Idle members of ``bursts`` (burst_no, window_start, window_end) with their identifiers and
     share counts (sql/features/batches_members.sql), and the window's idle rate (Laplace-smoothed)."""
     set_variables(con, window_start=window_start, window_end=window_end, batches_pad_min=pad_min)
+    use_intermediate(con)
     registered, idle = con.sql(read_sql("features/batches_idle_rate.sql")).fetchone()
     rate = (idle + 1) / (registered + 2)  # a window with no idle signup is not a 0 rate
     con.register("batches_bursts_frame", bursts.to_arrow())
