@@ -15,14 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from abuse import feedback
+from abuse import feedback, late_links
 from abuse.detect.base import Cluster, DetectorResult
 from abuse.detect.patterns import pattern as declared
 from abuse.report_text import plural
@@ -307,9 +305,13 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
             )
     _insert(con, "findings", finding_rows)
     _insert(con, "suppressed", suppressed)
-    bursts = _burst_clusters(results)
-    late = _late_cases(results)
-    linked = [_with_late_cases(_with_burst_cases(s, bursts), late) for r in results.values() for s in r.spikes]
+    bursts = late_links.burst_clusters(results)
+    late = late_links.late_cases(results)
+    linked = [
+        late_links.with_late_cases(late_links.with_burst_cases(s, bursts), late)
+        for r in results.values()
+        for s in r.spikes
+    ]
     spike_rows = [
         (
             run_id,
@@ -327,75 +329,6 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
     ]
     _insert(con, "spikes", spike_rows)
     return {"cases": sum(1 for s in suppressed if s[1]), "accounts": sum(1 for s in suppressed if s[2])}
-
-
-def _burst_clusters(results: dict) -> dict:
-    """Clusters of detectors that read the spikes and name the registration burst they come from
-    (``evidence.burst_start``, e.g. ``batch_registration``): burst start -> [(pattern, key, share
-    of the burst's registrants in the cluster)]. The spikes detector runs before them, so its rows
-    learn of these cases here."""
-    out: dict = {}
-    for r in results.values():
-        for c in r.clusters:
-            ev = c.evidence or {}
-            if ev.get("burst_start") and ev.get("burst_members"):
-                start = datetime.fromisoformat(ev["burst_start"])
-                share = len(c.account_ids) / max(int(ev["burst_members"]), 1)
-                out.setdefault(start, []).append((c.pattern, c.cluster_key, share))
-    return out
-
-
-def _with_burst_cases(s, bursts: dict):
-    """A registrations spike with the cases made of its burst's accounts linked (and their share)."""
-    found = bursts.get(s.window_start) if s.scope.split(":", 1)[0] == "registrations" else None
-    if not found:
-        return s
-    share = max([s.flagged_share or 0.0] + [f[2] for f in found])
-    keys = list(s.cluster_keys) + [(p, k) for p, k, _ in found]
-    return replace(s, flagged_share=round(min(share, 1.0), 4), cluster_keys=keys)
-
-
-def _late_cases(results: dict) -> dict[str, list[tuple[str, str | None]]]:
-    """account -> (pattern, cluster_key or None) of what detectors that read the spikes flagged
-    (``requires`` spikes: timing's bot cases, batches): the spikes detector could not see them."""
-    from abuse.detect.base import all_detectors
-
-    registry = all_detectors()
-    out: dict[str, list[tuple[str, str | None]]] = {}
-    for name, r in results.items():
-        cls = registry.get(name)
-        if cls is None or "spikes" not in cls.requires:
-            continue
-        for c in r.clusters:
-            for a in c.account_ids:
-                out.setdefault(a, []).append((c.pattern, c.cluster_key))
-        for f in r.findings:  # flagged alone (a lone bot): counted in the share, nothing to link
-            out.setdefault(f.account_id, []).append((f.pattern, None))
-    return out
-
-
-def _with_late_cases(s, late: dict[str, list[tuple[str, str | None]]], min_share: float = 0.2):
-    """A spike row with no case linked learns of what was found after the spikes: when at least
-    ``min_share`` of its top accounts (and two) were flagged by such a detector, the share of its
-    top accounts flagged becomes ``flagged_share`` (when larger) and the clusters holding that many
-    are linked."""
-    top = list(s.top_account_ids or [])
-    if s.cluster_keys or not top or not late:
-        return s
-    counts: dict[tuple, int] = {}
-    for a in top:
-        for k in dict.fromkeys(late.get(a, [])):
-            counts[k] = counts.get(k, 0) + 1
-    keys = sorted(k for k, n in counts.items() if k[1] is not None and n >= 2 and n >= min_share * len(top))
-    held = sum(1 for a in top if a in late)
-    if held < 2 or held < min_share * len(top):
-        return s
-    share = max(s.flagged_share or 0.0, held / len(top))
-    explained = s.explained_by
-    if explained and held >= 0.5 * len(top):  # a benign cause no longer explains it alone
-        patterns = sorted({k[0] for a in top for k in late.get(a, [])})
-        explained = f"{explained}; {held / len(top):.0%} of its top accounts are flagged {', '.join(patterns)}"
-    return replace(s, flagged_share=round(share, 4), cluster_keys=[tuple(k) for k in keys], explained_by=explained)
 
 
 def _incident_columns(s, ids: dict[tuple[str, str], str]) -> tuple:
