@@ -4,7 +4,8 @@
 -- many of the spike's members are lone. The timing detector decides which to flag.
 -- A spike's ragged edges count: members are looked for getvariable('timing_member_pad_min')
 -- minutes either side of its window. Reads TEMP tables of the timing detector:
--- `timing_spikes` (the unexplained spikes), `spikes_events` and `timing_events`.
+-- `timing_spikes` (the unexplained spikes), `timing_spike_events` (the events of those bursts
+-- the spikes detector hands over: DetectorResult.handover) and `timing_events`.
 WITH padded AS (
     SELECT scope, observed, expected, p_value, window_start AS spike_start, window_end AS spike_end,
            window_start - to_minutes(getvariable('timing_member_pad_min')) AS window_start,
@@ -25,7 +26,7 @@ hits AS (
            CASE WHEN contains(e.ip, ':') THEN array_to_string(string_split(e.ip, ':')[1:4], ':')
                 ELSE regexp_extract(e.ip, '^(\d+\.\d+\.\d+)\.', 1) END AS block
     FROM spike_minutes AS m
-    JOIN spikes_events AS e ON e.family = m.family AND e.minute = m.minute
+    JOIN timing_spike_events AS e ON e.family = m.family AND e.minute = m.minute
     WHERE (m.detail IS NULL OR e.detail = m.detail) AND e.account_id IS NOT NULL
 ),
 totals AS (

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from abuse.sqlfiles import read_sql, set_variables, use_intermediate
+from abuse.sqlfiles import read_sql, set_variables, temp_table, use_intermediate
 from abuse.stats import corrected, surprise_binom
 
 ID_KINDS = {"device": "device_id", "block": "block", "segment": "phone_prefix", "inviter": "invited_by"}
@@ -26,13 +26,8 @@ def idle_members(con, bursts: pl.DataFrame, window_start, window_end, pad_min: i
     use_intermediate(con)
     registered, idle = con.sql(read_sql("features/batches_idle_rate.sql")).fetchone()
     rate = (idle + 1) / (registered + 2)  # a window with no idle signup is not a 0 rate
-    con.register("batches_bursts_frame", bursts.to_arrow())
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE batches_bursts AS SELECT * FROM batches_bursts_frame")
+    with temp_table(con, "batches_bursts", bursts):
         members = con.sql(read_sql("features/batches_members.sql")).pl()
-    finally:
-        con.unregister("batches_bursts_frame")
-        con.execute("DROP TABLE IF EXISTS batches_bursts")
     return members, rate
 
 

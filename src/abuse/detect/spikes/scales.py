@@ -87,8 +87,7 @@ def long_bursts(
             ok = back >= 0
             hist = np.where(ok, sums[np.clip(back, 0, None)], np.nan)
             enough = ok.sum(axis=1) >= min_history_days
-            with np.errstate(all="ignore"):
-                q1, med, q3 = np.nanquantile(hist, [0.25, 0.5, 0.75], axis=1)
+            q1, med, q3 = row_quantiles(hist, (0.25, 0.5, 0.75))
             lam = np.maximum(np.nan_to_num(med) + spread_weight * np.nan_to_num(q3 - q1) / 1.349, 1.0)
             s = np.where(enough, surprise_poisson(sums[mine], lam), 0.0)
             for j in np.flatnonzero(s >= -np.log10(alpha)):  # (corrected below, once all are counted)
@@ -125,6 +124,26 @@ def long_bursts(
                 )
             )
     return _join_pieces(pl.DataFrame(rows, schema=schema, orient="row"), timedelta(minutes=min(SCALES)))
+
+
+def row_quantiles(a: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Per row of ``a`` the quantiles ``qs`` of its non-NaN values (linear interpolation, as
+    ``np.nanquantile(a, qs, axis=1)``; NaN for a row with none), in one sort of the whole array
+    instead of numpy's loop over rows."""
+    s = np.sort(a, axis=1)  # NaN sort last
+    last = np.maximum((~np.isnan(a)).sum(axis=1) - 1, 0)
+    rows = np.arange(len(a))
+    out = []
+    for q in qs:
+        pos = q * last
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, last)
+        t = pos - lo
+        x, y = s[rows, lo], s[rows, hi]
+        with np.errstate(invalid="ignore"):
+            v = np.where(t >= 0.5, y - (y - x) * (1 - t), x + (y - x) * t)  # numpy's lerp
+        out.append(np.where(np.isnan(a).all(axis=1), np.nan, v))
+    return out
 
 
 def _join_pieces(rows: pl.DataFrame, gap: timedelta) -> pl.DataFrame:

@@ -148,8 +148,7 @@ class TimingDetector(DetectorBase):
             )
             members = lone_members(con, ctx, p.spike_min_shared)
         finally:
-            for table in ("timing_events", "timing_spikes", "spikes_events"):
-                con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.execute("DROP TABLE IF EXISTS timing_events")
         findings = []
         if not streams.is_empty():
             table = score_accounts(streams, arcs, rhythm, p)
