@@ -81,8 +81,9 @@ def _bursts(ctx: DetectContext) -> pl.DataFrame:
     frame = spike_frame(
         ctx.upstream,
         ctx.tz,
-        lambda s: s.scope.split(":", 1)[0] == "registrations"
-        and (s.explained_by is None or (s.flagged_share or 0) >= 0.5),
+        lambda s: (
+            s.scope.split(":", 1)[0] == "registrations" and (s.explained_by is None or (s.flagged_share or 0) >= 0.5)
+        ),
     ).drop("scope")
     return frame.sort("window_start").with_row_index("burst_no").with_columns(pl.col("burst_no").cast(pl.Int64))
 

@@ -374,7 +374,9 @@ def _spikes(found: pl.DataFrame, p: SpikeParams) -> list[Spike]:
                 expected=round(float(r["expected"]), 3),
                 score=_score(r["p_value"]),
                 top_account_ids=list(r["top_account_ids"] or []),
-                explained_by=incidents.explain_flagged(r["explained_by"], share, r["top_pattern"], p.crowd_minutes),
+                explained_by=incidents.explain_flagged(
+                    r["explained_by"], share, r["top_pattern"], p.crowd_minutes, bool(r["whole"])
+                ),
                 p_value=float(r["p_value"]),
                 occurrences=int(r["occurrences"]),
                 cadence=r["cadence"],

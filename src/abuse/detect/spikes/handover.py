@@ -62,7 +62,11 @@ def burst_events(con, spikes: Iterable[Spike], pad_min: int) -> pl.DataFrame:
     """The events of ``spikes_events`` (the detector's TEMP table, still there) in each one-off
     spike's family, ``pad_min`` minutes either side of it (sql/features/spikes_handover.sql)."""
     rows = [
-        (s.scope.split(":", 1)[0], s.window_start - timedelta(minutes=pad_min), s.window_end + timedelta(minutes=pad_min))
+        (
+            s.scope.split(":", 1)[0],
+            s.window_start - timedelta(minutes=pad_min),
+            s.window_end + timedelta(minutes=pad_min),
+        )
         for s in spikes
         if s.occurrences == 1
     ]

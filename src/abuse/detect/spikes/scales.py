@@ -23,6 +23,7 @@ from abuse.stats import corrected, surprise_poisson
 
 SCALES = (30, 60, 120, 240, 480, 960, 1440, 2880)  # minutes; each divides a day by its stride
 DAY = 1440
+LULL = 180  # minutes: a wave has ended when its excess over the baseline has not grown for this long
 
 
 def long_bursts(
@@ -68,11 +69,17 @@ def long_bursts(
             i0 = int((_naive_minute(a, tz) - b0).total_seconds() // 60)
             i1 = int((_naive_minute(b, tz) - b0).total_seconds() // 60) + 1
             masks.setdefault(scope, []).append((max(i0, 0), min(i1, total)))
+    refs: dict[str, np.ndarray] = {}
+    walls: dict[str, np.ndarray] = {}
     for (scope,), part in by_scope.group_by(["scope"]):
         c = np.zeros(total)
         c[part["i"].to_numpy()] = part["n"].to_numpy()
+        wall = np.zeros(total, dtype=bool)
+        wall[:offset] = True  # a burst grows inside the window only
         for i0, i1 in masks.get(scope, []):
             c[i0:i1] = 0.0
+            wall[i0:i1] = True
+        walls[scope] = wall
         cum = np.concatenate([[0.0], np.cumsum(c)])
         for scale in SCALES:
             stride = max(scale // 6, 5)
@@ -90,6 +97,11 @@ def long_bursts(
             q1, med, q3 = row_quantiles(hist, (0.25, 0.5, 0.75))
             lam = np.maximum(np.nan_to_num(med) + spread_weight * np.nan_to_num(q3 - q1) / 1.349, 1.0)
             s = np.where(enough, surprise_poisson(sums[mine], lam), 0.0)
+            if scale == SCALES[0]:  # the finest window's mean on earlier days, per minute: what a burst grows against
+                at = np.clip((np.arange(total) - starts[mine[0]] - scale // 2) // stride, 0, len(mine) - 1)
+                with np.errstate(all="ignore"):
+                    mean = np.nan_to_num(np.nanmean(hist, axis=1))
+                refs[scope] = np.maximum(mean[at], 1.0 / baseline_days) / scale
             for j in np.flatnonzero(s >= -np.log10(alpha)):  # (corrected below, once all are counted)
                 found.append((scope, int(starts[mine[j]]), scale, float(sums[mine[j]]), float(lam[j]), float(s[j]), c))
         days = c[: total // DAY * DAY].reshape(-1, DAY).sum(axis=1)
@@ -107,7 +119,12 @@ def long_bursts(
             a, b = i + lo, i + hi
             if any(a < y and b > x for x, y in taken):
                 continue
+            # then grown while the minutes beside it stay above their baseline (a long wave's
+            # extent), never into a burst already taken
+            a, b, extra = _grow(c, refs[scope], walls[scope], a, b, need)
+            lam_core = lam * (hi - lo) / scale
             taken.append((a, b))
+            walls[scope][a:b] = True
             # does it stand out even against its whole day's uplift (a sale day is busier)?
             day = min(a // DAY, len(uplift[scope]) - 1)
             raised = surprise_poisson(obs, lam * max(float(uplift[scope][day]), 1.0))
@@ -117,7 +134,7 @@ def long_bursts(
                     b0 + timedelta(minutes=a),
                     b0 + timedelta(minutes=b),
                     float(c[a:b].sum()),
-                    lam * (b - a) / scale,
+                    lam_core + extra,
                     float(corrected(s, tests)),
                     scale,
                     bool(corrected(raised, tests) >= need),
@@ -177,16 +194,64 @@ def _join_pieces(rows: pl.DataFrame, gap: timedelta) -> pl.DataFrame:
 
 
 def _trim(c: np.ndarray, rate: float) -> tuple[int, int]:
-    """The stretch [lo, hi) of minutes with the largest total excess over ``rate`` (Kadane)."""
-    best, cur, lo, best_lo, best_hi = -np.inf, 0.0, 0, 0, len(c)
-    for k, x in enumerate(c - rate):
-        if cur <= 0:
-            cur, lo = x, k
+    """The stretch [lo, hi) of minutes with the largest total excess over ``rate`` (Kadane's
+    answer, from prefix sums: the latest lowest prefix before the highest one)."""
+    if len(c) == 0:
+        return 0, 0
+    k = np.arange(len(c) + 1)
+    counts = np.concatenate([[0.0], np.cumsum(c)])  # whole numbers: exact
+    prefix = counts - k * rate
+    low = np.minimum.accumulate(prefix[:-1])
+    at = np.maximum.accumulate(np.where(prefix[:-1] == low, k[:-1], -1))
+    gain = (counts[1:] - counts[at]) - (k[1:] - at) * rate  # each stretch's excess, rounded once
+    hi = int(np.argmax(gain)) + 1
+    return int(at[hi - 1]), hi
+
+
+def _grow(c: np.ndarray, ref: np.ndarray, wall: np.ndarray, a: int, b: int, need: float) -> tuple[int, int, float]:
+    """[a, b) grown on each side by the stretch beside it that stands out most against the
+    baseline ``ref`` (per minute; Kulldorff's likelihood ratio), where that stretch is significant
+    (Poisson, corrected as one window of each scale): a wave elevated for hours is one burst over
+    its whole extent, not its strongest piece. The reach of each side ends at a ``wall`` (before
+    the window, a minute-scale burst, a burst taken before), at the longest scale, or once the
+    excess has not grown for ``LULL`` minutes (the wave has ended). The baseline is the mean of the
+    same half hour on the earlier days (no spread added: the test guards against noise).
+    Returns the new bounds and the baseline count they added."""
+    added = 0.0
+    for side in (1, -1):
+        if side == 1:
+            idx = np.arange(b, min(b + SCALES[-1], len(c)))
         else:
-            cur += x
-        if cur > best:
-            best, best_lo, best_hi = cur, lo, k + 1
-    return best_lo, best_hi
+            idx = np.arange(a - 1, max(a - 1 - SCALES[-1], -1), -1)
+        if len(idx) == 0:
+            continue
+        hit = np.flatnonzero(wall[idx])
+        idx = idx[: hit[0]] if len(hit) else idx
+        if len(idx) == 0:
+            continue
+        gain = np.cumsum(c[idx] - ref[idx])
+        steps = np.arange(len(idx))
+        best_at = np.maximum.accumulate(np.where(gain >= np.maximum.accumulate(gain), steps, 0))
+        ended = np.flatnonzero(steps - best_at >= LULL)
+        reach = gain[: ended[0]] if len(ended) else gain
+        if len(reach) == 0 or reach.max() <= 0:
+            continue
+        # the length where the extension is most surprising (Kulldorff's log likelihood ratio):
+        # minutes at the baseline rate lower it, so the edge is not pushed out into noise
+        obs_k, lam_k = np.cumsum(c[idx[: len(reach)]]), np.cumsum(ref[idx[: len(reach)]])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            llr = np.where(obs_k > lam_k, obs_k * np.log(obs_k / lam_k) - (obs_k - lam_k), 0.0)
+        k = int(np.argmax(llr)) + 1
+        obs, lam = float(obs_k[k - 1]), float(lam_k[k - 1])
+        # nested lengths' tests hang together: corrected as one window of each scale tried
+        if corrected(float(surprise_poisson(obs, lam)), len(SCALES)) < need:
+            continue
+        added += lam
+        if side == 1:
+            b = int(idx[k - 1]) + 1
+        else:
+            a = int(idx[k - 1])
+    return a, b, added
 
 
 def _naive_minute(t: datetime, tz: str) -> datetime:
