@@ -7,8 +7,11 @@ robust spreads, so a scope whose days vary a lot needs more). The Poisson surpri
 window's count is corrected for every window of every scale and scope tried; each burst is
 reported once, at the scale where it is most significant (and only where the minute scales
 found nothing), trimmed to the stretch of minutes
-whose excess over half the window's mean rate (at least the baseline) is largest: its real
-start and end.
+whose excess over half the window's mean rate (at least the baseline) is largest, then grown on
+each side while the minutes beside it stand out against the same half hour's mean on the earlier
+days (``_grow``): a wave elevated for hours or days, overnight or across midnight, is one burst
+with its real start and end, not its strongest few hours. A minute-scale burst inside a wave is
+a piece of it (one row).
 """
 
 from __future__ import annotations
@@ -302,6 +305,19 @@ def with_long(merged: pl.DataFrame, long: pl.DataFrame, tz: str) -> pl.DataFrame
         "_l"
     ]
     keep_long = rows.with_row_index("_l").filter(~pl.col("_l").is_in(beaten_long.implode()))
-    kept = short.drop("_s")
+    # a minute-scale window inside a wave that stands is a piece of it: one row, the wave's,
+    # as significant as its most significant piece
+    inside = pairs.filter(
+        pl.col("_l").is_in(keep_long["_l"].implode())
+        & (pl.col("window_start") >= pl.col("window_start_long"))
+        & (pl.col("window_end") <= pl.col("window_end_long"))
+    )
+    best = inside.group_by("_l").agg(pl.col("p_value").min().alias("_p"))
+    keep_long = (
+        keep_long.join(best, on="_l", how="left")
+        .with_columns(pl.min_horizontal("p_value", "_p").alias("p_value"))
+        .drop("_p")
+    )
+    kept = short.filter(~pl.col("_s").is_in(inside["_s"].implode())).drop("_s")
     extra = keep_long.drop("_l").select([pl.col(c).cast(kept.schema[c]) for c in kept.columns])
     return pl.concat([kept, extra]).sort("window_start", "scope")
