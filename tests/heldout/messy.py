@@ -297,3 +297,26 @@ def _insert(rows: list[list[str]], bad: list[tuple[str, list[str]]], rng, lo: in
         rows.insert(spot + k, rec)
         numbered.append((reason, spot + k + 1))
     return rows, numbered
+
+
+def small(out: Path, seed: int = 3, people: int = 300) -> dict:
+    """A small world (a few hundred ordinary people, the six campaigns) written messily: what a
+    quick test loads to compare report.quarantine with truth/expected_quarantine.csv."""
+    from .life import everyday, open_campaigns, ordinary_claims
+    from .make_heldout import write_landing, write_truth
+    from .world import HOUR, World
+
+    world.set_zone_offset(timedelta(hours=8))
+    w = World(seed)
+    open_campaigns(w)
+    crowd = [w.register(-float(w.rng.uniform(1, 900)) * DAY + float(w.rng.uniform(8, 22)) * HOUR) for _ in range(people)]
+    for p in crowd:
+        everyday(w, p, 0.3, 0.4)
+    for camp in w.campaigns:
+        ordinary_claims(w, crowd, camp, 0.2)
+    truth: dict = {"accounts": [], "ring_shops": [], "lookalikes": [], "spikes": []}
+    meta = {"seed": seed, "messy": True, "padded_ids": pad_ids(w, truth, seed)}
+    write_landing(w, out / "landing")
+    meta.update(mess(out, w, seed, truth))
+    write_truth(out / "truth", truth, meta)
+    return meta

@@ -24,7 +24,7 @@ import duckdb
 def _rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:
         return list(csv.DictReader(f))
 
 
@@ -52,6 +52,9 @@ def score(db: Path, data: Path) -> dict:
     finally:
         con.close()
     planted = _rows(truth / "accounts.csv")
+    for r in planted:  # the base world's idle sign-up burst is a batch (issue #12), as tests/test_heldout.py reads it
+        if r.get("role") == "signup_burst":
+            r["pattern"] = "batch_registration"
     by_pat: dict[str, set[str]] = defaultdict(set)
     for a, p, _ in flagged:
         by_pat[p].add(a)
@@ -124,15 +127,13 @@ def _corrections(db: Path, truth: Path) -> dict:
         con.executemany("INSERT INTO fx VALUES (?, ?, ?, ?)", [tuple(f.values()) for f in fixes])
         won, rows = con.execute(
             """SELECT count(*) FILTER (WHERE (fx.field = 'status' AND o.status = fx.new)
-                                       OR (fx.field = 'amount' AND abs(o.amount - fx.new::DOUBLE) < 0.005)),
+                                       OR (fx.field = 'amount' AND abs(o.amount - TRY_CAST(fx.new AS DOUBLE)) < 0.005)),
                       count(o.order_id)
                FROM fx LEFT JOIN stg_orders o USING (order_id)"""
         ).fetchone()
         res.update(later_delivery_won=won, found_in_stg_orders=rows)
-        accounts = [r["account_id"] for r in _rows(truth / "accounts.csv")] + [
-            r["account_id"] for r in _rows(truth / "lookalikes.csv")
-        ]
-        padded = [a for a in accounts if a.startswith("00")]
+        resend = truth.parent / "landing" / "accounts" / "accounts_padded_resend.csv"
+        padded = [r["account_id"] for r in _rows(resend)] if resend.is_file() else []
         if padded:
             con.execute("CREATE TEMP TABLE pad (account_id VARCHAR)")
             con.executemany("INSERT INTO pad VALUES (?)", [(a,) for a in padded])
