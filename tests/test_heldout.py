@@ -230,11 +230,16 @@ def test_messy_delivery_quarantines_exactly_the_rows_that_break_the_contract(tmp
     with (tmp_path / "truth" / "expected_quarantine.csv").open(newline="", encoding="utf-8") as f:
         expected = {(Path(r["file"]).name, r["row"] or None) for r in csv.DictReader(f)}
     with duckdb.connect(str(tmp_path / "abuse.duckdb"), read_only=True) as con:
-        got = {(Path(f).name, None if n is None else str(n)) for f, n in con.execute(
-            "SELECT file, row_number FROM report.quarantine").fetchall()}
+        got = {
+            (Path(f).name, None if n is None else str(n))
+            for f, n in con.execute("SELECT file, row_number FROM report.quarantine").fetchall()
+        }
     assert got == expected, {"missed": sorted(expected - got, key=str), "extra": sorted(got - expected, key=str)[:10]}
     from heldout.score_wild import _corrections
 
     fixed = _corrections(tmp_path / "abuse.duckdb", tmp_path / "truth")
     assert fixed["later_delivery_won"] == fixed["corrections"] == fixed["found_in_stg_orders"], fixed
     assert fixed["padded_ids_in_stg_accounts"] == fixed["padded_truth_ids"], fixed
+    for form, kept in fixed["instants_by_form"].items():  # other ISO forms, zoned parquet, 9-digit fractions
+        ok, n = kept.split()[0].split("/")
+        assert ok == n, (form, kept)

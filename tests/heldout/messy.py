@@ -25,13 +25,17 @@ rows of the other modes stay as they are (only their ids and files move).
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import world
 from .world import DAY, DAYS, local_text
@@ -41,7 +45,7 @@ BOM = "\ufeff"
 ID_FIELDS = ("account_id", "invited_by", "target_id")
 MESSY_TEXTS = (
     '质量好，价格也公道, 推荐给"懒人"朋友',
-    "first line, then a comma\nsecond line with \"quotes\"\nthird line 🎉",
+    'first line, then a comma\nsecond line with "quotes"\nthird line 🎉',
     "颜色正,尺码准,\r\n物流快，好评",
     'He said "it\'s fine", I agree, 5 stars',
     "一般，\n\n包装压坏了一点点",
@@ -129,11 +133,14 @@ def mess(out: Path, w, seed: int, truth: dict) -> dict:
     header, rows = _read_csv(path)
     ci, ai, oi = header.index("created_at"), header.index("amount"), header.index("order_id")
     forms: dict[str, int] = {}
+    instants: list[dict] = []
     for r in rows:
         if r[ci] and rng.random() < 0.35:
             form = str(rng.choice(FORMS))
             r[ci] = _restamp(r[ci], form)
+            before = _instant(r[ci])  # what is delivered (some forms drop the milliseconds)
             forms[form] = forms.get(form, 0) + 1
+            instants.append({"order_id": r[oi], "epoch": round(before.timestamp(), 3), "amount": r[ai], "form": form})
     bad = []
     for reason, field, value in (
         ("created_at in year 2999", ci, "2999-08-01T12:00:00+08:00"),
@@ -234,7 +241,10 @@ def mess(out: Path, w, seed: int, truth: dict) -> dict:
         _write_csv(
             path,
             cols,
-            [["" if a.get(c) is None else (local_text(a[c]) if c == "registered_at" else str(a[c])) for c in cols] for a in padded],
+            [
+                ["" if a.get(c) is None else (local_text(a[c]) if c == "registered_at" else str(a[c])) for c in cols]
+                for a in padded
+            ],
             bom=False,
             eol="\r\n",
         )
@@ -279,7 +289,66 @@ def mess(out: Path, w, seed: int, truth: dict) -> dict:
     path = landing / "refunds" / "refunds_legacy_export.csv"
     _write_csv(path, [c for j, c in enumerate(header) if j != si], legacy, bom=False, eol="\r\n")
     os.utime(path, (late + 40, late + 40))
-    expected.append({"file": "refunds/refunds_legacy_export.csv", "row": "", "reason": "missing required column shop_id"})
+    expected.append(
+        {"file": "refunds/refunds_legacy_export.csv", "row": "", "reason": "missing required column shop_id"}
+    )
+
+    # 9. honest orders re-sent unchanged in other typings: parquet with an Asia/Tokyo-zoned
+    # timestamp, decimal amounts, columns reordered and a nested extra column; JSON lines with
+    # nanosecond fractions and nested extras in a two-member gzip; then an empty file and a
+    # header-only CSV. Replacing a row by itself must change nothing (truth/instants.csv).
+    picks = [honest[int(k)] for k in rng.choice(len(honest), size=min(400, len(honest)), replace=False)]
+    fixed = {f["order_id"] for f in fixes}
+    picks = [o for o in picks if o["order_id"] not in fixed]
+    half = len(picks) // 2
+    zone = timezone(world.ZONE_OFFSET)
+    base = datetime.fromisoformat(world.FIRST_DAY).replace(tzinfo=zone)
+    when = [base + timedelta(seconds=round(o["created_at"], 3)) for o in picks]
+    cols = [c for c in picks[0] if c not in ("created_at", "amount", "discount")]
+    table = pa.table(
+        {
+            "created_at": pa.array(
+                [t.astimezone(timezone.utc) for t in when[:half]], pa.timestamp("us", tz="Asia/Tokyo")
+            ),
+            "amount": pa.array([Decimal(f"{o['amount']:.2f}") for o in picks[:half]], pa.decimal128(12, 2)),
+            "discount": pa.array([Decimal(f"{o['discount']:.2f}") for o in picks[:half]], pa.decimal128(12, 2)),
+            **{c: pa.array([o.get(c) for o in picks[:half]], pa.string()) for c in reversed(cols)},
+            "export_meta": pa.array([{"src": "erp", "v": 2}] * half),
+        }
+    )
+    path = landing / "orders" / "resend_tokyo.parquet"
+    pq.write_table(table, path)
+    os.utime(path, (late + 50, late + 50))
+    lines = []
+    for o, t in zip(picks[half:], when[half:]):
+        rec = {k: v for k, v in o.items() if k != "created_at"}
+        rec["created_at"] = t.isoformat(timespec="microseconds").replace("+", "000+", 1)  # 9 fraction digits
+        rec["_ext"] = {"channel": {"name": "app", "ver": [3, 1]}, "tags": None}
+        lines.append(json.dumps(rec, ensure_ascii=False))
+    mid = len(lines) // 2
+    data = gzip.compress(("\n".join(lines[:mid]) + "\n").encode(), mtime=0) + gzip.compress(
+        ("\n".join(lines[mid:]) + "\n").encode(), mtime=0
+    )
+    path = landing / "orders" / "resend_ns.jsonl.gz"
+    path.write_bytes(data)
+    os.utime(path, (late + 60, late + 60))
+    resent = {o["order_id"] for o in picks}  # the later delivery wins
+    instants = [i for i in instants if i["order_id"] not in resent]
+    instants += [
+        {"order_id": o["order_id"], "epoch": round(t.timestamp(), 3), "amount": f"{o['amount']:.2f}", "form": form}
+        for k, (o, t) in enumerate(zip(picks, when))
+        for form in ["parquet_tokyo" if k < half else "jsonl_ns"]
+    ]
+    (landing / "activity" / "act_empty.jsonl").write_bytes(b"")
+    (landing / "coupon_events" / "ce_header_only.csv").write_text(
+        "event_id,campaign_id,coupon_id,account_id,action,ts\r\n", encoding="utf-8"
+    )
+    for rel, k in (("activity/act_empty.jsonl", 70), ("coupon_events/ce_header_only.csv", 80)):
+        os.utime(landing / rel, (late + k, late + k))
+    with (truth_dir / "instants.csv").open("w", newline="", encoding="utf-8") as f:
+        out_csv = csv.DictWriter(f, fieldnames=("order_id", "epoch", "amount", "form"))
+        out_csv.writeheader()
+        out_csv.writerows(instants)
 
     with (truth_dir / "expected_quarantine.csv").open("w", newline="", encoding="utf-8") as f:
         out_csv = csv.DictWriter(f, fieldnames=("file", "row", "reason"))
@@ -309,7 +378,9 @@ def small(out: Path, seed: int = 3, people: int = 300) -> dict:
     world.set_zone_offset(timedelta(hours=8))
     w = World(seed)
     open_campaigns(w)
-    crowd = [w.register(-float(w.rng.uniform(1, 900)) * DAY + float(w.rng.uniform(8, 22)) * HOUR) for _ in range(people)]
+    crowd = [
+        w.register(-float(w.rng.uniform(1, 900)) * DAY + float(w.rng.uniform(8, 22)) * HOUR) for _ in range(people)
+    ]
     for p in crowd:
         everyday(w, p, 0.3, 0.4)
     for camp in w.campaigns:

@@ -132,6 +132,18 @@ def _corrections(db: Path, truth: Path) -> dict:
                FROM fx LEFT JOIN stg_orders o USING (order_id)"""
         ).fetchone()
         res.update(later_delivery_won=won, found_in_stg_orders=rows)
+        instants = [i for i in _rows(truth / "instants.csv") if i["order_id"] not in {f["order_id"] for f in fixes}]
+        if instants:
+            con.execute("CREATE TEMP TABLE ins (order_id VARCHAR, epoch DOUBLE, amount DOUBLE, form VARCHAR)")
+            con.executemany("INSERT INTO ins VALUES (?, ?, ?, ?)", [tuple(i.values()) for i in instants])
+            res["instants_by_form"] = {
+                form: f"{ok}/{n} kept instant and amount"
+                for form, ok, n in con.execute(
+                    """SELECT form, count(*) FILTER (WHERE abs(epoch(o.created_at) - ins.epoch) < 0.002
+                                                     AND abs(o.amount - ins.amount) < 0.005), count(*)
+                       FROM ins LEFT JOIN stg_orders o USING (order_id) GROUP BY form ORDER BY form"""
+                ).fetchall()
+            }
         resend = truth.parent / "landing" / "accounts" / "accounts_padded_resend.csv"
         padded = [r["account_id"] for r in _rows(resend)] if resend.is_file() else []
         if padded:

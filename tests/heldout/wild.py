@@ -169,7 +169,9 @@ class Wild:
                         if s > t + length:
                             break
                         target = None if action == "lottery_spin" else target_pool[int(r.integers(0, 20))]
-                        w.act(p, s, action, float(r.uniform(0.95, 1.05)), session=sess, target=target, device=dev, ip=ip)
+                        w.act(
+                            p, s, action, float(r.uniform(0.95, 1.05)), session=sess, target=target, device=dev, ip=ip
+                        )
             drawn.append({"session_s": round(session_len, 1), "gap": gap_kind, "devices": len(devices)})
         return {"bots": n, "drawn": drawn}
 
@@ -205,7 +207,15 @@ class Wild:
                 for day in sorted(r.choice(np.arange(start, start + span), size=min(rounds, span), replace=False)):
                     t = w.at(int(day), p.hours)
                     ip = p.ip if r.random() < 0.5 else w.carrier_nat[int(r.integers(0, len(w.carrier_nat)))]
-                    w.act(p, t, action, float(np.clip(r.lognormal(np.log(1.6), 0.6), 0.3, 15)), session=w.token(), target=target, ip=ip)
+                    w.act(
+                        p,
+                        t,
+                        action,
+                        float(np.clip(r.lognormal(np.log(1.6), 0.6), 0.3, 15)),
+                        session=w.token(),
+                        target=target,
+                        ip=ip,
+                    )
         return {"size": size, "targets": len(targets), "shared_phones": phones}
 
     # 3. extortion_ring -----------------------------------------------------------------------
@@ -242,7 +252,9 @@ class Wild:
                 if mode == "plain_refund":
                     if r.random() < 0.5:
                         w.review(p, o, shop, posted, int(r.choice([1, 2])))
-                    w.refund(p, o, posted + float(r.uniform(0, 1)) * DAY, o["amount"], reason=str(r.choice(PLAIN_REASONS)))
+                    w.refund(
+                        p, o, posted + float(r.uniform(0, 1)) * DAY, o["amount"], reason=str(r.choice(PLAIN_REASONS))
+                    )
                     continue
                 text = str(FOREIGN_DEMANDS[int(r.integers(0, len(FOREIGN_DEMANDS)))])
                 rid = w.review(p, o, shop, posted, 1, text=text if mode == "foreign_text" else None)
@@ -295,8 +307,11 @@ class Wild:
         rate = float(r.uniform(0.55, 0.9))
         evasion = ["many_shops", "not_received_claims", f"accounts_{n}", link]
         for _ in range(n):
-            p = w.register(self.old(60, 900), device=dev if link == "shared_device" else None,
-                           addr=addr if link == "shared_addr" else None)
+            p = w.register(
+                self.old(60, 900),
+                device=dev if link == "shared_device" else None,
+                addr=addr if link == "shared_addr" else None,
+            )
             if link == "shared_phone_hash":
                 w.rows["accounts"][-1]["phone_hash"] = phone
             if link == "shared_device":
@@ -307,8 +322,14 @@ class Wild:
                 t = w.at(w.day(0, DAYS - 3), p.hours)
                 o = w.order(p, t, w.shop(), price(r, 80, 0.7))
                 if r.random() < rate:
-                    w.refund(p, o, t + float(r.uniform(3, 9)) * DAY, o["amount"], reason=str(r.choice(NOT_RECEIVED)),
-                             outcome="approved" if r.random() < 0.85 else "rejected")
+                    w.refund(
+                        p,
+                        o,
+                        t + float(r.uniform(3, 9)) * DAY,
+                        o["amount"],
+                        reason=str(r.choice(NOT_RECEIVED)),
+                        outcome="approved" if r.random() < 0.85 else "rejected",
+                    )
                 elif r.random() < 0.3:
                     w.review(p, o, o["shop_id"], t + float(r.uniform(2, 6)) * DAY, int(r.choice([4, 5])))
         return {"accounts": n, "link": link, "rate": round(rate, 2)}
@@ -322,12 +343,24 @@ class Wild:
         reg0 = -float(r.uniform(10, 120)) * DAY
         waves = int(r.integers(2, 8))
         lag = float(r.uniform(20, 300))
-        evasion = ["group_control_rig", "one_device_each", "one_ip_block", "pooled_shipping", "jittered_claims", "real_carrier_numbers"]
+        evasion = [
+            "group_control_rig",
+            "one_device_each",
+            "one_ip_block",
+            "pooled_shipping",
+            "jittered_claims",
+            "real_carrier_numbers",
+        ]
         people = []
         for i in range(n):
             t = reg0 + int(r.integers(0, waves)) * float(r.uniform(2, 8)) * DAY + float(r.uniform(9, 23)) * HOUR
-            p = w.register(t, ip=w.ipv4(net), prefix=str(r.choice(CARRIER_SEGMENTS)) + f"{int(r.integers(0, 10000)):04d}",
-                           channel="app", addr=str(r.choice(addrs)))
+            p = w.register(
+                t,
+                ip=w.ipv4(net),
+                prefix=str(r.choice(CARRIER_SEGMENTS)) + f"{int(r.integers(0, 10000)):04d}",
+                channel="app",
+                addr=str(r.choice(addrs)),
+            )
             p.extra_devices, p.ip = [], w.ipv4(net)
             self.member(p, "coupon_hoarding", name, "rig_phone", evasion)
             people.append(p)
@@ -344,9 +377,21 @@ class Wild:
                 if r.random() < 0.35:
                     continue
                 when = c + float(r.uniform(1, 72)) * HOUR
-                gross = camp["threshold"] + float(r.uniform(0.1, 8)) if camp["threshold"] else camp["face_value"] + float(r.uniform(0.5, 10))
-                o = w.order(p, when, w.shop(0, 60), gross - camp["face_value"], discount=camp["face_value"], coupon=cid,
-                            ip=ip, addr=str(r.choice(addrs)))
+                gross = (
+                    camp["threshold"] + float(r.uniform(0.1, 8))
+                    if camp["threshold"]
+                    else camp["face_value"] + float(r.uniform(0.5, 10))
+                )
+                o = w.order(
+                    p,
+                    when,
+                    w.shop(0, 60),
+                    gross - camp["face_value"],
+                    discount=camp["face_value"],
+                    coupon=cid,
+                    ip=ip,
+                    addr=str(r.choice(addrs)),
+                )
                 w.coupon(p, camp, "redeem", when, cid, o, ip=ip)
         return {"phones": n, "addresses": len(addrs), "claim_lag_s": round(lag)}
 
@@ -359,8 +404,15 @@ class Wild:
         start = day * DAY + float(r.uniform(9, 16)) * HOUR
         people = self.take(n)
         for p in people:
-            w.act(p, start + float(r.gamma(2, 600)), "vote", float(np.clip(r.lognormal(np.log(2), 0.6), 0.4, 20)),
-                  session=w.token(), target=target, ip=nat)
+            w.act(
+                p,
+                start + float(r.gamma(2, 600)),
+                "vote",
+                float(np.clip(r.lognormal(np.log(2), 0.6), 0.4, 20)),
+                session=w.token(),
+                target=target,
+                ip=nat,
+            )
             self.look(p, kind, target)
         self.truth["spikes"].append(_spike("activity:vote", start, start + 3600, "benign", kind))
 
@@ -371,8 +423,14 @@ class Wild:
         for p in self.take(n):
             o = w.order(p, w.at(day + int(r.integers(0, 7)), p.hours), shop, price(r, 60, 0.4))
             if r.random() < 0.85:
-                w.review(p, o, shop, o["created_at"] + float(r.uniform(1, 4)) * DAY, int(r.choice([1, 1, 2])),
-                         text=str(BAD_WORDS[int(r.integers(0, len(BAD_WORDS)))]))
+                w.review(
+                    p,
+                    o,
+                    shop,
+                    o["created_at"] + float(r.uniform(1, 4)) * DAY,
+                    int(r.choice([1, 1, 2])),
+                    text=str(BAD_WORDS[int(r.integers(0, len(BAD_WORDS)))]),
+                )
             if r.random() < 0.6:
                 w.refund(p, o, o["created_at"] + float(r.uniform(1, 5)) * DAY, o["amount"], reason="quality")
             self.look(p, "bad_batch_buyer", shop)
@@ -424,7 +482,8 @@ class Wild:
     def flash_sale(self, n: int) -> None:
         w, r = self.w, self.rng
         shop, item = w.shops[int(r.integers(0, 8))], f"i{int(r.integers(10**8, 10**9))}"
-        day = int(r.integers(2, DAYS - 3))
+        busy = {int(c["released_at"] // DAY) for c in w.campaigns}  # no campaign to explain it away
+        day = int(r.choice([d for d in range(2, DAYS - 3) if d not in busy]))
         start = day * DAY + 20 * HOUR
         unit = price(r, 99, 0.2)
         for p in self.take(n):
@@ -455,10 +514,16 @@ def plant(w: World, seed: int, truth: dict, honest: list[Person]) -> dict:
     organic_engagement(w, honest, cat, float(r.uniform(0.2, 0.5)))
     params: dict = {}
     params["scripted_timing"] = x.human_bots("W-bot", int(r.integers(10, 25)))
-    params["vote_inflation"] = {f"W-drip{k + 1}": x.drip_votes(f"W-drip{k + 1}", cat) for k in range(int(r.integers(1, 4)))}
-    params["extortion_ring"] = {f"W-ext{k + 1}": x.scattered_extortion(f"W-ext{k + 1}") for k in range(int(r.integers(1, 3)))}
+    params["vote_inflation"] = {
+        f"W-drip{k + 1}": x.drip_votes(f"W-drip{k + 1}", cat) for k in range(int(r.integers(1, 4)))
+    }
+    params["extortion_ring"] = {
+        f"W-ext{k + 1}": x.scattered_extortion(f"W-ext{k + 1}") for k in range(int(r.integers(1, 3)))
+    }
     params["brushing_ring"] = {f"W-own{k + 1}": x.own_brushing(f"W-own{k + 1}") for k in range(int(r.integers(2, 5)))}
-    params["serial_refunder"] = {f"W-ref{k + 1}": x.spread_refunders(f"W-ref{k + 1}") for k in range(int(r.integers(3, 7)))}
+    params["serial_refunder"] = {
+        f"W-ref{k + 1}": x.spread_refunders(f"W-ref{k + 1}") for k in range(int(r.integers(3, 7)))
+    }
     params["coupon_hoarding"] = {f"W-rig{k + 1}": x.coupon_rig(f"W-rig{k + 1}") for k in range(int(r.integers(1, 4)))}
     x.group_vote("school_class_vote", cat, int(r.integers(30, 46)))
     x.group_vote("office_vote", cat, int(r.integers(15, 40)))
@@ -469,4 +534,35 @@ def plant(w: World, seed: int, truth: dict, honest: list[Person]) -> dict:
     for g in range(2):
         x.courier_phone(g, int(r.integers(12, 26)))
     x.flash_sale(int(r.integers(300, 600)))
+    params["releases"] = release_truth(w, truth)
     return params
+
+
+def release_truth(w: World, truth: dict) -> dict:
+    """The rigs claim at release too: a release whose first ten minutes' claimers are mostly
+    rig phones is abusive (kind ``abusive``, cause ``rig_release``), one between 30% and 60%
+    can't be called either way and loses its truth row (as tests/heldout/hard.py does)."""
+    rigs = {r["account_id"]: r["cluster"] for r in truth["accounts"] if r["cluster"].startswith("W-rig")}
+    shares = {}
+    for camp in w.campaigns:
+        rel, cid = camp["released_at"], camp["campaign_id"]
+        first = {
+            e["account_id"]
+            for e in w.rows["coupon_events"]
+            if e["campaign_id"] == cid and e["action"] == "claim" and rel <= e["ts"] < rel + 600
+        }
+        share = sum(a in rigs for a in first) / len(first) if first else 0.0
+        shares[cid] = round(share, 3)
+        scope = f"coupon_claims:{cid}"
+        rows = [s for s in truth["spikes"] if s["scope"] == scope]
+        if 0.3 <= share < 0.6:
+            truth["spikes"] = [s for s in truth["spikes"] if s["scope"] != scope]
+        elif share >= 0.6:
+            clusters = sorted({rigs[a] for a in first if a in rigs})
+            if rows:
+                for s in rows:
+                    s.update(kind="abusive", cause="rig_release", cluster=";".join(clusters))
+            else:
+                row = _spike(scope, rel, rel + 600, "abusive", "rig_release", ";".join(clusters))
+                truth["spikes"].append({**row, "campaign_id": cid})
+    return shares
