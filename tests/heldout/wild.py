@@ -539,10 +539,10 @@ def plant(w: World, seed: int, truth: dict, honest: list[Person]) -> dict:
 
 
 def release_truth(w: World, truth: dict) -> dict:
-    """The rigs claim at release too: a release whose first ten minutes' claimers are mostly
-    rig phones is abusive (kind ``abusive``, cause ``rig_release``), one between 30% and 60%
+    """The rigs (and any other planted batch) claim at release too: a release whose first ten
+    minutes' claimers are mostly planted coupon_hoarding accounts is abusive (kind ``abusive``, cause ``rig_release``), one between 30% and 60%
     can't be called either way and loses its truth row (as tests/heldout/hard.py does)."""
-    rigs = {r["account_id"]: r["cluster"] for r in truth["accounts"] if r["cluster"].startswith("W-rig")}
+    rigs = {r["account_id"]: r["cluster"] for r in truth["accounts"] if r["pattern"] == "coupon_hoarding"}
     shares = {}
     for camp in w.campaigns:
         rel, cid = camp["released_at"], camp["campaign_id"]
