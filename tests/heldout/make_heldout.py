@@ -22,6 +22,13 @@ platform zone without daylight saving (e.g. Asia/Kolkata, +05:30); run the pipel
     abuse nightly --landing /tmp/h2/landing --db /tmp/h2/abuse.duckdb --tz Asia/Kolkata
     abuse evaluate --db /tmp/h2/abuse.duckdb --truth /tmp/h2
     python tests/heldout/score_incidents.py /tmp/h2/abuse.duckdb /tmp/h2
+
+``--wild`` (tests/heldout/wild.py, drawn after everything else from its own stream) adds crews that
+copy human life (sleeping scripts on many devices, dripped votes, scattered extortion over
+hundreds of small shops, a shop's own staff brushing, "not received" refund crews, group-control
+coupon rigs) and their hard honest look-alikes; ``--messy`` (tests/heldout/messy.py) writes the
+deliveries as real exports look and plants rows that must be quarantined
+(truth/expected_quarantine.csv). Score both with ``python tests/heldout/score_wild.py DB DIR``.
 """
 
 from __future__ import annotations
