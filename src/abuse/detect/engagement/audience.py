@@ -19,7 +19,6 @@ residential proxies has no shared block).
 from __future__ import annotations
 
 import itertools
-import math
 from typing import cast
 
 import networkx as nx
@@ -38,7 +37,7 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
     [crew, target_id, action])."""
     empty_m = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
     empty_t = pl.DataFrame(schema={"crew": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8})
-    level = -math.log10(alpha)
+    level = stats.required_surprise(alpha)
     n_acc = max(len(accounts), 1)
     p_thin = min(max(float(cast(float, (accounts["other_events"] == 0).mean()) or 0.0), 1e-3), 0.999)
     aud = con.sql(read_sql("features/engagement_audience.sql")).pl()

@@ -46,9 +46,8 @@ def coboosted_pairs(con, alpha: float, n_accounts: int) -> pl.DataFrame:
     mu = bt["block_accounts"].to_numpy() * bt["target_accounts"].to_numpy() / max(n_accounts, 1)
     s = stats.surprise_poisson(bt["accounts"].to_numpy(), mu)
     tests = float(bt["block_accounts"].sum())  # every (account's block, target) it could share
-    level = -math.log10(alpha)
     bt = bt.with_columns(pl.Series("expected", mu), pl.Series("surprise", s))
-    return bt.filter(pl.col("surprise") - math.log10(max(tests, 1.0)) >= level).with_columns(
+    return bt.filter(pl.col("surprise") >= stats.required_surprise(alpha, tests)).with_columns(
         (pl.col("surprise") - math.log10(max(tests, 1.0))).alias("corrected")
     )
 
@@ -91,7 +90,7 @@ def judge_crews(
     members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.DataFrame, alpha: float, min_purity: float = 0.5
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(crews with their tells and verdict, members of the crews that pass)."""
-    level = -math.log10(alpha)
+    level = stats.required_surprise(alpha)
     acc = accounts.select("account_id", "events", "other_events", "after_purchase")
     p_thin, p_purchase, total_events = _base_rates(acc)
     per = (

@@ -15,8 +15,6 @@ No account pairs are formed: accounts meet only through the buckets they share.
 
 from __future__ import annotations
 
-import math
-
 import networkx as nx
 import numpy as np
 import polars as pl
@@ -39,8 +37,7 @@ def significant_buckets(
     s = stats.surprise_poisson(b["accounts"].to_numpy(), mu)
     b = b.with_columns(pl.Series("expected", mu), pl.Series("surprise", s))
     m = len(b)
-    level = -math.log10(alpha)
-    sig = b.filter((pl.col("accounts") >= min_accounts) & (pl.col("surprise") - math.log10(m) >= level))
+    sig = b.filter((pl.col("accounts") >= min_accounts) & (pl.col("surprise") >= stats.required_surprise(alpha, m)))
     return sig, m
 
 
@@ -62,10 +59,9 @@ def lockstep_accounts(members: pl.DataFrame, accounts: pl.DataFrame, alpha: floa
     p0 = min(max(float(k["sync_moments"].sum()) / max(total_moments, 1.0), 1e-6), 0.5)
     j = k.join(accounts.select("account_id", "moments"), on="account_id", how="left")
     s = stats.surprise_binom(j["sync_moments"].to_numpy(), j["moments"].to_numpy(), p0)
-    level = -math.log10(alpha)
-    tests = max(len(accounts), 1)
+    need = stats.required_surprise(alpha, len(accounts))
     return j.with_columns(pl.Series("sync_surprise", s)).with_columns(
-        (pl.col("sync_surprise") - math.log10(tests) >= level).alias("sync_ok"),
+        (pl.col("sync_surprise") >= need).alias("sync_ok"),
         pl.lit(p0).alias("sync_base_rate"),
     )
 
@@ -82,7 +78,7 @@ def judge_components(
     ok = sync_accounts.filter(pl.col("sync_ok")) if not sync_accounts.is_empty() else sync_accounts
     if ok.is_empty():
         return set(), []
-    level = -math.log10(alpha)
+    level = stats.required_surprise(alpha)
     n_all = max(len(accounts), 1)
     thin = accounts["other_events"].to_numpy() == 0
     p_thin = min(max(float(thin.mean()), 1e-3), 0.999)
