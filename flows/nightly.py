@@ -97,7 +97,9 @@ def detect_stage(run: pipeline.Run) -> dict[str, int]:
     requires are done. On Prefect's thread pool a task takes a cursor of the run's connection;
     on Dask (workers may be other processes or machines) the run releases its connection and
     each task opens the working database read-only."""
-    remote = type(FlowRunContext.get().task_runner).__name__ == "DaskTaskRunner"
+    ctx = FlowRunContext.get()
+    assert ctx is not None, "detect_stage runs inside a flow"
+    remote = type(ctx.task_runner).__name__ == "DaskTaskRunner"
     results = engine.detect_with(run, lambda job, upstream: detector_task.submit(job, upstream), remote)
     return {name: len(r.findings) for name, r in results.items()}
 
@@ -165,7 +167,9 @@ def nightly_flow(
         threads: Threads for DuckDB and polars (default: all cores).
         settings_file: Settings file to read (default: abuse.toml in the worker's directory).
     """
-    flow_run = get_run_context().flow_run
+    ctx = get_run_context()
+    assert isinstance(ctx, FlowRunContext) and ctx.flow_run is not None, "a flow run's context"
+    flow_run = ctx.flow_run
     deployment = f"{nightly_flow.name}/{prefect_runtime_deployment.name}" if flow_run.deployment_id else None
     settings = settings_for(
         settings_file,

@@ -290,7 +290,7 @@ def _lockstep(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
     lo = c.window_start + int(rng.integers(0, 10)) * DAY
     starts = np.sort(c.human_times(rng, n_bursts, lo=lo))
     which = np.concatenate([np.arange(len(targets)), rng.integers(0, len(targets), n_bursts)])[:n_bursts]
-    followed: set[int] = set()
+    followed: set[tuple[int, int]] = set()
     for t0, j in zip(starts.tolist(), which.tolist()):
         go = np.flatnonzero(rng.random(len(members)) < rng.uniform(0.6, 0.95))
         if acts[j] == ACT["follow"]:  # a follow counts once per account
@@ -329,14 +329,14 @@ def _slow_drip(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
         rows_a.append(a)
         rows_t.append(c.human_times(rng, len(a), lo=d0, hi=d0 + span * DAY))
         rows_j.append(np.full(len(a), j))
-    a, t, j = np.concatenate(rows_a), np.concatenate(rows_t), np.concatenate(rows_j)
+    a, t, which = np.concatenate(rows_a), np.concatenate(rows_t), np.concatenate(rows_j)
     _events(
         w,
         rng,
         members[a],
         t,
-        acts[j],
-        targets[j],
+        acts[which],
+        targets[which],
         device=phone_of[a],
         ip=host_of[a],
         dur=np.round(rng.uniform(1.0, 8.0, len(a)), 3),

@@ -38,7 +38,7 @@ class Decompressed(io.RawIOBase):
     def __init__(self, path: Path, gz: bool) -> None:
         self._f = path.open("rb")
         self._gz = gz
-        self._d = zlib.decompressobj(31) if gz else None
+        self._d = zlib.decompressobj(31)  # used only when gz
         self._pending = b""
         self._done = False
         self.damage: str | None = None
