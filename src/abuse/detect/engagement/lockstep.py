@@ -15,6 +15,8 @@ No account pairs are formed: accounts meet only through the buckets they share.
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 import numpy as np
 import polars as pl
@@ -98,18 +100,7 @@ def judge_components(
         mem = acc.filter(pl.col("account_id").is_in(members))
         k_thin = int((mem["other_events"].to_numpy() == 0).sum())
         k_buy = int((mem["after_purchase"].to_numpy() * 2 >= np.maximum(mem["events"].to_numpy(), 1)).sum())
-        per_block = (
-            sm.filter(pl.col("account_id").is_in(members) & pl.col("block").is_not_null())
-            .group_by("block")
-            .agg(pl.col("account_id").n_unique().alias("k"))
-        )
-        s_block, top_block = 0.0, None
-        if not per_block.is_empty():
-            k = per_block["k"].to_numpy()
-            p = np.array([bsize.get(b, 1) / n_all for b in per_block["block"].to_list()])
-            s = stats.corrected(stats.surprise_binom(k, n, np.minimum(p, 0.999)), len(per_block))
-            i = int(np.argmax(s))
-            s_block, top_block = float(s[i]), (per_block["block"][i], int(k[i]))
+        s_block, top_block = _block_crowding(sm, members, bsize, n_all)
         s_thin = float(stats.surprise_binom(k_thin, n, p_thin))
         s_buy = float(stats.surprise_binom(k_buy, n, p_buy))
         combined = fisher([s_block, s_thin, s_buy])
@@ -130,3 +121,23 @@ def judge_components(
         if corr >= level:
             keep.update(members)
     return keep, evidence
+
+
+def _block_crowding(
+    sm: pl.DataFrame, members: list[str], bsize: dict, n_all: int
+) -> tuple[float, tuple[Any, int] | None]:
+    """How far a component's members crowd into one network block beyond that block's share
+    of all engaging accounts: (the best block's binomial surprise corrected over the blocks the
+    members use, (that block, its members)), (0, None) when no member has a block."""
+    per_block = (
+        sm.filter(pl.col("account_id").is_in(members) & pl.col("block").is_not_null())
+        .group_by("block")
+        .agg(pl.col("account_id").n_unique().alias("k"))
+    )
+    if per_block.is_empty():
+        return 0.0, None
+    k = per_block["k"].to_numpy()
+    p = np.array([bsize.get(b, 1) / n_all for b in per_block["block"].to_list()])
+    s = stats.corrected(stats.surprise_binom(k, len(members), np.minimum(p, 0.999)), len(per_block))
+    i = int(np.argmax(s))
+    return float(s[i]), (per_block["block"][i], int(k[i]))
