@@ -155,7 +155,15 @@ def _extract(w: World, camp, acc, coupon, t_claim, device, blocks, drops, shops,
     is_loop &= t_res + DAY < end
     if not is_loop.any():
         return
-    sel = is_loop
+    _return_and_reuse(w, camp, acc, coupon, order, amount, shop, t_rf, t_res, device, ip, is_loop, blocks, drops, shops)
+
+
+def _return_and_reuse(
+    w: World, camp, acc, coupon, order, amount, shop, t_rf, t_res, device, ip, sel, blocks, drops, shops
+) -> None:
+    """The loop: the order refunded and the coupon returned, then the same coupon again on a
+    tiny order far below the threshold (`sel`: the orders that loop)."""
+    rng = w.rng
     m = int(sel.sum())
     reason = w.texts.codes([texts.REFUND_REASONS[i] for i in rng.integers(0, 8, m)])
     refunds(

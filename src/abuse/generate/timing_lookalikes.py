@@ -47,9 +47,15 @@ def _accounts(w: World, rng, n: int, device=None, ip=None) -> np.ndarray:
 def timing_lookalikes(w: World) -> None:
     rng, c = np.random.default_rng([w.seed, 1102]), w.clock
     days = np.arange(c.start, c.end - DAY, DAY, dtype=np.int64)  # local midnights
-    drawn = {}
+    drawn: dict[str, int] = {}
+    _night_shift(w, rng, days, drawn)
+    _heartbeat_apps(w, rng, days, drawn)
+    _internet_cafes(w, rng, days, drawn)
+    w.params["timing_lookalikes"] = drawn
 
-    # night shift: heavy, human, awake at night
+
+def _night_shift(w: World, rng: np.random.Generator, days: np.ndarray, drawn: dict) -> None:
+    """Night shift: heavy, human, awake at night."""
     n = max(5, int(round(rng.uniform(10, 25) * w.scale**0.7)))
     acc = _accounts(w, rng, n)
     for a in acc.tolist():
@@ -72,7 +78,9 @@ def timing_lookalikes(w: World) -> None:
     w.lookalike(acc, "night_shift", "night_shift")
     drawn["night_shift"] = n
 
-    # heartbeat-like apps: an event every few minutes while open, in a person's evening
+
+def _heartbeat_apps(w: World, rng: np.random.Generator, days: np.ndarray, drawn: dict) -> None:
+    """Heartbeat-like apps: an event every few minutes while open, in a person's evening."""
     n = max(5, int(round(rng.uniform(10, 25) * w.scale**0.7)))
     acc = _accounts(w, rng, n)
     for a in acc.tolist():
@@ -98,7 +106,9 @@ def timing_lookalikes(w: World) -> None:
     w.lookalike(acc, "heartbeat_app", "heartbeat_app")
     drawn["heartbeat_app"] = n
 
-    # internet cafes: one IP, a few devices, paid hourly slots from 09:00 to 01:00
+
+def _internet_cafes(w: World, rng: np.random.Generator, days: np.ndarray, drawn: dict) -> None:
+    """Internet cafes: one IP, a few devices, paid hourly slots from 09:00 to 01:00."""
     for k in range(int(rng.integers(1, 3))):
         n = max(8, int(round(rng.uniform(30, 80) * w.scale**0.7)))
         pcs = w.new_devices(int(rng.integers(3, 9)))
@@ -126,4 +136,3 @@ def timing_lookalikes(w: World) -> None:
             )
         w.lookalike(acc, "internet_cafe", f"internet_cafe_{k + 1:02d}")
         drawn[f"internet_cafe_{k + 1:02d}"] = n
-    w.params["timing_lookalikes"] = drawn
