@@ -216,7 +216,7 @@ def _client_targets(rng, tg: _Targets, k: int) -> np.ndarray:
 
 
 def _farm(w: World, rng, cluster: str, kind: str, people, tg: _Targets):
-    c, adv = w.clock, w.adversarial
+    adv = w.adversarial
     s = max(w.scale, 0.05) ** 0.5
     lo, hi = {"lockstep": (100, 201), "slow_drip": (30, 121), "mixed": (40, 151), "recharge": (20, 81)}[kind]
     size = max(12, int(rng.integers(lo, hi) * s))
@@ -263,23 +263,29 @@ def _farm(w: World, rng, cluster: str, kind: str, people, tg: _Targets):
         acts = np.full(n_targets, ACT["vote"])
     else:
         info.update(_slow_drip(w, rng, members, phone_of, host_of, targets, acts, adv))
-    if adv:  # cover: likes and views on popular targets, as real users would
-        k = int(len(members) * rng.uniform(1, 4))
-        who = rng.integers(0, len(members), k)
-        _events(
-            w,
-            rng,
-            members[who],
-            c.human_times(rng, k, lo=c.window_start),
-            rng.choice([ACT["like"], ACT["view"]], k),
-            tg.pick(rng, k),
-            device=phone_of[who],
-            ip=host_of[who],
-        )
+    if adv:
+        _cover(w, rng, members, phone_of, host_of, tg)
     names = {v: k for k, v in ACT.items()}
     for t, a in zip(targets.tolist(), acts.tolist()):
         w.inflated_targets.append((cluster, int(t), names[int(a)]))
     return info, bought
+
+
+def _cover(w: World, rng, members: np.ndarray, phone_of: np.ndarray, host_of: np.ndarray, tg: _Targets) -> None:
+    """Cover: likes and views on popular targets, as real users would."""
+    c = w.clock
+    k = int(len(members) * rng.uniform(1, 4))
+    who = rng.integers(0, len(members), k)
+    _events(
+        w,
+        rng,
+        members[who],
+        c.human_times(rng, k, lo=c.window_start),
+        rng.choice([ACT["like"], ACT["view"]], k),
+        tg.pick(rng, k),
+        device=phone_of[who],
+        ip=host_of[who],
+    )
 
 
 def _lockstep(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
