@@ -355,9 +355,7 @@ def test_steady_durations_flag_a_script_that_sleeps_like_a_person_and_spare_peop
         ]
     rows.append(("one", "activity:login", 300, 100.0, 0.004))  # one steady kind alone
     rows.append(("one", "activity:like", 300, 1.0, 0.6))
-    df = pl.DataFrame(
-        rows, schema=["account_id", "stream", "n_durations", "median_duration", "spread"], orient="row"
-    )
+    df = pl.DataFrame(rows, schema=["account_id", "stream", "n_durations", "median_duration", "spread"], orient="row")
     out = steady.steady_streams(df, quantile=0.05, min_spread=0.05, need=2.0)
     two = set(out.filter(pl.col("steady_streams") >= 2)["account_id"])
     assert two == {"s0", "s1", "s2"}
