@@ -61,6 +61,13 @@ def corrected(surprise, tests: int | float) -> np.ndarray:
     return np.maximum(np.asarray(surprise, dtype=float) - math.log10(max(float(tests), 1.0)), 0.0)
 
 
+def required_surprise(alpha: float, tests: int | float = 1) -> float:
+    """The surprise one of ``tests`` tests must reach to be significant at family-wise level
+    ``alpha`` (Bonferroni): ``-log10 alpha + log10 tests``. ``corrected(s, tests) >=
+    required_surprise(alpha)`` and ``s >= required_surprise(alpha, tests)`` say the same."""
+    return -math.log10(alpha) + math.log10(max(float(tests), 1.0))
+
+
 def least_significant_poisson(mu: float, surprise: float) -> int:
     """The smallest count ``k`` whose Poisson(mu) surprise reaches ``surprise``."""
     level = 10.0**-surprise
@@ -70,6 +77,26 @@ def least_significant_poisson(mu: float, surprise: float) -> int:
     while k > 1 and _st.poisson.sf(k - 2, mu) <= level:
         k -= 1
     return max(k, 1)
+
+
+def step_up(surprise, fdr: float, tests: int | float | None = None) -> np.ndarray:
+    """Benjamini-Hochberg at false-discovery rate ``fdr``, in surprises: a boolean mask of the
+    ``k`` most surprising, for the largest ``k`` whose ``k``-th surprise reaches
+    ``-log10(fdr * k / m)``. ``m`` is ``tests`` (every candidate that could have been
+    discovered, even those not scored) or the number of surprises. With one discovery this is
+    the Bonferroni bar; many discoveries each short of that bar alone pass when their number
+    is itself beyond chance."""
+    s = np.asarray(surprise, dtype=float)
+    m = max(float(tests if tests is not None else len(s)), float(len(s)), 1.0)
+    keep = np.zeros(len(s), bool)
+    if not len(s):
+        return keep
+    order = np.argsort(-s, kind="stable")
+    bar = -np.log10(fdr * np.arange(1, len(s) + 1) / m)
+    ok = np.nonzero(s[order] >= bar)[0]
+    if len(ok):
+        keep[order[: int(ok.max()) + 1]] = True
+    return keep
 
 
 HALF = 6.0  # the corrected surprise that scores 0.5: one in a million after correction

@@ -71,6 +71,14 @@ class EngagementDetector(DetectorBase):
             "internet cafe (unrelated people viewing popular shops from one IP) passed as a farm",
         )
         min_farm_accounts: int = Field(3, ge=2, description="smallest farm reported")
+        member_fdr: float = Field(
+            0.05,
+            gt=0,
+            lt=1,
+            description="false-discovery rate of the accounts off a crew's blocks recruited for "
+            "working two or more of its targets (bought real accounts; Benjamini-Hochberg over "
+            "every engaging account)",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = cast(EngagementDetector.Params, ctx.params)
@@ -102,35 +110,10 @@ class EngagementDetector(DetectorBase):
         accounts = con.sql("SELECT * FROM engagement_accounts ORDER BY account_id").pl()
         if accounts.is_empty():
             return DetectorResult()
-        sig, bucket_tests = lockstep.significant_buckets(con, p.bucket_s, p.neighbour_s, p.alpha, p.min_bucket_accounts)
-        con.register("_sig", sig.select("target_id", "action", "bucket").to_arrow())
-        con.execute("CREATE OR REPLACE TEMP TABLE engagement_lockstep AS SELECT * FROM _sig")
-        con.unregister("_sig")
-        sync_members = con.sql(read_sql("features/engagement_sync_members.sql")).pl()
-        sync_accounts = lockstep.lockstep_accounts(sync_members, accounts, p.alpha)
-        blocks = con.sql(read_sql("features/engagement_blocks.sql")).pl()
-        rigs, _ = lockstep.judge_components(sync_members, sync_accounts, accounts, blocks, p.alpha)
-        if not sync_accounts.is_empty():  # lockstep alone is what a live audience does too
-            sync_accounts = sync_accounts.with_columns(pl.col("sync_ok") & pl.col("account_id").is_in(list(rigs)))
-        pairs_sig = crews.coboosted_pairs(con, p.alpha, len(accounts))
-        cand = (
-            crews.crew_candidates(pairs_sig)
-            if not pairs_sig.is_empty()
-            else pl.DataFrame(schema={"crew": pl.Int64, "block": pl.Utf8, "target_id": pl.Utf8, "action": pl.Utf8})
-        )
-        con.register("_cp", cand.to_arrow())
-        con.execute("CREATE OR REPLACE TEMP TABLE engagement_crew_pairs AS SELECT * FROM _cp")
-        con.unregister("_cp")
-        crew_members_all = con.sql(read_sql("features/engagement_crew_members.sql")).pl()
-        pairs_c = pairs_sig.join(cand, on=["block", "target_id", "action"]) if not cand.is_empty() else pairs_sig
-        if crew_members_all.is_empty():
-            crew_df, crew_kept = (
-                pl.DataFrame(schema={"crew": pl.Int64}),
-                pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8}),
-            )
-        else:
-            crew_df, crew_kept = crews.judge_crews(crew_members_all, pairs_c, accounts, p.alpha)
-        aud_crews, aud_members, aud_targets = audience.audience_crews(con, accounts, p.alpha)
+        sig, bucket_tests, sync_members, sync_accounts = _lockstep(con, p, accounts)
+        crew_df, crew_kept, pairs_c = _block_crews(con, p, accounts)
+        crew_kept = _with_bought_members(con, crew_df, pairs_c, crew_kept, accounts, p.member_fdr)
+        aud_crews, aud_members, aud_targets = audience.audience_crews(con, accounts, p.alpha, p.member_fdr)
         crew_kept = pl.concat([crew_kept, aud_members], how="diagonal_relaxed")
         found = farms.build_farms(sync_members, sync_accounts, crew_kept, p.min_farm_accounts)
         pairs = con.sql(read_sql("features/engagement_pairs.sql")).pl()
@@ -158,3 +141,65 @@ class EngagementDetector(DetectorBase):
             bucket_tests,
         )
         return DetectorResult(findings=findings, clusters=clusters)
+
+
+def _keep(con, name: str, frame: pl.DataFrame) -> None:
+    """`frame` as the temporary table `name` the next feature SQL reads."""
+    con.register("_frame", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _frame")
+    con.unregister("_frame")
+
+
+def _lockstep(con, p, accounts: pl.DataFrame) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
+    """(significant buckets, buckets tested, their members, lockstep accounts whose
+    component also looks like a rig: sync_ok)."""
+    sig, bucket_tests = lockstep.significant_buckets(con, p.bucket_s, p.neighbour_s, p.alpha, p.min_bucket_accounts)
+    _keep(con, "engagement_lockstep", sig.select("target_id", "action", "bucket"))
+    sync_members = con.sql(read_sql("features/engagement_sync_members.sql")).pl()
+    sync_accounts = lockstep.lockstep_accounts(sync_members, accounts, p.alpha)
+    blocks = con.sql(read_sql("features/engagement_blocks.sql")).pl()
+    rigs, _ = lockstep.judge_components(sync_members, sync_accounts, accounts, blocks, p.alpha)
+    if not sync_accounts.is_empty():  # lockstep alone is what a live audience does too
+        sync_accounts = sync_accounts.with_columns(pl.col("sync_ok") & pl.col("account_id").is_in(list(rigs)))
+    return sig, bucket_tests, sync_members, sync_accounts
+
+
+def _block_crews(con, p, accounts: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(crews of network blocks co-boosting targets with their verdict, the members of those
+    that pass, the co-boosted pairs with their crew)."""
+    pairs_sig = crews.coboosted_pairs(con, p.alpha, len(accounts))
+    cand = (
+        crews.crew_candidates(pairs_sig)
+        if not pairs_sig.is_empty()
+        else pl.DataFrame(schema={"crew": pl.Int64, "block": pl.Utf8, "target_id": pl.Utf8, "action": pl.Utf8})
+    )
+    _keep(con, "engagement_crew_pairs", cand)
+    crew_members_all = con.sql(read_sql("features/engagement_crew_members.sql")).pl()
+    pairs_c = pairs_sig.join(cand, on=["block", "target_id", "action"]) if not cand.is_empty() else pairs_sig
+    if crew_members_all.is_empty():
+        return (
+            pl.DataFrame(schema={"crew": pl.Int64}),
+            pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8}),
+            pairs_c,
+        )
+    crew_df, crew_kept = crews.judge_crews(crew_members_all, pairs_c, accounts, p.alpha)
+    return crew_df, crew_kept, pairs_c
+
+
+def _with_bought_members(
+    con, crew_df: pl.DataFrame, pairs_c: pl.DataFrame, crew_kept: pl.DataFrame, accounts: pl.DataFrame, fdr: float
+) -> pl.DataFrame:
+    """The block crews that passed gain the accounts off their blocks that worked two or more of
+    their targets beyond chance (bought real accounts, ``audience.bought_members``)."""
+    if "is_crew" not in crew_df.columns or "crew" not in pairs_c.columns:
+        return crew_kept
+    passed = crew_df.filter(pl.col("is_crew"))["crew"]
+    targets = pairs_c.filter(pl.col("crew").is_in(passed.implode())).select("crew", "target_id", "action").unique()
+    if targets.is_empty():
+        return crew_kept
+    extra = audience.bought_members(con, targets, accounts, fdr)
+    if extra.is_empty():
+        return crew_kept
+    return pl.concat([crew_kept, extra], how="diagonal_relaxed").unique(
+        ["crew", "account_id"], keep="first", maintain_order=True
+    )

@@ -19,7 +19,6 @@ residential proxies has no shared block).
 from __future__ import annotations
 
 import itertools
-import math
 from typing import cast
 
 import networkx as nx
@@ -33,20 +32,17 @@ CREW_OFFSET = 1_000_000  # crew ids apart from the block crews' (farms.AUDIENCE_
 TOP_TARGETS = 5
 
 
-def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict], pl.DataFrame, pl.DataFrame]:
+def audience_crews(
+    con, accounts: pl.DataFrame, alpha: float, fdr: float
+) -> tuple[list[dict], pl.DataFrame, pl.DataFrame]:
     """(crew evidence dicts, members [crew, account_id, member_surprise], crew targets
     [crew, target_id, action])."""
     empty_m = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
     empty_t = pl.DataFrame(schema={"crew": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8})
-    level = -math.log10(alpha)
+    level = stats.required_surprise(alpha)
     n_acc = max(len(accounts), 1)
     p_thin = min(max(float(cast(float, (accounts["other_events"] == 0).mean()) or 0.0), 1e-3), 0.999)
-    aud = con.sql(read_sql("features/engagement_audience.sql")).pl()
-    if aud.is_empty():
-        return [], empty_m, empty_t
-    s = stats.surprise_binom(aud["thin"].to_numpy(), aud["accounts"].to_numpy(), p_thin)
-    aud = aud.with_columns(pl.Series("thin_surprise", stats.corrected(s, len(aud))))
-    heavy = aud.filter((pl.col("thin_surprise") >= level) & (pl.col("thin") >= 2))
+    aud, heavy = _thin_heavy_targets(con, p_thin, level)
     if heavy.is_empty():
         return [], empty_m, empty_t
     con.register("_heavy", heavy.select("target_id", "action").to_arrow())
@@ -61,14 +57,7 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
         if pair is None or corr < level:
             continue
         crew = CREW_OFFSET + i
-        hits: dict[str, int] = {}
-        for t in tnodes:
-            for a in by_t[t]:
-                hits[a] = hits.get(a, 0) + 1
-        # two of its targets, or only ever the co-boosted pair's (a throwaway with one target)
-        pair_acc = by_t[pair[0]] | by_t[pair[1]]
-        only = _only_on(edges, accounts, pair_acc)
-        mem = sorted(a for a, h in hits.items() if h >= 2 or a in only)
+        mem = _members(tnodes, by_t, pair, edges, accounts)
         if not mem:
             continue
         crews.append(
@@ -93,7 +82,7 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
     t = pl.DataFrame(targets, schema=empty_t.schema, orient="row") if targets else empty_t
     if crews:
         m = (
-            pl.concat([m, _bought_members(con, t, accounts, m, level)])
+            pl.concat([m, bought_members(con, t, accounts, fdr)])
             .unique(["crew", "account_id"], keep="first")
             .sort("crew", "account_id")
         )
@@ -101,6 +90,29 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
         for c in crews:
             c["accounts"] = int(sizes.filter(pl.col("crew") == c["crew"])["len"].sum())
     return crews, m, t
+
+
+def _members(tnodes, by_t: dict, pair: tuple, edges: pl.DataFrame, accounts: pl.DataFrame) -> list[str]:
+    """A candidate crew's members: accounts on two of its targets, or only ever on the
+    co-boosted pair's (a throwaway with one target)."""
+    hits: dict[str, int] = {}
+    for t in tnodes:
+        for a in by_t[t]:
+            hits[a] = hits.get(a, 0) + 1
+    only = _only_on(edges, accounts, by_t[pair[0]] | by_t[pair[1]])
+    return sorted(a for a, h in hits.items() if h >= 2 or a in only)
+
+
+def _thin_heavy_targets(con, p_thin: float, level: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every target's audience with the surprise of its thin accounts against the platform's
+    share `p_thin`, corrected over targets; the targets where that reaches `level`, with at
+    least two thin accounts)."""
+    aud = con.sql(read_sql("features/engagement_audience.sql")).pl()
+    if aud.is_empty():
+        return aud, aud
+    s = stats.surprise_binom(aud["thin"].to_numpy(), aud["accounts"].to_numpy(), p_thin)
+    aud = aud.with_columns(pl.Series("thin_surprise", stats.corrected(s, len(aud))))
+    return aud, aud.filter((pl.col("thin_surprise") >= level) & (pl.col("thin") >= 2))
 
 
 def _coboosted_components(edges: pl.DataFrame, aud: pl.DataFrame, n_acc: int) -> tuple[list[tuple], int]:
@@ -147,31 +159,51 @@ def _only_on(edges: pl.DataFrame, accounts: pl.DataFrame, pair_acc: set) -> set:
     )
 
 
-def _bought_members(
-    con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_members: pl.DataFrame, level: float
-) -> pl.DataFrame:
+def bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, fdr: float) -> pl.DataFrame:
     """Accounts with a life of their own (bought real accounts) that worked two or more of a
-    crew's targets, far more than those targets' share of all engagement predicts (binomial,
-    corrected over the accounts that touched the crew's targets)."""
+    crew's targets (``targets``: crew, target_id, action) beyond chance. Audience crews and block
+    crews both recruit them: a bought account votes from its owner's phone and network, so it
+    shares no block with the rig and does plenty besides.
+
+    Under the null an account's ``k`` engagement events land anywhere on the platform: each of
+    the crew's ``n`` targets is hit with ``pi = 1 - (1 - p)^k``, ``p`` the targets' mean share of
+    all engagement events (mean before the power: conservative). The surprise of hitting ``h`` of
+    them is a binomial tail; so is that of ``c`` of its ``k`` events landing on the crew's
+    targets (their share ``n p``: a drip crew votes again and again). The stronger of the two,
+    paying for both, is the account's surprise; per crew a Benjamini-Hochberg step-up at ``fdr`` over every
+    engaging account (each could have been a chance member) keeps the members. A heavy user of
+    popular targets is not surprising; a hundred accounts that each hit the same two obscure
+    targets are, together, though none is alone."""
+    empty = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
     con.register("_at", targets.to_arrow())
     con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _at")
     con.unregister("_at")
     try:
         touched = con.sql(read_sql("features/engagement_audience_members.sql")).pl()
+        per_target = con.sql(read_sql("features/engagement_crew_target_events.sql")).pl()
     finally:
         con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
     total = max(float(accounts["events"].sum()), 1.0)
-    touched = touched.join(accounts.select("account_id", "events"), on="account_id")
-    q = touched.group_by("crew").agg(
-        (pl.col("crew_events").sum() / total).clip(1e-9, 0.5).alias("q"), pl.len().alias("n")
+    share = per_target.group_by("crew").agg(
+        (pl.col("target_events").mean() / total).clip(1e-12, 0.5).alias("p"), pl.len().alias("n_targets")
     )
-    touched = touched.join(q, on="crew").filter(pl.col("crew_targets") >= 2)
+    touched = (
+        touched.filter(pl.col("crew_targets") >= 2)
+        .join(accounts.select("account_id", "events"), on="account_id")
+        .join(share, on="crew")
+        .sort("crew", "account_id")
+    )
     if touched.is_empty():
-        return thin_members.clear()
-    s = stats.surprise_binom(touched["crew_events"].to_numpy(), touched["events"].to_numpy(), touched["q"].to_numpy())
-    s = s - np.log10(np.maximum(touched["n"].to_numpy(), 1))
-    return (
-        touched.with_columns(pl.Series("member_surprise", s))
-        .filter(pl.col("member_surprise") >= level)
-        .select("crew", "account_id", "member_surprise")
-    )
+        return empty
+    k = touched["events"].to_numpy().astype(float)
+    pi = 1.0 - np.power(1.0 - touched["p"].to_numpy(), k)
+    s_targets = stats.surprise_binom(touched["crew_targets"].to_numpy(), touched["n_targets"].to_numpy(), pi)
+    q = np.minimum(touched["p"].to_numpy() * touched["n_targets"].to_numpy(), 0.5)
+    s_events = stats.surprise_binom(touched["crew_events"].to_numpy(), k, q)
+    s = stats.corrected(np.maximum(s_targets, s_events), 2)
+    touched = touched.with_columns(pl.Series("member_surprise", s))
+    kept = []
+    for (_crew,), part in touched.partition_by("crew", as_dict=True, maintain_order=True).items():
+        mask = stats.step_up(part["member_surprise"].to_numpy(), fdr, tests=len(accounts))
+        kept.append(part.filter(pl.Series(mask)).select("crew", "account_id", "member_surprise"))
+    return pl.concat(kept) if kept else empty
