@@ -207,73 +207,38 @@ def join_bits(
         return []
     H = float(edges.height)
     r_ext = float(edges.select(_extorting().mean()).item() or 0.0)
-    n_tried = len(tried)
-    idx = pl.DataFrame(
-        {"i": range(n_tried), "account_id": [a for a, *_ in tried]}, schema={"i": pl.Int64, "account_id": pl.Utf8}
-    )
-    vic = pl.DataFrame(
-        [(i, s) for i, (_, _, v, _) in enumerate(tried) for s in v],
-        schema={"i": pl.Int64, "shop_id": pl.Utf8},
-        orient="row",
-    )
-    crew = pl.DataFrame(
-        [(i, b) for i, (a, _, _, c) in enumerate(tried) for b in c if b != a],
-        schema={"i": pl.Int64, "member": pl.Utf8},
-        orient="row",
-    )
-    es = edges.select("account_id", "shop_id")
-    h = es.group_by("shop_id").len("h")
-    # the crew's (and the account's own) edges at each victim, taken out of its background
-    own = pl.concat([crew.rename({"member": "account_id"}), idx.select("i", "account_id")])
-    k = own.join(es, on="account_id").join(vic, on=["i", "shop_id"], how="semi").group_by("i", "shop_id").len("k")
-    # only where another member was: a ring's shops named after the account's own hits
-    # would make the account its own evidence
-    at = (
-        crew.rename({"member": "account_id"})
-        .join(es, on="account_id")
-        .join(vic, on=["i", "shop_id"], how="semi")
-        .select("i", "shop_id")
-        .unique()
-        .join(k, on=["i", "shop_id"])
-        .join(h, on="shop_id")
-    )
-    q = at.group_by("i").agg(q=((pl.col("h") - pl.col("k") + 1) / H).sum().clip(None, 0.999))
-    hit = (
-        idx.join(edges.filter(pl.col("n_orders_all") < customer_orders), on="account_id")
-        .join(at.select("i", "shop_id"), on=["i", "shop_id"], how="semi")
-        .group_by("i")
-        .agg(m=pl.len(), x=_extorting().sum())
-    )
-    deg = es.group_by("account_id").len("d")
-    # registration cohort with the crew's members, against the local registration density
+    h = dict(edges.group_by("shop_id").len("h").iter_rows())
+    hits = edges.filter(pl.col("n_orders_all") < customer_orders)
+    per = {a: (s, x) for a, s, x in hits.group_by("account_id").agg(pl.col("shop_id"), _extorting()).iter_rows()}
+    deg = dict(edges.group_by("account_id").len("d").iter_rows())
+    m, d, q, x, n, c, size, p_a = [], [], [], [], [], [], [], []
     window = cohort_days * 86400.0
-    regs = pl.DataFrame(
-        {"account_id": list(reg), "reg": list(reg.values())}, schema={"account_id": pl.Utf8, "reg": pl.Float64}
-    )
-    mine = idx.join(regs, on="account_id", how="left").with_columns(pl.col("reg").fill_null(float("nan")))
-    close = (
-        crew.join(regs.rename({"account_id": "member", "reg": "reg_b"}), on="member")
-        .join(mine.select("i", "reg"), on="i")
-        .group_by("i")
-        .agg(size=pl.len(), c=((pl.col("reg_b") - pl.col("reg")).abs() <= window).sum())
-    )
-    df = (
-        mine.join(q, on="i", how="left")
-        .join(hit, on="i", how="left")
-        .join(deg, on="account_id", how="left")
-        .join(close, on="i", how="left")
-        .fill_null(0)
-        .sort("i")
-    )
-    r = df["reg"].to_numpy().astype(float)
-    has = np.isfinite(r)
-    r0 = np.where(has, r, 0.0)
-    near = np.where(has, np.searchsorted(all_reg, r0 + window, "right") - np.searchsorted(all_reg, r0 - window), 0)
-    p_a = (near + 1.0) / (len(all_reg) + 1.0)
-    m = df["m"].to_numpy()
-    s_vic = stats.surprise_binom(m, df["d"].to_numpy(), np.clip(df["q"].to_numpy(), 1e-12, 0.999))
-    s_ext = stats.surprise_binom(df["x"].to_numpy(), m, max(r_ext, 1e-6))
-    s_coh = np.where(has, stats.surprise_binom(df["c"].to_numpy(), df["size"].to_numpy(), p_a), 0.0)
+    for a, _, vic, crew in tried:
+        own = edges.filter(pl.col("account_id").is_in(list(crew | {a})) & pl.col("shop_id").is_in(list(vic)))
+        k = dict(own.group_by("shop_id").len("k").iter_rows())
+        # only where another member was: a ring's shops named after the account's own hits
+        # would make the account its own evidence
+        vic = set(own.filter(pl.col("account_id") != a)["shop_id"])
+        q.append(min(sum((h.get(s, 0) - k.get(s, 0) + 1) / H for s in vic), 0.999))
+        shops, ext = per.get(a, ([], []))
+        on = [e for s, e in zip(shops, ext, strict=True) if s in vic]
+        m.append(len(on))
+        x.append(sum(on))
+        n.append(len(on))
+        d.append(deg.get(a, 0))
+        mine = reg.get(a)
+        others = [reg[b] for b in crew - {a} if b in reg]
+        c.append(0 if mine is None else sum(abs(t - mine) <= window for t in others))
+        size.append(len(others))
+        near = (
+            0
+            if mine is None
+            else np.searchsorted(all_reg, mine + window, "right") - np.searchsorted(all_reg, mine - window)
+        )
+        p_a.append((near + 1.0) / (len(all_reg) + 1.0))
+    s_vic = stats.surprise_binom(np.array(m), np.array(d), np.array(q))
+    s_ext = stats.surprise_binom(np.array(x), np.array(n), max(r_ext, 1e-6))
+    s_coh = stats.surprise_binom(np.array(c), np.array(size), np.array(p_a))
     # one hit on the crew's victims is no membership (as in the crew's own member test)
-    s_vic = np.where(m >= 2, s_vic, -np.inf)
-    return [float(v) for v in stats.corrected(s_vic + s_ext + s_coh, n_tried)]
+    s_vic = np.where(np.array(m) >= 2, s_vic, -np.inf)
+    return [float(v) for v in stats.corrected(s_vic + s_ext + s_coh, len(tried))]
