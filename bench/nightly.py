@@ -261,7 +261,7 @@ def measure_nightly(
                     "seconds": run.timings[f"detect:{name}"],
                     "peak_mb": peak.mb(),
                     "cpu_s": peak.cpu_s(),
-                    "note": f"{len(result.findings)} findings",
+                    "note": f"{len(result.findings)} findings; reads the {cls.reads}",
                 }
             )
         peak.reset()
