@@ -179,6 +179,9 @@ def measure_nightly(
     from abuse.detect.base import DetectContext, all_detectors, ordered, params_for
 
     all_detectors()  # imports every detector package (outside the stages' times)
+    import abuse.dossier.page  # noqa: F401  (and the dossier pages' scipy: with PYTHONDONTWRITEBYTECODE
+
+    # set, as on the development machine, every process compiles it from source, seconds of CPU)
     t_all = time.perf_counter()
     run = pipeline.start(settings, say=said.append)
     engine_limits = limits(run.con)
