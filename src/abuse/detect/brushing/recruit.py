@@ -81,13 +81,19 @@ def recruit(
     base_dup: float,
     window_s: float,
     max_texts: int = 100,
-) -> None:
-    """Adds members to ``crews`` in place (``members``, with their combined surprise).
+    look: int = 1,
+) -> int:
+    """Adds members to ``crews`` in place (``members``, with their combined surprise) and
+    returns how many joined.
 
-    ``orders``: the window's orders at the client shops (``brushing_client_orders.sql``)."""
+    ``orders``: the window's orders at the client shops (``brushing_client_orders.sql``).
+    ``look``: how many times this family's candidates have now been tested (the crew's items
+    and drops grow with each round of recruits, so an account is looked at again); the bar
+    rises by ``log10(look)``, Bonferroni over the looks at one account."""
     big_k = float(edges.height)
     n_accounts = max(edges["account_id"].n_unique(), 1)
     taken = {a for c in crews for a in c.members}
+    added = 0
     for crew in crews:
         mem = list(crew.members)
         is_mem = pl.col("account_id").is_in(mem)
@@ -219,9 +225,11 @@ def recruit(
             # alone, or with its ties to the crew (a shared address or device, copied praise)
             s = max(float(s_base), float(stats.combined(s_base, max(s_addr, s_dev), s_text))) - math.log10(2)
             found.append((r["account_id"], s))
-        for a, s in step_up(found, min_surprise):
+        for a, s in step_up(found, min_surprise + math.log10(look)):
             crew.members[a] = s
             taken.add(a)
+            added += 1
+    return added
 
 
 def step_up(tested: list[tuple[str, float]], level: float) -> list[tuple[str, float]]:
