@@ -290,3 +290,32 @@ def test_candidate_client_sets_keep_a_cut_chain_whole_and_do_not_depend_on_hashi
     comms, split = json.loads(outs.pop())
     assert len(comms) >= 2 and all(len(c) < 8 for c in comms)
     assert split == [["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4"]]
+
+
+def test_one_task_hires_for_one_push_day_flag_no_lookalike(tmp_path_factory):
+    """``generate --adversarial``: the first crew (then half the others) hires one-task
+    accounts for one push day at one client, mostly on the crew's hero items there, which few
+    of its regulars bought (the tactic that beat the detector on held-out h2). Recruitment in
+    rounds (the crew's items grow with its recruits) finds no fewer crew members than one
+    round, flags no look-alike and keeps precision; the hires' recall floor is the measured
+    value less a margin (2 of 6 on this seed): a regression floor, the tactic is not beaten."""
+    import csv
+
+    seed, tz = 4, "Asia/Kolkata"
+    con, ws, we, truth, tz = adversarial_data(tmp_path_factory, seed, tz)
+    out = tmp_path_factory.getbasetemp() / f"orders_adv{seed}"
+    rows = list(csv.DictReader((out / "truth" / "accounts.csv").open(encoding="utf-8")))
+    hired = {r["account_id"] for r in rows if r["pattern"] == "brushing_ring" and r["role"] == "hired"}
+    crew = {a for a, p in truth["accounts"].items() if p == "brushing_ring"}
+    assert hired and hired <= crew
+    det = BrushingDetector()
+    found = {}
+    for rounds in (1, 3):
+        res = det.detect(DetectContext(con, ws, we, tz, det.Params(max_recruit_rounds=rounds)))
+        found[rounds] = {f.account_id for f in res.findings}
+    p, _ = prf(found[3], crew)
+    assert p >= 0.95, p
+    assert len(found[3] & hired) >= 0.3 * len(hired), (len(found[3] & hired), len(hired))
+    assert len(found[3] & crew) >= len(found[1] & crew)
+    wrongly = {a: truth["lookalike"][a] for a in found[3] if a in truth["lookalike"]}
+    assert not wrongly, wrongly
