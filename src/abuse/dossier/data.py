@@ -147,7 +147,7 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) ->
     return con.execute(read_sql(f"reports/{name}.sql"), scalars).pl()
 
 
-def _set_lists(con: duckdb.DuckDBPyConnection, lists: dict[str, list[str]]) -> None:
+def _set_lists(con: duckdb.DuckDBPyConnection, lists: dict[str, list[Any] | tuple[Any, ...]]) -> None:
     """``getvariable('dossier_<name>')`` = the list, as VARCHAR[] (one Arrow row)."""
     import pyarrow as pa
 
