@@ -47,6 +47,12 @@ class BatchDetector(DetectorBase):
             "also the smallest batch reported.",
         )
         pad_min: int = Field(2, ge=0, description="Minutes either side of a burst in which its members are looked for.")
+        reach_min: int = Field(
+            240,
+            ge=0,
+            description="Minutes either side of a burst in which idle accounts join it on a device at least "
+            "min_shared of its idle members used (a slow wave rises before its burst stands out).",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = ctx.params
@@ -59,6 +65,7 @@ class BatchDetector(DetectorBase):
             ctx.window_start,
             ctx.window_end,
             p.pad_min,
+            p.reach_min,
         )
         batch = mb.manufactured(found, rate, bursts.height, p.min_shared, -math.log10(p.alpha))
         hoarding = ctx.upstream.get("hoarding") or DetectorResult()

@@ -74,15 +74,19 @@ def long_bursts(
             masks.setdefault(scope, []).append((max(i0, 0), min(i1, total)))
     refs: dict[str, np.ndarray] = {}
     walls: dict[str, np.ndarray] = {}
+    inside: dict[str, np.ndarray] = {}  # the minute scales' bursts: a wave grows across them
     for (scope,), part in by_scope.group_by(["scope"]):
         c = np.zeros(total)
         c[part["i"].to_numpy()] = part["n"].to_numpy()
         wall = np.zeros(total, dtype=bool)
         wall[:offset] = True  # a burst grows inside the window only
+        short = np.zeros(total, dtype=bool)
         for i0, i1 in masks.get(scope, []):
             c[i0:i1] = 0.0
             wall[i0:i1] = True
+            short[i0:i1] = True
         walls[scope] = wall
+        inside[scope] = short
         cum = np.concatenate([[0.0], np.cumsum(c)])
         for scale in SCALES:
             stride = max(scale // 6, 5)
@@ -124,10 +128,11 @@ def long_bursts(
                 continue
             # then grown while the minutes beside it stay above their baseline (a long wave's
             # extent), never into a burst already taken
-            a, b, extra = _grow(c, refs[scope], walls[scope], a, b, need)
+            a, b, extra = _grow(c, refs[scope], walls[scope] & ~inside[scope], inside[scope], a, b, need)
             lam_core = lam * (hi - lo) / scale
             taken.append((a, b))
             walls[scope][a:b] = True
+            inside[scope][a:b] = False
             # does it stand out even against its whole day's uplift (a sale day is busier)?
             day = min(a // DAY, len(uplift[scope]) - 1)
             raised = surprise_poisson(obs, lam * max(float(uplift[scope][day]), 1.0))
@@ -211,14 +216,18 @@ def _trim(c: np.ndarray, rate: float) -> tuple[int, int]:
     return int(at[hi - 1]), hi
 
 
-def _grow(c: np.ndarray, ref: np.ndarray, wall: np.ndarray, a: int, b: int, need: float) -> tuple[int, int, float]:
+def _grow(
+    c: np.ndarray, ref: np.ndarray, wall: np.ndarray, across: np.ndarray, a: int, b: int, need: float
+) -> tuple[int, int, float]:
     """[a, b) grown on each side by the stretch beside it that stands out most against the
     baseline ``ref`` (per minute; Kulldorff's likelihood ratio), where that stretch is significant
     (Poisson, corrected as one window of each scale): a wave elevated for hours is one burst over
     its whole extent, not its strongest piece. The reach of each side ends at a ``wall`` (before
     the window, a minute-scale burst, a burst taken before), at the longest scale, or once the
     excess has not grown for ``LULL`` minutes (the wave has ended). The baseline is the mean of the
-    same half hour on the earlier days (no spread added: the test guards against noise).
+    same half hour on the earlier days (no spread added: the test guards against noise). The
+    minutes of ``across`` (a burst of minutes the finer scales reported, its counts left out of
+    this scan) are crossed as neutral: a short burst inside a wave does not cut the wave in two.
     Returns the new bounds and the baseline count they added."""
     added = 0.0
     for side in (1, -1):
@@ -232,7 +241,9 @@ def _grow(c: np.ndarray, ref: np.ndarray, wall: np.ndarray, a: int, b: int, need
         idx = idx[: hit[0]] if len(hit) else idx
         if len(idx) == 0:
             continue
-        gain = np.cumsum(c[idx] - ref[idx])
+        seen = np.where(across[idx], 0.0, c[idx])  # crossed minutes count neither way
+        base = np.where(across[idx], 0.0, ref[idx])
+        gain = np.cumsum(seen - base)
         steps = np.arange(len(idx))
         best_at = np.maximum.accumulate(np.where(gain >= np.maximum.accumulate(gain), steps, 0))
         ended = np.flatnonzero(steps - best_at >= LULL)
@@ -241,7 +252,7 @@ def _grow(c: np.ndarray, ref: np.ndarray, wall: np.ndarray, a: int, b: int, need
             continue
         # the length where the extension is most surprising (Kulldorff's log likelihood ratio):
         # minutes at the baseline rate lower it, so the edge is not pushed out into noise
-        obs_k, lam_k = np.cumsum(c[idx[: len(reach)]]), np.cumsum(ref[idx[: len(reach)]])
+        obs_k, lam_k = np.cumsum(seen[: len(reach)]), np.cumsum(base[: len(reach)])
         with np.errstate(divide="ignore", invalid="ignore"):
             llr = np.where(obs_k > lam_k, obs_k * np.log(obs_k / lam_k) - (obs_k - lam_k), 0.0)
         k = int(np.argmax(llr)) + 1
