@@ -192,7 +192,10 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
     - either only when the crowd is on its own devices (at least ``DIVERSE`` distinct devices per
       account): a farm or a batch runs many accounts on few machines;
     - an activity spike most of whose events go to a target that first appeared in the log at
-      the spike is the crowd of a new post or entry (like a release).
+      the spike is the crowd of a new post or entry (like a release);
+    - an orders spike most of whose orders go to one shop, bought by established accounts (most
+      with an order before that day) on their own devices and to their own addresses, is that
+      shop's sale: a crew pushing orders shares machines and drop addresses or is freshly made.
 
     Needs the TEMP table ``spikes_events``."""
     if found.is_empty():
@@ -200,19 +203,23 @@ def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
     share = pl.col("n_flagged").fill_null(0) / pl.col("n_accounts").fill_null(0).clip(lower_bound=1)
     # one-off crowds only: a burst that recurs with a cadence is a schedule, not a new post or an ad
     open_rows = found.filter(pl.col("explained_by").is_null() & (share < 0.5) & (pl.col("occurrences") == 1))
-    open_rows = open_rows.filter(pl.col("scope").str.split(":").list.first().is_in(["registrations", "activity"]))
+    open_rows = open_rows.filter(
+        pl.col("scope").str.split(":").list.first().is_in(["registrations", "activity"]) | (pl.col("scope") == "orders")
+    )
     if open_rows.is_empty():
         return found
     con.register("spikes_organic_found", open_rows.select("scope", "window_start", "window_end").to_arrow())
     try:
         signups = con.sql(read_sql("features/spikes_signups.sql")).pl()
         targets = con.sql(read_sql("features/spikes_new_targets.sql")).pl()
+        shops = con.sql(read_sql("features/spikes_shop_crowds.sql")).pl()
     finally:
         con.unregister("spikes_organic_found")
     why: dict[tuple, str] = {}
     cause: dict[tuple, str] = {}  # what one explained crowd shares with another: its inviter, its target
     _signup_reasons(signups, alpha, why, cause)
     _target_reasons(targets, ZoneInfo(tz), why, cause)
+    _shop_reasons(shops, why, cause)
     if not why:
         return found
     keys = pl.DataFrame(
@@ -304,6 +311,26 @@ def _target_reasons(targets: pl.DataFrame, zone, why: dict, cause: dict) -> None
             f"(a new post or entry): {r['n_top'] / r['n_events']:.0%} of the burst's events"
         )
         cause[(r["scope"], start)] = f"target:{r['top_target']}"
+
+
+def _shop_reasons(shops: pl.DataFrame, why: dict, cause: dict) -> None:
+    """A shop's own sale (see ``organic``), into ``why`` and ``cause``."""
+    for r in shops.iter_rows(named=True):
+        n = int(r["n_buyers"] or 0)
+        if (
+            n == 0
+            or r["n_top"] < 0.5 * r["n_orders"]
+            or r["n_devices"] < DIVERSE * n
+            or r["n_addresses"] < DIVERSE * n
+            or r["n_established"] < 0.5 * n
+        ):
+            continue
+        why[(r["scope"], r["window_start"])] = (
+            f"sale at shop {r['top_shop']}: {r['n_top'] / r['n_orders']:.0%} of the burst's orders, from "
+            f"{plural(n, 'buyer')} on their own devices and addresses, {r['n_established'] / n:.0%} of them "
+            "with earlier orders"
+        )
+        cause[(r["scope"], r["window_start"])] = f"shop:{r['top_shop']}"
 
 
 ORGANIC_GAP = timedelta(minutes=30)  # organic signup bursts closer than this are one crowd
