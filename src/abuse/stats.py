@@ -72,6 +72,26 @@ def least_significant_poisson(mu: float, surprise: float) -> int:
     return max(k, 1)
 
 
+def step_up(surprise, fdr: float, tests: int | float | None = None) -> np.ndarray:
+    """Benjamini-Hochberg at false-discovery rate ``fdr``, in surprises: a boolean mask of the
+    ``k`` most surprising, for the largest ``k`` whose ``k``-th surprise reaches
+    ``-log10(fdr * k / m)``. ``m`` is ``tests`` (every candidate that could have been
+    discovered, even those not scored) or the number of surprises. With one discovery this is
+    the Bonferroni bar; many discoveries each short of that bar alone pass when their number
+    is itself beyond chance."""
+    s = np.asarray(surprise, dtype=float)
+    m = max(float(tests if tests is not None else len(s)), float(len(s)), 1.0)
+    keep = np.zeros(len(s), bool)
+    if not len(s):
+        return keep
+    order = np.argsort(-s, kind="stable")
+    bar = -np.log10(fdr * np.arange(1, len(s) + 1) / m)
+    ok = np.nonzero(s[order] >= bar)[0]
+    if len(ok):
+        keep[order[: int(ok.max()) + 1]] = True
+    return keep
+
+
 HALF = 6.0  # the corrected surprise that scores 0.5: one in a million after correction
 
 

@@ -71,6 +71,14 @@ class EngagementDetector(DetectorBase):
             "internet cafe (unrelated people viewing popular shops from one IP) passed as a farm",
         )
         min_farm_accounts: int = Field(3, ge=2, description="smallest farm reported")
+        member_fdr: float = Field(
+            0.05,
+            gt=0,
+            lt=1,
+            description="false-discovery rate of the accounts off a crew's blocks recruited for "
+            "working two or more of its targets (bought real accounts; Benjamini-Hochberg over "
+            "every engaging account)",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = cast(EngagementDetector.Params, ctx.params)
@@ -130,7 +138,8 @@ class EngagementDetector(DetectorBase):
             )
         else:
             crew_df, crew_kept = crews.judge_crews(crew_members_all, pairs_c, accounts, p.alpha)
-        aud_crews, aud_members, aud_targets = audience.audience_crews(con, accounts, p.alpha)
+        crew_kept = _with_bought_members(con, crew_df, pairs_c, crew_kept, accounts, p.member_fdr)
+        aud_crews, aud_members, aud_targets = audience.audience_crews(con, accounts, p.alpha, p.member_fdr)
         crew_kept = pl.concat([crew_kept, aud_members], how="diagonal_relaxed")
         found = farms.build_farms(sync_members, sync_accounts, crew_kept, p.min_farm_accounts)
         pairs = con.sql(read_sql("features/engagement_pairs.sql")).pl()
@@ -158,3 +167,22 @@ class EngagementDetector(DetectorBase):
             bucket_tests,
         )
         return DetectorResult(findings=findings, clusters=clusters)
+
+
+def _with_bought_members(
+    con, crew_df: pl.DataFrame, pairs_c: pl.DataFrame, crew_kept: pl.DataFrame, accounts: pl.DataFrame, fdr: float
+) -> pl.DataFrame:
+    """The block crews that passed gain the accounts off their blocks that worked two or more of
+    their targets beyond chance (bought real accounts, ``audience.bought_members``)."""
+    if "is_crew" not in crew_df.columns or "crew" not in pairs_c.columns:
+        return crew_kept
+    passed = crew_df.filter(pl.col("is_crew"))["crew"]
+    targets = pairs_c.filter(pl.col("crew").is_in(passed.implode())).select("crew", "target_id", "action").unique()
+    if targets.is_empty():
+        return crew_kept
+    extra = audience.bought_members(con, targets, accounts, fdr)
+    if extra.is_empty():
+        return crew_kept
+    return pl.concat([crew_kept, extra], how="diagonal_relaxed").unique(
+        ["crew", "account_id"], keep="first", maintain_order=True
+    )

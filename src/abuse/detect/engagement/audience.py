@@ -33,7 +33,9 @@ CREW_OFFSET = 1_000_000  # crew ids apart from the block crews' (farms.AUDIENCE_
 TOP_TARGETS = 5
 
 
-def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict], pl.DataFrame, pl.DataFrame]:
+def audience_crews(
+    con, accounts: pl.DataFrame, alpha: float, fdr: float
+) -> tuple[list[dict], pl.DataFrame, pl.DataFrame]:
     """(crew evidence dicts, members [crew, account_id, member_surprise], crew targets
     [crew, target_id, action])."""
     empty_m = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
@@ -93,7 +95,7 @@ def audience_crews(con, accounts: pl.DataFrame, alpha: float) -> tuple[list[dict
     t = pl.DataFrame(targets, schema=empty_t.schema, orient="row") if targets else empty_t
     if crews:
         m = (
-            pl.concat([m, _bought_members(con, t, accounts, m, level)])
+            pl.concat([m, bought_members(con, t, accounts, fdr)])
             .unique(["crew", "account_id"], keep="first")
             .sort("crew", "account_id")
         )
@@ -147,31 +149,46 @@ def _only_on(edges: pl.DataFrame, accounts: pl.DataFrame, pair_acc: set) -> set:
     )
 
 
-def _bought_members(
-    con, targets: pl.DataFrame, accounts: pl.DataFrame, thin_members: pl.DataFrame, level: float
-) -> pl.DataFrame:
+def bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, fdr: float) -> pl.DataFrame:
     """Accounts with a life of their own (bought real accounts) that worked two or more of a
-    crew's targets, far more than those targets' share of all engagement predicts (binomial,
-    corrected over the accounts that touched the crew's targets)."""
+    crew's targets (``targets``: crew, target_id, action) beyond chance. Audience crews and block
+    crews both recruit them: a bought account votes from its owner's phone and network, so it
+    shares no block with the rig and does plenty besides.
+
+    Under the null an account's ``k`` engagement events land anywhere on the platform: each of
+    the crew's ``n`` targets is hit with ``pi = 1 - (1 - p)^k``, ``p`` the targets' mean share of
+    all engagement events (mean before the power: conservative). The surprise of hitting ``h`` of
+    them is a binomial tail; per crew a Benjamini-Hochberg step-up at ``fdr`` over every
+    engaging account (each could have been a chance member) keeps the members. A heavy user of
+    popular targets is not surprising; a hundred accounts that each hit the same two obscure
+    targets are, together, though none is alone."""
+    empty = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
     con.register("_at", targets.to_arrow())
     con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _at")
     con.unregister("_at")
     try:
         touched = con.sql(read_sql("features/engagement_audience_members.sql")).pl()
+        per_target = con.sql(read_sql("features/engagement_crew_target_events.sql")).pl()
     finally:
         con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
     total = max(float(accounts["events"].sum()), 1.0)
-    touched = touched.join(accounts.select("account_id", "events"), on="account_id")
-    q = touched.group_by("crew").agg(
-        (pl.col("crew_events").sum() / total).clip(1e-9, 0.5).alias("q"), pl.len().alias("n")
+    share = per_target.group_by("crew").agg(
+        (pl.col("target_events").mean() / total).clip(1e-12, 0.5).alias("p"), pl.len().alias("n_targets")
     )
-    touched = touched.join(q, on="crew").filter(pl.col("crew_targets") >= 2)
+    touched = (
+        touched.filter(pl.col("crew_targets") >= 2)
+        .join(accounts.select("account_id", "events"), on="account_id")
+        .join(share, on="crew")
+        .sort("crew", "account_id")
+    )
     if touched.is_empty():
-        return thin_members.clear()
-    s = stats.surprise_binom(touched["crew_events"].to_numpy(), touched["events"].to_numpy(), touched["q"].to_numpy())
-    s = s - np.log10(np.maximum(touched["n"].to_numpy(), 1))
-    return (
-        touched.with_columns(pl.Series("member_surprise", s))
-        .filter(pl.col("member_surprise") >= level)
-        .select("crew", "account_id", "member_surprise")
-    )
+        return empty
+    k = touched["events"].to_numpy().astype(float)
+    pi = 1.0 - np.power(1.0 - touched["p"].to_numpy(), k)
+    s = stats.surprise_binom(touched["crew_targets"].to_numpy(), touched["n_targets"].to_numpy(), pi)
+    touched = touched.with_columns(pl.Series("member_surprise", s))
+    kept = []
+    for (_crew,), part in touched.partition_by("crew", as_dict=True, maintain_order=True).items():
+        mask = stats.step_up(part["member_surprise"].to_numpy(), fdr, tests=len(accounts))
+        kept.append(part.filter(pl.Series(mask)).select("crew", "account_id", "member_surprise"))
+    return pl.concat(kept) if kept else empty
