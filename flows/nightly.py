@@ -54,6 +54,28 @@ def settings_for(
     return load_settings(settings_file, detectors=detectors, **params)
 
 
+# The parameters nightly_flow and backfill_flow share, by name. Prefect's UI form and its
+# validation of a UI-triggered run read the flows' signatures, so each flow writes them out;
+# what the flows do with them is written once, in run_parameters.
+RUN_PARAMETERS = (
+    "landing",
+    "db",
+    "window_days",
+    "tz",
+    "disabled_detectors",
+    "dossiers_top",
+    "init",
+    "feedback_wait_s",
+    "memory_limit",
+    "threads",
+)
+
+
+def run_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """The shared run parameters out of a flow's arguments (its ``locals()``)."""
+    return {name: values[name] for name in RUN_PARAMETERS}
+
+
 @task(name="ingest", cache_policy=NONE)
 def ingest_task(run: pipeline.Run) -> dict[str, int]:
     return pipeline.ingest_stage(run).rows_by_kind()
@@ -75,7 +97,9 @@ def detect_stage(run: pipeline.Run) -> dict[str, int]:
     requires are done. On Prefect's thread pool a task takes a cursor of the run's connection;
     on Dask (workers may be other processes or machines) the run releases its connection and
     each task opens the working database read-only."""
-    remote = type(FlowRunContext.get().task_runner).__name__ == "DaskTaskRunner"
+    ctx = FlowRunContext.get()
+    assert ctx is not None, "detect_stage runs inside a flow"
+    remote = type(ctx.task_runner).__name__ == "DaskTaskRunner"
     results = engine.detect_with(run, lambda job, upstream: detector_task.submit(job, upstream), remote)
     return {name: len(r.findings) for name, r in results.items()}
 
@@ -143,22 +167,15 @@ def nightly_flow(
         threads: Threads for DuckDB and polars (default: all cores).
         settings_file: Settings file to read (default: abuse.toml in the worker's directory).
     """
-    flow_run = get_run_context().flow_run
+    ctx = get_run_context()
+    assert isinstance(ctx, FlowRunContext) and ctx.flow_run is not None, "a flow run's context"
+    flow_run = ctx.flow_run
     deployment = f"{nightly_flow.name}/{prefect_runtime_deployment.name}" if flow_run.deployment_id else None
     settings = settings_for(
         settings_file,
         thresholds,
-        landing=landing,
-        db=db,
         as_of=as_of,
-        window_days=window_days,
-        tz=tz,
-        disabled_detectors=disabled_detectors,
-        dossiers_top=dossiers_top,
-        init=init,
-        feedback_wait_s=feedback_wait_s,
-        memory_limit=memory_limit,
-        threads=threads,
+        **run_parameters(locals()),
         flow_run_id=str(flow_run.id),
         deployment=deployment,
     )
@@ -234,18 +251,7 @@ def backfill_flow(
         threads: Threads for DuckDB and polars.
         settings_file: Settings file to read (default: abuse.toml in the worker's directory).
     """
-    common = dict(
-        landing=landing,
-        db=db,
-        window_days=window_days,
-        tz=tz,
-        disabled_detectors=disabled_detectors,
-        dossiers_top=dossiers_top,
-        init=init,
-        feedback_wait_s=feedback_wait_s,
-        memory_limit=memory_limit,
-        threads=threads,
-    )
+    common = run_parameters(locals())
     settings_for(settings_file, thresholds, **common).check_paths()  # every night's settings, checked once first
     return [
         nightly_flow(as_of=day, thresholds=thresholds, settings_file=settings_file, **common)

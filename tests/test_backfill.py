@@ -134,3 +134,21 @@ def test_backfill_is_a_prefect_flow_run_of_nightly_runs(tmp_path: Path, prefect_
     nightly = [r for r in ours if "as_of" in r["parameters"]]
     assert len(ours) == 3 and len(nightly) == 2  # the backfill and one nightly flow run per night
     assert all(r["state_type"] == "COMPLETED" for r in ours)
+
+
+def test_backfill_flow_takes_every_nightly_flow_parameter_but_as_of() -> None:
+    """The two flows write their parameters out (Prefect's form reads the signatures): the same
+    names, types and defaults, and the shared ones are the ones handed on to each night."""
+    import inspect
+
+    from flows.nightly import RUN_PARAMETERS, backfill_flow, nightly_flow
+
+    nightly = dict(inspect.signature(nightly_flow.fn).parameters)
+    backfill = dict(inspect.signature(backfill_flow.fn).parameters)
+    assert nightly.pop("as_of").default is None
+    assert [backfill.pop(k).default for k in ("date_from", "date_to")] == [inspect.Parameter.empty] * 2
+    assert list(nightly) == list(backfill)
+    for name, p in nightly.items():
+        assert (p.annotation, p.default) == (backfill[name].annotation, backfill[name].default), name
+    assert set(nightly) == {*RUN_PARAMETERS, "thresholds", "settings_file"}
+    assert set(nightly_flow.parameters.properties) == {*nightly, "as_of"}  # the UI form

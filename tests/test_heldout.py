@@ -214,3 +214,32 @@ def test_incident_scorer_tells_caught_explained_away_and_raised(tmp_path: Path) 
     assert by_cause["wave"]["rows"] == 2 and by_cause["wave"]["coverage"] > 0.8
     assert not by_cause["crews"]["caught"] and by_cause["crews"]["reported"]  # explained away
     assert by_cause["release crowd"]["explained"] and by_cause["TV ad"]["raised"]
+
+
+def test_messy_delivery_quarantines_exactly_the_rows_that_break_the_contract(tmp_path: Path) -> None:
+    """A small world written as real exports look (tests/heldout/messy.py: BOMs, LF and CRLF,
+    other ISO 8601 forms, zero-padded ids, multi-line quoted texts, a redelivered correction, a
+    file without a required column): report.quarantine lists exactly the planted bad rows
+    (file, row number counted in records) and the rejected file, nothing else; the later
+    correction wins and the padded ids stay text."""
+    from heldout import messy
+
+    messy.small(tmp_path, seed=3)
+    settings = Settings(landing=tmp_path / "landing", db=tmp_path / "abuse.duckdb", tz=TZ, dossiers_top=0)
+    run_nightly(settings, say=lambda _m: None)
+    with (tmp_path / "truth" / "expected_quarantine.csv").open(newline="", encoding="utf-8") as f:
+        expected = {(Path(r["file"]).name, r["row"] or None) for r in csv.DictReader(f)}
+    with duckdb.connect(str(tmp_path / "abuse.duckdb"), read_only=True) as con:
+        got = {
+            (Path(f).name, None if n is None else str(n))
+            for f, n in con.execute("SELECT file, row_number FROM report.quarantine").fetchall()
+        }
+    assert got == expected, {"missed": sorted(expected - got, key=str), "extra": sorted(got - expected, key=str)[:10]}
+    from heldout.score_wild import _corrections
+
+    fixed = _corrections(tmp_path / "abuse.duckdb", tmp_path / "truth")
+    assert fixed["later_delivery_won"] == fixed["corrections"] == fixed["found_in_stg_orders"], fixed
+    assert fixed["padded_ids_in_stg_accounts"] == fixed["padded_truth_ids"], fixed
+    for form, kept in fixed["instants_by_form"].items():  # other ISO forms, zoned parquet, 9-digit fractions
+        ok, n = kept.split()[0].split("/")
+        assert ok == n, (form, kept)

@@ -324,3 +324,38 @@ def test_adaptive_scripts_caught_and_timing_lookalikes_spared(adversarial):
     assert not wrongly, wrongly
     for a in caught:  # every reason names its figures; scores come from the one score map
         assert found[a].reason and 0 < found[a].score < 1
+
+
+def test_steady_durations_flag_a_script_that_sleeps_like_a_person_and_spare_people():
+    """Two kinds of activity held to a fraction of a percent over hundreds of events is a
+    machine whatever its day looks like; people, and a duration the app fixes for everyone,
+    are not judged steady (abuse.detect.timing.steady)."""
+    import numpy as np
+    import polars as pl
+
+    from abuse.detect.timing import steady
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(400):  # people: each kind of activity varies by a factor of 1.3-3
+        for stream in ("activity:login", "activity:like", "activity:ad_view"):
+            n = int(rng.integers(10, 400))
+            spread = 0.0 if stream == "activity:ad_view" else float(rng.uniform(0.25, 1.1))
+            rows.append((f"p{i:03d}", stream, n, 60.0, spread))
+    for i in range(3):  # scripts: sessions of one length, clicks of one length, ad views as the app
+        rows += [
+            (f"s{i}", "activity:login", 300, 264.0, 0.004),
+            (f"s{i}", "activity:like", 3000, 1.0, 0.03),
+            (f"s{i}", "activity:ad_view", 50, 30.0, 0.0),
+        ]
+    rows.append(("one", "activity:login", 300, 100.0, 0.004))  # one steady kind alone
+    rows.append(("one", "activity:like", 300, 1.0, 0.6))
+    df = pl.DataFrame(rows, schema=["account_id", "stream", "n_durations", "median_duration", "spread"], orient="row")
+    out = steady.steady_streams(df, quantile=0.05, min_spread=0.05, need=2.0)
+    two = set(out.filter(pl.col("steady_streams") >= 2)["account_id"])
+    assert two == {"s0", "s1", "s2"}
+    assert "activity:ad_view" not in set(out.explode("steady_stream")["steady_stream"])
+    assert out.filter(pl.col("account_id") == "one")["steady_streams"].to_list() == [1]
+    text = steady.describe(out.filter(pl.col("account_id") == "s0").row(0, named=True))
+    assert text.startswith("durations held steady in 2 kinds of activity: ")
+    assert "login" in text and "like" in text and "1 kinds" not in text

@@ -164,11 +164,12 @@ def write_shop_losses(
 def counts(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
     """What a run raised, after analysts' dismissals: cases (clusters not suppressed) and
     flagged accounts."""
-    cases, accounts = con.execute(
+    row = con.execute(
         """SELECT (SELECT count(*) FROM clusters WHERE run_id = $r AND case_status <> 'dismissed'),
                   (SELECT count(DISTINCT account_id) FROM findings WHERE run_id = $r)""",
         {"r": run_id},
     ).fetchone()
+    cases, accounts = row or (0, 0)
     return {"cases": int(cases), "accounts": int(accounts)}
 
 
@@ -228,14 +229,43 @@ def inflated_target_rows(
     return rows
 
 
+_Suppressed = tuple[int, str | None, str | None, str | None, str]  # run, cluster, account, pattern, why
+
+
 def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str, DetectorResult]) -> dict[str, int]:
     """Insert the run's clusters, findings and spikes; returns counts of what was suppressed."""
-    dismissed = feedback.dismissed_cases(con)
-    dismissed_acc = feedback.dismissed_accounts(con)
     clusters = [c for r in results.values() for c in r.clusters]
+    cluster_rows, ids, hidden, suppressed = _cluster_rows(con, run_id, clusters)
+    _insert(con, "clusters", cluster_rows)
+    _insert(con, "inflated_targets", inflated_target_rows(run_id, clusters, ids, hidden))
+    write_shop_losses(
+        con,
+        run_id,
+        [
+            (cid, c.account_ids, c.shop_ids)
+            for c, cid in ((c, ids[(c.pattern, c.cluster_key)]) for c in clusters)
+            if c.pattern == "extortion_ring" and c.shop_ids
+        ],
+    )
+    finding_rows, dropped = _finding_rows(run_id, results, ids, hidden, feedback.dismissed_accounts(con))
+    suppressed += dropped
+    _insert(con, "findings", finding_rows)
+    _insert(con, "suppressed", suppressed)
+    _insert(con, "spikes", _spike_rows(run_id, results, ids))
+    return {"cases": sum(1 for s in suppressed if s[1]), "accounts": sum(1 for s in suppressed if s[2])}
+
+
+def _cluster_rows(
+    con: duckdb.DuckDBPyConnection, run_id: int, clusters: list
+) -> tuple[list[tuple], dict[tuple[str, str], str], set[tuple[str, str]], list[_Suppressed]]:
+    """The clusters' rows with their case ids and status, the ids by (pattern, cluster key),
+    the (pattern, cluster key) of cases an analyst dismissed at their size (hidden), and the
+    suppressed rows saying so."""
+    dismissed = feedback.dismissed_cases(con)
     ids: dict[tuple[str, str], str] = {}
     hidden: set[tuple[str, str]] = set()
-    cluster_rows, suppressed = [], []
+    rows: list[tuple] = []
+    suppressed: list[_Suppressed] = []
     for c, cid, status, first in assign_ids(con, run_id, clusters):
         ids[(c.pattern, c.cluster_key)] = cid
         limit = dismissed.get(cid)
@@ -254,7 +284,7 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
                 )
             else:
                 status = "grown"  # raised again: it grew past the size it was dismissed at
-        cluster_rows.append(
+        rows.append(
             (
                 run_id,
                 cid,
@@ -273,18 +303,20 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
                 list(c.target_ids) if c.target_ids is not None else None,
             )
         )
-    _insert(con, "clusters", cluster_rows)
-    _insert(con, "inflated_targets", inflated_target_rows(run_id, clusters, ids, hidden))
-    write_shop_losses(
-        con,
-        run_id,
-        [
-            (cid, c.account_ids, c.shop_ids)
-            for c, cid in ((c, ids[(c.pattern, c.cluster_key)]) for c in clusters)
-            if c.pattern == "extortion_ring" and c.shop_ids
-        ],
-    )
-    finding_rows = []
+    return rows, ids, hidden, suppressed
+
+
+def _finding_rows(
+    run_id: int,
+    results: dict[str, DetectorResult],
+    ids: dict[tuple[str, str], str],
+    hidden: set[tuple[str, str]],
+    dismissed_acc: set[tuple[str, str | None]],
+) -> tuple[list[tuple], list[_Suppressed]]:
+    """The findings' rows (none for a hidden case's members), and the suppressed rows of the
+    accounts an analyst dismissed."""
+    rows: list[tuple] = []
+    suppressed: list[_Suppressed] = []
     for r in results.values():
         for f in r.findings:
             if f.cluster_key is not None and (f.pattern, f.cluster_key) in hidden:
@@ -292,7 +324,7 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
             if (f.account_id, f.pattern) in dismissed_acc or (f.account_id, None) in dismissed_acc:
                 suppressed.append((run_id, None, f.account_id, f.pattern, "account dismissed by an analyst"))
                 continue
-            finding_rows.append(
+            rows.append(
                 (
                     run_id,
                     f.account_id,
@@ -303,8 +335,11 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
                     _json(f.evidence),
                 )
             )
-    _insert(con, "findings", finding_rows)
-    _insert(con, "suppressed", suppressed)
+    return rows, suppressed
+
+
+def _spike_rows(run_id: int, results: dict[str, DetectorResult], ids: dict[tuple[str, str], str]) -> list[tuple]:
+    """The spikes' rows, each linked to the cases its bursts and late accounts belong to."""
     bursts = late_links.burst_clusters(results)
     late = late_links.late_cases(results)
     linked = [
@@ -312,7 +347,7 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
         for r in results.values()
         for s in r.spikes
     ]
-    spike_rows = [
+    return [
         (
             run_id,
             s.scope,
@@ -327,8 +362,6 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
         )
         for s in linked
     ]
-    _insert(con, "spikes", spike_rows)
-    return {"cases": sum(1 for s in suppressed if s[1]), "accounts": sum(1 for s in suppressed if s[2])}
 
 
 def _incident_columns(s, ids: dict[tuple[str, str], str]) -> tuple:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,27 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
     finally:
         con.close()
     truth_rows = _rows(truth / "accounts.csv")
+    by_pattern = _pattern_scores(truth_rows, flagged, clusters)
+    _shop_recall(by_pattern, clusters, truth / "ring_shops.csv", "extortion_ring", "victim_shop", precision=False)
+    _target_recall(db, truth, by_pattern)
+    _attacked_victim_recall(db, truth, by_pattern, clusters)
+    _client_shop_recall(by_pattern, clusters, truth)
+    lookalikes = _lookalike_scores(_rows(truth / "lookalikes.csv"), flagged)
+    evasions = by_evasion(truth_rows, flagged, clusters)
+    return {
+        "patterns": by_pattern,
+        "lookalikes": lookalikes,
+        "spikes": spikes,
+        "by_evasion": evasions,
+        "by_role": by_role(truth_rows, flagged),
+    }
+
+
+def _pattern_scores(
+    truth_rows: list[dict[str, str]], flagged: list[tuple], clusters: list[tuple]
+) -> dict[str, dict[str, Any]]:
+    """Per pattern (planted or reported): account precision and recall, and how many planted
+    groups a reported cluster recovers (holds at least half of the group)."""
     patterns = sorted({r["pattern"] for r in truth_rows} | {f[1] for f in flagged})
     by_pattern: dict[str, Any] = {}
     for pat in patterns:
@@ -187,21 +209,34 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
             cluster_recovery=round(recovered / len(groups), 4) if groups else None,
         )
         by_pattern[pat] = scores
-    ring_shops = {r["shop_id"] for r in _rows(truth / "ring_shops.csv")}
-    if ring_shops:
-        found = {s for _, p, _, shops in clusters if p == "extortion_ring" for s in (shops or [])}
-        by_pattern.setdefault("extortion_ring", {})["victim_shop_recall"] = round(
-            len(found & ring_shops) / len(ring_shops), 4
-        )
-    _target_recall(db, truth, by_pattern)
-    _attacked_victim_recall(db, truth, by_pattern, clusters)
-    _client_shop_recall(by_pattern, clusters, truth)
+    return by_pattern
+
+
+def _shop_recall(
+    by_pattern: dict[str, Any], clusters: list[tuple], planted_file: Path, pattern: str, key: str, precision: bool
+) -> None:
+    """`<key>_recall`: share of the planted shops (a truth file's shop_id) among the shop_ids of
+    the reported clusters of `pattern`; with `precision`, also `<key>_precision`, the share of
+    reported shops that are planted ones. Nothing when nothing is planted."""
+    planted = {r["shop_id"] for r in _rows(planted_file)}
+    if not planted:
+        return
+    found = {s for _, p, _, shops in clusters if p == pattern for s in (shops or [])}
+    scores = by_pattern.setdefault(pattern, {})
+    scores[f"{key}_recall"] = round(len(found & planted) / len(planted), 4)
+    if precision:
+        scores[f"{key}_precision"] = round(len(found & planted) / len(found), 4) if found else None
+
+
+def _lookalike_scores(members_rows: list[dict[str, str]], flagged: list[tuple]) -> dict[str, Any]:
+    """Per kind of benign look-alike (truth/lookalikes.csv): how many of its accounts and
+    groups were flagged, and by which patterns."""
     flagged_by_account: dict[str, set[str]] = defaultdict(set)
     for a, p, _ in flagged:
         flagged_by_account[a].add(p)
     lookalikes: dict[str, Any] = {}
-    for kind in sorted({r["lookalike"] for r in _rows(truth / "lookalikes.csv")}):
-        members = [r for r in _rows(truth / "lookalikes.csv") if r["lookalike"] == kind]
+    for kind in sorted({r["lookalike"] for r in members_rows}):
+        members = [r for r in members_rows if r["lookalike"] == kind]
         per_pattern = Counter(p for r in members for p in flagged_by_account.get(r["account_id"], ()))
         hit_groups = {r["group"] for r in members if flagged_by_account.get(r["account_id"])}
         lookalikes[kind] = {
@@ -210,14 +245,7 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
             "groups_flagged": len(hit_groups),
             "by_pattern": dict(per_pattern),
         }
-    evasions = by_evasion(truth_rows, flagged, clusters)
-    return {
-        "patterns": by_pattern,
-        "lookalikes": lookalikes,
-        "spikes": spikes,
-        "by_evasion": evasions,
-        "by_role": by_role(truth_rows, flagged),
-    }
+    return lookalikes
 
 
 def by_role(truth_rows: list[dict[str, str]], flagged: list[tuple]) -> dict[str, dict[str, Any]]:
@@ -292,13 +320,28 @@ def _client_shop_recall(by_pattern: dict[str, Any], clusters: list[tuple], truth
     """brushing_ring: share of the planted crews' client shops (truth/brushing_shops.csv)
     among the shop_ids of the reported brushing clusters, and the share of reported client
     shops that are planted ones."""
-    planted = {r["shop_id"] for r in _rows(truth / "brushing_shops.csv")}
-    if not planted:
-        return
-    found = {s for _, p, _, shops in clusters if p == "brushing_ring" for s in (shops or [])}
-    scores = by_pattern.setdefault("brushing_ring", {})
-    scores["client_shop_recall"] = round(len(found & planted) / len(planted), 4)
-    scores["client_shop_precision"] = round(len(found & planted) / len(found), 4) if found else None
+    _shop_recall(by_pattern, clusters, truth / "brushing_shops.csv", "brushing_ring", "client_shop", precision=True)
+
+
+# The figures some patterns have beyond precision and recall, one line each under the pattern's.
+_PATTERN_EXTRAS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("victim_shop_recall", lambda s: f"victim-shop recall {s['victim_shop_recall']:.3f}"),
+    (
+        "victim_shop_recall_attacked",
+        lambda s: (
+            f"victim-shop recall {s['victim_shop_recall_attacked']:.3f} "
+            f"of the {s['victims_attacked']} victims a member attacked in the window"
+        ),
+    ),
+    ("client_shop_recall", lambda s: f"client-shop recall {s['client_shop_recall']:.3f}"),
+    (
+        "target_recall",
+        lambda s: (
+            f"inflated-target recall {s['target_recall']:.3f} "
+            f"({s['targets_planted'] - len(s['targets_missed'])}/{s['targets_planted']})"
+        ),
+    ),
+]
 
 
 def format_scores(scores: dict[str, Any]) -> str:
@@ -310,20 +353,7 @@ def format_scores(scores: dict[str, Any]) -> str:
             f"{s.get('f1', 0):>6.3f} {s.get('tp', 0):>4} {s.get('fp', 0):>4} {s.get('fn', 0):>4}"
             f"  {rec:>18}"
         )
-        if "victim_shop_recall" in s:
-            lines.append(f"{'':<20} victim-shop recall {s['victim_shop_recall']:.3f}")
-        if "victim_shop_recall_attacked" in s:
-            lines.append(
-                f"{'':<20} victim-shop recall {s['victim_shop_recall_attacked']:.3f} "
-                f"of the {s['victims_attacked']} victims a member attacked in the window"
-            )
-        if "client_shop_recall" in s:
-            lines.append(f"{'':<20} client-shop recall {s['client_shop_recall']:.3f}")
-        if "target_recall" in s:
-            lines.append(
-                f"{'':<20} inflated-target recall {s['target_recall']:.3f} "
-                f"({s['targets_planted'] - len(s['targets_missed'])}/{s['targets_planted']})"
-            )
+        lines.extend(f"{'':<20} {say(s)}" for key, say in _PATTERN_EXTRAS if key in s)
     lines.append("benign look-alikes (accounts flagged / accounts, by pattern):")
     for kind, s in scores["lookalikes"].items():
         lines.append(f"  {kind:<20} {s['flagged']:>4} / {s['accounts']:<5} {s['by_pattern'] or ''}")

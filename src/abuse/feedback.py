@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS verdicts (
 """
 
 
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The one number a ``SELECT count(*)`` returns."""
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
 def feedback_path(db: Path) -> Path:
     return db.with_name(f"{db.stem}.feedback{db.suffix or '.duckdb'}")
 
@@ -133,7 +139,7 @@ def read_verdicts(
             delay = min(delay * 2, 5.0)
             continue
         try:
-            if not fb.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'verdicts'").fetchone()[0]:
+            if not _count(fb, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'verdicts'"):
                 return pa.table({}), None
             return fb.execute(f"SELECT {VERDICT_COLUMNS} FROM verdicts").to_arrow_table(), None
         finally:
@@ -144,7 +150,7 @@ def store(con: duckdb.DuckDBPyConnection, verdicts: pa.Table | None) -> int:
     """Replace the run's copy of the verdicts (inside its transaction); ``None`` keeps the
     copy the previous run left."""
     if verdicts is None:
-        return con.execute("SELECT count(*) FROM verdicts").fetchone()[0]
+        return _count(con, "SELECT count(*) FROM verdicts")
     con.execute("DELETE FROM verdicts")
     if verdicts.num_columns == 0:
         return 0

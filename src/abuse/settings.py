@@ -22,7 +22,7 @@ import os
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator
@@ -33,6 +33,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+if TYPE_CHECKING:
+    from abuse.detect.base import DetectorBase
+
 DEFAULT_FILE = Path("abuse.toml")
 _FILE: ContextVar[Path | None] = ContextVar("abuse_settings_file", default=None)
 
@@ -41,7 +44,7 @@ class SettingsError(ValueError):
     """A setting that cannot be used, in one plain sentence."""
 
 
-def _detectors() -> dict[str, type]:
+def _detectors() -> dict[str, type[DetectorBase]]:
     from abuse.detect.base import all_detectors  # lazy: the registry imports every detector
 
     return all_detectors()

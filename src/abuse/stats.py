@@ -61,6 +61,13 @@ def corrected(surprise, tests: int | float) -> np.ndarray:
     return np.maximum(np.asarray(surprise, dtype=float) - math.log10(max(float(tests), 1.0)), 0.0)
 
 
+def required_surprise(alpha: float, tests: int | float = 1) -> float:
+    """The surprise one of ``tests`` tests must reach to be significant at family-wise level
+    ``alpha`` (Bonferroni): ``-log10 alpha + log10 tests``. ``corrected(s, tests) >=
+    required_surprise(alpha)`` and ``s >= required_surprise(alpha, tests)`` say the same."""
+    return -math.log10(alpha) + math.log10(max(float(tests), 1.0))
+
+
 def least_significant_poisson(mu: float, surprise: float) -> int:
     """The smallest count ``k`` whose Poisson(mu) surprise reaches ``surprise``."""
     level = 10.0**-surprise

@@ -22,6 +22,13 @@ platform zone without daylight saving (e.g. Asia/Kolkata, +05:30); run the pipel
     abuse nightly --landing /tmp/h2/landing --db /tmp/h2/abuse.duckdb --tz Asia/Kolkata
     abuse evaluate --db /tmp/h2/abuse.duckdb --truth /tmp/h2
     python tests/heldout/score_incidents.py /tmp/h2/abuse.duckdb /tmp/h2
+
+``--wild`` (tests/heldout/wild.py, drawn after everything else from its own stream) adds crews that
+copy human life (sleeping scripts on many devices, dripped votes, scattered extortion over
+hundreds of small shops, a shop's own staff brushing, "not received" refund crews, group-control
+coupon rigs) and their hard honest look-alikes; ``--messy`` (tests/heldout/messy.py) writes the
+deliveries as real exports look and plants rows that must be quarantined
+(truth/expected_quarantine.csv). Score both with ``python tests/heldout/score_wild.py DB DIR``.
 """
 
 from __future__ import annotations
@@ -45,7 +52,9 @@ import pyarrow.parquet as pq
 from . import adaptive as adapt
 from . import hard as hard_mode
 from . import lookalikes as look
+from . import messy as messy_mode
 from . import newpatterns, plants, world
+from . import wild as wild_mode
 from .life import everyday, open_campaigns, ordinary_claims
 from .world import DAY, DAYS, FIRST_DAY, HOUR, World, local
 
@@ -197,6 +206,8 @@ def build(
     new_patterns: bool = False,
     hard: bool = False,
     tz: str = TZ,
+    wild: bool = False,
+    messy: bool = False,
 ) -> dict:
     """Generate ``out/landing`` and ``out/truth``; returns the meta record. ``stress`` draws the
     hard end of every range: sparse rings, batches that hide behind own devices and slower
@@ -356,6 +367,8 @@ def build(
         hard_mode.base_benign_truth(truth, tv_day, campus_day, referral_day)
         drawn_hard = hard_mode.plant(w, seed, truth, ordinary, {tv_day, campus_day, referral_day, referral_day + 1})
     drawn_new = newpatterns.plant(w, truth, background, stress) if new_patterns else None
+    drawn_wild = wild_mode.plant(w, seed, truth, background) if wild else None
+    renamed = messy_mode.pad_ids(w, truth, seed) if messy else None
     meta = {
         "seed": seed,
         "scale": 1.0,
@@ -382,7 +395,11 @@ def build(
         meta["new_patterns"] = drawn_new
     if hard:
         meta.update(hard=True, tz=tz, hard_params=drawn_hard)
+    if wild:
+        meta.update(wild=True, wild_params=drawn_wild)
     write_landing(w, out / "landing")
+    if messy:
+        meta.update(messy=True, messy_params={"padded_ids": renamed, **messy_mode.mess(out, w, seed, truth)})
     write_truth(out / "truth", truth, meta)
     return meta
 
@@ -405,9 +422,23 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="vote_inflation, brushing_ring and serial_refunder crews (tests/heldout/newpatterns.py)",
     )
+    ap.add_argument(
+        "--wild",
+        action="store_true",
+        help="crews that copy human life and their hard look-alikes (tests/heldout/wild.py)",
+    )
+    ap.add_argument(
+        "--messy",
+        action="store_true",
+        help="deliveries as real exports look: BOMs, LF/CRLF, redelivered corrections, other "
+        "timestamp forms, zero-padded ids, and a few rows that must be quarantined "
+        "(truth/expected_quarantine.csv; tests/heldout/messy.py)",
+    )
     args = ap.parse_args(argv)
     began = time.perf_counter()
-    meta = build(args.out, args.seed, args.stress, args.adaptive, args.new_patterns, args.hard, args.tz)
+    meta = build(
+        args.out, args.seed, args.stress, args.adaptive, args.new_patterns, args.hard, args.tz, args.wild, args.messy
+    )
     print(f"wrote {args.out} in {time.perf_counter() - began:.1f}s: {meta['rows']}")
 
 

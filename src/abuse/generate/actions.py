@@ -178,6 +178,7 @@ def sessions(
     offs = cum - np.repeat(cum[first], n_events)
     t = np.repeat(starts, n_events) + offs
     if actions is None:
+        assert action_p is not None, "actions or action_p"
         names = list(action_p)
         p = np.array([action_p[k] for k in names])
         actions = np.array([ACT[k] for k in names])[rng.choice(len(names), total, p=p / p.sum())]

@@ -216,7 +216,7 @@ def _client_targets(rng, tg: _Targets, k: int) -> np.ndarray:
 
 
 def _farm(w: World, rng, cluster: str, kind: str, people, tg: _Targets):
-    c, adv = w.clock, w.adversarial
+    adv = w.adversarial
     s = max(w.scale, 0.05) ** 0.5
     lo, hi = {"lockstep": (100, 201), "slow_drip": (30, 121), "mixed": (40, 151), "recharge": (20, 81)}[kind]
     size = max(12, int(rng.integers(lo, hi) * s))
@@ -263,23 +263,29 @@ def _farm(w: World, rng, cluster: str, kind: str, people, tg: _Targets):
         acts = np.full(n_targets, ACT["vote"])
     else:
         info.update(_slow_drip(w, rng, members, phone_of, host_of, targets, acts, adv))
-    if adv:  # cover: likes and views on popular targets, as real users would
-        k = int(len(members) * rng.uniform(1, 4))
-        who = rng.integers(0, len(members), k)
-        _events(
-            w,
-            rng,
-            members[who],
-            c.human_times(rng, k, lo=c.window_start),
-            rng.choice([ACT["like"], ACT["view"]], k),
-            tg.pick(rng, k),
-            device=phone_of[who],
-            ip=host_of[who],
-        )
+    if adv:
+        _cover(w, rng, members, phone_of, host_of, tg)
     names = {v: k for k, v in ACT.items()}
     for t, a in zip(targets.tolist(), acts.tolist()):
         w.inflated_targets.append((cluster, int(t), names[int(a)]))
     return info, bought
+
+
+def _cover(w: World, rng, members: np.ndarray, phone_of: np.ndarray, host_of: np.ndarray, tg: _Targets) -> None:
+    """Cover: likes and views on popular targets, as real users would."""
+    c = w.clock
+    k = int(len(members) * rng.uniform(1, 4))
+    who = rng.integers(0, len(members), k)
+    _events(
+        w,
+        rng,
+        members[who],
+        c.human_times(rng, k, lo=c.window_start),
+        rng.choice([ACT["like"], ACT["view"]], k),
+        tg.pick(rng, k),
+        device=phone_of[who],
+        ip=host_of[who],
+    )
 
 
 def _lockstep(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
@@ -290,7 +296,7 @@ def _lockstep(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
     lo = c.window_start + int(rng.integers(0, 10)) * DAY
     starts = np.sort(c.human_times(rng, n_bursts, lo=lo))
     which = np.concatenate([np.arange(len(targets)), rng.integers(0, len(targets), n_bursts)])[:n_bursts]
-    followed: set[int] = set()
+    followed: set[tuple[int, int]] = set()
     for t0, j in zip(starts.tolist(), which.tolist()):
         go = np.flatnonzero(rng.random(len(members)) < rng.uniform(0.6, 0.95))
         if acts[j] == ACT["follow"]:  # a follow counts once per account
@@ -329,14 +335,14 @@ def _slow_drip(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:
         rows_a.append(a)
         rows_t.append(c.human_times(rng, len(a), lo=d0, hi=d0 + span * DAY))
         rows_j.append(np.full(len(a), j))
-    a, t, j = np.concatenate(rows_a), np.concatenate(rows_t), np.concatenate(rows_j)
+    a, t, which = np.concatenate(rows_a), np.concatenate(rows_t), np.concatenate(rows_j)
     _events(
         w,
         rng,
         members[a],
         t,
-        acts[j],
-        targets[j],
+        acts[which],
+        targets[which],
         device=phone_of[a],
         ip=host_of[a],
         dur=np.round(rng.uniform(1.0, 8.0, len(a)), 3),

@@ -48,21 +48,10 @@ def plant_hoarding(w: World) -> None:
 
 
 def _batch(w: World, cluster: str, size: int, camps: list[dict]) -> None:
-    rng, c = w.rng, w.clock
+    rng = w.rng
     stealthy = bool(rng.random() < 0.35)
-    first = camps[0]["released"]
-    reg_start = max(c.window_start + HOUR, first - int(rng.uniform(1, 8) * DAY))
-    if stealthy:
-        span = int(min(rng.uniform(1, 5) * DAY, first - reg_start - HOUR))
-        reg = np.sort(c.human_times(rng, size, lo=reg_start, hi=reg_start + span))
-    else:
-        span = int(rng.uniform(3, 60) * MIN)
-        reg = reg_start + np.sort(rng.integers(0, span, size))
-    # number segments: a near-sequential run inside a virtual operator's block, for most members
-    p7 = int(rng.choice(VIRTUAL_PREFIXES)) * 10_000 + int(rng.integers(0, 10_000))
-    seq = p7 * 10_000 + int(rng.integers(0, 5_000)) + np.cumsum(rng.integers(1, 6, size))
-    virtual_share = rng.uniform(0.6, 0.95)
-    phone = np.where(rng.random(size) < virtual_share, seq, phones(rng, size))
+    reg, span = _registrations(w, size, camps[0]["released"], stealthy)
+    phone, virtual_share = _batch_phones(w, size)
     # stealthy crews spoof device ids (emulators, reset phones): a few accounts per id
     per_device = rng.uniform(100, 200) if not stealthy else rng.uniform(1.5, 6)
     emulator = bool(rng.random() < 0.4)
@@ -117,6 +106,28 @@ def _batch(w: World, cluster: str, size: int, camps: list[dict]) -> None:
     )
 
 
+def _registrations(w: World, size: int, first: int, stealthy: bool) -> tuple[np.ndarray, int]:
+    """(registration times, their span): in minutes before the first release, or spread over
+    days at human times by a stealthy crew."""
+    rng, c = w.rng, w.clock
+    reg_start = max(c.window_start + HOUR, first - int(rng.uniform(1, 8) * DAY))
+    if stealthy:
+        span = int(min(rng.uniform(1, 5) * DAY, first - reg_start - HOUR))
+        return np.sort(c.human_times(rng, size, lo=reg_start, hi=reg_start + span)), span
+    span = int(rng.uniform(3, 60) * MIN)
+    return reg_start + np.sort(rng.integers(0, span, size)), span
+
+
+def _batch_phones(w: World, size: int) -> tuple[np.ndarray, float]:
+    """(phone numbers, the share in the run): number segments, a near-sequential run inside a
+    virtual operator's block, for most members."""
+    rng = w.rng
+    p7 = int(rng.choice(VIRTUAL_PREFIXES)) * 10_000 + int(rng.integers(0, 10_000))
+    seq = p7 * 10_000 + int(rng.integers(0, 5_000)) + np.cumsum(rng.integers(1, 6, size))
+    virtual_share = rng.uniform(0.6, 0.95)
+    return np.where(rng.random(size) < virtual_share, seq, phones(rng, size)), virtual_share
+
+
 def _extract(w: World, camp, acc, coupon, t_claim, device, blocks, drops, shops, never_use, exact, loop) -> None:
     """Turn claimed coupons into value: most lapse, the rest go to pooled orders."""
     rng, n, end = w.rng, len(acc), w.clock.end
@@ -155,7 +166,15 @@ def _extract(w: World, camp, acc, coupon, t_claim, device, blocks, drops, shops,
     is_loop &= t_res + DAY < end
     if not is_loop.any():
         return
-    sel = is_loop
+    _return_and_reuse(w, camp, acc, coupon, order, amount, shop, t_rf, t_res, device, ip, is_loop, blocks, drops, shops)
+
+
+def _return_and_reuse(
+    w: World, camp, acc, coupon, order, amount, shop, t_rf, t_res, device, ip, sel, blocks, drops, shops
+) -> None:
+    """The loop: the order refunded and the coupon returned, then the same coupon again on a
+    tiny order far below the threshold (`sel`: the orders that loop)."""
+    rng = w.rng
     m = int(sel.sum())
     reason = w.texts.codes([texts.REFUND_REASONS[i] for i in rng.integers(0, 8, m)])
     refunds(
@@ -318,6 +337,30 @@ def _look_alive(w: World, acc: np.ndarray) -> None:
     place_orders(w, buyer, shop, w.items["code"][item], t, w.items["price"][item])
 
 
+def _redeem(w: World, camp: dict, u: np.ndarray, coupon: np.ndarray, t_use: np.ndarray, exact: float, resale) -> None:
+    """Coupons redeemed on resale items, at the threshold (share `exact`) or just above it."""
+    rng, k = w.rng, len(u)
+    at = rng.random(k) < exact
+    over = np.round(camp["threshold"] * rng.uniform(0.02, 0.08, k)).astype(np.int64)
+    gross = camp["threshold"] + np.where(at, 0, over)
+    it = rng.choice(resale, k)
+    order = place_orders(
+        w,
+        u,
+        w.items["shop"][it],
+        w.items["code"][it],
+        t_use,
+        gross,
+        discount=camp["face"],
+        coupon=coupon,
+        device=w.acc["device"][u],
+        ip=w.acc["ip"][u],
+    )
+    coupon_events(
+        w, camp["code"], coupon, u, "redeem", t_use, order=order, device=w.acc["device"][u], ip=w.acc["ip"][u]
+    )
+
+
 def _claim_and_redeem(w: World, cluster: str, acc: np.ndarray, camps: list[dict], drawn: dict) -> None:
     """Claims spread over the first minutes after each release; redemptions over the next
     days on the same few resale items, at or just above the threshold. Names the tactics."""
@@ -339,37 +382,8 @@ def _claim_and_redeem(w: World, cluster: str, acc: np.ndarray, camps: list[dict]
         lapse = ~used & (camp["expires"] < c.end)
         if lapse.any():
             coupon_events(w, camp["code"], coupon[lapse], who[lapse], "expire", camp["expires"])
-        k = int(used.sum())
-        if not k:
-            continue
-        at = rng.random(k) < exact
-        over = np.round(camp["threshold"] * rng.uniform(0.02, 0.08, k)).astype(np.int64)
-        gross = camp["threshold"] + np.where(at, 0, over)
-        it = rng.choice(resale, k)
-        u = who[used]
-        order = place_orders(
-            w,
-            u,
-            w.items["shop"][it],
-            w.items["code"][it],
-            t_use[used],
-            gross,
-            discount=camp["face"],
-            coupon=coupon[used],
-            device=w.acc["device"][u],
-            ip=w.acc["ip"][u],
-        )
-        coupon_events(
-            w,
-            camp["code"],
-            coupon[used],
-            u,
-            "redeem",
-            t_use[used],
-            order=order,
-            device=w.acc["device"][u],
-            ip=w.acc["ip"][u],
-        )
+        if used.any():
+            _redeem(w, camp, who[used], coupon[used], t_use[used], exact, resale)
     tactics = set(MAINTAINED)
     if claim_span > 300:
         tactics.add("slow_claims")

@@ -207,8 +207,14 @@ def adversarial_lookalikes(w: World, people: np.ndarray) -> None:
     c = w.clock
     seasoned = people[w.acc["reg"][people] < c.start]
     order = np.argsort(-w.shops["weight"], kind="stable")
-    n_shops = len(order)
-    # a genuine quality problem at one or two mid-sized shops
+    _quality_problem_shops(w, rng, seasoned, order)
+    _loud_complainers(w, rng, seasoned)
+    _procurement(w, rng, order)
+
+
+def _quality_problem_shops(w: World, rng: np.random.Generator, seasoned: np.ndarray, order: np.ndarray) -> None:
+    """A genuine quality problem at one or two mid-sized shops (`order`: shops, busiest first)."""
+    c, n_shops = w.clock, len(order)
     for s, shop in enumerate(
         rng.choice(order[n_shops // 10 : n_shops // 2], int(rng.integers(1, 3)), replace=False).tolist()
     ):
@@ -227,7 +233,11 @@ def adversarial_lookalikes(w: World, people: np.ndarray) -> None:
             text=texts.BAD_SHOP,
         )
         w.lookalike(buyers, "quality_problem_shop", f"quality_shop_{s + 1:02d}")
-    # loud serial complainers: alone, but everywhere
+
+
+def _loud_complainers(w: World, rng: np.random.Generator, seasoned: np.ndarray) -> None:
+    """Loud serial complainers: alone, but everywhere."""
+    c, n_shops = w.clock, len(w.shops["weight"])
     who = rng.choice(seasoned, max(5, int(round(rng.uniform(15, 35) * w.scale))), replace=False)
     p_shop = w.shops["weight"] ** rng.uniform(0.3, 1.0)
     p_shop /= p_shop.sum()
@@ -246,7 +256,11 @@ def adversarial_lookalikes(w: World, people: np.ndarray) -> None:
             text=texts.NEGATIVE,
         )
     w.lookalike(who, "loud_complainer", "loud")
-    # procurement: one company's accounts, one shipping address, regular suppliers
+
+
+def _procurement(w: World, rng: np.random.Generator, order: np.ndarray) -> None:
+    """Procurement: one company's accounts, one shipping address, regular suppliers."""
+    c, n_shops = w.clock, len(order)
     for k in range(int(rng.integers(1, 4))):
         n = int(rng.integers(5, 16))
         addr = w.ids.take("addr", 1)

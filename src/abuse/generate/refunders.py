@@ -47,25 +47,7 @@ def plant_refunders(w: World, people: np.ndarray) -> None:
 
 def _refunders(w: World, cluster: str, size: int) -> None:
     rng, c, adv = w.rng, w.clock, w.adversarial
-    reg = c.past_times(rng, size, 300, 1000)
-    device = w.new_devices(size)
-    addr = w.ids.take("addr", size)
-    if size > 1:  # a crew: shared drop-off addresses and some shared phones
-        pool = w.ids.take("addr", int(rng.integers(1, 3)))
-        addr = np.where(rng.random(size) < 0.8, rng.choice(pool, size), addr)
-        addr[:2] = pool[0]  # at least two members meet at an address
-        if rng.random() < 0.6:
-            dev = w.new_devices(max(1, size // 2))
-            device = np.where(rng.random(size) < 0.6, rng.choice(dev, size), device)
-    acc = w.new_accounts(
-        reg=reg,
-        device=device,
-        ip=home_ips(rng, size),
-        addr=addr,
-        phone=phones(rng, size, 0.05),
-        channel=channels(rng, size),
-        weight=0.0,
-    )
+    acc = _refunder_accounts(w, size)
     w.plant(acc, "serial_refunder", cluster, "member")
     claim_rate = float(rng.uniform(0.5, 0.75) if adv else rng.uniform(0.6, 0.95))
     pay_rate = float(rng.uniform(0.7, 0.95))
@@ -96,35 +78,8 @@ def _refunders(w: World, cluster: str, size: int) -> None:
     claim &= in_export
     comp &= in_export
     refund &= in_export
-    if refund.any():
-        s = refund
-        amt = np.where(rng.random(m) < 0.7, gross, (gross * rng.uniform(0.3, 0.9, m)).astype(np.int64))
-        refunds(
-            w,
-            order[s],
-            who[s],
-            shop[s],
-            np.maximum(amt[s], 1),
-            t_rf[s],
-            resolve[s],
-            np.where(paid, APPROVED, REJECTED)[s],
-            reason[s],
-        )
-    if comp.any():
-        s = comp
-        amt = rng.integers(500, 5000, m)
-        refunds(
-            w,
-            order[s],
-            who[s],
-            shop[s],
-            amt[s],
-            t_rf[s] + HOUR,
-            resolve[s],
-            np.where(paid, APPROVED, REJECTED)[s],
-            reason[s],
-            kind="compensation",
-        )
+    status = np.where(paid, APPROVED, REJECTED)
+    _file_claims(w, order, who, shop, gross, t_rf, resolve, status, reason, refund, comp)
     if adv:
         _cover(w, np.random.default_rng([w.seed, 16, 2, len(w.params["serial_refunders"])]), order, who, shop, t, claim)
     if adv:  # ordinary purchases without a claim dilute the rate
@@ -142,6 +97,46 @@ def _refunders(w: World, cluster: str, size: int) -> None:
         "cluster": cluster, "size": size, "orders": int(m), "claim_rate": round(claim_rate, 3),
         "pay_rate": round(pay_rate, 3), "p_compensation": round(p_comp, 3),
     })  # fmt: skip
+
+
+def _refunder_accounts(w: World, size: int) -> np.ndarray:
+    """`size` new accounts; a crew (size > 1) shares drop-off addresses and some phones."""
+    rng, c = w.rng, w.clock
+    reg = c.past_times(rng, size, 300, 1000)
+    device = w.new_devices(size)
+    addr = w.ids.take("addr", size)
+    if size > 1:  # a crew: shared drop-off addresses and some shared phones
+        pool = w.ids.take("addr", int(rng.integers(1, 3)))
+        addr = np.where(rng.random(size) < 0.8, rng.choice(pool, size), addr)
+        addr[:2] = pool[0]  # at least two members meet at an address
+        if rng.random() < 0.6:
+            dev = w.new_devices(max(1, size // 2))
+            device = np.where(rng.random(size) < 0.6, rng.choice(dev, size), device)
+    return w.new_accounts(
+        reg=reg,
+        device=device,
+        ip=home_ips(rng, size),
+        addr=addr,
+        phone=phones(rng, size, 0.05),
+        channel=channels(rng, size),
+        weight=0.0,
+    )
+
+
+def _file_claims(w: World, order, who, shop, gross, t_rf, resolve, status, reason, refund, comp) -> None:
+    """The refund claims (most for the full price) and the compensation claims an hour later,
+    each paid or rejected by `status`."""
+    rng, m = w.rng, len(order)
+    if refund.any():
+        s = refund
+        amt = np.where(rng.random(m) < 0.7, gross, (gross * rng.uniform(0.3, 0.9, m)).astype(np.int64))
+        refunds(w, order[s], who[s], shop[s], np.maximum(amt[s], 1), t_rf[s], resolve[s], status[s], reason[s])
+    if comp.any():
+        s = comp
+        amt = rng.integers(500, 5000, m)
+        refunds(
+            w, order[s], who[s], shop[s], amt[s], t_rf[s] + HOUR, resolve[s], status[s], reason[s], kind="compensation"
+        )
 
 
 def _cover(w: World, ar: np.random.Generator, order, who, shop, t, claim) -> None:

@@ -175,7 +175,7 @@ COMP_WORDS = [
 PLAIN_REASONS = ["质量问题", "与描述不符", "商品破损", "quality issue", "不想要了", "发错货"]
 
 
-def plant_adversarial_rings(w: World) -> None:
+def plant_adversarial_rings(w: World, dispersed: bool = False) -> None:
     """Crews that adapted to a detector relying on dense co-targeting, shared devices and the
     paid-then-withdrawn signature (``abuse generate --adversarial``; draws from its own
     stream, planted after every default scenario):
@@ -196,7 +196,9 @@ def plant_adversarial_rings(w: World) -> None:
     - camouflage purchases with good reviews at popular shops.
 
     Every parameter is drawn per ring from a wide range; ``truth/accounts.csv`` names the
-    evasions each crew used (column ``evasion``)."""
+    evasions each crew used (column ``evasion``). ``dispersed`` adds one more crew (own
+    stream ``[seed, 1102]``, evasion ``dispersed``): 60-90% of its victims hit by a single
+    member, members registered over 1-3 years, at most a third invited."""
     rng = np.random.default_rng([w.seed, 1101])
     order = np.argsort(-w.shops["weight"], kind="stable")
     n_shops = len(order)
@@ -211,6 +213,14 @@ def plant_adversarial_rings(w: World) -> None:
         _adaptive_ring(w, rng, f"aring_{r + 1:02d}", candidates, popular)
         left = candidates[~np.isin(candidates, w.ring_shops[-1][1])]
         candidates = left if len(left) >= 40 else candidates
+    if not dispersed:
+        return
+    # a dispersed crew (own stream): nearly every victim hit by one member only, old bought
+    # accounts registered over years (no registration cohort), few invitations. Opt-in: the
+    # detector misses its members that share no victim with another (see the README)
+    _adaptive_ring(
+        w, np.random.default_rng([w.seed, 1102]), f"aring_{n_rings + 1:02d}", candidates, popular, dispersed=True
+    )
 
 
 def _assign_victims(rng: np.random.Generator, hits: np.ndarray, p_lone: float = 0.0) -> list[np.ndarray]:
@@ -244,8 +254,16 @@ def _assign_victims(rng: np.random.Generator, hits: np.ndarray, p_lone: float = 
 
 
 def _adaptive_ring(
-    w: World, rng: np.random.Generator, cluster: str, candidates: np.ndarray, popular: np.ndarray
+    w: World,
+    rng: np.random.Generator,
+    cluster: str,
+    candidates: np.ndarray,
+    popular: np.ndarray,
+    dispersed: bool = False,
 ) -> None:
+    """One adaptive crew (see ``plant_adversarial_rings``). ``dispersed``: the share of lone
+    victims is drawn from 0.6-0.9, the members are old accounts registered over 1-3 years
+    and at most a third of them were invited (the other crews' draws stay as they were)."""
     c = w.clock
     size = int(rng.integers(8, 36))
     n_waves = int(rng.integers(1, 5))
@@ -265,6 +283,9 @@ def _adaptive_ring(
     cohort_days = float(rng.uniform(0.5, 5))
     reg = joins[wave] - int(rng.uniform(1, 10) * DAY) + (rng.random(size) * cohort_days * DAY).astype(np.int64)
     reg[0] = c.past_times(rng, 1, 400, 1200, min_days=90)[0]  # the leader is an old account
+    if dispersed:
+        p_invited = float(rng.uniform(0.0, 0.35))
+        reg = c.past_times(rng, size, 300, int(rng.uniform(365, 1100)), min_days=30)
     leader_code = int(w.ids.next["account"])
     invited = np.where(rng.random(size) < p_invited, leader_code, -1)
     invited[0] = -1
@@ -294,7 +315,7 @@ def _adaptive_ring(
     # the sparse block: each member hits 2-5 victims once, in the window, after joining
     hits = rng.integers(2, 6, size)
     # lone victims: a share of the victims is hit by one member only (drawn per ring)
-    p_lone = float(rng.uniform(0.1, 0.6))
+    p_lone = float(rng.uniform(0.1, 0.6)) if not dispersed else float(rng.uniform(0.6, 0.9))
     groups = _assign_victims(rng, hits, p_lone)
     n_targets = min(len(groups), len(candidates))
     groups = groups[:n_targets]
@@ -330,6 +351,8 @@ def _adaptive_ring(
         tactics.append("lone_victims")
     if tilt >= 0.5:
         tactics.append("busy_victims")
+    if dispersed:
+        tactics.append("dispersed")
     w.params.setdefault("evasions", {})[cluster] = ";".join(sorted(tactics))
     w.params["adversarial_rings"].append({
         "cluster": cluster, "size": size, "targets": int(n_targets), "waves": n_waves,

@@ -201,23 +201,7 @@ def plant_adaptive_bots(w: World) -> None:
         days = int(rng.integers(2, 6)) if few else int(rng.integers(10, 30))
         lo = c.window_start + int(rng.integers(0, 30 - days)) * DAY + int(rng.integers(0, DAY))
         hi = min(c.end, lo + days * DAY)
-        if mode == "poisson":
-            mean_gap = float(rng.uniform(3, 40)) * MIN
-            t = lo + np.cumsum(rng.exponential(mean_gap, int((hi - lo) / mean_gap * 1.3) + 10)).astype(np.int64)
-            t = t[t < hi]
-            detail = {"mean_gap_min": round(mean_gap / MIN, 1)}
-        else:
-            jitter = float(rng.uniform(5, 30))
-            minute = 0 if mode == "jitter_hour" else int(rng.integers(1, 60))
-            hours = np.arange(-(-lo // HOUR) * HOUR, hi, HOUR, dtype=np.int64)
-            if rng.random() < 0.5:  # only at hours a person would be up, drawn from their profile
-                local_hour = ((hours + c.offset) // HOUR) % 24
-                keep = rng.random(len(hours)) < HUMAN_HOURS[local_hour] * rng.uniform(0.3, 1.0)
-            else:
-                keep = rng.random(len(hours)) < rng.uniform(0.5, 0.95)
-            hours = hours[keep]
-            t = hours + minute * MIN + (rng.random(len(hours)) * jitter * SEC).astype(np.int64)
-            detail = {"jitter_s": round(jitter, 1), "minute": minute}
+        t, detail = _bot_times(rng, c.offset, mode, lo, hi)
         role = mode + ("/few_days" if few else "") + ("/proxy" if proxy[i] else "")
         w.plant(np.array([a]), "scripted_timing", "", role)
         k = len(t)
@@ -240,6 +224,26 @@ def plant_adaptive_bots(w: World) -> None:
         )
         drawn.append({"role": role, "events": int(k), "days": days, **detail})
     w.params["adaptive_bots"] = drawn
+
+
+def _bot_times(rng: np.random.Generator, offset: int, mode: str, lo: int, hi: int) -> tuple[np.ndarray, dict]:
+    """(event times in [lo, hi), what was drawn): a Poisson timer, or a jittered fire at a
+    fixed minute of the hour (every hour, or at hours a person would be up)."""
+    if mode == "poisson":
+        mean_gap = float(rng.uniform(3, 40)) * MIN
+        t = lo + np.cumsum(rng.exponential(mean_gap, int((hi - lo) / mean_gap * 1.3) + 10)).astype(np.int64)
+        return t[t < hi], {"mean_gap_min": round(mean_gap / MIN, 1)}
+    jitter = float(rng.uniform(5, 30))
+    minute = 0 if mode == "jitter_hour" else int(rng.integers(1, 60))
+    hours = np.arange(-(-lo // HOUR) * HOUR, hi, HOUR, dtype=np.int64)
+    if rng.random() < 0.5:  # only at hours a person would be up, drawn from their profile
+        local_hour = ((hours + offset) // HOUR) % 24
+        keep = rng.random(len(hours)) < HUMAN_HOURS[local_hour] * rng.uniform(0.3, 1.0)
+    else:
+        keep = rng.random(len(hours)) < rng.uniform(0.5, 0.95)
+    hours = hours[keep]
+    t = hours + minute * MIN + (rng.random(len(hours)) * jitter * SEC).astype(np.int64)
+    return t, {"jitter_s": round(jitter, 1), "minute": minute}
 
 
 # a person's share of activity per local hour, scaled so the busiest hour is 1

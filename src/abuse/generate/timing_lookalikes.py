@@ -44,12 +44,41 @@ def _accounts(w: World, rng, n: int, device=None, ip=None) -> np.ndarray:
     return w.new_accounts(reg=reg, device=device, ip=ip, phone=phones(rng, n), channel=channels(rng, n))
 
 
+def _person_sessions(
+    w: World, rng: np.random.Generator, a: int, starts, n_ev, gap_s: float, pcs=None, ip: int | None = None
+) -> None:
+    """Account `a`'s human sessions from `starts` (`n_ev` events each, gaps around `gap_s`
+    seconds), on its own device and IP, or on one of the `pcs` at `ip` (a cafe)."""
+    gaps, actions, dur = _human_session_rows(rng, starts, n_ev, gap_s)
+    target = rng.integers(0, 100_000, int(n_ev.sum()))
+    n = len(starts)
+    device = None if pcs is None else rng.choice(pcs, n)
+    sessions(
+        w,
+        np.full(n, a),
+        starts,
+        n_ev,
+        gaps,
+        actions=actions,
+        duration_s=dur,
+        target=target,
+        device=device,
+        ip=None if ip is None else np.full(n, ip),
+    )
+
+
 def timing_lookalikes(w: World) -> None:
     rng, c = np.random.default_rng([w.seed, 1102]), w.clock
     days = np.arange(c.start, c.end - DAY, DAY, dtype=np.int64)  # local midnights
-    drawn = {}
+    drawn: dict[str, int] = {}
+    _night_shift(w, rng, days, drawn)
+    _heartbeat_apps(w, rng, days, drawn)
+    _internet_cafes(w, rng, days, drawn)
+    w.params["timing_lookalikes"] = drawn
 
-    # night shift: heavy, human, awake at night
+
+def _night_shift(w: World, rng: np.random.Generator, days: np.ndarray, drawn: dict) -> None:
+    """Night shift: heavy, human, awake at night."""
     n = max(5, int(round(rng.uniform(10, 25) * w.scale**0.7)))
     acc = _accounts(w, rng, n)
     for a in acc.tolist():
@@ -58,21 +87,13 @@ def timing_lookalikes(w: World) -> None:
         per = rng.integers(2, 7, len(work))
         starts = np.repeat(work, per) + shift + (rng.random(int(per.sum())) * 10 * HOUR).astype(np.int64)
         n_ev = rng.integers(8, 60, len(starts))
-        gaps, actions, dur = _human_session_rows(rng, starts, n_ev, rng.uniform(8, 30))
-        sessions(
-            w,
-            np.full(len(starts), a),
-            starts,
-            n_ev,
-            gaps,
-            actions=actions,
-            duration_s=dur,
-            target=rng.integers(0, 100_000, int(n_ev.sum())),
-        )
+        _person_sessions(w, rng, a, starts, n_ev, rng.uniform(8, 30))
     w.lookalike(acc, "night_shift", "night_shift")
     drawn["night_shift"] = n
 
-    # heartbeat-like apps: an event every few minutes while open, in a person's evening
+
+def _heartbeat_apps(w: World, rng: np.random.Generator, days: np.ndarray, drawn: dict) -> None:
+    """Heartbeat-like apps: an event every few minutes while open, in a person's evening."""
     n = max(5, int(round(rng.uniform(10, 25) * w.scale**0.7)))
     acc = _accounts(w, rng, n)
     for a in acc.tolist():
@@ -98,7 +119,9 @@ def timing_lookalikes(w: World) -> None:
     w.lookalike(acc, "heartbeat_app", "heartbeat_app")
     drawn["heartbeat_app"] = n
 
-    # internet cafes: one IP, a few devices, paid hourly slots from 09:00 to 01:00
+
+def _internet_cafes(w: World, rng: np.random.Generator, days: np.ndarray, drawn: dict) -> None:
+    """Internet cafes: one IP, a few devices, paid hourly slots from 09:00 to 01:00."""
     for k in range(int(rng.integers(1, 3))):
         n = max(8, int(round(rng.uniform(30, 80) * w.scale**0.7)))
         pcs = w.new_devices(int(rng.integers(3, 9)))
@@ -111,19 +134,6 @@ def timing_lookalikes(w: World) -> None:
             hour = rng.integers(9, 24, len(visits)) * HOUR
             starts = visits + hour + rng.exponential(4 * MIN, len(visits)).astype(np.int64)
             n_ev = rng.integers(20, 150, len(visits))
-            gaps, actions, dur = _human_session_rows(rng, starts, n_ev, rng.uniform(15, 45))
-            sessions(
-                w,
-                np.full(len(starts), a),
-                starts,
-                n_ev,
-                gaps,
-                actions=actions,
-                duration_s=dur,
-                target=rng.integers(0, 100_000, int(n_ev.sum())),
-                device=rng.choice(pcs, len(starts)),
-                ip=np.full(len(starts), cafe_ip),
-            )
+            _person_sessions(w, rng, a, starts, n_ev, rng.uniform(15, 45), pcs=pcs, ip=cafe_ip)
         w.lookalike(acc, "internet_cafe", f"internet_cafe_{k + 1:02d}")
         drawn[f"internet_cafe_{k + 1:02d}"] = n
-    w.params["timing_lookalikes"] = drawn

@@ -64,6 +64,48 @@ def _release_share(w: World, campaign: int, start: int, minutes: int = 10) -> fl
 
 def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / "accounts.csv", ["account_id", "pattern", "cluster", "role", "evasion"], _account_rows(w))
+    _write_csv(
+        out / "ring_shops.csv",
+        ["cluster", "shop_id"],
+        [(cl, fmt_id(s, SHOP)) for cl, shops in w.ring_shops for s in shops.tolist()],
+    )
+    _write_csv(
+        out / "brushing_shops.csv",
+        ["cluster", "shop_id"],
+        [(cl, fmt_id(s, SHOP)) for cl, shops in w.brushing_shops for s in shops.tolist()],
+    )
+    _write_csv(
+        out / "lookalikes.csv",
+        ["account_id", "lookalike", "group"],
+        [(fmt_id(a), kind, group) for codes, kind, group in w.lookalikes for a in np.unique(codes).tolist()],
+    )
+    _write_csv(
+        out / "inflated_targets.csv",
+        ["cluster", "target_id", "action"],
+        [(cl, f"t_{t:06d}", a) for cl, t, a in w.inflated_targets],
+    )
+    _write_csv(
+        out / "spikes.csv", ["scope", "window_start", "window_end", "kind", "campaign_id", "crowd"], _spike_rows(w)
+    )
+    (out / "meta.json").write_text(
+        json.dumps(_meta(w, summary), indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    names = (
+        "accounts.csv",
+        "ring_shops.csv",
+        "brushing_shops.csv",
+        "lookalikes.csv",
+        "spikes.csv",
+        "meta.json",
+        "inflated_targets.csv",
+    )
+    return [out / n for n in names]
+
+
+def _account_rows(w: World) -> list[tuple]:
+    """truth/accounts.csv: every planted account once per pattern (an account planted twice
+    under one pattern keeps its first role, a leader first), with its crew's evasion."""
     evasions = w.params.get("evasions", {})
     acc_rows = [
         (
@@ -76,41 +118,28 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
         for codes, pattern, cluster, role in w.truth_accounts
         for a in np.unique(codes).tolist()
     ]
-    # an account planted twice under one pattern keeps its first role
     seen, rows = set(), []
     for r in sorted(acc_rows, key=lambda r: (r[0], r[1], r[3] != "leader")):
         if r[:2] not in seen:
             seen.add(r[:2])
             rows.append(r)
-    _write_csv(out / "accounts.csv", ["account_id", "pattern", "cluster", "role", "evasion"], rows)
-    _write_csv(
-        out / "ring_shops.csv",
-        ["cluster", "shop_id"],
-        [(cl, fmt_id(s, SHOP)) for cl, shops in w.ring_shops for s in shops.tolist()],
-    )
-    _write_csv(
-        out / "brushing_shops.csv",
-        ["cluster", "shop_id"],
-        [(cl, fmt_id(s, SHOP)) for cl, shops in getattr(w, "brushing_shops", []) for s in shops.tolist()],
-    )
-    _write_csv(
-        out / "lookalikes.csv",
-        ["account_id", "lookalike", "group"],
-        [(fmt_id(a), kind, group) for codes, kind, group in w.lookalikes for a in np.unique(codes).tolist()],
-    )
-    _write_csv(
-        out / "inflated_targets.csv",
-        ["cluster", "target_id", "action"],
-        [(cl, f"t_{t:06d}", a) for cl, t, a in getattr(w, "inflated_targets", [])],
-    )
+    return rows
+
+
+def _spike_rows(w: World) -> list[tuple]:
+    """truth/spikes.csv: the planted spikes, a campaign's scoped to it."""
     spikes = []
     for s in w.spikes:
         cid = fmt_id(s["campaign"], CAMPAIGN) if s["campaign"] >= 0 else ""
         scope = f"{s['scope']}:{cid}" if cid else s["scope"]
         crowd = s.get("crowd", "planted" if s["kind"] == "abusive" else "people")
         spikes.append((scope, w.clock.iso(s["start"]), w.clock.iso(s["end"]), s["kind"], cid, crowd))
-    _write_csv(out / "spikes.csv", ["scope", "window_start", "window_end", "kind", "campaign_id", "crowd"], spikes)
-    meta = {
+    return spikes
+
+
+def _meta(w: World, summary: dict) -> dict:
+    """truth/meta.json: the run's seed, scale, clock and parameters."""
+    return {
         "seed": w.seed,
         "scale": w.scale,
         "tz": w.clock.tz,
@@ -122,16 +151,3 @@ def write_truth(w: World, out: Path, summary: dict) -> list[Path]:
         "summary": summary,
         "parameters": w.params,
     }
-    (out / "meta.json").write_text(
-        json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    names = (
-        "accounts.csv",
-        "ring_shops.csv",
-        "brushing_shops.csv",
-        "lookalikes.csv",
-        "spikes.csv",
-        "meta.json",
-        "inflated_targets.csv",
-    )
-    return [out / n for n in names]

@@ -28,6 +28,7 @@ def zone_offset(tz: str, on: date) -> int:
     """The zone's UTC offset in ms at noon of ``on`` (Asia/Kolkata: +05:30). The generator keeps
     one offset for its whole period: zones with daylight saving are taken at ``as_of``."""
     off = datetime(on.year, on.month, on.day, 12, tzinfo=ZoneInfo(tz)).utcoffset()
+    assert off is not None  # an aware datetime has one
     return int(off.total_seconds() * 1000)
 
 
@@ -202,6 +203,8 @@ class World:
         self.truth_accounts: list[tuple[np.ndarray, str, str, str]] = []  # codes, pattern, cluster, role
         self.lookalikes: list[tuple[np.ndarray, str, str]] = []  # codes, lookalike, group
         self.ring_shops: list[tuple[str, np.ndarray]] = []
+        self.brushing_shops: list[tuple[str, np.ndarray]] = []  # cluster, client shop codes
+        self.inflated_targets: list[tuple[str, int, str]] = []  # cluster, target code, action
         self.spikes: list[dict] = []
         self.campaigns: list[dict] = []
         self.refunded_orders: list[np.ndarray] = []

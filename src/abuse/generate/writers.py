@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -165,6 +166,7 @@ def write(
             if writer is None:
                 writer = pq.ParquetWriter(path, t.schema, compression="zstd")
             writer.write_table(t, row_group_size=CHUNK)
+        assert writer is not None  # chunks() yields at least one part
         writer.close()
     else:
         raw = open(path, "wb")
@@ -180,7 +182,7 @@ def write(
                 out.write(buf.getvalue())
             else:
                 buf = io.BytesIO()
-                pl.from_arrow(t).write_ndjson(buf)
+                cast(pl.DataFrame, pl.from_arrow(t)).write_ndjson(buf)
                 out.write(buf.getvalue())
         if out is not raw:
             out.close()

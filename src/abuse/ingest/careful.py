@@ -38,7 +38,7 @@ class Decompressed(io.RawIOBase):
     def __init__(self, path: Path, gz: bool) -> None:
         self._f = path.open("rb")
         self._gz = gz
-        self._d = zlib.decompressobj(31) if gz else None
+        self._d = zlib.decompressobj(31)  # used only when gz
         self._pending = b""
         self._done = False
         self.damage: str | None = None
@@ -197,13 +197,74 @@ def _damage_reason(raw: Decompressed, last: int) -> str:
     return f"{raw.damage} {where}: what follows could not be read"
 
 
+_Record = tuple[int, list[str] | None, str | None, str | None]  # row, cells, _raw, _pre_reject
+
+
+class _HeldBack:
+    """Records gathered into batches, the last one held back: damage found at the end of the
+    file (a cut gzip stream) may turn it into a record cut short. One for every batch reader."""
+
+    def __init__(self, columns: list[str], source: list[str] | None, batch: int) -> None:
+        self.columns, self.source, self.batch = columns, source, batch
+        self.out = _Batch(columns, source)
+        self.last: _Record | None = None
+
+    def push(self, record: _Record) -> pa.Table | None:
+        """Hold `record`, adding the one held before it; a batch that is full comes back."""
+        full = None
+        if self.last:
+            self.out.add(*self.last)
+            if len(self.out) >= self.batch:
+                full = self.out.table()
+                self.out = _Batch(self.columns, self.source)
+        self.last = record
+        return full
+
+    def finish(self, raw: Decompressed, rows: int, last_text: str, unit: str) -> Iterator[pa.Table]:
+        """The rest, after the last of `rows` records (`last_text` the text of the last one, a
+        `unit` of the file): with damage, the last record is cut short if the file stops
+        inside it, else one more record says what could not be read."""
+        if raw.damage:
+            if self.last and raw.last_byte not in (b"\n", b"\r"):
+                # the damage cut this record: whatever it holds may be a truncated value
+                self.last = (
+                    self.last[0],
+                    None,
+                    self.last[2] or shown(last_text),
+                    f"{raw.damage}: this {unit} is cut short, what follows could not be read",
+                )
+            else:
+                if self.last:
+                    self.out.add(*self.last)
+                self.last = (rows + 1, None, None, _damage_reason(raw, rows))
+        if self.last:
+            self.out.add(*self.last)
+        if len(self.out):
+            yield self.out.table()
+
+
+def _judge_cells(record: str, header: list[str], cells: list[str], max_field_bytes: int) -> str | None:
+    """Why a parsed CSV record cannot be kept (None: it can)."""
+    width = len(header)
+    if len(cells) != width:
+        kind = "short" if len(cells) < width else "long"
+        return f"wrong number of fields (a {kind} row): {len(cells)} where the header has {width}"
+    if len(record) * 4 > max_field_bytes or _undecodable(record):  # else no cell can be
+        for name, cell in zip(header, cells):
+            if _undecodable(cell):
+                return f"bytes that are not UTF-8 in column {name}"
+            size = _over(cell, max_field_bytes)
+            if size:
+                return f"over-long value in {name}: {size:,} bytes (the maximum is {max_field_bytes:,}, setting max_field_bytes)"
+    return None
+
+
 def csv_batches(
     f: LandingFile, header: list[str], columns: list[str], max_field_bytes: int, batch: int = BATCH
 ) -> Iterator[pa.Table]:
     """The records of a CSV file in batches: the contract ``columns`` (text, as in the file),
     ``_row``, and for a record that cannot be read its ``_raw`` text and ``_pre_reject`` reason."""
     csv.field_size_limit(min(sys.maxsize, max(64 * max_field_bytes, 1 << 28)))
-    width = len(header)
     raw, text = text_of(f)
     lines: list[str] = []
 
@@ -212,75 +273,35 @@ def csv_batches(
             lines.append(line)
             yield line
 
-    out = _Batch(columns, header)
+    held = _HeldBack(columns, header, batch)
     reader = csv.reader(feed(), strict=True)
     row = 0
-    pending: tuple[int, dict | None, str, str | None] | None = None  # the last record, held back
+    record = ""
     try:
         next(reader)  # the header (already read and checked)
         lines.clear()
         while True:
+            error: csv.Error | None = None
             try:
                 cells = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
-                record = "".join(lines)
-                lines.clear()
-                row += 1
-                if pending:
-                    out.add(*pending)
-                end = "a quoted field is never closed" if "end of data" in str(exc) else f"{exc}"
-                pending = (row, None, shown(record), f"cannot parse this record: {end}")
-                continue
+                error, cells = exc, []
             record = "".join(lines)
             lines.clear()
-            if not cells:
+            if error is None and not cells:
                 continue  # a blank line is no record (DuckDB skips them too)
             row += 1
-            if pending:
-                out.add(*pending)
-                pending = None
-                if len(out) >= batch:
-                    yield out.table()
-                    out = _Batch(columns, header)
-            reason = None
-            if len(cells) != width:
-                kind = "short" if len(cells) < width else "long"
-                reason = f"wrong number of fields (a {kind} row): {len(cells)} where the header has {width}"
-            elif len(record) * 4 > max_field_bytes or _undecodable(record):  # else no cell can be
-                for name, cell in zip(header, cells):
-                    if _undecodable(cell):
-                        reason = f"bytes that are not UTF-8 in column {name}"
-                        break
-                    size = _over(cell, max_field_bytes)
-                    if size:
-                        reason = (
-                            f"over-long value in {name}: {size:,} bytes (the maximum is "
-                            f"{max_field_bytes:,}, setting max_field_bytes)"
-                        )
-                        break
-            if reason:
-                pending = (row, None, shown(record), reason)
+            if error is not None:
+                end = "a quoted field is never closed" if "end of data" in str(error) else f"{error}"
+                full = held.push((row, None, shown(record), f"cannot parse this record: {end}"))
             else:
-                pending = (row, cells, None, None)
-        if raw.damage:
-            if pending and raw.last_byte not in (b"\n", b"\r"):
-                # the damage cut this record: whatever it holds may be a truncated value
-                pending = (
-                    pending[0],
-                    None,
-                    pending[2] or shown(record),
-                    f"{raw.damage}: this record is cut short, what follows could not be read",
-                )
-            else:
-                if pending:
-                    out.add(*pending)
-                pending = (row + 1, None, None, _damage_reason(raw, row))
-        if pending:
-            out.add(*pending)
-        if len(out):
-            yield out.table()
+                reason = _judge_cells(record, header, cells, max_field_bytes)
+                full = held.push((row, None, shown(record), reason) if reason else (row, cells, None, None))
+            if full is not None:
+                yield full
+        yield from held.finish(raw, row, record, "record")
     finally:
         text.close()
 
@@ -289,38 +310,21 @@ def jsonl_batches(f: LandingFile, batch: int = BATCH) -> Iterator[pa.Table]:
     """The non-blank lines of a JSONL file in batches: ``_line`` (NULL for a line that cannot
     be read), ``_row`` and ``_pre_reject``."""
     raw, text = text_of(f)
-    out = _Batch(["_line"])
+    held = _HeldBack(["_line"], None, batch)
     row = 0
-    pending: tuple | None = None
+    last = ""
     try:
         for line in text:
             if not line.strip():
                 continue
             row += 1
-            if pending:
-                out.add(*pending)
-                if len(out) >= batch:
-                    yield out.table()
-                    out = _Batch(["_line"])
+            last = line
             if _undecodable(line):
-                pending = (row, None, shown(line), "bytes that are not UTF-8 in this line")
+                full = held.push((row, None, shown(line), "bytes that are not UTF-8 in this line"))
             else:
-                pending = (row, [line], None, None)
-        if raw.damage:
-            if pending and raw.last_byte not in (b"\n", b"\r"):
-                pending = (
-                    pending[0],
-                    None,
-                    shown(pending[1][0]) if pending[1] else pending[2],
-                    f"{raw.damage}: this line is cut short, what follows could not be read",
-                )
-            else:
-                if pending:
-                    out.add(*pending)
-                pending = (row + 1, None, None, _damage_reason(raw, row))
-        if pending:
-            out.add(*pending)
-        if len(out):
-            yield out.table()
+                full = held.push((row, [line], None, None))
+            if full is not None:
+                yield full
+        yield from held.finish(raw, row, last, "line")
     finally:
         text.close()

@@ -110,34 +110,8 @@ class EngagementDetector(DetectorBase):
         accounts = con.sql("SELECT * FROM engagement_accounts ORDER BY account_id").pl()
         if accounts.is_empty():
             return DetectorResult()
-        sig, bucket_tests = lockstep.significant_buckets(con, p.bucket_s, p.neighbour_s, p.alpha, p.min_bucket_accounts)
-        con.register("_sig", sig.select("target_id", "action", "bucket").to_arrow())
-        con.execute("CREATE OR REPLACE TEMP TABLE engagement_lockstep AS SELECT * FROM _sig")
-        con.unregister("_sig")
-        sync_members = con.sql(read_sql("features/engagement_sync_members.sql")).pl()
-        sync_accounts = lockstep.lockstep_accounts(sync_members, accounts, p.alpha)
-        blocks = con.sql(read_sql("features/engagement_blocks.sql")).pl()
-        rigs, _ = lockstep.judge_components(sync_members, sync_accounts, accounts, blocks, p.alpha)
-        if not sync_accounts.is_empty():  # lockstep alone is what a live audience does too
-            sync_accounts = sync_accounts.with_columns(pl.col("sync_ok") & pl.col("account_id").is_in(list(rigs)))
-        pairs_sig = crews.coboosted_pairs(con, p.alpha, len(accounts))
-        cand = (
-            crews.crew_candidates(pairs_sig)
-            if not pairs_sig.is_empty()
-            else pl.DataFrame(schema={"crew": pl.Int64, "block": pl.Utf8, "target_id": pl.Utf8, "action": pl.Utf8})
-        )
-        con.register("_cp", cand.to_arrow())
-        con.execute("CREATE OR REPLACE TEMP TABLE engagement_crew_pairs AS SELECT * FROM _cp")
-        con.unregister("_cp")
-        crew_members_all = con.sql(read_sql("features/engagement_crew_members.sql")).pl()
-        pairs_c = pairs_sig.join(cand, on=["block", "target_id", "action"]) if not cand.is_empty() else pairs_sig
-        if crew_members_all.is_empty():
-            crew_df, crew_kept = (
-                pl.DataFrame(schema={"crew": pl.Int64}),
-                pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8}),
-            )
-        else:
-            crew_df, crew_kept = crews.judge_crews(crew_members_all, pairs_c, accounts, p.alpha)
+        sig, bucket_tests, sync_members, sync_accounts = _lockstep(con, p, accounts)
+        crew_df, crew_kept, pairs_c = _block_crews(con, p, accounts)
         crew_kept = _with_bought_members(con, crew_df, pairs_c, crew_kept, accounts, p.member_fdr)
         aud_crews, aud_members, aud_targets = audience.audience_crews(con, accounts, p.alpha, p.member_fdr)
         crew_kept = pl.concat([crew_kept, aud_members], how="diagonal_relaxed")
@@ -167,6 +141,49 @@ class EngagementDetector(DetectorBase):
             bucket_tests,
         )
         return DetectorResult(findings=findings, clusters=clusters)
+
+
+def _keep(con, name: str, frame: pl.DataFrame) -> None:
+    """`frame` as the temporary table `name` the next feature SQL reads."""
+    con.register("_frame", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _frame")
+    con.unregister("_frame")
+
+
+def _lockstep(con, p, accounts: pl.DataFrame) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
+    """(significant buckets, buckets tested, their members, lockstep accounts whose
+    component also looks like a rig: sync_ok)."""
+    sig, bucket_tests = lockstep.significant_buckets(con, p.bucket_s, p.neighbour_s, p.alpha, p.min_bucket_accounts)
+    _keep(con, "engagement_lockstep", sig.select("target_id", "action", "bucket"))
+    sync_members = con.sql(read_sql("features/engagement_sync_members.sql")).pl()
+    sync_accounts = lockstep.lockstep_accounts(sync_members, accounts, p.alpha)
+    blocks = con.sql(read_sql("features/engagement_blocks.sql")).pl()
+    rigs, _ = lockstep.judge_components(sync_members, sync_accounts, accounts, blocks, p.alpha)
+    if not sync_accounts.is_empty():  # lockstep alone is what a live audience does too
+        sync_accounts = sync_accounts.with_columns(pl.col("sync_ok") & pl.col("account_id").is_in(list(rigs)))
+    return sig, bucket_tests, sync_members, sync_accounts
+
+
+def _block_crews(con, p, accounts: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(crews of network blocks co-boosting targets with their verdict, the members of those
+    that pass, the co-boosted pairs with their crew)."""
+    pairs_sig = crews.coboosted_pairs(con, p.alpha, len(accounts))
+    cand = (
+        crews.crew_candidates(pairs_sig)
+        if not pairs_sig.is_empty()
+        else pl.DataFrame(schema={"crew": pl.Int64, "block": pl.Utf8, "target_id": pl.Utf8, "action": pl.Utf8})
+    )
+    _keep(con, "engagement_crew_pairs", cand)
+    crew_members_all = con.sql(read_sql("features/engagement_crew_members.sql")).pl()
+    pairs_c = pairs_sig.join(cand, on=["block", "target_id", "action"]) if not cand.is_empty() else pairs_sig
+    if crew_members_all.is_empty():
+        return (
+            pl.DataFrame(schema={"crew": pl.Int64}),
+            pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8}),
+            pairs_c,
+        )
+    crew_df, crew_kept = crews.judge_crews(crew_members_all, pairs_c, accounts, p.alpha)
+    return crew_df, crew_kept, pairs_c
 
 
 def _with_bought_members(

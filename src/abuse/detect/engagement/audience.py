@@ -19,7 +19,6 @@ residential proxies has no shared block).
 from __future__ import annotations
 
 import itertools
-import math
 from typing import cast
 
 import networkx as nx
@@ -40,15 +39,10 @@ def audience_crews(
     [crew, target_id, action])."""
     empty_m = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
     empty_t = pl.DataFrame(schema={"crew": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8})
-    level = -math.log10(alpha)
+    level = stats.required_surprise(alpha)
     n_acc = max(len(accounts), 1)
     p_thin = min(max(float(cast(float, (accounts["other_events"] == 0).mean()) or 0.0), 1e-3), 0.999)
-    aud = con.sql(read_sql("features/engagement_audience.sql")).pl()
-    if aud.is_empty():
-        return [], empty_m, empty_t
-    s = stats.surprise_binom(aud["thin"].to_numpy(), aud["accounts"].to_numpy(), p_thin)
-    aud = aud.with_columns(pl.Series("thin_surprise", stats.corrected(s, len(aud))))
-    heavy = aud.filter((pl.col("thin_surprise") >= level) & (pl.col("thin") >= 2))
+    aud, heavy = _thin_heavy_targets(con, p_thin, level)
     if heavy.is_empty():
         return [], empty_m, empty_t
     con.register("_heavy", heavy.select("target_id", "action").to_arrow())
@@ -63,14 +57,7 @@ def audience_crews(
         if pair is None or corr < level:
             continue
         crew = CREW_OFFSET + i
-        hits: dict[str, int] = {}
-        for t in tnodes:
-            for a in by_t[t]:
-                hits[a] = hits.get(a, 0) + 1
-        # two of its targets, or only ever the co-boosted pair's (a throwaway with one target)
-        pair_acc = by_t[pair[0]] | by_t[pair[1]]
-        only = _only_on(edges, accounts, pair_acc)
-        mem = sorted(a for a, h in hits.items() if h >= 2 or a in only)
+        mem = _members(tnodes, by_t, pair, edges, accounts)
         if not mem:
             continue
         crews.append(
@@ -103,6 +90,29 @@ def audience_crews(
         for c in crews:
             c["accounts"] = int(sizes.filter(pl.col("crew") == c["crew"])["len"].sum())
     return crews, m, t
+
+
+def _members(tnodes, by_t: dict, pair: tuple, edges: pl.DataFrame, accounts: pl.DataFrame) -> list[str]:
+    """A candidate crew's members: accounts on two of its targets, or only ever on the
+    co-boosted pair's (a throwaway with one target)."""
+    hits: dict[str, int] = {}
+    for t in tnodes:
+        for a in by_t[t]:
+            hits[a] = hits.get(a, 0) + 1
+    only = _only_on(edges, accounts, by_t[pair[0]] | by_t[pair[1]])
+    return sorted(a for a, h in hits.items() if h >= 2 or a in only)
+
+
+def _thin_heavy_targets(con, p_thin: float, level: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every target's audience with the surprise of its thin accounts against the platform's
+    share `p_thin`, corrected over targets; the targets where that reaches `level`, with at
+    least two thin accounts)."""
+    aud = con.sql(read_sql("features/engagement_audience.sql")).pl()
+    if aud.is_empty():
+        return aud, aud
+    s = stats.surprise_binom(aud["thin"].to_numpy(), aud["accounts"].to_numpy(), p_thin)
+    aud = aud.with_columns(pl.Series("thin_surprise", stats.corrected(s, len(aud))))
+    return aud, aud.filter((pl.col("thin_surprise") >= level) & (pl.col("thin") >= 2))
 
 
 def _coboosted_components(edges: pl.DataFrame, aud: pl.DataFrame, n_acc: int) -> tuple[list[tuple], int]:
@@ -158,7 +168,9 @@ def bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, fdr: floa
     Under the null an account's ``k`` engagement events land anywhere on the platform: each of
     the crew's ``n`` targets is hit with ``pi = 1 - (1 - p)^k``, ``p`` the targets' mean share of
     all engagement events (mean before the power: conservative). The surprise of hitting ``h`` of
-    them is a binomial tail; per crew a Benjamini-Hochberg step-up at ``fdr`` over every
+    them is a binomial tail; so is that of ``c`` of its ``k`` events landing on the crew's
+    targets (their share ``n p``: a drip crew votes again and again). The stronger of the two,
+    paying for both, is the account's surprise; per crew a Benjamini-Hochberg step-up at ``fdr`` over every
     engaging account (each could have been a chance member) keeps the members. A heavy user of
     popular targets is not surprising; a hundred accounts that each hit the same two obscure
     targets are, together, though none is alone."""
@@ -185,7 +197,10 @@ def bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, fdr: floa
         return empty
     k = touched["events"].to_numpy().astype(float)
     pi = 1.0 - np.power(1.0 - touched["p"].to_numpy(), k)
-    s = stats.surprise_binom(touched["crew_targets"].to_numpy(), touched["n_targets"].to_numpy(), pi)
+    s_targets = stats.surprise_binom(touched["crew_targets"].to_numpy(), touched["n_targets"].to_numpy(), pi)
+    q = np.minimum(touched["p"].to_numpy() * touched["n_targets"].to_numpy(), 0.5)
+    s_events = stats.surprise_binom(touched["crew_events"].to_numpy(), k, q)
+    s = stats.corrected(np.maximum(s_targets, s_events), 2)
     touched = touched.with_columns(pl.Series("member_surprise", s))
     kept = []
     for (_crew,), part in touched.partition_by("crew", as_dict=True, maintain_order=True).items():

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -46,9 +47,8 @@ def coboosted_pairs(con, alpha: float, n_accounts: int) -> pl.DataFrame:
     mu = bt["block_accounts"].to_numpy() * bt["target_accounts"].to_numpy() / max(n_accounts, 1)
     s = stats.surprise_poisson(bt["accounts"].to_numpy(), mu)
     tests = float(bt["block_accounts"].sum())  # every (account's block, target) it could share
-    level = -math.log10(alpha)
     bt = bt.with_columns(pl.Series("expected", mu), pl.Series("surprise", s))
-    return bt.filter(pl.col("surprise") - math.log10(max(tests, 1.0)) >= level).with_columns(
+    return bt.filter(pl.col("surprise") >= stats.required_surprise(alpha, tests)).with_columns(
         (pl.col("surprise") - math.log10(max(tests, 1.0))).alias("corrected")
     )
 
@@ -91,54 +91,17 @@ def judge_crews(
     members: pl.DataFrame, pairs_sig: pl.DataFrame, accounts: pl.DataFrame, alpha: float, min_purity: float = 0.5
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(crews with their tells and verdict, members of the crews that pass)."""
-    level = -math.log10(alpha)
+    level = stats.required_surprise(alpha)
     acc = accounts.select("account_id", "events", "other_events", "after_purchase")
     p_thin, p_purchase, total_events = _base_rates(acc)
-    per = (
-        members.group_by("crew", "account_id")
-        .agg(
-            pl.col("events").sum().alias("crew_events"),
-            pl.col("after_purchase").sum().alias("crew_after_purchase"),
-            pl.len().alias("crew_targets"),
-        )
-        .join(acc, on="account_id", how="left")
-        .sort("crew", "account_id")
-    )
-    # the crew's targets' share of all engagement (the member test's null) and the accounts
-    # its blocks carry at all (purity: a block of the rig's own carries nobody else)
-    target_events = members.group_by("crew").agg(pl.col("events").sum().alias("target_events"))
-    block_acc = (
-        pairs_sig.select("crew", "block", "block_accounts")
-        .unique()
-        .group_by("crew")
-        .agg(pl.col("block_accounts").sum())
-    )
-    by_target = pairs_sig.group_by("crew", "target_id", "action").agg(pl.col("corrected").max())
-    info = {r["crew"]: r for r in target_events.join(block_acc, on="crew", how="left").to_dicts()}
-    tparts = {
-        k[0]: v
-        for k, v in by_target.sort("corrected", descending=True)
-        .partition_by("crew", as_dict=True, maintain_order=True)
-        .items()
-    }
-    mparts = {k[0]: v for k, v in members.partition_by("crew", as_dict=True, maintain_order=True).items()}
+    per, info, tparts, mparts = _crew_frames(members, pairs_sig, acc)
     crews, kept = [], []
     n_cand = max(per["crew"].n_unique(), 1)
     for (crew,), part in per.partition_by("crew", as_dict=True, maintain_order=True).items():
         tg = tparts.get(crew)
         corr_t = tg["corrected"].to_list() if tg is not None else [0.0]
         extra = float(corr_t[1]) if len(corr_t) > 1 else 0.0
-        q = min(max(float(info[crew]["target_events"]) / max(total_events, 1.0), 1e-9), 0.5)
-        s_acc = stats.corrected(
-            stats.surprise_binom(part["crew_events"].to_numpy(), part["events"].to_numpy(), q), len(part)
-        )
-        purity = len(part) / max(float(info[crew].get("block_accounts") or 1), 1.0)
-        # on the rig's own blocks everyone engaging its targets is the rig's; elsewhere an account
-        # must be far more on the crew's targets than chance, or mostly there (one or two votes
-        # of a throwaway cannot pass a test on their own; the crew is tested below)
-        ok = (s_acc >= level) | (part["crew_events"].to_numpy() * 2 >= np.maximum(part["events"].to_numpy(), 1))
-        if purity >= min_purity:
-            ok = np.ones(len(part), bool)
+        s_acc, ok, purity = _member_test(part, info[crew], total_events, level, min_purity)
         mem = part.filter(pl.Series(ok))
         if mem.is_empty():
             continue
@@ -177,6 +140,62 @@ def judge_crews(
     crews_df = pl.DataFrame(crews) if crews else pl.DataFrame(schema={"crew": pl.Int64, "is_crew": pl.Boolean})
     kept_df = pl.concat(kept) if kept else pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8})
     return crews_df, kept_df
+
+
+def _crew_frames(
+    members: pl.DataFrame, pairs_sig: pl.DataFrame, acc: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[Any, dict], dict[Any, pl.DataFrame], dict[Any, pl.DataFrame]]:
+    """(per crew and account: its events on the crew's targets and its account row; per crew:
+    its targets' events and its blocks' accounts; per crew: its targets by corrected surprise;
+    per crew: its member rows)."""
+    per = (
+        members.group_by("crew", "account_id")
+        .agg(
+            pl.col("events").sum().alias("crew_events"),
+            pl.col("after_purchase").sum().alias("crew_after_purchase"),
+            pl.len().alias("crew_targets"),
+        )
+        .join(acc, on="account_id", how="left")
+        .sort("crew", "account_id")
+    )
+    # the crew's targets' share of all engagement (the member test's null) and the accounts
+    # its blocks carry at all (purity: a block of the rig's own carries nobody else)
+    target_events = members.group_by("crew").agg(pl.col("events").sum().alias("target_events"))
+    block_acc = (
+        pairs_sig.select("crew", "block", "block_accounts")
+        .unique()
+        .group_by("crew")
+        .agg(pl.col("block_accounts").sum())
+    )
+    by_target = pairs_sig.group_by("crew", "target_id", "action").agg(pl.col("corrected").max())
+    info = {r["crew"]: r for r in target_events.join(block_acc, on="crew", how="left").to_dicts()}
+    tparts = {
+        k[0]: v
+        for k, v in by_target.sort("corrected", descending=True)
+        .partition_by("crew", as_dict=True, maintain_order=True)
+        .items()
+    }
+    mparts = {k[0]: v for k, v in members.partition_by("crew", as_dict=True, maintain_order=True).items()}
+    return per, info, tparts, mparts
+
+
+def _member_test(
+    part: pl.DataFrame, info: dict, total_events: float, level: float, min_purity: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(each candidate's corrected surprise of its events on the crew's targets, whether it is
+    a member, the crew's block purity)."""
+    q = min(max(float(info["target_events"]) / max(total_events, 1.0), 1e-9), 0.5)
+    s_acc = stats.corrected(
+        stats.surprise_binom(part["crew_events"].to_numpy(), part["events"].to_numpy(), q), len(part)
+    )
+    purity = len(part) / max(float(info.get("block_accounts") or 1), 1.0)
+    # on the rig's own blocks everyone engaging its targets is the rig's; elsewhere an account
+    # must be far more on the crew's targets than chance, or mostly there (one or two votes
+    # of a throwaway cannot pass a test on their own; the crew is tested below)
+    ok = (s_acc >= level) | (part["crew_events"].to_numpy() * 2 >= np.maximum(part["events"].to_numpy(), 1))
+    if purity >= min_purity:
+        ok = np.ones(len(part), bool)
+    return s_acc, ok, purity
 
 
 def _base_rates(acc: pl.DataFrame) -> tuple[float, float, float]:

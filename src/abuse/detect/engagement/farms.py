@@ -93,6 +93,46 @@ def report(
     bursts = _farm_bursts(farms, sync_members, sig_buckets, fm)
     sync = {r["account_id"]: r for r in sync_accounts.to_dicts()} if not sync_accounts.is_empty() else {}
     crew_info = {r["crew"]: r for r in crews}
+    crew_mem, on_t, acc_info = _member_lookups(crew_members, pairs, accounts, fm, ft)
+    clusters, findings = [], []
+    for i, f in enumerate(farms):
+        key = f"farm-{i + 1}"
+        inf = infra.get(i, {})
+        cluster, farm_s = _farm_cluster(
+            key,
+            f,
+            fp.filter(pl.col("farm") == i),
+            bursts.filter(pl.col("farm") == i),
+            inf,
+            crew_info,
+            sync,
+            bucket_s,
+            bucket_tests,
+        )
+        clusters.append(cluster)
+        for a in f["accounts"]:
+            findings.append(
+                _finding(
+                    a,
+                    key,
+                    len(f["accounts"]),
+                    farm_s,
+                    sync.get(a),
+                    crew_mem.get(a),
+                    acc_info.get(a, {}),
+                    on_t.get(a, []),
+                    inf,
+                    bucket_s,
+                )
+            )
+    return clusters, findings
+
+
+def _member_lookups(
+    crew_members: pl.DataFrame, pairs: pl.DataFrame, accounts: pl.DataFrame, fm: pl.DataFrame, ft: pl.DataFrame
+) -> tuple[dict[str, dict], dict[str, list], dict[str, dict]]:
+    """Per farm member: its (first) crew row, its (target, action, events) on its farm's tested
+    targets, and its account row."""
     crew_mem: dict[str, dict] = {}
     if not crew_members.is_empty():
         for r in crew_members.to_dicts():
@@ -109,73 +149,67 @@ def report(
     acc_info = {
         r["account_id"]: r for r in accounts.filter(pl.col("account_id").is_in(fm["account_id"].implode())).to_dicts()
     }
-    clusters, findings = [], []
-    for i, f in enumerate(farms):
-        key = f"farm-{i + 1}"
-        tg = fp.filter(pl.col("farm") == i).sort(["share", "from_farm", "target_id"], descending=[True, True, False])
-        bu = bursts.filter(pl.col("farm") == i)
-        inf = infra.get(i, {})
-        n_acc = len(f["accounts"])
-        # evidence strength: the best lockstep bucket, or the crew's combined tells
-        best_bucket = (
-            float(stats.corrected(bu["surprise"].max(), bucket_tests))
-            if not bu.is_empty() and bu["surprise"].max() is not None
-            else 0.0
-        )
-        best_crew = max((crew_info[c]["corrected"] for c in f["crews"] if c in crew_info), default=0.0)
-        farm_s = max(best_bucket, best_crew)
-        target_rows = _target_rows(tg, bu)
-        top = target_rows[0] if target_rows else None
-        summary = _summary(n_acc, inf, top, len(target_rows))
-        crew_ev = [
-            {k: v for k, v in crew_info[c].items() if k != "is_crew" and v is not None}
-            for c in f["crews"]
-            if c in crew_info
-        ]
-        evidence = {
-            "accounts": n_acc,
-            "ips": int(inf.get("ips") or 0),
-            "network_blocks": int(inf.get("blocks") or 0),
-            "devices": int(inf.get("devices") or 0),
-            "events_on_targets": int(inf.get("events") or 0),
-            "lockstep_buckets": len(f["buckets"]),
-            "bucket_s": bucket_s,
-            "lockstep_accounts": sum(1 for a in f["accounts"] if sync.get(a, {}).get("sync_ok")),
-            "crews": crew_ev,
-            "targets": target_rows,
-            "surprise": round(farm_s, 2),
-        }
-        clusters.append(
-            Cluster(
-                cluster_key=key,
-                pattern=PATTERN,
-                account_ids=list(f["accounts"]),
-                score=float(stats.score(farm_s)),
-                summary=summary,
-                shop_ids=None,
-                first_seen=inf.get("first_ts"),
-                last_seen=inf.get("last_ts"),
-                loss_estimate=None,
-                evidence=evidence,
-                target_ids=[t["target_id"] for t in target_rows],
-            )
-        )
-        for a in f["accounts"]:
-            findings.append(
-                _finding(
-                    a,
-                    key,
-                    n_acc,
-                    farm_s,
-                    sync.get(a),
-                    crew_mem.get(a),
-                    acc_info.get(a, {}),
-                    on_t.get(a, []),
-                    inf,
-                    bucket_s,
-                )
-            )
-    return clusters, findings
+    return crew_mem, on_t, acc_info
+
+
+def _farm_cluster(
+    key: str,
+    f: dict,
+    fp: pl.DataFrame,
+    bu: pl.DataFrame,
+    inf: dict,
+    crew_info: dict,
+    sync: dict,
+    bucket_s: float,
+    bucket_tests: int,
+) -> tuple[Cluster, float]:
+    """One farm's cluster (its target shares `fp`, lockstep bursts `bu`, infrastructure `inf`)
+    and the surprise behind its score."""
+    tg = fp.sort(["share", "from_farm", "target_id"], descending=[True, True, False])
+    n_acc = len(f["accounts"])
+    # evidence strength: the best lockstep bucket, or the crew's combined tells
+    best_bucket = (
+        float(stats.corrected(bu["surprise"].max(), bucket_tests))
+        if not bu.is_empty() and bu["surprise"].max() is not None
+        else 0.0
+    )
+    best_crew = max((crew_info[c]["corrected"] for c in f["crews"] if c in crew_info), default=0.0)
+    farm_s = max(best_bucket, best_crew)
+    target_rows = _target_rows(tg, bu)
+    top = target_rows[0] if target_rows else None
+    summary = _summary(n_acc, inf, top, len(target_rows))
+    crew_ev = [
+        {k: v for k, v in crew_info[c].items() if k != "is_crew" and v is not None}
+        for c in f["crews"]
+        if c in crew_info
+    ]
+    evidence = {
+        "accounts": n_acc,
+        "ips": int(inf.get("ips") or 0),
+        "network_blocks": int(inf.get("blocks") or 0),
+        "devices": int(inf.get("devices") or 0),
+        "events_on_targets": int(inf.get("events") or 0),
+        "lockstep_buckets": len(f["buckets"]),
+        "bucket_s": bucket_s,
+        "lockstep_accounts": sum(1 for a in f["accounts"] if sync.get(a, {}).get("sync_ok")),
+        "crews": crew_ev,
+        "targets": target_rows,
+        "surprise": round(farm_s, 2),
+    }
+    cluster = Cluster(
+        cluster_key=key,
+        pattern=PATTERN,
+        account_ids=list(f["accounts"]),
+        score=float(stats.score(farm_s)),
+        summary=summary,
+        shop_ids=None,
+        first_seen=inf.get("first_ts"),
+        last_seen=inf.get("last_ts"),
+        loss_estimate=None,
+        evidence=evidence,
+        target_ids=[t["target_id"] for t in target_rows],
+    )
+    return cluster, farm_s
 
 
 def _farm_frames(farms: list[dict], crew_pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

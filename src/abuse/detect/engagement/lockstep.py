@@ -15,7 +15,7 @@ No account pairs are formed: accounts meet only through the buckets they share.
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -39,8 +39,7 @@ def significant_buckets(
     s = stats.surprise_poisson(b["accounts"].to_numpy(), mu)
     b = b.with_columns(pl.Series("expected", mu), pl.Series("surprise", s))
     m = len(b)
-    level = -math.log10(alpha)
-    sig = b.filter((pl.col("accounts") >= min_accounts) & (pl.col("surprise") - math.log10(m) >= level))
+    sig = b.filter((pl.col("accounts") >= min_accounts) & (pl.col("surprise") >= stats.required_surprise(alpha, m)))
     return sig, m
 
 
@@ -62,10 +61,9 @@ def lockstep_accounts(members: pl.DataFrame, accounts: pl.DataFrame, alpha: floa
     p0 = min(max(float(k["sync_moments"].sum()) / max(total_moments, 1.0), 1e-6), 0.5)
     j = k.join(accounts.select("account_id", "moments"), on="account_id", how="left")
     s = stats.surprise_binom(j["sync_moments"].to_numpy(), j["moments"].to_numpy(), p0)
-    level = -math.log10(alpha)
-    tests = max(len(accounts), 1)
+    need = stats.required_surprise(alpha, len(accounts))
     return j.with_columns(pl.Series("sync_surprise", s)).with_columns(
-        (pl.col("sync_surprise") - math.log10(tests) >= level).alias("sync_ok"),
+        (pl.col("sync_surprise") >= need).alias("sync_ok"),
         pl.lit(p0).alias("sync_base_rate"),
     )
 
@@ -82,7 +80,7 @@ def judge_components(
     ok = sync_accounts.filter(pl.col("sync_ok")) if not sync_accounts.is_empty() else sync_accounts
     if ok.is_empty():
         return set(), []
-    level = -math.log10(alpha)
+    level = stats.required_surprise(alpha)
     n_all = max(len(accounts), 1)
     thin = accounts["other_events"].to_numpy() == 0
     p_thin = min(max(float(thin.mean()), 1e-3), 0.999)
@@ -102,18 +100,7 @@ def judge_components(
         mem = acc.filter(pl.col("account_id").is_in(members))
         k_thin = int((mem["other_events"].to_numpy() == 0).sum())
         k_buy = int((mem["after_purchase"].to_numpy() * 2 >= np.maximum(mem["events"].to_numpy(), 1)).sum())
-        per_block = (
-            sm.filter(pl.col("account_id").is_in(members) & pl.col("block").is_not_null())
-            .group_by("block")
-            .agg(pl.col("account_id").n_unique().alias("k"))
-        )
-        s_block, top_block = 0.0, None
-        if not per_block.is_empty():
-            k = per_block["k"].to_numpy()
-            p = np.array([bsize.get(b, 1) / n_all for b in per_block["block"].to_list()])
-            s = stats.corrected(stats.surprise_binom(k, n, np.minimum(p, 0.999)), len(per_block))
-            i = int(np.argmax(s))
-            s_block, top_block = float(s[i]), (per_block["block"][i], int(k[i]))
+        s_block, top_block = _block_crowding(sm, members, bsize, n_all)
         s_thin = float(stats.surprise_binom(k_thin, n, p_thin))
         s_buy = float(stats.surprise_binom(k_buy, n, p_buy))
         combined = fisher([s_block, s_thin, s_buy])
@@ -134,3 +121,23 @@ def judge_components(
         if corr >= level:
             keep.update(members)
     return keep, evidence
+
+
+def _block_crowding(
+    sm: pl.DataFrame, members: list[str], bsize: dict, n_all: int
+) -> tuple[float, tuple[Any, int] | None]:
+    """How far a component's members crowd into one network block beyond that block's share
+    of all engaging accounts: (the best block's binomial surprise corrected over the blocks the
+    members use, (that block, its members)), (0, None) when no member has a block."""
+    per_block = (
+        sm.filter(pl.col("account_id").is_in(members) & pl.col("block").is_not_null())
+        .group_by("block")
+        .agg(pl.col("account_id").n_unique().alias("k"))
+    )
+    if per_block.is_empty():
+        return 0.0, None
+    k = per_block["k"].to_numpy()
+    p = np.array([bsize.get(b, 1) / n_all for b in per_block["block"].to_list()])
+    s = stats.corrected(stats.surprise_binom(k, len(members), np.minimum(p, 0.999)), len(per_block))
+    i = int(np.argmax(s))
+    return float(s[i]), (per_block["block"][i], int(k[i]))

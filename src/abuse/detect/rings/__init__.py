@@ -28,20 +28,20 @@ requests, and withdraw or raise the review once paid.
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import polars as pl
 from pydantic import BaseModel, Field
 
-from abuse import stats
-from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, Finding, register
+from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, register
 
+from . import absorb as absorb
 from . import attach as attach
 from . import covictims as covictims
 from . import evidence as evidence
 from . import graph as rg
 from . import groups as groups_
+from . import report as report
 from . import signature as signature
 from . import victims as victims
 
@@ -248,313 +248,13 @@ class RingDetector(DetectorBase):
             (g, ev, None, {}) for g, ev in kept
         ]
         if p.sparse:
-            reports = self._sparse(ctx, p, edges, reports, base_dup, profiles)
-        reports = self._victims(ctx, p, edges, reports, base_dup, profiles)
+            reports = absorb.sparse_crews(ctx, p, edges, reports, base_dup, profiles)
+        reports = absorb.victims_of(ctx, p, edges, reports, base_dup, profiles)
         result = DetectorResult()
         for i, (g, ev, score, extra) in enumerate(reports):
-            cluster, findings = _report(f"ring-{i + 1}", g, ev, edges, p.score_half_bits, score=score, extra=extra)
+            cluster, findings = report.ring_report(
+                f"ring-{i + 1}", g, ev, edges, p.score_half_bits, score=score, extra=extra
+            )
             result.clusters.append(cluster)
             result.findings.extend(findings)
         return result
-
-    @staticmethod
-    def _victims(
-        ctx: DetectContext,
-        p: RingDetector.Params,
-        edges: pl.DataFrame,
-        reports: list,
-        base_dup: float,
-        profiles: pl.DataFrame,
-    ) -> list:
-        """Each ring's victims: the shops where its members' hostility is beyond the shop's
-        own base rate (``victims``). The ring's score stays what its finding made it; the
-        evidence describing it is gathered again over the victims named."""
-        named = victims.name_victims(
-            ctx.con,
-            edges,
-            [g.members for g, *_ in reports],
-            prior_buyers=p.victim_prior_buyers,
-            fdr=p.victim_fdr,
-            customer_orders=p.customer_orders,
-        )
-        out = []
-        renamed = []  # the reports whose victims were named, their evidence gathered at once
-        for (g, ev, score, extra), (shops, vic_ev) in zip(reports, named, strict=True):
-            if score is None:
-                bits = g.surprise + sum(ev.bits.values())
-                score = bits / (bits + p.score_half_bits)
-            if shops:
-                g = groups_.Group(
-                    members=g.members,
-                    shops=sorted(set(shops)),
-                    surprise=g.surprise,
-                    method=g.method,
-                    attached=g.attached,
-                )
-                renamed.append(len(out))
-            out.append((g, ev, score, {**extra, "victims": vic_ev}))
-        evs = evidence.gather(ctx.con, edges, [out[i][0] for i in renamed], profiles, p.text_jaccard, base_dup)
-        for i, ev in zip(renamed, evs, strict=True):
-            g, _, score, extra = out[i]
-            out[i] = (g, ev, score, extra)
-        return out
-
-    @staticmethod
-    def _sparse(
-        ctx: DetectContext,
-        p: RingDetector.Params,
-        edges: pl.DataFrame,
-        reports: list,
-        base_dup: float,
-        profiles: pl.DataFrame,
-    ) -> list:
-        """Sparse crews (``covictims``). A crew holding most of a ring found above absorbs
-        it (the ring was part of the crew; its members are those the crew's own member test
-        keeps: measured, the ring's others were lone complainers); otherwise accounts of the
-        rings above stay where they are."""
-        window = (ctx.window_end - ctx.window_start).total_seconds()
-        found = covictims.find_sparse(
-            ctx.con,
-            edges,
-            window,
-            hub_cap=p.hub_cap,
-            link_days=p.link_days,
-            invite_cap=p.invite_cap,
-            invite_bits=p.invite_bits,
-            cohort_days=p.cohort_days,
-            min_members=p.min_members,
-            min_member_bits=p.min_sparse_member_bits,
-            leave_out=p.leave_out_shops,
-            min_shared=p.min_shared_victims,
-            min_covictim_bits=p.min_covictim_bits,
-            min_total_bits=p.min_sparse_bits,
-            text_threshold=p.text_jaccard,
-            base_dup=base_dup,
-            customer_orders=p.customer_orders,
-        )
-        # a ring found above that sparse crews cover for the most part was one or several of
-        # them seen together: the crews absorb it
-        covered = {m for sp in found for m in sp.members}
-        absorbed_all = {i for i, (g, *_) in enumerate(reports) if len(covered & set(g.members)) >= 0.5 * len(g.members)}
-        old = list(reports)
-        reports = [r for i, r in enumerate(reports) if i not in absorbed_all]
-        taken = {m for g, *_ in reports for m in g.members}
-        # an absorbed ring's members that no crew kept: one invited by (or with) a crew's
-        # member joins that crew; so does one that spent most of its hostility on the ring's
-        # victims, one of them the crew's, mostly extorting (asked for compensation, or
-        # withdrew or raised the review): a loud complainer complains everywhere, a bad
-        # seller's unhappy buyer once
-        extorting = (pl.col("n_comp") + pl.col("n_comp_words") + pl.col("n_reversed")) > 0
-        acc = edges.group_by("account_id").agg(pl.col("shop_id"), extorting.sum().alias("ext"))
-        shops_of = {a: set(s) for a, s, _ in acc.iter_rows()}
-        ext_of = {a: x for a, _, x in acc.iter_rows()}
-        left = {a for i in absorbed_all for a in old[i][0].members} - covered - taken
-        invites: dict[str, set] = {}
-        if left:
-            links = covictims.account_links(ctx.con, sorted(left | covered))
-            for a, b in covictims.invite_pairs(links, p.invite_cap).iter_rows():
-                invites.setdefault(a, set()).add(b)
-                invites.setdefault(b, set()).add(a)
-        joins: dict[int, set] = {}
-        for i in sorted(absorbed_all):
-            crews = [j for j, sp in enumerate(found) if set(sp.members) & set(old[i][0].members)]
-            for a in sorted(set(old[i][0].members) & left):
-                # invited by (or with) a crew's member first, then the victims it hit most
-                best = max(
-                    crews,
-                    key=lambda j: (
-                        len(invites.get(a, set()) & set(found[j].members)),
-                        len(shops_of.get(a, set()) & set(found[j].shops)),
-                        -j,
-                    ),
-                )
-                mine = shops_of.get(a, set())
-                invited = bool(invites.get(a, set()) & set(found[best].members))
-                devoted = (
-                    len(mine) >= 2
-                    and 2 * len(mine & set(old[i][0].shops)) >= len(mine)
-                    and mine & set(found[best].shops)
-                    and 2 * ext_of.get(a, 0) >= len(mine)
-                )
-                if invited or devoted:
-                    joins.setdefault(best, set()).add(a)
-        crews = []  # (group, score, figures) of each crew reported, evidence gathered at once
-        for j, sp in enumerate(found):
-            members = set(sp.members) | joins.get(j, set())
-            absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
-            members -= taken
-            if len(members) < p.min_members or len(members) < 0.5 * len(sp.members):
-                continue
-            shops = set(sp.shops)  # the crew's own member test decides who stays
-            for i in absorbed:
-                shops |= set(old[i][0].shops) & set(edges.filter(pl.col("account_id").is_in(list(members)))["shop_id"])
-            g = groups_.Group(
-                members=sorted(members),
-                shops=sorted(shops),
-                surprise=sp.bits["co_victims"] + sp.bits["timing"],
-                method="covictims",
-            )
-            corrected = sp.total - math.log10(max(sp.figures["groups_tested"], 1))
-            figures = {
-                "sparse_bits": {k: round(v, 2) for k, v in sp.bits.items()},
-                **sp.figures,
-                "absorbed_rings": len(absorbed),
-            }
-            taken |= members
-            crews.append((g, float(stats.score(corrected)), figures))
-        evs = evidence.gather(ctx.con, edges, [g for g, *_ in crews], profiles, p.text_jaccard, base_dup)
-        return reports + [(g, ev, score, figures) for (g, score, figures), ev in zip(crews, evs, strict=True)]
-
-
-def _n(k: int, word: str) -> str:
-    """``1 shop``, ``2 shops``."""
-    return f"{k} {word}{'' if k == 1 else 's'}"
-
-
-def _members_wrote(k: int) -> str:
-    """``no member wrote near-duplicate reviews``, ``1 member wrote ...``, ``3 members ...``."""
-    who = "no member" if k == 0 else _n(k, "member")
-    return f"{who} wrote near-duplicate reviews"
-
-
-def _report(
-    key: str,
-    g: groups_.Group,
-    ev: evidence.GroupEvidence,
-    edges: pl.DataFrame,
-    half: float,
-    score: float | None = None,
-    extra: dict | None = None,
-) -> tuple[Cluster, list[Finding]]:
-    """The ring's cluster and one finding a member."""
-    extra = extra or {}
-    sub = edges.filter(pl.col("account_id").is_in(g.members) & pl.col("shop_id").is_in(g.shops))
-    per = _member_totals(sub)
-    if score is None:
-        bits = g.surprise + sum(ev.bits.values())
-        score = bits / (bits + half)
-    loss = float(sub["refund_paid"].sum() + sub["comp_paid"].sum())
-    tot = per.select(pl.exclude("account_id").sum()).row(0, named=True)
-    share = _sharing(ev)
-    group_ev = _group_evidence(g, ev, extra)
-    cluster = Cluster(
-        cluster_key=key,
-        pattern="extortion_ring",
-        account_ids=sorted(per["account_id"]),
-        score=score,
-        summary=_summary(g, ev, sub, tot, loss, share, extra),
-        shop_ids=g.shops,
-        first_seen=sub["first_at"].min(),
-        last_seen=sub["last_at"].max(),
-        loss_estimate=round(loss, 2),
-        evidence={**group_ev, **tot, "loss": round(loss, 2)},
-    )
-    return cluster, _member_findings(key, g, per, score, share, group_ev)
-
-
-def _member_totals(sub: pl.DataFrame) -> pl.DataFrame:
-    """Per member: shops attacked, low ratings, refunds and compensations paid, reviews
-    reversed after payment, shops where compensation was asked for."""
-    return (
-        sub.group_by("account_id")
-        .agg(
-            pl.len().alias("shops"),
-            pl.col("n_low").sum(),
-            pl.col("n_one_star").sum(),
-            pl.col("n_refund_paid").sum(),
-            pl.col("n_comp_paid").sum(),
-            pl.col("refund_paid").sum(),
-            pl.col("comp_paid").sum(),
-            pl.col("n_reversed_after_pay").sum(),
-            ((pl.col("n_comp") > 0) | (pl.col("n_comp_words") > 0)).sum().alias("comp_asked_shops"),
-        )
-        .sort("account_id")
-    )
-
-
-def _sharing(ev: evidence.GroupEvidence) -> str:
-    """``that share 2 devices and 1 IP``, ``with no shared device or IP``."""
-    shared = [
-        f"{n} {what}{'s' if n != 1 else ''}" for n, what in ((ev.shared_devices, "device"), (ev.shared_ips, "IP")) if n
-    ]
-    return f"that share {' and '.join(shared)}" if shared else "with no shared device or IP"
-
-
-def _summary(
-    g: groups_.Group, ev: evidence.GroupEvidence, sub: pl.DataFrame, tot: dict, loss: float, share: str, extra: dict
-) -> str:
-    """The ring's one-sentence summary."""
-    m, n_shops = len(g.members), len(g.shops)
-    summary = (
-        f"{m} accounts posted {_n(tot['n_low'], 'low rating')} on {_n(n_shops, 'shop')} and "
-        f"were paid {_n(tot['n_refund_paid'], 'refund')} + "
-        f"{_n(tot['n_comp_paid'], 'compensation')} ({loss:.2f} yuan); "
-        f"{_n(tot['n_reversed_after_pay'], 'review')} withdrawn or raised after payment; "
-        f"members {share}; {_members_wrote(ev.members_dup_text)}, "
-        f"{_n(ev.dormant_members, 'old-but-unused account')}; {ev.extortion_edges} of "
-        f"{_n(sub.height, 'attack')} demanded compensation or reversed the review after payment "
-        f"({ev.extortion_expected:.1f} expected)"
-    )
-    if extra.get("linked_by") == "recruitment":
-        summary += "; linked by invitations among the members, not by shared victims"
-    if extra.get("victims"):
-        summary += "; each shop named has more complaints from the members than its own rate explains"
-    return summary + "."
-
-
-def _group_evidence(g: groups_.Group, ev: evidence.GroupEvidence, extra: dict) -> dict:
-    """The figures behind a ring, shared by its cluster and its members' findings."""
-    return {
-        "n_accounts": len(g.members),
-        "n_shops": len(g.shops),
-        "co_target_bits": round(g.surprise, 2),
-        "evidence_bits": {k: round(v, 2) for k, v in ev.bits.items()},
-        "shared_devices": ev.shared_devices,
-        "shared_ips": ev.shared_ips,
-        "members_sharing_ids": ev.members_sharing,
-        "dup_text_pairs": ev.dup_text_pairs,
-        "dup_text_expected": round(ev.dup_text_expected, 2),
-        "dormant_members": ev.dormant_members,
-        "dormant_expected": round(ev.dormant_expected, 2),
-        "extortion_edges": ev.extortion_edges,
-        "extortion_expected": round(ev.extortion_expected, 2),
-        "method": g.method,
-        **extra,
-    }
-
-
-def _member_findings(
-    key: str, g: groups_.Group, per: pl.DataFrame, score: float, share: str, group_ev: dict
-) -> list[Finding]:
-    """One finding a member, scored from the ring's score by how many of its shops the
-    member attacked (against the median member)."""
-    m = len(g.members)
-    median_hits = float(per["shops"].median() or 1.0)
-    findings = []
-    for r in per.iter_rows(named=True):
-        f = dict(r)
-        f.pop("account_id")
-        member_score = score * (0.7 + 0.3 * min(1.0, r["shops"] / median_hits))
-        reason = (
-            f"posted {_n(r['n_low'], 'low rating')} ({r['n_one_star']} one-star) on "
-            f"{_n(r['shops'], 'shop')} together with {_n(m - 1, 'other account')} {share}; "
-            f"{_n(r['n_refund_paid'], 'refund')} + {_n(r['n_comp_paid'], 'compensation')} paid "
-            f"({r['refund_paid'] + r['comp_paid']:.2f} yuan), "
-            f"{_n(r['n_reversed_after_pay'], 'review')} withdrawn or raised after payment"
-        )
-        if r["comp_asked_shops"]:
-            reason += f"; asked for compensation (in the claim or in words) on {_n(r['comp_asked_shops'], 'shop')}"
-        if r["account_id"] in g.attached:
-            reason += "; the review text copies the ring's"
-            f["text_copy_bits"] = round(g.attached[r["account_id"]], 2)
-        findings.append(
-            Finding(
-                account_id=r["account_id"],
-                pattern="extortion_ring",
-                score=round(member_score, 4),
-                reason=reason,
-                evidence={**f, "ring": group_ev},
-                cluster_key=key,
-            )
-        )
-    return findings

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, Finding, register
 from abuse.detect.timing import groups as groups
 from abuse.detect.timing import stats as st
+from abuse.detect.timing import steady as steady
 from abuse.detect.timing.spikes import lone_members, member_finding
 from abuse.sqlfiles import read_sql, set_variables
 from abuse.stats import corrected, score
@@ -110,6 +111,19 @@ class TimingDetector(DetectorBase):
         min_durations: int = Field(
             10, ge=3, description="Timed activity events needed before session-length steadiness is judged."
         )
+        steady_quantile: float = Field(
+            0.05,
+            gt=0,
+            lt=0.5,
+            description="Durations are judged steady against this quantile of the population's spread of the same "
+            "kind of activity (the steadiest people).",
+        )
+        steady_min_spread: float = Field(
+            0.05,
+            ge=0,
+            description="A kind of activity whose steadiest people vary less than this (spread of ln duration) "
+            "is not judged: the app fixes its duration or logs whole seconds.",
+        )
         weak_surprise: float = Field(
             1.3,
             ge=0,
@@ -133,6 +147,7 @@ class TimingDetector(DetectorBase):
             timing_min_events=p.min_events,
             timing_sleep_h=p.sleep_h,
             timing_sleep_gap_h=float(p.sleep_gap_h),
+            timing_min_durations=p.min_durations,
         )
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE timing_events AS " + read_sql("features/timing_events.sql"))
@@ -146,13 +161,14 @@ class TimingDetector(DetectorBase):
                 p.sleep_gap_h,
                 p.awake_max,
             )
+            held = con.sql(read_sql("features/timing_steady.sql")).pl()
             members = lone_members(con, ctx, p.spike_min_shared)
         finally:
             for table in ("timing_events", "timing_spikes", "spikes_events"):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
         findings = []
         if not streams.is_empty():
-            table = score_accounts(streams, arcs, rhythm, p)
+            table = score_accounts(streams, arcs, rhythm, p, held)
             findings = [_finding(r, p) for r in table.head(p.max_findings).iter_rows(named=True)]
         flagged = {f.account_id for f in findings}
         findings += [
@@ -165,8 +181,10 @@ class TimingDetector(DetectorBase):
         return DetectorResult(findings=findings, clusters=list(clusters.values()))
 
 
-def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p: BaseModel) -> pl.DataFrame:
-    """Every flagged account with its test figures, strongest evidence first. Three ways to
+def score_accounts(
+    streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p: BaseModel, held: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Every flagged account with its test figures, strongest evidence first. Four ways to
     be a machine, each a surprise (-log10 p) corrected for the accounts tested:
 
     - ``aligned``: an arc of the hour or minute dial at the jitter's own width holds far more of
@@ -175,7 +193,10 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
     - ``rhythmless``: it does not sleep (events in its quietest hours above a person's share)
       *and* shows one more trait of a timer (steady session lengths, Poisson-like intervals, a
       volume far above the population's), the surprises of sleep, sessions and intervals
-      together beyond chance for this many accounts.
+      together beyond chance for this many accounts;
+    - ``steady``: two kinds of its activity last the same time to a fraction of what the
+      steadiest people keep (``steady``, from ``timing_steady.sql`` rows ``held``), however
+      human its day looks.
     """
     source = pl.col("stream").str.split(":").list.first()
     per = streams.group_by("account_id").agg(
@@ -199,12 +220,24 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
         )
         .join(st.volume_outliers(streams, p.volume_min_accounts, p.volume_mad_floor), on="account_id", how="left")
         .join(st.session_lengths(streams), on="account_id", how="left")
+        .join(
+            steady.steady_streams(
+                held if held is not None else pl.DataFrame(),
+                p.steady_quantile,
+                p.steady_min_spread,
+                -math.log10(p.alpha),
+            ),
+            on="account_id",
+            how="left",
+        )
         .with_columns(
             pl.col("n_events").fill_null(pl.col("n")),
             pl.col("on_hour").fill_null(0),
             pl.col("regular").fill_null(False),
             pl.col("arc_surprise", "volume_z").fill_null(0.0),
             pl.col("arc_hits").fill_null(0),
+            pl.col("steady_streams").fill_null(0),
+            pl.col("steady_surprise").fill_null(0.0),
         )
     )
     del source
@@ -238,12 +271,14 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
             & (pl.max_horizontal("sleep_surprise", "coverage_surprise", "awake_surprise") >= weak)
             & (traits >= 2)
         ).alias("rhythmless"),
+        (pl.col("steady_streams") >= 2).alias("steady"),
     ).with_columns(
-        (pl.col("aligned") | pl.col("regular") | pl.col("rhythmless")).alias("flag"),
+        (pl.col("aligned") | pl.col("regular") | pl.col("rhythmless") | pl.col("steady")).alias("flag"),
         pl.max_horizontal(
             pl.col("arc_surprise") * pl.col("aligned").cast(pl.Float64),
             pl.col("regular_surprise") * pl.col("regular").cast(pl.Float64),
             pl.col("rhythm_surprise") * pl.col("rhythmless").cast(pl.Float64),
+            pl.col("steady_surprise") * pl.col("steady").cast(pl.Float64),
         ).alias("surprise"),
     )
     flagged = table.filter("flag")
@@ -294,7 +329,9 @@ def _finding(r: dict, p: BaseModel) -> Finding:
             parts.append(f"intervals like a Poisson timer's (CV {r['interval_cv']:.2f})")
         if r["volume_z"] >= p.volume_support_z and r["volume"] is not None:
             parts.append(f"{r['volume']} {r['volume_stream']} events (population median {r['population_median']:.0f})")
-    if r["median_duration"] is not None and not r["rhythmless"]:
+    if r["steady"]:
+        parts.append(steady.describe(r))
+    if r["median_duration"] is not None and not r["rhythmless"] and not r["steady"]:
         parts.append(f"median session {r['median_duration']:.1f} s")
     evidence = {
         k: (None if isinstance(v, float) and (math.isnan(v) or math.isinf(v)) else v)
