@@ -14,37 +14,15 @@ from __future__ import annotations
 import argparse
 import gc
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from _common import PeakRSS
 
 from abuse.detect.base import DetectContext
 from abuse.detect.engagement import EngagementDetector
 from abuse.generate import generate
 from abuse.testing import staged
-
-
-class PeakRss:
-    """Peak resident set size of this process while the block runs."""
-
-    def __enter__(self):
-        self.proc = psutil.Process()
-        self.start = self.peak = self.proc.memory_info().rss
-        self.running = True
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self):
-        while self.running:
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.01)
-
-    def __exit__(self, *exc):
-        self.running = False
-        self.thread.join()
 
 
 def one(scale: float, seed: int, tz: str) -> tuple[int, float]:
@@ -54,7 +32,7 @@ def one(scale: float, seed: int, tz: str) -> tuple[int, float]:
         events = con.sql("SELECT count(*) FROM stg_activity WHERE target_id IS NOT NULL").fetchone()[0]
         ctx = DetectContext(con, start, end, tz, EngagementDetector.Params())
         gc.collect()
-        with PeakRss() as mem:
+        with PeakRSS() as mem:
             t0 = time.perf_counter()
             result = EngagementDetector().detect(ctx)
             took = time.perf_counter() - t0

@@ -11,39 +11,15 @@ detector alone, sampling the process's resident memory while it runs.
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from _common import PeakRSS
 
 from abuse.detect.base import DetectContext
 from abuse.detect.hoarding import HoardingDetector
 from abuse.generate import generate
 from abuse.testing import staged
-
-
-class PeakRSS:
-    """Samples this process's RSS every few milliseconds while in the ``with`` block."""
-
-    def __init__(self, every_s: float = 0.005):
-        self.every_s, self.peak, self._stop = every_s, 0, threading.Event()
-        self._proc = psutil.Process()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            time.sleep(self.every_s)
-
-    def __enter__(self) -> "PeakRSS":
-        self.start = self._proc.memory_info().rss
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def main() -> None:

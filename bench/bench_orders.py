@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_rings import PeakRSS  # noqa: E402
+from _common import PeakRSS  # noqa: E402
 
 from abuse.detect.base import DetectContext  # noqa: E402
 from abuse.detect.brushing import BrushingDetector  # noqa: E402

@@ -12,40 +12,17 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import threading
 import time
 import tracemalloc
 from pathlib import Path
 
 import psutil
+from _common import PeakRSS
 
 from abuse.detect.base import DetectContext
 from abuse.detect.rings import RingDetector
 from abuse.generate import generate
 from abuse.testing import staged
-
-
-class PeakRSS:
-    """Samples this process's RSS in a thread; ``peak`` is the largest seen."""
-
-    def __init__(self, every: float = 0.01):
-        self.proc, self.every, self.peak = psutil.Process(), every, 0
-        self._stop = threading.Event()
-
-    def __enter__(self):
-        self.peak = self.proc.memory_info().rss
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(self.every)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
 
 
 def bench(scale: float, seed: int, root: Path, adversarial: bool = False) -> dict:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from _common import PeakRSS
 
 from abuse.detect.base import DetectContext
 from abuse.detect.hoarding import HoardingDetector
@@ -24,27 +23,6 @@ from abuse.detect.spikes import SpikeDetector
 from abuse.detect.timing import TimingDetector
 from abuse.generate import generate
 from abuse.testing import staged
-
-
-class PeakRss:
-    """Peak resident set size of this process while the block runs."""
-
-    def __enter__(self):
-        self.proc = psutil.Process()
-        self.start = self.peak = self.proc.memory_info().rss
-        self.running = True
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self):
-        while self.running:
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.01)
-
-    def __exit__(self, *exc):
-        self.running = False
-        self.thread.join()
 
 
 def main() -> None:
@@ -65,7 +43,7 @@ def main() -> None:
         upstream = {}
         for cls in (HoardingDetector, SpikeDetector, TimingDetector):  # timing reads the spikes' results
             ctx = DetectContext(con, start, end, args.tz, cls.Params(), upstream={r: upstream[r] for r in cls.requires})
-            with PeakRss() as mem:
+            with PeakRSS() as mem:
                 t0 = time.perf_counter()
                 result = cls().detect(ctx)
                 took = time.perf_counter() - t0

@@ -31,24 +31,18 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from _common import PeakRSS, cpu_s, maxrss_mb
+
+from abuse.window import EVENT_TIMES
+
 CACHE = Path("/tmp/abuse-bench")
-TIME_COLUMN = {
-    "accounts": "registered_at",
-    "orders": "created_at",
-    "reviews": "created_at",
-    "refunds": "requested_at",
-    "coupon_events": "ts",
-    "activity": "ts",
-}
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -107,7 +101,7 @@ def split_last_day(landing: Path) -> tuple[Path, Path]:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     files = landing_files(landing)
-    day_of = {kind: f"left(CAST({col} AS VARCHAR), 10)" for kind, col in TIME_COLUMN.items()}
+    day_of = {kind: f"left(CAST({col} AS VARCHAR), 10)" for kind, col in EVENT_TIMES.items()}
     last = max(
         con.execute(f"SELECT max({day_of[kind]}) FROM {_as_text(con, path)}").fetchone()[0]
         for kind, path in files
@@ -115,7 +109,7 @@ def split_last_day(landing: Path) -> tuple[Path, Path]:
     )
     for kind, path in files:
         (hist / kind).mkdir(parents=True, exist_ok=True)
-        if kind not in TIME_COLUMN:
+        if kind not in EVENT_TIMES:
             shutil.copy2(path, hist / kind / path.name)
             continue
         (day / kind).mkdir(parents=True, exist_ok=True)
@@ -136,40 +130,10 @@ def split_last_day(landing: Path) -> tuple[Path, Path]:
 # --- measurements (in a child process) -------------------------------------------------------
 
 
-class Peak:
-    """The peak RSS of this process during a stage, sampled in a thread."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self._proc = psutil.Process()
-        self._peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self._peak = max(self._peak, self._proc.memory_info().rss)
-
-    def reset(self) -> None:
-        self._peak = self._proc.memory_info().rss
-        self._cpu0 = _cpu_s()
-
-    def cpu_s(self) -> float:
-        """CPU seconds of this process (every thread) since the last reset: on a shared
-        machine a steadier measure than wall seconds."""
-        return _cpu_s() - getattr(self, "_cpu0", 0.0)
-
-    def mb(self) -> float:
-        self._peak = max(self._peak, self._proc.memory_info().rss)
-        return self._peak / 2**20
-
-
 def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
     import duckdb
 
-    peak = Peak()
+    peak = PeakRSS(every_s=0.02).begin()
     db = work / "bare.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
@@ -193,19 +157,10 @@ def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
     return {
         "stages": stages,
         "seconds": time.perf_counter() - t_all,
-        "cpu_s": _cpu_s(),
+        "cpu_s": cpu_s(),
         "rows": sum(s["rows"] for s in stages),
-        "peak_mb": _maxrss_mb(),
+        "peak_mb": maxrss_mb(),
     }
-
-
-def _cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_nightly(
@@ -215,7 +170,7 @@ def measure_nightly(
     from abuse.engine import limits
     from abuse.settings import Settings
 
-    peak = Peak()
+    peak = PeakRSS(every_s=0.02).begin()
     kw: dict[str, Any] = {"memory_limit": memory_limit, "threads": threads}
     settings = Settings(
         landing=landing, db=db, dossiers_top=dossiers_top, init=True, **{k: v for k, v in kw.items() if v is not None}
@@ -224,6 +179,9 @@ def measure_nightly(
     from abuse.detect.base import DetectContext, all_detectors, ordered, params_for
 
     all_detectors()  # imports every detector package (outside the stages' times)
+    import abuse.dossier.page  # noqa: F401  (and the dossier pages' scipy: with PYTHONDONTWRITEBYTECODE
+
+    # set, as on the development machine, every process compiles it from source, seconds of CPU)
     t_all = time.perf_counter()
     run = pipeline.start(settings, say=said.append)
     engine_limits = limits(run.con)
@@ -306,7 +264,7 @@ def measure_nightly(
                     "seconds": run.timings[f"detect:{name}"],
                     "peak_mb": peak.mb(),
                     "cpu_s": peak.cpu_s(),
-                    "note": f"{len(result.findings)} findings",
+                    "note": f"{len(result.findings)} findings; reads the {cls.reads}",
                 }
             )
         peak.reset()
@@ -345,9 +303,9 @@ def measure_nightly(
     return {
         "stages": stages,
         "seconds": time.perf_counter() - t_all,
-        "cpu_s": _cpu_s(),
+        "cpu_s": cpu_s(),
         "rows": sum(s["rows"] for s in stages if s["stage"].startswith("ingest:")),
-        "peak_mb": _maxrss_mb(),
+        "peak_mb": maxrss_mb(),
         "limits": engine_limits,
     }
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from abuse import graphs, stats
+from abuse.detect.base import DetectContext
 from abuse.detect.brushing import BrushingDetector
 
 SEEDS = (1, 2)
@@ -165,6 +166,42 @@ def test_client_shop_recall_in_evaluate(tmp_path):
     assert scores["brushing_ring"]["client_shop_precision"] == round(2 / 3, 4)
 
 
+def test_recall_of_members_that_brushed_in_the_window_in_evaluate(tmp_path):
+    """A planted member with no four- or five-star review at its crew's clients in the window
+    (idle, reviewing another crew's client, or a one-star review) is left out of the
+    reachable recall; the plain recall still counts it."""
+    import duckdb
+
+    from abuse.evaluate import _active_brusher_recall
+
+    (tmp_path / "brushing_shops.csv").write_text("cluster,shop_id\nb1,s1\nb1,s2\nb2,s3\n")
+    (tmp_path / "accounts.csv").write_text(
+        "account_id,pattern,cluster,role,evasion\n"
+        + "".join(f"{a},brushing_ring,b1,member,\n" for a in ("a1", "a2", "a3", "a4", "a5"))
+    )
+    db = tmp_path / "abuse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA report")
+        con.execute(
+            "CREATE TABLE report.runs AS SELECT TIMESTAMPTZ '2026-06-01 00:00:00+00' AS window_start, "
+            "TIMESTAMPTZ '2026-07-01 00:00:00+00' AS window_end, now() AS started_at"
+        )
+    with duckdb.connect(str(tmp_path / "abuse.work.duckdb")) as con:
+        con.execute(
+            "CREATE TABLE stg_reviews AS SELECT * FROM (VALUES "
+            "('a1', 's1', 5, TIMESTAMPTZ '2026-06-10 10:00:00+00'), "
+            "('a2', 's2', 4, TIMESTAMPTZ '2026-06-11 10:00:00+00'), "
+            "('a3', 's3', 5, TIMESTAMPTZ '2026-06-12 10:00:00+00'), "  # another crew's client
+            "('a4', 's1', 1, TIMESTAMPTZ '2026-06-12 10:00:00+00'), "  # not praise
+            "('a5', 's1', 5, TIMESTAMPTZ '2026-05-12 10:00:00+00')"  # before the window
+            ") t(account_id, shop_id, rating, created_at)"
+        )
+    scores: dict = {}
+    _active_brusher_recall(db, tmp_path, scores, [("a1", "brushing_ring", None), ("a3", "brushing_ring", None)])
+    assert scores["brushing_ring"]["active_members"] == 2
+    assert scores["brushing_ring"]["active_member_recall"] == 0.5
+
+
 # --------------------------------------------------------------------------- adaptive crews
 # ``generate --adversarial``: slow reviews, few templates and drops, four-star ratings and
 # single-task members (one fake order and one review at one client). One seed in a zone that
@@ -237,3 +274,32 @@ def test_candidate_client_sets_keep_a_cut_chain_whole_and_do_not_depend_on_hashi
     comms, split = json.loads(outs.pop())
     assert len(comms) >= 2 and all(len(c) < 8 for c in comms)
     assert split == [["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4"]]
+
+
+def test_one_task_hires_for_one_push_day_flag_no_lookalike(tmp_path_factory):
+    """``generate --adversarial``: the first crew (then half the others) hires one-task
+    accounts for one push day at one client, mostly on the crew's hero items there, which few
+    of its regulars bought (the tactic that beat the detector on held-out h2). Recruitment in
+    rounds (the crew's items grow with its recruits) finds no fewer crew members than one
+    round, flags no look-alike and keeps precision; the hires' recall floor is the measured
+    value less a margin (2 of 6 on this seed): a regression floor, the tactic is not beaten."""
+    import csv
+
+    seed, tz = 4, "Asia/Kolkata"
+    con, ws, we, truth, tz = adversarial_data(tmp_path_factory, seed, tz)
+    out = helpers.generated(seed, SCALE, adversarial=True, tz=tz)  # the folder adversarial_data staged
+    rows = list(csv.DictReader((out / "truth" / "accounts.csv").open(encoding="utf-8")))
+    hired = {r["account_id"] for r in rows if r["pattern"] == "brushing_ring" and r["role"] == "hired"}
+    crew = {a for a, p in truth["accounts"].items() if p == "brushing_ring"}
+    assert hired and hired <= crew
+    det = BrushingDetector()
+    found = {}
+    for rounds in (1, 3):
+        res = det.detect(DetectContext(con, ws, we, tz, det.Params(max_recruit_rounds=rounds)))
+        found[rounds] = {f.account_id for f in res.findings}
+    p, _ = prf(found[3], crew)
+    assert p >= 0.95, p
+    assert len(found[3] & hired) >= 0.3 * len(hired), (len(found[3] & hired), len(hired))
+    assert len(found[3] & crew) >= len(found[1] & crew)
+    wrongly = {a: truth["lookalike"][a] for a in found[3] if a in truth["lookalike"]}
+    assert not wrongly, wrongly

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 import helpers
-import numpy as np
 import polars as pl
 import pytest
 
@@ -646,54 +645,3 @@ def test_evaluate_scores_victims_over_the_ones_a_member_attacked(tmp_path):
     _attacked_victim_recall(db, truth, scores, [("c", "extortion_ring", ["m1"], ["s1", "s3"])])
     assert scores["extortion_ring"]["victims_attacked"] == 2  # s1 (low rating), s2 (refund)
     assert scores["extortion_ring"]["victim_shop_recall_attacked"] == 0.5
-
-
-def _join_edges(rows: list[tuple]) -> pl.DataFrame:
-    """Hostile edges (account, shop, compensation words, reversed) with the columns the join
-    test reads; every other account's edge is background hostility."""
-    return pl.DataFrame(
-        [(a, s, w, r, 1) for a, s, w, r in rows],
-        schema={
-            "account_id": pl.Utf8,
-            "shop_id": pl.Utf8,
-            "n_comp_words": pl.Int64,
-            "n_reversed": pl.Int64,
-            "n_orders_all": pl.Int64,
-        },
-        orient="row",
-    ).with_columns(n_comp=pl.lit(0, pl.Int64))
-
-
-def test_leftover_joins_a_crew_by_a_test_not_a_ratio():
-    """A leftover member that spends its hostility on the crew's quiet victims, extorting,
-    registered in the crew's wave, joins; a loud complainer who hit the same victims among
-    many shops does not, nor does one whose single hit there is all it has, nor one whose
-    'victims' only it attacked (a ring's shops named after its own hits)."""
-    from abuse.detect.rings.absorb import join_bits
-
-    crew = {f"c{i}" for i in range(6)}
-    victims = {f"v{i}" for i in range(8)}
-    rows = [(f"c{i}", f"v{(i + j) % 8}", 1, 1) for i in range(6) for j in range(2)]
-    rows += [(f"bg{i}", f"busy{i % 40}", 0, i % 3 == 0) for i in range(400)]  # background
-    rows += [("member", "v1", 1, 1), ("member", "v4", 1, 1), ("member", "v6", 0, 1)]
-    rows += [("loud", "v1", 0, 0), ("loud", "v4", 0, 0)] + [("loud", f"busy{i}", 0, 0) for i in range(12)]
-    rows += [("single", "v2", 1, 1), ("single", "busy3", 0, 0)]
-    rows += [("selfmade", "own1", 1, 1), ("selfmade", "own2", 1, 1)]
-    edges = _join_edges(rows)
-    day = 86400.0
-    reg = {a: 1000 * day for a in crew} | {"member": 1000.5 * day}
-    reg |= {"loud": 400 * day, "single": 700 * day, "selfmade": 200 * day}
-    all_reg = np.sort(np.array(list(reg.values()) + [float(i) * day for i in range(0, 1200, 3)]))
-    tried = [
-        (a, 0, victims | ({"own1", "own2"} if a == "selfmade" else set()), crew)
-        for a in ("member", "loud", "single", "selfmade")
-    ]
-    bits = dict(
-        zip(("member", "loud", "single", "selfmade"), join_bits(edges, tried, 2, reg, all_reg, 3.0), strict=True)
-    )
-    assert bits["member"] >= RingDetector.Params().min_sparse_member_bits, bits
-    assert bits["loud"] < 1.0 and bits["single"] == 0.0 and bits["selfmade"] == 0.0, bits
-    # the member's evidence needs its concentration on the victims: spread over as many
-    # other shops as the loud complainer, the same acts explain less
-    spread = edges.vstack(_join_edges([("member", f"busy{i}", 0, 0) for i in range(12)]))
-    assert join_bits(spread, tried[:1], 2, reg, all_reg, 3.0)[0] < bits["member"]

@@ -13,50 +13,50 @@
 -- - the intervals between its consecutive events, all streams together (n_intervals, mean,
 --   sd: a Poisson timer has sd = mean);
 -- - session lengths of its activity (count, quartiles: a script's barely vary).
-WITH ev AS (
-    SELECT account_id, ts, t, any_value(local) AS local, any_value(hour_cell) AS hour_cell,
+WITH ev AS (  -- (t, local and hour_cell follow from ts: grouped by it alone)
+    SELECT account_id, ts, any_value(t) AS t, any_value(hour_cell) AS hour_cell,
            median(duration_s) AS duration_s
     FROM timing_events
     WHERE NOT at_release
-    GROUP BY account_id, ts, t
+    GROUP BY account_id, ts
+),
+-- the clock hours of each account with their event counts: the day, hour-of-day and weekend
+-- figures are read from these (a few per account-day) rather than from every event
+cells AS (
+    SELECT account_id, hour_cell, count(*) AS k
+    FROM ev
+    GROUP BY account_id, hour_cell
 ),
 tested AS (
-    SELECT account_id, count(*) AS n, count(DISTINCT CAST(local AS DATE)) AS active_days,
-           count(DISTINCT extract(hour FROM local)) AS hours_active,
-           count(DISTINCT hour_cell) AS hour_cells,
-           avg(CASE WHEN isodow(local) >= 6 THEN 1.0 ELSE 0.0 END) AS weekend_share,
-           count(duration_s) AS n_durations,
-           quantile_cont(duration_s, 0.25) AS dur_q1,
-           quantile_cont(duration_s, 0.5) AS dur_median,
-           quantile_cont(duration_s, 0.75) AS dur_q3
-    FROM ev
+    SELECT account_id, CAST(sum(k) AS BIGINT) AS n, count(DISTINCT CAST(hour_cell AS DATE)) AS active_days,
+           count(DISTINCT extract(hour FROM hour_cell)) AS hours_active,
+           count(*) AS hour_cells,
+           sum(CASE WHEN isodow(hour_cell) >= 6 THEN k ELSE 0 END) / sum(k) AS weekend_share
+    FROM cells
     GROUP BY account_id
-    HAVING count(*) >= getvariable('timing_min_events')
+    HAVING sum(k) >= getvariable('timing_min_events')
+),
+durations AS (  -- session lengths: the three quartiles from one sort
+    SELECT account_id, count(duration_s) AS n_durations,
+           quantile_cont(duration_s, [0.25, 0.5, 0.75]) AS q
+    FROM ev SEMI JOIN tested USING (account_id)
+    GROUP BY account_id
 ),
 hours AS (
-    SELECT account_id, CAST(extract(hour FROM local) AS INTEGER) AS h, count(*) AS k
-    FROM ev SEMI JOIN tested USING (account_id)
+    SELECT account_id, CAST(extract(hour FROM hour_cell) AS INTEGER) AS h, sum(k) AS k
+    FROM cells SEMI JOIN tested USING (account_id)
     GROUP BY ALL
 ),
-grid AS (
-    SELECT t.account_id, g.h, coalesce(x.k, 0) AS k
-    FROM tested AS t CROSS JOIN range(24) AS g(h)
-    LEFT JOIN hours AS x ON x.account_id = t.account_id AND x.h = g.h
-),
-circular AS (
-    SELECT account_id, h, k FROM grid
-    UNION ALL
-    SELECT account_id, h + 24, k FROM grid WHERE h < getvariable('timing_sleep_h')
-),
+-- events in the getvariable('timing_sleep_h') hours of the day starting at each hour (round
+-- the clock): every hour's count goes to the starts that cover it; a start no event covers
+-- holds none, so an account with fewer starts than 24 has a quiet stretch of 0
 quiet AS (
-    SELECT account_id, CAST(min(s) AS BIGINT) AS quiet
+    SELECT account_id, CASE WHEN count(*) < 24 THEN 0 ELSE CAST(min(s) AS BIGINT) END AS quiet
     FROM (
-        SELECT account_id, h,
-               sum(k) OVER (PARTITION BY account_id ORDER BY h
-                            ROWS BETWEEN CURRENT ROW AND getvariable('timing_sleep_h') - 1 FOLLOWING) AS s
-        FROM circular
+        SELECT account_id, (h - d.d + 24) % 24 AS start, sum(k) AS s
+        FROM hours CROSS JOIN range(getvariable('timing_sleep_h')) AS d(d)
+        GROUP BY ALL
     )
-    WHERE h < 24
     GROUP BY account_id
 ),
 intervals AS (
@@ -87,9 +87,12 @@ sleepless AS (
     FROM awake
     GROUP BY account_id
 )
-SELECT t.*, q.quiet, g.n_intervals, g.mean_interval, g.sd_interval, g.span_days,
+SELECT t.account_id, t.n, t.active_days, t.hours_active, t.hour_cells, t.weekend_share,
+       du.n_durations, du.q[1] AS dur_q1, du.q[2] AS dur_median, du.q[3] AS dur_q3,
+       q.quiet, g.n_intervals, g.mean_interval, g.sd_interval, g.span_days,
        s.sleepless_halves, s.longest_awake_h
 FROM tested AS t
+JOIN durations AS du USING (account_id)
 JOIN quiet AS q USING (account_id)
 LEFT JOIN gaps AS g USING (account_id)
 LEFT JOIN sleepless AS s USING (account_id)

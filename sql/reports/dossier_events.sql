@@ -1,7 +1,7 @@
 -- dossier_events: every logged action of a case's members, one row per event, for the
 -- timeline and the time-of-hour histograms. minute/second are platform-local (session zone).
--- Parameters: $accounts (VARCHAR[]).
-WITH members AS (SELECT DISTINCT unnest($accounts::VARCHAR[]) AS account_id),
+-- Parameters: getvariable('dossier_accounts') (VARCHAR[], set by abuse.dossier.data).
+WITH members AS (SELECT DISTINCT unnest(getvariable('dossier_accounts')) AS account_id),
 events AS (
     SELECT account_id, registered_at AS ts, 'registrations' AS lane, 'registered' AS kind,
            NULL::VARCHAR AS shop_id, NULL::DOUBLE AS amount

@@ -1,6 +1,6 @@
 -- dossier_members: one row per member of a case, with its finding of that run and its
--- registration facts. Parameters: $run_id, $cluster_id, $accounts (VARCHAR[]).
-WITH members AS (SELECT DISTINCT unnest($accounts::VARCHAR[]) AS account_id),
+-- registration facts. Parameters: $run_id, $cluster_id, getvariable('dossier_accounts') (VARCHAR[], set by abuse.dossier.data).
+WITH members AS (SELECT DISTINCT unnest(getvariable('dossier_accounts')) AS account_id),
 found AS (
     SELECT account_id, max(score) AS score,
            string_agg(reason, ' | ' ORDER BY score DESC, pattern) AS reason

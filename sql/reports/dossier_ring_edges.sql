@@ -1,8 +1,8 @@
 -- dossier_ring_edges: the hostile actions of a ring's members on each shop: low ratings
 -- (posted or amended to 1-2 stars), refund and compensation requests, and what was paid.
--- Parameters: $accounts (VARCHAR[]), $shops (VARCHAR[]; empty = every shop they hit).
-WITH members AS (SELECT DISTINCT unnest($accounts::VARCHAR[]) AS account_id),
-shops AS (SELECT DISTINCT unnest($shops::VARCHAR[]) AS shop_id),
+-- Parameters: getvariable('dossier_accounts') (VARCHAR[], set by abuse.dossier.data), getvariable('dossier_shops') (VARCHAR[]; empty = every shop they hit).
+WITH members AS (SELECT DISTINCT unnest(getvariable('dossier_accounts')) AS account_id),
+shops AS (SELECT DISTINCT unnest(getvariable('dossier_shops')) AS shop_id),
 hostile AS (
     SELECT account_id, shop_id, 1 AS low_reviews, 0 AS refunds, 0 AS compensations, 0.0 AS paid
     FROM stg_reviews

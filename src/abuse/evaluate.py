@@ -157,6 +157,59 @@ def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any], c
     scores["victim_shop_recall_attacked"] = round(len(found & attacked) / len(attacked), 4)
 
 
+def _active_brusher_recall(db: Path, truth: Path, by_pattern: dict[str, Any], flagged: list) -> None:
+    """brushing_ring: recall over the planted crew members that brushed in the window (posted
+    a review of four or five stars at a client shop of their crew): a member that took no task
+    in the window leaves no trace a detector could see, so this is the recall a detector can
+    reach. Needs the working database beside the report (``<name>.work.duckdb``); skipped
+    without it."""
+    from abuse.store import work_path
+
+    clients = _rows(truth / "brushing_shops.csv")
+    work = work_path(Path(db))
+    if not clients or not work.is_file():
+        return
+    members = [
+        (r["account_id"], r["cluster"]) for r in _rows(truth / "accounts.csv") if r["pattern"] == "brushing_ring"
+    ]
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        rep = duckdb.connect(str(db), read_only=True)
+        try:
+            run = rep.execute(
+                "SELECT window_start, window_end FROM report.runs ORDER BY started_at DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            rep.close()
+        if run is None:
+            return
+        con.execute("CREATE TEMP TABLE _members (account_id VARCHAR, cluster VARCHAR)")
+        con.executemany("INSERT INTO _members VALUES (?, ?)", members)
+        con.execute("CREATE TEMP TABLE _clients (cluster VARCHAR, shop_id VARCHAR)")
+        con.executemany("INSERT INTO _clients VALUES (?, ?)", [(r["cluster"], r["shop_id"]) for r in clients])
+        active = {
+            a
+            for (a,) in con.execute(
+                """
+            SELECT DISTINCT m.account_id FROM stg_reviews r
+            JOIN _members m USING (account_id)
+            JOIN _clients c ON c.cluster = m.cluster AND c.shop_id = r.shop_id
+            WHERE r.rating >= 4 AND r.created_at >= ? AND r.created_at < ?""",
+                list(run),
+            ).fetchall()
+        }
+    except duckdb.Error:
+        return
+    finally:
+        con.close()
+    if not active:
+        return
+    found = {a for a, p, _ in flagged if p == "brushing_ring"}
+    scores = by_pattern.setdefault("brushing_ring", {})
+    scores["active_members"] = len(active)
+    scores["active_member_recall"] = round(len(found & active) / len(active), 4)
+
+
 def evaluate(db: Path, truth: Path) -> dict[str, Any]:
     truth = _truth_dir(Path(truth))
     con = duckdb.connect(str(db), read_only=True)
@@ -172,6 +225,7 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
     _target_recall(db, truth, by_pattern)
     _attacked_victim_recall(db, truth, by_pattern, clusters)
     _client_shop_recall(by_pattern, clusters, truth)
+    _active_brusher_recall(db, truth, by_pattern, flagged)
     lookalikes = _lookalike_scores(_rows(truth / "lookalikes.csv"), flagged)
     evasions = by_evasion(truth_rows, flagged, clusters)
     return {
@@ -334,6 +388,12 @@ _PATTERN_EXTRAS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ),
     ),
     ("client_shop_recall", lambda s: f"client-shop recall {s['client_shop_recall']:.3f}"),
+    (
+        "active_member_recall",
+        lambda s: (
+            f"recall {s['active_member_recall']:.3f} of the {s['active_members']} members that brushed in the window"
+        ),
+    ),
     (
         "target_recall",
         lambda s: (

@@ -136,7 +136,28 @@ def _missing(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pl.DataFrame:
-    return con.execute(read_sql(f"reports/{name}.sql"), params).pl()
+    """Run ``sql/reports/<name>.sql``: scalars as ``$name`` parameters, lists (of ids) as
+    ``getvariable('dossier_<name>')``, set from one registered Arrow relation: DuckDB binds a
+    Python list parameter element by element (trying to import pandas for each one; about a
+    second per 5,000 ids), the relation at once."""
+    lists = {k: v for k, v in params.items() if isinstance(v, (list, tuple))}
+    scalars = {k: v for k, v in params.items() if k not in lists}
+    if lists:
+        _set_lists(con, lists)
+    return con.execute(read_sql(f"reports/{name}.sql"), scalars).pl()
+
+
+def _set_lists(con: duckdb.DuckDBPyConnection, lists: dict[str, list[Any] | tuple[Any, ...]]) -> None:
+    """``getvariable('dossier_<name>')`` = the list, as VARCHAR[] (one Arrow row)."""
+    import pyarrow as pa
+
+    frame = pa.table({k: pa.array([list(v)], type=pa.list_(pa.string())) for k, v in lists.items()})
+    con.register("dossier_lists_frame", frame)
+    try:
+        for k in lists:
+            con.execute(f"SET VARIABLE dossier_{k} = (SELECT {k} FROM dossier_lists_frame)")
+    finally:
+        con.unregister("dossier_lists_frame")
 
 
 def load(con: duckdb.DuckDBPyConnection, run_id: int, cluster_id: str) -> Dossier:

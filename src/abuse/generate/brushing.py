@@ -12,7 +12,9 @@ ordering together to one address.
 Draws from its own stream (``[seed, 15]``) so earlier scenarios' rows are unchanged;
 ``w.adversarial`` makes crews stealthier: slower reviews, fewer templated texts and drop
 addresses, longer bursts, some four-star ratings, more ordinary purchases and single-task
-members (one fake order and one review at one client; own stream ``[seed, 15, 1, i]``).
+members (one fake order and one review at one client; own stream ``[seed, 15, 1, i]``), and
+in half the crews a batch of one-task hires for one client's burst, mostly on the crew's hero
+items there (``_hired_client``, stream ``[seed, 15, 2, i]``; truth role ``hired``).
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
     drops = w.ids.take("addr", n_drop)
     style = texts.brush_style(rng)
     fake = gmv = 0
+    bursts = {}  # client -> (burst start, promotion, hero items)
     for j, shop in enumerate(clients.tolist()):
         who = acc[serve[:, j]]
         k = rng.choice([1, 2, 3], len(who), p=[0.75, 0.18, 0.07])
@@ -130,6 +133,7 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
         t = c.human_times(rng, m, lo=max(start, c.window_start), hi=promo)
         # the client's items being pushed: one or two hero items, sometimes any
         heroes = shop_items(w, np.full(2, shop))
+        bursts[shop] = (max(start, c.window_start), promo, heroes)
         item = np.where(rng.random(m) < 0.8, rng.choice(heroes, m), shop_items(w, np.full(m, shop)))
         gross = w.items["price"][item]
         addr = np.where(rng.random(m) < p_drop, rng.choice(drops, m), w.acc["addr"][who])
@@ -163,13 +167,87 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
                 APPROVED,
                 w.texts.codes(["不想要了"] * kb),
             )
+    extra = {}
+    if adv:  # one client's own one-task hires pushing an item of their own (own stream)
+        extra["hired"] = _hired_client(w, cluster, bursts, drops, style, lag_med, p_template, p_four, p_drop)
+        tactics = ["slow_reviews", "single_task"] + (["hired_client"] if extra["hired"] else [])
+        w.params.setdefault("evasions", {})[cluster] = ";".join(tactics)
     w.params["brushing_crews"].append({
         "cluster": cluster, "size": size, "clients": n_clients,
         "participation": round(participation, 3), "bought_share": round(bought_share, 3),
         "drop_addresses": n_drop, "p_drop": round(p_drop, 3),
         "review_lag_median_h": round(lag_med / HOUR, 2), "p_template": round(p_template, 3),
-        "p_refund": round(p_refund, 3), "fake_orders": fake, "fake_gmv": gmv / 100,
+        "p_refund": round(p_refund, 3), "fake_orders": fake, "fake_gmv": gmv / 100, **extra,
     })  # fmt: skip
+
+
+def _hired_client(
+    w: World,
+    cluster: str,
+    bursts: dict,
+    drops: np.ndarray,
+    style: dict,
+    lag_med: float,
+    p_template: float,
+    p_four: float,
+    p_drop: float,
+) -> int:
+    """The first adaptive crew, then half the others, hire a batch of one-task accounts for one
+    push day in one client's burst: each places one order there and posts one review, mostly on the crew's hero items there (which
+    few regulars may have bought: the crew's items show them only once some hires are
+    recognised), else on another item of the client's that no regular pushed; the crew's drop
+    addresses and house style as the regulars use them; a little shopping of their own. Own stream ``[seed, 15, 2, crew]``; returns the number hired."""
+    saved, w.rng = w.rng, np.random.default_rng([w.seed, 15, 2, len(w.params["brushing_crews"])])
+    try:
+        rng, c = w.rng, w.clock
+        first = not any("hired" in x for x in w.params["brushing_crews"])
+        if (rng.random() < 0.5 and not first) or not bursts:  # the first crew always, then half
+            return 0
+        shop = list(bursts)[int(rng.integers(len(bursts)))]
+        start, promo, heroes = bursts[shop]
+        if promo <= start:
+            return 0
+        n = int(rng.integers(6, 26))
+        acc = w.new_accounts(
+            reg=c.past_times(rng, n, 300, 1000),
+            device=w.new_devices(n),
+            ip=home_ips(rng, n),
+            phone=phones(rng, n, 0.08),
+            channel=channels(rng, n),
+            weight=0.0,
+        )
+        w.plant(acc, "brushing_ring", cluster, "hired")
+        life = np.repeat(acc, rng.integers(0, 5, n))
+        if len(life):
+            honest_orders(
+                w,
+                life,
+                pick_weighted(rng, w.shops["weight"], len(life)),
+                c.human_times(rng, len(life), lo=w.acc["reg"][life] + DAY),
+                unhappy=np.zeros(len(life), bool),
+            )
+        own = shop_items(w, np.full(2, shop))
+        item = np.where(rng.random(n) < 0.7, rng.choice(heroes, n), rng.choice(own, n))
+        day = start + int(rng.integers(0, max((promo - start) // DAY, 1))) * DAY  # one push day
+        t = c.human_times(rng, n, lo=day, hi=min(day + DAY, c.end))
+        gross = w.items["price"][item]
+        addr = np.where(rng.random(n) < p_drop, rng.choice(drops, n), w.acc["addr"][acc])
+        order = place_orders(
+            w, acc, np.full(n, shop), w.items["code"][item], t, gross, addr=addr, status=np.full(n, STATUS["completed"])
+        )
+        t_rv = t + np.exp(rng.normal(np.log(lag_med), 0.8, n)).astype(np.int64) + 2 * MIN
+        ok = t_rv < c.end
+        rating = np.where(rng.random(n) < p_four, 4, 5)
+        txt = [
+            texts.brush_text(rng, style)
+            if rng.random() < p_template
+            else texts.POSITIVE[rng.integers(len(texts.POSITIVE))]
+            for _ in range(n)
+        ]
+        post_reviews(w, order[ok], acc[ok], np.full(int(ok.sum()), shop), t_rv[ok], rating[ok], w.texts.codes(txt)[ok])
+        return n
+    finally:
+        w.rng = saved
 
 
 def _launch_shops(w: World, seasoned: np.ndarray) -> None:

@@ -86,6 +86,14 @@ class BrushingDetector(DetectorBase):
             "household's buying",
         )
         text_jaccard: float = Field(0.5, gt=0, le=1, description="shingle Jaccard of near-duplicate texts")
+        max_recruit_rounds: int = Field(
+            3,
+            ge=1,
+            le=10,
+            description="rounds of recruitment per family: each round tests the remaining "
+            "candidates against the crew as the previous rounds left it, at a bar raised by "
+            "log10(round) (Bonferroni over the looks at one account)",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: BrushingDetector.Params = ctx.params  # type: ignore[assignment]
@@ -110,33 +118,65 @@ class BrushingDetector(DetectorBase):
         crews = [c for c in crews if len(c.members) >= p.min_members]
         window_s = (ctx.window_end - ctx.window_start).total_seconds()
         orders = graph_.client_orders(ctx.con, sorted({s for c in crews for s in c.shops}))
-        for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
-            recruit_.recruit(
-                edges,
-                orders,
-                crews,
-                min_surprise=p.min_member_surprise,
-                threshold=p.text_jaccard,
-                base_dup=base_dup,
-                min_hits=min_hits,
-                window_s=window_s,
-            )
+        confirmed = [dict(c.members) for c in crews]
+        n_tried = len(crews)
+
+        def recruit_all(group: list[crews_.Crew]) -> None:
+            for min_hits in (2, 1):  # two families (two hits, then one), each paying for its own candidates
+                # each family in rounds: the recruits of one round add to the crew's items and
+                # drop addresses that the next round tests the rest against (an item pushed
+                # mostly by one-task hires is the crew's only once some of them are recognised)
+                for look in range(1, p.max_recruit_rounds + 1):
+                    added = recruit_.recruit(
+                        edges,
+                        orders,
+                        group,
+                        min_surprise=p.min_member_surprise,
+                        threshold=p.text_jaccard,
+                        base_dup=base_dup,
+                        min_hits=min_hits,
+                        window_s=window_s,
+                        look=look,
+                    )
+                    if not added:
+                        break
+
+        def judged(group: list[crews_.Crew]) -> list[tuple[crews_.Crew, evidence_.CrewEvidence, float]]:
+            out = []
+            for crew in group:
+                ev = evidence_.gather(
+                    edges,
+                    crew,
+                    quick_q=p.quick_q,
+                    threshold=p.text_jaccard,
+                    base_dup=base_dup,
+                    base_addr=base_addr,
+                    window_s=window_s,
+                )
+                bits = evidence_.total_bits(crew, ev)
+                behaviour = float(stats.combined(ev.bits["quick"], ev.bits["dup_texts"], ev.bits["time_clustering"]))
+                # the bar pays for every candidate crew tried, also on the second pass
+                if bits >= p.min_crew_bits and behaviour >= p.min_behaviour_bits + math.log10(n_tried):
+                    out.append((crew, ev, bits))
+            return out
+
+        recruit_all(crews)
+        kept = judged(crews)
+        if kept and len(kept) < len(crews):
+            # accounts that a candidate crew claimed but that is not reported (a chance
+            # pairing of a few of a crew's members with some other shop) are free again: the
+            # reported crews recruit once more from their confirmed members
+            ids = {id(c) for c, _, _ in kept}
+            again = []
+            for crew, members in zip(crews, confirmed, strict=True):
+                if id(crew) in ids:
+                    crew.members = dict(members)
+                    again.append(crew)
+            recruit_all(again)
+            kept = judged(again)
         tests = max(pairs.height, 1)
         result = DetectorResult()
-        for crew in crews:
-            ev = evidence_.gather(
-                edges,
-                crew,
-                quick_q=p.quick_q,
-                threshold=p.text_jaccard,
-                base_dup=base_dup,
-                base_addr=base_addr,
-                window_s=window_s,
-            )
-            bits = evidence_.total_bits(crew, ev)
-            behaviour = float(stats.combined(ev.bits["quick"], ev.bits["dup_texts"], ev.bits["time_clustering"]))
-            if bits < p.min_crew_bits or behaviour < p.min_behaviour_bits + math.log10(len(crews)):
-                continue
+        for crew, ev, bits in kept:
             _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q, result)
         return result
 

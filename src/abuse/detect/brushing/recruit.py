@@ -4,8 +4,10 @@ by Fisher's method (``stats.combined``), passes a Benjamini-Hochberg step-up ove
 accounts tried at the member level (``step_up``: Bonferroni for a lone account, less for many):
 
 * its hits on the clients *during the crew's bursts there* (each client's burst: the
-  members' review times, a day either side), against the outsiders' positive edges at those
-  shops in those intervals (Poisson, as in ``crews``);
+  members' order times, widened), against the outsiders' positive edges at those shops off
+  the bursts, scaled to a burst by its share of the window's clock time or of the platform's
+  positive reviews, whichever is larger (a burst before a sale day is a busy time for
+  everyone) (Poisson, as in ``crews``);
 * shipping a client order to one of the crew's drop addresses (addresses two members use):
   the chance is the share of positive reviewers outside the crew who ship there;
 * praise copying the crew's: its best near-duplicate count among the crew's texts against
@@ -81,13 +83,19 @@ def recruit(
     base_dup: float,
     window_s: float,
     max_texts: int = 100,
-) -> None:
-    """Adds members to ``crews`` in place (``members``, with their combined surprise).
+    look: int = 1,
+) -> int:
+    """Adds members to ``crews`` in place (``members``, with their combined surprise) and
+    returns how many joined.
 
-    ``orders``: the window's orders at the client shops (``brushing_client_orders.sql``)."""
+    ``orders``: the window's orders at the client shops (``brushing_client_orders.sql``).
+    ``look``: how many times this family's candidates have now been tested (the crew's items
+    and drops grow with each round of recruits, so an account is looked at again); the bar
+    rises by ``log10(look)``, Bonferroni over the looks at one account."""
     big_k = float(edges.height)
     n_accounts = max(edges["account_id"].n_unique(), 1)
     taken = {a for c in crews for a in c.members}
+    added = 0
     for crew in crews:
         mem = list(crew.members)
         is_mem = pl.col("account_id").is_in(mem)
@@ -128,14 +136,21 @@ def recruit(
             .with_columns(pl.col("hit", "hit_item").fill_null(False))
         )
         off = at.filter(~is_mem & ~pl.col("hit")).group_by("shop_id").agg(n_off=pl.len())
+        # the share of the window a burst takes: of its clock time, or of the platform's
+        # positive reviews outside the crew if more (a burst before a sale day sees more
+        # genuine buyers than its clock time alone would give)
+        busy = np.sort(edges.filter(~is_mem)["t"].to_numpy())
+        inside = np.searchsorted(busy, b["hi"].to_numpy(), "right") - np.searchsorted(busy, b["lo"].to_numpy(), "left")
+        b = b.with_columns(busy=pl.Series(inside / np.maximum(len(busy) - inside, 1), dtype=pl.Float64))
         rates = (
             b.join(off, on="shop_id", how="left")
             .join(share, on="shop_id", how="left")
             .with_columns(pl.col("n_off", "n_ord", "n_item").fill_null(0))
             .with_columns(
                 exp=(pl.col("n_off") + 1)
-                * pl.col("width")
-                / pl.max_horizontal(window_s - pl.col("width"), pl.col("width"))
+                * pl.max_horizontal(
+                    pl.col("width") / pl.max_horizontal(window_s - pl.col("width"), pl.col("width")), pl.col("busy")
+                )
             )
             .with_columns(exp_item=pl.col("exp") * (pl.col("n_item") + 1) / (pl.col("n_ord") + 2))
         )
@@ -219,9 +234,11 @@ def recruit(
             # alone, or with its ties to the crew (a shared address or device, copied praise)
             s = max(float(s_base), float(stats.combined(s_base, max(s_addr, s_dev), s_text))) - math.log10(2)
             found.append((r["account_id"], s))
-        for a, s in step_up(found, min_surprise):
+        for a, s in step_up(found, min_surprise + math.log10(look)):
             crew.members[a] = s
             taken.add(a)
+            added += 1
+    return added
 
 
 def step_up(tested: list[tuple[str, float]], level: float) -> list[tuple[str, float]]:

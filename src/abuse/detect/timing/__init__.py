@@ -43,6 +43,7 @@ class TimingDetector(DetectorBase):
     name = "timing"
     patterns = (PATTERN,)
     requires = ("spikes",)  # the unexplained spikes whose lone members it judges
+    reads = "window"  # every event of the window, once (the TEMP table timing_events), each night
 
     class Params(BaseModel):
         on_hour_s: int = Field(
