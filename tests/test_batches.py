@@ -120,3 +120,73 @@ def test_no_bursts_no_batches():
         upstream={"spikes": DetectorResult(), "hoarding": DetectorResult()},
     )
     assert BatchDetector().detect(ctx).findings == []
+
+
+def test_a_long_slow_wave_is_one_batch_over_its_whole_extent():
+    """A batch registered at about twice the usual rate for 26 hours, overnight and across
+    midnight, each account on its own device and address, then idle: one registration incident
+    spanning about the whole wave, and the batch is nearly all of the wave's accounts (not only
+    those of its strongest hours). A referral push of the same shape, whose invitees use the app,
+    is never a batch; nor is an ordinary signup."""
+    rng = np.random.default_rng(12)
+    zone = ZoneInfo(TZ)
+    start = datetime(2026, 5, 1, tzinfo=zone)
+    end = start + timedelta(days=30)
+    con = empty_staged(TZ, seeds=False)
+    con.execute("CREATE TABLE seed_sales_calendar (date DATE, name VARCHAR)")
+    regs, acts = [], []
+    hour_weight = np.array([1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 8, 10, 10, 8, 4, 2], float)
+    days = rng.integers(0, 58, 3000)
+    hours = rng.choice(24, 3000, p=hour_weight / hour_weight.sum())
+    for i in range(3000):  # ordinary signups with a daily rhythm (evenings busy), most then active
+        at = (
+            start - timedelta(days=28) + timedelta(days=int(days[i]), hours=int(hours[i]), seconds=rng.uniform(0, 3600))
+        )
+        regs.append((f"p{i}", at, f"dev-p{i}", f"10.{i % 250}.{i // 250}.1", f"13{i:05d}", None))
+        if rng.random() < 0.8:
+            acts.append((f"pa{i}", f"p{i}", at + timedelta(hours=1), "login"))
+    wave0 = start + timedelta(days=15, hours=14)
+    span = 26 * 3600
+    per_hour = 3000 / 58 / 24
+    n = int(2.0 * per_hour * 26)
+    wave = [f"w{i}" for i in range(n)]
+    for i, s in enumerate(np.sort(rng.uniform(0, span, n))):
+        regs.append(
+            (wave[i], wave0 + timedelta(seconds=float(s)), f"dev-w{i}", f"2408:{i:x}::{i:x}", f"18{i:05d}", None)
+        )
+    push0 = start + timedelta(days=22, hours=9)
+    for i, s in enumerate(np.sort(rng.uniform(0, 10 * 3600, 60))):  # a referral push, invitees active
+        at = push0 + timedelta(seconds=float(s))
+        regs.append((f"r{i}", at, f"dev-r{i}", f"172.20.{i}.9", f"15{i:05d}", "p7"))
+        acts.append((f"ra{i}", f"r{i}", at + timedelta(hours=3), "view"))
+    insert(con, "accounts", regs, ["account_id", "registered_at", "device_id", "ip", "phone_prefix", "invited_by"])
+    insert(
+        con,
+        "activity",
+        [a for a in acts if a[2] >= start - timedelta(days=28)],
+        ["event_id", "account_id", "ts", "action"],
+    )
+    spikes = SpikeDetector().detect(DetectContext(con, start, end, TZ, SpikeDetector.Params(), upstream={}))
+    rows = [
+        s
+        for s in spikes.spikes
+        if s.scope == "registrations" and s.window_start < wave0 + timedelta(seconds=span) and s.window_end > wave0
+    ]
+    assert len(rows) == 1, rows
+    covered = min(rows[0].window_end, wave0 + timedelta(seconds=span)) - max(rows[0].window_start, wave0)
+    assert covered >= timedelta(seconds=0.85 * span), (rows[0].window_start, rows[0].window_end)
+    result = BatchDetector().detect(
+        DetectContext(
+            con, start, end, TZ, BatchDetector.Params(), upstream={"spikes": spikes, "hoarding": DetectorResult()}
+        )
+    )
+    flagged = {f.account_id for f in result.findings if f.pattern == "batch_registration"}
+    assert len(flagged & set(wave)) >= 0.9 * n, (len(flagged & set(wave)), n)
+    assert not [a for a in flagged if a.startswith("r")], "the referral push's invitees use the app"
+    # an ordinary signup that happened to register during the wave and stayed idle cannot be told
+    # from the batch (nothing shared): no more of them than the base rate brings (20% idle)
+    ordinary = con.sql(
+        "SELECT count(*) FROM stg_accounts WHERE account_id LIKE 'p%' AND registered_at >= ? AND registered_at < ?",
+        params=[rows[0].window_start, rows[0].window_end],
+    ).fetchone()[0]
+    assert len(flagged - set(wave)) <= 0.2 * ordinary + 2 * (0.2 * ordinary) ** 0.5 + 1, (flagged - set(wave), ordinary)

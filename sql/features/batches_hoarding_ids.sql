@@ -8,8 +8,7 @@ WITH ids AS (
     JOIN stg_accounts AS a USING (account_id) WHERE a.device_id IS NOT NULL
     UNION ALL
     SELECT h.cluster_key, 'block',
-           nullif(CASE WHEN contains(a.ip, ':') THEN array_to_string(string_split(a.ip, ':')[1:4], ':')
-                       ELSE regexp_extract(a.ip, '^(\d+\.\d+\.\d+)\.', 1) END, '')
+           ip_block(a.ip)
     FROM batches_hoarders AS h JOIN stg_accounts AS a USING (account_id) WHERE a.ip IS NOT NULL
     UNION ALL
     SELECT h.cluster_key, 'segment', a.phone_prefix FROM batches_hoarders AS h

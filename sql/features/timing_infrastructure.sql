@@ -1,4 +1,4 @@
--- timing_infrastructure: the devices and network blocks (IPv4 /24, IPv6 /64) that the
+-- timing_infrastructure: the devices and network blocks (IPv4 /24, IPv6 /48: `ip_block`) that the
 -- accounts of `timing_flagged` (TEMP table of the timing detector: account_id) used in the
 -- window, from activity, coupon events, orders and their registration.
 WITH used AS (
@@ -14,7 +14,6 @@ WITH used AS (
     SELECT account_id, device_id, ip FROM stg_accounts
 )
 SELECT DISTINCT u.account_id, u.device_id,
-       CASE WHEN contains(u.ip, ':') THEN array_to_string(string_split(u.ip, ':')[1:4], ':')
-            ELSE regexp_extract(u.ip, '^(\d+\.\d+\.\d+)\.', 1) END AS block
+       ip_block(u.ip) AS block
 FROM used AS u
 SEMI JOIN timing_flagged AS f USING (account_id)

@@ -1,10 +1,11 @@
 -- timing_spike_members: accounts that act inside an unexplained spike and nowhere else in
 -- the window ("a sudden increase in registered users with no further behaviour"), with how
--- many such lone members share their device or network block (IPv4 /24, IPv6 /64) and how
+-- many such lone members share their device or network block (IPv4 /24, IPv6 /48: `ip_block`) and how
 -- many of the spike's members are lone. The timing detector decides which to flag.
 -- A spike's ragged edges count: members are looked for getvariable('timing_member_pad_min')
 -- minutes either side of its window. Reads TEMP tables of the timing detector:
--- `timing_spikes` (the unexplained spikes), `spikes_events` and `timing_events`.
+-- `timing_spikes` (the unexplained spikes), `timing_spike_events` (the events of those bursts
+-- the spikes detector hands over: DetectorResult.handover) and `timing_events`.
 WITH padded AS (
     SELECT scope, observed, expected, p_value, window_start AS spike_start, window_end AS spike_end,
            window_start - to_minutes(getvariable('timing_member_pad_min')) AS window_start,
@@ -22,10 +23,9 @@ spike_minutes AS (
 hits AS (
     SELECT m.scope, m.window_start, m.window_end, m.spike_start, m.spike_end,
            m.observed, m.expected, m.p_value, e.account_id, e.ts, e.device_id,
-           CASE WHEN contains(e.ip, ':') THEN array_to_string(string_split(e.ip, ':')[1:4], ':')
-                ELSE regexp_extract(e.ip, '^(\d+\.\d+\.\d+)\.', 1) END AS block
+           ip_block(e.ip) AS block
     FROM spike_minutes AS m
-    JOIN spikes_events AS e ON e.family = m.family AND e.minute = m.minute
+    JOIN timing_spike_events AS e ON e.family = m.family AND e.minute = m.minute
     WHERE (m.detail IS NULL OR e.detail = m.detail) AND e.account_id IS NOT NULL
 ),
 totals AS (

@@ -103,52 +103,63 @@ def _target_recall(db: Path, truth: Path, by_pattern: dict[str, Any]) -> None:
     )
 
 
+def _in_window(db: Path, truth: Path, pattern: str, query: str, tables: dict[str, list[tuple]]) -> set | None:
+    """Rows of ``query`` over the working database beside the report (``<name>.work.duckdb``),
+    with the planted members of ``pattern`` as TEMP table ``_members (account_id, cluster)``,
+    each of ``tables`` as a TEMP table of VARCHAR columns named in its first tuple, and the last
+    run's window as ``$ws`` / ``$we``. None when there is no working database or run: what a
+    member did in the window is what a detector could see."""
+    from abuse.store import work_path
+
+    work = work_path(Path(db))
+    if not work.is_file():
+        return None
+    members = [(r["account_id"], r["cluster"]) for r in _rows(truth / "accounts.csv") if r["pattern"] == pattern]
+    rep = duckdb.connect(str(db), read_only=True)
+    try:
+        run = rep.execute(
+            "SELECT window_start, window_end FROM report.runs ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        rep.close()
+    if run is None:
+        return None
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        for name, rows in {"_members": [("account_id", "cluster"), *members], **tables}.items():
+            cols = ", ".join(f"{c} VARCHAR" for c in rows[0])
+            con.execute(f"CREATE TEMP TABLE {name} ({cols})")
+            if rows[1:]:
+                con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(rows[0]))})", rows[1:])
+        return set(con.execute(query, {"ws": run[0], "we": run[1]}).fetchall())
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
 def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any], clusters: list) -> None:
     """extortion_ring: victim-shop recall over the planted victims that a member of their ring
     actually attacked in the window (a low rating or a refund claim there): a ring's chosen
-    targets that no member got to leave no trace a detector could see. Needs the working
-    database beside the report (``<name>.work.duckdb``); skipped without it."""
-    from abuse.store import work_path
-
+    targets that no member got to leave no trace a detector could see."""
     planted = _rows(truth / "ring_shops.csv")
-    work = work_path(Path(db))
-    if not planted or not work.is_file():
+    if not planted:
         return
-    members = [
-        (r["account_id"], r["cluster"]) for r in _rows(truth / "accounts.csv") if r["pattern"] == "extortion_ring"
-    ]
-    con = duckdb.connect(str(work), read_only=True)
-    try:
-        rep = duckdb.connect(str(db), read_only=True)
-        try:
-            run = rep.execute(
-                "SELECT window_start, window_end FROM report.runs ORDER BY started_at DESC LIMIT 1"
-            ).fetchone()
-        finally:
-            rep.close()
-        if run is None:
-            return
-        ws, we = run
-        con.execute("CREATE TEMP TABLE _members (account_id VARCHAR, cluster VARCHAR)")
-        con.executemany("INSERT INTO _members VALUES (?, ?)", members)
-        hit = set(
-            con.execute(
-                """
-            SELECT DISTINCT m.cluster, x.shop_id FROM (
-                SELECT account_id, shop_id FROM stg_reviews
-                WHERE rating <= 2 AND created_at >= ? AND created_at < ?
-                UNION ALL
-                SELECT account_id, shop_id FROM stg_refunds
-                WHERE requested_at >= ? AND requested_at < ?) x
-            JOIN _members m USING (account_id)""",
-                [ws, we, ws, we],
-            ).fetchall()
-        )
-    except duckdb.Error:
-        return
-    finally:
-        con.close()
-    attacked = {s for c, s in ((r["cluster"], r["shop_id"]) for r in planted) if (c, s) in hit}
+    hit = _in_window(
+        db,
+        truth,
+        "extortion_ring",
+        """
+        SELECT DISTINCT m.cluster, x.shop_id FROM (
+            SELECT account_id, shop_id FROM stg_reviews
+            WHERE rating <= 2 AND created_at >= $ws AND created_at < $we
+            UNION ALL
+            SELECT account_id, shop_id FROM stg_refunds
+            WHERE requested_at >= $ws AND requested_at < $we) x
+        JOIN _members m USING (account_id)""",
+        {},
+    )
+    attacked = {s for c, s in ((r["cluster"], r["shop_id"]) for r in planted) if (c, s) in (hit or set())}
     if not attacked:
         return
     found = {s for _, p, _, shops in clusters if p == "extortion_ring" for s in (shops or [])}
@@ -161,47 +172,22 @@ def _active_brusher_recall(db: Path, truth: Path, by_pattern: dict[str, Any], fl
     """brushing_ring: recall over the planted crew members that brushed in the window (posted
     a review of four or five stars at a client shop of their crew): a member that took no task
     in the window leaves no trace a detector could see, so this is the recall a detector can
-    reach. Needs the working database beside the report (``<name>.work.duckdb``); skipped
-    without it."""
-    from abuse.store import work_path
-
+    reach."""
     clients = _rows(truth / "brushing_shops.csv")
-    work = work_path(Path(db))
-    if not clients or not work.is_file():
+    if not clients:
         return
-    members = [
-        (r["account_id"], r["cluster"]) for r in _rows(truth / "accounts.csv") if r["pattern"] == "brushing_ring"
-    ]
-    con = duckdb.connect(str(work), read_only=True)
-    try:
-        rep = duckdb.connect(str(db), read_only=True)
-        try:
-            run = rep.execute(
-                "SELECT window_start, window_end FROM report.runs ORDER BY started_at DESC LIMIT 1"
-            ).fetchone()
-        finally:
-            rep.close()
-        if run is None:
-            return
-        con.execute("CREATE TEMP TABLE _members (account_id VARCHAR, cluster VARCHAR)")
-        con.executemany("INSERT INTO _members VALUES (?, ?)", members)
-        con.execute("CREATE TEMP TABLE _clients (cluster VARCHAR, shop_id VARCHAR)")
-        con.executemany("INSERT INTO _clients VALUES (?, ?)", [(r["cluster"], r["shop_id"]) for r in clients])
-        active = {
-            a
-            for (a,) in con.execute(
-                """
-            SELECT DISTINCT m.account_id FROM stg_reviews r
-            JOIN _members m USING (account_id)
-            JOIN _clients c ON c.cluster = m.cluster AND c.shop_id = r.shop_id
-            WHERE r.rating >= 4 AND r.created_at >= ? AND r.created_at < ?""",
-                list(run),
-            ).fetchall()
-        }
-    except duckdb.Error:
-        return
-    finally:
-        con.close()
+    rows = _in_window(
+        db,
+        truth,
+        "brushing_ring",
+        """
+        SELECT DISTINCT m.account_id FROM stg_reviews r
+        JOIN _members m USING (account_id)
+        JOIN _clients c ON c.cluster = m.cluster AND c.shop_id = r.shop_id
+        WHERE r.rating >= 4 AND r.created_at >= $ws AND r.created_at < $we""",
+        {"_clients": [("cluster", "shop_id"), *((r["cluster"], r["shop_id"]) for r in clients)]},
+    )
+    active = {a for (a,) in rows or set()}
     if not active:
         return
     found = {a for a, p, _ in flagged if p == "brushing_ring"}

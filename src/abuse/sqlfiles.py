@@ -7,6 +7,8 @@ Each SQL file builds one thing and is named after it (``sql/staging/stg_orders.s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,19 @@ def use_intermediate(con: duckdb.DuckDBPyConnection) -> None:
     (identifier kinds, network blocks, coupon claims). Cheap: call it before reading them."""
     for path in sql_files("intermediate/macros") + sql_files("intermediate"):
         con.execute(path.read_text(encoding="utf-8"))
+
+
+@contextmanager
+def temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> Iterator[None]:
+    """``frame`` (polars or arrow) as the TEMP table ``name`` while the block runs (the SQL a
+    detector reads it with sees an ordinary table); dropped afterwards, also on error."""
+    data = frame.to_arrow() if hasattr(frame, "to_arrow") else frame
+    con.register(f"{name}_frame", data)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
+    finally:
+        con.unregister(f"{name}_frame")
+    try:
+        yield
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {name}")

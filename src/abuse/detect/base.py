@@ -93,6 +93,8 @@ class DetectorResult:
     findings: list[Finding] = field(default_factory=list)
     clusters: list[Cluster] = field(default_factory=list)
     spikes: list[Spike] = field(default_factory=list)
+    # frames a detector hands to the detectors that require it (e.g. spikes' burst "events")
+    handover: dict[str, Any] = field(default_factory=dict)
 
 
 class DetectorBase:

@@ -53,6 +53,7 @@ from abuse.generate.engagement import plant_engagement
 from abuse.generate.finalize import finalize
 from abuse.generate.hoarding import plant_adaptive_hoarding, plant_hoarding
 from abuse.generate.hoarding_lookalikes import hoarding_lookalikes
+from abuse.generate.life_scripts import life_lookalikes, plant_life_scripts
 from abuse.generate.lookalikes import (
     adversarial_lookalikes,
     bad_shops,
@@ -109,6 +110,9 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
         plant_adaptive_hoarding(w)
         hoarding_lookalikes(w, people)
     plant_waves(w)  # own stream [seed, 1201]: incidents at every time scale (waves.py), last
+    if w.adversarial:  # scripts that live like people and their look-alikes (streams 1103, 1104)
+        plant_life_scripts(w)
+        life_lookalikes(w)
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):

@@ -25,7 +25,7 @@ REVIEW_ACTIONS = ("posted", "amended", "withdrawn")
 REFUND_KINDS = ("refund", "compensation")
 OUTCOMES = ("approved", "rejected", "pending")
 COUPON_ACTIONS = ("claim", "redeem", "return", "expire")
-ACTIVITY_ACTIONS = ("login", "view", "like", "vote", "follow", "lottery_spin", "checkin", "share")
+ACTIVITY_ACTIONS = ("login", "view", "like", "vote", "follow", "lottery_spin", "checkin", "share", "ad_view")
 
 COLUMNS: dict[str, dict[str, tuple]] = {
     "accounts": {

@@ -18,6 +18,11 @@ Benign (``kind`` benign_*; look-alikes that must stay unflagged):
   then use the app (``referral_burst``, group ``referral_02``).
 (The flash sale and the campaign releases are benign_campaign rows of coupons.people_claims.)
 
+Adversarial mode adds slow waves (own stream ``[seed, 1202]``, cluster ``wave_slow_XX``): a batch
+registered over 6 to 40 hours at only 1.2 to 2.5 times the platform's mean hourly rate, rising and
+falling, sometimes pausing for an hour or two, on many devices and home addresses (nothing a
+machine shares), then idle: only the idle crowd over the whole extent gives it away.
+
 Draws only from its own stream (``[seed, 1201]``, lent to the shared helpers as ``w.rng`` while
 it runs), so every earlier scenario's rows stay as they were.
 """
@@ -47,6 +52,9 @@ def plant_waves(w: World) -> None:
             "tv_ad": _tv_ad(w, days[4]),
             "referral": _referral(w, days[5]),
         }
+        if w.adversarial:  # slow waves that hide in the daily rhythm (own stream [seed, 1202])
+            w.rng = np.random.default_rng([w.seed, TAG + 1])
+            w.params["waves"]["slow_waves"] = _slow_waves(w)
     finally:
         w.rng = saved
 
@@ -253,3 +261,43 @@ def _referral(w: World, day: int) -> dict:
     w.lookalike(np.concatenate([inviter, acc]), "referral_burst", "referral_02")
     _spike(w, "registrations", start, start + span, "benign_referral")
     return {"invitees": n, "start": c.iso(int(start)), "hours": round(span / HOUR, 1)}
+
+
+def _slow_waves(w: World) -> list[dict]:
+    """Two slow registration waves (see the module doc) on days clear of every other incident."""
+    rng, c = w.rng, w.clock
+    regs = w.acc["reg"]
+    per_hour = float(((regs >= c.window_start) & (regs < c.end)).sum()) / (c.window_days * 24)
+    busy = [(s["start"], s["end"]) for s in w.spikes]
+    out = []
+    for i in range(2):
+        hours = float(np.exp(rng.uniform(np.log(6), np.log(40))))
+        span = int(hours * HOUR)
+        for _ in range(60):  # a start clear of the incidents already planted (a day either side)
+            start = c.window_start + int(rng.uniform(1, c.window_days - 1) * DAY) - span // 2
+            start = int(min(max(start, c.window_start + DAY), c.end - span - 2 * HOUR))
+            if all(start + span + DAY < b0 or start - DAY > b1 for b0, b1 in busy):
+                break
+        n = max(int(round(rng.uniform(1.2, 2.5) * per_hour * hours)), 25)
+        # rising and falling (a triangle peaking somewhere inside), maybe paused for an hour or two
+        peak = rng.uniform(0.2, 0.8)
+        u = rng.triangular(0, peak, 1, n)
+        if rng.random() < 0.5:
+            at, gap = rng.uniform(0.3, 0.7), rng.uniform(1, 2) * HOUR / span
+            u = np.where(u < at, u * (1 - gap), u * (1 - gap) + gap)
+        reg = start + np.sort((u * span).astype(np.int64))
+        devices = w.new_devices(max(int(n * rng.uniform(0.5, 1.0)), 1), emulator=False)
+        acc = w.new_accounts(
+            reg=reg,
+            device=rng.choice(devices, n, replace=len(devices) < n),
+            ip=home_ips(rng, n),
+            phone=phones(rng, n),
+            channel=np.full(n, int(rng.integers(0, 3))),
+        )
+        cluster = f"wave_slow_{i + 1:02d}"
+        w.plant(acc, "batch_registration", cluster, "slow_wave")
+        lo, hi = int(reg.min()) // MIN * MIN, -(-int(reg.max() + 1) // MIN) * MIN
+        _spike(w, "registrations", lo, hi, "abusive")
+        busy.append((lo, hi))
+        out.append({"cluster": cluster, "accounts": n, "start": c.iso(lo), "hours": round(hours, 2)})
+    return out

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, Finding, register
 from abuse.detect.batches import members as mb
+from abuse.detect.spikes.handover import spike_frame
 from abuse.report_text import plural
 from abuse.stats import combined, score, surprise_of
 
@@ -46,6 +47,12 @@ class BatchDetector(DetectorBase):
             "also the smallest batch reported.",
         )
         pad_min: int = Field(2, ge=0, description="Minutes either side of a burst in which its members are looked for.")
+        reach_min: int = Field(
+            240,
+            ge=0,
+            description="Minutes either side of a burst in which idle accounts join it on a device at least "
+            "min_shared of its idle members used (a slow wave rises before its burst stands out).",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = ctx.params
@@ -58,6 +65,7 @@ class BatchDetector(DetectorBase):
             ctx.window_start,
             ctx.window_end,
             p.pad_min,
+            p.reach_min,
         )
         batch = mb.manufactured(found, rate, bursts.height, p.min_shared, -math.log10(p.alpha))
         hoarding = ctx.upstream.get("hoarding") or DetectorResult()
@@ -77,26 +85,13 @@ class BatchDetector(DetectorBase):
 def _bursts(ctx: DetectContext) -> pl.DataFrame:
     """The registration bursts of the spikes detector not explained by a benign cause (or whose
     accounts are mostly flagged), numbered, with their figures."""
-    found = ctx.upstream["spikes"].spikes if "spikes" in ctx.upstream else []
-    rows = [
-        {
-            "window_start": s.window_start,
-            "window_end": s.window_end,
-            "observed": float(s.observed),
-            "expected": float(s.expected),
-            "p_value": float(s.p_value if s.p_value is not None else 1.0),
-        }
-        for s in found
-        if s.scope.split(":", 1)[0] == "registrations" and (s.explained_by is None or (s.flagged_share or 0) >= 0.5)
-    ]
-    schema = {
-        "window_start": pl.Datetime("us", ctx.tz),
-        "window_end": pl.Datetime("us", ctx.tz),
-        "observed": pl.Float64,
-        "expected": pl.Float64,
-        "p_value": pl.Float64,
-    }
-    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    frame = spike_frame(
+        ctx.upstream,
+        ctx.tz,
+        lambda s: (
+            s.scope.split(":", 1)[0] == "registrations" and (s.explained_by is None or (s.flagged_share or 0) >= 0.5)
+        ),
+    ).drop("scope")
     return frame.sort("window_start").with_row_index("burst_no").with_columns(pl.col("burst_no").cast(pl.Int64))
 
 

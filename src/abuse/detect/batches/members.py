@@ -13,26 +13,30 @@ from __future__ import annotations
 
 import polars as pl
 
-from abuse.sqlfiles import read_sql, set_variables, use_intermediate
+from abuse.sqlfiles import read_sql, set_variables, temp_table, use_intermediate
 from abuse.stats import corrected, surprise_binom
 
 ID_KINDS = {"device": "device_id", "block": "block", "segment": "phone_prefix", "inviter": "invited_by"}
 
 
-def idle_members(con, bursts: pl.DataFrame, window_start, window_end, pad_min: int) -> tuple[pl.DataFrame, float]:
+def idle_members(
+    con, bursts: pl.DataFrame, window_start, window_end, pad_min: int, reach_min: int
+) -> tuple[pl.DataFrame, float]:
     """Idle members of ``bursts`` (burst_no, window_start, window_end) with their identifiers and
-    share counts (sql/features/batches_members.sql), and the window's idle rate (Laplace-smoothed)."""
-    set_variables(con, window_start=window_start, window_end=window_end, batches_pad_min=pad_min)
+    share counts (sql/features/batches_members.sql), those up to ``reach_min`` minutes either
+    side with ``near`` false, and the window's idle rate (Laplace-smoothed)."""
+    set_variables(
+        con,
+        window_start=window_start,
+        window_end=window_end,
+        batches_pad_min=pad_min,
+        batches_reach_min=max(reach_min, pad_min),
+    )
     use_intermediate(con)
     registered, idle = con.sql(read_sql("features/batches_idle_rate.sql")).fetchone()
     rate = (idle + 1) / (registered + 2)  # a window with no idle signup is not a 0 rate
-    con.register("batches_bursts_frame", bursts.to_arrow())
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE batches_bursts AS SELECT * FROM batches_bursts_frame")
+    with temp_table(con, "batches_bursts", bursts):
         members = con.sql(read_sql("features/batches_members.sql")).pl()
-    finally:
-        con.unregister("batches_bursts_frame")
-        con.execute("DROP TABLE IF EXISTS batches_bursts")
     return members, rate
 
 
@@ -41,8 +45,10 @@ def manufactured(
 ) -> pl.DataFrame:
     """The idle members that belong to a batch: of a burst whose idle share is beyond chance
     (``idle_crowd``, members inside the burst proper), or on a device or network block that at
-    least ``min_shared`` of the burst's idle members share (``machines``). Adds the burst's idle
-    surprise (corrected over ``n_bursts``)."""
+    least ``min_shared`` of the burst's idle members share (``machines``); an idle account from
+    the hours either side (``near`` false) only on a device that many of them used (a slow wave's
+    rise, on the batch's machines; a network block is too common a thing to share that far out).
+    Adds the burst's idle surprise (corrected over ``n_bursts``)."""
     if members.is_empty():
         return members.with_columns(
             pl.lit(0.0).alias("idle_surprise"),
@@ -57,7 +63,12 @@ def manufactured(
             pl.max_horizontal("on_device", "on_block").alias("shared"),
             ((pl.col("idle_surprise") >= alpha_surprise) & (pl.col("n_idle") >= min_shared)).alias("idle_crowd"),
         )
-        .with_columns((pl.col("shared") >= min_shared).alias("machines"))
+        .with_columns(
+            pl.when(pl.col("near"))
+            .then(pl.col("shared") >= min_shared)
+            .otherwise(pl.col("on_device") >= min_shared)
+            .alias("machines")
+        )
         .filter((pl.col("idle_crowd") & pl.col("in_core")) | pl.col("machines"))
     )
 

@@ -168,9 +168,7 @@ def bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, fdr: floa
     Under the null an account's ``k`` engagement events land anywhere on the platform: each of
     the crew's ``n`` targets is hit with ``pi = 1 - (1 - p)^k``, ``p`` the targets' mean share of
     all engagement events (mean before the power: conservative). The surprise of hitting ``h`` of
-    them is a binomial tail; so is that of ``c`` of its ``k`` events landing on the crew's
-    targets (their share ``n p``: a drip crew votes again and again). The stronger of the two,
-    paying for both, is the account's surprise; per crew a Benjamini-Hochberg step-up at ``fdr`` over every
+    them is a binomial tail; per crew a Benjamini-Hochberg step-up at ``fdr`` over every
     engaging account (each could have been a chance member) keeps the members. A heavy user of
     popular targets is not surprising; a hundred accounts that each hit the same two obscure
     targets are, together, though none is alone."""
@@ -197,10 +195,7 @@ def bought_members(con, targets: pl.DataFrame, accounts: pl.DataFrame, fdr: floa
         return empty
     k = touched["events"].to_numpy().astype(float)
     pi = 1.0 - np.power(1.0 - touched["p"].to_numpy(), k)
-    s_targets = stats.surprise_binom(touched["crew_targets"].to_numpy(), touched["n_targets"].to_numpy(), pi)
-    q = np.minimum(touched["p"].to_numpy() * touched["n_targets"].to_numpy(), 0.5)
-    s_events = stats.surprise_binom(touched["crew_events"].to_numpy(), k, q)
-    s = stats.corrected(np.maximum(s_targets, s_events), 2)
+    s = stats.surprise_binom(touched["crew_targets"].to_numpy(), touched["n_targets"].to_numpy(), pi)
     touched = touched.with_columns(pl.Series("member_surprise", s))
     kept = []
     for (_crew,), part in touched.partition_by("crew", as_dict=True, maintain_order=True).items():

@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 from scipy.stats import poisson
 
 from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, Spike, register
-from abuse.detect.spikes import incidents, scales
-from abuse.sqlfiles import read_sql, set_variables
+from abuse.detect.spikes import handover, incidents, scales
+from abuse.sqlfiles import read_sql, set_variables, temp_table
 from abuse.stats import score, surprise_of
 
 
@@ -71,6 +71,12 @@ class SpikeParams(BaseModel):
     recurring_overlap: float = Field(
         0.5, gt=0, le=1, description="Share of top accounts a recurrence shares with the one before."
     )
+    handover_pad_min: int = Field(
+        5,
+        ge=0,
+        description="Minutes either side of a one-off burst whose events the result hands to its readers "
+        "(timing's lone members look up to their own spike_pad_min, at most this, around a burst).",
+    )
     crowd_minutes: int = Field(
         10, ge=1, description="The first minutes of a spike whose accounts are checked against flagged ones."
     )
@@ -110,11 +116,7 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
     else:
         merged = pl.DataFrame(
             schema={
-                "scope": pl.String,
-                "window_start": pl.Datetime("us", "UTC"),
-                "window_end": pl.Datetime("us", "UTC"),
-                "p_value": pl.Float64,
-                "expected": pl.Float64,
+                **_WINDOW,
                 "minute_sum": pl.Float64,
                 "lam": pl.Float64,
                 "day_uplift": pl.Float64,
@@ -261,14 +263,19 @@ def drop_events(con) -> None:
     con.execute("DROP TABLE IF EXISTS spikes_events")
 
 
+_WINDOW = {  # the columns every frame of spike windows starts with
+    "scope": pl.String,
+    "window_start": pl.Datetime("us", "UTC"),
+    "window_end": pl.Datetime("us", "UTC"),
+    "p_value": pl.Float64,
+    "expected": pl.Float64,
+}
+
+
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(
         schema={
-            "scope": pl.String,
-            "window_start": pl.Datetime("us", "UTC"),
-            "window_end": pl.Datetime("us", "UTC"),
-            "p_value": pl.Float64,
-            "expected": pl.Float64,
+            **_WINDOW,
             "explained_by": pl.String,
             "observed": pl.Int64,
             "top_account_ids": pl.List(pl.String),
@@ -279,14 +286,9 @@ def _empty() -> pl.DataFrame:
 def _describe(con, spikes: pl.DataFrame, k: int) -> pl.DataFrame:
     """Add the distinct accounts acting in each spike (observed) and the top ``k`` of them."""
     frame = spikes.select("scope", "window_start", "window_end").with_row_index("spike_id").to_arrow()
-    con.register("spikes_found_frame", frame)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE spikes_found AS SELECT * FROM spikes_found_frame")
-        set_variables(con, spikes_top_accounts=k)
+    set_variables(con, spikes_top_accounts=k)
+    with temp_table(con, "spikes_found", frame):
         described = con.sql(read_sql("features/spikes_described.sql")).pl()
-    finally:
-        con.unregister("spikes_found_frame")
-        con.execute("DROP TABLE IF EXISTS spikes_found")
     return (
         spikes.with_row_index("spike_id")
         .join(described.with_columns(pl.col("spike_id").cast(pl.UInt32)), on="spike_id", how="left")
@@ -350,30 +352,39 @@ class SpikeDetector(DetectorBase):
             crowd = incidents.flagged_crowds(ctx.con, found, ctx.upstream, p.crowd_minutes)
             found = found.join(crowd, on=["scope", "window_start"], how="left")
             found = incidents.organic(ctx.con, found, ctx.tz, p.alpha)
+            spikes = incidents.fold_cases(_spikes(found, p))
+            events = handover.burst_events(ctx.con, spikes, p.handover_pad_min)
         finally:
             drop_events(ctx.con)
-        spikes = []
-        for r in found.iter_rows(named=True):
-            share = (r["n_flagged"] or 0) / max(r["n_accounts"] or 0, 1)
-            keys = [tuple(k.split("|", 1)) for k in (r["cluster_keys"] or [])] if share >= 0.5 else []
-            spikes.append(
-                Spike(
-                    scope=r["scope"],
-                    window_start=r["window_start"],
-                    window_end=r["window_end"],
-                    observed=float(r["observed"]),
-                    expected=round(float(r["expected"]), 3),
-                    score=_score(r["p_value"]),
-                    top_account_ids=list(r["top_account_ids"] or []),
-                    explained_by=incidents.explain_flagged(r["explained_by"], share, r["top_pattern"], p.crowd_minutes),
-                    p_value=float(r["p_value"]),
-                    occurrences=int(r["occurrences"]),
-                    cadence=r["cadence"],
-                    flagged_share=round(share, 4) if r["n_accounts"] else None,
-                    cluster_keys=keys,
-                )
+        return DetectorResult(spikes=spikes, handover={handover.EVENTS: events})
+
+
+def _spikes(found: pl.DataFrame, p: SpikeParams) -> list[Spike]:
+    """One Spike per row of ``found``, with the honest explanation (flagged crowds named)."""
+    spikes = []
+    for r in found.iter_rows(named=True):
+        share = (r["n_flagged"] or 0) / max(r["n_accounts"] or 0, 1)
+        keys = [tuple(k.split("|", 1)) for k in (r["cluster_keys"] or [])] if share >= 0.5 else []
+        spikes.append(
+            Spike(
+                scope=r["scope"],
+                window_start=r["window_start"],
+                window_end=r["window_end"],
+                observed=float(r["observed"]),
+                expected=round(float(r["expected"]), 3),
+                score=_score(r["p_value"]),
+                top_account_ids=list(r["top_account_ids"] or []),
+                explained_by=incidents.explain_flagged(
+                    r["explained_by"], share, r["top_pattern"], p.crowd_minutes, bool(r["whole"])
+                ),
+                p_value=float(r["p_value"]),
+                occurrences=int(r["occurrences"]),
+                cadence=r["cadence"],
+                flagged_share=round(share, 4) if r["n_accounts"] else None,
+                cluster_keys=keys,
             )
-        return DetectorResult(spikes=incidents.fold_cases(spikes))
+        )
+    return spikes
 
 
 def _score(p_value: float) -> float:

@@ -90,7 +90,8 @@ def _incident(run: list[dict], moh: int) -> dict:
 
 
 def flagged_crowds(con, spikes: pl.DataFrame, upstream: dict[str, DetectorResult], minutes: int) -> pl.DataFrame:
-    """Per spike: how many accounts acted in its first ``minutes`` minutes, how many of them
+    """Per spike: how many accounts acted in its first ``minutes`` minutes (or in all of it, where
+    that crowd is more flagged: sql/features/spikes_flagged.sql), how many of them
     upstream detectors flagged, and the (pattern, cluster_key)s of those flagged, most first.
     Needs the TEMP table ``spikes_events``."""
     flagged = [(f.account_id, f.pattern, f.cluster_key) for r in upstream.values() for f in r.findings]
@@ -99,6 +100,7 @@ def flagged_crowds(con, spikes: pl.DataFrame, upstream: dict[str, DetectorResult
         pl.lit(0).alias("n_flagged"),
         pl.lit(None, pl.String).alias("top_pattern"),
         pl.lit([], pl.List(pl.String)).alias("cluster_keys"),
+        pl.lit(False).alias("whole"),
     )
     if spikes.is_empty() or not flagged:
         return empty
@@ -116,11 +118,15 @@ def flagged_crowds(con, spikes: pl.DataFrame, upstream: dict[str, DetectorResult
     return crowd
 
 
-def explain_flagged(explained: str | None, share: float, pattern: str | None, minutes: int) -> str | None:
-    """The honest explanation: a release or sale, and who drove it when they are mostly flagged."""
+def explain_flagged(
+    explained: str | None, share: float, pattern: str | None, minutes: int, whole: bool = False
+) -> str | None:
+    """The honest explanation: a release or sale, and who drove it when they are mostly flagged
+    (in its first ``minutes`` minutes, or over ``whole`` of it)."""
     if share < 0.5 or pattern is None:
         return explained
-    who = f"{share:.0%} of the first {minutes} minutes' accounts are flagged {pattern} (see cluster_ids)"
+    crowd = "the burst's accounts" if whole else f"the first {minutes} minutes' accounts"
+    who = f"{share:.0%} of {crowd} are flagged {pattern} (see cluster_ids)"
     return f"{explained}; {who}" if explained else None
 
 

@@ -7,8 +7,11 @@ robust spreads, so a scope whose days vary a lot needs more). The Poisson surpri
 window's count is corrected for every window of every scale and scope tried; each burst is
 reported once, at the scale where it is most significant (and only where the minute scales
 found nothing), trimmed to the stretch of minutes
-whose excess over half the window's mean rate (at least the baseline) is largest: its real
-start and end.
+whose excess over half the window's mean rate (at least the baseline) is largest, then grown on
+each side while the minutes beside it stand out against the same half hour's mean on the earlier
+days (``_grow``): a wave elevated for hours or days, overnight or across midnight, is one burst
+with its real start and end, not its strongest few hours. A minute-scale burst inside a wave is
+a piece of it (one row).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from abuse.stats import corrected, surprise_poisson
 
 SCALES = (30, 60, 120, 240, 480, 960, 1440, 2880)  # minutes; each divides a day by its stride
 DAY = 1440
+LULL = 180  # minutes: a wave has ended when its excess over the baseline has not grown for this long
 
 
 def long_bursts(
@@ -68,11 +72,21 @@ def long_bursts(
             i0 = int((_naive_minute(a, tz) - b0).total_seconds() // 60)
             i1 = int((_naive_minute(b, tz) - b0).total_seconds() // 60) + 1
             masks.setdefault(scope, []).append((max(i0, 0), min(i1, total)))
+    refs: dict[str, np.ndarray] = {}
+    walls: dict[str, np.ndarray] = {}
+    inside: dict[str, np.ndarray] = {}  # the minute scales' bursts: a wave grows across them
     for (scope,), part in by_scope.group_by(["scope"]):
         c = np.zeros(total)
         c[part["i"].to_numpy()] = part["n"].to_numpy()
+        wall = np.zeros(total, dtype=bool)
+        wall[:offset] = True  # a burst grows inside the window only
+        short = np.zeros(total, dtype=bool)
         for i0, i1 in masks.get(scope, []):
             c[i0:i1] = 0.0
+            wall[i0:i1] = True
+            short[i0:i1] = True
+        walls[scope] = wall
+        inside[scope] = short
         cum = np.concatenate([[0.0], np.cumsum(c)])
         for scale in SCALES:
             stride = max(scale // 6, 5)
@@ -87,10 +101,14 @@ def long_bursts(
             ok = back >= 0
             hist = np.where(ok, sums[np.clip(back, 0, None)], np.nan)
             enough = ok.sum(axis=1) >= min_history_days
-            with np.errstate(all="ignore"):
-                q1, med, q3 = np.nanquantile(hist, [0.25, 0.5, 0.75], axis=1)
+            q1, med, q3 = row_quantiles(hist, (0.25, 0.5, 0.75))
             lam = np.maximum(np.nan_to_num(med) + spread_weight * np.nan_to_num(q3 - q1) / 1.349, 1.0)
             s = np.where(enough, surprise_poisson(sums[mine], lam), 0.0)
+            if scale == SCALES[0]:  # the finest window's mean on earlier days, per minute: what a burst grows against
+                at = np.clip((np.arange(total) - starts[mine[0]] - scale // 2) // stride, 0, len(mine) - 1)
+                with np.errstate(all="ignore"):
+                    mean = np.nan_to_num(np.nanmean(hist, axis=1))
+                refs[scope] = np.maximum(mean[at], 1.0 / baseline_days) / scale
             for j in np.flatnonzero(s >= -np.log10(alpha)):  # (corrected below, once all are counted)
                 found.append((scope, int(starts[mine[j]]), scale, float(sums[mine[j]]), float(lam[j]), float(s[j]), c))
         days = c[: total // DAY * DAY].reshape(-1, DAY).sum(axis=1)
@@ -108,7 +126,13 @@ def long_bursts(
             a, b = i + lo, i + hi
             if any(a < y and b > x for x, y in taken):
                 continue
+            # then grown while the minutes beside it stay above their baseline (a long wave's
+            # extent), never into a burst already taken
+            a, b, extra = _grow(c, refs[scope], walls[scope] & ~inside[scope], inside[scope], a, b, need)
+            lam_core = lam * (hi - lo) / scale
             taken.append((a, b))
+            walls[scope][a:b] = True
+            inside[scope][a:b] = False
             # does it stand out even against its whole day's uplift (a sale day is busier)?
             day = min(a // DAY, len(uplift[scope]) - 1)
             raised = surprise_poisson(obs, lam * max(float(uplift[scope][day]), 1.0))
@@ -118,13 +142,33 @@ def long_bursts(
                     b0 + timedelta(minutes=a),
                     b0 + timedelta(minutes=b),
                     float(c[a:b].sum()),
-                    lam * (b - a) / scale,
+                    lam_core + extra,
                     float(corrected(s, tests)),
                     scale,
                     bool(corrected(raised, tests) >= need),
                 )
             )
     return _join_pieces(pl.DataFrame(rows, schema=schema, orient="row"), timedelta(minutes=min(SCALES)))
+
+
+def row_quantiles(a: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Per row of ``a`` the quantiles ``qs`` of its non-NaN values (linear interpolation, as
+    ``np.nanquantile(a, qs, axis=1)``; NaN for a row with none), in one sort of the whole array
+    instead of numpy's loop over rows."""
+    s = np.sort(a, axis=1)  # NaN sort last
+    last = np.maximum((~np.isnan(a)).sum(axis=1) - 1, 0)
+    rows = np.arange(len(a))
+    out = []
+    for q in qs:
+        pos = q * last
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, last)
+        t = pos - lo
+        x, y = s[rows, lo], s[rows, hi]
+        with np.errstate(invalid="ignore"):
+            v = np.where(t >= 0.5, y - (y - x) * (1 - t), x + (y - x) * t)  # numpy's lerp
+        out.append(np.where(np.isnan(a).all(axis=1), np.nan, v))
+    return out
 
 
 def _join_pieces(rows: pl.DataFrame, gap: timedelta) -> pl.DataFrame:
@@ -158,16 +202,70 @@ def _join_pieces(rows: pl.DataFrame, gap: timedelta) -> pl.DataFrame:
 
 
 def _trim(c: np.ndarray, rate: float) -> tuple[int, int]:
-    """The stretch [lo, hi) of minutes with the largest total excess over ``rate`` (Kadane)."""
-    best, cur, lo, best_lo, best_hi = -np.inf, 0.0, 0, 0, len(c)
-    for k, x in enumerate(c - rate):
-        if cur <= 0:
-            cur, lo = x, k
+    """The stretch [lo, hi) of minutes with the largest total excess over ``rate`` (Kadane's
+    answer, from prefix sums: the latest lowest prefix before the highest one)."""
+    if len(c) == 0:
+        return 0, 0
+    k = np.arange(len(c) + 1)
+    counts = np.concatenate([[0.0], np.cumsum(c)])  # whole numbers: exact
+    prefix = counts - k * rate
+    low = np.minimum.accumulate(prefix[:-1])
+    at = np.maximum.accumulate(np.where(prefix[:-1] == low, k[:-1], -1))
+    gain = (counts[1:] - counts[at]) - (k[1:] - at) * rate  # each stretch's excess, rounded once
+    hi = int(np.argmax(gain)) + 1
+    return int(at[hi - 1]), hi
+
+
+def _grow(
+    c: np.ndarray, ref: np.ndarray, wall: np.ndarray, across: np.ndarray, a: int, b: int, need: float
+) -> tuple[int, int, float]:
+    """[a, b) grown on each side by the stretch beside it that stands out most against the
+    baseline ``ref`` (per minute; Kulldorff's likelihood ratio), where that stretch is significant
+    (Poisson, corrected as one window of each scale): a wave elevated for hours is one burst over
+    its whole extent, not its strongest piece. The reach of each side ends at a ``wall`` (before
+    the window, a minute-scale burst, a burst taken before), at the longest scale, or once the
+    excess has not grown for ``LULL`` minutes (the wave has ended). The baseline is the mean of the
+    same half hour on the earlier days (no spread added: the test guards against noise). The
+    minutes of ``across`` (a burst of minutes the finer scales reported, its counts left out of
+    this scan) are crossed as neutral: a short burst inside a wave does not cut the wave in two.
+    Returns the new bounds and the baseline count they added."""
+    added = 0.0
+    for side in (1, -1):
+        if side == 1:
+            idx = np.arange(b, min(b + SCALES[-1], len(c)))
         else:
-            cur += x
-        if cur > best:
-            best, best_lo, best_hi = cur, lo, k + 1
-    return best_lo, best_hi
+            idx = np.arange(a - 1, max(a - 1 - SCALES[-1], -1), -1)
+        if len(idx) == 0:
+            continue
+        hit = np.flatnonzero(wall[idx])
+        idx = idx[: hit[0]] if len(hit) else idx
+        if len(idx) == 0:
+            continue
+        seen = np.where(across[idx], 0.0, c[idx])  # crossed minutes count neither way
+        base = np.where(across[idx], 0.0, ref[idx])
+        gain = np.cumsum(seen - base)
+        steps = np.arange(len(idx))
+        best_at = np.maximum.accumulate(np.where(gain >= np.maximum.accumulate(gain), steps, 0))
+        ended = np.flatnonzero(steps - best_at >= LULL)
+        reach = gain[: ended[0]] if len(ended) else gain
+        if len(reach) == 0 or reach.max() <= 0:
+            continue
+        # the length where the extension is most surprising (Kulldorff's log likelihood ratio):
+        # minutes at the baseline rate lower it, so the edge is not pushed out into noise
+        obs_k, lam_k = np.cumsum(seen[: len(reach)]), np.cumsum(base[: len(reach)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            llr = np.where(obs_k > lam_k, obs_k * np.log(obs_k / lam_k) - (obs_k - lam_k), 0.0)
+        k = int(np.argmax(llr)) + 1
+        obs, lam = float(obs_k[k - 1]), float(lam_k[k - 1])
+        # nested lengths' tests hang together: corrected as one window of each scale tried
+        if corrected(float(surprise_poisson(obs, lam)), len(SCALES)) < need:
+            continue
+        added += lam
+        if side == 1:
+            b = int(idx[k - 1]) + 1
+        else:
+            a = int(idx[k - 1])
+    return a, b, added
 
 
 def _naive_minute(t: datetime, tz: str) -> datetime:
@@ -218,6 +316,19 @@ def with_long(merged: pl.DataFrame, long: pl.DataFrame, tz: str) -> pl.DataFrame
         "_l"
     ]
     keep_long = rows.with_row_index("_l").filter(~pl.col("_l").is_in(beaten_long.implode()))
-    kept = short.drop("_s")
+    # a minute-scale window inside a wave that stands is a piece of it: one row, the wave's,
+    # as significant as its most significant piece
+    inside = pairs.filter(
+        pl.col("_l").is_in(keep_long["_l"].implode())
+        & (pl.col("window_start") >= pl.col("window_start_long"))
+        & (pl.col("window_end") <= pl.col("window_end_long"))
+    )
+    best = inside.group_by("_l").agg(pl.col("p_value").min().alias("_p"))
+    keep_long = (
+        keep_long.join(best, on="_l", how="left")
+        .with_columns(pl.min_horizontal("p_value", "_p").alias("p_value"))
+        .drop("_p")
+    )
+    kept = short.filter(~pl.col("_s").is_in(inside["_s"].implode())).drop("_s")
     extra = keep_long.drop("_l").select([pl.col(c).cast(kept.schema[c]) for c in kept.columns])
     return pl.concat([kept, extra]).sort("window_start", "scope")

@@ -32,7 +32,7 @@ from abuse.detect.timing import groups as groups
 from abuse.detect.timing import stats as st
 from abuse.detect.timing import steady as steady
 from abuse.detect.timing.spikes import lone_members, member_finding
-from abuse.sqlfiles import read_sql, set_variables
+from abuse.sqlfiles import read_sql, set_variables, use_intermediate
 from abuse.stats import corrected, score
 
 PATTERN = "scripted_timing"
@@ -150,6 +150,7 @@ class TimingDetector(DetectorBase):
             timing_sleep_gap_h=float(p.sleep_gap_h),
             timing_min_durations=p.min_durations,
         )
+        use_intermediate(con)  # ip_block: the network block, defined once
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE timing_events AS " + read_sql("features/timing_events.sql"))
             streams = con.sql(read_sql("features/timing_streams.sql")).pl()
@@ -165,8 +166,7 @@ class TimingDetector(DetectorBase):
             held = con.sql(read_sql("features/timing_steady.sql")).pl()
             members = lone_members(con, ctx, p.spike_min_shared)
         finally:
-            for table in ("timing_events", "timing_spikes", "spikes_events"):
-                con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.execute("DROP TABLE IF EXISTS timing_events")
         findings = []
         if not streams.is_empty():
             table = score_accounts(streams, arcs, rhythm, p, held)

@@ -13,7 +13,7 @@ import polars as pl
 
 from abuse.detect.base import Cluster, Finding
 from abuse.report_text import plural
-from abuse.sqlfiles import read_sql
+from abuse.sqlfiles import read_sql, temp_table
 
 
 def spike_clusters(members: pl.DataFrame, pattern: str, min_size: int) -> dict[str, Cluster]:
@@ -42,13 +42,8 @@ def machine_clusters(con, accounts: list[str], pattern: str, min_size: int) -> d
     """Clusters of flagged accounts linked by a shared device or network block."""
     if len(accounts) < min_size:
         return {}
-    con.register("timing_flagged_frame", pl.DataFrame({"account_id": accounts}).to_arrow())
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE timing_flagged AS SELECT * FROM timing_flagged_frame")
+    with temp_table(con, "timing_flagged", pl.DataFrame({"account_id": accounts})):
         used = con.sql(read_sql("features/timing_infrastructure.sql")).pl()
-    finally:
-        con.unregister("timing_flagged_frame")
-        con.execute("DROP TABLE IF EXISTS timing_flagged")
     g = nx.Graph()
     for kind in ("device_id", "block"):
         for acc, thing in used.select("account_id", kind).drop_nulls().iter_rows():

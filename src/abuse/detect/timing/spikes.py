@@ -18,47 +18,23 @@ import math
 import polars as pl
 
 from abuse.detect.base import DetectContext, Finding
-from abuse.sqlfiles import read_sql
+from abuse.detect.spikes.handover import events_of, spike_frame
+from abuse.sqlfiles import read_sql, temp_table
 
 
 def lone_members(con, ctx: DetectContext, min_shared: int) -> pl.DataFrame:
     """Flagged lone members of the window's unexplained spikes (the results of the ``spikes``
-    detector, in ``ctx.upstream``), with the figures behind them. Needs the TEMP table
-    ``timing_events``; leaves ``timing_spikes`` and ``spikes_events``."""
-    found = ctx.upstream["spikes"].spikes if "spikes" in ctx.upstream else []
-    spikes = pl.DataFrame(
-        [
-            {
-                "scope": s.scope,
-                "window_start": s.window_start,
-                "window_end": s.window_end,
-                "observed": float(s.observed),
-                "expected": float(s.expected),
-                "p_value": float(s.p_value if s.p_value is not None else 1.0),
-            }
-            # a recurring incident's members recur: none of them is a lone member of one burst
-            for s in found
-            if s.explained_by is None
-            and s.occurrences == 1
-            # idle registrants of a burst are a batch (the batches detector), not machine-timed
-            and s.scope.split(":", 1)[0] != "registrations"
-        ],
-        schema={
-            "scope": pl.String,
-            "window_start": pl.Datetime("us", ctx.tz),
-            "window_end": pl.Datetime("us", ctx.tz),
-            "observed": pl.Float64,
-            "expected": pl.Float64,
-            "p_value": pl.Float64,
-        },
+    detector, in ``ctx.upstream``: its spikes and the burst events it hands over), with the
+    figures behind them. Needs the TEMP table ``timing_events``."""
+    spikes = spike_frame(
+        ctx.upstream,
+        ctx.tz,
+        # a recurring incident's members recur: none of them is a lone member of one burst;
+        # idle registrants of a burst are a batch (the batches detector), not machine-timed
+        lambda s: s.explained_by is None and s.occurrences == 1 and s.scope.split(":", 1)[0] != "registrations",
     )
-    con.register("timing_spikes_frame", spikes.to_arrow())
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE timing_spikes AS SELECT * FROM timing_spikes_frame")
-    finally:
-        con.unregister("timing_spikes_frame")
-    con.execute("CREATE OR REPLACE TEMP TABLE spikes_events AS " + read_sql("features/timing_spike_events.sql"))
-    members = con.sql(read_sql("features/timing_spike_members.sql")).pl()
+    with temp_table(con, "timing_spikes", spikes), temp_table(con, "timing_spike_events", events_of(ctx.upstream)):
+        members = con.sql(read_sql("features/timing_spike_members.sql")).pl()
     return (
         members.with_columns(pl.max_horizontal("on_device", "on_block").alias("shared"))
         .with_columns((pl.col("shared") >= min_shared).alias("machines"))

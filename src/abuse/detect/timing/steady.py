@@ -4,9 +4,11 @@ sleeps at night, wakes at a jittered time and rests at weekends like a person.
 
 Per stream (activity action), the reference is the population itself: ``sigma0`` is the
 ``quantile`` of the robust spread of ln(duration) among the accounts with enough timed events
-of that stream (the steadiest people, a crowd of scripts notwithstanding while they are fewer
-than that share). A stream whose reference is itself below ``min_spread`` is not judged: the app
-fixes that duration for everyone (a 30-second ad) or logs it in whole seconds.
+of that stream whose durations vary at all (spread at least ``min_spread``: the steadiest
+people). Accounts whose durations do not vary are left out of the reference, so that a crowd
+of them (a kiosk app's users logged out after a fixed time, a farm of scripts) cannot drag it to
+zero and hide everyone. A stream where most accounts' durations do not vary is not judged: the
+app fixes that duration for everyone (a 30-second ad) or logs it in whole seconds.
 
 An account's spread ``s`` over ``n`` durations is tested as a sample variance: under a person
 at least as variable as ``sigma0``, ``n_eff s^2 / sigma0^2`` is at least a chi-square with
@@ -50,10 +52,15 @@ def steady_streams(rows: pl.DataFrame, quantile: float, min_spread: float, need:
     )
     if rows.is_empty():
         return empty
+    varies = pl.col("spread") >= min_spread
     ref = (
         rows.group_by("stream")
-        .agg(pl.col("spread").quantile(quantile).alias("reference"), pl.len().alias("accounts"))
-        .filter((pl.col("accounts") >= MIN_ACCOUNTS) & (pl.col("reference") >= min_spread))
+        .agg(
+            pl.col("spread").filter(varies).quantile(quantile).alias("reference"),
+            varies.sum().alias("varying"),
+            pl.len().alias("accounts"),
+        )
+        .filter((pl.col("varying") >= MIN_ACCOUNTS) & (2 * pl.col("varying") > pl.col("accounts")))
     )
     judged = rows.join(ref.select("stream", "reference"), on="stream")
     if judged.is_empty():
