@@ -129,3 +129,78 @@ def generated(seed: int, scale: float, **flags: Any) -> Path:
         generate(out, seed, scale, **flags)
         _GENERATED[key] = out
     return _GENERATED[key]
+
+
+_STAGED: dict[tuple, tuple] = {}
+_STAGED_KEEP = 4  # staged worlds kept open at once (one at scale 1 holds about 250 MB)
+
+
+def staged_world(seed: int, scale: float, **flags: Any) -> tuple:
+    """``(con, window_start, window_end, out)``: the ``generated(seed, scale, **flags)`` data
+    staged (``abuse.testing.staged``) in the zone the generator wrote it in (truth/meta.json),
+    once per session for the test files that ask for the same world. Shared: query it and run
+    detectors on it, never change its tables. The latest few stay cached; an older one is
+    dropped from the cache (not closed: a module may still hold it)."""
+    out = generated(seed, scale, **flags)
+    key = (seed, float(scale), tuple(sorted(flags.items())))
+    if key not in _STAGED:
+        from abuse.testing import staged
+
+        tz = json.loads((out / "truth" / "meta.json").read_text())["tz"]
+        _STAGED[key] = (*staged(out / "landing", tz), out)
+        while len(_STAGED) > _STAGED_KEEP:
+            _STAGED.pop(next(iter(_STAGED)))
+    else:
+        _STAGED[key] = _STAGED.pop(key)  # most recently used last
+    return _STAGED[key]
+
+
+def run_detector(cls: type, con: Any, window_start: Any, window_end: Any, tz: str = "Asia/Shanghai", **params: Any):
+    """``cls().detect(...)`` on staged tables with the detector's default Params (overridden by
+    ``params``); no upstream results."""
+    from abuse.detect.base import DetectContext
+
+    det = cls()
+    return det.detect(DetectContext(con, window_start, window_end, tz, det.Params(**params)))
+
+
+def planted_and_flagged(result: Any, accounts: dict[str, str], pattern: str) -> tuple[set, set]:
+    """``(the accounts the truth plants as pattern, the accounts result flags)``; ``accounts``
+    maps account to planted pattern (truth/accounts.csv)."""
+    return {a for a, p in accounts.items() if p == pattern}, {f.account_id for f in result.findings}
+
+
+def lookalikes_flagged(flagged: set, lookalike: dict[str, str]) -> dict[str, str]:
+    """The flagged accounts the truth lists as look-alikes, with their kind (should be empty)."""
+    return {a: lookalike[a] for a in flagged if a in lookalike}
+
+
+# --------------------------------------------------------------------------- chromium
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium_exe() -> str:
+    """The headless browser the UI and dossier tests drive: skipped when it is missing, a
+    failure when CI is set (.ci/run installs Debian's chromium)."""
+    import pytest
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (CI must have it: .ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed")
+    return exe
+
+
+def chromium(exe: str, profile: Path | str, *flags: str) -> list[str]:
+    """The command line of one headless chromium run with its own profile folder."""
+    return [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *flags]

@@ -6,8 +6,10 @@ shared helpers it uses."""
 from __future__ import annotations
 
 import csv
+import functools
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
 
@@ -21,12 +23,7 @@ SCALE = 0.6
 
 def generated_data(tmp_path_factory, seed: int) -> Path:
     """One generated data set per seed and test session, shared with test_refunds.py."""
-    out = tmp_path_factory.getbasetemp() / f"orders_seed{seed}"
-    if not (out / "truth" / "meta.json").is_file():
-        from abuse.generate import generate
-
-        generate(out, seed, SCALE)
-    return out
+    return helpers.generated(seed, SCALE)
 
 
 _STAGED: dict = {}
@@ -54,15 +51,10 @@ def truth_of(out: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def brushing(tmp_path_factory):
-    cache = {}
-
+    @functools.cache
     def get(seed: int):
-        if seed not in cache:
-            con, ws, we, truth = staged_data(tmp_path_factory, seed)
-            det = BrushingDetector()
-            res = det.detect(DetectContext(con, ws, we, "Asia/Shanghai", det.Params()))
-            cache[seed] = (con, res, truth)
-        return cache[seed]
+        con, ws, we, truth = staged_data(tmp_path_factory, seed)
+        return con, helpers.run_detector(BrushingDetector, con, ws, we), truth
 
     return get
 
@@ -75,13 +67,12 @@ def prf(flagged: set, truth: set) -> tuple[float, float]:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_generated_crews_found_with_their_client_shops_and_lookalikes_spared(brushing, seed):
     _, res, truth = brushing(seed)
-    crew = {a for a, p in truth["accounts"].items() if p == "brushing_ring"}
-    flagged = {f.account_id for f in res.findings}
+    crew, flagged = helpers.planted_and_flagged(res, truth["accounts"], "brushing_ring")
     p, r = prf(flagged, crew)
     assert p >= 0.95 and r >= 0.90, (p, r)
     clients = {s for c in res.clusters for s in c.shop_ids}
     assert len(clients & truth["clients"]) / len(truth["clients"]) >= 0.90
-    wrongly = {a: truth["lookalike"][a] for a in flagged if a in truth["lookalike"]}
+    wrongly = helpers.lookalikes_flagged(flagged, truth["lookalike"])
     assert not wrongly, wrongly
 
 
@@ -224,26 +215,19 @@ def adversarial_data(tmp_path_factory, seed: int, tz: str):
     """(connection, window_start, window_end, truth, tz) of adversarial data, shared with
     test_refunds.py."""
     if seed not in _ADV:
-        from abuse.generate import generate
-        from abuse.testing import staged
-
-        out = tmp_path_factory.getbasetemp() / f"orders_adv{seed}"
-        if not (out / "truth" / "meta.json").is_file():
-            generate(out, seed, SCALE, adversarial=True, tz=tz)
-        _ADV[seed] = (*staged(out / "landing", tz=tz), truth_of(out), tz)
+        con, ws, we, out = helpers.staged_world(seed, SCALE, adversarial=True, tz=tz)
+        _ADV[seed] = (con, ws, we, truth_of(out), tz)
     return _ADV[seed]
 
 
 @pytest.mark.parametrize(("seed", "tz"), ADV)
 def test_adaptive_crews_and_single_task_members_found_lookalikes_spared(tmp_path_factory, seed, tz):
     con, ws, we, truth, tz = adversarial_data(tmp_path_factory, seed, tz)
-    det = BrushingDetector()
-    res = det.detect(DetectContext(con, ws, we, tz, det.Params()))
-    crew = {a for a, p in truth["accounts"].items() if p == "brushing_ring"}
-    flagged = {f.account_id for f in res.findings}
+    res = helpers.run_detector(BrushingDetector, con, ws, we, tz)
+    crew, flagged = helpers.planted_and_flagged(res, truth["accounts"], "brushing_ring")
     p, r = prf(flagged, crew)
     assert p >= 0.95 and r >= 0.75, (p, r)  # measured R 0.887 (seed 1), 0.852 (seed 4)
-    wrongly = {a: truth["lookalike"][a] for a in flagged if a in truth["lookalike"]}
+    wrongly = helpers.lookalikes_flagged(flagged, truth["lookalike"])
     assert not wrongly, wrongly
     named = {s for c in res.clusters for s in c.shop_ids}
     assert len(named & truth["clients"]) >= 0.9 * len(truth["clients"])
@@ -303,7 +287,7 @@ def test_one_task_hires_for_one_push_day_flag_no_lookalike(tmp_path_factory):
 
     seed, tz = 4, "Asia/Kolkata"
     con, ws, we, truth, tz = adversarial_data(tmp_path_factory, seed, tz)
-    out = tmp_path_factory.getbasetemp() / f"orders_adv{seed}"
+    out = helpers.generated(seed, SCALE, adversarial=True, tz=tz)  # the folder adversarial_data staged
     rows = list(csv.DictReader((out / "truth" / "accounts.csv").open(encoding="utf-8")))
     hired = {r["account_id"] for r in rows if r["pattern"] == "brushing_ring" and r["role"] == "hired"}
     crew = {a for a, p in truth["accounts"].items() if p == "brushing_ring"}

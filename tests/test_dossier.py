@@ -3,7 +3,6 @@ the pages written from it, and the pages rendered by headless Chromium."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
@@ -14,6 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from helpers import chromium, chromium_exe
 
 from abuse.dossier import case_command, graph, write_dossier, write_top_dossiers
 from abuse.store import connect_work
@@ -276,33 +276,10 @@ def test_graph_is_capped() -> None:
 # --- rendering in a real browser ------------------------------------------------------------
 
 
-def _chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (CI must have it: see .ci/run)")
-        pytest.skip("chromium is not installed")
-    return exe
-
-
 def _screenshot(exe: str, html: Path, out: Path) -> Path:
     shot = out / f"{html.stem}.png"
     subprocess.run(
-        [
-            exe,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={out / 'profile'}",
-            f"--screenshot={shot}",
-            "--window-size=1280,2000",
-            html.as_uri(),
-        ],
+        chromium(exe, out / "profile", f"--screenshot={shot}", "--window-size=1280,2000", html.as_uri()),
         check=True,
         capture_output=True,
         timeout=90,
@@ -327,7 +304,7 @@ def _png_pixels(path: Path) -> tuple[int, int, bytes]:
 
 
 def test_dossier_renders_in_chromium(work: Path, tmp_path: Path) -> None:
-    exe = _chromium()
+    exe = chromium_exe()
     with _open(work) as con:
         page = write_dossier(con, 1, "ring-test", tmp_path)
     blank = tmp_path / "blank.html"

@@ -17,7 +17,7 @@ from helpers import nightly, report, write_landing
 from abuse.detect.base import DetectContext
 from abuse.detect.engagement import EngagementDetector
 from abuse.detect.engagement.crews import fisher, multiples_surprise
-from abuse.testing import empty_staged, staged
+from abuse.testing import empty_staged
 
 P = EngagementDetector.Params()
 TZ8 = timezone(timedelta(hours=8))
@@ -174,10 +174,8 @@ GENERATED_SCALE = 0.3
 
 @pytest.fixture(scope="module", params=[1, 2])
 def generated(request):
-    out = helpers.generated(request.param, GENERATED_SCALE)  # shared with test_hoarding's
-    con, ws, we = staged(out / "landing")
-    yield con, ws, we, out / "truth"
-    con.close()
+    con, ws, we, out = helpers.staged_world(request.param, GENERATED_SCALE)  # shared with test_hoarding's
+    return con, ws, we, out / "truth"
 
 
 def naive_ip_rule(con, min_accounts: int = 10) -> set[str]:

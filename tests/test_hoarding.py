@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import helpers
 import numpy as np
 import polars as pl
 import pytest
@@ -18,10 +19,9 @@ from abuse import stats
 from abuse.detect.base import Cluster, DetectContext
 from abuse.detect.hoarding import HoardingDetector
 from abuse.detect.hoarding import groups as groups
-from abuse.generate import generate
 from abuse.schema import KINDS
 from abuse.sqlfiles import read_sql, set_variables
-from abuse.testing import empty_staged, staged
+from abuse.testing import empty_staged
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 6, 1, tzinfo=CST)
@@ -369,10 +369,8 @@ GENERATED_SCALE = 0.3
 
 
 @pytest.fixture(scope="module", params=[1, 2])
-def generated(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp(f"hoard_seed{request.param}")
-    generate(out, request.param, GENERATED_SCALE)
-    con, ws, we = staged(out / "landing")
+def generated(request):
+    con, ws, we, out = helpers.staged_world(request.param, GENERATED_SCALE)  # shared with test_engagement's
     return con, ws, we, out / "truth"
 
 
@@ -490,17 +488,15 @@ def test_early_claims_count_only_where_racing_is_rare():
     assert not strict.filter(pl.col("account_id").is_in(crew["account_id"].implode()))["early"].any()
 
 
-ADV_SCALE = 0.4
+ADV_SCALE = 0.5  # the worlds test_rings's adversarial tests read
 
 
 @pytest.fixture(scope="module", params=[(1, "Asia/Shanghai"), (3, "Asia/Kolkata")], ids=["seed1", "seed3-kolkata"])
-def adversarial(request, tmp_path_factory):
+def adversarial(request):
     """``generate --adversarial``: maintained crews beside the default batches, and the
     cafe, work-phone, procurement and deal-hunter look-alikes."""
     seed, tz = request.param
-    out = tmp_path_factory.mktemp(f"hoard_adv{seed}")
-    generate(out, seed, ADV_SCALE, adversarial=True, tz=tz)
-    con, ws, we = staged(out / "landing", tz=tz)
+    con, ws, we, out = helpers.staged_world(seed, ADV_SCALE, adversarial=True, tz=tz)
     res = HoardingDetector().detect(DetectContext(con, ws, we, tz, P))
     return con, res, out / "truth"
 

@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import duckdb
+import helpers
 import polars as pl
 import pytest
 
@@ -311,17 +312,12 @@ def test_household_sharing_a_device_is_not_a_ring_even_when_it_cotargets():
 
 # --------------------------------------------------------------------------- generated data
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    from abuse.generate import generate
-    from abuse.testing import staged
-
+def generated():
     cache = {}
 
     def get(seed: int):
         if seed not in cache:
-            out = tmp_path_factory.mktemp(f"rings_seed{seed}")
-            generate(out, seed, SCALE)
-            con, ws, we = staged(out / "landing")
+            con, ws, we, out = helpers.staged_world(seed, SCALE)  # shared with test_timing's
             rows = lambda name: list(csv.DictReader((out / "truth" / name).open()))  # noqa: E731
             truth = {
                 "ring": {r["account_id"] for r in rows("accounts.csv") if r["pattern"] == "extortion_ring"},
@@ -424,21 +420,16 @@ ADV_SCALE = 0.5
 
 
 @pytest.fixture(scope="module")
-def adversarial(tmp_path_factory):
+def adversarial():
     """``abuse generate --adversarial`` data: crews without shared ids, recruited in waves,
     each member hitting a few of dozens of victims once, money asked for in words or off the
     platform; hard look-alikes (a quality-problem shop, loud complainers, procurement)."""
-    from abuse.generate import generate
-    from abuse.testing import staged
-
     cache = {}
 
     def get(seed: int):
         if seed not in cache:
-            out = tmp_path_factory.mktemp(f"rings_adv{seed}")
             tz = ADV_TZ.get(seed, "Asia/Shanghai")
-            generate(out, seed, ADV_SCALE, adversarial=True, tz=tz)
-            con, ws, we = staged(out / "landing", tz=tz)
+            con, ws, we, out = helpers.staged_world(seed, ADV_SCALE, adversarial=True, tz=tz)  # and test_hoarding's
             rows = lambda name: list(csv.DictReader((out / "truth" / name).open()))  # noqa: E731
             ring = [r for r in rows("accounts.csv") if r["pattern"] == "extortion_ring"]
             crews: dict[str, set] = {}

@@ -5,7 +5,7 @@ import filecmp
 from pathlib import Path
 
 import pytest
-from helpers import generated, nightly
+from helpers import generated
 
 from abuse.evaluate import evaluate
 
@@ -27,11 +27,11 @@ def test_sample_is_what_the_generator_writes() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_report(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("sample")
-    out = nightly(tmp, SAMPLE / "landing")
+def sample_report(sample_run) -> Path:
+    """The session's one run of the sample (conftest), its quarantine checked here."""
+    db, out = sample_run
     assert out["quarantined"] == {k: 0 for k in out["quarantined"]}
-    return tmp / "abuse.duckdb"
+    return db
 
 
 def test_sample_report_finds_the_planted_abuse(sample_report: Path) -> None:

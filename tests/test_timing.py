@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import helpers
 import numpy as np
 import polars as pl
 import pytest
@@ -254,14 +255,8 @@ def test_idle_signup_burst_is_flagged_and_tv_ad_crowd_is_not():
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=lambda s: f"seed{s}")
-def generated(request, tmp_path_factory):
-    from abuse.generate import generate
-    from abuse.testing import staged as stage
-
-    out = tmp_path_factory.mktemp(f"timing_seed{request.param}")
-    generate(out, request.param, 1.0)
-    tz = json.loads((out / "truth" / "meta.json").read_text()).get("tz", "Asia/Shanghai")
-    con, start, end = stage(out / "landing", tz)
+def generated(request):
+    con, start, end, out = helpers.staged_world(request.param, 1.0)  # shared with test_rings's
     return out / "truth", con, start, end
 
 
