@@ -283,3 +283,35 @@ def test_incidents_recurring_long_and_flagged():
     assert all(("coupon_hoarding", "batch:x") in s.cluster_keys for s in at_release)
     # scores rank: the strongest incidents first, from the one score map
     assert len({s.score for s in spikes}) > 2 and all(0 <= s.score < 1 for s in spikes)
+
+
+def test_a_shops_sale_explains_its_orders_burst_but_a_crew_on_drop_addresses_does_not():
+    """An orders burst at one shop is that shop's sale only when its buyers are established
+    people on their own phones and doors (spikes.incidents._shop_reasons)."""
+    import polars as pl
+
+    from abuse.detect.spikes import incidents
+
+    row = {
+        "scope": "orders",
+        "window_start": "t0",
+        "top_shop": "s1",
+        "n_top": 417,
+        "n_orders": 435,
+        "n_buyers": 417,
+        "n_devices": 417,
+        "n_addresses": 410,
+        "n_established": 370,
+    }
+    crews = [
+        dict(row, window_start="t1", n_addresses=40),  # shipped to a few drop addresses
+        dict(row, window_start="t2", n_devices=30),  # a few machines
+        dict(row, window_start="t3", n_established=20),  # freshly made accounts
+        dict(row, window_start="t4", n_top=100),  # spread over shops: no one shop's sale
+    ]
+    why: dict = {}
+    cause: dict = {}
+    incidents._shop_reasons(pl.DataFrame([row, *crews]), why, cause)
+    assert set(why) == {("orders", "t0")}
+    assert why[("orders", "t0")].startswith("sale at shop s1: 96% of the burst's orders, from 417 buyers")
+    assert cause[("orders", "t0")] == "shop:s1"
