@@ -55,12 +55,13 @@ def late_cases(results: dict) -> dict[str, list[tuple[str, str | None]]]:
 
 
 def with_late_cases(s, late: dict[str, list[tuple[str, str | None]]], min_share: float = 0.2):
-    """A spike row with no case linked learns of what was found after the spikes: when at least
-    ``min_share`` of its top accounts (and two) were flagged by such a detector, the share of its
-    top accounts flagged becomes ``flagged_share`` (when larger) and the clusters holding that many
-    are linked."""
+    """A spike row learns of what was found after the spikes: when at least ``min_share`` of its
+    top accounts (and two) were flagged by such a detector, the share of its top accounts flagged
+    becomes ``flagged_share`` (when larger) and the clusters holding that many are linked. A row
+    that already names cases learns of them only when they account for more of its crowd than
+    those do (a bot tick whose crowd also holds some of a batch's accounts names both)."""
     top = list(s.top_account_ids or [])
-    if s.cluster_keys or not top or not late:
+    if not top or not late:
         return s
     counts: dict[tuple, int] = {}
     for a in top:
@@ -70,9 +71,12 @@ def with_late_cases(s, late: dict[str, list[tuple[str, str | None]]], min_share:
     held = sum(1 for a in top if a in late)
     if held < 2 or held < min_share * len(top):
         return s
+    if s.cluster_keys and (s.flagged_share or 0.0) >= held / len(top):
+        return s  # the cases it names already account for as much of its crowd
     share = max(s.flagged_share or 0.0, held / len(top))
     explained = s.explained_by
     if explained and held >= 0.5 * len(top):  # a benign cause no longer explains it alone
         patterns = sorted({k[0] for a in top for k in late.get(a, [])})
         explained = f"{explained}; {held / len(top):.0%} of its top accounts are flagged {', '.join(patterns)}"
-    return replace(s, flagged_share=round(share, 4), cluster_keys=[tuple(k) for k in keys], explained_by=explained)
+    linked = list(dict.fromkeys([tuple(k) for k in s.cluster_keys] + [tuple(k) for k in keys]))
+    return replace(s, flagged_share=round(share, 4), cluster_keys=linked, explained_by=explained)
