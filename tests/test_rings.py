@@ -591,13 +591,19 @@ def test_a_shop_with_a_genuine_quality_problem_is_not_named_a_victim():
 
 
 def test_benjamini_hochberg_keeps_more_when_most_candidates_are_real():
-    from abuse.detect.rings.victims import benjamini_hochberg
+    """Victims are named by stats.step_up over the shops' p-values (as surprises)."""
+    import numpy as np
+
+    from abuse import stats
+
+    def bh(p, q):
+        return stats.step_up(-np.log10(np.asarray(p, dtype=float)), q)
 
     mostly_real = [0.001, 0.01, 0.02, 0.03, 0.04, 0.06, 0.5]
-    assert benjamini_hochberg(mostly_real, 0.1).tolist() == [True] * 6 + [False]
+    assert bh(mostly_real, 0.1).tolist() == [True] * 6 + [False]
     mostly_noise = [0.03, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
-    assert not benjamini_hochberg(mostly_noise, 0.1).any()
-    assert benjamini_hochberg([], 0.1).tolist() == []
+    assert not bh(mostly_noise, 0.1).any()
+    assert bh([], 0.1).tolist() == []
 
 
 def test_ring_reasons_read_well(adversarial):

@@ -242,15 +242,11 @@ def recruit(
 
 
 def step_up(tested: list[tuple[str, float]], level: float) -> list[tuple[str, float]]:
-    """The accounts kept by the Benjamini-Hochberg step-up at false discovery rate
-    ``10**-level`` over the ``tested`` (account, surprise): the ``k`` most surprising, for the
-    largest ``k`` whose ``k``-th surprise reaches ``level + log10(m / k)``. With one discovery
-    this is the Bonferroni bar ``level + log10(m)``; a crew's many one-task accounts, each
-    just short of that bar alone, are kept when their number is itself beyond chance."""
-    m = len(tested)
-    ranked = sorted(tested, key=lambda x: -x[1])
-    k = 0
-    for i, (_, s) in enumerate(ranked, start=1):
-        if s >= level + math.log10(m / i):
-            k = i
-    return ranked[:k]
+    """The accounts kept by the Benjamini-Hochberg step-up (``stats.step_up``) at false
+    discovery rate ``10**-level`` over the ``tested`` (account, surprise), most surprising first:
+    the ``k`` most surprising, for the largest ``k`` whose ``k``-th surprise reaches
+    ``level + log10(m / k)``. With one discovery this is the Bonferroni bar ``level + log10(m)``;
+    a crew's many one-task accounts, each just short of that bar alone, are kept when their number
+    is itself beyond chance."""
+    keep = stats.step_up(np.array([s for _, s in tested], dtype=float), 10.0**-level)
+    return sorted((t for t, k in zip(tested, keep) if k), key=lambda x: -x[1])

@@ -42,20 +42,6 @@ def _traits(e: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def benjamini_hochberg(p: np.ndarray, q: float) -> np.ndarray:
-    """Boolean mask of the p-values a Benjamini-Hochberg procedure at level ``q`` rejects."""
-    p = np.asarray(p, dtype=float)
-    m = len(p)
-    if m == 0:
-        return np.zeros(0, bool)
-    order = np.argsort(p, kind="stable")
-    ok = p[order] <= q * np.arange(1, m + 1) / m
-    keep = np.zeros(m, bool)
-    if ok.any():
-        keep[order[: int(np.nonzero(ok)[0].max()) + 1]] = True
-    return keep
-
-
 def name_victims(
     con: duckdb.DuckDBPyConnection,
     edges: pl.DataFrame,
@@ -140,7 +126,7 @@ def name_victims(
         if g.is_empty():
             out.append(([], []))
             continue
-        keep = benjamini_hochberg(10.0 ** -g["bits"].to_numpy(), fdr)
+        keep = stats.step_up(g["bits"].to_numpy(), fdr)
         g = g.filter(pl.Series(keep))
         ev = [
             {
