@@ -287,10 +287,10 @@ def test_incidents_recurring_long_and_flagged():
 
 def test_a_shops_sale_explains_its_orders_burst_but_a_crew_on_drop_addresses_does_not():
     """An orders burst at one shop is that shop's sale only when its buyers are established
-    people on their own phones and doors (spikes.incidents._shop_reasons)."""
+    people on their own phones and doors (spikes.organic._shop_reasons)."""
     import polars as pl
 
-    from abuse.detect.spikes import incidents
+    from abuse.detect.spikes import organic
 
     row = {
         "scope": "orders",
@@ -311,7 +311,7 @@ def test_a_shops_sale_explains_its_orders_burst_but_a_crew_on_drop_addresses_doe
     ]
     why: dict = {}
     cause: dict = {}
-    incidents._shop_reasons(pl.DataFrame([row, *crews]), why, cause)
+    organic._shop_reasons(pl.DataFrame([row, *crews]), why, cause)
     assert set(why) == {("orders", "t0")}
     assert why[("orders", "t0")].startswith("sale at shop s1: 96% of the burst's orders, from 417 buyers")
     assert cause[("orders", "t0")] == "shop:s1"

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from scipy.stats import poisson
 
 from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, Spike, register
-from abuse.detect.spikes import handover, incidents, scales
+from abuse.detect.spikes import handover, incidents, organic, scales
 from abuse.sqlfiles import read_sql, set_variables, temp_table
 from abuse.stats import score, surprise_of
 
@@ -351,7 +351,7 @@ class SpikeDetector(DetectorBase):
             found = incidents.drop_inside_incidents(found, ctx.tz, p.recurring_overlap)
             crowd = incidents.flagged_crowds(ctx.con, found, ctx.upstream, p.crowd_minutes)
             found = found.join(crowd, on=["scope", "window_start"], how="left")
-            found = incidents.organic(ctx.con, found, ctx.tz, p.alpha)
+            found = organic.organic(ctx.con, found, ctx.tz, p.alpha)
             spikes = incidents.fold_cases(_spikes(found, p))
             events = handover.burst_events(ctx.con, spikes, p.handover_pad_min)
         finally:

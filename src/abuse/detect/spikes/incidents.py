@@ -7,21 +7,19 @@
 - **Flagged crowds are not explained away**: the share of a spike's first minutes' accounts that
   upstream detectors flagged, and the clusters they belong to. A release or sale explains a
   spike only while that share stays below one half; otherwise ``explained_by`` names both.
+
+What the crowd itself says (organic signups, a new post, a shop's sale) is ``organic``.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from abuse.detect.base import DetectorResult, Spike
-from abuse.report_text import plural
 from abuse.sqlfiles import read_sql, set_variables
-from abuse.stats import surprise_binom
 
 
 def fold_recurring(spikes: pl.DataFrame, tz: str, min_occurrences: int = 3, overlap: float = 0.5) -> pl.DataFrame:
@@ -39,7 +37,7 @@ def fold_recurring(spikes: pl.DataFrame, tz: str, min_occurrences: int = 3, over
         items = part.sort("window_start").to_dicts()
         run: list[dict] = []
         for it in items + [None]:
-            if it is not None and run and _overlaps(run[-1], it, overlap):
+            if it is not None and run and shares_top_accounts(run[-1], it, overlap):
                 run.append(it)
                 continue
             if len(run) >= min_occurrences:
@@ -62,7 +60,8 @@ def fold_recurring(spikes: pl.DataFrame, tz: str, min_occurrences: int = 3, over
     return pl.concat([keep, folded]).sort("window_start", "scope")
 
 
-def _overlaps(a: dict, b: dict, share: float) -> bool:
+def shares_top_accounts(a: dict, b: dict, share: float) -> bool:
+    """Whether two spike rows share at least ``share`` of the smaller one's top accounts."""
     x, y = set(a["top_account_ids"] or []), set(b["top_account_ids"] or [])
     return bool(x and y) and len(x & y) >= share * min(len(x), len(y))
 
@@ -178,68 +177,6 @@ def fold_cases(spikes: list[Spike]) -> list[Spike]:
     return sorted(out, key=lambda s: (s.window_start, s.scope))
 
 
-DIVERSE = 0.7  # a crowd of people: at least this many distinct devices per account (a farm shares few)
-
-
-def organic(con, found: pl.DataFrame, tz: str, alpha: float) -> pl.DataFrame:
-    """Explanations read from the crowd itself, for spikes no release or sale explains and whose
-    accounts are mostly not flagged (``n_flagged / n_accounts`` below one half):
-
-    - a registration spike most of whose new accounts go on to use the app, about as often as
-      the window's new accounts do (their idle share not beyond the base rate: binomial tail above
-      ``alpha``) is organic signups (a TV ad, a news story), or a referral wave when most of
-      them name one inviter; a batch's throwaway accounts stay idle, so it stays unexplained;
-    - either only when the crowd is on its own devices (at least ``DIVERSE`` distinct devices per
-      account): a farm or a batch runs many accounts on few machines;
-    - an activity spike most of whose events go to a target that first appeared in the log at
-      the spike is the crowd of a new post or entry (like a release);
-    - an orders spike most of whose orders go to one shop, bought by established accounts (most
-      with an order before that day) on their own devices and to their own addresses, is that
-      shop's sale: a crew pushing orders shares machines and drop addresses or is freshly made.
-
-    Needs the TEMP table ``spikes_events``."""
-    if found.is_empty():
-        return found
-    share = pl.col("n_flagged").fill_null(0) / pl.col("n_accounts").fill_null(0).clip(lower_bound=1)
-    # one-off crowds only: a burst that recurs with a cadence is a schedule, not a new post or an ad
-    open_rows = found.filter(pl.col("explained_by").is_null() & (share < 0.5) & (pl.col("occurrences") == 1))
-    open_rows = open_rows.filter(
-        pl.col("scope").str.split(":").list.first().is_in(["registrations", "activity"]) | (pl.col("scope") == "orders")
-    )
-    if open_rows.is_empty():
-        return found
-    con.register("spikes_organic_found", open_rows.select("scope", "window_start", "window_end").to_arrow())
-    try:
-        signups = con.sql(read_sql("features/spikes_signups.sql")).pl()
-        targets = con.sql(read_sql("features/spikes_new_targets.sql")).pl()
-        shops = con.sql(read_sql("features/spikes_shop_crowds.sql")).pl()
-    finally:
-        con.unregister("spikes_organic_found")
-    why: dict[tuple, str] = {}
-    cause: dict[tuple, str] = {}  # what one explained crowd shares with another: its inviter, its target
-    _signup_reasons(signups, alpha, why, cause)
-    _target_reasons(targets, ZoneInfo(tz), why, cause)
-    _shop_reasons(shops, why, cause)
-    if not why:
-        return found
-    keys = pl.DataFrame(
-        [(s, t, w, cause.get((s, t))) for (s, t), w in why.items()],
-        orient="row",
-        schema={
-            "scope": pl.String,
-            "window_start": found.schema["window_start"],
-            "_organic": pl.String,
-            "_cause": pl.String,
-        },
-    )
-    found = (
-        found.join(keys, on=["scope", "window_start"], how="left")
-        .with_columns(pl.coalesce("explained_by", "_organic").alias("explained_by"))
-        .drop("_organic")
-    )
-    return fold_explained(found).drop("_cause")
-
-
 def drop_inside_incidents(found: pl.DataFrame, tz: str, overlap: float = 0.5) -> pl.DataFrame:
     """Leave out family rows (``activity``, one-off or recurring) that are ticks of a narrower recurring
     incident (``activity:lottery_spin``, every hour at :41): inside its span, at its minute of the
@@ -262,152 +199,7 @@ def drop_inside_incidents(found: pl.DataFrame, tz: str, overlap: float = 0.5) ->
                 q["scope"].split(":", 1)[0] == r["scope"]
                 and q["window_start"] <= r["window_start"] < q["window_end"]
                 and same_tick
-                and _overlaps(q, r, overlap)
+                and shares_top_accounts(q, r, overlap)
             ):
                 drop.add(r["_i"])
     return found.with_row_index("_i").filter(~pl.col("_i").is_in(list(drop))).drop("_i")
-
-
-def _signup_reasons(signups: pl.DataFrame, alpha: float, why: dict, cause: dict) -> None:
-    """Organic signups or a referral wave (see ``organic``), into ``why`` and ``cause``."""
-    for r in signups.iter_rows(named=True):
-        n, active = int(r["n_members"]), int(r["n_active"])
-        base_idle = (r["registered"] - r["registered_active"] + 1) / (r["registered"] + 2)
-        # most of them active, and not idler than the window's new accounts in general
-        if (
-            active < 0.5 * max(n, 1)
-            or r["n_devices"] < DIVERSE * n
-            or float(surprise_binom(n - active, n, base_idle)) >= -math.log10(alpha)
-        ):
-            continue
-        use = (
-            f"{active / n:.0%} of the {plural(n, 'new account')} went on to use the app "
-            f"(the window's new accounts: {1 - base_idle:.0%})"
-        )
-        if r["n_top_inviter"] >= 0.5 * n:
-            why[(r["scope"], r["window_start"])] = (
-                f"referral wave: {r['n_top_inviter'] / n:.0%} of them invited by {r['top_inviter']}; {use}"
-            )
-            cause[(r["scope"], r["window_start"])] = f"inviter:{r['top_inviter']}"
-        else:
-            why[(r["scope"], r["window_start"])] = f"organic signups: {use}"
-            cause[(r["scope"], r["window_start"])] = "organic"
-
-
-def _target_reasons(targets: pl.DataFrame, zone, why: dict, cause: dict) -> None:
-    """The crowd of a new post or entry (see ``organic``), into ``why`` and ``cause``."""
-    for r in targets.iter_rows(named=True):
-        first, start = r["first_seen"], r["window_start"]
-        if (
-            first is None
-            or r["n_events"] == 0
-            or r["n_top"] < 0.5 * r["n_events"]
-            or first < start - timedelta(minutes=30)
-            or r["n_devices"] < DIVERSE * r["n_accounts"]
-        ):
-            continue
-        why[(r["scope"], start)] = (
-            f"first appearance of target {r['top_target']} at {first.astimezone(zone):%Y-%m-%d %H:%M} "
-            f"(a new post or entry): {r['n_top'] / r['n_events']:.0%} of the burst's events"
-        )
-        cause[(r["scope"], start)] = f"target:{r['top_target']}"
-
-
-def _shop_reasons(shops: pl.DataFrame, why: dict, cause: dict) -> None:
-    """A shop's own sale (see ``organic``), into ``why`` and ``cause``."""
-    for r in shops.iter_rows(named=True):
-        n = int(r["n_buyers"] or 0)
-        if (
-            n == 0
-            or r["n_top"] < 0.5 * r["n_orders"]
-            or r["n_devices"] < DIVERSE * n
-            or r["n_addresses"] < DIVERSE * n
-            or r["n_established"] < 0.5 * n
-        ):
-            continue
-        why[(r["scope"], r["window_start"])] = (
-            f"sale at shop {r['top_shop']}: {r['n_top'] / r['n_orders']:.0%} of the burst's orders, from "
-            f"{plural(n, 'buyer')} on their own devices and addresses, {r['n_established'] / n:.0%} of them "
-            "with earlier orders"
-        )
-        cause[(r["scope"], r["window_start"])] = f"shop:{r['top_shop']}"
-
-
-ORGANIC_GAP = timedelta(minutes=30)  # organic signup bursts closer than this are one crowd
-
-
-def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
-    """Crowds explained by the same kind of cause are one incident: a family row (``activity``)
-    goes when a narrower row (``activity:like``) names the same target over the same time; the
-    bursts of one referral (same inviter) are one row; organic signup bursts of one scope within
-    ``ORGANIC_GAP`` of each other (one TV ad's waves) are one row; bursts on new targets driven by largely
-    the same accounts (a star's fans at each new post: at least ``overlap`` of their top
-    accounts shared with the one before) are one row, with ``occurrences`` and first to last."""
-    rows = found.to_dicts()
-    caused = [r for r in rows if r.get("_cause")]
-    drop = set()
-    for r in caused:
-        if ":" in r["scope"]:
-            continue
-        for q in caused:
-            if (
-                q["scope"].startswith(r["scope"] + ":")
-                and q["_cause"] == r["_cause"]
-                and q["window_start"] < r["window_end"]
-                and q["window_end"] > r["window_start"]
-            ):
-                drop.add(id(r))
-    caused = [r for r in caused if id(r) not in drop]
-    groups: list[list[dict]] = []
-    for r in sorted(caused, key=lambda r: (r["scope"], r["window_start"])):
-        for g in groups:
-            last = g[-1]
-            same = last["scope"] == r["scope"] and (
-                last["_cause"] == r["_cause"]
-                if r["_cause"].startswith("inviter:")
-                else (
-                    last["_cause"] == r["_cause"] == "organic" and r["window_start"] - last["window_end"] <= ORGANIC_GAP
-                )
-                if r["_cause"] == "organic"
-                else last["_cause"].startswith("target:")
-                and r["_cause"].startswith("target:")
-                and _overlaps(last, r, overlap)
-            )
-            if same:
-                g.append(r)
-                break
-        else:
-            groups.append([r])
-    out = [r for r in rows if not r.get("_cause")]
-    for g in groups:
-        if len(g) == 1:
-            out.append(g[0])
-            continue
-        first = g[0]
-        counts = Counter(a for r in g for a in (r["top_account_ids"] or []))
-        if first["_cause"].startswith("target:"):
-            targets = [r["_cause"].split(":", 1)[1] for r in g]
-            why = (
-                f"first appearances of {len(g)} targets ({', '.join(targets[:5])}{', ...' if len(g) > 5 else ''}: "
-                f"new posts or entries), each crowded at once by largely the same accounts"
-            )
-        elif first["_cause"] == "organic":
-            why = f"{len(g)} bursts of organic signups minutes apart; the first: " + first["explained_by"].removeprefix(
-                "organic signups: "
-            )
-        else:
-            why = f"{len(g)} bursts of one {first['explained_by']}"
-        out.append(
-            {
-                **first,
-                "window_end": max(r["window_end"] for r in g),
-                "observed": sum(r["observed"] for r in g),
-                "expected": sum(r["expected"] for r in g),
-                "p_value": min(r["p_value"] for r in g),
-                "occurrences": sum(r["occurrences"] for r in g),
-                "cadence": f"{len(g)} bursts at irregular times",
-                "explained_by": why,
-                "top_account_ids": [a for a, _ in counts.most_common(len(first["top_account_ids"] or []) or 10)],
-            }
-        )
-    return pl.DataFrame(out, schema=found.schema).sort("window_start", "scope")

@@ -9,7 +9,6 @@ reported and explained as it should be.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -18,16 +17,8 @@ from typing import Any
 
 import duckdb
 
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-def _truth_dir(path: Path) -> Path:
-    return path / "truth" if (path / "truth").is_dir() else path
+from abuse.evaluate import window
+from abuse.evaluate.truth import read_truth, truth_dir
 
 
 def _prf(flagged: set[str], truth: set[str]) -> dict[str, Any]:
@@ -56,7 +47,7 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
         "FROM report.activity_spikes"
     ).fetchall()
     out = []
-    for s in _rows(truth / "spikes.csv"):
+    for s in read_truth(truth / "spikes.csv"):
         start = datetime.fromisoformat(s["window_start"])
         end = datetime.fromisoformat(s["window_end"])
         family = s["scope"].split(":")[0]
@@ -85,7 +76,7 @@ def _spike_scores(con: duckdb.DuckDBPyConnection, truth: Path) -> list[dict[str,
 def _target_recall(db: Path, truth: Path, by_pattern: dict[str, Any]) -> None:
     """vote_inflation: the share of planted inflated targets (truth/inflated_targets.csv) that
     report.inflated_targets names, and the ones it missed."""
-    planted = {r["target_id"] for r in _rows(truth / "inflated_targets.csv")}
+    planted = {r["target_id"] for r in read_truth(truth / "inflated_targets.csv")}
     if not planted:
         return
     con = duckdb.connect(str(db), read_only=True)
@@ -103,101 +94,8 @@ def _target_recall(db: Path, truth: Path, by_pattern: dict[str, Any]) -> None:
     )
 
 
-def _in_window(db: Path, truth: Path, pattern: str, query: str, tables: dict[str, list[tuple]]) -> set | None:
-    """Rows of ``query`` over the working database beside the report (``<name>.work.duckdb``),
-    with the planted members of ``pattern`` as TEMP table ``_members (account_id, cluster)``,
-    each of ``tables`` as a TEMP table of VARCHAR columns named in its first tuple, and the last
-    run's window as ``$ws`` / ``$we``. None when there is no working database or run: what a
-    member did in the window is what a detector could see."""
-    from abuse.store import work_path
-
-    work = work_path(Path(db))
-    if not work.is_file():
-        return None
-    members = [(r["account_id"], r["cluster"]) for r in _rows(truth / "accounts.csv") if r["pattern"] == pattern]
-    rep = duckdb.connect(str(db), read_only=True)
-    try:
-        run = rep.execute(
-            "SELECT window_start, window_end FROM report.runs ORDER BY started_at DESC LIMIT 1"
-        ).fetchone()
-    finally:
-        rep.close()
-    if run is None:
-        return None
-    con = duckdb.connect(str(work), read_only=True)
-    try:
-        for name, rows in {"_members": [("account_id", "cluster"), *members], **tables}.items():
-            cols = ", ".join(f"{c} VARCHAR" for c in rows[0])
-            con.execute(f"CREATE TEMP TABLE {name} ({cols})")
-            if rows[1:]:
-                con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(rows[0]))})", rows[1:])
-        return set(con.execute(query, {"ws": run[0], "we": run[1]}).fetchall())
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
-
-
-def _attacked_victim_recall(db: Path, truth: Path, by_pattern: dict[str, Any], clusters: list) -> None:
-    """extortion_ring: victim-shop recall over the planted victims that a member of their ring
-    actually attacked in the window (a low rating or a refund claim there): a ring's chosen
-    targets that no member got to leave no trace a detector could see."""
-    planted = _rows(truth / "ring_shops.csv")
-    if not planted:
-        return
-    hit = _in_window(
-        db,
-        truth,
-        "extortion_ring",
-        """
-        SELECT DISTINCT m.cluster, x.shop_id FROM (
-            SELECT account_id, shop_id FROM stg_reviews
-            WHERE rating <= 2 AND created_at >= $ws AND created_at < $we
-            UNION ALL
-            SELECT account_id, shop_id FROM stg_refunds
-            WHERE requested_at >= $ws AND requested_at < $we) x
-        JOIN _members m USING (account_id)""",
-        {},
-    )
-    attacked = {s for c, s in ((r["cluster"], r["shop_id"]) for r in planted) if (c, s) in (hit or set())}
-    if not attacked:
-        return
-    found = {s for _, p, _, shops in clusters if p == "extortion_ring" for s in (shops or [])}
-    scores = by_pattern.setdefault("extortion_ring", {})
-    scores["victims_attacked"] = len(attacked)
-    scores["victim_shop_recall_attacked"] = round(len(found & attacked) / len(attacked), 4)
-
-
-def _active_brusher_recall(db: Path, truth: Path, by_pattern: dict[str, Any], flagged: list) -> None:
-    """brushing_ring: recall over the planted crew members that brushed in the window (posted
-    a review of four or five stars at a client shop of their crew): a member that took no task
-    in the window leaves no trace a detector could see, so this is the recall a detector can
-    reach."""
-    clients = _rows(truth / "brushing_shops.csv")
-    if not clients:
-        return
-    rows = _in_window(
-        db,
-        truth,
-        "brushing_ring",
-        """
-        SELECT DISTINCT m.account_id FROM stg_reviews r
-        JOIN _members m USING (account_id)
-        JOIN _clients c ON c.cluster = m.cluster AND c.shop_id = r.shop_id
-        WHERE r.rating >= 4 AND r.created_at >= $ws AND r.created_at < $we""",
-        {"_clients": [("cluster", "shop_id"), *((r["cluster"], r["shop_id"]) for r in clients)]},
-    )
-    active = {a for (a,) in rows or set()}
-    if not active:
-        return
-    found = {a for a, p, _ in flagged if p == "brushing_ring"}
-    scores = by_pattern.setdefault("brushing_ring", {})
-    scores["active_members"] = len(active)
-    scores["active_member_recall"] = round(len(found & active) / len(active), 4)
-
-
 def evaluate(db: Path, truth: Path) -> dict[str, Any]:
-    truth = _truth_dir(Path(truth))
+    truth = truth_dir(Path(truth))
     con = duckdb.connect(str(db), read_only=True)
     try:
         flagged = con.execute("SELECT account_id, pattern, cluster_id FROM report.flagged_accounts").fetchall()
@@ -205,14 +103,14 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
         spikes = _spike_scores(con, truth)
     finally:
         con.close()
-    truth_rows = _rows(truth / "accounts.csv")
+    truth_rows = read_truth(truth / "accounts.csv")
     by_pattern = _pattern_scores(truth_rows, flagged, clusters)
     _shop_recall(by_pattern, clusters, truth / "ring_shops.csv", "extortion_ring", "victim_shop", precision=False)
     _target_recall(db, truth, by_pattern)
-    _attacked_victim_recall(db, truth, by_pattern, clusters)
+    window.attacked_victim_recall(db, truth, by_pattern, clusters)
     _client_shop_recall(by_pattern, clusters, truth)
-    _active_brusher_recall(db, truth, by_pattern, flagged)
-    lookalikes = _lookalike_scores(_rows(truth / "lookalikes.csv"), flagged)
+    window.active_brusher_recall(db, truth, by_pattern, flagged)
+    lookalikes = _lookalike_scores(read_truth(truth / "lookalikes.csv"), flagged)
     evasions = by_evasion(truth_rows, flagged, clusters)
     return {
         "patterns": by_pattern,
@@ -258,7 +156,7 @@ def _shop_recall(
     """`<key>_recall`: share of the planted shops (a truth file's shop_id) among the shop_ids of
     the reported clusters of `pattern`; with `precision`, also `<key>_precision`, the share of
     reported shops that are planted ones. Nothing when nothing is planted."""
-    planted = {r["shop_id"] for r in _rows(planted_file)}
+    planted = {r["shop_id"] for r in read_truth(planted_file)}
     if not planted:
         return
     found = {s for _, p, _, shops in clusters if p == pattern for s in (shops or [])}
