@@ -51,7 +51,8 @@ from abuse.generate.columns import NULL_TS, ORDER_STATUS, OUTCOMES, enum
 from abuse.generate.coupons import build_campaigns, people_claims
 from abuse.generate.engagement import plant_engagement
 from abuse.generate.finalize import finalize
-from abuse.generate.hoarding import plant_adaptive_hoarding, plant_hoarding
+from abuse.generate.hoarding import plant_hoarding
+from abuse.generate.hoarding_adaptive import plant_adaptive_hoarding
 from abuse.generate.hoarding_lookalikes import hoarding_lookalikes
 from abuse.generate.life_scripts import life_lookalikes, plant_life_scripts
 from abuse.generate.lookalikes import (
@@ -62,7 +63,8 @@ from abuse.generate.lookalikes import (
     serial_complainers,
 )
 from abuse.generate.refunders import plant_refunders
-from abuse.generate.rings import plant_adversarial_rings, plant_rings
+from abuse.generate.rings import plant_rings
+from abuse.generate.rings_adversarial import plant_adversarial_rings
 from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
 from abuse.generate.timing_lookalikes import timing_lookalikes
 from abuse.generate.truth import mark_release_spikes, write_truth
