@@ -18,7 +18,14 @@ per_stream AS (
         avg(gap)                                                        AS mean_gap,
         stddev_pop(gap)                                                 AS sd_gap,
         count(duration_s)                                               AS n_durations,
-        median(duration_s)                                              AS median_duration
+        median(duration_s)                                              AS median_duration,
+        -- how steady: positive durations, their median and the robust spread of ln(duration)
+        -- (interquartile range / 1.349: a normal sample's standard deviation, untouched by a few
+        -- outliers; detect/timing/steady.py)
+        count(duration_s) FILTER (WHERE duration_s > 0)                 AS n_timed,
+        median(duration_s) FILTER (WHERE duration_s > 0)                AS median_timed,
+        (quantile_cont(ln(CASE WHEN duration_s > 0 THEN duration_s END), 0.75)
+         - quantile_cont(ln(CASE WHEN duration_s > 0 THEN duration_s END), 0.25)) / 1.349 AS duration_spread
     FROM timed
     GROUP BY account_id, stream
 ),
@@ -36,7 +43,8 @@ volume AS (
 SELECT v.account_id, v.stream, v.n_all,
        coalesce(p.n, 0) AS n, coalesce(p.n_on_hour, 0) AS n_on_hour,
        coalesce(p.n_gaps, 0) AS n_gaps, p.median_gap, m.mad_gap, p.mean_gap, p.sd_gap,
-       coalesce(p.n_durations, 0) AS n_durations, p.median_duration
+       coalesce(p.n_durations, 0) AS n_durations, p.median_duration,
+       coalesce(p.n_timed, 0) AS n_timed, p.median_timed, p.duration_spread
 FROM volume AS v
 LEFT JOIN per_stream AS p USING (account_id, stream)
 LEFT JOIN gap_mad AS m USING (account_id, stream)

@@ -148,7 +148,6 @@ class TimingDetector(DetectorBase):
             timing_min_events=p.min_events,
             timing_sleep_h=p.sleep_h,
             timing_sleep_gap_h=float(p.sleep_gap_h),
-            timing_min_durations=p.min_durations,
         )
         use_intermediate(con)  # ip_block: the network block, defined once
         try:
@@ -163,13 +162,12 @@ class TimingDetector(DetectorBase):
                 p.sleep_gap_h,
                 p.awake_max,
             )
-            held = con.sql(read_sql("features/timing_steady.sql")).pl()
             members = lone_members(con, ctx, p.spike_min_shared)
         finally:
             con.execute("DROP TABLE IF EXISTS timing_events")
         findings = []
         if not streams.is_empty():
-            table = score_accounts(streams, arcs, rhythm, p, held)
+            table = score_accounts(streams, arcs, rhythm, p)
             findings = [_finding(r, p) for r in table.head(p.max_findings).iter_rows(named=True)]
         flagged = {f.account_id for f in findings}
         findings += [
@@ -182,9 +180,7 @@ class TimingDetector(DetectorBase):
         return DetectorResult(findings=findings, clusters=list(clusters.values()))
 
 
-def score_accounts(
-    streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p: BaseModel, held: pl.DataFrame | None = None
-) -> pl.DataFrame:
+def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p: BaseModel) -> pl.DataFrame:
     """Every flagged account with its test figures, strongest evidence first. Four ways to
     be a machine, each a surprise (-log10 p) corrected for the accounts tested:
 
@@ -196,7 +192,7 @@ def score_accounts(
       volume far above the population's), the surprises of sleep, sessions and intervals
       together beyond chance for this many accounts;
     - ``steady``: two kinds of its activity last the same time to a fraction of what the
-      steadiest people keep (``steady``, from ``timing_steady.sql`` rows ``held``), however
+      steadiest people keep (``steady``, from the streams' duration spreads), however
       human its day looks.
     """
     source = pl.col("stream").str.split(":").list.first()
@@ -223,7 +219,7 @@ def score_accounts(
         .join(st.session_lengths(streams), on="account_id", how="left")
         .join(
             steady.steady_streams(
-                held if held is not None else pl.DataFrame(),
+                steady.timed_streams(streams, p.min_durations),
                 p.steady_quantile,
                 p.steady_min_spread,
                 -math.log10(p.alpha),

@@ -32,6 +32,18 @@ IQR_EFFICIENCY = 0.37
 MIN_ACCOUNTS = 20  # fewer accounts with a stream's durations: no reference to judge it by
 
 
+def timed_streams(streams: pl.DataFrame, min_durations: int) -> pl.DataFrame:
+    """The (account, stream) rows of ``timing_streams.sql`` with at least ``min_durations``
+    positive durations, as ``steady_streams`` reads them (n_durations, median_duration, spread)."""
+    return streams.filter(pl.col("n_timed") >= min_durations).select(
+        "account_id",
+        "stream",
+        pl.col("n_timed").alias("n_durations"),
+        pl.col("median_timed").alias("median_duration"),
+        pl.col("duration_spread").alias("spread"),
+    )
+
+
 def steady_streams(rows: pl.DataFrame, quantile: float, min_spread: float, need: float) -> pl.DataFrame:
     """Per account with at least one steady stream: ``steady_streams`` (how many pass
     ``need`` after a Bonferroni correction over every stream judged), ``steady_surprise`` (their
