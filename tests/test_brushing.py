@@ -172,7 +172,7 @@ def test_recall_of_members_that_brushed_in_the_window_in_evaluate(tmp_path):
     reachable recall; the plain recall still counts it."""
     import duckdb
 
-    from abuse.evaluate import _active_brusher_recall
+    from abuse.evaluate.window import active_brusher_recall
 
     (tmp_path / "brushing_shops.csv").write_text("cluster,shop_id\nb1,s1\nb1,s2\nb2,s3\n")
     (tmp_path / "accounts.csv").write_text(
@@ -197,7 +197,7 @@ def test_recall_of_members_that_brushed_in_the_window_in_evaluate(tmp_path):
             ") t(account_id, shop_id, rating, created_at)"
         )
     scores: dict = {}
-    _active_brusher_recall(db, tmp_path, scores, [("a1", "brushing_ring", None), ("a3", "brushing_ring", None)])
+    active_brusher_recall(db, tmp_path, scores, [("a1", "brushing_ring", None), ("a3", "brushing_ring", None)])
     assert scores["brushing_ring"]["active_members"] == 2
     assert scores["brushing_ring"]["active_member_recall"] == 0.5
 

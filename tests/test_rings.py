@@ -621,7 +621,7 @@ def test_ring_reasons_read_well(adversarial):
 
 def test_evaluate_scores_victims_over_the_ones_a_member_attacked(tmp_path):
     """A planted target that no member got to is left out of the attacked-victim recall."""
-    from abuse.evaluate import _attacked_victim_recall
+    from abuse.evaluate.window import attacked_victim_recall
 
     truth = tmp_path / "truth"
     truth.mkdir()
@@ -648,6 +648,6 @@ def test_evaluate_scores_victims_over_the_ones_a_member_attacked(tmp_path):
         con.execute("CREATE TABLE stg_refunds (account_id VARCHAR, shop_id VARCHAR, requested_at TIMESTAMPTZ)")
         con.execute("INSERT INTO stg_refunds VALUES ('m2', 's2', '2026-06-06 00:00:00+00')")
     scores: dict = {}
-    _attacked_victim_recall(db, truth, scores, [("c", "extortion_ring", ["m1"], ["s1", "s3"])])
+    attacked_victim_recall(db, truth, scores, [("c", "extortion_ring", ["m1"], ["s1", "s3"])])
     assert scores["extortion_ring"]["victims_attacked"] == 2  # s1 (low rating), s2 (refund)
     assert scores["extortion_ring"]["victim_shop_recall_attacked"] == 0.5
