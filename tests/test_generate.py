@@ -22,9 +22,9 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("gen")
     out = {}
     out["a"] = helpers.generated(7, SCALE)  # the session's shared set (test_sample_data reads it)
-    for name, seed in (("b", 7), ("c", 8)):  # b made again here: the same seed, the same bytes
-        generate(base / name, seed=seed, scale=SCALE)
-        out[name] = base / name
+    generate(base / "b", seed=7, scale=SCALE)  # made again here: the same seed, the same bytes
+    out["b"] = base / "b"
+    out["c"] = helpers.generated(1, SCALE)  # another seed (test_engagement's and test_hoarding's)
     return out
 
 
