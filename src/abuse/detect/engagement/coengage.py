@@ -1,0 +1,230 @@
+"""Co-engaged crews: many targets sharing one audience beyond what independent engagement
+explains, whoever the accounts are (aged, browsing, on their own phones and networks, dripping
+their votes over weeks: no shared block, no lockstep, nothing idle about them).
+
+1. Candidate pairs of targets come from MinHash/LSH over each target's set of engaging accounts
+   (linear in the engagement; never all pairs), each with its shared engagers counted.
+2. Each pair is tested against activity-adjusted independence: an account that engaged ``d``
+   distinct targets reaches target ``t`` with ``1 - (1 - w_t)^d``, ``w_t`` the target's share of
+   all (account, target) engagements, so the expected shared engagers of two targets is the sum
+   over accounts of the product of their chances (heavy users of popular targets explain their
+   own overlap). Poisson surprise, corrected over every pair LSH could have proposed.
+3. A crew of targets is a connected component of significant pairs with at least
+   ``min_targets`` targets whose audience came slowly: a target whose median engager arrived
+   within ``fresh_h`` hours of its first engagement is fresh content its followers discovered
+   (a fan club liking a creator's new posts, a class voting for its entry) and does not join a
+   crew. One target's mobilisation is never a crew; many targets sharing one audience is.
+4. Members are the accounts engaging two or more of a crew's targets beyond their own base
+   rate: the hits independence predicts are the sum of the account's chances of reaching each
+   of the crew's targets (as in 2), Poisson (heavier-tailed than the exact sum of Bernoullis:
+   conservative), Benjamini-Hochberg over every engaging account. A crew's targets are then
+   those whose audience its members mostly are (popular targets co-engaged by heavy users
+   drop out) and its members are found again on them.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from abuse import stats
+from abuse.sqlfiles import read_sql, set_variables
+
+CREW_OFFSET = 2_000_000  # crew ids apart from the block crews' and the audience crews'
+
+
+def coengaged_pairs(
+    con, hashes: int = 32, rows: int = 2, max_bucket: int = 200
+) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
+    """(candidate pairs t1, a1, t2, a2, shared, n1, n2, expected, surprise; how many targets
+    could pair; each account's distinct targets per action; each target's audience)."""
+    set_variables(con, coengage_hashes=int(hashes), coengage_rows=int(rows), coengage_max_bucket=int(max_bucket))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE engagement_coengage_bands AS "
+        + read_sql("features/engagement_coengage_targets.sql")
+    )
+    try:
+        n_targets = int(
+            con.sql(
+                "SELECT count(*) FROM (SELECT DISTINCT target_id, action FROM engagement_coengage_bands)"
+            ).fetchone()[0]
+        )
+        pairs = con.sql(read_sql("features/engagement_coengage_pairs.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_coengage_bands")
+    aud = con.sql(read_sql("features/engagement_coengage_audience.sql")).pl()
+    act = con.sql(read_sql("features/engagement_coengage_activity.sql")).pl()
+    empty = pairs.with_columns(
+        pl.lit(0, pl.Int64).alias("n1"),
+        pl.lit(0, pl.Int64).alias("n2"),
+        pl.lit(0.0).alias("expected"),
+        pl.lit(0.0).alias("surprise"),
+    ).clear()
+    if pairs.is_empty() or act.is_empty():
+        return empty, n_targets, act, aud
+    n = aud.select(pl.col("target_id"), pl.col("action"), pl.col("accounts"))
+    pairs = pairs.join(n.rename({"target_id": "t1", "action": "a1", "accounts": "n1"}), on=["t1", "a1"]).join(
+        n.rename({"target_id": "t2", "action": "a2", "accounts": "n2"}), on=["t2", "a2"]
+    )
+    mu = _expected_shared(pairs, act)
+    s = stats.surprise_poisson(pairs["shared"].to_numpy(), mu)
+    return pairs.with_columns(pl.Series("expected", mu), pl.Series("surprise", s)), n_targets, act, aud
+
+
+def _expected_shared(pairs: pl.DataFrame, act: pl.DataFrame) -> np.ndarray:
+    """Per pair, the shared engagers independence predicts: an account that engaged ``d``
+    distinct targets with an action reaches a target of that action with ``1 - (1 - w)^d``,
+    ``w`` the target's share of that action's (account, target) engagements; summed over
+    accounts (grouped by their activity in the pair's two actions) of the product of both."""
+    wide = act.pivot(on="action", index="account_id", values="d").fill_null(0)
+    totals = {r["action"]: float(r["d"]) for r in act.group_by("action").agg(pl.col("d").sum()).to_dicts()}
+    mu = np.zeros(len(pairs))
+    idx = pairs.with_row_index("_i")
+    for (a1, a2), part in idx.partition_by("a1", "a2", as_dict=True).items():
+        g = wide.group_by(pl.col(a1).alias("_d1"), pl.col(a2).alias("_d2")).len()
+        g = g.filter((pl.col("_d1") > 0) & (pl.col("_d2") > 0))
+        d1, d2, c = (g[x].to_numpy().astype(float) for x in ("_d1", "_d2", "len"))
+        w1 = part["n1"].to_numpy() / max(totals.get(a1, 1.0), 1.0)
+        w2 = part["n2"].to_numpy() / max(totals.get(a2, 1.0), 1.0)
+        out = np.zeros(len(part))
+        step = max(1, 2_000_000 // max(len(c), 1))
+        for i in range(0, len(part), step):  # pairs x activity groups, in slices
+            p1 = 1.0 - np.power(1.0 - w1[i : i + step, None], d1[None, :])
+            p2 = 1.0 - np.power(1.0 - w2[i : i + step, None], d2[None, :])
+            out[i : i + step] = (p1 * p2 * c[None, :]).sum(axis=1)
+        mu[part["_i"].to_numpy()] = out
+    return mu
+
+
+def coengaged_crews(
+    con,
+    accounts: pl.DataFrame,
+    alpha: float,
+    fdr: float,
+    min_targets: int = 3,
+    fresh_h: float = 24.0,
+) -> tuple[list[dict], pl.DataFrame, pl.DataFrame]:
+    """(crew evidence dicts, members [crew, account_id, member_surprise], crew targets
+    [crew, target_id, action])."""
+    empty_m = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
+    empty_t = pl.DataFrame(schema={"crew": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8})
+    pairs, n_targets, act, aud = coengaged_pairs(con)
+    if pairs.is_empty():
+        return [], empty_m, empty_t
+    tries = max(n_targets * (n_targets - 1) / 2.0, 1.0)
+    level = stats.required_surprise(alpha)
+    pairs = pairs.with_columns(pl.Series("corrected", stats.corrected(pairs["surprise"].to_numpy(), tries)))
+    sig = pairs.filter(pl.col("corrected") >= level)
+    if sig.is_empty():
+        return [], empty_m, empty_t
+    fresh = {(t, a) for t, a in aud.filter(pl.col("median_arrival_h") < fresh_h).select("target_id", "action").rows()}
+    g = nx.Graph()
+    for t1, a1, t2, a2, corr in sig.select("t1", "a1", "t2", "a2", "corrected").rows():
+        if (t1, a1) in fresh or (t2, a2) in fresh:
+            continue
+        g.add_edge((t1, a1), (t2, a2), s=corr)
+    comps = sorted((c for c in nx.connected_components(g) if len(c) >= min_targets), key=lambda c: min(c))
+    if not comps:
+        return [], empty_m, empty_t
+    info, trows = [], []
+    for i, comp in enumerate(comps):
+        crew = CREW_OFFSET + i
+        sub = g.subgraph(comp)
+        best = max(sub.edges(data=True), key=lambda e: e[2]["s"])
+        info.append(
+            {
+                "crew": crew,
+                "kind": "co-engaged",
+                "targets": len(comp),
+                "significant_pairs": sub.number_of_edges(),
+                "pairs_tried": len(pairs),
+                "pair": [f"{t[0]} ({t[1]})" for t in (best[0], best[1])],
+                "corrected": float(best[2]["s"]),
+                "is_crew": True,
+            }
+        )
+        trows += [(crew, t, a) for t, a in sorted(comp)]
+    targets = pl.DataFrame(trows, schema=empty_t.schema, orient="row")
+    members = _members(con, targets, act, aud, len(accounts), fdr)
+    # a crew's own targets are those whose audience its members mostly are: popular targets
+    # that heavy users share are co-engaged too, but no crew is most of their audience; the
+    # members are then found again on the targets that remain
+    for _ in range(2):
+        shares = _member_shares(con, targets, members)
+        targets = shares.filter(pl.col("from_members") * 2 > pl.col("accounts")).select("crew", "target_id", "action")
+        n_t = targets.group_by("crew").len()
+        targets = targets.filter(pl.col("crew").is_in(n_t.filter(pl.col("len") >= min_targets)["crew"].implode()))
+        members = _members(con, targets, act, aud, len(accounts), fdr) if not targets.is_empty() else empty_m
+    if members.is_empty():
+        return [], empty_m, empty_t
+    shares = _member_shares(con, targets, members)
+    sizes = dict(members.group_by("crew").len().rows())
+    crews = []
+    for c in info:
+        if sizes.get(c["crew"], 0) >= 2:
+            sh = shares.filter(pl.col("crew") == c["crew"])
+            c["accounts"] = int(sizes[c["crew"]])
+            c["targets"] = len(sh)
+            c["member_share_of_audience"] = round(float(sh["from_members"].sum() / max(sh["accounts"].sum(), 1)), 3)
+            crews.append(c)
+    keep = pl.Series([c["crew"] for c in crews], dtype=pl.Int64).implode()
+    return crews, members.filter(pl.col("crew").is_in(keep)), targets.filter(pl.col("crew").is_in(keep))
+
+
+def _member_shares(con, targets: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Per crew and target: its engaging accounts and how many are the crew's members."""
+    con.register("_t", targets.to_arrow())
+    con.register("_m", members.select("crew", "account_id").to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _t")
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_coengage_members AS SELECT * FROM _m")
+    con.unregister("_t")
+    con.unregister("_m")
+    try:
+        return con.sql(read_sql("features/engagement_coengage_shares.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
+        con.execute("DROP TABLE IF EXISTS engagement_coengage_members")
+
+
+def _members(
+    con, targets: pl.DataFrame, act: pl.DataFrame, aud: pl.DataFrame, n_accounts: int, fdr: float
+) -> pl.DataFrame:
+    """Accounts engaging two or more of a crew's targets beyond their own activity predicts:
+    [crew, account_id, member_surprise]."""
+    empty = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
+    if targets.is_empty():
+        return empty
+    con.register("_at", targets.to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _at")
+    con.unregister("_at")
+    try:
+        touched = con.sql(read_sql("features/engagement_audience_members.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
+    touched = touched.filter(pl.col("crew_targets") >= 2).select("crew", "account_id", "crew_targets")
+    if touched.is_empty():
+        return empty
+    totals = act.group_by("action").agg(pl.col("d").sum().alias("total"))
+    tw = (
+        targets.join(aud.select("target_id", "action", "accounts"), on=["target_id", "action"])
+        .join(totals, on="action")
+        .with_columns((pl.col("accounts") / pl.col("total")).clip(0.0, 1.0).alias("w"))
+        .select("crew", "action", "w")
+    )
+    lam = (
+        touched.select("crew", "account_id")
+        .join(tw, on="crew")
+        .join(act, on=["account_id", "action"], how="left")
+        .with_columns((1.0 - (1.0 - pl.col("w")).pow(pl.col("d").fill_null(0))).alias("pi"))
+        .group_by("crew", "account_id")
+        .agg(pl.col("pi").sum().alias("expected"))
+    )
+    touched = touched.join(lam, on=["crew", "account_id"]).sort("crew", "account_id")
+    s = stats.surprise_poisson(touched["crew_targets"].to_numpy(), touched["expected"].to_numpy())
+    touched = touched.with_columns(pl.Series("member_surprise", s))
+    kept = []
+    for (_crew,), part in touched.partition_by("crew", as_dict=True, maintain_order=True).items():
+        mask = stats.step_up(part["member_surprise"].to_numpy(), fdr, tests=n_accounts)
+        kept.append(part.filter(pl.Series(mask)).select("crew", "account_id", "member_surprise"))
+    return pl.concat(kept) if kept else empty
