@@ -72,21 +72,38 @@ def coengaged_pairs(
     return pairs.with_columns(pl.Series("expected", mu), pl.Series("surprise", s)), n_targets, act, aud
 
 
+def calibrated_chances(n: np.ndarray, d: np.ndarray, c: np.ndarray, rounds: int = 30) -> np.ndarray:
+    """Per target of one action with ``n`` engaging accounts, the per-engagement chance ``w``
+    whose expected engagers under independence, ``sum_g c_g (1 - (1 - w)^d_g)`` over the groups
+    of ``c_g`` accounts with ``d_g`` distinct targets of the action, is ``n`` (fixed point from
+    ``n / sum d c``: the popular targets a heavy user cannot engage twice need more)."""
+    n = np.asarray(n, float)
+    w = np.clip(n / max(float((d * c).sum()), 1.0), 1e-12, 1 - 1e-9)
+    for _ in range(rounds):
+        got = ((1.0 - np.power(1.0 - w[:, None], d[None, :])) * c[None, :]).sum(axis=1)
+        w = np.clip(w * n / np.maximum(got, 1e-12), 1e-12, 1 - 1e-9)
+    return w
+
+
 def _expected_shared(pairs: pl.DataFrame, act: pl.DataFrame) -> np.ndarray:
     """Per pair, the shared engagers independence predicts: an account that engaged ``d``
     distinct targets with an action reaches a target of that action with ``1 - (1 - w)^d``,
     ``w`` the target's share of that action's (account, target) engagements; summed over
     accounts (grouped by their activity in the pair's two actions) of the product of both."""
     wide = act.pivot(on="action", index="account_id", values="d").fill_null(0)
-    totals = {r["action"]: float(r["d"]) for r in act.group_by("action").agg(pl.col("d").sum()).to_dicts()}
+    w_of = {}
+    for (a,), part in pairs.partition_by("a1", as_dict=True).items():
+        w_of.update(_chances(act, a, part.select(pl.col("t1").alias("t"), pl.col("n1").alias("n"))))
+    for (a,), part in pairs.partition_by("a2", as_dict=True).items():
+        w_of.update(_chances(act, a, part.select(pl.col("t2").alias("t"), pl.col("n2").alias("n"))))
     mu = np.zeros(len(pairs))
     idx = pairs.with_row_index("_i")
     for (a1, a2), part in idx.partition_by("a1", "a2", as_dict=True).items():
         g = wide.group_by(pl.col(a1).alias("_d1"), pl.col(a2).alias("_d2")).len()
         g = g.filter((pl.col("_d1") > 0) & (pl.col("_d2") > 0))
         d1, d2, c = (g[x].to_numpy().astype(float) for x in ("_d1", "_d2", "len"))
-        w1 = part["n1"].to_numpy() / max(totals.get(a1, 1.0), 1.0)
-        w2 = part["n2"].to_numpy() / max(totals.get(a2, 1.0), 1.0)
+        w1 = np.array([w_of[(t, a1)] for t in part["t1"].to_list()])
+        w2 = np.array([w_of[(t, a2)] for t in part["t2"].to_list()])
         out = np.zeros(len(part))
         step = max(1, 2_000_000 // max(len(c), 1))
         for i in range(0, len(part), step):  # pairs x activity groups, in slices
@@ -95,6 +112,14 @@ def _expected_shared(pairs: pl.DataFrame, act: pl.DataFrame) -> np.ndarray:
             out[i : i + step] = (p1 * p2 * c[None, :]).sum(axis=1)
         mu[part["_i"].to_numpy()] = out
     return mu
+
+
+def _chances(act: pl.DataFrame, action: str, targets: pl.DataFrame) -> dict:
+    """{(target, action): calibrated chance} for ``targets`` (t, n) of one action."""
+    t = targets.unique("t")
+    g = act.filter(pl.col("action") == action).group_by("d").len()
+    w = calibrated_chances(t["n"].to_numpy(), g["d"].to_numpy().astype(float), g["len"].to_numpy().astype(float))
+    return {(x, action): float(v) for x, v in zip(t["t"].to_list(), w)}
 
 
 def coengaged_crews(
@@ -205,13 +230,15 @@ def _members(
     touched = touched.filter(pl.col("crew_targets") >= 2).select("crew", "account_id", "crew_targets")
     if touched.is_empty():
         return empty
-    totals = act.group_by("action").agg(pl.col("d").sum().alias("total"))
-    tw = (
-        targets.join(aud.select("target_id", "action", "accounts"), on=["target_id", "action"])
-        .join(totals, on="action")
-        .with_columns((pl.col("accounts") / pl.col("total")).clip(0.0, 1.0).alias("w"))
-        .select("crew", "action", "w")
-    )
+    tn = targets.join(aud.select("target_id", "action", "accounts"), on=["target_id", "action"])
+    w_of: dict = {}
+    for (a,), part in tn.partition_by("action", as_dict=True).items():
+        w_of.update(_chances(act, a, part.select(pl.col("target_id").alias("t"), pl.col("accounts").alias("n"))))
+    tw = tn.with_columns(
+        pl.struct("target_id", "action")
+        .map_elements(lambda r: w_of[(r["target_id"], r["action"])], return_dtype=pl.Float64)
+        .alias("w")
+    ).select("crew", "action", "w")
     lam = (
         touched.select("crew", "account_id")
         .join(tw, on="crew")
