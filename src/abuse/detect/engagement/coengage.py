@@ -17,9 +17,9 @@ their votes over weeks: no shared block, no lockstep, nothing idle about them).
 4. Members are the accounts engaging two or more of a crew's targets beyond their own base
    rate: the hits independence predicts are the sum of the account's chances of reaching each
    of the crew's targets (as in 2), Poisson (heavier-tailed than the exact sum of Bernoullis:
-   conservative), Benjamini-Hochberg over every engaging account. A crew's targets are then
-   those whose audience its members mostly are (popular targets co-engaged by heavy users
-   drop out) and its members are found again on them.
+   conservative), Benjamini-Hochberg over every engaging account. Before that a crew keeps
+   only the targets whose audience is mostly accounts on two or more of its targets (popular
+   targets co-engaged by heavy users drop out), and still needs ``min_targets`` of them.
 """
 
 from __future__ import annotations
@@ -171,16 +171,18 @@ def coengaged_crews(
         )
         trows += [(crew, t, a) for t, a in sorted(comp)]
     targets = pl.DataFrame(trows, schema=empty_t.schema, orient="row")
-    members = _members(con, targets, act, aud, len(accounts), fdr)
-    # a crew's own targets are those whose audience its members mostly are: popular targets
-    # that heavy users share are co-engaged too, but no crew is most of their audience; the
-    # members are then found again on the targets that remain
-    for _ in range(2):
-        shares = _member_shares(con, targets, members)
+    # a crew's own targets are those whose audience is mostly the accounts on two or more of
+    # its targets: popular targets that heavy users share are co-engaged too, but no crew is
+    # most of their audience; then again on the targets that remain, and the members are
+    # tested on those
+    for _ in range(3):
+        if targets.is_empty():
+            break
+        shares = _member_shares(con, targets, _touched(con, targets))
         targets = shares.filter(pl.col("from_members") * 2 > pl.col("accounts")).select("crew", "target_id", "action")
         n_t = targets.group_by("crew").len()
         targets = targets.filter(pl.col("crew").is_in(n_t.filter(pl.col("len") >= min_targets)["crew"].implode()))
-        members = _members(con, targets, act, aud, len(accounts), fdr) if not targets.is_empty() else empty_m
+    members = _members(con, targets, act, aud, len(accounts), fdr) if not targets.is_empty() else empty_m
     if members.is_empty():
         return [], empty_m, empty_t
     shares = _member_shares(con, targets, members)
@@ -212,6 +214,19 @@ def _member_shares(con, targets: pl.DataFrame, members: pl.DataFrame) -> pl.Data
         con.execute("DROP TABLE IF EXISTS engagement_coengage_members")
 
 
+def _touched(con, targets: pl.DataFrame) -> pl.DataFrame:
+    """Per crew, the accounts that engaged two or more of its targets: crew, account_id,
+    crew_targets."""
+    con.register("_at", targets.to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _at")
+    con.unregister("_at")
+    try:
+        touched = con.sql(read_sql("features/engagement_audience_members.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
+    return touched.filter(pl.col("crew_targets") >= 2).select("crew", "account_id", "crew_targets")
+
+
 def _members(
     con, targets: pl.DataFrame, act: pl.DataFrame, aud: pl.DataFrame, n_accounts: int, fdr: float
 ) -> pl.DataFrame:
@@ -220,14 +235,7 @@ def _members(
     empty = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
     if targets.is_empty():
         return empty
-    con.register("_at", targets.to_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _at")
-    con.unregister("_at")
-    try:
-        touched = con.sql(read_sql("features/engagement_audience_members.sql")).pl()
-    finally:
-        con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
-    touched = touched.filter(pl.col("crew_targets") >= 2).select("crew", "account_id", "crew_targets")
+    touched = _touched(con, targets)
     if touched.is_empty():
         return empty
     tn = targets.join(aud.select("target_id", "action", "accounts"), on=["target_id", "action"])
