@@ -3,7 +3,10 @@ explains, whoever the accounts are (aged, browsing, on their own phones and netw
 their votes over weeks: no shared block, no lockstep, nothing idle about them).
 
 1. Candidate pairs of targets come from MinHash/LSH over each target's set of engaging accounts
-   (linear in the engagement; never all pairs), each with its shared engagers counted.
+   (linear in the engagement; never all pairs), each with its shared engagers counted. Only
+   targets with ``min_accounts`` engagers or more take part (a crew is never smaller; the
+   handful-of-engagers long tail would only multiply the pairs tried), and a band bucket that
+   holds more than ``max_bucket`` targets proposes none (near-identical tiny audiences).
 2. Each pair is tested against activity-adjusted independence: an account that engaged ``d``
    distinct targets reaches target ``t`` with ``1 - (1 - w_t)^d``, ``w_t`` the target's share of
    all (account, target) engagements, so the expected shared engagers of two targets is the sum
@@ -35,11 +38,17 @@ CREW_OFFSET = 2_000_000  # crew ids apart from the block crews' and the audience
 
 
 def coengaged_pairs(
-    con, hashes: int = 32, rows: int = 2, max_bucket: int = 200
+    con, hashes: int = 32, rows: int = 2, max_bucket: int = 50, min_accounts: int = 5
 ) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
     """(candidate pairs t1, a1, t2, a2, shared, n1, n2, expected, surprise; how many targets
     could pair; each account's distinct targets per action; each target's audience)."""
-    set_variables(con, coengage_hashes=int(hashes), coengage_rows=int(rows), coengage_max_bucket=int(max_bucket))
+    set_variables(
+        con,
+        coengage_hashes=int(hashes),
+        coengage_rows=int(rows),
+        coengage_max_bucket=int(max_bucket),
+        coengage_min_accounts=int(min_accounts),
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE engagement_coengage_bands AS "
         + read_sql("features/engagement_coengage_targets.sql")
