@@ -38,6 +38,7 @@ from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResu
 from . import crews as crews_
 from . import evidence as evidence_
 from . import graph as graph_
+from . import own as own_
 from . import recruit as recruit_
 
 
@@ -94,12 +95,47 @@ class BrushingDetector(DetectorBase):
             "candidates against the crew as the previous rounds left it, at a bar raised by "
             "log10(round) (Bonferroni over the looks at one account)",
         )
+        own_staff: bool = Field(
+            True, description="also look for a shop's own staff brushing it (one shop, no crew across clients)"
+        )
+        own_devoted_q: float = Field(
+            0.05,
+            gt=0,
+            lt=1,
+            description="a devoted buyer's orders at a shop are in this top share of the buyers of "
+            "shops of its size (empirical tail), and most of its window orders are there",
+        )
+        own_min_members: int = Field(4, ge=2, description="smallest own-staff crew (devoted buyers, addresses, members)")
+        own_min_shop_surprise: float = Field(
+            3.0, ge=0, description="-log10 p of a shop's devoted buyers' share of its positive reviews, after Bonferroni over the shops tried"
+        )
+        own_min_behaviour_bits: float = Field(
+            3.0,
+            ge=0,
+            description="-log10 p of the devoted buyers' shared devices, shared IPs and reviewing "
+            "(Fisher-combined), after Bonferroni over the shops tried",
+        )
+        own_min_infra_bits: float = Field(
+            2.0,
+            ge=0,
+            description="-log10 p their shared devices and IPs need on their own: reviewing a "
+            "lot is also what a shop's loyal regulars do",
+        )
+        own_fdr: float = Field(0.05, gt=0, lt=1, description="false-discovery rate of the members' step-up")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: BrushingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = graph_.positive_edges(ctx.con, p.min_rating, p.quick_q)
+        result = DetectorResult()
+        self._crews(ctx, p, edges, result)
+        if p.own_staff:
+            _own_staff(ctx, p, result)
+        return result
+
+    def _crews(self, ctx: DetectContext, p: "BrushingDetector.Params", edges: pl.DataFrame, result: DetectorResult) -> None:
+        """Crews spanning client shops (co-targeting, recruitment, evidence) into ``result``."""
         if edges.is_empty():
-            return DetectorResult()
+            return
         cand = graph_.prune(edges)
         pairs = graph_.shop_pairs(ctx.con, edges, cand)
         crews = crews_.build_crews(
@@ -112,7 +148,7 @@ class BrushingDetector(DetectorBase):
             leave_out=p.leave_out_shops,
         )
         if not crews:
-            return DetectorResult()
+            return
         base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
         recruit_.confirm(edges, crews)
         crews = [c for c in crews if len(c.members) >= p.min_members]
@@ -175,10 +211,94 @@ class BrushingDetector(DetectorBase):
             recruit_all(again)
             kept = judged(again)
         tests = max(pairs.height, 1)
-        result = DetectorResult()
         for crew, ev, bits in kept:
             _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q, result)
-        return result
+
+
+def _own_staff(ctx: DetectContext, p: BrushingDetector.Params, result: DetectorResult) -> None:
+    """Shops brushed by their own staff accounts (``own``), as one cluster per shop; accounts a
+    crew already holds stay with it."""
+    buyers = own_.shop_buyers(ctx.con, p.min_rating)
+    crews, n_tried = own_.find_own_crews(
+        buyers,
+        devoted_q=p.own_devoted_q,
+        min_members=p.own_min_members,
+        min_shop_surprise=p.own_min_shop_surprise,
+        min_behaviour_bits=p.own_min_behaviour_bits,
+        min_infra_bits=p.own_min_infra_bits,
+        fdr=p.own_fdr,
+    )
+    taken = {f.account_id for f in result.findings}
+    for crew in crews:
+        members = {a: s for a, s in crew.members.items() if a not in taken}
+        if len(members) < p.own_min_members:
+            continue
+        taken |= set(members)
+        key = f"brush-{len(result.clusters) + 1}"
+        rows = buyers.filter((pl.col("shop_id") == crew.shop_id) & pl.col("account_id").is_in(list(members)))
+        bits = crew.bits
+        evidence = float(stats.combined(bits["concentration"], bits["behaviour"]))
+        score = stats.score(stats.corrected(evidence, max(n_tried, 1)))
+        f = crew.figures
+        m = len(members)
+        gmv = float(rows["gmv"].sum())
+        n_orders, n_pos = int(rows["n_orders"].sum()), int(rows["n_pos"].sum())
+        summary = (
+            f"{m} accounts placed {n_orders} of shop {crew.shop_id}'s {f['orders']} orders in the window "
+            f"and posted {n_pos} of its {f['positive_reviews']} positive reviews "
+            f"({f['devoted_positive_reviews'] / max(f['positive_reviews'], 1):.0%} from its devoted buyers, "
+            f"{f['band_devoted_share']:.0%} at shops of its size); "
+            f"{f['devoted_sharing_devices']} of its {_plural(f['devoted_buyers'], 'devoted buyer')} share order devices "
+            f"and {f['devoted_sharing_ips']} share IPs: the shop's own staff brushing it, orders worth {gmv:.2f} yuan."
+        )
+        group_ev = {
+            "kind": "own_staff",
+            "n_accounts": m,
+            "n_shops": 1,
+            "evidence_bits": {k: round(v, 2) for k, v in bits.items()},
+            "shops_tried": n_tried,
+            "fake_gmv": round(gmv, 2),
+            **f,
+        }
+        result.clusters.append(
+            Cluster(
+                cluster_key=key,
+                pattern="brushing_ring",
+                account_ids=sorted(members),
+                score=score,
+                summary=summary,
+                shop_ids=[crew.shop_id],
+                first_seen=rows["first_order_at"].min(),
+                last_seen=rows["last_order_at"].max(),
+                loss_estimate=round(gmv, 2),
+                evidence=group_ev,
+            )
+        )
+        for r in rows.sort("account_id").iter_rows(named=True):
+            reason = (
+                f"placed {_plural(int(r['n_orders']), 'order')} of its {int(r['n_all'])} in the window at shop "
+                f"{crew.shop_id} and posted {_plural(int(r['n_pos']), 'positive review')} there, one of "
+                f"{m} accounts sharing devices or IPs that make most of the shop's orders and reviews"
+            )
+            result.findings.append(
+                Finding(
+                    account_id=r["account_id"],
+                    pattern="brushing_ring",
+                    score=round(score * (0.8 + 0.2 * min(1.0, members[r["account_id"]] / 10)), 4),
+                    reason=reason,
+                    evidence={
+                        "shop_id": crew.shop_id,
+                        "orders_at_shop": int(r["n_orders"]),
+                        "orders_in_window": int(r["n_all"]),
+                        "positive_reviews": int(r["n_pos"]),
+                        "refunds": int(r["n_refunds"]),
+                        "fake_gmv": round(float(r["gmv"]), 2),
+                        "member_bits": members[r["account_id"]],
+                        "crew": {k: v for k, v in group_ev.items() if k not in ("evidence_bits",)},
+                    },
+                    cluster_key=key,
+                )
+            )
 
 
 def _plural(n: int, word: str) -> str:
