@@ -76,7 +76,7 @@ def score_buyers(buyers: pl.DataFrame, n_bands: int) -> pl.DataFrame:
 def _shared(rows: pl.DataFrame, col: str) -> pl.DataFrame:
     """(shop_id, account_id) of the rows whose ``col`` list has a value another row of the same
     shop uses too."""
-    ex = rows.select("shop_id", "account_id", col).explode(col).drop_nulls(col)
+    ex = rows.select("shop_id", "account_id", col).explode(col, empty_as_null=True).drop_nulls(col)
     if ex.is_empty():
         return pl.DataFrame(schema={"shop_id": pl.Utf8, "account_id": pl.Utf8})
     ex = ex.unique().filter(pl.col("account_id").n_unique().over(["shop_id", col]) >= 2)
@@ -104,7 +104,7 @@ def find_own_crews(
     # the positive reviews in each band
     rate = float(b["n_pos"].sum()) / max(float(b["n_orders"].sum()), 1.0)
     band = b.group_by("band").agg(
-        (pl.col("n_pos").filter(pl.col("devoted")).sum() / pl.col("n_pos").sum().clip(lower_bound=1)).alias("p0")
+        pl.col("n_pos").filter(pl.col("devoted")).sum().alias("band_dev_pos"), pl.col("n_pos").sum().alias("band_pos")
     )
     dev = b.filter(pl.col("devoted"))
     dev_shop = dev.group_by("shop_id").agg(pl.len().alias("m"))
@@ -121,9 +121,8 @@ def find_own_crews(
         .join(sh_ip, on=["shop_id", "account_id"], how="left")
         .with_columns(pl.col("dev_shared").fill_null(False), pl.col("ip_shared").fill_null(False))
     )
-    n_pool = max(pool.height, 1)
-    pi_dev = (float(pool["dev_shared"].sum()) + 1.0) / (n_pool + 2.0)
-    pi_ip = (float(pool["ip_shared"].sum()) + 1.0) / (n_pool + 2.0)
+    n_pool = pool.height
+    all_dev, all_ip = float(pool["dev_shared"].sum()), float(pool["ip_shared"].sum())
 
     shop = (
         b.group_by("shop_id")
@@ -137,13 +136,18 @@ def find_own_crews(
         )
         .join(tried, on="shop_id")
         .join(band, on="band")
+        # every base rate leaves the shop itself out (plus-one smoothed): a shop cannot make
+        # the base it is tested against
+        .with_columns(
+            p0=(pl.col("band_dev_pos") - pl.col("dev_pos") + 1) / (pl.col("band_pos") - pl.col("pos") + 2)
+        )
     )
     conc = stats.surprise_binom(shop["dev_pos"].to_numpy(), shop["pos"].to_numpy(), np.clip(shop["p0"].to_numpy(), 1e-6, 1 - 1e-6))
     shop = shop.with_columns(conc=pl.Series(conc))
     col = pool.group_by("shop_id").agg(
         pl.col("dev_shared").sum().alias("x_dev"),
         pl.col("ip_shared").sum().alias("x_ip"),
-        pl.col("addrs").flatten().n_unique().alias("n_addrs"),
+        pl.col("addrs").list.explode(keep_nulls=False, empty_as_null=False).n_unique().alias("n_addrs"),
         pl.col("addrs").list.len().eq(0).sum().alias("no_addr"),
     )
     shop = shop.join(col, on="shop_id", how="left")
@@ -153,8 +157,11 @@ def find_own_crews(
         if r["conc"] < min_shop_surprise + bar:
             continue
         m = int(r["m"])
-        s_dev = float(stats.surprise_binom(r["x_dev"], m, pi_dev))
-        s_ip = float(stats.surprise_binom(r["x_ip"], m, pi_ip))
+        x_dev, x_ip = int(r["x_dev"] or 0), int(r["x_ip"] or 0)
+        pi_dev = (all_dev - x_dev + 1.0) / (n_pool - m + 2.0)
+        pi_ip = (all_ip - x_ip + 1.0) / (n_pool - m + 2.0)
+        s_dev = float(stats.surprise_binom(x_dev, m, pi_dev))
+        s_ip = float(stats.surprise_binom(x_ip, m, pi_ip))
         s_rev = float(stats.surprise_binom(r["dev_pos"], r["dev_orders"], rate))
         infra = float(stats.combined(s_dev, s_ip))
         behaviour = float(stats.combined(s_dev, s_ip, s_rev))
@@ -167,8 +174,8 @@ def find_own_crews(
             "devoted_orders": int(r["dev_orders"]),
             "devoted_positive_reviews": int(r["dev_pos"]),
             "band_devoted_share": round(float(r["p0"]), 4),
-            "devoted_sharing_devices": int(r["x_dev"]),
-            "devoted_sharing_ips": int(r["x_ip"]),
+            "devoted_sharing_devices": x_dev,
+            "devoted_sharing_ips": x_ip,
             "base_sharing_devices": round(pi_dev, 4),
             "base_sharing_ips": round(pi_ip, 4),
             "platform_reviews_per_order": round(rate, 4),
@@ -195,10 +202,10 @@ def _members(rows: pl.DataFrame, pool: pl.DataFrame, rate: float, pi_dev: float,
     devs = pool.filter(pl.col("shop_id") == rows["shop_id"][0])
 
     def shares(col: str) -> np.ndarray:
-        used = devs.select(pl.col("account_id").alias("other"), col).explode(col).drop_nulls(col).unique()
+        used = devs.select(pl.col("account_id").alias("other"), col).explode(col, empty_as_null=True).drop_nulls(col).unique()
         hit = (
             cand.select("account_id", col)
-            .explode(col)
+            .explode(col, empty_as_null=True)
             .drop_nulls(col)
             .join(used, on=col)
             .filter(pl.col("other") != pl.col("account_id"))
