@@ -39,6 +39,7 @@ from . import crews as crews_
 from . import evidence as evidence_
 from . import graph as graph_
 from . import own as own_
+from . import push as push_
 from . import recruit as recruit_
 
 
@@ -122,14 +123,36 @@ class BrushingDetector(DetectorBase):
             "lot is also what a shop's loyal regulars do",
         )
         own_fdr: float = Field(0.05, gt=0, lt=1, description="false-discovery rate of the members' step-up")
+        push_days: bool = Field(
+            True, description="also look for push days: one shop's burst of one-day reviewers tied by addresses or praise"
+        )
+        push_min_members: int = Field(4, ge=2, description="smallest push-day group reported")
+        push_min_burst_surprise: float = Field(
+            3.0,
+            ge=0,
+            description="-log10 p of a push day's reviewers against the shop's other days (scaled by "
+            "the platform's busyness that day), after Bonferroni over every shop and day",
+        )
+        push_min_tie_bits: float = Field(
+            2.0,
+            ge=0,
+            description="-log10 p of the group's shared addresses and copied praise (Fisher), after "
+            "Bonferroni over the bursting groups: a launch week or a sale day bursts too",
+        )
+        push_fdr: float = Field(
+            0.02, gt=0, lt=1, description="local false-discovery rate under which a push day's untied one-task reviewers join"
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: BrushingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = graph_.positive_edges(ctx.con, p.min_rating, p.quick_q)
         result = DetectorResult()
         self._crews(ctx, p, edges, result)
+        buyers = None
         if p.own_staff:
-            _own_staff(ctx, p, result)
+            buyers = _own_staff(ctx, p, result)
+        if p.push_days:
+            _push_days(ctx, p, edges, buyers, result)
         return result
 
     def _crews(self, ctx: DetectContext, p: "BrushingDetector.Params", edges: pl.DataFrame, result: DetectorResult) -> None:
@@ -215,7 +238,102 @@ class BrushingDetector(DetectorBase):
             _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q, result)
 
 
-def _own_staff(ctx: DetectContext, p: BrushingDetector.Params, result: DetectorResult) -> None:
+def _push_days(
+    ctx: DetectContext, p: BrushingDetector.Params, edges: pl.DataFrame, buyers: pl.DataFrame | None, result: DetectorResult
+) -> None:
+    """Push days (``push``) as one cluster per shop; accounts another cluster holds stay there."""
+    rows = push_.push_orders(ctx.con, p.min_rating)
+    if rows.is_empty():
+        return
+    base_dup = evidence_.baselines(edges, p.text_jaccard)[0] if not edges.is_empty() else 0.0
+    if buyers is None:
+        buyers = own_.shop_buyers(ctx.con, p.min_rating)
+    n_days = max(1, round((ctx.window_end - ctx.window_start).total_seconds() / 86400))
+    days, n_tests = push_.find_push_days(
+        rows,
+        n_days=n_days,
+        min_members=p.push_min_members,
+        min_burst_surprise=p.push_min_burst_surprise,
+        min_tie_bits=p.push_min_tie_bits,
+        base_dup=base_dup,
+        threshold=p.text_jaccard,
+        fdr=p.push_fdr,
+        orders_at_shop=buyers.select("account_id", "shop_id", "n_orders"),
+    )
+    taken = {f.account_id for f in result.findings}
+    by_shop: dict[str, list[push_.PushDay]] = {}
+    for d in days:
+        by_shop.setdefault(d.shop_id, []).append(d)
+    clients = {s: c.cluster_key for c in result.clusters for s in (c.shop_ids or [])}
+    for shop, group in by_shop.items():
+        members = sorted({a for d in group for a in d.members} - taken)
+        if len(members) < p.push_min_members:
+            continue
+        taken |= set(members)
+        key = f"brush-{len(result.clusters) + 1}"
+        rows_m = buyers.filter((pl.col("shop_id") == shop) & pl.col("account_id").is_in(members))
+        best = max(group, key=lambda d: d.bits["burst"])
+        evidence = max(float(stats.combined(d.bits["burst"], d.bits["ties"])) for d in group)
+        score = stats.score(stats.corrected(evidence, max(n_tests, 1)))
+        gmv = float(rows_m["gmv"].sum())
+        n_days_hit = len(group)
+        f = best.figures
+        summary = (
+            f"{len(members)} accounts each ordered at shop {shop} on {_plural(n_days_hit, 'push day')} and reviewed it "
+            f"well ({f['reviewers']} reviewers on its busiest one against {f['expected_reviewers']:.1f} expected), "
+            f"{f['sharing_addresses']} of them shipping to an address another uses and {f['dup_text_pairs']} "
+            f"near-duplicate text pairs ({f['dup_text_expected']:.1f} expected); orders worth {gmv:.2f} yuan."
+        )
+        group_ev = {
+            "kind": "push_day",
+            "n_accounts": len(members),
+            "n_shops": 1,
+            "push_days": [
+                {"day": str(d.day)[:10], **d.figures, "bits": {k: round(v, 2) for k, v in d.bits.items()}} for d in group
+            ],
+            "tests": n_tests,
+            "fake_gmv": round(gmv, 2),
+            "crew_cluster": clients.get(shop),
+        }
+        result.clusters.append(
+            Cluster(
+                cluster_key=key,
+                pattern="brushing_ring",
+                account_ids=members,
+                score=score,
+                summary=summary,
+                shop_ids=[shop],
+                first_seen=rows_m["first_order_at"].min(),
+                last_seen=rows_m["last_order_at"].max(),
+                loss_estimate=round(gmv, 2),
+                evidence=group_ev,
+            )
+        )
+        for r in rows_m.sort("account_id").iter_rows(named=True):
+            reason = (
+                f"ordered at shop {shop} on a push day ({f['reviewers']} positive reviewers against "
+                f"{f['expected_reviewers']:.1f} expected) and reviewed it well, one of {len(members)} accounts "
+                f"tied by shared addresses, copied praise or the pushed item"
+            )
+            result.findings.append(
+                Finding(
+                    account_id=r["account_id"],
+                    pattern="brushing_ring",
+                    score=round(score * 0.9, 4),
+                    reason=reason,
+                    evidence={
+                        "shop_id": shop,
+                        "orders_at_shop": int(r["n_orders"]),
+                        "positive_reviews": int(r["n_pos"]),
+                        "fake_gmv": round(float(r["gmv"]), 2),
+                        "crew": {k: v for k, v in group_ev.items() if k != "push_days"},
+                    },
+                    cluster_key=key,
+                )
+            )
+
+
+def _own_staff(ctx: DetectContext, p: BrushingDetector.Params, result: DetectorResult) -> pl.DataFrame:
     """Shops brushed by their own staff accounts (``own``), as one cluster per shop; accounts a
     crew already holds stay with it."""
     buyers = own_.shop_buyers(ctx.con, p.min_rating)
@@ -229,6 +347,18 @@ def _own_staff(ctx: DetectContext, p: BrushingDetector.Params, result: DetectorR
         fdr=p.own_fdr,
     )
     taken = {f.account_id for f in result.findings}
+    _add_own(crews, n_tried, buyers, p, taken, result)
+    return buyers
+
+
+def _add_own(
+    crews: list[own_.OwnCrew],
+    n_tried: int,
+    buyers: pl.DataFrame,
+    p: BrushingDetector.Params,
+    taken: set,
+    result: DetectorResult,
+) -> None:
     for crew in crews:
         members = {a: s for a, s in crew.members.items() if a not in taken}
         if len(members) < p.own_min_members:

@@ -12,9 +12,10 @@ graph sees nothing; the signal is the shop's own concentration.
    buyers against the share the shops of its band see (binomial), Bonferroni over the shops
    tried (those with ``min_members`` devoted buyers or more).
 3. Collusion (the conjunction that spares a shop's loyal regulars): among the devoted
-   buyers, how many share an order device with another of them, how many share an order IP,
-   and how much more they review than buyers do (binomial each, against the devoted buyers
-   of all shops and the platform's review rate), Fisher-combined. Shared addresses are not
+   buyers, how many share an order device with another of them, how many share an order IP
+   (binomial each, against the chance ``1 - (1 - rho)^(m - 1)`` from the share ``rho`` of
+   all pairs of one shop's buyers that share one), and how much more they review than buyers
+   do (binomial against the platform's review rate), Fisher-combined. Shared addresses are not
    evidence (a household ships to one address); each address counts the members behind it
    as one, so a household cannot make a crew of staff.
 4. Members: the shop's repeat buyers whose orders there (band tail), positive reviews
@@ -73,6 +74,23 @@ def score_buyers(buyers: pl.DataFrame, n_bands: int) -> pl.DataFrame:
     )
 
 
+def _pair_rate(b: pl.DataFrame, col: str) -> float:
+    """Share of the pairs of buyers of one shop that used one ``col`` value (device, IP) on
+    their orders there, plus one smoothed: linear, from the counts per (shop, value)."""
+    per = (
+        b.select("shop_id", "account_id", col)
+        .explode(col, empty_as_null=True)
+        .drop_nulls(col)
+        .unique()
+        .group_by("shop_id", col)
+        .agg(pl.len().alias("n"))
+    )
+    shared = float((per["n"].cast(pl.Float64) * (per["n"] - 1) / 2).sum()) if per.height else 0.0
+    sizes = b.group_by("shop_id").agg(pl.len().alias("n"))["n"].cast(pl.Float64)
+    pairs = float((sizes * (sizes - 1) / 2).sum())
+    return (shared + 1.0) / (pairs + 2.0)
+
+
 def _shared(rows: pl.DataFrame, col: str) -> pl.DataFrame:
     """(shop_id, account_id) of the rows whose ``col`` list has a value another row of the same
     shop uses too."""
@@ -121,8 +139,9 @@ def find_own_crews(
         .join(sh_ip, on=["shop_id", "account_id"], how="left")
         .with_columns(pl.col("dev_shared").fill_null(False), pl.col("ip_shared").fill_null(False))
     )
-    n_pool = pool.height
-    all_dev, all_ip = float(pool["dev_shared"].sum()), float(pool["ip_shared"].sum())
+    # the chance that two buyers of one shop share an order device (an IP), over every shop's
+    # buyer pairs: crews are a speck among them, households and internet cafes are in it
+    rho_dev, rho_ip = _pair_rate(b, "devices"), _pair_rate(b, "ips")
 
     shop = (
         b.group_by("shop_id")
@@ -158,8 +177,9 @@ def find_own_crews(
             continue
         m = int(r["m"])
         x_dev, x_ip = int(r["x_dev"] or 0), int(r["x_ip"] or 0)
-        pi_dev = (all_dev - x_dev + 1.0) / (n_pool - m + 2.0)
-        pi_ip = (all_ip - x_ip + 1.0) / (n_pool - m + 2.0)
+        # a devoted buyer shares with one of the m - 1 others by chance with 1 - (1 - rho)^(m - 1)
+        pi_dev = min(max(1.0 - (1.0 - rho_dev) ** (m - 1), 1e-9), 1 - 1e-9)
+        pi_ip = min(max(1.0 - (1.0 - rho_ip) ** (m - 1), 1e-9), 1 - 1e-9)
         s_dev = float(stats.surprise_binom(x_dev, m, pi_dev))
         s_ip = float(stats.surprise_binom(x_ip, m, pi_ip))
         s_rev = float(stats.surprise_binom(r["dev_pos"], r["dev_orders"], rate))
