@@ -35,6 +35,10 @@ def plant_own_brushing(w: World) -> None:
         order = np.argsort(-w.shops["weight"], kind="stable")
         n = len(order)
         small = order[int(n * 0.6) : int(n * 0.97)]  # the long tail: shops few people buy from
+        # not a crew's client: each shop here tests one thing (a procurement buyer at a crew's
+        # client is recruited by the crews' one-hit family: a known weakness, left to them)
+        clients = {int(x) for _, shops in w.brushing_shops for x in np.asarray(shops).tolist()}
+        small = small[~np.isin(small, list(clients))]
         picks = rng.choice(small, 8, replace=False)
         n_shops = max(1, int(round(rng.integers(2, 4) * w.scale**0.5)))
         w.params["own_brushing"] = []
