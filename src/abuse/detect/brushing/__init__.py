@@ -19,6 +19,12 @@ they are paid for.
    co-targeting plus evidence reaches ``min_crew_bits`` and its review behaviour alone (quick,
    copied, bursty) reaches ``min_behaviour_bits``: co-targeting plus shared addresses is also
    what a company's procurement accounts or a household look like.
+4. Own-staff brushing (``own``): a shop whose devoted buyers write far more of its positive
+   reviews than shops of its size see, sharing order devices or IPs among them and reviewing
+   more than buyers do; one cluster per shop (evidence ``kind: own_staff``).
+5. Push days (``push``): one shop's positive reviewers of one order day far beyond its other
+   days, tied by shared addresses or copied praise: one-task hires no co-targeting can see;
+   one cluster per shop (evidence ``kind: push_day``). Accounts a crew holds stay with it.
 Money: ``loss_estimate`` is the fake GMV, the money of the members' orders at the client
 shops in the window (paid and usually returned off the platform); the inflated review count
 per client shop and the crew's share of the shop's five-star reviews are in the evidence
