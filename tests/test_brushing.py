@@ -318,7 +318,11 @@ def test_own_staff_brushing_found_regulars_procurement_and_family_shops_spared(t
     out = helpers.generated(seed, SCALE, adversarial=True, tz=tz)
     rows = list(csv.DictReader((out / "truth" / "accounts.csv").open(encoding="utf-8")))
     staff = {r["account_id"] for r in rows if r["pattern"] == "brushing_ring" and r["role"] == "staff"}
-    own_shops = {r["shop_id"] for r in csv.DictReader((out / "truth" / "brushing_shops.csv").open()) if r["cluster"].startswith("own_")}
+    own_shops = {
+        r["shop_id"]
+        for r in csv.DictReader((out / "truth" / "brushing_shops.csv").open())
+        if r["cluster"].startswith("own_")
+    }
     assert staff and own_shops
     res = helpers.run_detector(BrushingDetector, con, ws, we, tz)
     own = [c for c in res.clusters if c.evidence.get("kind") == "own_staff"]
@@ -333,7 +337,9 @@ def test_own_staff_brushing_found_regulars_procurement_and_family_shops_spared(t
     assert not wrongly, wrongly
     for c in own:  # the figures behind the sentence, and no "1 devoted buyers"
         ev = c.evidence
-        assert ev["devoted_positive_reviews"] <= ev["positive_reviews"] and ev["devoted_buyers"] >= len(c.account_ids) // 2
+        assert (
+            ev["devoted_positive_reviews"] <= ev["positive_reviews"] and ev["devoted_buyers"] >= len(c.account_ids) // 2
+        )
         assert " 1 devoted buyers" not in c.summary and c.loss_estimate > 0
     for f in res.findings:
         if f.cluster_key in {c.cluster_key for c in own}:
@@ -351,16 +357,30 @@ def test_own_staff_needs_shared_devices_or_networks_not_just_devotion():
     rng = np.random.default_rng(5)
     rows = []
     for i in range(3000):  # the platform: buyers placing an order or two at one of 300 shops
-        rows.append((f"b{i}", f"s{i % 300}", int(rng.integers(1, 3)), int(rng.random() < 0.3), [f"d{i}"], [f"ip{i}"], [f"ad{i}"]))
+        rows.append(
+            (
+                f"b{i}",
+                f"s{i % 300}",
+                int(rng.integers(1, 3)),
+                int(rng.random() < 0.3),
+                [f"d{i}"],
+                [f"ip{i}"],
+                [f"ad{i}"],
+            )
+        )
     regulars = [(f"r{i}", "small", 7, 6, [f"dr{i}"], [f"ipr{i}"], [f"adr{i}"]) for i in range(12)]
     staff = [(f"r{i}", "small", 7, 6, [f"dr{i}", "work_phone"], [f"ipr{i}", "office"], [f"adr{i}"]) for i in range(12)]
-    kw = dict(devoted_q=0.05, min_members=4, min_shop_surprise=3.0, min_behaviour_bits=3.0, min_infra_bits=2.0, fdr=0.05)
+    kw = dict(
+        devoted_q=0.05, min_members=4, min_shop_surprise=3.0, min_behaviour_bits=3.0, min_infra_bits=2.0, fdr=0.05
+    )
 
     def frame(extra):
         cols = ["account_id", "shop_id", "n_orders", "n_pos", "devices", "ips", "addrs"]
         df = pl.DataFrame([dict(zip(cols, r, strict=True)) for r in rows + extra])
         return df.with_columns(
-            n_all=pl.col("n_orders").sum().over("account_id"), shop_buyers=pl.len().over("shop_id"), n_reviews=pl.col("n_pos")
+            n_all=pl.col("n_orders").sum().over("account_id"),
+            shop_buyers=pl.len().over("shop_id"),
+            n_reviews=pl.col("n_pos"),
         )
 
     assert own.find_own_crews(frame(regulars), **kw)[0] == []
@@ -383,7 +403,17 @@ def test_push_day_needs_shared_addresses_not_just_a_burst():
     day0 = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
     rows = []
     for i in range(4000):  # the platform: one positive review a day or so at each of 200 shops
-        rows.append((f"r{i}", f"b{i}", f"s{i % 200}", day0 + dt.timedelta(days=int(rng.integers(30))), f"i{i % 7}", f"ad{i}", ""))
+        rows.append(
+            (
+                f"r{i}",
+                f"b{i}",
+                f"s{i % 200}",
+                day0 + dt.timedelta(days=int(rng.integers(30))),
+                f"i{i % 7}",
+                f"ad{i}",
+                "",
+            )
+        )
 
     def burst(addrs):
         d = day0 + dt.timedelta(days=12)

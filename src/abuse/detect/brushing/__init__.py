@@ -112,9 +112,13 @@ class BrushingDetector(DetectorBase):
             description="a devoted buyer's orders at a shop are in this top share of the buyers of "
             "shops of its size (empirical tail), and most of its window orders are there",
         )
-        own_min_members: int = Field(4, ge=2, description="smallest own-staff crew (devoted buyers, addresses, members)")
+        own_min_members: int = Field(
+            4, ge=2, description="smallest own-staff crew (devoted buyers, addresses, members)"
+        )
         own_min_shop_surprise: float = Field(
-            3.0, ge=0, description="-log10 p of a shop's devoted buyers' share of its positive reviews, after Bonferroni over the shops tried"
+            3.0,
+            ge=0,
+            description="-log10 p of a shop's devoted buyers' share of its positive reviews, after Bonferroni over the shops tried",
         )
         own_min_behaviour_bits: float = Field(
             3.0,
@@ -130,7 +134,8 @@ class BrushingDetector(DetectorBase):
         )
         own_fdr: float = Field(0.05, gt=0, lt=1, description="false-discovery rate of the members' step-up")
         push_days: bool = Field(
-            True, description="also look for push days: one shop's burst of one-day reviewers tied by addresses or praise"
+            True,
+            description="also look for push days: one shop's burst of one-day reviewers tied by addresses or praise",
         )
         push_min_members: int = Field(4, ge=2, description="smallest push-day group reported")
         push_min_burst_surprise: float = Field(
@@ -146,7 +151,10 @@ class BrushingDetector(DetectorBase):
             "Bonferroni over the bursting groups: a launch week or a sale day bursts too",
         )
         push_fdr: float = Field(
-            0.02, gt=0, lt=1, description="local false-discovery rate under which a push day's untied one-task reviewers join"
+            0.02,
+            gt=0,
+            lt=1,
+            description="local false-discovery rate under which a push day's untied one-task reviewers join",
         )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
@@ -161,7 +169,9 @@ class BrushingDetector(DetectorBase):
             _push_days(ctx, p, edges, buyers, result)
         return result
 
-    def _crews(self, ctx: DetectContext, p: "BrushingDetector.Params", edges: pl.DataFrame, result: DetectorResult) -> None:
+    def _crews(
+        self, ctx: DetectContext, p: "BrushingDetector.Params", edges: pl.DataFrame, result: DetectorResult
+    ) -> None:
         """Crews spanning client shops (co-targeting, recruitment, evidence) into ``result``."""
         if edges.is_empty():
             return
@@ -245,7 +255,11 @@ class BrushingDetector(DetectorBase):
 
 
 def _push_days(
-    ctx: DetectContext, p: BrushingDetector.Params, edges: pl.DataFrame, buyers: pl.DataFrame | None, result: DetectorResult
+    ctx: DetectContext,
+    p: BrushingDetector.Params,
+    edges: pl.DataFrame,
+    buyers: pl.DataFrame | None,
+    result: DetectorResult,
 ) -> None:
     """Push days (``push``) as one cluster per shop; accounts another cluster holds stay there."""
     rows = push_.push_orders(ctx.con, p.min_rating)
@@ -295,7 +309,8 @@ def _push_days(
             "n_accounts": len(members),
             "n_shops": 1,
             "push_days": [
-                {"day": str(d.day)[:10], **d.figures, "bits": {k: round(v, 2) for k, v in d.bits.items()}} for d in group
+                {"day": str(d.day)[:10], **d.figures, "bits": {k: round(v, 2) for k, v in d.bits.items()}}
+                for d in group
             ],
             "tests": n_tests,
             "fake_gmv": round(gmv, 2),

@@ -157,11 +157,11 @@ def find_own_crews(
         .join(band, on="band")
         # every base rate leaves the shop itself out (plus-one smoothed): a shop cannot make
         # the base it is tested against
-        .with_columns(
-            p0=(pl.col("band_dev_pos") - pl.col("dev_pos") + 1) / (pl.col("band_pos") - pl.col("pos") + 2)
-        )
+        .with_columns(p0=(pl.col("band_dev_pos") - pl.col("dev_pos") + 1) / (pl.col("band_pos") - pl.col("pos") + 2))
     )
-    conc = stats.surprise_binom(shop["dev_pos"].to_numpy(), shop["pos"].to_numpy(), np.clip(shop["p0"].to_numpy(), 1e-6, 1 - 1e-6))
+    conc = stats.surprise_binom(
+        shop["dev_pos"].to_numpy(), shop["pos"].to_numpy(), np.clip(shop["p0"].to_numpy(), 1e-6, 1 - 1e-6)
+    )
     shop = shop.with_columns(conc=pl.Series(conc))
     col = pool.group_by("shop_id").agg(
         pl.col("dev_shared").sum().alias("x_dev"),
@@ -201,7 +201,14 @@ def find_own_crews(
             "platform_reviews_per_order": round(rate, 4),
             "addresses": units,
         }
-        bits = {"concentration": float(r["conc"]), "devices": s_dev, "ips": s_ip, "reviewing": s_rev, "infra": infra, "behaviour": behaviour}
+        bits = {
+            "concentration": float(r["conc"]),
+            "devices": s_dev,
+            "ips": s_ip,
+            "reviewing": s_rev,
+            "infra": infra,
+            "behaviour": behaviour,
+        }
         if behaviour < min_behaviour_bits + bar or infra < min_infra_bits or units < min_members:
             continue
         members = _members(b.filter(pl.col("shop_id") == r["shop_id"]), pool, rate, pi_dev, pi_ip, fdr)
@@ -211,7 +218,9 @@ def find_own_crews(
     return out, n_tried
 
 
-def _members(rows: pl.DataFrame, pool: pl.DataFrame, rate: float, pi_dev: float, pi_ip: float, fdr: float) -> dict[str, float]:
+def _members(
+    rows: pl.DataFrame, pool: pl.DataFrame, rate: float, pi_dev: float, pi_ip: float, fdr: float
+) -> dict[str, float]:
     """The shop's repeat buyers beyond chance: band tail of their orders there, their positive
     reviews per order against the platform's, and whether they share an order device (or an
     IP) with another of the shop's devoted buyers (surprise of the base rate of that),
@@ -222,7 +231,12 @@ def _members(rows: pl.DataFrame, pool: pl.DataFrame, rate: float, pi_dev: float,
     devs = pool.filter(pl.col("shop_id") == rows["shop_id"][0])
 
     def shares(col: str) -> np.ndarray:
-        used = devs.select(pl.col("account_id").alias("other"), col).explode(col, empty_as_null=True).drop_nulls(col).unique()
+        used = (
+            devs.select(pl.col("account_id").alias("other"), col)
+            .explode(col, empty_as_null=True)
+            .drop_nulls(col)
+            .unique()
+        )
         hit = (
             cand.select("account_id", col)
             .explode(col, empty_as_null=True)

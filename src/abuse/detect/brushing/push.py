@@ -148,9 +148,7 @@ def find_push_days(
         e = float(r["expected"])
         untied = max(1.0 - len(tied) / k, 1e-9)
         lfdr = e / (e + max(k - e, 0.0) * untied)
-        once = set(
-            orders_at_shop.filter((pl.col("shop_id") == r["shop_id"]) & (pl.col("n_orders") == 1))["account_id"]
-        )
+        once = set(orders_at_shop.filter((pl.col("shop_id") == r["shop_id"]) & (pl.col("n_orders") == 1))["account_id"])
         rest = [a for a in sub["account_id"].unique().to_list() if a not in set(tied) and a in once]
         members = sorted(set(tied) | (set(rest) if lfdr <= fdr else set()))
         if len(members) < min_members:
