@@ -141,7 +141,7 @@ def find_push_days(
         bits = {"burst": float(r["burst"]), "addresses": s_addr, "texts": s_text, "ties": ties}
         # copied praise ties a member only where the group's copying is itself beyond chance
         # (a genuine buyer in a big group finds a similar text by chance)
-        tied = _tied(ordinary, sub, min_item_surprise, set(copied) if s_text >= min_tie_bits else set())
+        tied = _tied(ordinary, sub, others, min_item_surprise, set(copied) if s_text >= min_tie_bits else set())
         # the rest by local false discovery: a genuine buyer of the day (the shop's ordinary
         # expectation of them) has no tie, a hire has none at the group's untied rate; one-task
         # reviewers only (a regular of the shop with other reviews there is not a hire)
@@ -159,9 +159,11 @@ def find_push_days(
     return out, n_tests
 
 
-def _tied(rest: pl.DataFrame, sub: pl.DataFrame, min_item_surprise: float, copied: set) -> list[str]:
-    """The group's reviewers with a tie of their own to the others: an address another of them
-    ships to, praise near-duplicating another's, or the item the group pushed (bought by
+def _tied(
+    rest: pl.DataFrame, sub: pl.DataFrame, shop_rows: pl.DataFrame, min_item_surprise: float, copied: set
+) -> list[str]:
+    """The group's reviewers with a tie of their own to the others: an address another
+    reviewer of the shop ships to (``shop_rows``: its other days), praise near-duplicating another's, or the item the group pushed (bought by
     more of the group than the shop's ordinary days' share of it allows, Poisson; ``rest``:
     the shop's positive reviews of days that did not burst). The genuine
     buyers of a busy day (the shop's ordinary rate of them) rarely have one. ``copied``: the
@@ -182,11 +184,15 @@ def _tied(rest: pl.DataFrame, sub: pl.DataFrame, min_item_surprise: float, copie
     c, n_rest = float(mine["c"].sum()), float(mine["n_rest"].sum())
     mu = k * (n_rest + 1.0) / (rest.height + 2.0)
     pushed = set(mine["item_id"]) if c and float(stats.surprise_poisson(c, mu)) >= min_item_surprise else set()
-    shared_addr = set(
-        sub.drop_nulls("addr")
-        .unique(["account_id", "addr"])
-        .filter(pl.col("account_id").n_unique().over("addr") >= 2)["account_id"]
+    # an address another reviewer of the shop ships to, that day or another (a crew's drop
+    # addresses serve its push day and its regular members alike)
+    at_shop = (
+        pl.concat([sub.select("account_id", "addr"), shop_rows.select("account_id", "addr")])
+        .drop_nulls("addr")
+        .unique()
     )
+    multi = at_shop.filter(pl.col("account_id").n_unique().over("addr") >= 2)["addr"]
+    shared_addr = set(sub.filter(pl.col("addr").is_in(multi.implode()))["account_id"])
     by_item = set(sub.filter(pl.col("item_id").is_in(list(pushed)))["account_id"])
     return sorted(shared_addr | set(copied) | by_item)
 
