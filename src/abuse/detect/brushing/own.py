@@ -13,8 +13,8 @@ graph sees nothing; the signal is the shop's own concentration.
    tried (those with ``min_members`` devoted buyers or more).
 3. Collusion (the conjunction that spares a shop's loyal regulars): among the devoted
    buyers, how many share an order device with another of them, how many share an order IP
-   (binomial each, against the chance ``1 - (1 - rho)^(m - 1)`` from the share ``rho`` of
-   all pairs of one shop's buyers that share one), and how much more they review than buyers
+   (binomial each, against the chance ``1 - (1 - rho)^(v v (m - 1))``, ``rho`` the share of
+   the pairs of values of two buyers of one shop that are one, ``v`` the values per buyer), and how much more they review than buyers
    do (binomial against the platform's review rate), Fisher-combined. Shared addresses are not
    evidence (a household ships to one address); each address counts the members behind it
    as one, so a household cannot make a crew of staff.
@@ -75,19 +75,22 @@ def score_buyers(buyers: pl.DataFrame, n_bands: int) -> pl.DataFrame:
 
 
 def _pair_rate(b: pl.DataFrame, col: str) -> float:
-    """Share of the pairs of buyers of one shop that used one ``col`` value (device, IP) on
-    their orders there, plus one smoothed: linear, from the counts per (shop, value)."""
-    per = (
-        b.select("shop_id", "account_id", col)
-        .explode(col, empty_as_null=True)
-        .drop_nulls(col)
-        .unique()
-        .group_by("shop_id", col)
-        .agg(pl.len().alias("n"))
+    """The chance that two of one shop's buyers' ``col`` values (order devices, IPs) are one:
+    pairs of (account, value) of different accounts of a shop with the same value, over all
+    such pairs, plus one smoothed. Linear, from counts per (shop, value) and per shop. An
+    account using ``v`` values then meets one of ``V`` others' with ``1 - (1 - rate)^(v V)``:
+    a buyer on many mobile networks meets more of them."""
+    per = b.select("shop_id", "account_id", col).explode(col, empty_as_null=True).drop_nulls(col).unique()
+    if per.is_empty():
+        return 1e-9
+    n = per.group_by("shop_id", col).agg(pl.len().alias("n"))["n"].cast(pl.Float64)
+    shared = float((n * (n - 1) / 2).sum())
+    # value pairs of different accounts at a shop: (V^2 - sum v_a^2) / 2
+    per_acc = per.group_by("shop_id", "account_id").agg(pl.len().alias("v"))
+    per_shop = per_acc.group_by("shop_id").agg(
+        pl.col("v").sum().cast(pl.Float64).alias("V"), (pl.col("v").cast(pl.Float64) ** 2).sum().alias("v2")
     )
-    shared = float((per["n"].cast(pl.Float64) * (per["n"] - 1) / 2).sum()) if per.height else 0.0
-    sizes = b.group_by("shop_id").agg(pl.len().alias("n"))["n"].cast(pl.Float64)
-    pairs = float((sizes * (sizes - 1) / 2).sum())
+    pairs = float(((per_shop["V"] ** 2 - per_shop["v2"]) / 2).sum())
     return (shared + 1.0) / (pairs + 2.0)
 
 
@@ -168,6 +171,8 @@ def find_own_crews(
         pl.col("ip_shared").sum().alias("x_ip"),
         pl.col("addrs").list.explode(keep_nulls=False, empty_as_null=False).n_unique().alias("n_addrs"),
         pl.col("addrs").list.len().eq(0).sum().alias("no_addr"),
+        pl.col("devices").list.len().mean().alias("v_dev"),
+        pl.col("ips").list.len().mean().alias("v_ip"),
     )
     shop = shop.join(col, on="shop_id", how="left")
     out: list[OwnCrew] = []
@@ -177,9 +182,11 @@ def find_own_crews(
             continue
         m = int(r["m"])
         x_dev, x_ip = int(r["x_dev"] or 0), int(r["x_ip"] or 0)
-        # a devoted buyer shares with one of the m - 1 others by chance with 1 - (1 - rho)^(m - 1)
-        pi_dev = min(max(1.0 - (1.0 - rho_dev) ** (m - 1), 1e-9), 1 - 1e-9)
-        pi_ip = min(max(1.0 - (1.0 - rho_ip) ** (m - 1), 1e-9), 1 - 1e-9)
+        # a devoted buyer with v values shares one with the m - 1 others' (v each) by chance
+        # with 1 - (1 - rho)^(v v (m - 1))
+        v_dev, v_ip = float(r["v_dev"] or 0.0), float(r["v_ip"] or 0.0)
+        pi_dev = min(max(1.0 - (1.0 - rho_dev) ** (v_dev * v_dev * (m - 1)), 1e-9), 1 - 1e-9)
+        pi_ip = min(max(1.0 - (1.0 - rho_ip) ** (v_ip * v_ip * (m - 1)), 1e-9), 1 - 1e-9)
         s_dev = float(stats.surprise_binom(x_dev, m, pi_dev))
         s_ip = float(stats.surprise_binom(x_ip, m, pi_ip))
         s_rev = float(stats.surprise_binom(r["dev_pos"], r["dev_orders"], rate))
