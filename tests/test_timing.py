@@ -322,6 +322,8 @@ def test_adaptive_scripts_caught_and_timing_lookalikes_spared(adversarial):
         a: (lookalikes[a], found[a].reason) for a in set(found) - planted if lookalikes.get(a) in TIMING_LOOKALIKES
     }
     assert not wrongly, wrongly
+    # nor a look-alike of any other kind (cafes, shared phones, procurement, viral posts, ...)
+    assert not {a: lookalikes[a] for a in set(found) if a in lookalikes}
     for a in caught:  # every reason names its figures; scores come from the one score map
         assert found[a].reason and 0 < found[a].score < 1
 
