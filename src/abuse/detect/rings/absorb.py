@@ -42,11 +42,7 @@ def victims_of(
         if score is None:
             bits = g.surprise + sum(ev.bits.values())
             score = bits / (bits + p.score_half_bits)
-        if shops and g.method == "scattered":
-            # a scattered crew's victims are each hit once: those named are its evidence,
-            # the shops it hit stay its victims
-            renamed.append(len(out))
-        elif shops:
+        if shops:
             g = groups_.Group(
                 members=g.members,
                 shops=sorted(set(shops)),
