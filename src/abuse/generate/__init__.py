@@ -65,7 +65,6 @@ from abuse.generate.lookalikes import (
 from abuse.generate.refunders import plant_refunders
 from abuse.generate.rings import plant_rings
 from abuse.generate.rings_adversarial import plant_adversarial_rings
-from abuse.generate.rings_scattered import plant_scattered_ring
 from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
 from abuse.generate.timing_lookalikes import timing_lookalikes
 from abuse.generate.truth import mark_release_spikes, write_truth
@@ -116,8 +115,6 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     if w.adversarial:  # scripts that live like people and their look-alikes (streams 1103, 1104)
         plant_life_scripts(w)
         life_lookalikes(w)
-    if w.adversarial:  # an extortion crew scattered over many small shops (stream 1105)
-        plant_scattered_ring(w, people)
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):

@@ -254,8 +254,7 @@ class RingDetector(DetectorBase):
             trim=p.trim,
         )
         groups = [g for g in groups if g.surprise >= p.min_group_surprise]
-        if not groups:
-            return DetectorResult()
+        # no dense ring: sparse and scattered crews are still looked for
         base_dup = evidence.text_baseline(edges, p.text_jaccard)
         attach.attach_by_text(
             edges, groups, co_days=p.co_days, threshold=p.text_jaccard, base_rate=base_dup, min_bits=p.min_attach_bits

@@ -10,8 +10,10 @@ rates, and the crew through the traits its members share beyond chance.
    below harder to pass).
 2. **Shared traits as hypotheses.** Every trait two accounts can share is a key: the
    normalised text of a low review (lower case, digits, spaces, punctuation and symbols
-   removed, so a script in any language matches whatever amount it names), a shop hit,
-   a device, an IP, a network block, a shipping address, an inviter (``int_account_identifiers``).
+   removed, so a script in any language matches whatever amount it names), a device, an IP,
+   a network block, a shipping address, an inviter (``int_account_identifiers``). A shop is
+   no key: a bad seller's unhappy buyers share it and ask for compensation more often than
+   most, and a scattered crew rarely meets at one; shops enter as the victims' base rate.
    A key shared by ``n`` hostile accounts of which ``k`` extort links its extorting accounts
    when ``k`` is improbable at rate ``q`` (``-log10 P(Binomial(n, q) >= k) >= link_bits``):
    a template that honest buyers use as often as crews is no link, one used only by
@@ -56,7 +58,7 @@ def text_keys(pool: pl.DataFrame, min_chars: int) -> pl.DataFrame:
     any language and whatever amount or punctuation it carries."""
     return (
         pool.select("account_id", "texts")
-        .explode("texts")
+        .explode("texts", empty_as_null=True)
         .filter(pl.col("texts").is_not_null())
         .select(
             "account_id",
@@ -106,9 +108,8 @@ def find_scattered(
     if n_ext < min_members:
         return []
     q = float(acc["y"].mean())
-    shop_keys = pool.select("account_id", key=pl.lit("shop:") + pl.col("shop_id"))
     keys = (
-        pl.concat([text_keys(pool, min_text_chars), shop_keys, id_keys(con, acc)])
+        pl.concat([text_keys(pool, min_text_chars), id_keys(con, acc)])
         .unique()
         .join(acc, on="account_id")
     )
