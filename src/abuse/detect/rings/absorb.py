@@ -184,6 +184,7 @@ def scattered_crews(
         link_bits=p.scatter_link_bits,
         min_bits=p.min_scatter_bits,
         min_members=p.min_members,
+        leave_out=p.leave_out_shops,
     )
     if not found:
         return reports

@@ -23,7 +23,9 @@ rates, and the crew through the traits its members share beyond chance.
    complained at one of its members' shops (the victims' own base rate: a busy shop with
    many unhappy buyers dilutes it, a small quiet shop does not). ``k`` members of ``N``
    neighbours at rate ``q``, ``-log10 p`` less ``log10`` of the extorting accounts (every
-   one could have seeded a component), must reach ``min_bits``.
+   one could have seeded a component), must reach ``min_bits``. As for every ring, the
+   ``leave_out`` shops most members extorted at are left out first (with the accounts hostile
+   nowhere else): a bad seller's unhappy buyers share its shop and a complaint template.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def find_scattered(
     link_bits: float,
     min_bits: float,
     min_members: int,
+    leave_out: int = 2,
     min_text_chars: int = 6,
 ) -> list[Scattered]:
     """Scattered crews (see the module docstring), strongest first."""
@@ -108,11 +111,7 @@ def find_scattered(
     if n_ext < min_members:
         return []
     q = float(acc["y"].mean())
-    keys = (
-        pl.concat([text_keys(pool, min_text_chars), id_keys(con, acc)])
-        .unique()
-        .join(acc, on="account_id")
-    )
+    keys = pl.concat([text_keys(pool, min_text_chars), id_keys(con, acc)]).unique().join(acc, on="account_id")
     kg = keys.group_by("key").agg(n=pl.len(), k=pl.col("y").sum())
     kg = kg.with_columns(s=pl.Series(stats.surprise_binom(kg["k"].to_numpy(), kg["n"].to_numpy(), q)))
     links = kg.filter((pl.col("k") >= 2) & (pl.col("s") >= link_bits))
@@ -127,11 +126,27 @@ def find_scattered(
         if len(members) < min_members:
             continue
         comp_keys = sorted(n[2:] for n in comp if n.startswith("k:"))
+        # the bad-seller guard: the ``leave_out`` shops most members extorted at are left
+        # out, and with them the accounts hostile nowhere else (a bad seller's unhappy buyers
+        # share its shop and a complaint template, not a scattered crew)
+        ext = pool.filter(pl.col("account_id").is_in(members) & pl.col("x"))
+        top = (
+            ext.group_by("shop_id")
+            .agg(pl.len().alias("m"))
+            .sort(["m", "shop_id"], descending=[True, False])
+            .head(leave_out)
+        )
+        out_shops = set(top["shop_id"])
+        elsewhere = set(pool.filter(~pl.col("shop_id").is_in(sorted(out_shops)))["account_id"])
+        members = sorted(set(ext.filter(~pl.col("shop_id").is_in(sorted(out_shops)))["account_id"]))
+        if len(members) < min_members:
+            continue
         mine = pool.filter(pl.col("account_id").is_in(members))
         shops = sorted(mine["shop_id"].unique())
-        hood = set(keys.filter(pl.col("key").is_in(comp_keys))["account_id"]) | set(
-            pool.filter(pl.col("shop_id").is_in(shops))["account_id"]
-        )
+        hood = (
+            set(keys.filter(pl.col("key").is_in(comp_keys))["account_id"])
+            | set(pool.filter(pl.col("shop_id").is_in(shops))["account_id"])
+        ) & elsewhere
         k, n = len(members), len(hood)
         bits = float(stats.surprise_binom(k, n, q)) - math.log10(max(n_ext, 1))
         if bits < min_bits:
