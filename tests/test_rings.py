@@ -140,7 +140,15 @@ def toy(
         for i in range(12):  # one demanding template, copied, at the bad seller's storefronts
             a = f"copycat{i}"
             account(a, T0 - timedelta(days=500), f"d_{a}")
-            buy(a, shops[i % 2], day(), 1, "Broken on arrival. Refund me now or I report you.", comp=50.0, withdraw=i % 3 == 0)
+            buy(
+                a,
+                shops[i % 2],
+                day(),
+                1,
+                "Broken on arrival. Refund me now or I report you.",
+                comp=50.0,
+                withdraw=i % 3 == 0,
+            )
             truth["lookalike"].add(a)
     victims = rng.sample(shops[3:], targets)
     truth["ring_shops"] = set(victims)

@@ -188,9 +188,7 @@ def scattered_crews(
     )
     if not found:
         return reports
-    groups = [
-        groups_.Group(members=sc.members, shops=sc.shops, surprise=sc.bits, method="scattered") for sc in found
-    ]
+    groups = [groups_.Group(members=sc.members, shops=sc.shops, surprise=sc.bits, method="scattered") for sc in found]
     evs = evidence.gather(ctx.con, edges, groups, profiles, p.text_jaccard, base_dup)
     return reports + [
         (g, ev, float(stats.score(sc.bits)), {"linked_by": "shared traits", **sc.figures})
