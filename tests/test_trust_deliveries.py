@@ -496,15 +496,26 @@ def test_header_variations_are_ignored_named_or_hinted(tmp_path: Path) -> None:
                 ("twice_amount.csv", f"order_id,account_id,shop_id,amount,created_at,amount\n{row},11\n".encode()),
                 ("upper.csv", f"ORDER_ID,Account_Id,shop_id,amount,created_at\n{row}\n".encode()),
                 ("utf16.csv", f"order_id,account_id,shop_id,amount,created_at\n{row}\n".encode("utf-16")),
+                ("sep.csv", f"sep=,\norder_id,account_id,shop_id,amount,created_at\n{row}\n".encode()),
+                ("joined.csv", (f"order_id,account_id,shop_id,amount,created_at\n{row}\n" * 2).encode()),
             ]
         },
     )
     con, q = load(landing)
     assert con.execute("SELECT _file FROM raw_orders WHERE _reject IS NULL ORDER BY 1").fetchall() == [
+        (str(landing / "orders" / "joined.csv"),),
+        (str(landing / "orders" / "joined.csv"),),
         (str(landing / "orders" / "trailing_commas.csv"),),
         (str(landing / "orders" / "twice_unknown.csv"),),
     ]
     assert q == [
+        ("joined.csv", 2, "a repeated header row (files joined together?)"),
+        (
+            "sep.csv",
+            None,
+            "file rejected: missing required columns 'order_id', 'account_id', 'shop_id', 'amount', 'created_at' "
+            "(the first line is a spreadsheet's 'sep=' line; the header must be the first line)",
+        ),
         ("twice_amount.csv", None, "file rejected: the header names column 'amount' more than once"),
         (
             "upper.csv",

@@ -161,6 +161,8 @@ def _check_required(kind: Kind, present: list[str]) -> None:
                 if sep in present[0]:
                     hint = f" (the header looks separated by {name}; the contract's CSV is comma-separated)"
                     break
+        if present and present[0].lower().startswith("sep="):
+            hint = " (the first line is a spreadsheet's 'sep=' line; the header must be the first line)"
         if not hint:
             near = {p.strip().strip('"').lower(): p for p in present}
             found = [f"{near[c]!r} for {c!r}" for c in missing if c in near]

@@ -102,6 +102,14 @@ def reject_expression(
     )
     max_bytes = opts.max_field_bytes
     rules: list[tuple[str, str]] = [("_pre_reject IS NOT NULL", "_pre_reject"), ("NOT _json_ok", "'not a JSON object'")]
+    # the header again inside the file (exports joined with cat): named as such, not as a bad amount
+    first, second = kind.required[:2]
+    rules.append(
+        (
+            f"{_q(first)} = '{first}' AND {_q(second)} = '{second}'",
+            "'a repeated header row (files joined together?)'",
+        )
+    )
     # one test over all columns (the usual case: none is long), then which one it is
     which = " ".join(
         f"WHEN strlen({_q(c.name)}) > {max_bytes} THEN '{c.name}: ' || format('{{:,}}', strlen({_q(c.name)}))"
