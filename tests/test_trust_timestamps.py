@@ -48,6 +48,8 @@ SPELLINGS = {  # text -> the instant it names (naive: Asia/Shanghai, UTC+8)
     "2026-06-18T20:00:03+08:00[Asia/Shanghai]": datetime(2026, 6, 18, 12, 0, 3, tzinfo=UTC),
     "2026-06-18T20:00:03[Asia/Shanghai]": datetime(2026, 6, 18, 12, 0, 3, tzinfo=UTC),
     "2026-06-18T12:00:03 UTC": datetime(2026, 6, 18, 12, 0, 3, tzinfo=UTC),
+    "2026-06-18 12:00:03 gmt": datetime(2026, 6, 18, 12, 0, 3, tzinfo=UTC),
+    "2026-06-18 07:00:03 America/New_York": datetime(2026, 6, 18, 11, 0, 3, tzinfo=UTC),
     " 2026-06-18T20:00:03+08:00 ": datetime(2026, 6, 18, 12, 0, 3, tzinfo=UTC),
 }
 REFUSED = {  # text -> the quarantine reason

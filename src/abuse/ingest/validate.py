@@ -43,7 +43,7 @@ def zone_abbreviation(col: str) -> str:
     c = _q(col)
     return (
         f"({c} LIKE '%:% %' AND regexp_matches({c}, '[A-Ya-y]$') "
-        f"AND NOT regexp_matches({c}, '(/[A-Za-z_+-]+|[^A-Za-z](UTC|GMT|UT))$'))"
+        f"AND NOT regexp_matches({c}, '(/[A-Za-z_+-]+|[^A-Za-z](UTC|GMT|UT))$', 'i'))"
     )
 
 
