@@ -541,3 +541,33 @@ def test_an_upper_case_gz_extension_is_decompressed_not_read_as_noise(tmp_path: 
     deliver(landing, {"orders": [("A.JSONL.GZ", gzip.compress(line)), ("B.Csv.Gz", gzip.compress(csv_data))]})
     con, q = load(landing)
     assert q == [] and con.execute("SELECT order_id FROM raw_orders ORDER BY 1").fetchall() == [("o1",), ("o2",)]
+
+
+def test_kind_folders_in_another_spelling_load_and_other_entries_are_named(tmp_path: Path) -> None:
+    """``Orders/`` and ``coupon-events/`` hold orders and coupon events; a folder of no kind
+    (``order/``) or a file beside the folders is passed over by name, never silently."""
+    from abuse.ingest.discover import discover
+
+    landing = tmp_path / "landing"
+    head = "order_id,account_id,shop_id,amount,created_at\n"
+    deliver(
+        landing,
+        {
+            "Orders": [("o.csv", (head + "o1,a,s,1,2026-06-18T10:00:00\n").encode())],
+            "coupon-events": [
+                (
+                    "e.jsonl",
+                    b'{"event_id":"e1","campaign_id":"c","coupon_id":"k","account_id":"a",'
+                    b'"action":"claim","ts":"2026-06-18T10:00:00"}\n',
+                )
+            ],
+            "order": [("typo.csv", (head + "o2,a,s,1,2026-06-18T10:00:00\n").encode())],
+        },
+    )
+    (landing / "accounts.csv").write_text("account_id,registered_at\n")
+    files, skipped = discover(landing)
+    assert sorted((f.kind, f.path.name) for f in files) == [("coupon_events", "e.jsonl"), ("orders", "o.csv")]
+    assert sorted(p.name for p in skipped) == ["accounts.csv", "order"]
+    con, q = load(landing)
+    assert q == [] and con.execute("SELECT order_id FROM raw_orders").fetchall() == [("o1",)]
+    assert con.execute("SELECT event_id FROM raw_coupon_events").fetchall() == [("e1",)]
