@@ -571,3 +571,37 @@ def test_kind_folders_in_another_spelling_load_and_other_entries_are_named(tmp_p
     con, q = load(landing)
     assert q == [] and con.execute("SELECT order_id FROM raw_orders").fetchall() == [("o1",)]
     assert con.execute("SELECT event_id FROM raw_coupon_events").fetchall() == [("e1",)]
+
+
+def test_a_file_of_withdrawals_needs_no_rating_column(tmp_path: Path) -> None:
+    """rating may be empty on a withdrawn action, so a reviews file with an action column but no
+    rating column loads its withdrawals; any other action in it is quarantined alone. In JSONL a
+    required key first seen after the 1,000-record sample still counts as the file's column."""
+    landing = tmp_path / "landing"
+    base = '"account_id":"a","shop_id":"s","created_at":"2026-06-18T10:00:00"'
+    withdrawals = "".join(f'{{"review_id":"w{i}",{base},"action":"withdrawn"}}\n' for i in range(1200))
+    late_rating = (
+        "".join(f'{{"review_id":"p{i}",{base}}}\n' for i in range(1200)) + f'{{"review_id":"p9",{base},"rating":4}}\n'
+    )
+    deliver(
+        landing,
+        {
+            "reviews": [
+                ("withdrawals.jsonl", withdrawals.encode()),
+                (
+                    "w.csv",
+                    b"review_id,account_id,shop_id,created_at,action\nw1,a,s,2026-06-18T10:00:00,withdrawn\n"
+                    b"x1,a,s,2026-06-18T10:00:00,posted\n",
+                ),
+                ("late.jsonl", late_rating.encode()),
+            ]
+        },
+    )
+    con, q = load(landing)
+    by_file: dict[str, int] = {}
+    for f, _n, _r in q:
+        by_file[f] = by_file.get(f, 0) + 1
+    assert by_file == {"w.csv": 1, "late.jsonl": 1200}  # every p-row lacks its rating; nothing refused whole
+    assert ("w.csv", 2, "missing required value: rating (only a withdrawn action may omit it)") in q
+    n = con.execute("SELECT count(*) FROM raw_reviews WHERE _reject IS NULL").fetchone()[0]
+    assert n == 1200 + 1 + 1

@@ -84,16 +84,19 @@ def csv_header(f: LandingFile) -> list[str]:
     return header
 
 
-def jsonl_keys(f: LandingFile, sample: int = 1000) -> list[str] | None:
+def jsonl_keys(f: LandingFile, sample: int = 1000, want: list[str] | tuple[str, ...] = ()) -> list[str] | None:
     """The keys seen in the first ``sample`` JSON objects, which stand for the file's columns
     (None: no record at all). A key may be absent from some records (a withdrawn review need
-    not carry a rating), so the union is taken. Lines that are not objects are quarantined
-    by row later; the file is refused only when none of the first lines is an object."""
+    not carry a rating), so the union is taken; while a key of ``want`` (the required ones) is
+    still unseen, reading goes on past the sample, so a file is refused for a missing column
+    only when no record has it. Lines that are not objects are quarantined by row later; the
+    file is refused only when none of the first lines is an object."""
     keys: dict[str, None] = {}
     seen = bad = 0
     raw, text = careful.text_of(f)
     with text:
-        for line in text:
+        lines = iter(text)
+        for line in lines:
             if not line.strip():
                 continue
             try:
@@ -107,6 +110,18 @@ def jsonl_keys(f: LandingFile, sample: int = 1000) -> list[str] | None:
                 bad += 1
             if seen + bad >= sample:
                 break
+        unseen = [k for k in want if k not in keys] if seen else []
+        for line in lines:  # past the sample only for a required key not seen yet (cheap test first)
+            if not unseen:
+                break
+            if any(json.dumps(k) in line for k in unseen):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    keys.update(dict.fromkeys(record))
+                    unseen = [k for k in unseen if k not in keys]
     if seen:
         return list(keys)
     if bad:
@@ -153,6 +168,10 @@ def _first_line(exc: Exception) -> str:
 
 def _check_required(kind: Kind, present: list[str]) -> None:
     missing = [c for c in kind.required if c not in present]
+    if kind.name == "reviews" and "action" in present and "rating" in missing:
+        # rating may be empty on a withdrawn action: a file of withdrawals need not carry the
+        # column; its other actions are quarantined one by one for the missing rating
+        missing.remove("rating")
     if missing:
         cols = ", ".join(repr(c) for c in missing)
         hint = ""
