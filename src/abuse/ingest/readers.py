@@ -261,7 +261,7 @@ def jsonl_relation(kind: Kind, path: str, careful_source: str | None = None) -> 
         "ELSE _line END AS _line) FROM lines), "
         # Python's json.dumps writes a missing float as a bare NaN, which is not JSON: on a line
         # that is not valid JSON as it stands, NaN in a value's place reads as null
-        f"nan AS (SELECT * REPLACE (CASE WHEN NOT json_valid(_line) AND contains(_line, 'NaN') "
+        f"nan AS (SELECT * REPLACE (CASE WHEN contains(_line, 'NaN') AND NOT json_valid(_line) "
         f"THEN {_NAN_AS_NULL} ELSE _line END AS _line), _line AS _as_delivered FROM unmarked), "
         "numbered AS (SELECT *, "
         "CASE WHEN json_valid(_line) THEN json_type(_line) = 'OBJECT' ELSE _line IS NULL END AS _ok "
