@@ -40,8 +40,9 @@ def _lit(text: str) -> str:
 
 # Free text: kept as written (a review may well say "null"). Every other column is a key, an
 # id, a code, a number or a time, where these spellings are an exporter's way of writing "no
-# value" (SQL NULL, MySQL/Postgres \N, Python None, pandas NaN): read as missing, never as a
-# device, shop or amount called "NULL" (one such "device" would tie every account together).
+# value" (SQL NULL, MySQL/Postgres \N, Python None, pandas NaN, a bare NaN in JSON, which
+# DuckDB's JSON reader accepts): read as missing, never as a device, shop or amount called
+# "NULL" (one such "device" would tie every account together).
 FREE_TEXT = {("reviews", "text"), ("refunds", "reason"), ("campaigns", "name")}
 NULL_SPELLINGS = ("", "NULL", "null", "Null", "\\N", "None", "NaN", "nan")
 
@@ -259,22 +260,15 @@ def jsonl_relation(kind: Kind, path: str, careful_source: str | None = None) -> 
         # a byte-order mark before the first line is no part of the JSON
         "unmarked AS (SELECT * REPLACE (CASE WHEN _row = 1 THEN ltrim(_line, chr(65279)) "
         "ELSE _line END AS _line) FROM lines), "
-        # Python's json.dumps writes a missing float as a bare NaN, which is not JSON: on a line
-        # that is not valid JSON as it stands, NaN in a value's place reads as null
-        f"nan AS (SELECT * REPLACE (CASE WHEN contains(_line, 'NaN') AND NOT json_valid(_line) "
-        f"THEN {_NAN_AS_NULL} ELSE _line END AS _line), _line AS _as_delivered FROM unmarked), "
         "numbered AS (SELECT *, "
         "CASE WHEN json_valid(_line) THEN json_type(_line) = 'OBJECT' ELSE _line IS NULL END AS _ok "
-        "FROM nan), "
+        "FROM unmarked), "
         "objects AS (SELECT *, CASE WHEN _ok AND _line IS NOT NULL THEN _line ELSE '{}' END AS _obj "
         "FROM numbered), "
         # every field in one pass over the text (one parse per line, not one per column)
         f"fields AS (SELECT *, json_extract_string(_obj, {paths}) AS _vals FROM objects) "
-        f"SELECT {select}, _row, coalesce(_raw, _as_delivered) AS _raw, _ok AS _json_ok, _pre_reject FROM fields"
+        f"SELECT {select}, _row, coalesce(_raw, _line) AS _raw, _ok AS _json_ok, _pre_reject FROM fields"
     )
-
-
-_NAN_AS_NULL = "regexp_replace(_line, '([:\\[,]\\s*)NaN(\\s*[,}\\]])', '\\1null\\2', 'g')"
 
 
 def parquet_relation(con: duckdb.DuckDBPyConnection, kind: Kind, path: str) -> str:
