@@ -35,13 +35,17 @@ def toy(
     targets: int = 8,
     sparse: bool = False,
     signature_serials: int = 0,
+    scattered: int = 0,
 ):
     """Staged tables for background buyers, a genuinely bad seller with two storefronts,
     lone serial complainers, a household on one device, and one ring with camouflage orders.
     ``sparse``: each ring member hits only 2-4 of the targets (most pairs share 0-1 shops)
     but always demands, is paid and withdraws. ``signature_serials`` lone complainers also
-    withdraw their reviews once refunded, on every shop. Returns (con, window_start,
-    window_end, truth)."""
+    withdraw their reviews once refunded, on every shop. ``scattered``: a crew of that many
+    members over a long tail of 300 small shops, one or two each, threats from a script in
+    several languages (amounts varied), compensation or a plain refund, the review often
+    withdrawn; beside it, look-alikes that copy one demanding template at the bad seller.
+    Returns (con, window_start, window_end, truth)."""
     rng = random.Random(seed)
     accounts, orders, reviews, refunds = [], [], [], []
     ids = {"o": 0, "r": 0, "f": 0}
@@ -101,6 +105,51 @@ def toy(
         for s in shops[1:3]:
             buy(a, s, day(), 2, "slow delivery")
         truth["lookalike"].add(a)
+    truth["scattered"] = set()
+    if scattered:
+        tail = [f"t{i:04d}" for i in range(300)]  # the long tail: a few ordinary buyers each
+        for t in tail:
+            for b in rng.sample(buyers, rng.randint(1, 6)):
+                r = rng.random()
+                buy(b, t, day(), 1 if r < 0.04 else (rng.choice([4, 5]) if r < 0.5 else None), "not as described")
+        script = [
+            "Broken. Pay {} yuan or I post this everywhere.",
+            "商品が壊れていました。{}元補償しなければ通報します。",
+            "Товар бракованный. Верните {} юаней, иначе будут отзывы везде.",
+            "Hàng giả, bồi thường {} tệ ngay, nếu không sẽ đánh giá 1 sao khắp nơi.",
+        ]
+        for i in range(scattered):
+            a = f"scat{i}"
+            account(a, T0 - timedelta(days=rng.uniform(300, 1000)), f"d_{a}")
+            truth["scattered"].add(a)
+            for _ in range(2):  # camouflage
+                buy(a, rng.choice(shops), day(), 5, "good")
+            for t in rng.sample(tail, rng.randint(1, 2)):
+                amt = rng.randint(20, 300)
+                comp = rng.random() < 0.6
+                buy(
+                    a,
+                    t,
+                    day(),
+                    rng.choice([1, 2]),
+                    rng.choice(script).format(amt),
+                    refund=None if comp else 50.0,
+                    comp=float(amt) if comp else None,
+                    withdraw=rng.random() < 0.6,
+                )
+        for i in range(12):  # one demanding template, copied, at the bad seller's storefronts
+            a = f"copycat{i}"
+            account(a, T0 - timedelta(days=500), f"d_{a}")
+            buy(
+                a,
+                shops[i % 2],
+                day(),
+                1,
+                "Broken on arrival. Refund me now or I report you.",
+                comp=50.0,
+                withdraw=i % 3 == 0,
+            )
+            truth["lookalike"].add(a)
     victims = rng.sample(shops[3:], targets)
     truth["ring_shops"] = set(victims)
     for i in range(ring):
@@ -651,3 +700,22 @@ def test_evaluate_scores_victims_over_the_ones_a_member_attacked(tmp_path):
     attacked_victim_recall(db, truth, scores, [("c", "extortion_ring", ["m1"], ["s1", "s3"])])
     assert scores["extortion_ring"]["victims_attacked"] == 2  # s1 (low rating), s2 (refund)
     assert scores["extortion_ring"]["victim_shop_recall_attacked"] == 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scattered_crew_over_small_shops_is_found_and_copycats_at_a_bad_seller_spared(seed):
+    """A crew whose members hit one or two of 300 small shops each (no two members share a
+    victim often enough for the co-victim search) is linked by its script (threats in four
+    languages, amounts varied) and its victims' quiet base rate; buyers who copy one demanding
+    template at a bad seller, whose shops draw many complaints, are not a crew."""
+    con, ws, we, truth = toy(seed, ring=0, scattered=24)
+    res = run(con, ws, we)
+    flagged = {f.account_id for f in res.findings}
+    p, r, _ = prf(flagged, truth["scattered"])
+    assert p >= 0.95 and r >= 0.6, (p, r, sorted(flagged - truth["scattered"]))
+    assert not flagged & truth["lookalike"], sorted(flagged & truth["lookalike"])
+    crews = [c for c in res.clusters if c.evidence.get("method") == "scattered"]
+    assert crews and all(c.evidence["scatter_bits"] >= 3.0 for c in crews)
+    assert "linked by texts, identifiers or victims" in crews[0].summary
+    without = {f.account_id for f in run(con, ws, we, scattered=False).findings}
+    assert len(without & truth["scattered"]) < 0.5 * len(truth["scattered"])  # what finds them is this step

@@ -215,7 +215,7 @@ def _read_into_raw(
             is_csv = f.format in (".csv", ".csv.gz")
             header = csv_checked_header(kind, f) if is_csv else None
             if f.format in (".jsonl", ".jsonl.gz"):
-                keys = jsonl_keys(f)
+                keys = jsonl_keys(f, want=kind.required)
                 if keys is not None:
                     _check_required(kind, keys)
             else:

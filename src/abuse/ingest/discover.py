@@ -31,6 +31,13 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def folder_kind(name: str) -> str | None:
+    """The kind a landing folder holds: its contract name, also spelled in another case or with
+    hyphens or spaces (``Orders``, ``coupon-events``); None for any other folder."""
+    kind = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return kind if kind in KINDS else None
+
+
 def discover(landing: Path) -> tuple[list[LandingFile], list[Path]]:
     """Every landing file of a known kind and format, ordered as the contract says
     (modification time, then path), and the files that were passed over (unknown format)."""
@@ -39,10 +46,15 @@ def discover(landing: Path) -> tuple[list[LandingFile], list[Path]]:
     found: list[LandingFile] = []
     skipped: list[Path] = []
     root = landing.resolve()
-    for kind in KINDS:
-        folder = landing / kind
-        if not folder.is_dir():
-            continue  # a missing folder means "no records of that kind in this delivery"
+    folders: list[tuple[str, Path]] = []
+    for entry in sorted(landing.iterdir()):
+        kind = folder_kind(entry.name)
+        if kind and entry.is_dir():
+            folders.append((kind, entry))
+        elif not entry.name.startswith("."):
+            skipped.append(entry)  # a folder of no contract kind, or a file outside the folders: named
+    # (a missing folder means "no records of that kind in this delivery")
+    for kind, folder in sorted(folders, key=lambda kf: (list(KINDS).index(kf[0]), kf[1].name)):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             fmt = file_format(path.name)
             if fmt is None or path.name.startswith(".") or not path.resolve().is_relative_to(root):

@@ -38,6 +38,33 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Free text: kept as written (a review may well say "null"). Every other column is a key, an
+# id, a code, a number or a time, where these spellings are an exporter's way of writing "no
+# value" (SQL NULL, MySQL/Postgres \N, Python None, pandas NaN, a bare NaN in JSON, which
+# DuckDB's JSON reader accepts): read as missing, never as a device, shop or amount called
+# "NULL" (one such "device" would tie every account together).
+FREE_TEXT = {("reviews", "text"), ("refunds", "reason"), ("campaigns", "name")}
+NULL_SPELLINGS = ("", "NULL", "null", "Null", "\\N", "None", "NaN", "nan")
+
+
+def blank(kind: Kind, column: str, expr: str) -> str:
+    """SQL: ``expr`` (text), NULL when it is empty or, outside free text, a spelling of null."""
+    if (kind.name, column) in FREE_TEXT:
+        return f"nullif({expr}, '')"
+    # a chain of nullif, not ``IN (...)``: DuckDB's IN list here doubles ingest's peak memory
+    return "nullif(" * len(NULL_SPELLINGS) + expr + "".join(f", {_lit(v)})" for v in NULL_SPELLINGS)
+
+
+def _whole_float(expr: str) -> str:
+    """SQL: a number written as a float (``7.0``, from a JSON or parquet writer that made an id
+    column float) as the whole number it is (``7``); other text unchanged. Ids are strings:
+    ``7.0`` and ``7`` would otherwise be two accounts."""
+    return (
+        f"CASE WHEN ends_with({expr}, '.0') AND regexp_full_match({expr}, '-?[0-9]{{1,15}}\\.0') "
+        f"THEN left({expr}, -2) ELSE {expr} END"
+    )
+
+
 def csv_header(f: LandingFile) -> list[str]:
     """The header row (read with the careful reader: a damaged file does not raise here)."""
     raw, text = careful.text_of(f)
@@ -52,20 +79,25 @@ def csv_header(f: LandingFile) -> list[str]:
         raise FileRejected("empty file: no header row")
     header = [h.strip() for h in header]
     if any(careful._undecodable(h) for h in header):
-        raise FileRejected("cannot read the header: bytes that are not UTF-8")
+        utf16 = header[0][:2] in ("\udcff\udcfe", "\udcfe\udcff")
+        hint = " (the file looks UTF-16 encoded; the contract's CSV is UTF-8)" if utf16 else ""
+        raise FileRejected(f"cannot read the header: bytes that are not UTF-8{hint}")
     return header
 
 
-def jsonl_keys(f: LandingFile, sample: int = 1000) -> list[str] | None:
+def jsonl_keys(f: LandingFile, sample: int = 1000, want: list[str] | tuple[str, ...] = ()) -> list[str] | None:
     """The keys seen in the first ``sample`` JSON objects, which stand for the file's columns
     (None: no record at all). A key may be absent from some records (a withdrawn review need
-    not carry a rating), so the union is taken. Lines that are not objects are quarantined
-    by row later; the file is refused only when none of the first lines is an object."""
+    not carry a rating), so the union is taken; while a key of ``want`` (the required ones) is
+    still unseen, reading goes on past the sample, so a file is refused for a missing column
+    only when no record has it. Lines that are not objects are quarantined by row later; the
+    file is refused only when none of the first lines is an object."""
     keys: dict[str, None] = {}
     seen = bad = 0
     raw, text = careful.text_of(f)
     with text:
-        for line in text:
+        lines = iter(text)
+        for line in lines:
             if not line.strip():
                 continue
             try:
@@ -79,6 +111,18 @@ def jsonl_keys(f: LandingFile, sample: int = 1000) -> list[str] | None:
                 bad += 1
             if seen + bad >= sample:
                 break
+        unseen = [k for k in want if k not in keys] if seen else []
+        for line in lines:  # past the sample only for a required key not seen yet (cheap test first)
+            if not unseen:
+                break
+            if any(json.dumps(k) in line for k in unseen):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    keys.update(dict.fromkeys(record))
+                    unseen = [k for k in unseen if k not in keys]
     if seen:
         return list(keys)
     if bad:
@@ -125,6 +169,10 @@ def _first_line(exc: Exception) -> str:
 
 def _check_required(kind: Kind, present: list[str]) -> None:
     missing = [c for c in kind.required if c not in present]
+    if kind.name == "reviews" and "action" in present and "rating" in missing:
+        # rating may be empty on a withdrawn action: a file of withdrawals need not carry the
+        # column; its other actions are quarantined one by one for the missing rating
+        missing.remove("rating")
     if missing:
         cols = ", ".join(repr(c) for c in missing)
         hint = ""
@@ -133,6 +181,13 @@ def _check_required(kind: Kind, present: list[str]) -> None:
                 if sep in present[0]:
                     hint = f" (the header looks separated by {name}; the contract's CSV is comma-separated)"
                     break
+        if present and present[0].lower().startswith("sep="):
+            hint = " (the first line is a spreadsheet's 'sep=' line; the header must be the first line)"
+        if not hint:
+            near = {p.strip().strip('"').lower(): p for p in present}
+            found = [f"{near[c]!r} for {c!r}" for c in missing if c in near]
+            if found:
+                hint = f" (the file has {', '.join(found)}: column names are matched exactly, in lower case)"
         raise FileRejected(f"missing required column{'s' if len(missing) > 1 else ''} {cols}{hint}")
 
 
@@ -148,13 +203,16 @@ def csv_relation(kind: Kind, f: LandingFile, path: str, header: list[str], caref
     of the careful reader registered under that name."""
     cols = kind.column_names
     if careful_source:
-        select = ", ".join(f"nullif({_q(c)}, '') AS {_q(c)}" for c in cols)
+        select = ", ".join(f"{blank(kind, c, _q(c))} AS {_q(c)}" for c in cols)
         return f"SELECT {select}, _row, _raw, true AS _json_ok, _pre_reject FROM {careful_source}"
     declared = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
-    select = ", ".join(f"nullif({_q(c)}, '') AS {_q(c)}" if c in header else f"NULL::VARCHAR AS {_q(c)}" for c in cols)
+    select = ", ".join(
+        f"{blank(kind, c, _q(c))} AS {_q(c)}" if c in header else f"NULL::VARCHAR AS {_q(c)}" for c in cols
+    )
     source = (
         f"read_csv({_lit(path)}, header=true, auto_detect=false, columns={declared}, "
-        "delim=',', quote='\"', escape='\"', strict_mode=true, encoding='utf-8')"
+        "delim=',', quote='\"', escape='\"', strict_mode=true, encoding='utf-8', "
+        f"compression={_compression(f.format)})"
     )
     return (
         f"WITH src AS (SELECT {select} FROM {source}) "
@@ -163,16 +221,35 @@ def csv_relation(kind: Kind, f: LandingFile, path: str, header: list[str], caref
     )
 
 
+def _compression(fmt: str) -> str:
+    # by the contract's format, never by DuckDB's guess from the name: a ``.CSV.GZ`` read as
+    # plain text is binary noise that yields no records and no error
+    return "'gzip'" if fmt.endswith(".gz") else "'none'"
+
+
 def jsonl_relation(kind: Kind, path: str, careful_source: str | None = None) -> str:
     cols = kind.column_names
     paths = "[" + ", ".join(_lit("$." + json.dumps(c)) for c in cols) + "]"
-    select = ", ".join(f"nullif(_vals[{i}], '') AS {_q(c)}" for i, c in enumerate(cols, start=1))
+    types = {c.name: c.type for c in kind.columns}
+
+    def value(i: int, c: str) -> str:
+        v = f"_vals[{i}]"
+        if types[c] == "VARCHAR" and (kind.name, c) not in FREE_TEXT:
+            # a JSON number 7.0 in an id column is the id 7 (a JSON string "7.0" stays as it is)
+            v = (
+                f"CASE WHEN ends_with({v}, '.0') AND json_type(_obj, {_lit('$.' + json.dumps(c))}) = 'DOUBLE' "
+                f"THEN {_whole_float(v)} ELSE {v} END"
+            )
+        return blank(kind, c, v)
+
+    select = ", ".join(f"{value(i, c)} AS {_q(c)}" for i, c in enumerate(cols, start=1))
     if careful_source:
         lines = f"SELECT _line, _row, _raw, _pre_reject FROM {careful_source}"
     else:
         source = (
             f"read_csv({_lit(path)}, header=false, auto_detect=false, columns={{'_line': 'VARCHAR'}}, "
-            "delim='\x1f', quote='', escape='', strict_mode=false, encoding='utf-8')"
+            "delim='\x1f', quote='', escape='', strict_mode=false, encoding='utf-8', "
+            f"compression={_compression('.gz' if path.lower().endswith('.gz') else '')})"
         )
         lines = (
             f"SELECT _line, row_number() OVER () AS _row, NULL::VARCHAR AS _raw, "
@@ -204,10 +281,13 @@ def parquet_relation(con: duckdb.DuckDBPyConnection, kind: Kind, path: str) -> s
         # (0.30000000000000004 is 0.3); 1.234 still shows as 1.234 and is quarantined
         if present[c] in ("DOUBLE", "FLOAT") and types[c] in (MONEY, "INTEGER"):
             return f"CAST(round({_q(c)}, 9) AS VARCHAR)"
+        if present[c] in ("DOUBLE", "FLOAT") and types[c] == "VARCHAR":
+            return _whole_float(f"CAST({_q(c)} AS VARCHAR)")  # an id column made float: 7.0 is 7
         return f"CAST({_q(c)} AS VARCHAR)"
 
     select = ", ".join(
-        f"nullif({text(c)}, '') AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}" for c in kind.column_names
+        f"{blank(kind, c, text(c))} AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}"
+        for c in kind.column_names
     )
     return (
         f"WITH src AS (SELECT {select}, file_row_number + 1 AS _row "
@@ -225,8 +305,21 @@ def empty_relation(kind: Kind) -> str:
 
 
 def csv_checked_header(kind: Kind, f: LandingFile) -> list[str]:
+    """The header with every required column present and no contract column named twice. A
+    column the contract does not list is ignored whatever its name: unnamed (a trailing comma
+    on every line) or named twice, it gets a placeholder name (``_column_<n>``)."""
     header = csv_header(f)
     _check_required(kind, header)
-    if len(set(header)) != len(header):
-        raise FileRejected("the header names a column twice")
-    return header
+    listed = set(kind.column_names)
+    twice = [c for c in dict.fromkeys(header) if c in listed and header.count(c) > 1]
+    if twice:
+        cols = ", ".join(repr(c) for c in twice)
+        raise FileRejected(f"the header names column{'s' if len(twice) > 1 else ''} {cols} more than once")
+    seen: set[str] = set()
+    out = []
+    for n, h in enumerate(header, start=1):
+        if h not in listed and (not h or h in seen or h.startswith("_column_")):
+            h = f"_column_{n}"
+        seen.add(h)
+        out.append(h)
+    return out

@@ -24,6 +24,11 @@ requests, and withdraw or raise the review once paid.
    co-victim count, timing at each victim, payment behaviour, invitations, registration
    cohorts and copied texts are each measured against a base rate and summed, none of
    them a gate. Accounts already in a ring above stay there.
+7. Crews scattered over hundreds of small shops, one or two per member (``scattered``):
+   extorting accounts linked by a shared trait (a script's text in any language, a shop, a
+   device, an IP block, an address, an inviter) that honest complainers share far less
+   often, each component tested against the hostile accounts around it (the victims' own
+   base rate included).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from . import evidence as evidence
 from . import graph as rg
 from . import groups as groups_
 from . import report as report
+from . import scattered as scattered
 from . import signature as signature
 from . import victims as victims
 
@@ -203,6 +209,21 @@ class RingDetector(DetectorBase):
             "tested) a crew needs to be reported",
         )
 
+        scattered: bool = Field(True, description="also look for crews scattered over many small shops (``scattered``)")
+        scatter_link_bits: float = Field(
+            2.0,
+            ge=0,
+            description="scattered crews: -log10 p of a shared trait's count of extorting "
+            "accounts (vs their share of hostile accounts) for it to link them (lenient: the "
+            "crew is tested again)",
+        )
+        min_scatter_bits: float = Field(
+            3.0,
+            ge=0,
+            description="scattered crews: -log10 p of the members among the hostile accounts "
+            "around them (Bonferroni over the extorting accounts) a crew needs",
+        )
+
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: RingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = rg.hostile_edges(ctx.con, p.low_rating)
@@ -233,8 +254,7 @@ class RingDetector(DetectorBase):
             trim=p.trim,
         )
         groups = [g for g in groups if g.surprise >= p.min_group_surprise]
-        if not groups:
-            return DetectorResult()
+        # no dense ring: sparse and scattered crews are still looked for
         base_dup = evidence.text_baseline(edges, p.text_jaccard)
         attach.attach_by_text(
             edges, groups, co_days=p.co_days, threshold=p.text_jaccard, base_rate=base_dup, min_bits=p.min_attach_bits
@@ -249,6 +269,8 @@ class RingDetector(DetectorBase):
         ]
         if p.sparse:
             reports = absorb.sparse_crews(ctx, p, edges, reports, base_dup, profiles)
+        if p.scattered:
+            reports = absorb.scattered_crews(ctx, p, edges, reports, base_dup, profiles)
         reports = absorb.victims_of(ctx, p, edges, reports, base_dup, profiles)
         result = DetectorResult()
         for i, (g, ev, score, extra) in enumerate(reports):

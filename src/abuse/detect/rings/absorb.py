@@ -13,6 +13,7 @@ from abuse.detect.base import DetectContext
 from . import covictims as covictims
 from . import evidence as evidence
 from . import groups as groups_
+from . import scattered as scattered
 from . import victims as victims
 
 
@@ -162,3 +163,34 @@ def sparse_crews(
         crews.append((g, float(stats.score(corrected)), figures))
     evs = evidence.gather(ctx.con, edges, [g for g, *_ in crews], profiles, p.text_jaccard, base_dup)
     return reports + [(g, ev, score, figures) for (g, score, figures), ev in zip(crews, evs, strict=True)]
+
+
+def scattered_crews(
+    ctx: DetectContext,
+    p,
+    edges: pl.DataFrame,
+    reports: list,
+    base_dup: float,
+    profiles: pl.DataFrame,
+) -> list:
+    """Crews scattered over many small shops (``scattered``), among the accounts that no
+    ring or crew above holds."""
+    taken = {m for g, *_ in reports for m in g.members}
+    found = scattered.find_scattered(
+        ctx.con,
+        edges,
+        taken,
+        customer_orders=p.customer_orders,
+        link_bits=p.scatter_link_bits,
+        min_bits=p.min_scatter_bits,
+        min_members=p.min_members,
+        leave_out=p.leave_out_shops,
+    )
+    if not found:
+        return reports
+    groups = [groups_.Group(members=sc.members, shops=sc.shops, surprise=sc.bits, method="scattered") for sc in found]
+    evs = evidence.gather(ctx.con, edges, groups, profiles, p.text_jaccard, base_dup)
+    return reports + [
+        (g, ev, float(stats.score(sc.bits)), {"linked_by": "shared traits", **sc.figures})
+        for g, ev, sc in zip(groups, evs, found, strict=True)
+    ]

@@ -101,6 +101,11 @@ def _summary(
     )
     if extra.get("linked_by") == "recruitment":
         summary += "; linked by invitations among the members, not by shared victims"
+    elif extra.get("linked_by") == "shared traits":
+        summary += (
+            "; the members, one or two shops each, are linked by texts, identifiers or victims "
+            "they share far more often than other complainers"
+        )
     if extra.get("victims"):
         summary += "; each shop named has more complaints from the members than its own rate explains"
     return summary + "."

@@ -1,0 +1,173 @@
+"""Scattered extortion: crews whose members hit one or two shops each, out of a pool of
+hundreds of small shops, so no two members share victims often enough for ``graph`` or
+``covictims`` to see them. A member is only visible through what its acts say against base
+rates, and the crew through the traits its members share beyond chance.
+
+1. **Acts.** Among the hostile accounts not in a ring already (a shop's regular customers
+   left out, as everywhere), an account *extorts* when one of its hostile edges asks for
+   compensation (the ``kind`` field or words) or withdraws or raises the review; ``q`` is
+   the share of hostile accounts that extort (the crew included, which only makes the tests
+   below harder to pass).
+2. **Shared traits as hypotheses.** Every trait two accounts can share is a key: the
+   normalised text of a low review (lower case, digits, spaces, punctuation and symbols
+   removed, so a script in any language matches whatever amount it names), a device, an IP,
+   a network block, a shipping address, an inviter (``int_account_identifiers``). A shop is
+   no key: a bad seller's unhappy buyers share it and ask for compensation more often than
+   most, and a scattered crew rarely meets at one; shops enter as the victims' base rate.
+   A key shared by ``n`` hostile accounts of which ``k`` extort links its extorting accounts
+   when ``k`` is improbable at rate ``q`` (``-log10 P(Binomial(n, q) >= k) >= link_bits``):
+   a template that honest buyers use as often as crews is no link, one used only by
+   extorting accounts is. Keys are grouped in DuckDB/polars, never paired.
+3. **Crews.** Connected components of extorting accounts through such keys. A component is
+   tested against its neighbourhood: every hostile account that shares one of its keys or
+   complained at one of its members' shops (the victims' own base rate: a busy shop with
+   many unhappy buyers dilutes it, a small quiet shop does not). ``k`` members of ``N``
+   neighbours at rate ``q``, ``-log10 p`` less ``log10`` of the extorting accounts (every
+   one could have seeded a component), must reach ``min_bits``. As for every ring, the
+   ``leave_out`` shops most members extorted at are left out first (with the accounts hostile
+   nowhere else): a bad seller's unhappy buyers share its shop and a complaint template.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import duckdb
+import networkx as nx
+import polars as pl
+
+from abuse import stats
+from abuse.sqlfiles import use_intermediate
+
+ID_KINDS = ("device", "ip", "ip_block", "address", "inviter")
+
+
+@dataclass
+class Scattered:
+    members: list[str]
+    shops: list[str]
+    bits: float
+    figures: dict = field(default_factory=dict)
+
+
+def _extorting() -> pl.Expr:
+    return (pl.col("n_comp") + pl.col("n_comp_words") + pl.col("n_reversed")) > 0
+
+
+def text_keys(pool: pl.DataFrame, min_chars: int) -> pl.DataFrame:
+    """(account_id, key) for each low-review text, normalised so that a script matches in
+    any language and whatever amount or punctuation it carries."""
+    return (
+        pool.select("account_id", "texts")
+        .explode("texts", empty_as_null=True)
+        .filter(pl.col("texts").is_not_null())
+        .select(
+            "account_id",
+            key=pl.col("texts").str.to_lowercase().str.replace_all(r"[\d\s\p{P}\p{S}]+", ""),
+        )
+        .filter(pl.col("key").str.len_chars() >= min_chars)
+        .select("account_id", key=pl.lit("text:") + pl.col("key"))
+    )
+
+
+def id_keys(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame) -> pl.DataFrame:
+    """(account_id, key) for the devices, IPs, network blocks, addresses and inviters of
+    ``accounts`` (registration, orders, activity)."""
+    cur = con.cursor()
+    try:
+        use_intermediate(cur)
+        cur.register("rings_scatter_accounts", accounts.select("account_id").to_arrow())
+        kinds = ", ".join(f"'{k}'" for k in ID_KINDS)
+        return cur.sql(
+            "SELECT DISTINCT i.account_id, i.kind || ':' || i.value AS key "
+            "FROM int_account_identifiers i JOIN rings_scatter_accounts USING (account_id) "
+            f"WHERE i.kind IN ({kinds}) AND i.value IS NOT NULL AND i.value <> ''"
+        ).pl()
+    finally:
+        cur.close()
+
+
+def find_scattered(
+    con: duckdb.DuckDBPyConnection,
+    edges: pl.DataFrame,
+    taken: set[str],
+    *,
+    customer_orders: int,
+    link_bits: float,
+    min_bits: float,
+    min_members: int,
+    leave_out: int = 2,
+    min_text_chars: int = 6,
+) -> list[Scattered]:
+    """Scattered crews (see the module docstring), strongest first."""
+    pool = edges.filter(
+        (pl.col("n_orders_all") < customer_orders) & ~pl.col("account_id").is_in(sorted(taken))
+    ).with_columns(x=_extorting())
+    if pool.is_empty():
+        return []
+    acc = pool.group_by("account_id").agg(pl.col("x").any().alias("y"))
+    n_ext = int(acc["y"].sum())
+    if n_ext < min_members:
+        return []
+    q = float(acc["y"].mean())
+    keys = pl.concat([text_keys(pool, min_text_chars), id_keys(con, acc)]).unique().join(acc, on="account_id")
+    kg = keys.group_by("key").agg(n=pl.len(), k=pl.col("y").sum())
+    kg = kg.with_columns(s=pl.Series(stats.surprise_binom(kg["k"].to_numpy(), kg["n"].to_numpy(), q)))
+    links = kg.filter((pl.col("k") >= 2) & (pl.col("s") >= link_bits))
+    if links.is_empty():
+        return []
+    linked = keys.filter(pl.col("y")).join(links.select("key", "s"), on="key")
+    g = nx.Graph()
+    g.add_edges_from(("a:" + a, "k:" + k) for a, k in linked.select("account_id", "key").iter_rows())
+    out = []
+    for comp in nx.connected_components(g):
+        members = sorted(n[2:] for n in comp if n.startswith("a:"))
+        if len(members) < min_members:
+            continue
+        comp_keys = sorted(n[2:] for n in comp if n.startswith("k:"))
+        # the bad-seller guard: the ``leave_out`` shops most members extorted at are left
+        # out, and with them the accounts hostile nowhere else (a bad seller's unhappy buyers
+        # share its shop and a complaint template, not a scattered crew)
+        ext = pool.filter(pl.col("account_id").is_in(members) & pl.col("x"))
+        top = (
+            ext.group_by("shop_id")
+            .agg(pl.len().alias("m"))
+            .sort(["m", "shop_id"], descending=[True, False])
+            .head(leave_out)
+        )
+        out_shops = set(top["shop_id"])
+        elsewhere = set(pool.filter(~pl.col("shop_id").is_in(sorted(out_shops)))["account_id"])
+        members = sorted(set(ext.filter(~pl.col("shop_id").is_in(sorted(out_shops)))["account_id"]))
+        if len(members) < min_members:
+            continue
+        mine = pool.filter(pl.col("account_id").is_in(members))
+        shops = sorted(mine["shop_id"].unique())
+        hood = (
+            set(keys.filter(pl.col("key").is_in(comp_keys))["account_id"])
+            | set(pool.filter(pl.col("shop_id").is_in(shops))["account_id"])
+        ) & elsewhere
+        k, n = len(members), len(hood)
+        bits = float(stats.surprise_binom(k, n, q)) - math.log10(max(n_ext, 1))
+        if bits < min_bits:
+            continue
+        kinds: dict[str, int] = {}
+        for key in comp_keys:
+            kind = key.split(":", 1)[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        out.append(
+            Scattered(
+                members=members,
+                shops=shops,
+                bits=bits,
+                figures={
+                    "scatter_members": k,
+                    "scatter_neighbours": n,
+                    "extorting_rate": round(q, 4),
+                    "extorting_accounts": n_ext,
+                    "link_keys": kinds,
+                    "scatter_bits": round(bits, 2),
+                },
+            )
+        )
+    return sorted(out, key=lambda s: (-s.bits, s.members[0]))
