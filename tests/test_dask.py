@@ -1,5 +1,5 @@
 """Beyond one machine: the nightly flow's detectors as tasks on a Dask cluster give the same
-report as the default runner; and the engine limits reach every connection a run opens."""
+report as the default run; and the engine limits reach every connection a run opens."""
 
 from __future__ import annotations
 
@@ -16,26 +16,24 @@ from test_determinism import report_views
 
 from abuse import engine, pipeline
 from abuse.detect.base import all_detectors
-from abuse.generate import generate
 from abuse.settings import Settings
 from abuse.store import connect_work, work_path
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data" / "landing"
 
-# Both runs in one process (Prefect imports once): the default task runner, then a local
-# Dask cluster of two worker processes.
+# The flow's detectors on a local Dask cluster of two worker processes, over the bundled sample;
+# its report is compared with the session's default run of the sample (conftest's sample_run).
 SCRIPT = """
 import sys
 from prefect_dask import DaskTaskRunner
 from flows.nightly import nightly_flow
 
-landing, out = sys.argv[1], sys.argv[2]
-nightly_flow(landing=landing, db=out + "/default/abuse.duckdb", dossiers_top=0, init=True)
+landing, db = sys.argv[1], sys.argv[2]
 runner = DaskTaskRunner(cluster_class="distributed.LocalCluster",
                         cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True,
                                         "dashboard_address": None})
-nightly_flow.with_options(task_runner=runner)(landing=landing, db=out + "/dask/abuse.duckdb",
-                                              dossiers_top=0, init=True)
+nightly_flow.with_options(task_runner=runner)(landing=landing, db=db, dossiers_top=0, init=True)
 """
 
 
@@ -57,11 +55,13 @@ def _task_runs(server, flow_db: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_nightly_flow_on_a_two_worker_dask_cluster_gives_the_default_report(tmp_path: Path, prefect_server) -> None:
-    generate(tmp_path / "gen", seed=3, scale=0.2)
+def test_nightly_flow_on_a_two_worker_dask_cluster_gives_the_default_report(
+    tmp_path: Path, prefect_server, sample_run
+) -> None:
+    db = tmp_path / "dask" / "abuse.duckdb"
     env = {**prefect_server.env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "gen" / "landing"), str(tmp_path)],
+        [sys.executable, "-c", SCRIPT, str(SAMPLE), str(db)],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -69,7 +69,7 @@ def test_nightly_flow_on_a_two_worker_dask_cluster_gives_the_default_report(tmp_
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-4000:]
-    default, dask = (report_views(tmp_path / d / "abuse.duckdb") for d in ("default", "dask"))
+    default, dask = report_views(sample_run[0]), report_views(db)  # dossiers are not in the report
     assert {"coupon_hoarding", "extortion_ring", "scripted_timing"} <= {
         r[1] for r in default["flagged_accounts"]
     }  # a report worth comparing
@@ -77,7 +77,7 @@ def test_nightly_flow_on_a_two_worker_dask_cluster_gives_the_default_report(tmp_
     for view in default:  # every report view, without the columns that name a run or a time
         assert default[view] == dask[view], f"report.{view} differs between the default runner and Dask"
     # one task per detector on the cluster
-    names = _task_runs(prefect_server, str(tmp_path / "dask" / "abuse.duckdb"))
+    names = _task_runs(prefect_server, str(db))
     assert [n for n in names if n.startswith("detect-")] == sorted(f"detect-{d}" for d in all_detectors())
 
 

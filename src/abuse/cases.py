@@ -134,31 +134,44 @@ def assign_ids(
     return out
 
 
+def _low_rating(ring: Cluster) -> int:
+    """The low-rating bar a ring's hostile edges used (a ring made by hand may not say: the
+    rings detector's default)."""
+    from abuse.detect.rings import RingDetector
+
+    return int(ring.evidence.get("low_rating", RingDetector.Params().low_rating))
+
+
 def write_shop_losses(
-    con: duckdb.DuckDBPyConnection, run_id: int, rings: list[tuple[str, list[str], list[str]]]
+    con: duckdb.DuckDBPyConnection, run_id: int, rings: list[tuple[str, list[str], list[str], int]]
 ) -> int:
     """Each ring's money shop by shop into ``cluster_shops``, by the ring's own definition
-    (hostile edges of the window, as the rings detector reads them): the shops' figures add
-    up to the ring's loss_estimate."""
-    if not rings:
-        return 0
+    (hostile edges of the window, as the rings detector read them, with the low-rating bar it
+    used, which each ring carries: the detector may have run on another cursor or process, so
+    nothing it set on its connection is assumed here): the shops' figures add up to the ring's
+    loss_estimate."""
     from abuse.sqlfiles import read_sql
 
-    targets = pa.table(
-        {
-            "cluster_id": [cid for cid, members, shops in rings for _ in members for _ in shops],
-            "account_id": [a for _, members, shops in rings for a in members for _ in shops],
-            "shop_id": [sh for _, members, shops in rings for _ in members for sh in shops],
-        }
-    )
     edges = read_sql("features/rings_hostile_edges.sql").strip().rstrip(";")
-    con.register("_ring_targets", targets)
-    try:
-        rows = con.execute(read_sql("cases/ring_shop_losses.sql").replace("{hostile_edges}", edges)).fetchall()
-    finally:
-        con.unregister("_ring_targets")
-    _insert(con, "cluster_shops", [(run_id, *r) for r in rows])
-    return len(rows)
+    written = 0
+    for low_rating in sorted({r[3] for r in rings}):
+        some = [r for r in rings if r[3] == low_rating]
+        targets = pa.table(
+            {
+                "cluster_id": [cid for cid, members, shops, _ in some for _ in members for _ in shops],
+                "account_id": [a for _, members, shops, _ in some for a in members for _ in shops],
+                "shop_id": [sh for _, members, shops, _ in some for _ in members for sh in shops],
+            }
+        )
+        con.execute("SET VARIABLE rings_low_rating = ?", [low_rating])
+        con.register("_ring_targets", targets)
+        try:
+            rows = con.execute(read_sql("cases/ring_shop_losses.sql").replace("{hostile_edges}", edges)).fetchall()
+        finally:
+            con.unregister("_ring_targets")
+        _insert(con, "cluster_shops", [(run_id, *r) for r in rows])
+        written += len(rows)
+    return written
 
 
 def counts(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
@@ -242,7 +255,7 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: int, results: dict[str
         con,
         run_id,
         [
-            (cid, c.account_ids, c.shop_ids)
+            (cid, c.account_ids, c.shop_ids, _low_rating(c))
             for c, cid in ((c, ids[(c.pattern, c.cluster_key)]) for c in clusters)
             if c.pattern == "extortion_ring" and c.shop_ids
         ],

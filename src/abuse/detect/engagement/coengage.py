@@ -165,7 +165,9 @@ def coengaged_crews(
     for i, comp in enumerate(comps):
         crew = CREW_OFFSET + i
         sub = g.subgraph(comp)
-        best = max(sub.edges(data=True), key=lambda e: e[2]["s"])
+        # the strongest pair, named in a fixed order (a set's edge order follows the hash seed)
+        edges = sorted((*sorted((u, v)), d["s"]) for u, v, d in sub.edges(data=True))
+        best = max(edges, key=lambda e: e[2])
         info.append(
             {
                 "crew": crew,
@@ -174,7 +176,7 @@ def coengaged_crews(
                 "significant_pairs": sub.number_of_edges(),
                 "pairs_tried": len(pairs),
                 "pair": [f"{t[0]} ({t[1]})" for t in (best[0], best[1])],
-                "corrected": float(best[2]["s"]),
+                "corrected": float(best[2]),
                 "is_crew": True,
             }
         )

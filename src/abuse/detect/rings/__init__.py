@@ -277,6 +277,8 @@ class RingDetector(DetectorBase):
             cluster, findings = report.ring_report(
                 f"ring-{i + 1}", g, ev, edges, p.score_half_bits, score=score, extra=extra
             )
+            # the publisher recounts the ring's shop losses by this same definition of hostile
+            cluster.evidence["low_rating"] = p.low_rating
             result.clusters.append(cluster)
             result.findings.extend(findings)
         return result
