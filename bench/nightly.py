@@ -130,6 +130,20 @@ def split_last_day(landing: Path) -> tuple[Path, Path]:
 # --- measurements (in a child process) -------------------------------------------------------
 
 
+class Stages(list):
+    """The stage rows of one measurement; each is also told on stderr as it lands (a long run
+    shows how far it got)."""
+
+    def append(self, row: dict[str, Any]) -> None:
+        super().append(row)
+        print(
+            f"[bench {time.strftime('%H:%M:%S')}] {row['stage']}: {row['seconds']:.1f}s, "
+            f"{row.get('cpu_s') or 0:.1f} cpu s, {row['peak_mb']:.0f} MB, load {os.getloadavg()[0]:.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
     import duckdb
 
@@ -137,7 +151,7 @@ def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
     db = work / "bare.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
-    stages: list[dict[str, Any]] = []
+    stages: list[dict[str, Any]] = Stages()
     t_all = time.perf_counter()
     per_kind: dict[str, list[float]] = {}
     for i, (kind, path) in enumerate(landing_files(landing)):
@@ -185,9 +199,8 @@ def measure_nightly(
     t_all = time.perf_counter()
     run = pipeline.start(settings, say=said.append)
     engine_limits = limits(run.con)
-    stages: list[dict[str, Any]] = [
-        {"stage": "start", "rows": 0, "seconds": time.perf_counter() - t_all, "peak_mb": peak.mb()}
-    ]
+    stages: list[dict[str, Any]] = Stages()
+    stages.append({"stage": "start", "rows": 0, "seconds": time.perf_counter() - t_all, "peak_mb": peak.mb()})
     con = run.con
 
     def staged_rows() -> int:
@@ -314,10 +327,14 @@ def measure_nightly(
 
 
 def child(mode: str, *args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, *args], capture_output=True, text=True)
+    load0 = os.getloadavg()[0]
+    # (stderr passes through: the child's progress lines, and its traceback if it fails)
+    out = subprocess.run([sys.executable, __file__, "--child", mode, *args], stdout=subprocess.PIPE, text=True)
     if out.returncode:
-        raise SystemExit(f"{mode} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{mode} failed (its error is above)")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["load_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]  # at its start and end
+    return res
 
 
 def machine() -> dict[str, Any]:
@@ -337,6 +354,9 @@ def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> s
     if bare:  # all of ingest against the whole bare load
         bare_s["ingest"] = sum(s["seconds"] for s in bare["stages"])
         bare_cpu["ingest"] = sum(s.get("cpu_s") or 0.0 for s in bare["stages"]) or None
+    if nightly.get("load_1min"):
+        title += f" (1-min load {nightly['load_1min'][0]} -> {nightly['load_1min'][1]}"
+        title += f"; bare load's {bare['load_1min'][0]} -> {bare['load_1min'][1]})" if bare else ")"
     lines = [
         title,
         f"{'stage':<24} {'rows':>11} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} "
@@ -388,6 +408,12 @@ def main() -> None:
         action="store_true",
         help="also: history (all but the last day) cold, then the last day as an incremental night",
     )
+    p.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="with --incremental: skip the cold night over the whole landing; the history night is the cold "
+        "night, against a bare load of the history files (one night fewer at large scales)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -413,27 +439,40 @@ def main() -> None:
         "machine": machine(),
         "landing_mb": round(sum(p.stat().st_size for _, p in landing_files(landing)) / 2**20, 1),
     }
-    out["bare"] = child("bare", str(landing), str(work))
-    out["nightly"] = child("nightly", str(landing), str(work / "cold" / "abuse.duckdb"), *lim)
+    cold = not (args.incremental and args.no_cold)
+    if cold:
+        out["bare"] = child("bare", str(landing), str(work))
+        out["nightly"] = child("nightly", str(landing), str(work / "cold" / "abuse.duckdb"), *lim)
     if args.incremental:
         hist, day = split_last_day(landing)
         inc_landing = work / "landing"
         shutil.copytree(hist, inc_landing)
+        if not cold:  # the bare load of the files the history night reads
+            out["bare"] = child("bare", str(inc_landing), str(work))
         out["history"] = child("nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim)
         shutil.copytree(day, inc_landing, dirs_exist_ok=True)
         out["incremental"] = child("nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim)
+    out["machine"]["load_1min_end"] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(out, indent=1))
         return
     m = out["machine"]
+    first = out.get("nightly") or out["history"]
     print(
         f"scale {args.scale:g} seed {args.seed}: landing {out['landing_mb']} MB, {m['cores']} cores, "
-        f"{m['memory_gb']} GB, load {m['load_1min']}; limits {out['nightly']['limits']}"
+        f"{m['memory_gb']} GB, load {m['load_1min']} -> {m['load_1min_end']}; limits {first['limits']}"
     )
-    print(table("cold nightly vs bare DuckDB load of the same files", out["nightly"], out["bare"]))
+    if cold:
+        print(table("cold nightly vs bare DuckDB load of the same files", out["nightly"], out["bare"]))
     if args.incremental:
         print()
-        print(table("history (all but the last day), cold", out["history"], None))
+        print(
+            table(
+                "history (all but the last day), cold" + ("" if cold else ", vs a bare load of the history files"),
+                out["history"],
+                None if cold else out["bare"],
+            )
+        )
         print()
         print(table("incremental night (the last day's files on the ingested history)", out["incremental"], None))
 
