@@ -3,7 +3,8 @@
     python bench/nightly.py --scale 0.5
     python bench/nightly.py --scale 5 --json > /tmp/nightly-5.json
     python bench/nightly.py --scale 10 --memory-limit 6GB --threads 2 --incremental
-    python bench/nightly.py --scale 50 --memory-limit 6GB --incremental   # hours on 2 cores
+    python bench/nightly.py --scale 50 --memory-limit 6GB --incremental --no-cold   # hours on 2 cores
+    python bench/nightly.py --show /tmp/abuse-bench/run-s50-seed1/bench.json   # its tables, so far
 
 Data comes from `abuse generate --scale S --seed N` (cached under /tmp/abuse-bench/ by scale
 and seed). Each measurement runs in a fresh child process so its peak RSS is its own:
@@ -326,7 +327,9 @@ def measure_nightly(
 # --- driver ----------------------------------------------------------------------------------
 
 
-def child(mode: str, *args: str) -> dict[str, Any]:
+def child(mode: str, *args: str, keep: tuple[dict[str, Any], Path] | None = None, name: str = "") -> dict[str, Any]:
+    """One measurement in a fresh process; with ``keep=(out, path)`` it is also stored as
+    ``out[name]`` and ``out`` written to ``path`` (what a killed run had measured stays)."""
     load0 = os.getloadavg()[0]
     # (stderr passes through: the child's progress lines, and its traceback if it fails)
     out = subprocess.run([sys.executable, __file__, "--child", mode, *args], stdout=subprocess.PIPE, text=True)
@@ -334,6 +337,9 @@ def child(mode: str, *args: str) -> dict[str, Any]:
         raise SystemExit(f"{mode} failed (its error is above)")
     res = json.loads(out.stdout.strip().splitlines()[-1])
     res["load_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]  # at its start and end
+    if keep:
+        keep[0][name] = res
+        keep[1].write_text(json.dumps(keep[0], indent=1))
     return res
 
 
@@ -415,8 +421,12 @@ def main() -> None:
         "night, against a bare load of the history files (one night fewer at large scales)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--show", type=Path, help="print the tables of a saved --json output, and nothing else")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.show:
+        show(json.loads(args.show.read_text()))
+        return
     if args.child:
         mode, *rest = args.child
         if mode == "bare":
@@ -439,32 +449,45 @@ def main() -> None:
         "machine": machine(),
         "landing_mb": round(sum(p.stat().st_size for _, p in landing_files(landing)) / 2**20, 1),
     }
+    keep = (out, work / "bench.json")  # (python bench/nightly.py --show <it> prints its tables)
     cold = not (args.incremental and args.no_cold)
     if cold:
-        out["bare"] = child("bare", str(landing), str(work))
-        out["nightly"] = child("nightly", str(landing), str(work / "cold" / "abuse.duckdb"), *lim)
+        out["bare"] = child("bare", str(landing), str(work), keep=keep, name="bare")
+        out["nightly"] = child(
+            "nightly", str(landing), str(work / "cold" / "abuse.duckdb"), *lim, keep=keep, name="nightly"
+        )
     if args.incremental:
         hist, day = split_last_day(landing)
         inc_landing = work / "landing"
         shutil.copytree(hist, inc_landing)
         if not cold:  # the bare load of the files the history night reads
-            out["bare"] = child("bare", str(inc_landing), str(work))
-        out["history"] = child("nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim)
+            out["bare"] = child("bare", str(inc_landing), str(work), keep=keep, name="bare")
+        out["history"] = child(
+            "nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim, keep=keep, name="history"
+        )
         shutil.copytree(day, inc_landing, dirs_exist_ok=True)
-        out["incremental"] = child("nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim)
+        out["incremental"] = child(
+            "nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim, keep=keep, name="incremental"
+        )
     out["machine"]["load_1min_end"] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(out, indent=1))
         return
+    show(out)
+
+
+def show(out: dict[str, Any]) -> None:
+    """The tables of one benchmark run (``out``: what --json prints)."""
     m = out["machine"]
-    first = out.get("nightly") or out["history"]
+    first = out.get("nightly") or out.get("history") or {}
     print(
-        f"scale {args.scale:g} seed {args.seed}: landing {out['landing_mb']} MB, {m['cores']} cores, "
-        f"{m['memory_gb']} GB, load {m['load_1min']} -> {m['load_1min_end']}; limits {first['limits']}"
+        f"scale {out['scale']:g} seed {out['seed']}: landing {out['landing_mb']} MB, {m['cores']} cores, "
+        f"{m['memory_gb']} GB, load {m['load_1min']} -> {m.get('load_1min_end', '?')}; limits {first.get('limits')}"
     )
+    cold = "nightly" in out
     if cold:
         print(table("cold nightly vs bare DuckDB load of the same files", out["nightly"], out["bare"]))
-    if args.incremental:
+    if "history" in out:
         print()
         print(
             table(
@@ -473,6 +496,7 @@ def main() -> None:
                 None if cold else out["bare"],
             )
         )
+    if "incremental" in out:
         print()
         print(table("incremental night (the last day's files on the ingested history)", out["incremental"], None))
 
