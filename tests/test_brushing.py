@@ -303,3 +303,151 @@ def test_one_task_hires_for_one_push_day_flag_no_lookalike(tmp_path_factory):
     assert len(found[3] & crew) >= len(found[1] & crew)
     wrongly = {a: truth["lookalike"][a] for a in found[3] if a in truth["lookalike"]}
     assert not wrongly, wrongly
+
+
+# --------------------------------------------------------------------------- own-staff brushing
+# ``generate --adversarial`` also plants shops brushed by their own staff (brushing_own.py):
+# a dozen accounts ordering there every few days, each to its own address, varied texts,
+# the shop's work phones and office network on part of the orders; beside them a small shop's
+# regulars, a company's procurement buyers at one supplier and a family shop's owners.
+@pytest.mark.parametrize(("seed", "tz"), ADV)
+def test_own_staff_brushing_found_regulars_procurement_and_family_shops_spared(tmp_path_factory, seed, tz):
+    import csv
+
+    con, ws, we, truth, tz = adversarial_data(tmp_path_factory, seed, tz)
+    out = helpers.generated(seed, SCALE, adversarial=True, tz=tz)
+    rows = list(csv.DictReader((out / "truth" / "accounts.csv").open(encoding="utf-8")))
+    staff = {r["account_id"] for r in rows if r["pattern"] == "brushing_ring" and r["role"] == "staff"}
+    own_shops = {
+        r["shop_id"]
+        for r in csv.DictReader((out / "truth" / "brushing_shops.csv").open())
+        if r["cluster"].startswith("own_")
+    }
+    assert staff and own_shops
+    res = helpers.run_detector(BrushingDetector, con, ws, we, tz)
+    own = [c for c in res.clusters if c.evidence.get("kind") == "own_staff"]
+    flagged = {a for c in own for a in c.account_ids}
+    p, r = prf(flagged, staff)
+    assert p >= 0.95 and r >= 0.90, (p, r)
+    assert {s for c in own for s in c.shop_ids} <= own_shops
+    spared = {"small_shop_regular", "procurement_buyer", "family_shop_owner", "loyal_customer", "household_orders"}
+    assert spared <= set(truth["lookalike"].values()) | {"loyal_customer", "household_orders"}
+    every = {f.account_id for f in res.findings}
+    wrongly = helpers.lookalikes_flagged(every, truth["lookalike"])
+    assert not wrongly, wrongly
+    for c in own:  # the figures behind the sentence, and no "1 devoted buyers"
+        ev = c.evidence
+        assert (
+            ev["devoted_positive_reviews"] <= ev["positive_reviews"] and ev["devoted_buyers"] >= len(c.account_ids) // 2
+        )
+        assert " 1 devoted buyers" not in c.summary and c.loss_estimate > 0
+    for f in res.findings:
+        if f.cluster_key in {c.cluster_key for c in own}:
+            assert f.evidence["orders_at_shop"] >= 2 and " 1 orders" not in f.reason
+
+
+def test_own_staff_needs_shared_devices_or_networks_not_just_devotion():
+    """Twelve devoted, reviewing buyers at a small shop are a shop's regulars unless they share
+    the shop's phones or network: the same rows with one phone and one office IP among them
+    make an own-staff crew."""
+    import polars as pl
+
+    from abuse.detect.brushing import own
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(3000):  # the platform: buyers placing an order or two at one of 300 shops
+        rows.append(
+            (
+                f"b{i}",
+                f"s{i % 300}",
+                int(rng.integers(1, 3)),
+                int(rng.random() < 0.3),
+                [f"d{i}"],
+                [f"ip{i}"],
+                [f"ad{i}"],
+            )
+        )
+    regulars = [(f"r{i}", "small", 7, 6, [f"dr{i}"], [f"ipr{i}"], [f"adr{i}"]) for i in range(12)]
+    staff = [(f"r{i}", "small", 7, 6, [f"dr{i}", "work_phone"], [f"ipr{i}", "office"], [f"adr{i}"]) for i in range(12)]
+    kw = dict(
+        devoted_q=0.05, min_members=4, min_shop_surprise=3.0, min_behaviour_bits=3.0, min_infra_bits=2.0, fdr=0.05
+    )
+
+    def frame(extra):
+        cols = ["account_id", "shop_id", "n_orders", "n_pos", "devices", "ips", "addrs"]
+        df = pl.DataFrame([dict(zip(cols, r, strict=True)) for r in rows + extra])
+        return df.with_columns(
+            n_all=pl.col("n_orders").sum().over("account_id"),
+            shop_buyers=pl.len().over("shop_id"),
+            n_reviews=pl.col("n_pos"),
+        )
+
+    assert own.find_own_crews(frame(regulars), **kw)[0] == []
+    crews, tried = own.find_own_crews(frame(staff), **kw)
+    assert [c.shop_id for c in crews] == ["small"] and set(crews[0].members) == {f"r{i}" for i in range(12)}
+    assert tried >= 1
+
+
+def test_push_day_needs_shared_addresses_not_just_a_burst():
+    """A shop's burst of one-day reviewers is a launch or a sale unless they are tied: twelve
+    strangers on one day are spared; twelve of whom eight ship to two addresses are a push
+    day, and its members are the tied ones."""
+    import datetime as dt
+
+    import polars as pl
+
+    from abuse.detect.brushing import push
+
+    rng = np.random.default_rng(3)
+    day0 = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    rows = []
+    for i in range(4000):  # the platform: one positive review a day or so at each of 200 shops
+        rows.append(
+            (
+                f"r{i}",
+                f"b{i}",
+                f"s{i % 200}",
+                day0 + dt.timedelta(days=int(rng.integers(30))),
+                f"i{i % 7}",
+                f"ad{i}",
+                "",
+            )
+        )
+
+    def burst(addrs):
+        d = day0 + dt.timedelta(days=12)
+        return [(f"x{j}", f"h{j}", "s7", d, f"it{j}", a, "") for j, a in enumerate(addrs)]
+
+    schema = ["review_id", "account_id", "shop_id", "day", "item_id", "addr", "text"]
+    kw = dict(n_days=30, min_members=4, min_burst_surprise=3.0, min_tie_bits=2.0, base_dup=0.05, threshold=0.5)
+
+    def frame(extra):
+        return pl.DataFrame([dict(zip(schema, r, strict=True)) for r in rows + extra])
+
+    strangers = [f"own{j}" for j in range(12)]
+    assert push.find_push_days(frame(burst(strangers)), **kw)[0] == []
+    tied = ["drop1"] * 4 + ["drop2"] * 4 + [f"own{j}" for j in range(4)]
+    days, tests = push.find_push_days(frame(burst(tied)), **kw)
+    assert tests == 200 * 30
+    assert [d.shop_id for d in days] == ["s7"] and set(days[0].members) == {f"h{j}" for j in range(8)}
+    assert days[0].figures["sharing_addresses"] == 8
+
+
+def test_one_task_hires_found_on_their_push_day(tmp_path_factory):
+    """``generate --adversarial`` seed 1: the hires of the crew's push day are found (measured
+    13 of 19 with the crews and push days together; the floor is a regression floor), every
+    push-day cluster names one client shop of the truth, and no look-alike is flagged."""
+    import csv
+
+    seed, tz = ADV[0]
+    con, ws, we, truth, tz = adversarial_data(tmp_path_factory, seed, tz)
+    out = helpers.generated(seed, SCALE, adversarial=True, tz=tz)
+    rows = list(csv.DictReader((out / "truth" / "accounts.csv").open(encoding="utf-8")))
+    hired = {r["account_id"] for r in rows if r["pattern"] == "brushing_ring" and r["role"] == "hired"}
+    res = helpers.run_detector(BrushingDetector, con, ws, we, tz)
+    flagged = {f.account_id for f in res.findings}
+    assert len(flagged & hired) >= 0.5 * len(hired), (len(flagged & hired), len(hired))
+    pushed = [c for c in res.clusters if c.evidence.get("kind") == "push_day"]
+    assert pushed and all(len(c.shop_ids) == 1 and c.shop_ids[0] in truth["clients"] for c in pushed)
+    assert not helpers.lookalikes_flagged(flagged, truth["lookalike"])

@@ -322,6 +322,8 @@ def test_adaptive_scripts_caught_and_timing_lookalikes_spared(adversarial):
         a: (lookalikes[a], found[a].reason) for a in set(found) - planted if lookalikes.get(a) in TIMING_LOOKALIKES
     }
     assert not wrongly, wrongly
+    # nor a look-alike of any other kind (cafes, shared phones, procurement, viral posts, ...)
+    assert not {a: lookalikes[a] for a in set(found) if a in lookalikes}
     for a in caught:  # every reason names its figures; scores come from the one score map
         assert found[a].reason and 0 < found[a].score < 1
 
@@ -359,6 +361,36 @@ def test_steady_durations_flag_a_script_that_sleeps_like_a_person_and_spare_peop
     text = steady.describe(out.filter(pl.col("account_id") == "s0").row(0, named=True))
     assert text.startswith("durations held steady in 2 kinds of activity: ")
     assert "login" in text and "like" in text and "1 kinds" not in text
+
+
+def test_steady_pair_accumulates_the_evidence_of_a_short_script():
+    """A script active for three days has six logins and a couple of hundred clicks: neither
+    kind passes alone after the correction over every stream judged, but both at once are
+    beyond chance (the pair). Six steady logins beside human clicks, or two kinds a little
+    steadier than the steadiest people, are not."""
+    import numpy as np
+    import polars as pl
+
+    from abuse.detect.timing import steady
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(2000):  # people: each kind of activity varies by a factor of 1.3-3
+        for stream in ("activity:login", "activity:like"):
+            n = int(rng.integers(5, 400))
+            rows.append((f"p{i:04d}", stream, n, 60.0, float(rng.uniform(0.25, 1.1))))
+    rows += [("short", "activity:login", 6, 344.8, 0.008), ("short", "activity:like", 200, 2.0, 0.09)]
+    rows += [("lone", "activity:login", 6, 300.0, 0.004), ("lone", "activity:like", 200, 2.0, 0.7)]
+    rows += [("close", "activity:login", 40, 300.0, 0.2), ("close", "activity:like", 40, 2.0, 0.2)]
+    df = pl.DataFrame(rows, schema=["account_id", "stream", "n_durations", "median_duration", "spread"], orient="row")
+    single = steady.steady_streams(df, quantile=0.05, min_spread=0.05, need=2.0, ref_min=10)
+    flagged = set(single.filter(pl.col("steady_streams") >= 2)["account_id"])
+    assert flagged == {"short"}, single
+    assert single.filter(pl.col("account_id") == "short")["steady_pair"].to_list() == [True]
+    # its six logins alone do not pass the correction over every stream judged: only the pair finds it
+    logins_only = df.filter(~((pl.col("account_id") == "short") & (pl.col("stream") == "activity:like")))
+    alone = steady.steady_streams(logins_only, quantile=0.05, min_spread=0.05, need=2.0, ref_min=10)
+    assert "short" not in set(alone["account_id"])
 
 
 # --- scripts that live like people (generate --adversarial, life_scripts.py) ---------------

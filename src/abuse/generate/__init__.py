@@ -47,6 +47,7 @@ import numpy as np
 
 from abuse.generate.background import background, build_shops, register_people
 from abuse.generate.brushing import plant_brushing
+from abuse.generate.brushing_own import plant_own_brushing
 from abuse.generate.columns import NULL_TS, ORDER_STATUS, OUTCOMES, enum
 from abuse.generate.coupons import build_campaigns, people_claims
 from abuse.generate.engagement import plant_engagement
@@ -115,6 +116,8 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
     if w.adversarial:  # scripts that live like people and their look-alikes (streams 1103, 1104)
         plant_life_scripts(w)
         life_lookalikes(w)
+    if w.adversarial:  # shops brushed by their own staff, and their look-alikes (stream [seed, 15, 3]), last
+        plant_own_brushing(w)
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):

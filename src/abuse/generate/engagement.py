@@ -18,6 +18,8 @@ rows straight into the sink, so the rows of every earlier scenario stay as they 
   accounts over days), ``office_vote`` (colleagues voting daily for one of their own from one
   NAT IP, at human delays after a reminder), ``fan_base`` (fans liking every post of a star
   within minutes of it going up, from their own devices).
+- adversarial mode adds ``engagement_crews``: drip crews of aged browsing accounts, a mixed
+  farm+bought crew on obscure targets, and a fandom of a few related creators (look-alike).
 - the device farm burst of ``timing.plant_spikes`` is vote inflation too: its members and
   target are added to the truth of this pattern.
 """
@@ -28,6 +30,7 @@ import numpy as np
 
 from abuse.generate import engagement_farms as farms
 from abuse.generate.actions import ACT
+from abuse.generate.engagement_crews import plant_adaptive_crews
 from abuse.generate.engagement_events import ENGAGE, KINDS, Targets, engage, human_delay, own_ip
 from abuse.generate.identity import home_ips
 from abuse.generate.world import DAY, HOUR, MIN, SEC, World
@@ -58,6 +61,8 @@ def plant_engagement(w: World, people: np.ndarray) -> None:
         used = np.union1d(used, bought)
         params["farms"].append(info)
     params["spike_farms"] = farms.spike_farms(w)
+    if w.adversarial:  # crews that adapt and a fandom, from their own stream (engagement_crews)
+        params["adaptive"] = plant_adaptive_crews(w, people, tg, used)
     w.params["engagement"] = params
 
 

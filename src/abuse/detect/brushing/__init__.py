@@ -19,6 +19,13 @@ they are paid for.
    co-targeting plus evidence reaches ``min_crew_bits`` and its review behaviour alone (quick,
    copied, bursty) reaches ``min_behaviour_bits``: co-targeting plus shared addresses is also
    what a company's procurement accounts or a household look like.
+4. Own-staff brushing (``own``): a shop whose devoted buyers write far more of its positive
+   reviews than shops of its size see, sharing order devices or IPs among them and reviewing
+   more than buyers do; one cluster per shop (evidence ``kind: own_staff``).
+5. Push days (``push``): one shop's positive reviewers of one order day far beyond its other
+   days, tied by shared addresses or copied praise: one-task hires no co-targeting can see;
+   one cluster per shop (evidence ``kind: push_day``). Accounts a crew holds stay with it;
+   both are reported by ``shops``.
 Money: ``loss_estimate`` is the fake GMV, the money of the members' orders at the client
 shops in the window (paid and usually returned off the platform); the inflated review count
 per client shop and the crew's share of the shop's five-star reviews are in the evidence
@@ -39,6 +46,7 @@ from . import crews as crews_
 from . import evidence as evidence_
 from . import graph as graph_
 from . import recruit as recruit_
+from .shops import _plural, own_staff, push_days
 
 
 @register
@@ -94,12 +102,79 @@ class BrushingDetector(DetectorBase):
             "candidates against the crew as the previous rounds left it, at a bar raised by "
             "log10(round) (Bonferroni over the looks at one account)",
         )
+        own_staff: bool = Field(
+            True, description="also look for a shop's own staff brushing it (one shop, no crew across clients)"
+        )
+        own_devoted_q: float = Field(
+            0.05,
+            gt=0,
+            lt=1,
+            description="a devoted buyer's orders at a shop are in this top share of the buyers of "
+            "shops of its size (empirical tail), and most of its window orders are there",
+        )
+        own_min_members: int = Field(
+            4, ge=2, description="smallest own-staff crew (devoted buyers, addresses, members)"
+        )
+        own_min_shop_surprise: float = Field(
+            3.0,
+            ge=0,
+            description="-log10 p of a shop's devoted buyers' share of its positive reviews, after Bonferroni over the shops tried",
+        )
+        own_min_behaviour_bits: float = Field(
+            3.0,
+            ge=0,
+            description="-log10 p of the devoted buyers' shared devices, shared IPs and reviewing "
+            "(Fisher-combined), after Bonferroni over the shops tried",
+        )
+        own_min_infra_bits: float = Field(
+            2.0,
+            ge=0,
+            description="-log10 p their shared devices and IPs need on their own: reviewing a "
+            "lot is also what a shop's loyal regulars do",
+        )
+        own_fdr: float = Field(0.05, gt=0, lt=1, description="false-discovery rate of the members' step-up")
+        push_days: bool = Field(
+            True,
+            description="also look for push days: one shop's burst of one-day reviewers tied by addresses or praise",
+        )
+        push_min_members: int = Field(4, ge=2, description="smallest push-day group reported")
+        push_min_burst_surprise: float = Field(
+            3.0,
+            ge=0,
+            description="-log10 p of a push day's reviewers against the shop's other days (scaled by "
+            "the platform's busyness that day), after Bonferroni over every shop and day",
+        )
+        push_min_tie_bits: float = Field(
+            2.0,
+            ge=0,
+            description="-log10 p of the group's shared addresses and copied praise (Fisher), after "
+            "Bonferroni over the bursting groups: a launch week or a sale day bursts too",
+        )
+        push_fdr: float = Field(
+            0.02,
+            gt=0,
+            lt=1,
+            description="local false-discovery rate under which a push day's untied one-task reviewers join",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: BrushingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = graph_.positive_edges(ctx.con, p.min_rating, p.quick_q)
+        result = DetectorResult()
+        self._crews(ctx, p, edges, result)
+        buyers = None
+        if p.own_staff:
+            buyers = own_staff(ctx, p, result)
+        if p.push_days:
+            push_days(ctx, p, edges, buyers, result)
+        return result
+
+    def _crews(
+        self, ctx: DetectContext, p: "BrushingDetector.Params", edges: pl.DataFrame, result: DetectorResult
+    ) -> None:
+        """Crews spanning client shops (co-targeting, recruitment, evidence) into ``result``."""
         if edges.is_empty():
-            return DetectorResult()
+            return
         cand = graph_.prune(edges)
         pairs = graph_.shop_pairs(ctx.con, edges, cand)
         crews = crews_.build_crews(
@@ -112,7 +187,7 @@ class BrushingDetector(DetectorBase):
             leave_out=p.leave_out_shops,
         )
         if not crews:
-            return DetectorResult()
+            return
         base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
         recruit_.confirm(edges, crews)
         crews = [c for c in crews if len(c.members) >= p.min_members]
@@ -175,16 +250,8 @@ class BrushingDetector(DetectorBase):
             recruit_all(again)
             kept = judged(again)
         tests = max(pairs.height, 1)
-        result = DetectorResult()
         for crew, ev, bits in kept:
             _report(f"brush-{len(result.clusters) + 1}", crew, ev, edges, bits, tests, p.quick_q, result)
-        return result
-
-
-def _plural(n: int, word: str) -> str:
-    if n == 1:
-        return f"{n} {word}"
-    return f"{n} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
 def _report(

@@ -16,7 +16,11 @@ the target's own organic audience and the population's base rates (no fixed coun
 3. ``audience``: targets whose engagers mostly do nothing else on the platform, where those
    same accounts boost two of the targets together beyond what independent audiences overlap
    (a farm on residential proxies shares no block).
-4. ``farms``: lockstep accounts joined through the buckets they share and crew members
+4. ``coengage``: many targets sharing one audience far beyond activity-adjusted independence
+   (MinHash/LSH candidate pairs of targets, Poisson against each account's own activity), with
+   the accounts engaging several of them beyond their base rate: crews of aged, browsing
+   accounts on their own phones that drip votes over weeks.
+5. ``farms``: lockstep accounts joined through the buckets they share and crew members
    through their crew (block or audience); per farm the inflated targets ranked by the farm's share of their
    engagement, a cluster (``target_ids``, per-target rows in ``evidence['targets']``) and a
    finding per member.
@@ -34,6 +38,7 @@ from pydantic import BaseModel, Field
 
 from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, register
 from abuse.detect.engagement import audience as audience
+from abuse.detect.engagement import coengage as coengage
 from abuse.detect.engagement import crews as crews
 from abuse.detect.engagement import farms as farms
 from abuse.detect.engagement import lockstep as lockstep
@@ -80,6 +85,20 @@ class EngagementDetector(DetectorBase):
             "every engaging account)",
         )
 
+        coengage_min_targets: int = Field(
+            3,
+            ge=2,
+            description="a co-engaged crew (many targets sharing one audience beyond independence, "
+            "no shared block needed) needs at least this many targets its members are most of the audience of",
+        )
+        coengage_fresh_h: float = Field(
+            24.0,
+            ge=0,
+            description="a target whose median engager arrived within this many hours of its first "
+            "engagement is fresh content discovered by its followers (a fan club's new post) and joins "
+            "no co-engaged crew",
+        )
+
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = cast(EngagementDetector.Params, ctx.params)
         con = ctx.con
@@ -114,7 +133,11 @@ class EngagementDetector(DetectorBase):
         crew_df, crew_kept, pairs_c = _block_crews(con, p, accounts)
         crew_kept = _with_bought_members(con, crew_df, pairs_c, crew_kept, accounts, p.member_fdr)
         aud_crews, aud_members, aud_targets = audience.audience_crews(con, accounts, p.alpha, p.member_fdr)
-        crew_kept = pl.concat([crew_kept, aud_members], how="diagonal_relaxed")
+        co_crews, co_members, co_targets = coengage.coengaged_crews(
+            con, accounts, p.alpha, p.member_fdr, p.coengage_min_targets, p.coengage_fresh_h
+        )
+        crew_kept = pl.concat([crew_kept, aud_members, co_members], how="diagonal_relaxed")
+        aud_crews, aud_targets = aud_crews + co_crews, pl.concat([aud_targets, co_targets])
         found = farms.build_farms(sync_members, sync_accounts, crew_kept, p.min_farm_accounts)
         pairs = con.sql(read_sql("features/engagement_pairs.sql")).pl()
         targets = con.sql(read_sql("features/engagement_targets.sql")).pl()

@@ -21,6 +21,7 @@ from abuse.sqlfiles import read_sql
 
 PATTERN = "vote_inflation"
 AUDIENCE_CREW = 1_000_000  # crew ids from ``audience`` start here
+COENGAGED_CREW = 2_000_000  # crew ids from ``coengage`` start here
 NOUN = {
     "vote": ("vote", "votes"),
     "like": ("like", "likes"),
@@ -349,7 +350,12 @@ def _finding(
         )
     if crew:
         own.append(float(crew["member_surprise"]))
-        if crew["crew"] >= AUDIENCE_CREW:
+        if crew["crew"] >= COENGAGED_CREW:
+            parts.append(
+                "it engaged several of its farm's targets, whose audience the farm's accounts mostly "
+                "are, far beyond its own activity predicts"
+            )
+        elif crew["crew"] >= AUDIENCE_CREW:
             parts.append(
                 "its farm's accounts boost the same targets together far beyond what independent audiences share"
             )

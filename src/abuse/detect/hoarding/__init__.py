@@ -114,7 +114,7 @@ class HoardingDetector(DetectorBase):
             members = groups.batches(edges, idents, claimers, p, use)
             if members.is_empty():
                 return DetectorResult()
-            scored = groups.score_groups(members, claimers, p)
+            scored = groups.score_groups(members, claimers, p, base)
             flagged = scored.filter("flagged")
             members = members.join(flagged.select("group"), on="group")
             if members.is_empty():

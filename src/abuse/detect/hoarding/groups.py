@@ -30,10 +30,15 @@ LN10 = np.log(10.0)
 #: Identifier kinds that say the same thing twice count once when tying an account to a batch.
 FAMILY = {"ip_block": "ip", "phone_prefix": "phone_hash"}
 
-#: Where a batch's value goes (shipping addresses, the items bought at the threshold), as
-#: opposed to where its traffic comes from: an early claim adds to a tie of these kinds only
-#: (a shared IP block plus a quick claim is everyday life on a campus or mobile network).
-EXTRACTION_KINDS = ("address", "redeem_item")
+#: Where a batch's value goes, as opposed to where its traffic comes from, is what an early
+#: claim adds to when tying an account to a batch (a shared IP block plus a quick claim is
+#: everyday life on a campus or mobile network), and of that only the kind private to the
+#: crew: a drop address, which an ordinary claimer rarely shares. A threshold item is a public
+#: choice (a crew resells popular goods, and people who race a release, a third of its
+#: claimers, buy them at the threshold too: over five adversarial seeds a lone item tie plus
+#: an early claim tied 57 crew accounts and 11 others, look-alikes among them). An item tie
+#: still counts as one kind of its own (``attach_min_kinds``: with an address or a device).
+EARLY_ADDS_TO = ("address",)
 
 #: Kinds whose holders are judged by ``hit`` (suspicious, or an early claimer): an item
 #: bought at the threshold with the campaign's coupon, or a drop address, is where a batch's
@@ -104,7 +109,7 @@ def batches(
     """(account_id, group, role): suspicious claimers joined through linking identifiers
     (role ``core``), plus other accounts tied to one group by linking identifiers of at least
     ``attach_min_kinds`` different kinds (an IP and its block are one kind, as are a number and
-    its segment; a claimer tied through an address or a threshold item that raced a
+    its segment; a claimer tied through a drop address (``EARLY_ADDS_TO``) that raced a
     release and claimed nothing but the group's campaigns counts that as one more kind, the behaviour the batch shares, while a deal
     hunter racing every release does not): claimers with a weaker profile (``attached``) and
     batch accounts that claimed nothing in the window (``dormant``)."""
@@ -142,7 +147,7 @@ def batches(
         .group_by("account_id", "group")
         .agg(
             n_families=pl.col("family").n_unique(),
-            early=pl.col("early").fill_null(False).any() & pl.col("kind").is_in(EXTRACTION_KINDS).any(),
+            early=pl.col("early").fill_null(False).any() & pl.col("kind").is_in(EARLY_ADDS_TO).any(),
             claimer=pl.col("susp").is_not_null().any(),
         )
     )
@@ -231,10 +236,14 @@ def _focused(candidates: pl.DataFrame, core: pl.DataFrame, use: pl.DataFrame | N
     )
 
 
-def score_groups(groups: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.DataFrame:
+def score_groups(
+    groups: pl.DataFrame, claimers: pl.DataFrame, p: Any, base: dict[str, float] | None = None
+) -> pl.DataFrame:
     """Per group: claimers ``n``, suspicious ``k``, counts of each tell, and ``log10_p``: how
     unlikely this many suspicious claimers among ``n`` would be at the base rate of the
-    claimers outside the group, Bonferroni-corrected over the candidate groups; ``flagged``
+    claimers outside the group (``base["susp"]``, the ordinary claimers' rate, once the first
+    pass knows the batches: other batches must not raise a small crew's baseline, as they do
+    not raise its identifiers'), Bonferroni-corrected over the candidate groups; ``flagged``
     when below ``cluster_alpha``."""
     g = groups.join(claimers, on="account_id")  # dormant members do not count in the test
     per = g.group_by("group").agg(
@@ -245,7 +254,8 @@ def score_groups(groups: pl.DataFrame, claimers: pl.DataFrame, p: Any) -> pl.Dat
     per = per.filter(pl.col("k") >= p.min_accounts)
     m = max(len(per), 1)
     k, n = per["k"].to_numpy(), per["n"].to_numpy()
-    raw = -surprise_binom(k, n, rest_rate(k, n, claimers))
+    rate = rest_rate(k, n, claimers) if base is None else np.full(len(k), base["susp"])
+    raw = -surprise_binom(k, n, rate)
     corrected = np.minimum(raw + np.log10(m), 0.0)
     return per.with_columns(
         pl.Series("log10_p", corrected),

@@ -119,6 +119,13 @@ class TimingDetector(DetectorBase):
             description="Durations are judged steady against this quantile of the population's spread of the same "
             "kind of activity (the steadiest people).",
         )
+        steady_min_durations: int = Field(
+            5,
+            ge=3,
+            description="Timed events of one kind needed before its steadiness is judged (the population's "
+            "reference is set by accounts with min_durations of them); a short script's few logins count "
+            "towards a steady pair with its clicks.",
+        )
         steady_min_spread: float = Field(
             0.05,
             ge=0,
@@ -219,10 +226,11 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
         .join(st.session_lengths(streams), on="account_id", how="left")
         .join(
             steady.steady_streams(
-                steady.timed_streams(streams, p.min_durations),
+                steady.timed_streams(streams, min(p.steady_min_durations, p.min_durations)),
                 p.steady_quantile,
                 p.steady_min_spread,
                 -math.log10(p.alpha),
+                ref_min=p.min_durations,
             ),
             on="account_id",
             how="left",
@@ -235,6 +243,7 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
             pl.col("arc_hits").fill_null(0),
             pl.col("steady_streams").fill_null(0),
             pl.col("steady_surprise").fill_null(0.0),
+            pl.col("steady_pair").fill_null(False),
         )
     )
     del source

@@ -16,6 +16,15 @@ at least as variable as ``sigma0``, ``n_eff s^2 / sigma0^2`` is at least a chi-s
 estimate). The surprise is that lower tail, Bonferroni-corrected over every (account, stream)
 judged. An account is ``steady`` with two such streams (its logins and its spins): one steady
 stream alone can be a feature of the app that only some people use.
+
+Evidence also accumulates across an account's streams: a script active for three days has a
+few logins and a few hundred clicks, neither enough alone after the correction over every
+stream judged. Its *pair* is tested instead: under a person, the chance that two of its ``m``
+judged streams are both at least as steady as its second steadiest (p-value ``p2``) is at most
+``C(m, 2) p2^2`` (independent streams), so the pair's surprise is ``2 s2 - log10 C(m, 2)``,
+Bonferroni-corrected over the accounts with two streams judged (not over streams). A pair
+still needs two steady kinds: one steady stream, however steady, never makes one. Streams
+with fewer durations than the reference needs (``ref_min``) are judged, not used to set it.
 """
 
 from __future__ import annotations
@@ -44,17 +53,22 @@ def timed_streams(streams: pl.DataFrame, min_durations: int) -> pl.DataFrame:
     )
 
 
-def steady_streams(rows: pl.DataFrame, quantile: float, min_spread: float, need: float) -> pl.DataFrame:
-    """Per account with at least one steady stream: ``steady_streams`` (how many pass
-    ``need`` after a Bonferroni correction over every stream judged), ``steady_surprise`` (their
-    surprises summed, capped: the caller corrects it for the accounts it tests, like its others)
-    and lists of the figures of its two steadiest (``steady_stream``, ``steady_n_durations``,
-    ``steady_median_duration``, ``steady_spread``, ``steady_reference``)."""
+def steady_streams(
+    rows: pl.DataFrame, quantile: float, min_spread: float, need: float, ref_min: int = 0
+) -> pl.DataFrame:
+    """Per account with at least one steady stream, or a steady pair: ``steady_streams`` (how
+    many pass ``need`` after a Bonferroni correction over every stream judged; 2 at least when
+    its pair passes, see the module), ``steady_surprise`` (the larger of their surprises summed
+    and the pair's, capped: the caller corrects it for the accounts it tests, like its others),
+    ``steady_pair`` (the pair passed) and lists of the figures of its two steadiest
+    (``steady_stream``, ``steady_n_durations``, ``steady_median_duration``, ``steady_spread``,
+    ``steady_reference``). The reference is set by the rows with ``ref_min`` durations or more."""
     empty = pl.DataFrame(
         schema={
             "account_id": pl.Utf8,
             "steady_streams": pl.Int64,
             "steady_surprise": pl.Float64,
+            "steady_pair": pl.Boolean,
             "steady_stream": pl.List(pl.Utf8),
             "steady_n_durations": pl.List(pl.Int64),
             "steady_median_duration": pl.List(pl.Float64),
@@ -66,7 +80,8 @@ def steady_streams(rows: pl.DataFrame, quantile: float, min_spread: float, need:
         return empty
     varies = pl.col("spread") >= min_spread
     ref = (
-        rows.group_by("stream")
+        rows.filter(pl.col("n_durations") >= ref_min)
+        .group_by("stream")
         .agg(
             pl.col("spread").filter(varies).quantile(quantile).alias("reference"),
             varies.sum().alias("varying"),
@@ -82,19 +97,45 @@ def steady_streams(rows: pl.DataFrame, quantile: float, min_spread: float, need:
     with np.errstate(divide="ignore"):
         s = -st.chi2.logcdf(n_eff * ratio, n_eff) / LN10
     s = np.clip(np.where(np.isfinite(s), s, MAX_SURPRISE), 0.0, MAX_SURPRISE)
-    judged = judged.with_columns(pl.Series("surprise", s))
-    passed = judged.filter(pl.Series(corrected(s, max(judged.height, 1)) >= need))
-    if passed.is_empty():
-        return empty
-    best = passed.sort(["surprise", "n_durations", "stream"], descending=[True, True, False]).group_by(
+    judged = judged.with_columns(
+        pl.Series("surprise", s), pl.Series("passes", corrected(s, max(judged.height, 1)) >= need)
+    )
+    best = judged.sort(["surprise", "n_durations", "stream"], descending=[True, True, False]).group_by(
         "account_id", maintain_order=True
     )
-    return best.agg(
-        pl.len().cast(pl.Int64).alias("steady_streams"),
-        pl.col("surprise").sum().clip(upper_bound=MAX_SURPRISE).alias("steady_surprise"),
+    per = best.agg(
+        pl.col("passes").sum().cast(pl.Int64).alias("n_passing"),
+        pl.col("surprise").filter("passes").sum().clip(upper_bound=MAX_SURPRISE).alias("passing_surprise"),
+        pl.len().alias("m"),
+        pl.col("surprise").get(1, null_on_oob=True).alias("s2"),
         *(pl.col(c).head(2).alias(f"steady_{c}") for c in ("stream", "n_durations", "median_duration")),
         pl.col("spread").head(2).alias("steady_spread"),
         pl.col("reference").head(2).alias("steady_reference"),
+    )
+    m = per["m"].to_numpy().astype(float)
+    pair = 2.0 * per["s2"].fill_null(0.0).to_numpy() - np.log10(np.maximum(m * (m - 1) / 2, 1.0))
+    pair = np.clip(pair, 0.0, MAX_SURPRISE)
+    pair_ok = (m >= 2) & (corrected(pair, max(int((m >= 2).sum()), 1)) >= need)
+    per = per.with_columns(pl.Series("pair_surprise", pair), pl.Series("steady_pair", pair_ok))
+    out = per.filter((pl.col("n_passing") >= 1) | pl.col("steady_pair"))
+    if out.is_empty():
+        return empty
+    return out.select(
+        "account_id",
+        pl.when("steady_pair")
+        .then(pl.max_horizontal("n_passing", pl.lit(2, dtype=pl.Int64)))
+        .otherwise("n_passing")
+        .cast(pl.Int64)
+        .alias("steady_streams"),
+        pl.max_horizontal("passing_surprise", pl.when("steady_pair").then("pair_surprise").otherwise(0.0)).alias(
+            "steady_surprise"
+        ),
+        "steady_pair",
+        "steady_stream",
+        "steady_n_durations",
+        "steady_median_duration",
+        "steady_spread",
+        "steady_reference",
     ).sort("account_id")
 
 

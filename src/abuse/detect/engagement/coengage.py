@@ -1,0 +1,274 @@
+"""Co-engaged crews: many targets sharing one audience beyond what independent engagement
+explains, whoever the accounts are (aged, browsing, on their own phones and networks, dripping
+their votes over weeks: no shared block, no lockstep, nothing idle about them).
+
+1. Candidate pairs of targets come from MinHash/LSH over each target's set of engaging accounts
+   (linear in the engagement; never all pairs), each with its shared engagers counted. Only
+   targets with ``min_accounts`` engagers or more take part (a crew is never smaller; the
+   handful-of-engagers long tail would only multiply the pairs tried), and a band bucket that
+   holds more than ``max_bucket`` targets proposes none (near-identical tiny audiences).
+2. Each pair is tested against activity-adjusted independence: an account that engaged ``d``
+   distinct targets reaches target ``t`` with ``1 - (1 - w_t)^d``, ``w_t`` the target's share of
+   all (account, target) engagements, so the expected shared engagers of two targets is the sum
+   over accounts of the product of their chances (heavy users of popular targets explain their
+   own overlap). Poisson surprise, corrected over every pair LSH could have proposed.
+3. A crew of targets is a connected component of significant pairs with at least
+   ``min_targets`` targets whose audience came slowly: a target whose median engager arrived
+   within ``fresh_h`` hours of its first engagement is fresh content its followers discovered
+   (a fan club liking a creator's new posts, a class voting for its entry) and does not join a
+   crew. One target's mobilisation is never a crew; many targets sharing one audience is.
+4. Members are the accounts engaging two or more of a crew's targets beyond their own base
+   rate: the hits independence predicts are the sum of the account's chances of reaching each
+   of the crew's targets (as in 2), Poisson (heavier-tailed than the exact sum of Bernoullis:
+   conservative), Benjamini-Hochberg over every engaging account. Before that a crew keeps
+   only the targets whose audience is mostly accounts on two or more of its targets (popular
+   targets co-engaged by heavy users drop out), and still needs ``min_targets`` of them.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from abuse import stats
+from abuse.sqlfiles import read_sql, set_variables
+
+CREW_OFFSET = 2_000_000  # crew ids apart from the block crews' and the audience crews'
+
+
+def coengaged_pairs(
+    con, hashes: int = 32, rows: int = 2, max_bucket: int = 50, min_accounts: int = 5
+) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
+    """(candidate pairs t1, a1, t2, a2, shared, n1, n2, expected, surprise; how many targets
+    could pair; each account's distinct targets per action; each target's audience)."""
+    set_variables(
+        con,
+        coengage_hashes=int(hashes),
+        coengage_rows=int(rows),
+        coengage_max_bucket=int(max_bucket),
+        coengage_min_accounts=int(min_accounts),
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE engagement_coengage_bands AS "
+        + read_sql("features/engagement_coengage_targets.sql")
+    )
+    try:
+        n_targets = int(
+            con.sql(
+                "SELECT count(*) FROM (SELECT DISTINCT target_id, action FROM engagement_coengage_bands)"
+            ).fetchone()[0]
+        )
+        pairs = con.sql(read_sql("features/engagement_coengage_pairs.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_coengage_bands")
+    aud = con.sql(read_sql("features/engagement_coengage_audience.sql")).pl()
+    act = con.sql(read_sql("features/engagement_coengage_activity.sql")).pl()
+    empty = pairs.with_columns(
+        pl.lit(0, pl.Int64).alias("n1"),
+        pl.lit(0, pl.Int64).alias("n2"),
+        pl.lit(0.0).alias("expected"),
+        pl.lit(0.0).alias("surprise"),
+    ).clear()
+    if pairs.is_empty() or act.is_empty():
+        return empty, n_targets, act, aud
+    n = aud.select(pl.col("target_id"), pl.col("action"), pl.col("accounts"))
+    pairs = pairs.join(n.rename({"target_id": "t1", "action": "a1", "accounts": "n1"}), on=["t1", "a1"]).join(
+        n.rename({"target_id": "t2", "action": "a2", "accounts": "n2"}), on=["t2", "a2"]
+    )
+    mu = _expected_shared(pairs, act)
+    s = stats.surprise_poisson(pairs["shared"].to_numpy(), mu)
+    return pairs.with_columns(pl.Series("expected", mu), pl.Series("surprise", s)), n_targets, act, aud
+
+
+def calibrated_chances(n: np.ndarray, d: np.ndarray, c: np.ndarray, rounds: int = 30) -> np.ndarray:
+    """Per target of one action with ``n`` engaging accounts, the per-engagement chance ``w``
+    whose expected engagers under independence, ``sum_g c_g (1 - (1 - w)^d_g)`` over the groups
+    of ``c_g`` accounts with ``d_g`` distinct targets of the action, is ``n`` (fixed point from
+    ``n / sum d c``: the popular targets a heavy user cannot engage twice need more)."""
+    n = np.asarray(n, float)
+    w = np.clip(n / max(float((d * c).sum()), 1.0), 1e-12, 1 - 1e-9)
+    for _ in range(rounds):
+        got = ((1.0 - np.power(1.0 - w[:, None], d[None, :])) * c[None, :]).sum(axis=1)
+        w = np.clip(w * n / np.maximum(got, 1e-12), 1e-12, 1 - 1e-9)
+    return w
+
+
+def _expected_shared(pairs: pl.DataFrame, act: pl.DataFrame) -> np.ndarray:
+    """Per pair, the shared engagers independence predicts: an account that engaged ``d``
+    distinct targets with an action reaches a target of that action with ``1 - (1 - w)^d``,
+    ``w`` the target's share of that action's (account, target) engagements; summed over
+    accounts (grouped by their activity in the pair's two actions) of the product of both."""
+    wide = act.pivot(on="action", index="account_id", values="d").fill_null(0)
+    w_of = {}
+    for (a,), part in pairs.partition_by("a1", as_dict=True).items():
+        w_of.update(_chances(act, a, part.select(pl.col("t1").alias("t"), pl.col("n1").alias("n"))))
+    for (a,), part in pairs.partition_by("a2", as_dict=True).items():
+        w_of.update(_chances(act, a, part.select(pl.col("t2").alias("t"), pl.col("n2").alias("n"))))
+    mu = np.zeros(len(pairs))
+    idx = pairs.with_row_index("_i")
+    for (a1, a2), part in idx.partition_by("a1", "a2", as_dict=True).items():
+        g = wide.group_by(pl.col(a1).alias("_d1"), pl.col(a2).alias("_d2")).len()
+        g = g.filter((pl.col("_d1") > 0) & (pl.col("_d2") > 0))
+        d1, d2, c = (g[x].to_numpy().astype(float) for x in ("_d1", "_d2", "len"))
+        w1 = np.array([w_of[(t, a1)] for t in part["t1"].to_list()])
+        w2 = np.array([w_of[(t, a2)] for t in part["t2"].to_list()])
+        out = np.zeros(len(part))
+        step = max(1, 2_000_000 // max(len(c), 1))
+        for i in range(0, len(part), step):  # pairs x activity groups, in slices
+            p1 = 1.0 - np.power(1.0 - w1[i : i + step, None], d1[None, :])
+            p2 = 1.0 - np.power(1.0 - w2[i : i + step, None], d2[None, :])
+            out[i : i + step] = (p1 * p2 * c[None, :]).sum(axis=1)
+        mu[part["_i"].to_numpy()] = out
+    return mu
+
+
+def _chances(act: pl.DataFrame, action: str, targets: pl.DataFrame) -> dict:
+    """{(target, action): calibrated chance} for ``targets`` (t, n) of one action."""
+    t = targets.unique("t")
+    g = act.filter(pl.col("action") == action).group_by("d").len()
+    w = calibrated_chances(t["n"].to_numpy(), g["d"].to_numpy().astype(float), g["len"].to_numpy().astype(float))
+    return {(x, action): float(v) for x, v in zip(t["t"].to_list(), w)}
+
+
+def coengaged_crews(
+    con,
+    accounts: pl.DataFrame,
+    alpha: float,
+    fdr: float,
+    min_targets: int = 3,
+    fresh_h: float = 24.0,
+) -> tuple[list[dict], pl.DataFrame, pl.DataFrame]:
+    """(crew evidence dicts, members [crew, account_id, member_surprise], crew targets
+    [crew, target_id, action])."""
+    empty_m = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
+    empty_t = pl.DataFrame(schema={"crew": pl.Int64, "target_id": pl.Utf8, "action": pl.Utf8})
+    pairs, n_targets, act, aud = coengaged_pairs(con)
+    if pairs.is_empty():
+        return [], empty_m, empty_t
+    tries = max(n_targets * (n_targets - 1) / 2.0, 1.0)
+    level = stats.required_surprise(alpha)
+    pairs = pairs.with_columns(pl.Series("corrected", stats.corrected(pairs["surprise"].to_numpy(), tries)))
+    sig = pairs.filter(pl.col("corrected") >= level)
+    if sig.is_empty():
+        return [], empty_m, empty_t
+    fresh = {(t, a) for t, a in aud.filter(pl.col("median_arrival_h") < fresh_h).select("target_id", "action").rows()}
+    g = nx.Graph()
+    for t1, a1, t2, a2, corr in sig.select("t1", "a1", "t2", "a2", "corrected").rows():
+        if (t1, a1) in fresh or (t2, a2) in fresh:
+            continue
+        g.add_edge((t1, a1), (t2, a2), s=corr)
+    comps = sorted((c for c in nx.connected_components(g) if len(c) >= min_targets), key=lambda c: min(c))
+    if not comps:
+        return [], empty_m, empty_t
+    info, trows = [], []
+    for i, comp in enumerate(comps):
+        crew = CREW_OFFSET + i
+        sub = g.subgraph(comp)
+        best = max(sub.edges(data=True), key=lambda e: e[2]["s"])
+        info.append(
+            {
+                "crew": crew,
+                "kind": "co-engaged",
+                "targets": len(comp),
+                "significant_pairs": sub.number_of_edges(),
+                "pairs_tried": len(pairs),
+                "pair": [f"{t[0]} ({t[1]})" for t in (best[0], best[1])],
+                "corrected": float(best[2]["s"]),
+                "is_crew": True,
+            }
+        )
+        trows += [(crew, t, a) for t, a in sorted(comp)]
+    targets = pl.DataFrame(trows, schema=empty_t.schema, orient="row")
+    # a crew's own targets are those whose audience is mostly the accounts on two or more of
+    # its targets: popular targets that heavy users share are co-engaged too, but no crew is
+    # most of their audience; then again on the targets that remain, and the members are
+    # tested on those
+    for _ in range(3):
+        if targets.is_empty():
+            break
+        shares = _member_shares(con, targets, _touched(con, targets))
+        targets = shares.filter(pl.col("from_members") * 2 > pl.col("accounts")).select("crew", "target_id", "action")
+        n_t = targets.group_by("crew").len()
+        targets = targets.filter(pl.col("crew").is_in(n_t.filter(pl.col("len") >= min_targets)["crew"].implode()))
+    members = _members(con, targets, act, aud, len(accounts), fdr) if not targets.is_empty() else empty_m
+    if members.is_empty():
+        return [], empty_m, empty_t
+    shares = _member_shares(con, targets, members)
+    sizes = dict(members.group_by("crew").len().rows())
+    crews = []
+    for c in info:
+        if sizes.get(c["crew"], 0) >= 2:
+            sh = shares.filter(pl.col("crew") == c["crew"])
+            c["accounts"] = int(sizes[c["crew"]])
+            c["targets"] = len(sh)
+            c["member_share_of_audience"] = round(float(sh["from_members"].sum() / max(sh["accounts"].sum(), 1)), 3)
+            crews.append(c)
+    keep = pl.Series([c["crew"] for c in crews], dtype=pl.Int64).implode()
+    return crews, members.filter(pl.col("crew").is_in(keep)), targets.filter(pl.col("crew").is_in(keep))
+
+
+def _member_shares(con, targets: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Per crew and target: its engaging accounts and how many are the crew's members."""
+    con.register("_t", targets.to_arrow())
+    con.register("_m", members.select("crew", "account_id").to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _t")
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_coengage_members AS SELECT * FROM _m")
+    con.unregister("_t")
+    con.unregister("_m")
+    try:
+        return con.sql(read_sql("features/engagement_coengage_shares.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
+        con.execute("DROP TABLE IF EXISTS engagement_coengage_members")
+
+
+def _touched(con, targets: pl.DataFrame) -> pl.DataFrame:
+    """Per crew, the accounts that engaged two or more of its targets: crew, account_id,
+    crew_targets."""
+    con.register("_at", targets.to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_audience_targets AS SELECT * FROM _at")
+    con.unregister("_at")
+    try:
+        touched = con.sql(read_sql("features/engagement_audience_members.sql")).pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_audience_targets")
+    return touched.filter(pl.col("crew_targets") >= 2).select("crew", "account_id", "crew_targets")
+
+
+def _members(
+    con, targets: pl.DataFrame, act: pl.DataFrame, aud: pl.DataFrame, n_accounts: int, fdr: float
+) -> pl.DataFrame:
+    """Accounts engaging two or more of a crew's targets beyond their own activity predicts:
+    [crew, account_id, member_surprise]."""
+    empty = pl.DataFrame(schema={"crew": pl.Int64, "account_id": pl.Utf8, "member_surprise": pl.Float64})
+    if targets.is_empty():
+        return empty
+    touched = _touched(con, targets)
+    if touched.is_empty():
+        return empty
+    tn = targets.join(aud.select("target_id", "action", "accounts"), on=["target_id", "action"])
+    w_of: dict = {}
+    for (a,), part in tn.partition_by("action", as_dict=True).items():
+        w_of.update(_chances(act, a, part.select(pl.col("target_id").alias("t"), pl.col("accounts").alias("n"))))
+    tw = tn.with_columns(
+        pl.struct("target_id", "action")
+        .map_elements(lambda r: w_of[(r["target_id"], r["action"])], return_dtype=pl.Float64)
+        .alias("w")
+    ).select("crew", "action", "w")
+    lam = (
+        touched.select("crew", "account_id")
+        .join(tw, on="crew")
+        .join(act, on=["account_id", "action"], how="left")
+        .with_columns((1.0 - (1.0 - pl.col("w")).pow(pl.col("d").fill_null(0))).alias("pi"))
+        .group_by("crew", "account_id")
+        .agg(pl.col("pi").sum().alias("expected"))
+    )
+    touched = touched.join(lam, on=["crew", "account_id"]).sort("crew", "account_id")
+    s = stats.surprise_poisson(touched["crew_targets"].to_numpy(), touched["expected"].to_numpy())
+    touched = touched.with_columns(pl.Series("member_surprise", s))
+    kept = []
+    for (_crew,), part in touched.partition_by("crew", as_dict=True, maintain_order=True).items():
+        mask = stats.step_up(part["member_surprise"].to_numpy(), fdr, tests=n_accounts)
+        kept.append(part.filter(pl.Series(mask)).select("crew", "account_id", "member_surprise"))
+    return pl.concat(kept) if kept else empty
