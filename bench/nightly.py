@@ -3,7 +3,8 @@
     python bench/nightly.py --scale 0.5
     python bench/nightly.py --scale 5 --json > /tmp/nightly-5.json
     python bench/nightly.py --scale 10 --memory-limit 6GB --threads 2 --incremental
-    python bench/nightly.py --scale 50 --memory-limit 6GB --incremental   # hours on 2 cores
+    python bench/nightly.py --scale 50 --memory-limit 6GB --incremental --no-cold   # hours on 2 cores
+    python bench/nightly.py --show /tmp/abuse-bench/run-s50-seed1/bench.json   # its tables, so far
 
 Data comes from `abuse generate --scale S --seed N` (cached under /tmp/abuse-bench/ by scale
 and seed). Each measurement runs in a fresh child process so its peak RSS is its own:
@@ -130,6 +131,20 @@ def split_last_day(landing: Path) -> tuple[Path, Path]:
 # --- measurements (in a child process) -------------------------------------------------------
 
 
+class Stages(list):
+    """The stage rows of one measurement; each is also told on stderr as it lands (a long run
+    shows how far it got)."""
+
+    def append(self, row: dict[str, Any]) -> None:
+        super().append(row)
+        print(
+            f"[bench {time.strftime('%H:%M:%S')}] {row['stage']}: {row['seconds']:.1f}s, "
+            f"{row.get('cpu_s') or 0:.1f} cpu s, {row['peak_mb']:.0f} MB, load {os.getloadavg()[0]:.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
     import duckdb
 
@@ -137,7 +152,7 @@ def measure_bare(landing: Path, work: Path) -> dict[str, Any]:
     db = work / "bare.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
-    stages: list[dict[str, Any]] = []
+    stages: list[dict[str, Any]] = Stages()
     t_all = time.perf_counter()
     per_kind: dict[str, list[float]] = {}
     for i, (kind, path) in enumerate(landing_files(landing)):
@@ -185,9 +200,8 @@ def measure_nightly(
     t_all = time.perf_counter()
     run = pipeline.start(settings, say=said.append)
     engine_limits = limits(run.con)
-    stages: list[dict[str, Any]] = [
-        {"stage": "start", "rows": 0, "seconds": time.perf_counter() - t_all, "peak_mb": peak.mb()}
-    ]
+    stages: list[dict[str, Any]] = Stages()
+    stages.append({"stage": "start", "rows": 0, "seconds": time.perf_counter() - t_all, "peak_mb": peak.mb()})
     con = run.con
 
     def staged_rows() -> int:
@@ -313,11 +327,20 @@ def measure_nightly(
 # --- driver ----------------------------------------------------------------------------------
 
 
-def child(mode: str, *args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, *args], capture_output=True, text=True)
+def child(mode: str, *args: str, keep: tuple[dict[str, Any], Path] | None = None, name: str = "") -> dict[str, Any]:
+    """One measurement in a fresh process; with ``keep=(out, path)`` it is also stored as
+    ``out[name]`` and ``out`` written to ``path`` (what a killed run had measured stays)."""
+    load0 = os.getloadavg()[0]
+    # (stderr passes through: the child's progress lines, and its traceback if it fails)
+    out = subprocess.run([sys.executable, __file__, "--child", mode, *args], stdout=subprocess.PIPE, text=True)
     if out.returncode:
-        raise SystemExit(f"{mode} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{mode} failed (its error is above)")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["load_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]  # at its start and end
+    if keep:
+        keep[0][name] = res
+        keep[1].write_text(json.dumps(keep[0], indent=1))
+    return res
 
 
 def machine() -> dict[str, Any]:
@@ -337,6 +360,9 @@ def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> s
     if bare:  # all of ingest against the whole bare load
         bare_s["ingest"] = sum(s["seconds"] for s in bare["stages"])
         bare_cpu["ingest"] = sum(s.get("cpu_s") or 0.0 for s in bare["stages"]) or None
+    if nightly.get("load_1min"):
+        title += f" (1-min load {nightly['load_1min'][0]} -> {nightly['load_1min'][1]}"
+        title += f"; bare load's {bare['load_1min'][0]} -> {bare['load_1min'][1]})" if bare else ")"
     lines = [
         title,
         f"{'stage':<24} {'rows':>11} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} "
@@ -388,9 +414,19 @@ def main() -> None:
         action="store_true",
         help="also: history (all but the last day) cold, then the last day as an incremental night",
     )
+    p.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="with --incremental: skip the cold night over the whole landing; the history night is the cold "
+        "night, against a bare load of the history files (one night fewer at large scales)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--show", type=Path, help="print the tables of a saved --json output, and nothing else")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.show:
+        show(json.loads(args.show.read_text()))
+        return
     if args.child:
         mode, *rest = args.child
         if mode == "bare":
@@ -413,27 +449,54 @@ def main() -> None:
         "machine": machine(),
         "landing_mb": round(sum(p.stat().st_size for _, p in landing_files(landing)) / 2**20, 1),
     }
-    out["bare"] = child("bare", str(landing), str(work))
-    out["nightly"] = child("nightly", str(landing), str(work / "cold" / "abuse.duckdb"), *lim)
+    keep = (out, work / "bench.json")  # (python bench/nightly.py --show <it> prints its tables)
+    cold = not (args.incremental and args.no_cold)
+    if cold:
+        out["bare"] = child("bare", str(landing), str(work), keep=keep, name="bare")
+        out["nightly"] = child(
+            "nightly", str(landing), str(work / "cold" / "abuse.duckdb"), *lim, keep=keep, name="nightly"
+        )
     if args.incremental:
         hist, day = split_last_day(landing)
         inc_landing = work / "landing"
         shutil.copytree(hist, inc_landing)
-        out["history"] = child("nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim)
+        if not cold:  # the bare load of the files the history night reads
+            out["bare"] = child("bare", str(inc_landing), str(work), keep=keep, name="bare")
+        out["history"] = child(
+            "nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim, keep=keep, name="history"
+        )
         shutil.copytree(day, inc_landing, dirs_exist_ok=True)
-        out["incremental"] = child("nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim)
+        out["incremental"] = child(
+            "nightly", str(inc_landing), str(work / "inc" / "abuse.duckdb"), *lim, keep=keep, name="incremental"
+        )
+    out["machine"]["load_1min_end"] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(out, indent=1))
         return
+    show(out)
+
+
+def show(out: dict[str, Any]) -> None:
+    """The tables of one benchmark run (``out``: what --json prints)."""
     m = out["machine"]
+    first = out.get("nightly") or out.get("history") or {}
     print(
-        f"scale {args.scale:g} seed {args.seed}: landing {out['landing_mb']} MB, {m['cores']} cores, "
-        f"{m['memory_gb']} GB, load {m['load_1min']}; limits {out['nightly']['limits']}"
+        f"scale {out['scale']:g} seed {out['seed']}: landing {out['landing_mb']} MB, {m['cores']} cores, "
+        f"{m['memory_gb']} GB, load {m['load_1min']} -> {m.get('load_1min_end', '?')}; limits {first.get('limits')}"
     )
-    print(table("cold nightly vs bare DuckDB load of the same files", out["nightly"], out["bare"]))
-    if args.incremental:
+    cold = "nightly" in out
+    if cold:
+        print(table("cold nightly vs bare DuckDB load of the same files", out["nightly"], out["bare"]))
+    if "history" in out:
         print()
-        print(table("history (all but the last day), cold", out["history"], None))
+        print(
+            table(
+                "history (all but the last day), cold" + ("" if cold else ", vs a bare load of the history files"),
+                out["history"],
+                None if cold else out["bare"],
+            )
+        )
+    if "incremental" in out:
         print()
         print(table("incremental night (the last day's files on the ingested history)", out["incremental"], None))
 

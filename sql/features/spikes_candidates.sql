@@ -71,30 +71,44 @@ candidates AS (
       AND (s.n >= getvariable('spikes_min_count') OR s.bin_wide >= getvariable('spikes_min_count_wide'))
 ),
 usual AS (
-    -- the same minute of the day on the baseline days before the candidate's day; and, for
-    -- a scope with too little history (the window's first days, a new campaign), on every
-    -- other day up to that many days either side
+    -- the same minute of the day on the baseline days before the candidate's day
     SELECT c.scope, c.minute,
-        quantile_cont(h.n, 0.5) FILTER (WHERE h.day < c.day) AS med_raw,
-        quantile_cont(h.n_smooth, [0.25, 0.5, 0.75]) FILTER (WHERE h.day < c.day) AS q_smooth,
-        quantile_cont(h.n_wide, [0.25, 0.5, 0.75]) FILTER (WHERE h.day < c.day) AS q_wide,
-        count(h.n) FILTER (WHERE h.day < c.day) AS n_days,
+        quantile_cont(h.n, 0.5) AS med_raw,
+        quantile_cont(h.n_smooth, [0.25, 0.5, 0.75]) AS q_smooth,
+        quantile_cont(h.n_wide, [0.25, 0.5, 0.75]) AS q_wide,
+        count(h.n) AS n_days
+    FROM candidates AS c
+    JOIN smoothed AS h
+      ON h.scope = c.scope AND h.minute_of_day = c.minute_of_day AND h.day < c.day
+     AND h.day >= c.day - getvariable('spikes_baseline_days')
+    GROUP BY c.scope, c.minute
+),
+around AS (
+    -- for a scope with too little history (the window's first days, a new campaign), every
+    -- other day up to that many days either side (only for those candidates: the usual case
+    -- needs one pass over the earlier days, not two over both sides)
+    SELECT c.scope, c.minute,
         quantile_cont(h.n, 0.5) AS any_med_raw,
         quantile_cont(h.n_smooth, [0.25, 0.5, 0.75]) AS any_q_smooth,
         quantile_cont(h.n_wide, [0.25, 0.5, 0.75]) AS any_q_wide
     FROM candidates AS c
+    LEFT JOIN usual AS u USING (scope, minute)
     JOIN smoothed AS h
       ON h.scope = c.scope AND h.minute_of_day = c.minute_of_day AND h.day <> c.day
      AND h.day >= c.day - getvariable('spikes_baseline_days')
      AND h.day <= c.day + getvariable('spikes_baseline_days')
+    WHERE NOT coalesce(u.n_days >= getvariable('spikes_min_history_days'), false)
     GROUP BY c.scope, c.minute
 ),
 baseline AS (
-    SELECT scope, minute, n_days,
-        CASE WHEN n_days >= getvariable('spikes_min_history_days') THEN med_raw ELSE any_med_raw END AS med_raw,
-        CASE WHEN n_days >= getvariable('spikes_min_history_days') THEN q_smooth ELSE any_q_smooth END AS q_smooth,
-        CASE WHEN n_days >= getvariable('spikes_min_history_days') THEN q_wide ELSE any_q_wide END AS q_wide
-    FROM usual
+    SELECT c.scope, c.minute, u.n_days,
+        CASE WHEN u.n_days >= getvariable('spikes_min_history_days') THEN u.med_raw ELSE a.any_med_raw END AS med_raw,
+        CASE WHEN u.n_days >= getvariable('spikes_min_history_days') THEN u.q_smooth ELSE a.any_q_smooth END AS q_smooth,
+        CASE WHEN u.n_days >= getvariable('spikes_min_history_days') THEN u.q_wide ELSE a.any_q_wide END AS q_wide
+    FROM candidates AS c
+    LEFT JOIN usual AS u USING (scope, minute)
+    LEFT JOIN around AS a USING (scope, minute)
+    WHERE u.scope IS NOT NULL OR a.scope IS NOT NULL
 ),
 hourly AS (
     SELECT scope, day, extract(hour FROM minute) AS hour, any_value(dow) AS dow, sum(n) AS total

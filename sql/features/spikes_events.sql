@@ -13,8 +13,12 @@ WITH events AS (
     WHERE action = 'claim'
     UNION ALL SELECT 'activity', action, ts, account_id, device_id, ip FROM stg_activity
 )
-SELECT family, detail, date_trunc('minute', ts) AS minute,
-       date_trunc('minute', CAST(ts AS TIMESTAMP)) AS local_minute,  -- wall clock, no zone
+-- The minute by epoch arithmetic and the wall clock from it, one zone conversion per event
+-- (the same as truncating either clock: every zone's offset since 1972 is whole minutes, and
+-- timestamps before earliest_timestamp, 2000 by default, are quarantined at ingest).
+SELECT family, detail, minute,
+       CAST(minute AS TIMESTAMP) AS local_minute,  -- wall clock, no zone
        ts, account_id, device_id, ip
-FROM events
-WHERE ts >= getvariable('spikes_from') AND ts < getvariable('window_end')
+FROM (SELECT *, to_timestamp((epoch_ms(ts) // 60000) * 60) AS minute
+      FROM events
+      WHERE ts >= getvariable('spikes_from') AND ts < getvariable('window_end'))

@@ -19,8 +19,13 @@ cleaned AS (
         nullif(trim(ip), '') AS ip,
         _file, _row, _file_seq
     FROM valid
-)
-SELECT * FROM cleaned
+),
+-- Only keys delivered more than once need the latest-wins sort (a key is never NULL here:
+-- a record without one is quarantined); every other record passes straight through.
+dup AS (SELECT event_id FROM valid GROUP BY event_id HAVING count(*) > 1)
+SELECT * FROM cleaned ANTI JOIN dup USING (event_id)
+UNION ALL
+SELECT * FROM (SELECT * FROM cleaned SEMI JOIN dup USING (event_id))
 QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _file_seq DESC, _row DESC) = 1;
 
 CREATE OR REPLACE TABLE stg_activity AS SELECT * FROM stg_activity_rows(0, 9223372036854775807);

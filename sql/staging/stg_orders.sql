@@ -23,8 +23,13 @@ cleaned AS (
         lower(status) AS status,
         _file, _row, _file_seq
     FROM valid
-)
-SELECT * FROM cleaned
+),
+-- Only keys delivered more than once need the latest-wins sort (a key is never NULL here:
+-- a record without one is quarantined); every other record passes straight through.
+dup AS (SELECT order_id FROM valid GROUP BY order_id HAVING count(*) > 1)
+SELECT * FROM cleaned ANTI JOIN dup USING (order_id)
+UNION ALL
+SELECT * FROM (SELECT * FROM cleaned SEMI JOIN dup USING (order_id))
 QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _file_seq DESC, _row DESC) = 1;
 
 CREATE OR REPLACE TABLE stg_orders AS SELECT * FROM stg_orders_rows(0, 9223372036854775807);
