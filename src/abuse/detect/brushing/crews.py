@@ -56,11 +56,13 @@ def _members(
 def _clients(edges: pl.DataFrame, members: set, min_surprise: float, big_k: float) -> dict[str, float]:
     sub = edges.filter(pl.col("account_id").is_in(list(members)))
     big_d = float(sub.unique("account_id")["d"].sum())
+    # the shops' degrees without the crew's own edges, as _outside gives them, from the
+    # members' edges alone (a crew's shops are few; the whole edge frame is not read again)
     per = (
         sub.group_by("shop_id")
-        .agg(pl.len().alias("n"))
+        .agg(pl.len().alias("n"), pl.col("k").first())
         .filter(pl.col("n") >= 2)
-        .join(_outside(edges, members), on="shop_id")
+        .select("shop_id", "n", k_out=pl.col("k") - pl.col("n") + 1)
     )
     s = stats.surprise_poisson(per["n"].to_numpy(), big_d * per["k_out"].to_numpy() / big_k)
     return {sh: float(x) for sh, x in zip(per["shop_id"], s, strict=True) if x >= min_surprise}
