@@ -139,7 +139,7 @@ def _low_rating(ring: Cluster) -> int:
     rings detector's default)."""
     from abuse.detect.rings import RingDetector
 
-    return int(ring.evidence.get("low_rating", RingDetector.Params().low_rating))
+    return int(ring.evidence.get("low_rating", RingDetector.Params.model_validate({}).low_rating))
 
 
 def write_shop_losses(

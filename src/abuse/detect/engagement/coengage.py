@@ -204,7 +204,9 @@ def coengaged_crews(
             sh = shares.filter(pl.col("crew") == c["crew"])
             c["accounts"] = int(sizes[c["crew"]])
             c["targets"] = len(sh)
-            c["member_share_of_audience"] = round(float(sh["from_members"].sum() / max(sh["accounts"].sum(), 1)), 3)
+            c["member_share_of_audience"] = round(
+                float(sh["from_members"].sum()) / max(float(sh["accounts"].sum()), 1.0), 3
+            )
             crews.append(c)
     keep = pl.Series([c["crew"] for c in crews], dtype=pl.Int64).implode()
     return crews, members.filter(pl.col("crew").is_in(keep)), targets.filter(pl.col("crew").is_in(keep))
