@@ -6,27 +6,10 @@
 -- quantile of that lag ("quick"), the money of the account's orders at the shop in the window
 -- (the fake GMV if the edge is fake), their shipping addresses, items and order devices, whether one of them is used
 -- by another account too, the review texts, and the shop's positive reviews (and five-star
--- ones among them).
+-- ones among them). The review's life (first rating, last action and rating) is
+-- int_review_life's.
 WITH
-life AS (
-    SELECT review_id,
-           any_value(account_id)                                             AS account_id,
-           any_value(shop_id)                                                AS shop_id,
-           any_value(order_id) FILTER (order_id IS NOT NULL)                 AS order_id,
-           min(created_at) FILTER (action = 'posted')                        AS posted_at,
-           arg_min(rating, created_at) FILTER (action = 'posted')            AS first_rating,
-           arg_max(action, created_at)                                       AS last_action,
-           arg_max(rating, created_at) FILTER (action <> 'withdrawn')        AS last_rating,
-           arg_min(text, created_at) FILTER (action = 'posted')              AS text
-    FROM stg_reviews
-    GROUP BY review_id
-),
-pos AS (
-    SELECT * FROM life
-    WHERE posted_at >= getvariable('window_start') AND posted_at < getvariable('window_end')
-      AND first_rating >= getvariable('brushing_min_rating')
-      AND last_action <> 'withdrawn' AND last_rating >= getvariable('brushing_min_rating')
-),
+pos AS (SELECT * FROM window_positive_reviews(getvariable('brushing_min_rating'))),
 by_id AS (
     SELECT p.*, o.created_at AS ordered_at
     FROM pos p LEFT JOIN stg_orders o ON o.order_id = p.order_id AND o.account_id = p.account_id

@@ -3,27 +3,10 @@
 -- with the local day its order was placed (order_id, else the account's latest order at the
 -- shop before the review; the session TimeZone is the platform's), that order's item and
 -- shipping address, and the review text: the groups of one push day at one shop
--- (abuse.detect.brushing.push). Linear in the window's reviews and orders.
+-- (abuse.detect.brushing.push). Linear in the window's reviews and orders. The review's life
+-- (first rating, last action and rating) is int_review_life's.
 WITH
-life AS (
-    SELECT review_id,
-           any_value(account_id)                                             AS account_id,
-           any_value(shop_id)                                                AS shop_id,
-           any_value(order_id) FILTER (order_id IS NOT NULL)                 AS order_id,
-           min(created_at) FILTER (action = 'posted')                        AS posted_at,
-           arg_min(rating, created_at) FILTER (action = 'posted')            AS first_rating,
-           arg_max(action, created_at)                                       AS last_action,
-           arg_max(rating, created_at) FILTER (action <> 'withdrawn')        AS last_rating,
-           arg_min(text, created_at) FILTER (action = 'posted')              AS text
-    FROM stg_reviews
-    GROUP BY review_id
-),
-pos AS (
-    SELECT * FROM life
-    WHERE posted_at >= getvariable('window_start') AND posted_at < getvariable('window_end')
-      AND first_rating >= getvariable('brushing_min_rating')
-      AND last_action <> 'withdrawn' AND last_rating >= getvariable('brushing_min_rating')
-),
+pos AS (SELECT * FROM window_positive_reviews(getvariable('brushing_min_rating'))),
 by_id AS (
     SELECT p.review_id, p.account_id, p.shop_id, p.posted_at, p.text,
            o.created_at AS ordered_at, o.item_id, nullif(trim(o.ship_addr_hash), '') AS addr

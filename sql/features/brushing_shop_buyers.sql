@@ -13,24 +13,12 @@ win_orders AS (
     FROM stg_orders
     WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
 ),
-life AS (
-    SELECT review_id,
-           any_value(account_id)                                             AS account_id,
-           any_value(shop_id)                                                AS shop_id,
-           min(created_at) FILTER (action = 'posted')                        AS posted_at,
-           arg_min(rating, created_at) FILTER (action = 'posted')            AS first_rating,
-           arg_max(action, created_at)                                       AS last_action,
-           arg_max(rating, created_at) FILTER (action <> 'withdrawn')        AS last_rating
-    FROM stg_reviews
-    GROUP BY review_id
-),
 rv AS (
     SELECT account_id, shop_id,
            count(*) AS n_reviews,
-           count(*) FILTER (first_rating >= getvariable('brushing_min_rating')
-                            AND last_action <> 'withdrawn'
-                            AND last_rating >= getvariable('brushing_min_rating')) AS n_pos
-    FROM life
+           count(*) FILTER (review_positive(first_rating, last_action, last_rating,
+                                            getvariable('brushing_min_rating'))) AS n_pos
+    FROM int_review_life
     WHERE posted_at >= getvariable('window_start') AND posted_at < getvariable('window_end')
     GROUP BY account_id, shop_id
 ),

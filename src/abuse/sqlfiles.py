@@ -44,8 +44,16 @@ def sql_files(folder: str) -> list[Path]:
     return sorted((sql_dir() / folder).glob("*.sql"))
 
 
+def run_macros(con: duckdb.DuckDBPyConnection, folder: str) -> None:
+    """Define the macros of ``sql/<folder>/macros/`` (the shared steps the folder's files call)."""
+    for path in sql_files(f"{folder}/macros"):
+        con.execute(path.read_text(encoding="utf-8"))
+
+
 def run_folder(con: duckdb.DuckDBPyConnection, folder: str) -> list[str]:
-    """Run every file of ``sql/<folder>`` in name order; returns the names built."""
+    """Run every file of ``sql/<folder>`` in name order, after its ``macros/``; returns the
+    names built."""
+    run_macros(con, folder)
     built = []
     for path in sql_files(folder):
         con.execute(path.read_text(encoding="utf-8"))

@@ -15,7 +15,9 @@ schema change), or when ``staging_files`` lists a file the raw table no longer h
 file sorts before a staged one (a failed or abandoned run's rows were forgotten after they were
 staged). ``rebuild`` (= ``run_folder(con, "staging")``, which ``pipeline.fail`` calls) rebuilds
 everything. Other files in ``sql/staging/`` that define no ``<name>_rows`` macro are simply run
-every night, as before.
+every night, as before. ``sql/staging/macros/`` holds the steps those macros share
+(``latest_delivery``); they are defined first, and a change to them counts as a change to
+every staging file.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Iterator
 import duckdb
 
 from abuse.schema import KINDS
-from abuse.sqlfiles import read_sql, run_folder, sql_files
+from abuse.sqlfiles import read_sql, run_folder, run_macros, sql_files
 
 BOOKKEEPING = "staging_files"
 
@@ -54,7 +56,12 @@ class Maintained:
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The version of a staging file: its text and that of the staging macros it may call (a
+    changed macro rebuilds the tables, as a changed file does)."""
+    h = hashlib.sha256(path.read_bytes())
+    for macro in sql_files("staging/macros"):
+        h.update(macro.read_bytes())
+    return h.hexdigest()
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -166,6 +173,7 @@ def maintain(con: duckdb.DuckDBPyConnection) -> Maintained:
     """Bring every ``stg_*`` table up to date with the raw tables, merging where it can."""
     out = Maintained()
     paths = sql_files("staging")
+    run_macros(con, "staging")  # the shared steps of the stg_<kind>_rows macros
     if not _exists(con, BOOKKEEPING) or not _exists(con, "staging_versions"):
         built = rebuild(con)
         out.rebuilt = {t: "first build" for t in built if t != BOOKKEEPING}

@@ -24,6 +24,32 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
+def _shop_cluster(
+    key: str,
+    members: list[str],
+    score: float,
+    summary: str,
+    shop: str,
+    rows: pl.DataFrame,
+    gmv: float,
+    evidence: dict,
+) -> Cluster:
+    """A brushing case of one shop: its members' orders there (``rows``, shop_buyers' rows)
+    give its first and last seen; the money of those orders is the loss."""
+    return Cluster(
+        cluster_key=key,
+        pattern="brushing_ring",
+        account_ids=members,
+        score=score,
+        summary=summary,
+        shop_ids=[shop],
+        first_seen=rows["first_order_at"].min(),
+        last_seen=rows["last_order_at"].max(),
+        loss_estimate=round(gmv, 2),
+        evidence=evidence,
+    )
+
+
 def push_days(
     ctx: DetectContext,
     p: Params,
@@ -86,20 +112,7 @@ def push_days(
             "fake_gmv": round(gmv, 2),
             "crew_cluster": clients.get(shop),
         }
-        result.clusters.append(
-            Cluster(
-                cluster_key=key,
-                pattern="brushing_ring",
-                account_ids=members,
-                score=score,
-                summary=summary,
-                shop_ids=[shop],
-                first_seen=rows_m["first_order_at"].min(),
-                last_seen=rows_m["last_order_at"].max(),
-                loss_estimate=round(gmv, 2),
-                evidence=group_ev,
-            )
-        )
+        result.clusters.append(_shop_cluster(key, members, score, summary, shop, rows_m, gmv, group_ev))
         for r in rows_m.sort("account_id").iter_rows(named=True):
             reason = (
                 f"ordered at shop {shop} on a push day ({f['reviewers']} positive reviewers against "
@@ -181,20 +194,7 @@ def _add_own(
             "fake_gmv": round(gmv, 2),
             **f,
         }
-        result.clusters.append(
-            Cluster(
-                cluster_key=key,
-                pattern="brushing_ring",
-                account_ids=sorted(members),
-                score=score,
-                summary=summary,
-                shop_ids=[crew.shop_id],
-                first_seen=rows["first_order_at"].min(),
-                last_seen=rows["last_order_at"].max(),
-                loss_estimate=round(gmv, 2),
-                evidence=group_ev,
-            )
-        )
+        result.clusters.append(_shop_cluster(key, sorted(members), score, summary, crew.shop_id, rows, gmv, group_ev))
         for r in rows.sort("account_id").iter_rows(named=True):
             reason = (
                 f"placed {_plural(int(r['n_orders']), 'order')} of its {int(r['n_all'])} in the window at shop "
