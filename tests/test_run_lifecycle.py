@@ -273,14 +273,14 @@ def test_ingest_reads_only_inside_the_landing_dir(tmp_path: Path, landing: Path)
 
 
 def test_a_swap_that_fails_after_the_commit_is_rolled_back(tmp_path: Path, two_nights: Path, monkeypatch) -> None:
-    import abuse.pipeline as pipeline
+    import abuse.pipeline.publishing as publishing
 
     good = findings(tmp_path)
 
     def no_rename(tmp, db):
         raise PermissionError(13, "Permission denied", str(db))
 
-    monkeypatch.setattr(pipeline, "swap_in", no_rename)
+    monkeypatch.setattr(publishing, "swap_in", no_rename)
     with pytest.raises(PermissionError):
         run_nightly(settings(tmp_path, two_nights), say=lambda _m: None)
     monkeypatch.undo()

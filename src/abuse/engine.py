@@ -213,7 +213,7 @@ def detect_with(run: Any, submit: Callable[[DetectorJob, dict[str, Any]], Any], 
     first failing detector (``run.stage_name``), as ``pipeline.detect`` does."""
     from abuse import pipeline
 
-    pipeline._enter(run, "detect")
+    pipeline.enter_stage(run, "detect")
     outcomes: dict[str, tuple[Any, float]] = {}
     failed: tuple[str, BaseException] | None = None
     with shared(run.con) as live:
@@ -233,7 +233,7 @@ def detect_with(run: Any, submit: Callable[[DetectorJob, dict[str, Any]], Any], 
             if remote:
                 reopen(run)
     if failed:
-        pipeline._enter(run, f"detect:{failed[0]}")
+        pipeline.enter_stage(run, f"detect:{failed[0]}")
         raise failed[1]
     for name, (result, seconds) in outcomes.items():
         record_result(run, name, result, seconds)

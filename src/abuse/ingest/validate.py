@@ -84,24 +84,44 @@ def typed_columns(kind: Kind) -> str:
     return ", ".join(f"{cast(c)} AS {typed(c.name)}" for c in kind.columns if c.type != "VARCHAR")
 
 
+Rule = tuple[str, str]  # (SQL condition, SQL reason)
+
+
 def reject_expression(
     kind: Kind, options: IngestOptions | None = None, delivered_at: datetime | None = None, from_file: bool = False
 ) -> str:
     """``delivered_at`` is the "now" of the future-timestamp rule; ``from_file`` says it is the
-    delivery's own 99th-percentile timestamp (a delivery dated ahead of this machine's clock)."""
+    delivery's own 99th-percentile timestamp (a delivery dated ahead of this machine's clock).
+    The first rule a record breaks is its reason: record-wide rules, then each column's (its
+    type's, then its allowed values), then the kind's own."""
     opts = options or IngestOptions()
-    delivered = (delivered_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    latest = delivered + opts.future_tolerance
-    tol_days = opts.future_tolerance.total_seconds() / 86400
-    days = f"{tol_days:g} day{'s' if tol_days != 1 else ''}, setting future_tolerance_days"
-    latest_text = (
-        f"later than {delivered:%Y-%m-%d %H:%M} UTC plus {days}; the delivery is dated ahead of "
-        "this machine''s clock, so its own 99th-percentile time counts as now"
-        if from_file
-        else f"later than the delivery ({delivered:%Y-%m-%d %H:%M} UTC) plus {days}"
-    )
-    max_bytes = opts.max_field_bytes
-    rules: list[tuple[str, str]] = [("_pre_reject IS NOT NULL", "_pre_reject"), ("NOT _json_ok", "'not a JSON object'")]
+    latest, latest_text = _latest_allowed(opts, delivered_at, from_file)
+    rules = _record_rules(kind, opts.max_field_bytes)
+    for c in kind.columns:
+        col = _q(c.name)
+        if c.required and not (kind.name == "reviews" and c.name == "rating"):
+            what = "missing key" if c.name in kind.key else "missing required value"
+            rules.append((f"{col} IS NULL", f"'{what}: {c.name}'"))
+        if c.type == TS:
+            rules += _timestamp_rules(c.name, opts, latest, latest_text)
+        elif c.type == MONEY:
+            rules += _money_rules(c.name)
+        elif c.type in ("INTEGER", "DOUBLE"):
+            rules += _number_rules(c.name, c.type)
+        allowed = ALLOWED.get((kind.name, c.name))
+        if allowed:
+            values = ", ".join(f"'{v}'" for v in allowed)
+            rules.append(
+                (f"{col} IS NOT NULL AND lower({col}) NOT IN ({values})", f"'unknown {c.name}: ' || {_show(c.name)}")
+            )
+    rules += _kind_rules(kind)
+    whens = "\n        ".join(f"WHEN {cond} THEN {reason}" for cond, reason in rules)
+    return f"CASE\n        {whens}\n    END"
+
+
+def _record_rules(kind: Kind, max_bytes: int) -> list[Rule]:
+    """What the reader found, a repeated header row, an over-long value."""
+    rules: list[Rule] = [("_pre_reject IS NOT NULL", "_pre_reject"), ("NOT _json_ok", "'not a JSON object'")]
     # the header again inside the file (exports joined with cat): named as such, not as a bad amount
     first, second = kind.required[:2]
     rules.append(
@@ -123,73 +143,84 @@ def reject_expression(
             f"' bytes (the maximum is {max_bytes:,}, setting max_field_bytes)'",
         )
     )
-    for c in kind.columns:
-        col, t = _q(c.name), typed(c.name)
-        if c.required and not (kind.name == "reviews" and c.name == "rating"):
-            what = "missing key" if c.name in kind.key else "missing required value"
-            rules.append((f"{col} IS NULL", f"'{what}: {c.name}'"))
-        if c.type == TS:
-            rules.append(
-                (
-                    f"{col} IS NOT NULL AND {t} IS NULL AND {zone_abbreviation(c.name)} AND "
-                    f"TRY_CAST(regexp_replace({col}, '\\s*[A-Za-z]+$', '') AS {TS}) IS NOT NULL",
-                    f"'time zone abbreviation in {c.name}: ' || {_show(c.name)} || ' (ambiguous: CST is China "
-                    "or US Central time; ISO 8601 offsets such as +08:00 are expected)'",
-                )
-            )
-            rules.append(
-                (
-                    f"{col} IS NOT NULL AND {t} IS NULL AND regexp_full_match(trim({col}), '[0-9]{{9,13}}([.][0-9]*)?')",
-                    f"'unparseable timestamp in {c.name}: ' || {_show(c.name)} || ' (a plain number, perhaps "
-                    "epoch seconds or milliseconds; the contract''s timestamps are ISO 8601)'",
-                )
-            )
-            rules.append(
-                (f"{col} IS NOT NULL AND {t} IS NULL", f"'unparseable timestamp in {c.name}: ' || {_show(c.name)}")
-            )
-            rules.append(
-                (
-                    f"{t} < TIMESTAMPTZ '{opts.earliest.isoformat()} 00:00:00'",
-                    f"'timestamp before the platform could exist in {c.name}: ' || {_show(c.name)} || "
-                    f"' (earlier than {opts.earliest.isoformat()}, setting earliest_timestamp)'",
-                )
-            )
-            rules.append(
-                (
-                    f"{t} > TIMESTAMPTZ '{latest.isoformat()}'",
-                    f"'timestamp in the future in {c.name}: ' || {_show(c.name)} || ' ({latest_text})'",
-                )
-            )
-        elif c.type == MONEY:
-            rules.append(
-                (f"{col} IS NOT NULL AND {t} IS NULL", f"'unparseable amount in {c.name}: ' || {_show(c.name)}")
-            )
-            rules.append(
-                # the text's value read as a double differs from the 2-decimal one: 1.234 -> 1.23
-                # (a double: DuckDB's DECIMAL(38) cast from text costs 5x the whole ingest).
-                # Within a millionth it is that value written as a binary float by a JSON or CSV
-                # writer (17.099999999999998 is 17.10), as parquet's doubles are read
-                (
-                    f"abs(TRY_CAST({col} AS DOUBLE) - CAST({t} AS DOUBLE)) > 1e-6",
-                    f"'more than 2 decimals in {c.name}: ' || {_show(c.name)} || ' (money is in yuan, "
-                    "up to 2 decimals)'",
-                )
-            )
-            rules.append((f"{t} < 0", f"'negative amount in {c.name}: ' || {_show(c.name)}"))
-        elif c.type in ("INTEGER", "DOUBLE"):
-            rules.append((f"{col} IS NOT NULL AND {t} IS NULL", f"'not a number in {c.name}: ' || {_show(c.name)}"))
-            if c.type == "INTEGER":  # TRY_CAST('2.5' AS INTEGER) would round it to 3
-                rules.append(
-                    (f"TRY_CAST({col} AS DOUBLE) <> {t}", f"'not a whole number in {c.name}: ' || {_show(c.name)}")
-                )
-            else:
-                rules.append((f"NOT isfinite({t})", f"'not a finite number in {c.name}: ' || {_show(c.name)}"))
-        allowed = ALLOWED.get((kind.name, c.name))
-        if allowed:
-            values = ", ".join(f"'{v}'" for v in allowed)
-            rules.append(
-                (f"{col} IS NOT NULL AND lower({col}) NOT IN ({values})", f"'unknown {c.name}: ' || {_show(c.name)}")
-            )
+    return rules
+
+
+def _latest_allowed(opts: IngestOptions, delivered_at: datetime | None, from_file: bool) -> tuple[datetime, str]:
+    """The latest timestamp a record may carry (the delivery's "now" plus the tolerance), and
+    how the future rule's reason says so."""
+    delivered = (delivered_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    latest = delivered + opts.future_tolerance
+    tol_days = opts.future_tolerance.total_seconds() / 86400
+    days = f"{tol_days:g} day{'s' if tol_days != 1 else ''}, setting future_tolerance_days"
+    latest_text = (
+        f"later than {delivered:%Y-%m-%d %H:%M} UTC plus {days}; the delivery is dated ahead of "
+        "this machine''s clock, so its own 99th-percentile time counts as now"
+        if from_file
+        else f"later than the delivery ({delivered:%Y-%m-%d %H:%M} UTC) plus {days}"
+    )
+    return latest, latest_text
+
+
+def _timestamp_rules(name: str, opts: IngestOptions, latest: datetime, latest_text: str) -> list[Rule]:
+    """A zone abbreviation, a plain number, unparseable, before the platform, in the future."""
+    col, t = _q(name), typed(name)
+    return [
+        (
+            f"{col} IS NOT NULL AND {t} IS NULL AND {zone_abbreviation(name)} AND "
+            f"TRY_CAST(regexp_replace({col}, '\\s*[A-Za-z]+$', '') AS {TS}) IS NOT NULL",
+            f"'time zone abbreviation in {name}: ' || {_show(name)} || ' (ambiguous: CST is China "
+            "or US Central time; ISO 8601 offsets such as +08:00 are expected)'",
+        ),
+        (
+            f"{col} IS NOT NULL AND {t} IS NULL AND regexp_full_match(trim({col}), '[0-9]{{9,13}}([.][0-9]*)?')",
+            f"'unparseable timestamp in {name}: ' || {_show(name)} || ' (a plain number, perhaps "
+            "epoch seconds or milliseconds; the contract''s timestamps are ISO 8601)'",
+        ),
+        (f"{col} IS NOT NULL AND {t} IS NULL", f"'unparseable timestamp in {name}: ' || {_show(name)}"),
+        (
+            f"{t} < TIMESTAMPTZ '{opts.earliest.isoformat()} 00:00:00'",
+            f"'timestamp before the platform could exist in {name}: ' || {_show(name)} || "
+            f"' (earlier than {opts.earliest.isoformat()}, setting earliest_timestamp)'",
+        ),
+        (
+            f"{t} > TIMESTAMPTZ '{latest.isoformat()}'",
+            f"'timestamp in the future in {name}: ' || {_show(name)} || ' ({latest_text})'",
+        ),
+    ]
+
+
+def _money_rules(name: str) -> list[Rule]:
+    """Unparseable, more than 2 decimals, negative."""
+    col, t = _q(name), typed(name)
+    return [
+        (f"{col} IS NOT NULL AND {t} IS NULL", f"'unparseable amount in {name}: ' || {_show(name)}"),
+        # the text's value read as a double differs from the 2-decimal one: 1.234 -> 1.23
+        # (a double: DuckDB's DECIMAL(38) cast from text costs 5x the whole ingest).
+        # Within a millionth it is that value written as a binary float by a JSON or CSV
+        # writer (17.099999999999998 is 17.10), as parquet's doubles are read
+        (
+            f"abs(TRY_CAST({col} AS DOUBLE) - CAST({t} AS DOUBLE)) > 1e-6",
+            f"'more than 2 decimals in {name}: ' || {_show(name)} || ' (money is in yuan, up to 2 decimals)'",
+        ),
+        (f"{t} < 0", f"'negative amount in {name}: ' || {_show(name)}"),
+    ]
+
+
+def _number_rules(name: str, type_: str) -> list[Rule]:
+    """Not a number; for an INTEGER not whole, for a DOUBLE not finite."""
+    col, t = _q(name), typed(name)
+    rules = [(f"{col} IS NOT NULL AND {t} IS NULL", f"'not a number in {name}: ' || {_show(name)}")]
+    if type_ == "INTEGER":  # TRY_CAST('2.5' AS INTEGER) would round it to 3
+        rules.append((f"TRY_CAST({col} AS DOUBLE) <> {t}", f"'not a whole number in {name}: ' || {_show(name)}"))
+    else:
+        rules.append((f"NOT isfinite({t})", f"'not a finite number in {name}: ' || {_show(name)}"))
+    return rules
+
+
+def _kind_rules(kind: Kind) -> list[Rule]:
+    """Rules of one kind across its columns (a review's rating, an activity's duration)."""
+    rules: list[Rule] = []
     if kind.name == "reviews":
         rules.append(
             (
@@ -200,5 +231,4 @@ def reject_expression(
         rules.append((f"{typed('rating')} NOT BETWEEN 1 AND 5", "'rating outside 1..5: ' || rating"))
     if kind.name == "activity":
         rules.append((f"{typed('duration_s')} < 0", "'negative duration_s: ' || duration_s"))
-    whens = "\n        ".join(f"WHEN {cond} THEN {reason}" for cond, reason in rules)
-    return f"CASE\n        {whens}\n    END"
+    return rules
