@@ -154,7 +154,7 @@ def _campaign_evidence(inp: Inputs, accounts: pl.DataFrame, everyone: pl.DataFra
         )
         .join(everyone, on="campaign_id", how="left")
         .with_columns(pl.col("ordinary_claimers").fill_null(0))
-        .sort("claimers", descending=True)
+        .sort(["claimers", "campaign_id"], descending=[True, False])  # ties by id: group_by has no order
     )
     return mine.to_dicts()
 
