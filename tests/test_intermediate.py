@@ -92,3 +92,42 @@ def test_coupon_claims_delay_after_release():
         "SELECT event_id, account_id, coupon_id, delay_s FROM int_coupon_claims ORDER BY event_id"
     ).fetchall()
     assert rows == [("e1", "a1", "k1", 2.5), ("e2", "a2", "k2", 0.0)]  # early clock: no negative delay
+
+
+def test_review_life_and_positive_reviews():
+    """int_review_life folds a review's actions into one row; window_positive_reviews(m) keeps
+    those first posted in the window at or above the bar and neither withdrawn nor amended below."""
+    from datetime import datetime, timezone
+
+    from abuse.sqlfiles import set_variables
+
+    con = empty_staged(seeds=False)
+    con.execute("""INSERT INTO stg_reviews (review_id, order_id, account_id, shop_id, rating, created_at, action, text)
+                   VALUES ('r1', 'o1', 'a1', 's1', 5, '2026-06-10 10:00:00+00', 'posted', 'great'),
+                          ('r2', 'o2', 'a1', 's1', 5, '2026-06-10 10:00:00+00', 'posted', 'fine'),
+                          ('r2', NULL, 'a1', 's1', 2, '2026-06-11 10:00:00+00', 'amended', 'bad after all'),
+                          ('r3', 'o3', 'a2', 's1', 4, '2026-06-10 10:00:00+00', 'posted', 'ok'),
+                          ('r3', NULL, 'a2', 's1', NULL, '2026-06-12 10:00:00+00', 'withdrawn', NULL),
+                          ('r4', 'o4', 'a2', 's2', 3, '2026-06-10 10:00:00+00', 'posted', 'meh'),
+                          ('r4', NULL, 'a2', 's2', 5, '2026-06-11 10:00:00+00', 'amended', 'better'),
+                          ('r5', 'o5', 'a3', 's2', 4, '2026-06-10 10:00:00+00', 'posted', 'good'),
+                          ('r5', NULL, 'a3', 's2', 5, '2026-06-13 10:00:00+00', 'amended', 'very good'),
+                          ('r6', 'o6', 'a3', 's2', 5, '2026-05-01 10:00:00+00', 'posted', 'before the window')""")
+    use_intermediate(con)
+    life = con.execute(
+        "SELECT review_id, order_id, first_rating, last_action, last_rating, text FROM int_review_life "
+        "WHERE review_id IN ('r2', 'r3') ORDER BY review_id"
+    ).fetchall()
+    assert life == [("r2", "o2", 5, "amended", 2, "fine"), ("r3", "o3", 4, "withdrawn", 4, "ok")]
+    set_variables(
+        con,
+        window_start=datetime(2026, 6, 1, tzinfo=timezone.utc),
+        window_end=datetime(2026, 7, 1, tzinfo=timezone.utc),
+    )
+
+    def positive(m: int) -> list[str]:
+        rows = con.execute("SELECT review_id FROM window_positive_reviews(?) ORDER BY 1", [m]).fetchall()
+        return [r[0] for r in rows]
+
+    assert positive(4) == ["r1", "r5"]  # r2 amended below, r3 withdrawn, r4 first posted below, r6 before
+    assert positive(5) == ["r1"]  # r5 was first posted at 4
