@@ -21,7 +21,10 @@ almost no hostility otherwise. The steps, all columnar (no all-pairs projection)
 3. **Members.** A community's victims are the shops two or more of its accounts hit. Any
    hostile account whose hits on those victims (where another member was) are improbable
    for its degree (binomial tail at the victims' background mass), plus an invitation link
-   to a member, is a member (one hit is enough only with such a link); this runs twice,
+   to a member, less a habit deficit (an account asking for money on a smaller share of its
+   complaints than hostile accounts at large, in a group asking on more, pays the likelihood
+   ratio of its count under the group's rate vs that base rate), is a member (one hit is
+   enough only with such a link); this runs twice,
    then communities sharing members, or hitting far more of the same shops than chance
    (``D1 D2 sum p_s^2``), merge and each account stays with the group where its evidence
    is strongest.

@@ -3,11 +3,16 @@ are improbable for their hostile degree; pieces of one crew merge."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import polars as pl
+from scipy import stats as _st
 
 from abuse import graphs, stats
 
 BG_TIERS = (1, 3, 10, 1 << 30)  # other hostile edges at a victim (member tiers)
+EXTORTING = (pl.col("n_comp") + pl.col("n_comp_words") + pl.col("n_reversed")) > 0  # a hostile edge asking for money
 
 
 def grow_members(
@@ -22,12 +27,17 @@ def grow_members(
     min_member_bits: float,
     min_members: int,
     merge_bits: float,
+    habit: bool = True,
 ) -> pl.DataFrame:
     """The members of each community (``_members``), twice, then groups sharing members
     merge, then once more; each account stays with the group where its evidence is
     strongest and members must pass again against the groups as they now are, until nothing
-    changes. Groups smaller than ``min_members`` go."""
-    acc_deg = e.group_by("account_id").agg(pl.col("d").first())
+    changes. Groups smaller than ``min_members`` go. With ``habit`` an account that extorts
+    on a smaller share of its hostile edges than hostile accounts at large, in a group that
+    extorts on more, pays for it (``_habit_deficit``)."""
+    acc_deg = e.group_by("account_id").agg(pl.col("d").first(), x=EXTORTING.sum(), n=pl.len())
+    if not habit:
+        acc_deg = acc_deg.drop("x", "n")
     for i in range(3):  # the first rounds grow through any shop a member hit
         comm = _members(
             e, comm, shop_h, acc_deg, inv, H, hub_cap, invite_bits, min_member_bits, min_k=1 if i < 2 else 2
@@ -131,12 +141,44 @@ def _members(
     )
     linked = pl.col("n_inv") > 0
     df = df.with_columns(bits=pl.col("s") + linked.cast(pl.Float64) * invite_bits)
+    if "x" in acc_deg.columns:
+        df = _habit_deficit(df, comm, acc_deg)
     # one hit on a victim is a member only with an invitation link to the group
     return (
         df.filter((pl.col("bits") >= min_bits) & ((pl.col("m") >= 2) | linked))
         .select("account_id", "g", "bits")
         .sort("g", "account_id")
     )
+
+
+def _habit_deficit(df: pl.DataFrame, comm: pl.DataFrame, acc_deg: pl.DataFrame) -> pl.DataFrame:
+    """``bits`` less the habit deficit. A crew extorts on most of its hostile edges (``x``
+    of an account's ``n``: compensation asked for, in words too, or the review withdrawn or
+    raised); an account that extorts on a smaller share than a hostile account at large (the
+    base rate ``r0``, each account once) while its group extorts on more pays the
+    log-likelihood ratio of its ``x`` of ``n`` under the group's rate (the beta-binomial
+    predictive of the other members' edges, so a small or uniform group claims no certainty)
+    vs ``r0``, when negative: a genuine complainer who happens to meet a crew at quiet shops
+    rarely asks for money. Never a bonus: the member test stays about the victims."""
+    r0 = min(max(float((acc_deg["x"] / acc_deg["n"]).mean()), 1e-6), 1 - 1e-6)
+    tot = (
+        comm.select("account_id", "g")
+        .join(acc_deg.select("account_id", "x", "n"), on="account_id")
+        .group_by("g")
+        .agg(X=pl.col("x").sum(), N=pl.col("n").sum())
+    )
+    t = (
+        df.join(acc_deg.select("account_id", "x", "n"), on="account_id")
+        .join(tot, on="g")
+        .join(comm.select("account_id", "g", own=pl.lit(1)), on=["account_id", "g"], how="left")
+        .with_columns(own=pl.col("own").fill_null(0))
+    )
+    x, n, own = (t[c].to_numpy().astype(float) for c in ("x", "n", "own"))
+    a = t["X"].to_numpy() - own * x + 0.5  # the other members' edges, Jeffreys prior
+    b = t["N"].to_numpy() - own * n - (a - 0.5) + 0.5
+    llr = (_st.betabinom.logpmf(x, n, a, b) - _st.binom.logpmf(x, n, r0)) / math.log(10)
+    low = (x < r0 * n) & (a / (a + b) > r0)
+    return t.with_columns(bits=pl.col("bits") + pl.Series(np.where(low, np.minimum(llr, 0.0), 0.0))).select(df.columns)
 
 
 def _covictim_pairs(
