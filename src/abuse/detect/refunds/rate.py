@@ -4,6 +4,8 @@ surprise, and the number of accounts that count as tests (Tarone's correction)."
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import numpy as np
@@ -11,6 +13,26 @@ import polars as pl
 
 from abuse import stats
 from abuse.sqlfiles import read_sql
+
+UNITS = "refunds_units"
+
+
+@contextmanager
+def window_units(con: duckdb.DuckDBPyConnection, complaint_rating: int = 3) -> Iterator[None]:
+    """The window's order and claim units (``refunds_units.sql``) as the TEMP table
+    ``refunds_units`` while the block runs: built once, read by every ``account_rates`` of
+    the block (the passes differ only in their base rates' leave-outs)."""
+    con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {UNITS} AS " + read_sql("features/refunds_units.sql"))
+    try:
+        yield
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {UNITS}")
+
+
+def _has_units(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [UNITS]).fetchone()
+    return bool(row and row[0])
 
 
 def account_rates(
@@ -22,9 +44,12 @@ def account_rates(
 ) -> pl.DataFrame:
     """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
     rates without the orders of ``exclude``, an account's own orders being those of its group
-    (``groups``: account_id, grp; default every account alone)."""
+    (``groups``: account_id, grp; default every account alone). Reads the units of an
+    enclosing ``window_units`` (its ``complaint_rating``), else builds them for this call."""
+    if not _has_units(con):
+        with window_units(con, complaint_rating):
+            return account_rates(con, prior_orders, exclude, complaint_rating, groups)
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
-    con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
     con.register(
         "refunds_exclude", pl.DataFrame({"account_id": exclude or []}, schema={"account_id": pl.Utf8}).to_arrow()
     )
