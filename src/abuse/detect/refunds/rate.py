@@ -107,12 +107,14 @@ def _surprise(k: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
 def tarone_tests(max_surprise: np.ndarray, level: float) -> int:
     """Tarone's count of tests: the smallest ``m`` such that at most ``m`` accounts could
     reach ``level + log10 m`` even with every order paid (accounts with too few orders to
-    ever be significant are no tests)."""
-    top = np.sort(np.asarray(max_surprise, dtype=float))[::-1]
-    for m in range(1, len(top) + 1):
-        if int((top >= level + math.log10(m)).sum()) <= m:
-            return m
-    return max(len(top), 1)
+    ever be significant are no tests). One sort and one binary search per ``m`` (the count
+    reaching each level at once), not a pass over the accounts per ``m``."""
+    vals = np.asarray(max_surprise, dtype=float)
+    asc = np.sort(vals[~np.isnan(vals)])  # NaN reaches no level
+    m = np.arange(1, len(vals) + 1)
+    reach = len(asc) - np.searchsorted(asc, level + np.log10(m), side="left")  # how many >= each level
+    ok = np.flatnonzero(reach <= m)
+    return int(m[ok[0]]) if ok.size else max(len(vals), 1)
 
 
 def _breadth(full: np.ndarray, rest: np.ndarray, min_rest: float | None) -> np.ndarray:
