@@ -87,7 +87,7 @@ class Con:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("db", type=Path, help="the report database of a bench/nightly.py run (or its work file)")
-    p.add_argument("--only", nargs="*", help="detectors to print (all run: later ones need earlier ones)")
+    p.add_argument("--only", nargs="*", help="detectors to run and print (with the detectors they require)")
     p.add_argument("--top", type=int, default=12)
     p.add_argument("--memory-limit")
     p.add_argument("--threads", type=int)
@@ -118,8 +118,14 @@ def main() -> None:
     detectors = all_detectors()
     import abuse.dossier.page  # noqa: F401  (imports outside the clock)
 
+    needed = set(args.only or detectors)
+    for name in reversed(ordered(detectors)):  # what the chosen ones require, run but not printed
+        if name in needed:
+            needed |= set(detectors[name].requires)
     results = {}
     for name in ordered(detectors):
+        if name not in needed:
+            continue
         cls = detectors[name]
         SQL_TIMES.clear()
         ctx = DetectContext(

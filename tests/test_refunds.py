@@ -250,6 +250,28 @@ def test_tarone_count_ignores_accounts_that_can_never_be_significant():
     assert tarone_tests(np.full(50, 40.0), 2.0) == 50
 
 
+def _tarone_by_definition(max_surprise: np.ndarray, level: float) -> int:
+    top = np.asarray(max_surprise, dtype=float)
+    for m in range(1, len(top) + 1):
+        if int((top >= level + np.log10(m)).sum()) <= m:
+            return m
+    return max(len(top), 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tarone_count_matches_its_definition(seed):
+    """The sorted count (one binary search per m) equals the count by definition (a pass over
+    the accounts per m) on mixes of hopeless, middling and strong accounts, NaN among them."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    vals = np.concatenate([rng.exponential(1.5, n), rng.uniform(0, 40, int(rng.integers(0, 60)))])
+    vals[rng.random(len(vals)) < 0.01] = np.nan
+    rng.shuffle(vals)
+    for level in (0.0, 1.3, 2.0, 5.0):
+        assert tarone_tests(vals, level) == _tarone_by_definition(vals, level), (seed, level)
+    assert tarone_tests(np.array([]), 2.0) == 1
+
+
 @pytest.mark.parametrize(("seed", "tz"), ADV)
 def test_adaptive_refunders_with_complaint_cover_found_lookalikes_spared(tmp_path_factory, seed, tz):
     """Adversarial refunders: fewer orders, diluted claim rates, home shops, one low review per

@@ -1,6 +1,7 @@
--- refunds_accounts: per account, its orders placed in the window, how many of them had a refund
--- or compensation claimed and paid (approved, requested before the window end), the money
--- paid, and the number of paid orders expected at the base rate of its own shops and items.
+-- refunds_accounts: per account, its orders placed in the window (the units of the TEMP table
+-- refunds_units, sql/features/refunds_units.sql, built once for both passes of the detector),
+-- how many of them had a refund or compensation claimed and paid (approved, requested before
+-- the window end), the money paid, and the number of paid orders expected at the base rate of its own shops and items.
 -- A claim without a known order counts as a unit of its own (claimed at its shop).
 -- Base rate of an order: its item's paid rate, shrunk toward its shop's, shrunk toward the
 -- platform's (a beta prior worth getvariable('refunds_prior_orders') orders each), each
@@ -11,9 +12,8 @@
 -- crew buying at the same home shops cannot raise each other's baseline.
 -- Accounts of the registered relation refunds_exclude(account_id) (those flagged by a first
 -- pass) are left out of every base rate, so a crew cannot raise the baseline of its shops.
--- Leverage: a paid order the account itself rated low (<= getvariable('refunds_complaint_rating')
--- stars, the review's order, else its latest order at the shop before the review) in the window
--- is a complaint or extortion claim, counted apart (serial refunders need no leverage; one bad
+-- Leverage: a paid order the account itself rated low (refunds_units.lev) is a complaint or
+-- extortion claim, counted apart (serial refunders need no leverage; one bad
 -- review at a shop does not make a complaint of every later claim there).
 -- Coupon loops: paid orders that redeemed a coupon are counted apart (refund-loop arbitrage is
 -- coupon hoarding).
@@ -29,68 +29,20 @@
 -- Also the same figures without the account's strongest shop (most paid orders), so one bad
 -- seller cannot make a serial refunder.
 WITH
-claims AS (
-    SELECT order_id, account_id, shop_id,
-           count(*)                                                        AS n_claims,
-           count(*) FILTER (kind = 'compensation')                         AS n_comp,
-           count(*) FILTER (outcome = 'approved')                          AS n_paid,
-           coalesce(sum(amount::DOUBLE) FILTER (outcome = 'approved'), 0)  AS paid_amount,
-           coalesce(sum(amount::DOUBLE) FILTER (outcome = 'approved'
-                                                AND kind = 'compensation'), 0) AS comp_amount,
-           min(requested_at)                                               AS first_claim_at,
-           max(requested_at)                                               AS last_claim_at,
-           list(reason ORDER BY requested_at) FILTER (reason IS NOT NULL)  AS reasons
-    FROM stg_refunds
-    WHERE requested_at < getvariable('window_end')
-    GROUP BY order_id, account_id, shop_id
-),
-win_orders AS (
-    SELECT order_id, account_id, shop_id, coalesce(item_id, '') AS item_id, created_at,
-           coupon_id IS NOT NULL OR coalesce(discount, 0) > 0 AS with_coupon
-    FROM stg_orders
-    WHERE created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
-),
-units AS (
-    SELECT o.order_id, o.account_id, o.shop_id, o.item_id, o.created_at,
-           coalesce(c.n_claims, 0) > 0 AS claimed, coalesce(c.n_paid, 0) > 0 AS paid,
-           coalesce(c.n_comp, 0) > 0 AS comp, coalesce(c.paid_amount, 0) AS paid_amount,
-           coalesce(c.comp_amount, 0) AS comp_amount, c.last_claim_at, c.reasons, o.with_coupon
-    FROM win_orders o
-    LEFT JOIN claims c ON c.order_id = o.order_id AND c.account_id = o.account_id
-    UNION ALL
-    -- claims in the window on no order of the window's (order unknown or not given)
-    SELECT coalesce(c.order_id, 'claim'), c.account_id, c.shop_id, '', c.first_claim_at,
-           true, c.n_paid > 0, c.n_comp > 0, c.paid_amount, c.comp_amount, c.last_claim_at,
-           c.reasons, false
-    FROM claims c
-    WHERE c.first_claim_at >= getvariable('window_start')
-      AND NOT EXISTS (SELECT 1 FROM win_orders o
-                      WHERE o.order_id = c.order_id AND o.account_id = c.account_id)
-      AND NOT EXISTS (SELECT 1 FROM stg_orders o
-                      WHERE o.order_id = c.order_id AND o.created_at < getvariable('window_start'))
-),
-low_reviews AS (
-    SELECT * FROM stg_reviews
-    WHERE rating <= getvariable('refunds_complaint_rating') AND action <> 'withdrawn'
-      AND created_at >= getvariable('window_start') AND created_at < getvariable('window_end')
-),
-low AS (  -- the orders the account itself rated low: by order_id, else its latest order there before
-    SELECT DISTINCT r.account_id, coalesce(r.order_id, o.order_id) AS order_id
-    FROM low_reviews r
-    ASOF LEFT JOIN stg_orders o
-      ON r.account_id = o.account_id AND r.shop_id = o.shop_id AND r.created_at >= o.created_at
-),
 units_l AS (  -- lev: the claim came with the account's own low review of the order (a complaint)
-    SELECT u.*, l.order_id IS NOT NULL AS lev, coalesce(g.grp, u.account_id) AS grp
-    FROM units u LEFT JOIN low l ON l.account_id = u.account_id AND l.order_id = u.order_id
-    LEFT JOIN refunds_groups g ON g.account_id = u.account_id
+    SELECT u.*, coalesce(g.grp, u.account_id) AS grp
+    FROM refunds_units u LEFT JOIN refunds_groups g ON g.account_id = u.account_id
 ),
 reason_share AS (
     SELECT reason, count(*) / sum(count(*)) OVER () AS share
-    FROM (SELECT unnest(reasons) AS reason FROM units WHERE reasons IS NOT NULL)
+    FROM (SELECT unnest(reasons) AS reason FROM refunds_units WHERE reasons IS NOT NULL)
     GROUP BY reason
 ),
 base AS (SELECT * FROM units_l WHERE account_id NOT IN (SELECT account_id FROM refunds_exclude)),
+-- only accounts with a paid unit are reported (HAVING below): their units are the ones rated,
+-- their groups' the ones left out (every rate above still counts every unit of `base`)
+paid_accounts AS (SELECT DISTINCT account_id, grp FROM units_l WHERE paid),
+own AS (SELECT * FROM base WHERE grp IN (SELECT grp FROM paid_accounts)),
 platform AS (SELECT coalesce(avg(paid::INT)::DOUBLE, 0.05) AS p0,
                      coalesce(avg((claimed AND NOT lev)::INT)::DOUBLE, 0.05) AS c0,
                      coalesce(avg(claimed::INT)::DOUBLE, 0.05) AS ca0,
@@ -104,10 +56,10 @@ item AS (SELECT shop_id, item_id, count(*) AS n, sum(paid::INT) AS k, sum((claim
          FROM base GROUP BY shop_id, item_id),
 acc_shop AS (SELECT grp, shop_id, count(*) AS n, sum(paid::INT) AS k, sum((claimed AND NOT lev)::INT) AS kc,
                     sum(claimed::INT) AS ka
-             FROM base GROUP BY grp, shop_id),
+             FROM own GROUP BY grp, shop_id),
 acc_item AS (SELECT grp, shop_id, item_id, count(*) AS n, sum(paid::INT) AS k,
                     sum((claimed AND NOT lev)::INT) AS kc, sum(claimed::INT) AS ka
-             FROM base GROUP BY grp, shop_id, item_id),
+             FROM own GROUP BY grp, shop_id, item_id),
 rated AS (
     SELECT u.*,
            (coalesce(s.k, 0) - coalesce(a.k, 0) + getvariable('refunds_prior_orders') * p.p0)
@@ -124,7 +76,7 @@ rated AS (
                 * ((coalesce(s.ka, 0) - coalesce(a.ka, 0) + getvariable('refunds_prior_orders') * p.ca0)
                    / (coalesce(s.n, 0) - coalesce(a.n, 0) + getvariable('refunds_prior_orders'))))
              / (coalesce(i.n, 0) - coalesce(ai.n, 0) + getvariable('refunds_prior_orders'))  AS ca_item
-    FROM units_l u
+    FROM (SELECT * FROM units_l WHERE account_id IN (SELECT account_id FROM paid_accounts)) u
     CROSS JOIN platform p
     LEFT JOIN shop s USING (shop_id)
     LEFT JOIN acc_shop a USING (grp, shop_id)
@@ -146,7 +98,7 @@ reasons AS (
     SELECT account_id, count(*) AS n_reasons, max(cnt) AS top_reason_n,
            arg_max(reason, (cnt, reason)) AS top_reason, sum(cnt) AS n_reasoned  -- ties by text
     FROM (SELECT account_id, reason, count(*) AS cnt
-          FROM (SELECT account_id, unnest(reasons) AS reason FROM rated WHERE reasons IS NOT NULL)
+          FROM (SELECT account_id, unnest(reasons) AS reason FROM refunds_units WHERE reasons IS NOT NULL)
           GROUP BY account_id, reason)
     GROUP BY account_id
 )

@@ -137,31 +137,32 @@ class RefundDetector(DetectorBase):
         p: RefundDetector.Params = ctx.params  # type: ignore[assignment]
         exclude: list[str] = []
         groups = None
-        for _ in range(2):  # the second pass leaves the first pass's flagged out of the baselines
-            acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating, groups)
-            if acc.is_empty():
-                return DetectorResult()
-            acc, tests = rate_.score(
-                acc,
-                p.min_surprise,
-                p.max_rejected_surprise,
-                p.min_rest_surprise,
-                p.min_paid_for_claims,
-                None if p.clean_claims else p.max_leveraged_share,
-            )
-            # claims that followed the account's own low ratings are complaints or extortion
-            acc = acc.filter(
-                (pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
-                & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))
-                & (pl.col("n_paid_shops") >= p.min_shops)
-                & (pl.col("n_paid") > pl.col("expected_paid"))
-            )
-            need = p.min_surprise + math.log10(max(tests, 1))
-            strong = (pl.col("surprise") >= need) & (pl.col("count_surprise") >= p.min_paid_surprise)
-            exclude = sorted(acc.filter(strong)["account_id"])
-            if p.crew_baselines:  # linked candidates leave each other's orders out of their baselines
-                cand = acc  # every account that passed the filters above (paid at min_shops shops)
-                groups = crews_.groups(ctx.con, sorted(cand["account_id"]), p.id_hub_cap)
+        with rate_.window_units(ctx.con, p.complaint_rating):  # the units once, for both passes
+            for second in (False, True):  # the second pass leaves the first pass's flagged out of the baselines
+                acc = rate_.account_rates(ctx.con, p.prior_orders, exclude, p.complaint_rating, groups)
+                if acc.is_empty():
+                    return DetectorResult()
+                acc, tests = rate_.score(
+                    acc,
+                    p.min_surprise,
+                    p.max_rejected_surprise,
+                    p.min_rest_surprise,
+                    p.min_paid_for_claims,
+                    None if p.clean_claims else p.max_leveraged_share,
+                )
+                # claims that followed the account's own low ratings are complaints or extortion
+                acc = acc.filter(
+                    (pl.col("n_paid_leveraged") <= p.max_leveraged_share * pl.col("n_paid"))
+                    & (pl.col("n_paid_coupon") <= p.max_coupon_share * pl.col("n_paid"))
+                    & (pl.col("n_paid_shops") >= p.min_shops)
+                    & (pl.col("n_paid") > pl.col("expected_paid"))
+                )
+                need = p.min_surprise + math.log10(max(tests, 1))
+                strong = (pl.col("surprise") >= need) & (pl.col("count_surprise") >= p.min_paid_surprise)
+                exclude = sorted(acc.filter(strong)["account_id"])
+                if p.crew_baselines and not second:  # linked candidates leave each other's orders out
+                    cand = acc  # every account that passed the filters above (paid at min_shops shops)
+                    groups = crews_.groups(ctx.con, sorted(cand["account_id"]), p.id_hub_cap)
         flagged = acc.filter(strong)
         if flagged.is_empty():
             return DetectorResult()

@@ -4,6 +4,8 @@ surprise, and the number of accounts that count as tests (Tarone's correction)."
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import numpy as np
@@ -11,6 +13,26 @@ import polars as pl
 
 from abuse import stats
 from abuse.sqlfiles import read_sql
+
+UNITS = "refunds_units"
+
+
+@contextmanager
+def window_units(con: duckdb.DuckDBPyConnection, complaint_rating: int = 3) -> Iterator[None]:
+    """The window's order and claim units (``refunds_units.sql``) as the TEMP table
+    ``refunds_units`` while the block runs: built once, read by every ``account_rates`` of
+    the block (the passes differ only in their base rates' leave-outs)."""
+    con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {UNITS} AS " + read_sql("features/refunds_units.sql"))
+    try:
+        yield
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {UNITS}")
+
+
+def _has_units(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [UNITS]).fetchone()
+    return bool(row and row[0])
 
 
 def account_rates(
@@ -22,9 +44,12 @@ def account_rates(
 ) -> pl.DataFrame:
     """Accounts with at least one paid order in the window (``refunds_accounts.sql``), base
     rates without the orders of ``exclude``, an account's own orders being those of its group
-    (``groups``: account_id, grp; default every account alone)."""
+    (``groups``: account_id, grp; default every account alone). Reads the units of an
+    enclosing ``window_units`` (its ``complaint_rating``), else builds them for this call."""
+    if not _has_units(con):
+        with window_units(con, complaint_rating):
+            return account_rates(con, prior_orders, exclude, complaint_rating, groups)
     con.execute("SET VARIABLE refunds_prior_orders = ?", [float(prior_orders)])
-    con.execute("SET VARIABLE refunds_complaint_rating = ?", [int(complaint_rating)])
     con.register(
         "refunds_exclude", pl.DataFrame({"account_id": exclude or []}, schema={"account_id": pl.Utf8}).to_arrow()
     )
@@ -82,12 +107,14 @@ def _surprise(k: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
 def tarone_tests(max_surprise: np.ndarray, level: float) -> int:
     """Tarone's count of tests: the smallest ``m`` such that at most ``m`` accounts could
     reach ``level + log10 m`` even with every order paid (accounts with too few orders to
-    ever be significant are no tests)."""
-    top = np.sort(np.asarray(max_surprise, dtype=float))[::-1]
-    for m in range(1, len(top) + 1):
-        if int((top >= level + math.log10(m)).sum()) <= m:
-            return m
-    return max(len(top), 1)
+    ever be significant are no tests). One sort and one binary search per ``m`` (the count
+    reaching each level at once), not a pass over the accounts per ``m``."""
+    vals = np.asarray(max_surprise, dtype=float)
+    asc = np.sort(vals[~np.isnan(vals)])  # NaN reaches no level
+    m = np.arange(1, len(vals) + 1)
+    reach = len(asc) - np.searchsorted(asc, level + np.log10(m), side="left")  # how many >= each level
+    ok = np.flatnonzero(reach <= m)
+    return int(m[ok[0]]) if ok.size else max(len(vals), 1)
 
 
 def _breadth(full: np.ndarray, rest: np.ndarray, min_rest: float | None) -> np.ndarray:
