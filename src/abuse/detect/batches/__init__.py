@@ -53,15 +53,33 @@ class BatchDetector(DetectorBase):
             description="Minutes either side of a burst in which idle accounts join it on a device at least "
             "min_shared of its idle members used (a slow wave rises before its burst stands out).",
         )
+        wave_min: int = Field(
+            1440,
+            ge=60,
+            description="The longest slow wave considered (minutes): runs of whole hours up to this long around "
+            "a burst are tested for idle signups beyond the quiet hours' rate (Bonferroni over the runs tried).",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = ctx.params
         bursts = _bursts(ctx)
         if bursts.is_empty():
             return DetectorResult()
-        found, rate = mb.idle_members(
+        waves, quiet = mb.waves(
             ctx.con,
             bursts.select("burst_no", "window_start", "window_end"),
+            _spans(ctx),
+            ctx.window_start,
+            ctx.window_end,
+            p.wave_min,
+            p.min_shared,
+            -math.log10(p.alpha),
+        )
+        local = waves.with_columns(pl.col("wave_start", "wave_end").dt.convert_time_zone(ctx.tz))
+        bursts = bursts.join(local, on="burst_no", how="left")
+        found, rate = mb.idle_members(
+            ctx.con,
+            bursts.select("burst_no", "window_start", "window_end", "wave_start", "wave_end"),
             ctx.window_start,
             ctx.window_end,
             p.pad_min,
@@ -79,7 +97,7 @@ class BatchDetector(DetectorBase):
         )
         ties = mb.hoarding_ties(ctx.con, batch, hoarders)
         batch = batch.join(bursts, on="burst_no").join(ties, on="account_id", how="left")
-        return _result(batch, rate, p.min_shared, {c.cluster_key: c for c in hoarding.clusters})
+        return _result(batch, rate, quiet, p.min_shared, {c.cluster_key: c for c in hoarding.clusters})
 
 
 def _bursts(ctx: DetectContext) -> pl.DataFrame:
@@ -95,6 +113,14 @@ def _bursts(ctx: DetectContext) -> pl.DataFrame:
     return frame.sort("window_start").with_row_index("burst_no").with_columns(pl.col("burst_no").cast(pl.Int64))
 
 
+def _spans(ctx: DetectContext) -> pl.DataFrame:
+    """Every registration spike of the spikes detector, explained or not (window_start,
+    window_end): the hours they touch are not quiet."""
+    return spike_frame(ctx.upstream, ctx.tz, lambda s: s.scope.split(":", 1)[0] == "registrations").select(
+        "window_start", "window_end"
+    )
+
+
 def _burst_text(r: dict) -> str:
     start, end = r["window_start"], r["window_end"]
     until = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M}"
@@ -104,15 +130,18 @@ def _burst_text(r: dict) -> str:
     )
 
 
-def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str, Cluster]) -> DetectorResult:
+def _result(
+    batch: pl.DataFrame, rate: float, quiet: float, min_size: int, hoarding: dict[str, Cluster]
+) -> DetectorResult:
     findings: list[Finding] = []
     clusters: list[Cluster] = []
     for (burst_no,), part in batch.group_by(["burst_no"], maintain_order=True):
         r = part.row(0, named=True)
         spike_s = float(surprise_of(r["p_value"]))
-        s = float(combined([spike_s], [float(part["idle_surprise"].max())])[0])
+        idle_s = max(float(part["idle_surprise"].max()), float(r["wave_surprise"] or 0.0))
+        s = float(combined([spike_s], [idle_s])[0])
         sc = float(score(s))
-        base = _evidence(r, rate)
+        base = _evidence(r, rate, quiet)
         tied = part.filter(pl.col("cluster_key").is_not_null())
         for m in tied.iter_rows(named=True):
             kinds = [k if k != "segment" else "number segment" for k in m["tie_kinds"]]
@@ -172,6 +201,11 @@ def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str,
                     f"{r['n_idle']} of the burst's {plural(r['n_members'], 'account')} idle "
                     f"(new accounts in general: {rate:.0%})"
                 )
+            if m["in_wave"] and not m["near"]:
+                parts.append(
+                    f"in the slow wave of {_wave_text(r)} around it ({r['wave_idle']} of its "
+                    f"{plural(int(r['wave_new']), 'signup')} beyond the burst idle; in quiet hours: {quiet:.0%})"
+                )
             if m["machines"]:
                 on = "device" if m["on_device"] >= m["on_block"] else "network block"
                 parts.append(f"{m['shared']} such accounts on its {on}")
@@ -193,8 +227,27 @@ def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str,
     return DetectorResult(findings=findings, clusters=clusters)
 
 
-def _evidence(r: dict, rate: float) -> dict:
+def _wave_text(r: dict) -> str:
+    start, end = r["wave_start"], r["wave_end"]
+    until = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}-{until}"
+
+
+def _evidence(r: dict, rate: float, quiet: float) -> dict:
+    wave = (
+        {}
+        if r["wave_start"] is None
+        else {
+            "wave_start": r["wave_start"].isoformat(),
+            "wave_end": r["wave_end"].isoformat(),
+            "wave_signups": int(r["wave_new"]),
+            "wave_idle": int(r["wave_idle"]),
+            "wave_surprise": round(float(r["wave_surprise"]), 3),
+            "quiet_idle_rate": round(quiet, 4),
+        }
+    )
     return {
+        **wave,
         "burst_start": r["window_start"].isoformat(),
         "burst_end": r["window_end"].isoformat(),
         "burst_observed": r["observed"],
