@@ -1,12 +1,13 @@
 -- batches_members: the accounts registered in each registration burst of `batches_bursts`
--- (TEMP table of the batches detector: burst_no, window_start, window_end, and the slow wave
--- found around it, wave_start and wave_end, null when none; the spikes detector's results),
+-- (TEMP table of the batches detector: burst_no, window_start, window_end, and the extent of
+-- the slow waves it was given, wave_start and wave_end, null when none; the spikes detector's
+-- results),
 -- looked for getvariable('batches_pad_min') minutes either side of it, with whether they did
 -- anything else in the window (an order, review, refund, coupon event or activity event: `idle`
 -- when none), their identifiers (device, network block `ip_block`: IPv4 /24 or IPv6 /48, 7-digit
 -- number segment, inviter), how many of the burst's idle members share each, and the burst's
 -- member and idle counts. Accounts registered up to getvariable('batches_reach_min') minutes
--- either side (`near` = false, `in_reach`) or in the burst's wave (`in_wave`) come too: a wave
+-- either side (`near` = false, `in_reach`) or in the extent of its waves come too: a wave
 -- that rises slowly starts before its burst stands out, on the same machines. `inviter_new`:
 -- the account's inviter registered no earlier than the span looked at (one of the crowd, not an
 -- established member who invited it).
@@ -18,7 +19,6 @@ WITH members AS (
            AND a.registered_at < b.window_end + to_minutes(getvariable('batches_pad_min')) AS near,
            a.registered_at >= b.window_start - to_minutes(getvariable('batches_reach_min'))
            AND a.registered_at < b.window_end + to_minutes(getvariable('batches_reach_min')) AS in_reach,
-           coalesce(a.registered_at >= b.wave_start AND a.registered_at < b.wave_end, false) AS in_wave,
            coalesce(i.registered_at >= b.lo, false) AS inviter_new
     FROM (
         SELECT *,
@@ -47,7 +47,7 @@ crowd AS (
 ),
 counted AS (
     SELECT f.burst_no, f.account_id, f.registered_at, f.device_id, f.block, f.phone_prefix, f.invited_by,
-           f.in_core, f.near, f.in_reach, f.in_wave, f.inviter_new, c.n_members, c.n_idle,
+           f.in_core, f.near, f.in_reach, f.inviter_new, c.n_members, c.n_idle,
            CASE WHEN f.device_id IS NULL THEN 0 ELSE
                 count(*) FILTER (WHERE f.near) OVER (PARTITION BY f.burst_no, f.device_id) END AS on_device,
            CASE WHEN f.block IS NULL THEN 0 ELSE

@@ -4,7 +4,9 @@ The ``spikes`` detector finds the registration bursts (at every scale, one minut
 this detector reads them (``requires``) and looks at who registered in each: its idle members
 (no order, review, refund, coupon event or activity in the window) are a batch when the crowd
 looks manufactured (see ``members``: idle far beyond the window's base rate, or run from shared
-devices or network blocks). A TV ad's signups go on to use the app, so they are never a batch.
+devices or network blocks), and so are the idle signups of a slow wave near it: hours on end
+whose signups stay idle far beyond the quiet hours' rate. A TV ad's signups go on to use the
+app, so they are never a batch.
 
 An idle member that shares an identifier (device, network block, number segment, inviter) with
 a batch the ``hoarding`` detector found (its result, never recomputed) is a member of that
@@ -56,8 +58,8 @@ class BatchDetector(DetectorBase):
         wave_min: int = Field(
             1440,
             ge=60,
-            description="The longest slow wave considered (minutes): runs of whole hours up to this long around "
-            "a burst are tested for idle signups beyond the quiet hours' rate (Bonferroni over the runs tried).",
+            description="The longest slow wave considered (minutes): runs of whole hours up to this long, near "
+            "a burst, are tested for idle signups beyond the quiet hours' rate (Bonferroni over the runs tried).",
         )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
@@ -65,27 +67,30 @@ class BatchDetector(DetectorBase):
         bursts = _bursts(ctx)
         if bursts.is_empty():
             return DetectorResult()
-        waves, quiet = mb.waves(
-            ctx.con,
-            bursts.select("burst_no", "window_start", "window_end"),
-            _spans(ctx),
-            ctx.window_start,
-            ctx.window_end,
-            p.wave_min,
-            p.min_shared,
-            -math.log10(p.alpha),
-        )
-        local = waves.with_columns(pl.col("wave_start", "wave_end").dt.convert_time_zone(ctx.tz))
-        bursts = bursts.join(local, on="burst_no", how="left")
-        found, rate = mb.idle_members(
-            ctx.con,
-            bursts.select("burst_no", "window_start", "window_end", "wave_start", "wave_end"),
-            ctx.window_start,
-            ctx.window_end,
-            p.pad_min,
-            p.reach_min,
-        )
-        batch = mb.manufactured(found, rate, bursts.height, p.min_shared, -math.log10(p.alpha))
+        hours, quiet = mb.quiet_hours(ctx.con, _spans(ctx), ctx.window_start, ctx.window_end)
+        alpha_s = -math.log10(p.alpha)
+        frame = bursts.select("burst_no", "window_start", "window_end")
+
+        def members(runs: pl.DataFrame) -> tuple[pl.DataFrame, float]:
+            extent = runs.group_by("burst_no").agg(
+                pl.col("run_start").min().alias("wave_start"), pl.col("run_end").max().alias("wave_end")
+            )
+            found, rate = mb.idle_members(
+                ctx.con,
+                frame.join(extent, on="burst_no", how="left"),
+                ctx.window_start,
+                ctx.window_end,
+                p.pad_min,
+                p.reach_min,
+            )
+            return mb.manufactured(mb.in_runs(found, runs), rate, bursts.height, p.min_shared, alpha_s), rate
+
+        batch, rate = members(pl.DataFrame(schema=mb.RUN_SCHEMA))
+        taken = batch.unique("account_id").select("account_id", "registered_at")
+        runs = mb.waves(hours, quiet, taken, frame, p.wave_min, p.min_shared, alpha_s)
+        if not runs.is_empty():
+            batch, rate = members(runs)
+        bursts = bursts.join(_wave_figures(runs, ctx.tz), on="burst_no", how="left")
         hoarding = ctx.upstream.get("hoarding") or DetectorResult()
         flagged = {f.account_id for f in hoarding.findings if f.pattern == HOARDING}
         batch = batch.filter(~pl.col("account_id").is_in(list(flagged))).sort("burst_no", "registered_at", "account_id")
@@ -111,6 +116,18 @@ def _bursts(ctx: DetectContext) -> pl.DataFrame:
         ),
     ).drop("scope")
     return frame.sort("window_start").with_row_index("burst_no").with_columns(pl.col("burst_no").cast(pl.Int64))
+
+
+def _wave_figures(runs: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Per burst the extent of its slow waves (wave_start, wave_end in ``tz``), their new and idle
+    signups (less the burst's own batch) and the strongest wave's corrected surprise."""
+    return runs.group_by("burst_no").agg(
+        pl.col("run_start").min().dt.convert_time_zone(tz).alias("wave_start"),
+        pl.col("run_end").max().dt.convert_time_zone(tz).alias("wave_end"),
+        pl.col("run_new").sum().alias("wave_new"),
+        pl.col("run_idle").sum().alias("wave_idle"),
+        pl.col("run_surprise").max().alias("wave_surprise"),
+    )
 
 
 def _spans(ctx: DetectContext) -> pl.DataFrame:
@@ -201,10 +218,10 @@ def _result(
                     f"{r['n_idle']} of the burst's {plural(r['n_members'], 'account')} idle "
                     f"(new accounts in general: {rate:.0%})"
                 )
-            if m["in_wave"] and not m["near"]:
+            if m["in_wave"]:
                 parts.append(
-                    f"in the slow wave of {_wave_text(r)} around it ({r['wave_idle']} of its "
-                    f"{plural(int(r['wave_new']), 'signup')} beyond the burst idle; in quiet hours: {quiet:.0%})"
+                    f"in the slow wave of {_wave_text(r)} ({r['wave_idle']} of its other "
+                    f"{plural(int(r['wave_new']), 'signup')} idle; in quiet hours: {quiet:.0%})"
                 )
             if m["machines"]:
                 on = "device" if m["on_device"] >= m["on_block"] else "network block"

@@ -7,10 +7,11 @@ then nothing else in the window) are a batch when the crowd itself looks manufac
 - far more of the burst's accounts stay idle than the window's new accounts do in general
   (binomial tail against that base rate, Bonferroni over the bursts tested), or
 - its idle members share devices or network blocks (a few machines registered them), or
-- it is part of a slow wave (``waves``): a run of hours around it (up to ``wave_min`` minutes)
-  whose signups are idle far beyond the quiet hours' base rate, tested as one excess (binomial
-  tail, Bonferroni over every run tried), so a batch that registers a few idle accounts an hour
-  for a day is one batch over its whole extent, not only its strongest hours.
+- it is part of a slow wave (``waves``): a run of hours near it (up to ``wave_min`` minutes long)
+  whose signups, less the bursts' own batches, are idle far beyond the quiet hours' base rate,
+  tested as one excess (binomial tail, Bonferroni over every run of the window), so a batch
+  that registers a few idle accounts an hour for a day is one batch over its whole extent, not
+  only its strongest hours.
 
 An account invited by an established member (its inviter registered before the crowd) is not a
 member by the idle crowd or wave alone: an ordinary invitee who happens to stay idle is not
@@ -18,6 +19,8 @@ evidence of a batch; it needs its own (a machine it shares).
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
@@ -28,80 +31,103 @@ from abuse.stats import corrected, surprise_binom
 ID_KINDS = {"device": "device_id", "block": "block", "segment": "phone_prefix", "inviter": "invited_by"}
 
 
-WAVE_SCHEMA = {
+RUN_SCHEMA = {
     "burst_no": pl.Int64,
-    "wave_start": pl.Datetime("us", "UTC"),
-    "wave_end": pl.Datetime("us", "UTC"),
-    "wave_new": pl.Int64,
-    "wave_idle": pl.Int64,
-    "wave_surprise": pl.Float64,
+    "run_start": pl.Datetime("us", "UTC"),
+    "run_end": pl.Datetime("us", "UTC"),
+    "run_new": pl.Int64,
+    "run_idle": pl.Int64,
+    "run_surprise": pl.Float64,
 }
 
 
-def waves(
-    con,
-    bursts: pl.DataFrame,
-    spans: pl.DataFrame,
-    window_start,
-    window_end,
-    wave_min: int,
-    min_idle: int,
-    alpha_surprise: float,
-) -> tuple[pl.DataFrame, float]:
-    """The slow wave around each burst of ``bursts`` (burst_no, window_start, window_end): of
-    every run of whole hours of the window (sql/features/batches_hours.sql) that covers the
-    burst's hours and reaches up to ``wave_min`` minutes beyond them (before and after
-    together), the one whose signups in the hours beyond the burst are the most idle against
-    the quiet hours' idle rate (sql/features/batches_quiet_rate.sql; quiet: no registration
-    spike of ``spans`` overlaps the hour), as a binomial tail corrected over every run tried for
-    every burst. The extension must carry its own evidence: the burst's own crowd is judged
-    apart (``manufactured``), so a short burst does not drag in the ordinary idle signups of its
-    hour. A burst's wave (wave_start, wave_end, the new and idle signups beyond the burst's
-    hours, the corrected surprise) is kept when that surprise reaches ``alpha_surprise`` and at
-    least ``min_idle`` of those signups are idle. Also returns the quiet rate (Laplace-smoothed)."""
+def quiet_hours(con, spans: pl.DataFrame, window_start, window_end) -> tuple[pl.DataFrame, float]:
+    """The window's hours with their new and idle signups (sql/features/batches_hours.sql), and
+    the idle rate of the quiet ones (sql/features/batches_quiet_rate.sql: no registration spike
+    of ``spans`` overlaps the hour; Laplace-smoothed)."""
     set_variables(con, window_start=window_start, window_end=window_end)
     use_intermediate(con)
     hours = con.sql(read_sql("features/batches_hours.sql")).pl()
     with temp_table(con, "batches_hours", hours), temp_table(con, "batches_spans", spans):
         registered, idle = con.sql(read_sql("features/batches_quiet_rate.sql")).fetchone()
-    rate = (idle + 1) / (registered + 2)
-    longest = max(int(wave_min) // 60, 1)
+    return hours, (idle + 1) / (registered + 2)
+
+
+def waves(
+    hours: pl.DataFrame,
+    rate: float,
+    taken: pl.DataFrame,
+    bursts: pl.DataFrame,
+    wave_min: int,
+    min_idle: int,
+    alpha_surprise: float,
+) -> pl.DataFrame:
+    """The slow waves: runs of whole hours (``hours``: hour_start, n_new, n_idle) lasting at
+    most ``wave_min`` minutes whose signups are idle far beyond the quiet hours' ``rate``, as a
+    binomial tail corrected over every run of the window tried. The idle signups already
+    ``taken`` (account_id, registered_at: the bursts' own batches) are left out of the counts,
+    so a run must carry evidence of its own: a short burst does not drag in the ordinary idle
+    signups of its hour, while a slow wave whose burst covers only part of it (or whose long
+    burst's crowd is not idle as a whole) still stands out hour after hour. The most surprising
+    runs are kept, none overlapping another, while they reach ``alpha_surprise`` with at least
+    ``min_idle`` idle signups; each goes to the burst of ``bursts`` (burst_no, window_start,
+    window_end) nearest it, within ``wave_min`` minutes (a run near no burst is left: the spikes
+    detector saw no registrations out of the ordinary there)."""
+    empty = pl.DataFrame(schema=RUN_SCHEMA)
     if hours.is_empty() or bursts.is_empty():
-        return pl.DataFrame(schema=WAVE_SCHEMA), rate
-    new = np.concatenate([[0], np.cumsum(hours["n_new"].to_numpy())])
-    idl = np.concatenate([[0], np.cumsum(hours["n_idle"].to_numpy())])
-    n_hours = hours.height
+        return empty
     origin = hours["hour_start"][0]
-    runs = []
-    for r in bursts.iter_rows(named=True):  # the burst's hours [first, last), extended by (before, after)
-        first = int((r["window_start"] - origin).total_seconds() // 3600)
-        last = int(-(-(r["window_end"] - origin).total_seconds() // 3600))
-        first, last = min(max(first, 0), n_hours - 1), min(max(last, first + 1), n_hours)
-        before, after = (g.ravel() for g in np.meshgrid(np.arange(longest + 1), np.arange(longest + 1)))
-        ok = (before + after >= 1) & (before + after <= longest) & (first >= before) & (last + after <= n_hours)
-        lo, hi = first - before[ok], last + after[ok]
-        k_out = (idl[first] - idl[lo]) + (idl[hi] - idl[last])
-        n_out = (new[first] - new[lo]) + (new[hi] - new[last])
-        runs.append((np.full(len(lo), r["burst_no"]), lo, hi, n_out, k_out))
-    if not runs:
-        return pl.DataFrame(schema=WAVE_SCHEMA), rate
-    burst_no, lo, hi, n, k = (np.concatenate(x) for x in zip(*runs, strict=True))
+    longest = max(int(wave_min) // 60, 1)
+    n_hours = hours.height
+    gone = np.zeros(n_hours, np.int64)
+    if not taken.is_empty():
+        at = ((taken["registered_at"] - origin).dt.total_seconds() // 3600).to_numpy().astype(np.int64)
+        at = at[(at >= 0) & (at < n_hours)]
+        np.add.at(gone, at, 1)
+    new = np.concatenate([[0], np.cumsum(hours["n_new"].to_numpy() - gone)])
+    idl = np.concatenate([[0], np.cumsum(hours["n_idle"].to_numpy() - gone)])
+    lo, length = (g.ravel() for g in np.meshgrid(np.arange(n_hours), np.arange(1, longest + 1)))
+    ok = lo + length <= n_hours
+    lo, hi = lo[ok], lo[ok] + length[ok]
+    k, n = idl[hi] - idl[lo], new[hi] - new[lo]
     s = corrected(surprise_binom(k, n, rate), len(k))
-    found = (
-        pl.DataFrame({"burst_no": burst_no, "lo": lo, "hi": hi, "wave_new": n, "wave_idle": k, "wave_surprise": s})
-        .filter((pl.col("wave_surprise") >= alpha_surprise) & (pl.col("wave_idle") >= min_idle))
-        .sort("burst_no", "wave_surprise", "lo", descending=[False, True, False])
-        .unique("burst_no", keep="first", maintain_order=True)
-    )
-    origin_at = pl.lit(origin).dt.convert_time_zone("UTC")
-    return (
-        found.with_columns(
-            (origin_at + pl.duration(hours=pl.col("lo"))).alias("wave_start"),
-            (origin_at + pl.duration(hours=pl.col("hi"))).alias("wave_end"),
+    keep = np.nonzero((s >= alpha_surprise) & (k >= min_idle))[0]
+    used = np.zeros(n_hours, bool)
+    picked = []
+    for i in keep[np.lexsort((lo[keep], -s[keep]))]:
+        if not used[lo[i] : hi[i]].any():
+            used[lo[i] : hi[i]] = True
+            picked.append(i)
+    if not picked:
+        return empty
+    reach = timedelta(hours=longest)
+    spans = list(zip(bursts["burst_no"], bursts["window_start"], bursts["window_end"], strict=True))
+    rows = []
+    for i in picked:
+        r0, r1 = origin + timedelta(hours=int(lo[i])), origin + timedelta(hours=int(hi[i]))
+        gap, no = min((max(b0 - r1, r0 - b1, timedelta(0)), no) for no, b0, b1 in spans)
+        if gap <= reach:
+            rows.append((int(no), r0, r1, int(n[i]), int(k[i]), float(s[i])))
+    if not rows:
+        return empty
+    return pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
+
+
+def in_runs(members: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
+    """``members`` with ``in_wave``: registered in one of its burst's ``runs`` (``waves``)."""
+    inside = (
+        members.select("burst_no", "account_id", "registered_at")
+        .join(runs.select("burst_no", "run_start", "run_end"), on="burst_no")
+        .filter(
+            (pl.col("registered_at").dt.convert_time_zone("UTC") >= pl.col("run_start"))
+            & (pl.col("registered_at").dt.convert_time_zone("UTC") < pl.col("run_end"))
         )
-        .select(list(WAVE_SCHEMA))
-        .cast(WAVE_SCHEMA)  # type: ignore[arg-type]
-    ), rate
+        .select("burst_no", "account_id", pl.lit(True).alias("in_wave"))
+        .unique()
+    )
+    return members.join(inside, on=["burst_no", "account_id"], how="left").with_columns(
+        pl.col("in_wave").fill_null(False)
+    )
 
 
 def idle_members(
@@ -133,7 +159,10 @@ def manufactured(
     (``idle_crowd``, members inside the burst proper), or on a device or network block that at
     least ``min_shared`` of the burst's idle members share (``machines``); an idle account from
     the hours either side (``near`` false) only on a device that many of them used (a slow wave's
-    rise, on the batch's machines; a network block is too common a thing to share that far out).
+    rise, on the batch's machines; a network block is too common a thing to share that far out),
+    or registered in one of the burst's slow waves (``in_wave``: ``waves``, ``in_runs``). An
+    account an established member invited (``invited_by`` set, ``inviter_new`` false) belongs by
+    a machine only: an ordinary invitee who stays idle is no evidence of a batch.
     Adds the burst's idle surprise (corrected over ``n_bursts``)."""
     if members.is_empty():
         return members.with_columns(
@@ -157,7 +186,7 @@ def manufactured(
             (pl.col("invited_by").is_not_null() & ~pl.col("inviter_new")).alias("invited"),
         )
         .filter(
-            ((pl.col("idle_crowd") & pl.col("in_core")) | pl.col("in_wave")) & ~pl.col("invited") | pl.col("machines")
+            (pl.col("idle_crowd") & pl.col("in_core") | pl.col("in_wave")) & ~pl.col("invited") | pl.col("machines")
         )
     )
 
