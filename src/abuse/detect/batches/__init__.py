@@ -4,7 +4,9 @@ The ``spikes`` detector finds the registration bursts (at every scale, one minut
 this detector reads them (``requires``) and looks at who registered in each: its idle members
 (no order, review, refund, coupon event or activity in the window) are a batch when the crowd
 looks manufactured (see ``members``: idle far beyond the window's base rate, or run from shared
-devices or network blocks). A TV ad's signups go on to use the app, so they are never a batch.
+devices or network blocks), and so are the idle signups of a slow wave near it: hours on end
+whose signups stay idle far beyond the quiet hours' rate. A TV ad's signups go on to use the
+app, so they are never a batch.
 
 An idle member that shares an identifier (device, network block, number segment, inviter) with
 a batch the ``hoarding`` detector found (its result, never recomputed) is a member of that
@@ -53,21 +55,42 @@ class BatchDetector(DetectorBase):
             description="Minutes either side of a burst in which idle accounts join it on a device at least "
             "min_shared of its idle members used (a slow wave rises before its burst stands out).",
         )
+        wave_min: int = Field(
+            1440,
+            ge=60,
+            description="The longest slow wave considered (minutes): runs of whole hours up to this long, near "
+            "a burst, are tested for idle signups beyond the quiet hours' rate (Bonferroni over the runs tried).",
+        )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = ctx.params
         bursts = _bursts(ctx)
         if bursts.is_empty():
             return DetectorResult()
-        found, rate = mb.idle_members(
-            ctx.con,
-            bursts.select("burst_no", "window_start", "window_end"),
-            ctx.window_start,
-            ctx.window_end,
-            p.pad_min,
-            p.reach_min,
-        )
-        batch = mb.manufactured(found, rate, bursts.height, p.min_shared, -math.log10(p.alpha))
+        hours, quiet = mb.quiet_hours(ctx.con, _spans(ctx), ctx.window_start, ctx.window_end)
+        alpha_s = -math.log10(p.alpha)
+        frame = bursts.select("burst_no", "window_start", "window_end")
+
+        def members(runs: pl.DataFrame) -> tuple[pl.DataFrame, float]:
+            extent = runs.group_by("burst_no").agg(
+                pl.col("run_start").min().alias("wave_start"), pl.col("run_end").max().alias("wave_end")
+            )
+            found, rate = mb.idle_members(
+                ctx.con,
+                frame.join(extent, on="burst_no", how="left"),
+                ctx.window_start,
+                ctx.window_end,
+                p.pad_min,
+                p.reach_min,
+            )
+            return mb.manufactured(mb.in_runs(found, runs), rate, bursts.height, p.min_shared, alpha_s), rate
+
+        batch, rate = members(pl.DataFrame(schema=mb.RUN_SCHEMA))
+        taken = batch.unique("account_id").select("account_id", "registered_at")
+        runs = mb.waves(hours, quiet, taken, frame, p.wave_min, p.min_shared, alpha_s)
+        if not runs.is_empty():
+            batch, rate = members(runs)
+        bursts = bursts.join(_wave_figures(runs, ctx.tz), on="burst_no", how="left")
         hoarding = ctx.upstream.get("hoarding") or DetectorResult()
         flagged = {f.account_id for f in hoarding.findings if f.pattern == HOARDING}
         batch = batch.filter(~pl.col("account_id").is_in(list(flagged))).sort("burst_no", "registered_at", "account_id")
@@ -79,7 +102,7 @@ class BatchDetector(DetectorBase):
         )
         ties = mb.hoarding_ties(ctx.con, batch, hoarders)
         batch = batch.join(bursts, on="burst_no").join(ties, on="account_id", how="left")
-        return _result(batch, rate, p.min_shared, {c.cluster_key: c for c in hoarding.clusters})
+        return _result(batch, rate, quiet, p.min_shared, {c.cluster_key: c for c in hoarding.clusters})
 
 
 def _bursts(ctx: DetectContext) -> pl.DataFrame:
@@ -95,6 +118,26 @@ def _bursts(ctx: DetectContext) -> pl.DataFrame:
     return frame.sort("window_start").with_row_index("burst_no").with_columns(pl.col("burst_no").cast(pl.Int64))
 
 
+def _wave_figures(runs: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Per burst the extent of its slow waves (wave_start, wave_end in ``tz``), their new and idle
+    signups (less the burst's own batch) and the strongest wave's corrected surprise."""
+    return runs.group_by("burst_no").agg(
+        pl.col("run_start").min().dt.convert_time_zone(tz).alias("wave_start"),
+        pl.col("run_end").max().dt.convert_time_zone(tz).alias("wave_end"),
+        pl.col("run_new").sum().alias("wave_new"),
+        pl.col("run_idle").sum().alias("wave_idle"),
+        pl.col("run_surprise").max().alias("wave_surprise"),
+    )
+
+
+def _spans(ctx: DetectContext) -> pl.DataFrame:
+    """Every registration spike of the spikes detector, explained or not (window_start,
+    window_end): the hours they touch are not quiet."""
+    return spike_frame(ctx.upstream, ctx.tz, lambda s: s.scope.split(":", 1)[0] == "registrations").select(
+        "window_start", "window_end"
+    )
+
+
 def _burst_text(r: dict) -> str:
     start, end = r["window_start"], r["window_end"]
     until = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M}"
@@ -104,15 +147,18 @@ def _burst_text(r: dict) -> str:
     )
 
 
-def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str, Cluster]) -> DetectorResult:
+def _result(
+    batch: pl.DataFrame, rate: float, quiet: float, min_size: int, hoarding: dict[str, Cluster]
+) -> DetectorResult:
     findings: list[Finding] = []
     clusters: list[Cluster] = []
     for (burst_no,), part in batch.group_by(["burst_no"], maintain_order=True):
         r = part.row(0, named=True)
         spike_s = float(surprise_of(r["p_value"]))
-        s = float(combined([spike_s], [float(part["idle_surprise"].max())])[0])
+        idle_s = max(float(part["idle_surprise"].max()), float(r["wave_surprise"] or 0.0))
+        s = float(combined([spike_s], [idle_s])[0])
         sc = float(score(s))
-        base = _evidence(r, rate)
+        base = _evidence(r, rate, quiet)
         tied = part.filter(pl.col("cluster_key").is_not_null())
         for m in tied.iter_rows(named=True):
             kinds = [k if k != "segment" else "number segment" for k in m["tie_kinds"]]
@@ -172,6 +218,11 @@ def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str,
                     f"{r['n_idle']} of the burst's {plural(r['n_members'], 'account')} idle "
                     f"(new accounts in general: {rate:.0%})"
                 )
+            if m["in_wave"]:
+                parts.append(
+                    f"in the slow wave of {_wave_text(r)} ({r['wave_idle']} of its other "
+                    f"{plural(int(r['wave_new']), 'signup')} idle; in quiet hours: {quiet:.0%})"
+                )
             if m["machines"]:
                 on = "device" if m["on_device"] >= m["on_block"] else "network block"
                 parts.append(f"{m['shared']} such accounts on its {on}")
@@ -193,8 +244,27 @@ def _result(batch: pl.DataFrame, rate: float, min_size: int, hoarding: dict[str,
     return DetectorResult(findings=findings, clusters=clusters)
 
 
-def _evidence(r: dict, rate: float) -> dict:
+def _wave_text(r: dict) -> str:
+    start, end = r["wave_start"], r["wave_end"]
+    until = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}-{until}"
+
+
+def _evidence(r: dict, rate: float, quiet: float) -> dict:
+    wave = (
+        {}
+        if r["wave_start"] is None
+        else {
+            "wave_start": r["wave_start"].isoformat(),
+            "wave_end": r["wave_end"].isoformat(),
+            "wave_signups": int(r["wave_new"]),
+            "wave_idle": int(r["wave_idle"]),
+            "wave_surprise": round(float(r["wave_surprise"]), 3),
+            "quiet_idle_rate": round(quiet, 4),
+        }
+    )
     return {
+        **wave,
         "burst_start": r["window_start"].isoformat(),
         "burst_end": r["window_end"].isoformat(),
         "burst_observed": r["observed"],
