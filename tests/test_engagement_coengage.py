@@ -76,3 +76,54 @@ def test_drip_and_mixed_crews_found_without_blocks_and_the_fandom_spared(adversa
     assert len(crew_targets & named) >= 0.9 * len(crew_targets), sorted(crew_targets - named)
     co = [f for f in res.findings if f.account_id in adaptive and "whose audience" in f.reason]
     assert co and all("1 inflated targets" not in f.reason for f in co), co[:1]
+
+
+def _heavy_browser_world(seed: int):
+    """A mixed population with no crew: heavy organic users browse the popular head of the
+    catalogue (so head pairs share more engagers than independence predicts, as real browsing
+    does), casual users like a few targets by popularity, and many single-purpose accounts like
+    only a few niche targets and never touch the head."""
+    import duckdb
+
+    rng = np.random.default_rng(seed)
+    n_head, n_tail = 36, 400
+    head = [f"h{i}" for i in range(n_head)]
+    tail = [f"n{i}" for i in range(n_tail)]
+    pop = np.exp(rng.normal(0, 1.0, n_tail))
+    rows = []
+
+    def add(acc, targets):
+        for t in targets:
+            rows.append((acc, t, "like", float(rng.uniform(0, 30 * 86400))))
+
+    for a in range(600):  # heavy browsers: about 40 targets, 6-10 of them from the head, and
+        # a quarter of them enthusiasts of the head (25-30 of it): each of those beats its own
+        # activity's prediction, yet they are a minority of every head target's audience
+        k_head = int(rng.integers(25, 31)) if a % 4 == 0 else int(rng.integers(6, 11))
+        add(f"heavy{a}", list(rng.choice(head, k_head, replace=False)))
+        add(f"heavy{a}", list(rng.choice(tail, 40 - k_head, replace=False, p=pop / pop.sum())))
+    for a in range(4000):  # casual users: a few targets by popularity, the head now and then
+        add(f"casual{a}", list(rng.choice(tail, int(rng.integers(1, 6)), replace=False, p=pop / pop.sum())))
+        if rng.random() < 0.3:
+            add(f"casual{a}", [head[int(rng.integers(n_head))]])
+    for a in range(1500):  # single-purpose accounts: niche targets only
+        add(f"single{a}", list(rng.choice(tail[:40], int(rng.integers(3, 8)), replace=False)))
+    con = duckdb.connect()
+    ev = pl.DataFrame(rows, schema=["account_id", "target_id", "action", "s"], orient="row")
+    con.register("_ev", ev.to_arrow())
+    con.execute(
+        "CREATE TABLE engagement_events AS SELECT account_id, target_id, action, "
+        "TIMESTAMPTZ '2026-07-01 00:00:00+00' + to_seconds(s) AS ts FROM _ev"
+    )
+    accounts = ev.select("account_id").unique().sort("account_id")
+    return con, accounts
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_heavy_browsers_of_the_popular_head_are_no_crew(seed):
+    """Popular targets that heavy users share are co-engaged beyond independence, and a user of
+    forty targets touches two of them by chance: a target is a crew's only when accounts that beat
+    their own activity's prediction are most of its audience, so no crew forms here."""
+    con, accounts = _heavy_browser_world(seed)
+    crews, members, _targets = coengage.coengaged_crews(con, accounts, P.alpha, P.member_fdr)
+    assert members.is_empty(), (len(crews), len(members), members["account_id"].head(5).to_list())

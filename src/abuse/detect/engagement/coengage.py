@@ -182,14 +182,15 @@ def coengaged_crews(
         )
         trows += [(crew, t, a) for t, a in sorted(comp)]
     targets = pl.DataFrame(trows, schema=empty_t.schema, orient="row")
-    # a crew's own targets are those whose audience is mostly the accounts on two or more of
-    # its targets: popular targets that heavy users share are co-engaged too, but no crew is
-    # most of their audience; then again on the targets that remain, and the members are
-    # tested on those
+    # a crew's own targets are those whose audience is mostly its tested members (accounts on
+    # two or more of its targets beyond what their own activity predicts): popular targets
+    # that heavy users share are co-engaged too, and a heavy user touches two of them by
+    # chance, so an untested count of such accounts would be "most" of any popular audience;
+    # then again on the targets that remain, and the members are tested on those
     for _ in range(3):
         if targets.is_empty():
             break
-        shares = _member_shares(con, targets, _touched(con, targets))
+        shares = _member_shares(con, targets, _members(con, targets, act, aud, len(accounts), fdr))
         targets = shares.filter(pl.col("from_members") * 2 > pl.col("accounts")).select("crew", "target_id", "action")
         n_t = targets.group_by("crew").len()
         targets = targets.filter(pl.col("crew").is_in(n_t.filter(pl.col("len") >= min_targets)["crew"].implode()))
