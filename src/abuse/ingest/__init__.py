@@ -62,7 +62,7 @@ def load_new_files(
     mask_stored_numbers(con, options or IngestOptions())
     files, skipped = discover(landing)
     seen = {r[0] for r in con.execute("SELECT sha256 FROM ingest_files").fetchall()}
-    next_seq = con.execute("SELECT coalesce(max(file_seq), 0) + 1 FROM ingest_files").fetchone()[0]
+    next_seq = con.execute("SELECT coalesce(max(file_seq), 0) + 1 FROM ingest_files").fetchall()[0][0]
     report = IngestReport(skipped=skipped)
     for f in files:
         if f.sha256 in seen:

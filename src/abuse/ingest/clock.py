@@ -33,7 +33,7 @@ def delivery_clock(
             f"SELECT count(*), count(*) FILTER (WHERE _reject LIKE 'timestamp in the future%') "
             f"FROM raw_{name} WHERE list_contains(?, _file_seq)",
             [seqs],
-        ).fetchone()
+        ).fetchall()[0]
         total, ahead = total + row[0], ahead + row[1]
         parts += [
             f"SELECT {_q(c.name)} AS t FROM raw_{name} WHERE list_contains($seqs, _file_seq)"
@@ -42,5 +42,7 @@ def delivery_clock(
         ]
     if total < MIN_RECORDS_FOR_CLOCK or ahead * 2 <= total:
         return None
-    top = con.execute(f"SELECT quantile_disc(t, 0.99) FROM ({' UNION ALL '.join(parts)})", {"seqs": seqs}).fetchone()[0]
+    top = con.execute(f"SELECT quantile_disc(t, 0.99) FROM ({' UNION ALL '.join(parts)})", {"seqs": seqs}).fetchall()[
+        0
+    ][0]
     return top if top is not None and top > ingested_at + opts.future_tolerance else None

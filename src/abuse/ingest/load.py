@@ -130,6 +130,7 @@ def _relation(
 ) -> str:
     """The fast path's relation: DuckDB's reader over the whole file."""
     if f.format in (".csv", ".csv.gz"):
+        assert header is not None, "a CSV file is read with its header"
         return csv_relation(kind, f, path, header)
     if keys is None:
         return empty_relation(kind)
@@ -150,14 +151,18 @@ def _read_carefully(
 ) -> None:
     """The careful reader: the file record by record in batches, each inserted as its own relation."""
     is_csv = f.format in (".csv", ".csv.gz")
-    batches = (
-        careful.csv_batches(f, header, kind.column_names, opts.max_field_bytes) if is_csv else careful.jsonl_batches(f)
-    )
+    csv_header: list[str] = []
+    if is_csv:
+        assert header is not None, "a CSV file is read with its header"
+        csv_header = header
+        batches = careful.csv_batches(f, csv_header, kind.column_names, opts.max_field_bytes)
+    else:
+        batches = careful.jsonl_batches(f)
     for n, table in enumerate(batches):
         name = f"_careful_{seq}_{n}"
         con.register(name, table)
         try:
-            insert(csv_relation(kind, f, path, header, name) if is_csv else jsonl_relation(kind, path, name))
+            insert(csv_relation(kind, f, path, csv_header, name) if is_csv else jsonl_relation(kind, path, name))
         finally:
             con.unregister(name)
 
@@ -179,6 +184,6 @@ def _count(con: duckdb.DuckDBPyConnection, kind: Kind, result: FileResult) -> No
                    - count(DISTINCT {key}) FILTER (WHERE _reject IS NULL){masks}
             FROM raw_{kind.name} WHERE _file_seq = ?""",
         [result.file_seq],
-    ).fetchone()
+    ).fetchall()[0]
     result.rows, result.quarantined, result.duplicates = row[0], row[1], row[2]
     result.pii_masked = {c: n for c, n in zip(cols, row[3:]) if n}

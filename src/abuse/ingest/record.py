@@ -20,7 +20,7 @@ def mask_stored_numbers(con: duckdb.DuckDBPyConnection, opts: IngestOptions) -> 
     """Once per working database: replace raw mobile numbers that an earlier version stored
     (raw tables, their quarantine text, the quarantine). Returns the values changed."""
     con.execute("CREATE TABLE IF NOT EXISTS ingest_upgrades (name VARCHAR PRIMARY KEY, done_at TIMESTAMPTZ)")
-    if con.execute("SELECT count(*) FROM ingest_upgrades WHERE name = 'pii_masked'").fetchone()[0]:
+    if con.execute("SELECT count(*) FROM ingest_upgrades WHERE name = 'pii_masked'").fetchall()[0][0]:
         return 0
     changed = 0
     for kind in KINDS.values():
@@ -30,7 +30,7 @@ def mask_stored_numbers(con: duckdb.DuckDBPyConnection, opts: IngestOptions) -> 
                 changed += con.execute(
                     f"UPDATE raw_{kind.name} SET {_q(c)} = {expr}, "
                     f"_pii = list_append(coalesce(_pii, []), '{c}') WHERE ({expr}) IS DISTINCT FROM {_q(c)}"
-                ).fetchone()[0]
+                ).fetchall()[0][0]
         for c in ("_raw", "_reject"):
             con.execute(
                 f"UPDATE raw_{kind.name} SET {c} = {pii.mask_text_sql(c)} "

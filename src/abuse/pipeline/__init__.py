@@ -50,6 +50,7 @@ __all__ = [
 
 def detect(run: Run) -> dict[str, DetectorResult]:
     detectors = {n: c for n, c in all_detectors().items() if n not in run.settings.disabled_detectors}
+    assert run.window_start is not None and run.window_end is not None, "detect runs after staging sets the window"
     for name in ordered(detectors):
         cls = detectors[name]
         enter_stage(run, f"detect:{name}")

@@ -66,7 +66,7 @@ def stage(run: Run) -> None:
     staging_s = time.perf_counter() - t0
     load_seeds(con)
     run.checks = {
-        p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchone()[0] for p in sql_files("checks")
+        p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchall()[0][0] for p in sql_files("checks")
     }
     run.as_of = run.settings.as_of or latest_day(con) or datetime.now(ZoneInfo(run.settings.tz)).date()
     run.window_start, run.window_end = window_bounds(run.as_of, run.settings.window_days, run.settings.tz)

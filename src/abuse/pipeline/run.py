@@ -80,7 +80,7 @@ def start(settings: Settings, say: Say = print) -> Run:
     if fresh:
         say(f"[start] starting a new history in {work_path(db)}")
     recovered = recover(con, db, say)
-    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
+    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchall()[0][0]
     started = now_utc()
     params = settings.model_dump(mode="json", exclude={"flow_run_id", "deployment"})
     con.execute(
