@@ -2,7 +2,7 @@
 -- (at least getvariable('spikes_min_count') accounts, or getvariable('spikes_min_count_wide')
 -- in the wide bin: below that not even the Poisson floor is beaten), with that baseline, for
 -- the Poisson test in Python. Reads `spikes_events` (TEMP table of
--- the spikes detector).
+-- the spikes detector) and its per-minute counts `spikes_minutes` (TEMP view, spikes_minutes.sql).
 --
 -- A minute's count is the number of distinct accounts acting in it (one person's busy
 -- session is not a crowd). For every scope (a family, or family:detail such as
@@ -23,13 +23,7 @@ WITH bounds AS (
            CAST(getvariable('window_start') AS TIMESTAMP)
                - to_days(getvariable('spikes_baseline_days')) AS b0
 ),
-counts AS (
-    SELECT CASE WHEN detail IS NULL THEN family ELSE family || ':' || detail END AS scope,
-           local_minute AS minute, count(DISTINCT account_id) AS n
-    FROM spikes_events
-    GROUP BY GROUPING SETS ((family, local_minute), (family, detail, local_minute))
-    HAVING NOT (grouping(detail) = 0 AND detail IS NULL)
-),
+counts AS (SELECT scope, minute, n FROM spikes_minutes),  -- TEMP view of spikes_minutes.sql
 wide_counts AS (
     SELECT CASE WHEN detail IS NULL THEN family ELSE family || ':' || detail END AS scope,
            time_bucket(to_minutes(getvariable('spikes_wide_min')), local_minute) AS minute,

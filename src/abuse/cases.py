@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -97,9 +97,21 @@ def _previous(con: duckdb.DuckDBPyConnection, run_id: int) -> list[tuple[str, st
     return [(cid, pat, set(ids or []), first) for cid, pat, ids, first in rows]
 
 
-def assign_ids(
-    con: duckdb.DuckDBPyConnection, run_id: int, clusters: list[Cluster]
-) -> list[tuple[Cluster, str, str, int]]:
+class _Members(Protocol):
+    """What case matching reads of a cluster: a detector's ``Cluster`` or one read back from
+    the run history."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    @property
+    def account_ids(self) -> list[str]: ...
+
+
+_C = TypeVar("_C", bound=_Members)
+
+
+def assign_ids(con: duckdb.DuckDBPyConnection, run_id: int, clusters: list[_C]) -> list[tuple[_C, str, str, int]]:
     """(cluster, cluster_id, case_status, first run) for each new cluster."""
     prev = _previous(con, run_id)
     pairs = []

@@ -52,7 +52,7 @@ def _rechain_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
     changed = 0
     for (old, _, ids, old_status, old_first), (_, cid, status, first) in zip(
         rows, cases.assign_ids(con, run_id, stored), strict=True
-    ):  # type: ignore[arg-type]
+    ):
         limit = dismissed.get(cid)
         if old_status == "dismissed" or (limit is not None and len(ids or []) <= limit):
             status = "dismissed"

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-IRREGULAR = {"activity spike": "activity spikes", "batch": "batches", "person": "people"}
+IRREGULAR = {"person": "people"}
 
 
 def plural(n: int | float, word: str, many: str | None = None) -> str:
-    """``"1 device"``, ``"3 devices"``, ``"2 batches"``: a count and its noun, agreed."""
+    """``"1 device"``, ``"3 devices"``, ``"2 batches"``, ``"4 addresses"``: a count and its noun,
+    agreed (``many`` where the plural is not the regular one)."""
     if n == 1:
         return f"{n:,} {word}"
     if many is None:
         many = IRREGULAR.get(word)
     if many is None:
         consonant_y = word.endswith("y") and word[-2:-1] not in "aeiou"
-        many = word[:-1] + "ies" if consonant_y else word + "s"
+        sibilant = word.endswith(("s", "sh", "ch", "x"))
+        many = word[:-1] + "ies" if consonant_y else word + ("es" if sibilant else "s")
     return f"{n:,} {many}"
 
 

@@ -70,7 +70,7 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'"
             " AND database_name = current_database()",
             [table],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         > 0
     )
 
@@ -105,7 +105,7 @@ def _staged_files(con: duckdb.DuckDBPyConnection, kind: str) -> set[tuple[int, i
 def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con`` has a transaction open (in autocommit every statement gets a new id; a
     failed BEGIN would abort the caller's transaction, so do not probe with one)."""
-    ids = [con.execute("SELECT txid_current()").fetchone()[0] for _ in range(2)]
+    ids = [con.execute("SELECT txid_current()").fetchall()[0][0] for _ in range(2)]
     return ids[0] == ids[1]
 
 
@@ -140,7 +140,7 @@ def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str, new: set[
     match = " AND ".join(f's."{k}" IS NOT DISTINCT FROM n."{k}"' for k in KINDS[kind].key)
     with _atomic(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stg_new AS SELECT * FROM {table}_rows(?, ?)", [first, last])
-        n = con.execute("SELECT count(*) FROM _stg_new").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM _stg_new").fetchall()[0][0]
         if n:
             con.execute(f"DELETE FROM {table} AS s USING _stg_new AS n WHERE {match}")
             con.execute(f"INSERT INTO {table} SELECT * FROM _stg_new")

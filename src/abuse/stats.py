@@ -11,6 +11,7 @@ view by score puts the strongest evidence first, across patterns.
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
 from scipy import stats as _st
@@ -70,7 +71,12 @@ def required_surprise(alpha: float, tests: int | float = 1) -> float:
 
 def least_significant_poisson(mu: float, surprise: float) -> int:
     """The smallest count ``k`` whose Poisson(mu) surprise reaches ``surprise``."""
-    level = 10.0**-surprise
+    return least_significant_poisson_at(mu, 10.0**-surprise)
+
+
+def least_significant_poisson_at(mu: float, level: float) -> int:
+    """The smallest count ``k >= 1`` with ``P(X >= k) <= level`` for ``X ~ Poisson(mu)``: the
+    bar a count must reach at significance ``level`` (e.g. alpha over the tests made)."""
     k = int(_st.poisson.isf(level, mu))
     while _st.poisson.sf(k - 1, mu) > level:
         k += 1
@@ -102,7 +108,15 @@ def step_up(surprise, fdr: float, tests: int | float | None = None) -> np.ndarra
 HALF = 6.0  # the corrected surprise that scores 0.5: one in a million after correction
 
 
-def score(surprise) -> float | np.ndarray:
+@overload
+def score(surprise: float) -> float: ...
+@overload
+def score(surprise: np.ndarray) -> np.ndarray: ...
+@overload
+def score(surprise: object) -> float | np.ndarray: ...
+
+
+def score(surprise: object) -> float | np.ndarray:
     """The one score map: a corrected surprise ``s >= 0`` to ``s / (s + 6)``, so 1e-6 -> 0.50,
     1e-12 -> 0.67, 1e-30 -> 0.83, 1e-60 -> 0.91. Strictly increasing and never saturating, so
     scores keep ranking the strongest evidence first. Rounded to 4 places."""

@@ -36,7 +36,7 @@ def latest_day(con: duckdb.DuckDBPyConnection, lookback_days: int = 28, min_shar
             GROUP BY a.d, a.n)
         SELECT (SELECT max(d) FROM judged WHERE before IS NOT NULL AND n >= {float(min_share)} * before),
                (SELECT max(d) FROM daily WHERE n >= {float(min_share)} * (SELECT median(n) FROM daily))
-    """).fetchone()
+    """).fetchall()[0]
     return row[0] or row[1]
 
 

@@ -14,6 +14,7 @@ from abuse.cases import money_label
 from abuse.detect.patterns import PATTERNS
 from abuse.dossier import graph, svg
 from abuse.dossier.data import Dossier
+from abuse.frames import number
 
 CSS = """
 :root { --ink:#1d2430; --muted:#6b7480; --line:#e3e7ec; --card:#fff; --bg:#f1f3f6; --accent:#b03a2e; }
@@ -147,8 +148,8 @@ def _timeline_section(d: Dossier) -> str:
     times = [t for t in (svg.epoch(c.window_start), svg.epoch(c.first_seen)) if t is not None]
     ends = [t for t in (svg.epoch(c.window_end), svg.epoch(c.last_seen)) if t is not None]
     ev = d.events["t"]
-    lo = min(times) if times else (ev.min() if len(ev) else 0.0)
-    hi = max(ends) if ends else (ev.max() if len(ev) else 3600.0)
+    lo = min(times) if times else (number(ev.min()) if len(ev) else 0.0)
+    hi = max(ends) if ends else (number(ev.max()) if len(ev) else 3600.0)
     before = int((ev < lo).sum()) if len(ev) else 0
     marks = [
         (t, f"{name} {local(ts, c.tz)}")

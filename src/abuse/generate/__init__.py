@@ -132,8 +132,12 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
 def write_landing(w: World, f: dict, landing: Path) -> tuple[dict, list[Path]]:
     """Spread the kinds over every contract format; re-deliver a few corrected rows later."""
     rng = np.random.default_rng([w.seed, 2])
-    orders, fixed_orders = _stale_orders(rng, f["orders"])
-    refunds, fixed_refunds = _stale_refunds(rng, f["refunds"])
+    # some completed orders first arrive as 'paid'; the corrections file has the final row
+    orders, fixed_orders = _stale(rng, f["orders"], "status", ORDER_STATUS, ("completed", "paid"), 5, 1000)
+    # some approved refunds first arrive as pending; the corrections file resolves them
+    refunds, fixed_refunds = _stale(
+        rng, f["refunds"], "outcome", OUTCOMES, ("approved", "pending"), 3, 200, {"resolved_at": NULL_TS}
+    )
     old_orders = orders["created_at"] < w.clock.window_start
     old_reviews = f["reviews"]["created_at"] < w.clock.window_start
     jobs = [  # file name, kind, rows, timestamp spelling; in delivery order
@@ -172,24 +176,17 @@ def write_landing(w: World, f: dict, landing: Path) -> tuple[dict, list[Path]]:
     return rows, files
 
 
-def _stale_orders(rng, orders: dict):
-    """Some completed orders first arrive as 'paid'; the corrections file has the final row."""
-    done = np.flatnonzero(orders["status"] == enum(ORDER_STATUS, "completed"))
-    pick = np.sort(rng.choice(done, min(len(done), max(5, len(orders["order_id"]) // 1000)), replace=False))
-    fixed = take(orders, pick)
-    stale = {k: v.copy() for k, v in orders.items()}
-    stale["status"][pick] = enum(ORDER_STATUS, "paid")
-    return stale, fixed
-
-
-def _stale_refunds(rng, refunds: dict):
-    """Some approved refunds first arrive as pending; the corrections file resolves them."""
-    done = np.flatnonzero(refunds["outcome"] == enum(OUTCOMES, "approved"))
-    pick = np.sort(rng.choice(done, min(len(done), max(3, len(refunds["refund_id"]) // 200)), replace=False))
-    fixed = take(refunds, pick)
-    stale = {k: v.copy() for k, v in refunds.items()}
-    stale["outcome"][pick] = enum(OUTCOMES, "pending")
-    stale["resolved_at"][pick] = NULL_TS
+def _stale(rng, table: dict, column: str, values, change: tuple[str, str], least: int, per: int, also=None):
+    """A first delivery of ``table`` where some rows (one in ``per``, at least ``least``) whose
+    ``column`` is ``change[0]`` still show ``change[1]`` (and the values ``also`` gives other
+    columns), and those rows' final versions (the corrections file)."""
+    done = np.flatnonzero(table[column] == enum(values, change[0]))
+    pick = np.sort(rng.choice(done, min(len(done), max(least, len(table[column]) // per)), replace=False))
+    fixed = take(table, pick)
+    stale = {k: v.copy() for k, v in table.items()}
+    stale[column][pick] = enum(values, change[1])
+    for k, v in (also or {}).items():
+        stale[k][pick] = v
     return stale, fixed
 
 

@@ -67,7 +67,7 @@ def _promo_day(w: World) -> int:
 def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
     rng, c, adv = w.rng, w.clock, w.adversarial
     size = int(rng.integers(6, 61))
-    n_clients = int(min(rng.integers(3, 26), len(candidates)))
+    n_clients = min(int(rng.integers(3, 26)), len(candidates))
     participation = float(rng.uniform(0.35, 0.9))
     bought_share = float(rng.uniform(0.0, 1.0))
     n_drop = int(rng.integers(3, 11) if adv else rng.integers(1, 5))
@@ -115,9 +115,9 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
     if adv:  # single-task members: one fake order and one review at one client (own stream)
         ar = np.random.default_rng([w.seed, 15, 1, len(w.params["brushing_crews"])])
         single = ar.random(size) < ar.uniform(0.2, 0.5)
-        for i in np.flatnonzero(single).tolist():
-            serve[i] = False
-            serve[i, ar.integers(n_clients)] = True
+        for member in np.flatnonzero(single).tolist():
+            serve[member] = False
+            serve[member, ar.integers(n_clients)] = True
     drops = w.ids.take("addr", n_drop)
     style = texts.brush_style(rng)
     fake = gmv = 0

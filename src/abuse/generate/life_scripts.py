@@ -173,12 +173,31 @@ def _days_sessions(w: World, rng, days: np.ndarray, p_day: float, per: tuple, ho
     return np.sort(np.repeat(use, k) + (rng.uniform(lo, hi, int(k.sum())) * HOUR).astype(np.int64))
 
 
+def _lookalike_sessions(w: World, rng, days: np.ndarray, acc: np.ndarray, plan: dict, shape) -> None:
+    """Human sessions for each of ``acc`` on the days of ``days`` (``plan``: ``p_day`` range,
+    sessions ``per`` day, ``hours`` of the day, events per session ``n_ev``, mean ``gap_s``
+    range), the events' actions and durations set by ``shape(total, first, dur)``."""
+    for a in acc.tolist():
+        starts = _days_sessions(w, rng, days, rng.uniform(*plan["p_day"]), plan["per"], plan["hours"])
+        if len(starts) == 0:
+            continue
+        n_ev = rng.integers(*plan["n_ev"], len(starts))
+        total, first = int(n_ev.sum()), _firsts(n_ev)
+        gaps, dur = _human(rng, total, first, rng.uniform(*plan["gap_s"]))
+        actions, dur = shape(total, first, dur)
+        sessions(
+            w, np.full(len(starts), a), starts, n_ev, gaps, actions=actions, duration_s=dur,
+            target=rng.integers(0, 100_000, total),
+        )  # fmt: skip
+
+
 def life_lookalikes(w: World) -> None:
     rng, c = np.random.default_rng([w.seed, 1104]), w.clock
     days = np.arange(c.window_start, c.end - DAY, DAY, dtype=np.int64)
     drawn: dict[str, int] = {}
 
-    def accounts(n: int) -> np.ndarray:
+    def accounts(floor: int, lo: float, hi: float, power: float) -> np.ndarray:
+        n = max(floor, int(round(rng.uniform(lo, hi) * w.scale**power)))
         return w.new_accounts(
             reg=c.past_times(rng, n, 200, 700),
             device=w.new_devices(n),
@@ -187,89 +206,64 @@ def life_lookalikes(w: World) -> None:
             channel=channels(rng, n),
         )
 
+    def plant(name: str, acc: np.ndarray, plan: dict, shape) -> None:
+        _lookalike_sessions(w, rng, days, acc, plan, shape)
+        w.lookalike(acc, name, name)
+        drawn[name] = len(acc)
+
     # kiosk / smart-TV app: ad of one length for everyone, auto-logout after a fixed time
-    n = max(25, int(round(rng.uniform(30, 60) * w.scale**0.5)))
-    acc = accounts(n)
+    acc = accounts(25, 30, 60, 0.5)
     ad_len, logout = float(rng.choice([15.0, 30.0, 60.0])), float(rng.uniform(600, 2400))
-    for a in acc.tolist():
-        starts = _days_sessions(w, rng, days, rng.uniform(0.3, 0.9), (1, 4), (8, 23))
-        if len(starts) == 0:
-            continue
-        n_ev = rng.integers(4, 30, len(starts))
-        total, first = int(n_ev.sum()), _firsts(n_ev)
-        gaps, dur = _human(rng, total, first, rng.uniform(20, 90))
+
+    def kiosk(total: int, first: np.ndarray, dur: np.ndarray):
         ad = ~first & (rng.random(total) < 0.3)
         actions = np.where(first, ACT["login"], np.where(ad, ACT["ad_view"], ACT["view"]))
-        dur = np.where(first, logout, np.where(ad, ad_len, dur))
-        sessions(
-            w,
-            np.full(len(starts), a),
-            starts,
-            n_ev,
-            gaps,
-            actions=actions,
-            duration_s=dur,
-            target=rng.integers(0, 100_000, total),
-        )
-    w.lookalike(acc, "kiosk_app", "kiosk_app")
-    drawn["kiosk_app"] = n
+        return actions, np.where(first, logout, np.where(ad, ad_len, dur))
+
+    plant(
+        "kiosk_app",
+        acc,
+        {"p_day": (0.3, 0.9), "per": (1, 4), "hours": (8, 23), "n_ev": (4, 30), "gap_s": (20, 90)},
+        kiosk,
+    )
 
     # steady logins (an app's session heartbeat), everything else human
-    n = max(5, int(round(rng.uniform(8, 20) * w.scale**0.7)))
-    acc = accounts(n)
-    for a in acc.tolist():
-        starts = _days_sessions(w, rng, days, rng.uniform(0.5, 0.95), (2, 8), (7, 24))
-        if len(starts) == 0:
-            continue
-        n_ev = rng.integers(5, 40, len(starts))
-        total, first = int(n_ev.sum()), _firsts(n_ev)
-        gaps, dur = _human(rng, total, first, rng.uniform(10, 60))
+    def steady(total: int, first: np.ndarray, dur: np.ndarray):
         beat = float(rng.uniform(60, 900))
         dur = np.where(first, np.round(beat * (1 + rng.normal(0, 0.002, total)), 3), dur)
         names = np.array([ACT["view"], ACT["like"], ACT["lottery_spin"], ACT["follow"]])
-        actions = np.where(first, ACT["login"], names[rng.choice(4, total, p=[0.7, 0.15, 0.1, 0.05])])
-        sessions(
-            w, np.full(len(starts), a), starts, n_ev, gaps, actions=actions, duration_s=dur,
-            target=rng.integers(0, 100_000, total),
-        )  # fmt: skip
-    w.lookalike(acc, "steady_login", "steady_login")
-    drawn["steady_login"] = n
+        return np.where(first, ACT["login"], names[rng.choice(4, total, p=[0.7, 0.15, 0.1, 0.05])]), dur
+
+    acc = accounts(5, 8, 20, 0.7)
+    plant(
+        "steady_login",
+        acc,
+        {"p_day": (0.5, 0.95), "per": (2, 8), "hours": (7, 24), "n_ev": (5, 40), "gap_s": (10, 60)},
+        steady,
+    )
 
     # heavy night-shift workers: many long human sessions by night
-    n = max(5, int(round(rng.uniform(8, 20) * w.scale**0.7)))
-    acc = accounts(n)
-    for a in acc.tolist():
-        starts = _days_sessions(w, rng, days, rng.uniform(0.6, 0.9), (4, 12), (21, 31))
-        if len(starts) == 0:
-            continue
-        n_ev = rng.integers(20, 120, len(starts))
-        total, first = int(n_ev.sum()), _firsts(n_ev)
-        gaps, dur = _human(rng, total, first, rng.uniform(8, 25))
+    def night(total: int, first: np.ndarray, dur: np.ndarray):
         names = np.array([ACT["view"], ACT["like"], ACT["lottery_spin"], ACT["vote"]])
-        actions = np.where(first, ACT["login"], names[rng.choice(4, total, p=[0.6, 0.2, 0.15, 0.05])])
-        sessions(
-            w, np.full(len(starts), a), starts, n_ev, gaps, actions=actions, duration_s=dur,
-            target=rng.integers(0, 100_000, total),
-        )  # fmt: skip
-    w.lookalike(acc, "night_shift_heavy", "night_shift_heavy")
-    drawn["night_shift_heavy"] = n
+        return np.where(first, ACT["login"], names[rng.choice(4, total, p=[0.6, 0.2, 0.15, 0.05])]), dur
+
+    acc = accounts(5, 8, 20, 0.7)
+    plant(
+        "night_shift_heavy",
+        acc,
+        {"p_day": (0.6, 0.9), "per": (4, 12), "hours": (21, 31), "n_ev": (20, 120), "gap_s": (8, 25)},
+        night,
+    )
 
     # people with few events, some of the same length (a like logged as 1 s)
-    n = max(10, int(round(rng.uniform(20, 50) * w.scale**0.7)))
-    acc = accounts(n)
-    for a in acc.tolist():
-        starts = _days_sessions(w, rng, days, rng.uniform(0.02, 0.1), (1, 2), (9, 23))
-        if len(starts) == 0:
-            continue
-        n_ev = rng.integers(2, 5, len(starts))
-        total, first = int(n_ev.sum()), _firsts(n_ev)
-        gaps, dur = _human(rng, total, first, rng.uniform(10, 60))
-        dur = np.where(~first & (rng.random(total) < 0.5), 1.0, dur)
-        actions = np.where(first, ACT["login"], ACT["like"])
-        sessions(
-            w, np.full(len(starts), a), starts, n_ev, gaps, actions=actions, duration_s=dur,
-            target=rng.integers(0, 100_000, total),
-        )  # fmt: skip
-    w.lookalike(acc, "few_events", "few_events")
-    drawn["few_events"] = n
+    def few(total: int, first: np.ndarray, dur: np.ndarray):
+        return np.where(first, ACT["login"], ACT["like"]), np.where(~first & (rng.random(total) < 0.5), 1.0, dur)
+
+    acc = accounts(10, 20, 50, 0.7)
+    plant(
+        "few_events",
+        acc,
+        {"p_day": (0.02, 0.1), "per": (1, 2), "hours": (9, 23), "n_ev": (2, 5), "gap_s": (10, 60)},
+        few,
+    )
     w.params["life_lookalikes"] = drawn

@@ -88,7 +88,7 @@ def _days(rng, w: World) -> list[int]:
     picked: list[int] = []
 
     def pick(order: list[int], k: int) -> list[int]:
-        got = []
+        got: list[int] = []
         for d in order:
             if len(got) == k:
                 break

@@ -18,6 +18,7 @@ yet. The others of a burst are one ``batch_registration`` cluster. Such accounts
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import polars as pl
 from pydantic import BaseModel, Field
@@ -25,6 +26,7 @@ from pydantic import BaseModel, Field
 from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, Finding, register
 from abuse.detect.batches import members as mb
 from abuse.detect.spikes.handover import spike_frame
+from abuse.frames import instant, integer, number
 from abuse.report_text import plural
 from abuse.stats import combined, score, surprise_of
 
@@ -63,7 +65,7 @@ class BatchDetector(DetectorBase):
         )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
-        p = ctx.params
+        p = cast(BatchDetector.Params, ctx.params)
         bursts = _bursts(ctx)
         if bursts.is_empty():
             return DetectorResult()
@@ -155,7 +157,7 @@ def _result(
     for (burst_no,), part in batch.group_by(["burst_no"], maintain_order=True):
         r = part.row(0, named=True)
         spike_s = float(surprise_of(r["p_value"]))
-        idle_s = max(float(part["idle_surprise"].max()), float(r["wave_surprise"] or 0.0))
+        idle_s = max(number(part["idle_surprise"].max()), float(r["wave_surprise"] or 0.0))
         s = float(combined([spike_s], [idle_s])[0])
         sc = float(score(s))
         base = _evidence(r, rate, quiet)
@@ -184,10 +186,10 @@ def _result(
             "devices": int(devices),
             "network_blocks": int(blocks),
             "number_segments": int(segments),
-            "most_on_one_device": int(rest["on_device"].max()),
-            "most_on_one_block": int(rest["on_block"].max()),
-            "most_on_one_segment": int(rest["on_segment"].max()),
-            "most_by_one_inviter": int(rest["on_inviter"].max()),
+            "most_on_one_device": integer(rest["on_device"].max()),
+            "most_on_one_block": integer(rest["on_block"].max()),
+            "most_on_one_segment": integer(rest["on_segment"].max()),
+            "most_by_one_inviter": integer(rest["on_inviter"].max()),
         }
         evidence = {**base, "shared": shared, "n_batch": len(ids)}
         ties = [(k, hoarding[k]) for k in tied["cluster_key"].unique().sort().to_list() if k in hoarding]
@@ -205,43 +207,45 @@ def _result(
                 account_ids=ids,
                 score=sc,
                 summary=summary,
-                first_seen=rest["registered_at"].min(),
-                last_seen=rest["registered_at"].max(),
+                first_seen=instant(rest["registered_at"].min()),
+                last_seen=instant(rest["registered_at"].max()),
                 loss_estimate=None,
                 evidence=evidence,
             )
         )
-        for m in rest.iter_rows(named=True):
-            parts = [f"registered in {_burst_text(r)} and did nothing else in the window"]
-            if m["idle_crowd"]:
-                parts.append(
-                    f"{r['n_idle']} of the burst's {plural(r['n_members'], 'account')} idle "
-                    f"(new accounts in general: {rate:.0%})"
-                )
-            if m["in_wave"]:
-                parts.append(
-                    f"in the slow wave of {_wave_text(r)} ({r['wave_idle']} of its other "
-                    f"{plural(int(r['wave_new']), 'signup')} idle; in quiet hours: {quiet:.0%})"
-                )
-            if m["machines"]:
-                on = "device" if m["on_device"] >= m["on_block"] else "network block"
-                parts.append(f"{m['shared']} such accounts on its {on}")
-            findings.append(
-                Finding(
-                    m["account_id"],
-                    PATTERN,
-                    sc,
-                    ", ".join(parts),
-                    {
-                        **base,
-                        "accounts_on_device": int(m["on_device"]),
-                        "accounts_on_network_block": int(m["on_block"]),
-                        "accounts_on_number_segment": int(m["on_segment"]),
-                    },
-                    key,
-                )
-            )
+        findings += [_member_finding(m, r, key, sc, base, rate, quiet) for m in rest.iter_rows(named=True)]
     return DetectorResult(findings=findings, clusters=clusters)
+
+
+def _member_finding(m: dict, r: dict, key: str, sc: float, base: dict, rate: float, quiet: float) -> Finding:
+    """The finding of batch member ``m`` of the burst ``r`` (cluster ``key``): which of the
+    burst's tells it shows, in words."""
+    parts = [f"registered in {_burst_text(r)} and did nothing else in the window"]
+    if m["idle_crowd"]:
+        parts.append(
+            f"{r['n_idle']} of the burst's {plural(r['n_members'], 'account')} idle (new accounts in general: {rate:.0%})"
+        )
+    if m["in_wave"]:
+        parts.append(
+            f"in the slow wave of {_wave_text(r)} ({r['wave_idle']} of its other "
+            f"{plural(int(r['wave_new']), 'signup')} idle; in quiet hours: {quiet:.0%})"
+        )
+    if m["machines"]:
+        on = "device" if m["on_device"] >= m["on_block"] else "network block"
+        parts.append(f"{m['shared']} such accounts on its {on}")
+    return Finding(
+        m["account_id"],
+        PATTERN,
+        sc,
+        ", ".join(parts),
+        {
+            **base,
+            "accounts_on_device": int(m["on_device"]),
+            "accounts_on_network_block": int(m["on_block"]),
+            "accounts_on_number_segment": int(m["on_segment"]),
+        },
+        key,
+    )
 
 
 def _wave_text(r: dict) -> str:

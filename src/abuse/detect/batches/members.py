@@ -25,13 +25,14 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 
+from abuse.frames import Schema
 from abuse.sqlfiles import read_sql, set_variables, temp_table, use_intermediate
 from abuse.stats import corrected, surprise_binom
 
 ID_KINDS = {"device": "device_id", "block": "block", "segment": "phone_prefix", "inviter": "invited_by"}
 
 
-RUN_SCHEMA = {
+RUN_SCHEMA: Schema = {
     "burst_no": pl.Int64,
     "run_start": pl.Datetime("us", "UTC"),
     "run_end": pl.Datetime("us", "UTC"),

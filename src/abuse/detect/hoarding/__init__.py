@@ -22,6 +22,8 @@ Steps (each its own module):
 
 from __future__ import annotations
 
+from typing import cast
+
 from pydantic import BaseModel, Field
 
 from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, register
@@ -102,7 +104,7 @@ class HoardingDetector(DetectorBase):
         )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
-        p = ctx.params
+        p = cast(HoardingDetector.Params, ctx.params)
         edges, sizes = features.identifiers(ctx.con)
         claimers = features.claimers(ctx.con, p, edges)
         if claimers.is_empty() or not claimers["susp"].any():

@@ -118,7 +118,7 @@ def batches(
         claimers.select("account_id", "susp", "early"), on="account_id", how="left"
     )
     core = tied.filter(pl.col("susp").fill_null(False))
-    schema = {"account_id": pl.Utf8, "group": pl.Int64, "role": pl.Utf8}
+    schema = pl.Schema({"account_id": pl.Utf8, "group": pl.Int64, "role": pl.Utf8})
     if core.is_empty():
         return pl.DataFrame(schema=schema)
     acc = core["account_id"].unique().sort()
@@ -213,7 +213,7 @@ def _drop_lone_unfocused(core: pl.DataFrame, members: pl.DataFrame, use: pl.Data
 def _focused(candidates: pl.DataFrame, core: pl.DataFrame, use: pl.DataFrame | None) -> pl.DataFrame:
     """(account_id, group, focused): every campaign the candidate claimed is one its group's
     core claimed (each by at least a fifth of the core)."""
-    schema = {"account_id": pl.Utf8, "group": pl.Int64, "focused": pl.Boolean}
+    schema = pl.Schema({"account_id": pl.Utf8, "group": pl.Int64, "focused": pl.Boolean})
     if use is None or candidates.is_empty():
         return pl.DataFrame(schema=schema)
     size = core.group_by("group").agg(n_core=pl.len())

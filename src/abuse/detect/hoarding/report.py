@@ -10,6 +10,8 @@ import polars as pl
 
 from abuse.detect.base import Cluster, Finding
 from abuse.detect.hoarding.features import TELLS
+from abuse.frames import instant, integer
+from abuse.report_text import plural
 from abuse.stats import score
 
 PATTERN = "coupon_hoarding"
@@ -43,10 +45,6 @@ CLAUSES: dict[str, str] = {
     "burst": "registered in a registration burst",
     "virtual": "registered with a virtual-operator number",
 }
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def and_list(parts: list[str]) -> str:
@@ -93,7 +91,7 @@ def _identifier_evidence(used: pl.DataFrame, pop: dict[str, np.ndarray], n_accou
     out = []
     for (kind,), part in used.group_by("kind"):
         per_id = part.group_by("value").agg(inside=pl.len(), df=pl.col("df").first())
-        typical = int(per_id["df"].median())
+        typical = integer(per_id["df"].median())
         sizes = pop.get(kind, np.zeros(0))
         share = float(1 - np.searchsorted(sizes, typical) / len(sizes)) if len(sizes) else 0.0
         out.append(
@@ -202,7 +200,8 @@ def build(inp: Inputs) -> tuple[list[Finding], list[Cluster]]:
 def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, camps: list):
     p = inp.params
     reg = rows["registered_at"].drop_nulls()
-    span = (reg.max() - reg.min()).total_seconds() if len(reg) else 0.0
+    first, last = instant(reg.min()), instant(reg.max())  # None when no member's registration is known
+    span = (last - first).total_seconds() if first is not None and last is not None else 0.0
     core_span = densest_span(reg)
     loss = float(rows["redeemed_value"].fill_null(0).sum())
     n_rr = int(rows["n_reredeems"].fill_null(0).sum())
@@ -235,8 +234,8 @@ def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, c
         "base_rates": {k: round(v, 4) for k, v in inp.base.items()},
         "tell_counts": {t: int(g[f"n_{t}"]) for t in TELLS},
         "identifiers": idents,
-        "registered_first": reg.min().isoformat() if len(reg) else None,
-        "registered_last": reg.max().isoformat() if len(reg) else None,
+        "registered_first": first.isoformat() if first is not None else None,
+        "registered_last": last.isoformat() if last is not None else None,
         "registration_span_s": span,
         "registration_span_80pct_s": core_span,
         "campaigns": camps,
@@ -250,8 +249,8 @@ def _cluster(inp: Inputs, key: str, g: dict, rows: pl.DataFrame, idents: list, c
         score=batch.score,
         summary=summary,
         shop_ids=None,
-        first_seen=reg.min() if len(reg) else None,
-        last_seen=rows["last_claim_at"].max(),
+        first_seen=first,
+        last_seen=instant(rows["last_claim_at"].max()),
         loss_estimate=loss,
         evidence=evidence,
     )

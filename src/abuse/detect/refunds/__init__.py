@@ -25,12 +25,15 @@ Money: what was paid on the flagged orders beyond what the base rate explains,
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import polars as pl
 from pydantic import BaseModel, Field
 
 from abuse import stats
 from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, Finding, register
+from abuse.frames import instant
+from abuse.report_text import plural
 
 from . import crews as crews_
 from . import rate as rate_
@@ -134,7 +137,7 @@ class RefundDetector(DetectorBase):
         )
 
     def run(self, ctx: DetectContext) -> DetectorResult:
-        p: RefundDetector.Params = ctx.params  # type: ignore[assignment]
+        p = cast(RefundDetector.Params, ctx.params)
         exclude: list[str] = []
         groups = None
         with rate_.window_units(ctx.con, p.complaint_rating):  # the units once, for both passes
@@ -167,19 +170,13 @@ class RefundDetector(DetectorBase):
         if flagged.is_empty():
             return DetectorResult()
         near = acc.filter(~strong & (pl.col("count_surprise") >= p.min_join_paid_surprise))
-        groups, joined = crews_.crews(ctx.con, flagged, near, join_surprise=p.join_surprise, hub_cap=p.id_hub_cap)
+        found, joined = crews_.crews(ctx.con, flagged, near, join_surprise=p.join_surprise, hub_cap=p.id_hub_cap)
         members = (
             pl.concat([flagged.with_columns(joined_bits=pl.lit(None, pl.Float64)), joined])
             if joined.height
             else flagged.with_columns(joined_bits=pl.lit(None, pl.Float64))
         )
-        return _report(members, groups, tests)
-
-
-def _plural(n: int, word: str) -> str:
-    if n == 1:
-        return f"{n} {word}"
-    return f"{n} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
+        return _report(members, found, tests)
 
 
 def _report(members: pl.DataFrame, groups: list[crews_.Crew], tests: int) -> DetectorResult:
@@ -187,83 +184,89 @@ def _report(members: pl.DataFrame, groups: list[crews_.Crew], tests: int) -> Det
     key_of: dict[str, str] = {}
     for i, g in enumerate(groups):
         key = f"refund-{i + 1}"
-        sub = members.filter(pl.col("account_id").is_in(g.accounts))
-        n, k = int(sub["n_orders"].sum()), int(sub["n_paid"].sum())
-        mu = float(sub["expected_paid"].sum())
-        pooled = float(stats.surprise_binom(k, n, mu / max(n, 1)))
-        loss = float(sub["excess_paid"].sum())
-        shops = sorted({s for ss in sub["paid_shops"].to_list() for s in (ss or [])})
-        shared = " and ".join(
-            x
-            for x in (
-                _plural(g.addresses, "shipping address") if g.addresses else "",
-                _plural(g.devices, "device") if g.devices else "",
-            )
-            if x
-        )
-        summary = (
-            f"{len(g.accounts)} accounts that share {shared} were paid a refund or "
-            f"compensation on {k} of {n} orders at {len(shops)} shops ({mu:.1f} expected "
-            f"at those shops' and items' rates), {loss:.2f} yuan above the base rate."
-        )
-        result.clusters.append(
-            Cluster(
-                cluster_key=key,
-                pattern="serial_refunder",
-                account_ids=sorted(g.accounts),
-                score=stats.score(stats.corrected(pooled, tests)),
-                summary=summary,
-                shop_ids=shops,
-                first_seen=sub["first_at"].min(),
-                last_seen=sub["last_at"].max(),
-                loss_estimate=round(loss, 2),
-                evidence={
-                    "n_accounts": len(g.accounts),
-                    "orders": n,
-                    "paid_orders": k,
-                    "expected_paid_orders": round(mu, 2),
-                    "paid": round(float(sub["paid_amount"].sum()), 2),
-                    "loss": round(loss, 2),
-                    "shared_addresses": g.addresses,
-                    "shared_devices": g.devices,
-                    "pooled_surprise": round(pooled, 2),
-                },
-            )
-        )
+        result.clusters.append(_crew_cluster(key, g, members.filter(pl.col("account_id").is_in(g.accounts)), tests))
         for a in g.accounts:
             key_of[a] = key
     for r in members.sort("account_id").iter_rows(named=True):
-        top = (
-            f'; {r["top_reason_n"]} of its claims give the reason "{r["top_reason"]}"'
-            if r["top_reason"] and (r["top_reason_n"] or 0) >= 2
-            else ""
-        )
-        crew = ""
-        if r["account_id"] in key_of:
-            size = next(len(g.accounts) for g in groups if r["account_id"] in g.accounts)
-            crew = f", together with {_plural(size - 1, 'other account')} sharing its address or device"
-        reason = (
-            f"was paid a refund or compensation on {r['n_paid']} of its {r['n_orders']} orders "
-            f"at {_plural(r['n_paid_shops'], 'shop')} ({r['expected_paid']:.1f} expected at "
-            f"those shops' and items' rates), {r['paid_amount']:.2f} yuan{crew}{top}"
-        )
-        ev = {
-            k: (round(v, 3) if isinstance(v, float) else v)
-            for k, v in r.items()
-            if k not in ("account_id", "first_at", "last_at", "paid_shops")
-        }
-        ev["tests"] = tests
-        corrected = r["surprise"] - math.log10(max(tests, 1))
-        if r["joined_bits"] is not None:
-            corrected = r["joined_bits"]
-        result.findings.append(
-            Finding(
-                account_id=r["account_id"],
-                pattern="serial_refunder",
-                score=stats.score(max(corrected, 0.0)),
-                reason=reason,
-                evidence=ev,
-                cluster_key=key_of.get(r["account_id"]),
-            )
-        )
+        size = next((len(g.accounts) for g in groups if r["account_id"] in g.accounts), 0)  # its crew's
+        result.findings.append(_account_finding(r, tests, size, key_of.get(r["account_id"])))
     return result
+
+
+def _crew_cluster(key: str, g: crews_.Crew, sub: pl.DataFrame, tests: int) -> Cluster:
+    """The cluster of crew ``g`` (its members' rows ``sub``): their orders and paid claims
+    pooled into one binomial test against the expected."""
+    n, k = int(sub["n_orders"].sum()), int(sub["n_paid"].sum())
+    mu = float(sub["expected_paid"].sum())
+    pooled = float(stats.surprise_binom(k, n, mu / max(n, 1)))
+    loss = float(sub["excess_paid"].sum())
+    shops = sorted({s for ss in sub["paid_shops"].to_list() for s in (ss or [])})
+    shared = " and ".join(
+        x
+        for x in (
+            plural(g.addresses, "shipping address") if g.addresses else "",
+            plural(g.devices, "device") if g.devices else "",
+        )
+        if x
+    )
+    summary = (
+        f"{len(g.accounts)} accounts that share {shared} were paid a refund or "
+        f"compensation on {k} of {n} orders at {len(shops)} shops ({mu:.1f} expected "
+        f"at those shops' and items' rates), {loss:.2f} yuan above the base rate."
+    )
+    return Cluster(
+        cluster_key=key,
+        pattern="serial_refunder",
+        account_ids=sorted(g.accounts),
+        score=stats.score(stats.corrected(pooled, tests)),
+        summary=summary,
+        shop_ids=shops,
+        first_seen=instant(sub["first_at"].min()),
+        last_seen=instant(sub["last_at"].max()),
+        loss_estimate=round(loss, 2),
+        evidence={
+            "n_accounts": len(g.accounts),
+            "orders": n,
+            "paid_orders": k,
+            "expected_paid_orders": round(mu, 2),
+            "paid": round(float(sub["paid_amount"].sum()), 2),
+            "loss": round(loss, 2),
+            "shared_addresses": g.addresses,
+            "shared_devices": g.devices,
+            "pooled_surprise": round(pooled, 2),
+        },
+    )
+
+
+def _account_finding(r: dict, tests: int, crew_size: int, key: str | None) -> Finding:
+    """The finding of account row ``r`` (in a crew of ``crew_size`` under cluster ``key``, or none)."""
+    top = (
+        f'; {r["top_reason_n"]} of its claims give the reason "{r["top_reason"]}"'
+        if r["top_reason"] and (r["top_reason_n"] or 0) >= 2
+        else ""
+    )
+    crew = ""
+    if key is not None:
+        crew = f", together with {plural(crew_size - 1, 'other account')} sharing its address or device"
+    reason = (
+        f"was paid a refund or compensation on {r['n_paid']} of its {r['n_orders']} orders "
+        f"at {plural(r['n_paid_shops'], 'shop')} ({r['expected_paid']:.1f} expected at "
+        f"those shops' and items' rates), {r['paid_amount']:.2f} yuan{crew}{top}"
+    )
+    ev = {
+        k: (round(v, 3) if isinstance(v, float) else v)
+        for k, v in r.items()
+        if k not in ("account_id", "first_at", "last_at", "paid_shops")
+    }
+    ev["tests"] = tests
+    corrected = r["surprise"] - math.log10(max(tests, 1))
+    if r["joined_bits"] is not None:
+        corrected = r["joined_bits"]
+    return Finding(
+        account_id=r["account_id"],
+        pattern="serial_refunder",
+        score=stats.score(max(corrected, 0.0)),
+        reason=reason,
+        evidence=ev,
+        cluster_key=key,
+    )

@@ -14,6 +14,7 @@ day's uplift (median over its hours) accounts for it. The rest are left for peop
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -22,8 +23,9 @@ from scipy.stats import poisson
 
 from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, Spike, register
 from abuse.detect.spikes import handover, incidents, organic, scales
+from abuse.frames import Schema
 from abuse.sqlfiles import read_sql, set_variables, temp_table
-from abuse.stats import score, surprise_of
+from abuse.stats import least_significant_poisson_at, score, surprise_of
 
 
 class SpikeParams(BaseModel):
@@ -85,7 +87,8 @@ class SpikeParams(BaseModel):
 def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParams) -> pl.DataFrame:
     """Merged spike windows: scope, window_start, window_end, observed (distinct accounts),
     expected, p_value, explained_by, top_account_ids. Leaves the TEMP table ``spikes_events``
-    for callers that look further (``drop_events`` removes it)."""
+    (and its per-minute counts, the view ``spikes_minutes``) for callers that look further
+    (``drop_events`` removes them)."""
     set_variables(
         con,
         window_start=window_start,
@@ -97,6 +100,7 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
         spikes_min_history_days=p.min_history_days,
     )
     con.execute("CREATE OR REPLACE TEMP TABLE spikes_events AS " + read_sql("features/spikes_events.sql"))
+    con.execute("CREATE OR REPLACE TEMP VIEW spikes_minutes AS " + read_sql("features/spikes_minutes.sql"))
     n_scopes = con.sql(
         "SELECT count(DISTINCT family) + count(DISTINCT family || ':' || detail) FROM spikes_events "
         "WHERE ts >= getvariable('window_start')"
@@ -106,8 +110,10 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
     # below these counts not even the Poisson floor is beaten: such minutes are no candidates
     set_variables(
         con,
-        spikes_min_count=max(p.min_count, _least_significant(p.poisson_floor, p.alpha / n_tests)),
-        spikes_min_count_wide=max(p.min_count, _least_significant(p.poisson_floor * p.wide_min, p.alpha / n_tests)),
+        spikes_min_count=max(p.min_count, least_significant_poisson_at(p.poisson_floor, p.alpha / n_tests)),
+        spikes_min_count_wide=max(
+            p.min_count, least_significant_poisson_at(p.poisson_floor * p.wide_min, p.alpha / n_tests)
+        ),
     )
     cand = con.sql(read_sql("features/spikes_candidates.sql")).pl().sort("scope", "minute")
     stretches = _stretches(cand, p, n_tests) if not cand.is_empty() else cand.clear()
@@ -124,30 +130,36 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
             }
         )
     if p.long_scopes:
-        tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
-        per_minute = (
-            con.sql(read_sql("features/spikes_minutes.sql"))
-            .pl()
-            .filter(pl.col("scope").str.split(":").list.first().is_in(p.long_scopes))
-        )
-        long = scales.long_bursts(
-            per_minute,
-            window_start,
-            window_end,
-            tz,
-            p.baseline_days,
-            p.spread_weight,
-            p.alpha,
-            p.min_history_days,
-            reported=merged,
-        )
-        merged = scales.with_long(merged, long, tz)
+        merged = _with_long(con, merged, window_start, window_end, p)
     if merged.is_empty():
         return _empty()
     merged = merged.with_columns(pl.Series("explained_by", _explain(con, merged, p), dtype=pl.String)).drop(
         "minute_sum", "lam", "day_uplift", "beyond_sale"
     )
     return _drop_shadowed(_describe(con, merged, p.top_accounts))
+
+
+def _with_long(con, merged: pl.DataFrame, window_start: datetime, window_end: datetime, p: SpikeParams) -> pl.DataFrame:
+    """``merged`` with the slow waves of ``p.long_scopes`` that the minute scales missed
+    (``scales.long_bursts`` over the per-minute counts ``spikes_minutes``)."""
+    tz = str(con.sql("SELECT current_setting('TimeZone')").fetchone()[0])
+    per_minute = (
+        con.sql("SELECT * FROM spikes_minutes")
+        .pl()
+        .filter(pl.col("scope").str.split(":").list.first().is_in(p.long_scopes))
+    )
+    long = scales.long_bursts(
+        per_minute,
+        window_start,
+        window_end,
+        tz,
+        p.baseline_days,
+        p.spread_weight,
+        p.alpha,
+        p.min_history_days,
+        reported=merged,
+    )
+    return scales.with_long(merged, long, tz)
 
 
 def _drop_shadowed(spikes: pl.DataFrame, share: float = 0.9) -> pl.DataFrame:
@@ -200,7 +212,7 @@ def _stretches(cand: pl.DataFrame, p: SpikeParams, n_tests: int) -> pl.DataFrame
     covered = (
         binned.filter("above").join(wide_flags, on=["scope", "bin"]).join(lone_bins.filter("lone"), on=["scope", "bin"])
     )
-    unit = [
+    unit: list[str | pl.Expr] = [
         "scope",
         "minute",
         (pl.col("minute") + timedelta(minutes=1)).alias("end"),
@@ -249,21 +261,12 @@ def _merge(stretches: pl.DataFrame, p: SpikeParams, n_tests: int) -> pl.DataFram
     return merged.with_columns(pl.Series("beyond_sale", p_sale <= p.alpha))
 
 
-def _least_significant(mu: float, level: float) -> int:
-    """The smallest count k with P(X >= k) <= level for X ~ Poisson(mu)."""
-    k = int(poisson.isf(level, mu))
-    while poisson.sf(k - 1, mu) > level:
-        k += 1
-    while k > 1 and poisson.sf(k - 2, mu) <= level:
-        k -= 1
-    return k
-
-
 def drop_events(con) -> None:
+    con.execute("DROP VIEW IF EXISTS spikes_minutes")
     con.execute("DROP TABLE IF EXISTS spikes_events")
 
 
-_WINDOW = {  # the columns every frame of spike windows starts with
+_WINDOW: Schema = {  # the columns every frame of spike windows starts with
     "scope": pl.String,
     "window_start": pl.Datetime("us", "UTC"),
     "window_end": pl.Datetime("us", "UTC"),
@@ -344,7 +347,7 @@ class SpikeDetector(DetectorBase):
     requires = ("brushing", "engagement", "hoarding", "refunds", "rings")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
-        p = ctx.params
+        p = cast(SpikeParams, ctx.params)
         try:
             found = find_spikes(ctx.con, ctx.window_start, ctx.window_end, p)
             found = incidents.fold_recurring(found, ctx.tz, p.recurring_min, p.recurring_overlap)

@@ -16,10 +16,11 @@ from datetime import timedelta
 import polars as pl
 
 from abuse.detect.base import DetectorResult, Spike
+from abuse.frames import Schema
 from abuse.sqlfiles import read_sql, temp_table
 
 EVENTS = "events"
-EVENT_SCHEMA = {
+EVENT_SCHEMA: Schema = {
     "family": pl.String,
     "detail": pl.String,
     "minute": pl.Datetime("us", "UTC"),

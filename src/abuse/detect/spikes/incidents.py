@@ -14,7 +14,7 @@ What the crowd itself says (organic signups, a new post, a shop's sale) is ``org
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 
@@ -29,7 +29,8 @@ def fold_recurring(spikes: pl.DataFrame, tz: str, min_occurrences: int = 3, over
         return spikes.with_columns(pl.lit(1).alias("occurrences"), pl.lit(None, pl.String).alias("cadence"))
     local = pl.col("window_start").dt.convert_time_zone(tz)
     rows = spikes.with_columns(local.dt.minute().alias("_moh"), local.dt.hour().alias("_hod")).sort("window_start")
-    out, used = [], set()
+    out: list[dict] = []
+    used: set[tuple[str, datetime]] = set()  # (scope, window_start) of the folded spikes
     # a sale day raises every count, but does not explain a burst that keeps its minute and accounts
     # through it: the sale's ticks join the schedule's incident
     open_ = pl.col("explained_by").is_null() | pl.col("explained_by").str.starts_with("sales calendar")
@@ -42,7 +43,6 @@ def fold_recurring(spikes: pl.DataFrame, tz: str, min_occurrences: int = 3, over
                 continue
             if len(run) >= min_occurrences:
                 out.append(_incident(run, moh))
-                used.update(id(r) for r in run)
                 used.update((r["scope"], r["window_start"]) for r in run)
             run = [it] if it is not None else []
     keep = (

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from abuse.frames import Schema
 from abuse.stats import corrected, surprise_poisson
 
 SCALES = (30, 60, 120, 240, 480, 960, 1440, 2880)  # minutes; each divides a day by its stride
@@ -45,7 +46,7 @@ def long_bursts(
     ``reported`` (scope, window_start, window_end: the minute scales' windows) are left out of
     the scan: it looks for what they missed, and a long window must not swallow a short burst
     (and, dropped for overlapping it, hide the wave beside it)."""
-    schema = {
+    schema: Schema = {
         "scope": pl.String,
         "start": pl.Datetime("us"),
         "end": pl.Datetime("us"),
@@ -66,12 +67,7 @@ def long_bursts(
     by_scope = minutes.with_columns(((pl.col("minute") - pl.lit(b0)).dt.total_minutes()).alias("i")).filter(
         (pl.col("i") >= 0) & (pl.col("i") < total)
     )
-    masks: dict[str, list[tuple[int, int]]] = {}
-    if reported is not None and not reported.is_empty():
-        for scope, a, b in reported.select("scope", "window_start", "window_end").iter_rows():
-            i0 = int((_naive_minute(a, tz) - b0).total_seconds() // 60)
-            i1 = int((_naive_minute(b, tz) - b0).total_seconds() // 60) + 1
-            masks.setdefault(scope, []).append((max(i0, 0), min(i1, total)))
+    masks = _reported_minutes(reported, tz, b0, total)
     refs: dict[str, np.ndarray] = {}
     walls: dict[str, np.ndarray] = {}
     inside: dict[str, np.ndarray] = {}  # the minute scales' bursts: a wave grows across them
@@ -87,30 +83,11 @@ def long_bursts(
             short[i0:i1] = True
         walls[scope] = wall
         inside[scope] = short
-        cum = np.concatenate([[0.0], np.cumsum(c)])
-        for scale in SCALES:
-            stride = max(scale // 6, 5)
-            starts = np.arange(0, total - scale + 1, stride)
-            sums = cum[starts + scale] - cum[starts]
-            per_day = DAY // stride
-            mine = np.flatnonzero(starts >= offset)
-            if len(mine) == 0:
-                continue
-            tests += len(mine)
-            back = mine[:, None] - per_day * np.arange(1, baseline_days + 1)[None, :]
-            ok = back >= 0
-            hist = np.where(ok, sums[np.clip(back, 0, None)], np.nan)
-            enough = ok.sum(axis=1) >= min_history_days
-            q1, med, q3 = row_quantiles(hist, (0.25, 0.5, 0.75))
-            lam = np.maximum(np.nan_to_num(med) + spread_weight * np.nan_to_num(q3 - q1) / 1.349, 1.0)
-            s = np.where(enough, surprise_poisson(sums[mine], lam), 0.0)
-            if scale == SCALES[0]:  # the finest window's mean on earlier days, per minute: what a burst grows against
-                at = np.clip((np.arange(total) - starts[mine[0]] - scale // 2) // stride, 0, len(mine) - 1)
-                with np.errstate(all="ignore"):
-                    mean = np.nan_to_num(np.nanmean(hist, axis=1))
-                refs[scope] = np.maximum(mean[at], 1.0 / baseline_days) / scale
-            for j in np.flatnonzero(s >= -np.log10(alpha)):  # (corrected below, once all are counted)
-                found.append((scope, int(starts[mine[j]]), scale, float(sums[mine[j]]), float(lam[j]), float(s[j]), c))
+        n_tests, hits, ref = _scan(c, offset, baseline_days, spread_weight, min_history_days, alpha)
+        tests += n_tests
+        if ref is not None:
+            refs[scope] = ref
+        found += [(scope, *hit, c) for hit in hits]
         days = c[: total // DAY * DAY].reshape(-1, DAY).sum(axis=1)
         uplift[scope] = days / max(float(np.median(days[: offset // DAY])) if offset >= DAY else 1.0, 1.0)
     if not found:
@@ -119,36 +96,104 @@ def long_bursts(
     rows = []
     for scope in {f[0] for f in found}:
         cands = sorted((f for f in found if f[0] == scope and corrected(f[5], tests) >= need), key=lambda f: -f[5])
-        taken: list[tuple[int, int]] = []
-        for _, i, scale, obs, lam, s, c in cands:
-            # trimmed where the rate falls below half the window's mean (and the baseline)
-            lo, hi = _trim(c[i : i + scale], max(lam, 0.5 * obs) / scale)
-            a, b = i + lo, i + hi
-            if any(a < y and b > x for x, y in taken):
-                continue
-            # then grown while the minutes beside it stay above their baseline (a long wave's
-            # extent), never into a burst already taken
-            a, b, extra = _grow(c, refs[scope], walls[scope] & ~inside[scope], inside[scope], a, b, need)
-            lam_core = lam * (hi - lo) / scale
-            taken.append((a, b))
-            walls[scope][a:b] = True
-            inside[scope][a:b] = False
-            # does it stand out even against its whole day's uplift (a sale day is busier)?
-            day = min(a // DAY, len(uplift[scope]) - 1)
-            raised = surprise_poisson(obs, lam * max(float(uplift[scope][day]), 1.0))
-            rows.append(
-                (
-                    scope,
-                    b0 + timedelta(minutes=a),
-                    b0 + timedelta(minutes=b),
-                    float(c[a:b].sum()),
-                    lam_core + extra,
-                    float(corrected(s, tests)),
-                    scale,
-                    bool(corrected(raised, tests) >= need),
-                )
-            )
+        rows += _grown(cands, refs[scope], walls[scope], inside[scope], uplift[scope], tests, need, b0)
     return _join_pieces(pl.DataFrame(rows, schema=schema, orient="row"), timedelta(minutes=min(SCALES)))
+
+
+def _reported_minutes(
+    reported: pl.DataFrame | None, tz: str, b0: datetime, total: int
+) -> dict[str, list[tuple[int, int]]]:
+    """Per scope the minute ranges (from ``b0``, within ``total``) of the windows ``reported``."""
+    masks: dict[str, list[tuple[int, int]]] = {}
+    if reported is not None and not reported.is_empty():
+        for scope, a, b in reported.select("scope", "window_start", "window_end").iter_rows():
+            i0 = int((_naive_minute(a, tz) - b0).total_seconds() // 60)
+            i1 = int((_naive_minute(b, tz) - b0).total_seconds() // 60) + 1
+            masks.setdefault(scope, []).append((max(i0, 0), min(i1, total)))
+    return masks
+
+
+def _scan(
+    c: np.ndarray, offset: int, baseline_days: int, spread_weight: float, min_history_days: int, alpha: float
+) -> tuple[int, list[tuple[int, int, float, float, float]], np.ndarray | None]:
+    """One scope's per-minute counts ``c`` (the window from minute ``offset``) scanned at every
+    scale against the same windows of the earlier days: the tests made, the windows beyond
+    ``alpha`` before correction (start, scale, observed, expected, surprise), and the finest
+    scale's per-minute baseline (what a burst grows against; None when nothing was tested)."""
+    total = len(c)
+    tests, hits, ref = 0, [], None
+    cum = np.concatenate([[0.0], np.cumsum(c)])
+    for scale in SCALES:
+        stride = max(scale // 6, 5)
+        starts = np.arange(0, total - scale + 1, stride)
+        sums = cum[starts + scale] - cum[starts]
+        per_day = DAY // stride
+        mine = np.flatnonzero(starts >= offset)
+        if len(mine) == 0:
+            continue
+        tests += len(mine)
+        back = mine[:, None] - per_day * np.arange(1, baseline_days + 1)[None, :]
+        ok = back >= 0
+        hist = np.where(ok, sums[np.clip(back, 0, None)], np.nan)
+        enough = ok.sum(axis=1) >= min_history_days
+        q1, med, q3 = row_quantiles(hist, (0.25, 0.5, 0.75))
+        lam = np.maximum(np.nan_to_num(med) + spread_weight * np.nan_to_num(q3 - q1) / 1.349, 1.0)
+        s = np.where(enough, surprise_poisson(sums[mine], lam), 0.0)
+        if scale == SCALES[0]:  # the finest window's mean on earlier days, per minute: what a burst grows against
+            at = np.clip((np.arange(total) - starts[mine[0]] - scale // 2) // stride, 0, len(mine) - 1)
+            with np.errstate(all="ignore"):
+                mean = np.nan_to_num(np.nanmean(hist, axis=1))
+            ref = np.maximum(mean[at], 1.0 / baseline_days) / scale
+        for j in np.flatnonzero(s >= -np.log10(alpha)):  # (corrected by the caller, once all are counted)
+            hits.append((int(starts[mine[j]]), scale, float(sums[mine[j]]), float(lam[j]), float(s[j])))
+    return tests, hits, ref
+
+
+def _grown(
+    cands: list,
+    ref: np.ndarray,
+    wall: np.ndarray,
+    inside: np.ndarray,
+    uplift: np.ndarray,
+    tests: int,
+    need: float,
+    b0: datetime,
+) -> list[tuple]:
+    """One scope's significant windows, strongest first, each trimmed to its core, grown over
+    the minutes beside it that stay above baseline and kept unless it overlaps one kept
+    before: rows of scope, start, end, observed, expected, corrected surprise, scale and
+    whether it beats its day's uplift. Marks the minutes taken in ``wall`` and ``inside``."""
+    rows = []
+    taken: list[tuple[int, int]] = []
+    for scope, i, scale, obs, lam_c, s_c, c in cands:
+        # trimmed where the rate falls below half the window's mean (and the baseline)
+        lo, hi = _trim(c[i : i + scale], max(lam_c, 0.5 * obs) / scale)
+        a, b = i + lo, i + hi
+        if any(a < y and b > x for x, y in taken):
+            continue
+        # then grown while the minutes beside it stay above their baseline (a long wave's
+        # extent), never into a burst already taken
+        a, b, extra = _grow(c, ref, wall & ~inside, inside, a, b, need)
+        lam_core = lam_c * (hi - lo) / scale
+        taken.append((a, b))
+        wall[a:b] = True
+        inside[a:b] = False
+        # does it stand out even against its whole day's uplift (a sale day is busier)?
+        day = min(a // DAY, len(uplift) - 1)
+        raised = surprise_poisson(obs, lam_c * max(float(uplift[day]), 1.0))
+        rows.append(
+            (
+                scope,
+                b0 + timedelta(minutes=a),
+                b0 + timedelta(minutes=b),
+                float(c[a:b].sum()),
+                lam_core + extra,
+                float(corrected(s_c, tests)),
+                scale,
+                bool(corrected(raised, tests) >= need),
+            )
+        )
+    return rows
 
 
 def row_quantiles(a: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:

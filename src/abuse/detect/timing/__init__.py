@@ -22,6 +22,7 @@ the release timed them, not a script (the flash-sale crowd). Time of day is plat
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -143,7 +144,7 @@ class TimingDetector(DetectorBase):
         max_findings: int = Field(100_000, ge=1, description="Safety cap on findings.")
 
     def run(self, ctx: DetectContext) -> DetectorResult:
-        p, con = ctx.params, ctx.con
+        p, con = cast(TimingDetector.Params, ctx.params), ctx.con
         set_variables(
             con,
             window_start=ctx.window_start,
@@ -187,7 +188,9 @@ class TimingDetector(DetectorBase):
         return DetectorResult(findings=findings, clusters=list(clusters.values()))
 
 
-def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p: BaseModel) -> pl.DataFrame:
+def score_accounts(
+    streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p: TimingDetector.Params
+) -> pl.DataFrame:
     """Every flagged account with its test figures, strongest evidence first. Four ways to
     be a machine, each a surprise (-log10 p) corrected for the accounts tested:
 
@@ -202,13 +205,22 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
       steadiest people keep (``steady``, from the streams' duration spreads), however
       human its day looks.
     """
-    source = pl.col("stream").str.split(":").list.first()
+    n_tested = max(rhythm.height, 1)
+    table = _verdicts(_figures(streams, arcs, rhythm, p), n_tested, p)
+    flagged = table.filter("flag")
+    scores = np.atleast_1d(score(corrected(flagged["surprise"].to_numpy(), n_tested))).astype(float)
+    return flagged.with_columns(pl.Series("score", scores[: flagged.height], dtype=pl.Float64)).sort(
+        "score", descending=True
+    )
+
+
+def _figures(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p: TimingDetector.Params) -> pl.DataFrame:
+    """Per account of ``rhythm`` the figures of every test: events, alignment, regular gaps,
+    volume, session lengths and steady streams (nulls where a test does not apply filled)."""
     per = streams.group_by("account_id").agg(
         pl.col("n").sum().alias("n_events"), pl.col("n_on_hour").sum().alias("on_hour")
     )
-    n_tested = max(rhythm.height, 1)
-    need = -math.log10(p.alpha)
-    table = (
+    return (
         rhythm.join(per, on="account_id", how="left")
         .join(st.alignment(arcs), on="account_id", how="left")
         .join(
@@ -246,7 +258,12 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
             pl.col("steady_pair").fill_null(False),
         )
     )
-    del source
+
+
+def _verdicts(table: pl.DataFrame, n_tested: int, p: TimingDetector.Params) -> pl.DataFrame:
+    """``table`` (``_figures``) with each way to be a machine decided (aligned, regular,
+    rhythmless, steady; ``flag`` any of them) and the strongest decided surprise."""
+    need = -math.log10(p.alpha)
     rcv = pl.col("gap_rcv").fill_null(1.0).clip(lower_bound=1e-3)
     table = table.with_columns(
         # a person's gaps spread over about a decade (lognormal sigma ~ 1): the chance that one
@@ -269,7 +286,7 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
         + ((pl.col("gap_surprise") >= weak) & (pl.col("mean_interval") < 3600)).cast(pl.Int32)
         + (pl.col("volume_z") >= p.volume_support_z).cast(pl.Int32)
     )
-    table = table.with_columns(
+    return table.with_columns(
         ((pl.col("arc_surprise") - c >= need) & (pl.col("arc_hits") >= p.min_hits)).alias("aligned"),
         # no sleep and another trait of a timer, together beyond chance for this many accounts
         (
@@ -286,11 +303,6 @@ def score_accounts(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFra
             pl.col("rhythm_surprise") * pl.col("rhythmless").cast(pl.Float64),
             pl.col("steady_surprise") * pl.col("steady").cast(pl.Float64),
         ).alias("surprise"),
-    )
-    flagged = table.filter("flag")
-    scores = np.atleast_1d(score(corrected(flagged["surprise"].to_numpy(), n_tested))).astype(float)
-    return flagged.with_columns(pl.Series("score", scores[: flagged.height], dtype=pl.Float64)).sort(
-        "score", descending=True
     )
 
 
@@ -310,7 +322,7 @@ def _arc_text(r: dict) -> str:
     )
 
 
-def _finding(r: dict, p: BaseModel) -> Finding:
+def _finding(r: dict, p: TimingDetector.Params) -> Finding:
     parts = []
     if r["aligned"]:
         parts.append(_arc_text(r) + f" (people: {r['arc_share']:.2%} of theirs)")

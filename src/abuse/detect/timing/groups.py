@@ -70,7 +70,7 @@ def machine_clusters(con, accounts: list[str], pattern: str, min_size: int) -> d
 
 def attach(findings: list[Finding], clusters: dict[str, Cluster]) -> None:
     """Set each finding's cluster_key to the (first) cluster holding its account."""
-    owner = {}
+    owner: dict[str, str] = {}
     for key, c in clusters.items():
         for a in c.account_ids:
             owner.setdefault(a, key)

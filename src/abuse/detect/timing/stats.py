@@ -1,129 +1,25 @@
 """Statistics behind ``scripted_timing``: how unlikely an account's clock is for a person.
 
-Every test compares an account with a null taken from the population itself, pooled over
-the lighter half of the accounts (so bots, which are heavy, cannot shape it; a source whose
-timestamps are rounded is rounded for them too) and never below the uniform clock:
+Every test compares an account with a null taken from the population itself (pooled over
+the lighter half of the accounts, so bots, which are heavy, cannot shape it; a source whose
+timestamps are rounded is rounded for them too):
 
-- on the hour: events in the first seconds of a local hour, binomial tail;
-- fixed second: the busiest 3-second arc of the second-of-minute dial, binomial tail times
-  the 60 arcs tried;
+- alignment: the arc of the hour or minute dial, at the jitter's own width, holding far more
+  of an account's events than people put there (arcs counted in sql/features/timing_arcs.sql),
+  binomial surprise corrected for every arc tried;
 - regular gaps: consecutive gaps repeated to within a jitter no person keeps up;
-- volume: a count of spins or claims far above the population on a log scale (median/MAD).
-
-Several streams (activity actions, claims, orders, reviews) pool into one account test. Their
-nulls differ, so the expected count is the sum of per-stream expectations and the tail is
-that of a binomial with the mean probability: by Hoeffding (1956) this bounds the upper tail
-of the true (Poisson-binomial) count, so the p-values err on the safe side.
+- volume: a count of spins or claims far above the population on a log scale (median/MAD);
+- rhythm: events in the account's quietest hours and days without a sleep-length break,
+  against a person's share.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.stats import binom
 
+from abuse.frames import integer, number
 from abuse.stats import corrected, surprise_binom
-
-ARC = 3  # width of the fixed-second arc, in seconds
-SECONDS = 60
-
-
-def on_hour_null(streams: pl.DataFrame, on_hour_s: int) -> dict[str, float]:
-    """Per stream: the chance one event falls in the first ``on_hour_s`` seconds of the hour,
-    pooled over the lighter half of its accounts (bots are heavy), never below uniform."""
-    floor = on_hour_s / 3600.0
-    null = {}
-    for (stream,), part in streams.filter(pl.col("n") > 0).group_by(["stream"]):
-        light = part.filter(pl.col("n") <= pl.col("n").median())
-        null[stream] = max(floor, light["n_on_hour"].sum() / max(light["n"].sum(), 1))
-    return null
-
-
-def arc_counts(hist: np.ndarray) -> np.ndarray:
-    """Counts in each circular arc of ARC seconds starting at each second (rows: accounts)."""
-    return sum(np.roll(hist, -k, axis=1) for k in range(ARC))
-
-
-def second_null(seconds: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Per stream: the chance one event falls in each 3-second arc of the minute, pooled over
-    the lighter half of its accounts, never below uniform (a stream whose timestamps are cut
-    to the minute has everyone at second 0)."""
-    floor = ARC / SECONDS
-    null = {}
-    for (stream,), part in seconds.group_by(["stream"]):
-        n = part.group_by("account_id").agg(pl.col("n").sum().alias("total"))
-        light = n.filter(pl.col("total") <= pl.col("total").median())["account_id"]
-        _, hist = pivot_seconds(part.filter(pl.col("account_id").is_in(light.implode())))
-        pooled = hist.sum(axis=0, keepdims=True)
-        null[stream] = np.maximum(arc_counts(pooled)[0] / max(pooled.sum(), 1), floor)
-    return null
-
-
-def pivot_seconds(seconds: pl.DataFrame) -> tuple[list[str], np.ndarray]:
-    """(account ids, accounts x 60 matrix of event counts per second of the minute)."""
-    summed = seconds.group_by(["account_id", "sec_of_minute"]).agg(pl.col("n").sum())
-    accounts = summed["account_id"].unique().sort().to_list()
-    index = {a: i for i, a in enumerate(accounts)}
-    hist = np.zeros((len(accounts), SECONDS))
-    rows = np.fromiter((index[a] for a in summed["account_id"]), dtype=np.int64)
-    np.add.at(hist, (rows, summed["sec_of_minute"].to_numpy() % SECONDS), summed["n"].to_numpy())
-    return accounts, hist
-
-
-def binomial_tail(hits: np.ndarray, n: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """P(X >= hits) for X ~ Binomial(n, expected / n); 1 where there are no hits."""
-    p = np.clip(expected / np.maximum(n, 1), 0.0, 1.0)
-    tail = binom.sf(hits - 1, n, p)
-    return np.where(hits > 0, tail, 1.0)
-
-
-def on_hour_test(streams: pl.DataFrame, null: dict[str, float]) -> pl.DataFrame:
-    """Per account: events, events on the hour, expected on the hour, one-sided p-value."""
-    per = (
-        streams.with_columns((pl.col("n") * pl.col("stream").replace_strict(null, default=1.0)).alias("exp"))
-        .group_by("account_id")
-        .agg(
-            pl.col("n").sum().alias("n_events"),
-            pl.col("n_on_hour").sum().alias("on_hour"),
-            pl.col("exp").sum().alias("on_hour_expected"),
-        )
-    )
-    p = binomial_tail(per["on_hour"].to_numpy(), per["n_events"].to_numpy(), per["on_hour_expected"].to_numpy())
-    return per.with_columns(pl.Series("p_on_hour", p))
-
-
-def fixed_second_test(seconds: pl.DataFrame, null: dict[str, np.ndarray]) -> pl.DataFrame:
-    """Per account: its busiest 3-second arc of the minute, the events in it and the p-value
-    of that concentration, corrected for the 60 arcs tried."""
-    accounts, total = pivot_seconds(seconds)
-    if not accounts:
-        return pl.DataFrame(
-            schema={
-                "account_id": pl.String,
-                "fixed_second": pl.Int64,
-                "fixed_hits": pl.Int64,
-                "p_fixed_second": pl.Float64,
-            }
-        )
-    index = {a: i for i, a in enumerate(accounts)}
-    expected = np.zeros_like(total)
-    for (stream,), part in seconds.group_by(["stream"]):
-        n = part.group_by("account_id").agg(pl.col("n").sum())
-        rows = np.fromiter((index[a] for a in n["account_id"]), dtype=np.int64)
-        expected[rows] += np.outer(n["n"].to_numpy(), null[stream])
-    n = total.sum(axis=1)
-    hits = arc_counts(total)
-    p = binomial_tail(hits, np.repeat(n[:, None], SECONDS, axis=1), expected)
-    best = p.argmin(axis=1)
-    rows = np.arange(len(accounts))
-    return pl.DataFrame(
-        {
-            "account_id": accounts,
-            "fixed_second": best.astype(np.int64),
-            "fixed_hits": hits[rows, best].astype(np.int64),
-            "p_fixed_second": np.minimum(1.0, p[rows, best] * SECONDS),
-        }
-    )
 
 
 def regular_gaps(
@@ -230,9 +126,8 @@ def alignment(arcs: pl.DataFrame) -> pl.DataFrame:
             }
         )
     # every start of each dial at each width, on each source an account has
-    tries = (
-        sum(d * k for d, k in WIDTHS.items())
-        * arcs.group_by("account_id").agg(pl.col("source").n_unique())["source"].max()
+    tries = sum(d * k for d, k in WIDTHS.items()) * integer(
+        arcs.group_by("account_id").agg(pl.col("source").n_unique())["source"].max()
     )
     s = surprise_binom(arcs["hits"].to_numpy(), arcs["n"].to_numpy(), arcs["null_share"].to_numpy())
     return (
@@ -322,7 +217,7 @@ def rhythm(
     # the typical (median) dense account's rate, within [1%, awake_max]: a crew of timers can
     # be most of the dense accounts, but people sleep on most days whatever the crowd does
     spans = rows.filter(halves >= 2).select((pl.col("sleepless_halves") / halves).alias("rate"))
-    day_rate = float(np.clip(spans["rate"].median() if spans.height >= 10 else awake_max, 0.01, awake_max))
+    day_rate = float(np.clip(number(spans["rate"].median()) if spans.height >= 10 else awake_max, 0.01, awake_max))
     s_awake = surprise_binom(
         rows["sleepless_halves"].fill_null(0).to_numpy(), rows.select(halves.alias("h"))["h"].to_numpy(), day_rate
     )
