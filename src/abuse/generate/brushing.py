@@ -65,7 +65,7 @@ def _promo_day(w: World) -> int:
 
 
 def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
-    rng, c, adv = w.rng, w.clock, w.adversarial
+    rng, adv = w.rng, w.adversarial
     size = int(rng.integers(6, 61))
     n_clients = min(int(rng.integers(3, 26)), len(candidates))
     participation = float(rng.uniform(0.35, 0.9))
@@ -81,8 +81,43 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
     p_four = float(rng.uniform(0.1, 0.25) if adv else rng.uniform(0.0, 0.05))
     burst_days = (3, 13) if adv else (1, 6)
     p_refund = float(rng.uniform(0.03, 0.15)) if rng.random() < 0.3 else 0.0
-    # members: bought accounts (old, barely used, some on shared group-control phones) and
-    # part-timers (ordinary people with ordinary shopping of their own)
+    acc = _crew_members(w, cluster, size, bought_share)
+    clients = rng.choice(candidates, n_clients, replace=False)
+    w.brushing_shops.append((cluster, clients))
+    serve, single = _serving(w, size, n_clients, participation)
+    drops = w.ids.take("addr", n_drop)
+    style = texts.brush_style(rng)
+    fake = gmv = 0
+    bursts = {}  # client -> (burst start, promotion, hero items)
+    plan = {
+        "burst_days": burst_days, "p_drop": p_drop, "drops": drops, "lag_med": lag_med,
+        "p_four": p_four, "p_template": p_template, "style": style, "p_refund": p_refund,
+    }  # fmt: skip
+    for j, shop in enumerate(clients.tolist()):
+        k = rng.choice([1, 2, 3], int(serve[:, j].sum()), p=[0.75, 0.18, 0.07])
+        who = np.repeat(acc[serve[:, j]], np.where(single[serve[:, j]], 1, k))
+        bursts[shop], gross = _client_orders(w, shop, who, plan)
+        fake += len(who)
+        gmv += gross
+    extra = {}
+    if adv:  # one client's own one-task hires pushing an item of their own (own stream)
+        extra["hired"] = _hired_client(w, cluster, bursts, drops, style, lag_med, p_template, p_four, p_drop)
+        tactics = ["slow_reviews", "single_task"] + (["hired_client"] if extra["hired"] else [])
+        w.params.setdefault("evasions", {})[cluster] = ";".join(tactics)
+    w.params["brushing_crews"].append({
+        "cluster": cluster, "size": size, "clients": n_clients,
+        "participation": round(participation, 3), "bought_share": round(bought_share, 3),
+        "drop_addresses": n_drop, "p_drop": round(p_drop, 3),
+        "review_lag_median_h": round(lag_med / HOUR, 2), "p_template": round(p_template, 3),
+        "p_refund": round(p_refund, 3), "fake_orders": fake, "fake_gmv": gmv / 100, **extra,
+    })  # fmt: skip
+
+
+def _crew_members(w: World, cluster: str, size: int, bought_share: float) -> np.ndarray:
+    """A crew's members, planted under ``cluster``: bought accounts (old, barely used, some on
+    shared group-control phones) and part-timers (ordinary people with ordinary shopping of
+    their own)."""
+    rng, c, adv = w.rng, w.clock, w.adversarial
     bought = rng.random(size) < bought_share
     reg = np.where(bought, c.past_times(rng, size, 300, 1100, min_days=60), c.past_times(rng, size, 300, 1000))
     device = w.new_devices(size)
@@ -105,80 +140,69 @@ def _crew(w: World, cluster: str, candidates: np.ndarray) -> None:
         honest_orders(
             w, life, shop, c.human_times(rng, len(life), lo=w.acc["reg"][life] + DAY), unhappy=np.zeros(len(life), bool)
         )
-    clients = rng.choice(candidates, n_clients, replace=False)
-    w.brushing_shops.append((cluster, clients))
-    # who serves which client: each member at least two of them
+    return acc
+
+
+def _serving(w: World, size: int, n_clients: int, participation: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which member serves which client (each at least two of them), and, in an adversarial
+    world, the single-task members (one fake order and one review at one client)."""
+    rng = w.rng
     serve = rng.random((size, n_clients)) < participation
     for i in np.flatnonzero(serve.sum(1) < 2):
         serve[i, rng.choice(n_clients, 2, replace=False)] = True
     single = np.zeros(size, bool)
-    if adv:  # single-task members: one fake order and one review at one client (own stream)
+    if w.adversarial:  # single-task members: one fake order and one review at one client (own stream)
         ar = np.random.default_rng([w.seed, 15, 1, len(w.params["brushing_crews"])])
         single = ar.random(size) < ar.uniform(0.2, 0.5)
         for member in np.flatnonzero(single).tolist():
             serve[member] = False
             serve[member, ar.integers(n_clients)] = True
-    drops = w.ids.take("addr", n_drop)
-    style = texts.brush_style(rng)
-    fake = gmv = 0
-    bursts = {}  # client -> (burst start, promotion, hero items)
-    for j, shop in enumerate(clients.tolist()):
-        who = acc[serve[:, j]]
-        k = rng.choice([1, 2, 3], len(who), p=[0.75, 0.18, 0.07])
-        k = np.where(single[serve[:, j]], 1, k)
-        who = np.repeat(who, k)
-        m = len(who)
-        promo = _promo_day(w)
-        start = promo - int(rng.integers(*burst_days)) * DAY
-        t = c.human_times(rng, m, lo=max(start, c.window_start), hi=promo)
-        # the client's items being pushed: one or two hero items, sometimes any
-        heroes = shop_items(w, np.full(2, shop))
-        bursts[shop] = (max(start, c.window_start), promo, heroes)
-        item = np.where(rng.random(m) < 0.8, rng.choice(heroes, m), shop_items(w, np.full(m, shop)))
-        gross = w.items["price"][item]
-        addr = np.where(rng.random(m) < p_drop, rng.choice(drops, m), w.acc["addr"][who])
-        order = place_orders(
-            w, who, np.full(m, shop), w.items["code"][item], t, gross, addr=addr, status=np.full(m, STATUS["completed"])
+    return serve, single
+
+
+def _client_orders(w: World, shop: int, who: np.ndarray, plan: dict) -> tuple[tuple, int]:
+    """One client's burst of fake orders by ``who`` (one row an order) before its promotion day,
+    their reviews and a few refunds: the burst (start, promotion, hero items) and its GMV."""
+    rng, c = w.rng, w.clock
+    burst_days, p_drop, drops, lag_med = plan["burst_days"], plan["p_drop"], plan["drops"], plan["lag_med"]
+    p_four, p_template, style, p_refund = plan["p_four"], plan["p_template"], plan["style"], plan["p_refund"]
+    m = len(who)
+    promo = _promo_day(w)
+    start = promo - int(rng.integers(*burst_days)) * DAY
+    t = c.human_times(rng, m, lo=max(start, c.window_start), hi=promo)
+    # the client's items being pushed: one or two hero items, sometimes any
+    heroes = shop_items(w, np.full(2, shop))
+    burst = (max(start, c.window_start), promo, heroes)
+    item = np.where(rng.random(m) < 0.8, rng.choice(heroes, m), shop_items(w, np.full(m, shop)))
+    gross = w.items["price"][item]
+    addr = np.where(rng.random(m) < p_drop, rng.choice(drops, m), w.acc["addr"][who])
+    order = place_orders(
+        w, who, np.full(m, shop), w.items["code"][item], t, gross, addr=addr, status=np.full(m, STATUS["completed"])
+    )
+    lag = np.exp(rng.normal(np.log(lag_med), 0.8, m)).astype(np.int64) + 2 * MIN
+    t_rv = t + lag
+    ok = t_rv < c.end
+    rating = np.where(rng.random(m) < p_four, 4, 5)
+    txt = [
+        texts.brush_text(rng, style) if rng.random() < p_template else texts.POSITIVE[rng.integers(len(texts.POSITIVE))]
+        for _ in range(m)
+    ]
+    post_reviews(w, order[ok], who[ok], np.full(int(ok.sum()), shop), t_rv[ok], rating[ok], w.texts.codes(txt)[ok])
+    back = (rng.random(m) < p_refund) & (t + 3 * DAY < c.end)
+    if back.any():  # a few crews take the money back as a refund (a 'refund loop')
+        kb = int(back.sum())
+        refunds(
+            w,
+            order[back],
+            who[back],
+            np.full(kb, shop),
+            gross[back],
+            t[back] + rng.integers(DAY, 3 * DAY, kb),
+            rng.integers(HOUR, DAY, kb),
+            APPROVED,
+            w.texts.codes(["不想要了"] * kb),
         )
-        lag = np.exp(rng.normal(np.log(lag_med), 0.8, m)).astype(np.int64) + 2 * MIN
-        t_rv = t + lag
-        ok = t_rv < c.end
-        rating = np.where(rng.random(m) < p_four, 4, 5)
-        txt = [
-            texts.brush_text(rng, style)
-            if rng.random() < p_template
-            else texts.POSITIVE[rng.integers(len(texts.POSITIVE))]
-            for _ in range(m)
-        ]
-        post_reviews(w, order[ok], who[ok], np.full(int(ok.sum()), shop), t_rv[ok], rating[ok], w.texts.codes(txt)[ok])
-        fake += m
-        gmv += int(gross.sum())
-        back = (rng.random(m) < p_refund) & (t + 3 * DAY < c.end)
-        if back.any():  # a few crews take the money back as a refund (a 'refund loop')
-            kb = int(back.sum())
-            refunds(
-                w,
-                order[back],
-                who[back],
-                np.full(kb, shop),
-                gross[back],
-                t[back] + rng.integers(DAY, 3 * DAY, kb),
-                rng.integers(HOUR, DAY, kb),
-                APPROVED,
-                w.texts.codes(["不想要了"] * kb),
-            )
-    extra = {}
-    if adv:  # one client's own one-task hires pushing an item of their own (own stream)
-        extra["hired"] = _hired_client(w, cluster, bursts, drops, style, lag_med, p_template, p_four, p_drop)
-        tactics = ["slow_reviews", "single_task"] + (["hired_client"] if extra["hired"] else [])
-        w.params.setdefault("evasions", {})[cluster] = ";".join(tactics)
-    w.params["brushing_crews"].append({
-        "cluster": cluster, "size": size, "clients": n_clients,
-        "participation": round(participation, 3), "bought_share": round(bought_share, 3),
-        "drop_addresses": n_drop, "p_drop": round(p_drop, 3),
-        "review_lag_median_h": round(lag_med / HOUR, 2), "p_template": round(p_template, 3),
-        "p_refund": round(p_refund, 3), "fake_orders": fake, "fake_gmv": gmv / 100, **extra,
-    })  # fmt: skip
+    return burst, int(gross.sum())
 
 
 def _hired_client(

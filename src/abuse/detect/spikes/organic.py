@@ -155,7 +155,22 @@ def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
     the same accounts (a star's fans at each new post: at least ``overlap`` of their top
     accounts shared with the one before) are one row, with ``occurrences`` and first to last."""
     rows = found.to_dicts()
-    caused = [r for r in rows if r.get("_cause")]
+    groups: list[list[dict]] = []
+    for r in sorted(_narrowest([r for r in rows if r.get("_cause")]), key=lambda r: (r["scope"], r["window_start"])):
+        for g in groups:
+            if _same_incident(g[-1], r, overlap):
+                g.append(r)
+                break
+        else:
+            groups.append([r])
+    out = [r for r in rows if not r.get("_cause")]
+    out += [g[0] if len(g) == 1 else _folded(g) for g in groups]
+    return pl.DataFrame(out, schema=found.schema).sort("window_start", "scope")
+
+
+def _narrowest(caused: list[dict]) -> list[dict]:
+    """``caused`` less the family rows that a narrower row of the family explains by the same
+    cause over an overlapping time."""
     drop = set()
     for r in caused:
         if ":" in r["scope"]:
@@ -168,57 +183,49 @@ def fold_explained(found: pl.DataFrame, overlap: float = 0.3) -> pl.DataFrame:
                 and q["window_end"] > r["window_start"]
             ):
                 drop.add(id(r))
-    caused = [r for r in caused if id(r) not in drop]
-    groups: list[list[dict]] = []
-    for r in sorted(caused, key=lambda r: (r["scope"], r["window_start"])):
-        for g in groups:
-            last = g[-1]
-            same = last["scope"] == r["scope"] and (
-                last["_cause"] == r["_cause"]
-                if r["_cause"].startswith("inviter:")
-                else (
-                    last["_cause"] == r["_cause"] == "organic" and r["window_start"] - last["window_end"] <= ORGANIC_GAP
-                )
-                if r["_cause"] == "organic"
-                else last["_cause"].startswith("target:")
-                and r["_cause"].startswith("target:")
-                and shares_top_accounts(last, r, overlap)
-            )
-            if same:
-                g.append(r)
-                break
-        else:
-            groups.append([r])
-    out = [r for r in rows if not r.get("_cause")]
-    for g in groups:
-        if len(g) == 1:
-            out.append(g[0])
-            continue
-        first = g[0]
-        counts = Counter(a for r in g for a in (r["top_account_ids"] or []))
-        if first["_cause"].startswith("target:"):
-            targets = [r["_cause"].split(":", 1)[1] for r in g]
-            why = (
-                f"first appearances of {len(g)} targets ({', '.join(targets[:5])}{', ...' if len(g) > 5 else ''}: "
-                f"new posts or entries), each crowded at once by largely the same accounts"
-            )
-        elif first["_cause"] == "organic":
-            why = f"{len(g)} bursts of organic signups minutes apart; the first: " + first["explained_by"].removeprefix(
-                "organic signups: "
-            )
-        else:
-            why = f"{len(g)} bursts of one {first['explained_by']}"
-        out.append(
-            {
-                **first,
-                "window_end": max(r["window_end"] for r in g),
-                "observed": sum(r["observed"] for r in g),
-                "expected": sum(r["expected"] for r in g),
-                "p_value": min(r["p_value"] for r in g),
-                "occurrences": sum(r["occurrences"] for r in g),
-                "cadence": f"{len(g)} bursts at irregular times",
-                "explained_by": why,
-                "top_account_ids": [a for a, _ in counts.most_common(len(first["top_account_ids"] or []) or 10)],
-            }
+    return [r for r in caused if id(r) not in drop]
+
+
+def _same_incident(last: dict, r: dict, overlap: float) -> bool:
+    """Whether burst ``r`` continues the incident whose latest burst is ``last``: the same
+    scope and one referral, organic waves close together, or new targets crowded by largely
+    the same accounts."""
+    return last["scope"] == r["scope"] and (
+        last["_cause"] == r["_cause"]
+        if r["_cause"].startswith("inviter:")
+        else (last["_cause"] == r["_cause"] == "organic" and r["window_start"] - last["window_end"] <= ORGANIC_GAP)
+        if r["_cause"] == "organic"
+        else last["_cause"].startswith("target:")
+        and r["_cause"].startswith("target:")
+        and shares_top_accounts(last, r, overlap)
+    )
+
+
+def _folded(g: list[dict]) -> dict:
+    """One row for the bursts ``g`` of one incident: first to last, counts summed, the
+    strongest p-value, the accounts most often on top, and why in words."""
+    first = g[0]
+    counts = Counter(a for r in g for a in (r["top_account_ids"] or []))
+    if first["_cause"].startswith("target:"):
+        targets = [r["_cause"].split(":", 1)[1] for r in g]
+        why = (
+            f"first appearances of {len(g)} targets ({', '.join(targets[:5])}{', ...' if len(g) > 5 else ''}: "
+            f"new posts or entries), each crowded at once by largely the same accounts"
         )
-    return pl.DataFrame(out, schema=found.schema).sort("window_start", "scope")
+    elif first["_cause"] == "organic":
+        why = f"{len(g)} bursts of organic signups minutes apart; the first: " + first["explained_by"].removeprefix(
+            "organic signups: "
+        )
+    else:
+        why = f"{len(g)} bursts of one {first['explained_by']}"
+    return {
+        **first,
+        "window_end": max(r["window_end"] for r in g),
+        "observed": sum(r["observed"] for r in g),
+        "expected": sum(r["expected"] for r in g),
+        "p_value": min(r["p_value"] for r in g),
+        "occurrences": sum(r["occurrences"] for r in g),
+        "cadence": f"{len(g)} bursts at irregular times",
+        "explained_by": why,
+        "top_account_ids": [a for a, _ in counts.most_common(len(first["top_account_ids"] or []) or 10)],
+    }

@@ -184,31 +184,51 @@ def rhythm(
       ``min_gaps`` gaps.
     """
     if rows.is_empty():
-        return rows.with_columns(
-            *(
-                pl.lit(0.0).alias(c)
-                for c in (
-                    "quiet_share",
-                    "quiet_base",
-                    "sleep_surprise",
-                    "duration_cv",
-                    "duration_surprise",
-                    "interval_cv",
-                    "gap_surprise",
-                    "coverage",
-                    "coverage_surprise",
-                    "sleepless_base",
-                    "awake_surprise",
-                )
-            )
-        )
+        return rows.with_columns(*(pl.lit(0.0).alias(c) for c in RHYTHM_COLUMNS))
+    rows = rows.with_columns((pl.col("quiet") / pl.col("n")).alias("quiet_share"))
+    base = _quiet_base(rows, sleep_h)
+    s_sleep = surprise_binom(rows["quiet"].to_numpy(), rows["n"].to_numpy(), base)
+    day_rate, s_awake = _sleepless(rows, sleep_gap_h, awake_max)
+    rows = rows.with_columns(
+        pl.lit(base).alias("quiet_base"),
+        pl.Series("sleep_surprise", s_sleep),
+        pl.lit(day_rate).alias("sleepless_base"),
+        pl.Series("awake_surprise", s_awake),
+        ((pl.col("dur_q3") - pl.col("dur_q1")) / pl.col("dur_median").clip(lower_bound=1e-3)).alias("duration_cv"),
+        (pl.col("sd_interval") / pl.col("mean_interval")).alias("interval_cv"),
+        (pl.col("hour_cells") / (24 * pl.col("active_days"))).alias("coverage"),
+    )
+    return _ranked(rows, min_gaps, min_durations)
+
+
+RHYTHM_COLUMNS = (  # what ``rhythm`` adds
+    "quiet_share",
+    "quiet_base",
+    "sleep_surprise",
+    "duration_cv",
+    "duration_surprise",
+    "interval_cv",
+    "gap_surprise",
+    "coverage",
+    "coverage_surprise",
+    "sleepless_base",
+    "awake_surprise",
+)
+
+
+def _quiet_base(rows: pl.DataFrame, sleep_h: int) -> float:
+    """The share of its events a person keeps in its quietest ``sleep_h`` hours: the upper
+    quartile among accounts with 50 events or more (20 of them at least), within 1/6 and 3/4
+    of uniform."""
     uniform = sleep_h / 24
-    share = (pl.col("quiet") / pl.col("n")).alias("quiet_share")
-    rows = rows.with_columns(share)
     judged = rows.filter(pl.col("n") >= 50)
     base = judged["quiet_share"].quantile(0.75) if judged.height >= 20 else None
-    base = float(np.clip(base if base is not None else uniform / 3, uniform / 6, uniform * 0.75))
-    s_sleep = surprise_binom(rows["quiet"].to_numpy(), rows["n"].to_numpy(), base)
+    return float(np.clip(base if base is not None else uniform / 3, uniform / 6, uniform * 0.75))
+
+
+def _sleepless(rows: pl.DataFrame, sleep_gap_h: float, awake_max: float) -> tuple[float, np.ndarray]:
+    """A person's rate of half days without a ``sleep_gap_h`` break, and each account's
+    surprise at its own sleepless half days against it."""
     # half days without sleep, against a person's rate per half day of activity span
     # (judged only where a break means something: accounts that otherwise act at least every
     # sleep_gap / 4 on average; a sparse visitor's gaps are long and short by chance)
@@ -221,15 +241,12 @@ def rhythm(
     s_awake = surprise_binom(
         rows["sleepless_halves"].fill_null(0).to_numpy(), rows.select(halves.alias("h"))["h"].to_numpy(), day_rate
     )
-    rows = rows.with_columns(
-        pl.lit(base).alias("quiet_base"),
-        pl.Series("sleep_surprise", s_sleep),
-        pl.lit(day_rate).alias("sleepless_base"),
-        pl.Series("awake_surprise", s_awake),
-        ((pl.col("dur_q3") - pl.col("dur_q1")) / pl.col("dur_median").clip(lower_bound=1e-3)).alias("duration_cv"),
-        (pl.col("sd_interval") / pl.col("mean_interval")).alias("interval_cv"),
-        (pl.col("hour_cells") / (24 * pl.col("active_days"))).alias("coverage"),
-    )
+    return day_rate, s_awake
+
+
+def _ranked(rows: pl.DataFrame, min_gaps: int, min_durations: int) -> pl.DataFrame:
+    """``rows`` with the rank surprises of steady sessions, Poisson-like gaps and round-the-clock
+    coverage among the accounts each can be judged on (0 for the rest)."""
     timed = pl.col("n_durations") >= min_durations
     gapped = pl.col("n_intervals").fill_null(0) >= min_gaps
     busy = rows.filter(pl.col("n") >= 50).select(

@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from abuse.frames import Schema
 from abuse.stats import LN10, MAX_SURPRISE, corrected
 
 IQR_EFFICIENCY = 0.37
@@ -53,6 +54,19 @@ def timed_streams(streams: pl.DataFrame, min_durations: int) -> pl.DataFrame:
     )
 
 
+STEADY_SCHEMA: Schema = {
+    "account_id": pl.Utf8,
+    "steady_streams": pl.Int64,
+    "steady_surprise": pl.Float64,
+    "steady_pair": pl.Boolean,
+    "steady_stream": pl.List(pl.Utf8),
+    "steady_n_durations": pl.List(pl.Int64),
+    "steady_median_duration": pl.List(pl.Float64),
+    "steady_spread": pl.List(pl.Float64),
+    "steady_reference": pl.List(pl.Float64),
+}
+
+
 def steady_streams(
     rows: pl.DataFrame, quantile: float, min_spread: float, need: float, ref_min: int = 0
 ) -> pl.DataFrame:
@@ -63,61 +77,13 @@ def steady_streams(
     ``steady_pair`` (the pair passed) and lists of the figures of its two steadiest
     (``steady_stream``, ``steady_n_durations``, ``steady_median_duration``, ``steady_spread``,
     ``steady_reference``). The reference is set by the rows with ``ref_min`` durations or more."""
-    empty = pl.DataFrame(
-        schema={
-            "account_id": pl.Utf8,
-            "steady_streams": pl.Int64,
-            "steady_surprise": pl.Float64,
-            "steady_pair": pl.Boolean,
-            "steady_stream": pl.List(pl.Utf8),
-            "steady_n_durations": pl.List(pl.Int64),
-            "steady_median_duration": pl.List(pl.Float64),
-            "steady_spread": pl.List(pl.Float64),
-            "steady_reference": pl.List(pl.Float64),
-        }
-    )
+    empty = pl.DataFrame(schema=STEADY_SCHEMA)
     if rows.is_empty():
         return empty
-    varies = pl.col("spread") >= min_spread
-    ref = (
-        rows.filter(pl.col("n_durations") >= ref_min)
-        .group_by("stream")
-        .agg(
-            pl.col("spread").filter(varies).quantile(quantile).alias("reference"),
-            varies.sum().alias("varying"),
-            pl.len().alias("accounts"),
-        )
-        .filter((pl.col("varying") >= MIN_ACCOUNTS) & (2 * pl.col("varying") > pl.col("accounts")))
-    )
-    judged = rows.join(ref.select("stream", "reference"), on="stream")
+    judged = rows.join(_references(rows, quantile, min_spread, ref_min), on="stream")
     if judged.is_empty():
         return empty
-    n_eff = np.maximum(IQR_EFFICIENCY * (judged["n_durations"].to_numpy() - 1.0), 1.0)
-    ratio = (judged["spread"].to_numpy() / judged["reference"].to_numpy()) ** 2
-    with np.errstate(divide="ignore"):
-        s = -st.chi2.logcdf(n_eff * ratio, n_eff) / LN10
-    s = np.clip(np.where(np.isfinite(s), s, MAX_SURPRISE), 0.0, MAX_SURPRISE)
-    judged = judged.with_columns(
-        pl.Series("surprise", s), pl.Series("passes", corrected(s, max(judged.height, 1)) >= need)
-    )
-    best = judged.sort(["surprise", "n_durations", "stream"], descending=[True, True, False]).group_by(
-        "account_id", maintain_order=True
-    )
-    per = best.agg(
-        pl.col("passes").sum().cast(pl.Int64).alias("n_passing"),
-        pl.col("surprise").filter("passes").sum().clip(upper_bound=MAX_SURPRISE).alias("passing_surprise"),
-        pl.len().alias("m"),
-        pl.col("surprise").get(1, null_on_oob=True).alias("s2"),
-        *(pl.col(c).head(2).alias(f"steady_{c}") for c in ("stream", "n_durations", "median_duration")),
-        pl.col("spread").head(2).alias("steady_spread"),
-        pl.col("reference").head(2).alias("steady_reference"),
-    )
-    m = per["m"].to_numpy().astype(float)
-    pair = 2.0 * per["s2"].fill_null(0.0).to_numpy() - np.log10(np.maximum(m * (m - 1) / 2, 1.0))
-    pair = np.clip(pair, 0.0, MAX_SURPRISE)
-    pair_ok = (m >= 2) & (corrected(pair, max(int((m >= 2).sum()), 1)) >= need)
-    per = per.with_columns(pl.Series("pair_surprise", pair), pl.Series("steady_pair", pair_ok))
-    out = per.filter((pl.col("n_passing") >= 1) | pl.col("steady_pair"))
+    out = _per_account(_stream_surprises(judged, need), need)
     if out.is_empty():
         return empty
     return out.select(
@@ -137,6 +103,59 @@ def steady_streams(
         "steady_spread",
         "steady_reference",
     ).sort("account_id")
+
+
+def _stream_surprises(judged: pl.DataFrame, need: float) -> pl.DataFrame:
+    """Each judged stream's surprise at a spread this far below its reference (chi-square on
+    the IQR's effective degrees of freedom) and whether it passes ``need`` corrected over them."""
+    n_eff = np.maximum(IQR_EFFICIENCY * (judged["n_durations"].to_numpy() - 1.0), 1.0)
+    ratio = (judged["spread"].to_numpy() / judged["reference"].to_numpy()) ** 2
+    with np.errstate(divide="ignore"):
+        s = -st.chi2.logcdf(n_eff * ratio, n_eff) / LN10
+    s = np.clip(np.where(np.isfinite(s), s, MAX_SURPRISE), 0.0, MAX_SURPRISE)
+    return judged.with_columns(
+        pl.Series("surprise", s), pl.Series("passes", corrected(s, max(judged.height, 1)) >= need)
+    )
+
+
+def _per_account(judged: pl.DataFrame, need: float) -> pl.DataFrame:
+    """Per account with a passing stream or a passing pair (its two steadiest streams tested
+    together, corrected over the pairs): counts, surprises and its two steadiest streams' figures."""
+    best = judged.sort(["surprise", "n_durations", "stream"], descending=[True, True, False]).group_by(
+        "account_id", maintain_order=True
+    )
+    per = best.agg(
+        pl.col("passes").sum().cast(pl.Int64).alias("n_passing"),
+        pl.col("surprise").filter("passes").sum().clip(upper_bound=MAX_SURPRISE).alias("passing_surprise"),
+        pl.len().alias("m"),
+        pl.col("surprise").get(1, null_on_oob=True).alias("s2"),
+        *(pl.col(c).head(2).alias(f"steady_{c}") for c in ("stream", "n_durations", "median_duration")),
+        pl.col("spread").head(2).alias("steady_spread"),
+        pl.col("reference").head(2).alias("steady_reference"),
+    )
+    m = per["m"].to_numpy().astype(float)
+    pair = 2.0 * per["s2"].fill_null(0.0).to_numpy() - np.log10(np.maximum(m * (m - 1) / 2, 1.0))
+    pair = np.clip(pair, 0.0, MAX_SURPRISE)
+    pair_ok = (m >= 2) & (corrected(pair, max(int((m >= 2).sum()), 1)) >= need)
+    per = per.with_columns(pl.Series("pair_surprise", pair), pl.Series("steady_pair", pair_ok))
+    return per.filter((pl.col("n_passing") >= 1) | pl.col("steady_pair"))
+
+
+def _references(rows: pl.DataFrame, quantile: float, min_spread: float, ref_min: int) -> pl.DataFrame:
+    """Per stream the reference spread (``quantile`` of the spreads that vary, among rows with
+    ``ref_min`` durations or more), where enough accounts, and most, vary."""
+    varies = pl.col("spread") >= min_spread
+    return (
+        rows.filter(pl.col("n_durations") >= ref_min)
+        .group_by("stream")
+        .agg(
+            pl.col("spread").filter(varies).quantile(quantile).alias("reference"),
+            varies.sum().alias("varying"),
+            pl.len().alias("accounts"),
+        )
+        .filter((pl.col("varying") >= MIN_ACCOUNTS) & (2 * pl.col("varying") > pl.col("accounts")))
+        .select("stream", "reference")
+    )
 
 
 def describe(r: dict) -> str:
