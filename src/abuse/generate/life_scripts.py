@@ -55,18 +55,7 @@ def plant_life_scripts(w: World) -> None:
             tags.append("few_days")
         first = int(rng.integers(0, len(local_midnights) - days + 1))
         use = local_midnights[first : first + days]
-        # sleep: from `bed` (local hour 22-02) for 5-9 h, wake jittered by 5-60 min a day
-        bed, sleep = rng.uniform(22, 26), rng.uniform(5, 9)
-        jitter_h = rng.uniform(5, 60) / 60
-        weekend = (((use + c.offset) // DAY + 3) % 7) >= 5  # 1970-01-01 was a Thursday
-        late = rng.uniform(0, 2.5)  # weekends: up later
-        wake = (bed + sleep - 24) + rng.normal(0, jitter_h, days) + np.where(weekend, late, 0)
-        awake_h = np.clip(bed - wake - rng.uniform(0, 1, days), 6, 20)
-        per_day = rng.uniform(3, 14) * np.where(weekend, rng.uniform(0.3, 1.6), 1.0) * np.ones(days)
-        k = rng.poisson(per_day)
-        day_of = np.repeat(np.arange(days), k)
-        starts = use[day_of] + ((wake[day_of] + rng.random(len(day_of)) * awake_h[day_of]) * HOUR).astype(np.int64)
-        starts = np.sort(starts)
+        starts = _awake_starts(rng, c, use)
         s = len(starts)
         if s == 0:
             continue
@@ -75,13 +64,7 @@ def plant_life_scripts(w: World) -> None:
         mean_gap = length / per
         n_ev = np.full(s, per + 1)
         total = int(n_ev.sum())
-        if gap_kind == "uniform":
-            gaps = rng.uniform(0.2, 1.8, total) * mean_gap
-        elif gap_kind == "normal":
-            gaps = np.abs(rng.normal(mean_gap, mean_gap * rng.uniform(0.1, 0.4), total))
-        else:
-            gaps = rng.exponential(mean_gap, total)
-        gaps = np.maximum(gaps * SEC, SEC).astype(np.int64)
+        gaps = _script_gaps(rng, gap_kind, mean_gap, total)
         is_login = np.zeros(total, bool)
         is_login[np.concatenate([[0], np.cumsum(n_ev)[:-1]])] = True
         click = str(rng.choice(CLICKS))
@@ -127,6 +110,38 @@ def plant_life_scripts(w: World) -> None:
             }
         )
     w.params["life_scripts"] = drawn
+
+
+def _awake_starts(rng, c, use: np.ndarray) -> np.ndarray:
+    """Session starts over the local midnights ``use``, sorted: a person's waking hours with a
+    bedtime, a jittered wake-up, later weekends and a handful of sessions a day."""
+    days = len(use)
+    # sleep: from `bed` (local hour 22-02) for 5-9 h, wake jittered by 5-60 min a day
+    bed, sleep = rng.uniform(22, 26), rng.uniform(5, 9)
+    jitter_h = rng.uniform(5, 60) / 60
+    weekend = (((use + c.offset) // DAY + 3) % 7) >= 5  # 1970-01-01 was a Thursday
+    late = rng.uniform(0, 2.5)  # weekends: up later
+    wake = (bed + sleep - 24) + rng.normal(0, jitter_h, days) + np.where(weekend, late, 0)
+    awake_h = np.clip(bed - wake - rng.uniform(0, 1, days), 6, 20)
+    per_day = rng.uniform(3, 14) * np.where(weekend, rng.uniform(0.3, 1.6), 1.0) * np.ones(days)
+    k = rng.poisson(per_day)
+    day_of = np.repeat(np.arange(days), k)
+    starts = use[day_of] + ((wake[day_of] + rng.random(len(day_of)) * awake_h[day_of]) * HOUR).astype(np.int64)
+    starts = np.sort(starts)
+    return starts
+
+
+def _script_gaps(rng, gap_kind: str, mean_gap: float, total: int) -> np.ndarray:
+    """``total`` gaps (ms) of a script's clicks around ``mean_gap`` seconds: uniform, normal or
+    exponential, at least a second."""
+    if gap_kind == "uniform":
+        gaps = rng.uniform(0.2, 1.8, total) * mean_gap
+    elif gap_kind == "normal":
+        gaps = np.abs(rng.normal(mean_gap, mean_gap * rng.uniform(0.1, 0.4), total))
+    else:
+        gaps = rng.exponential(mean_gap, total)
+    gaps = np.maximum(gaps * SEC, SEC).astype(np.int64)
+    return gaps
 
 
 def _cover_orders(w: World, rng, a: int, starts: np.ndarray, devices, ips) -> None:
