@@ -188,6 +188,14 @@ def _days_sessions(w: World, rng, days: np.ndarray, p_day: float, per: tuple, ho
     return np.sort(np.repeat(use, k) + (rng.uniform(lo, hi, int(k.sum())) * HOUR).astype(np.int64))
 
 
+LOOKALIKE_PLANS = {  # per look-alike: share of days active, sessions a day, hours, events a session, mean gap (s)
+    "kiosk_app": {"p_day": (0.3, 0.9), "per": (1, 4), "hours": (8, 23), "n_ev": (4, 30), "gap_s": (20, 90)},
+    "steady_login": {"p_day": (0.5, 0.95), "per": (2, 8), "hours": (7, 24), "n_ev": (5, 40), "gap_s": (10, 60)},
+    "night_shift_heavy": {"p_day": (0.6, 0.9), "per": (4, 12), "hours": (21, 31), "n_ev": (20, 120), "gap_s": (8, 25)},
+    "few_events": {"p_day": (0.02, 0.1), "per": (1, 2), "hours": (9, 23), "n_ev": (2, 5), "gap_s": (10, 60)},
+}
+
+
 def _lookalike_sessions(w: World, rng, days: np.ndarray, acc: np.ndarray, plan: dict, shape) -> None:
     """Human sessions for each of ``acc`` on the days of ``days`` (``plan``: ``p_day`` range,
     sessions ``per`` day, ``hours`` of the day, events per session ``n_ev``, mean ``gap_s``
@@ -221,8 +229,8 @@ def life_lookalikes(w: World) -> None:
             channel=channels(rng, n),
         )
 
-    def plant(name: str, acc: np.ndarray, plan: dict, shape) -> None:
-        _lookalike_sessions(w, rng, days, acc, plan, shape)
+    def plant(name: str, acc: np.ndarray, shape) -> None:
+        _lookalike_sessions(w, rng, days, acc, LOOKALIKE_PLANS[name], shape)
         w.lookalike(acc, name, name)
         drawn[name] = len(acc)
 
@@ -235,12 +243,7 @@ def life_lookalikes(w: World) -> None:
         actions = np.where(first, ACT["login"], np.where(ad, ACT["ad_view"], ACT["view"]))
         return actions, np.where(first, logout, np.where(ad, ad_len, dur))
 
-    plant(
-        "kiosk_app",
-        acc,
-        {"p_day": (0.3, 0.9), "per": (1, 4), "hours": (8, 23), "n_ev": (4, 30), "gap_s": (20, 90)},
-        kiosk,
-    )
+    plant("kiosk_app", acc, kiosk)
 
     # steady logins (an app's session heartbeat), everything else human
     def steady(total: int, first: np.ndarray, dur: np.ndarray):
@@ -250,12 +253,7 @@ def life_lookalikes(w: World) -> None:
         return np.where(first, ACT["login"], names[rng.choice(4, total, p=[0.7, 0.15, 0.1, 0.05])]), dur
 
     acc = accounts(5, 8, 20, 0.7)
-    plant(
-        "steady_login",
-        acc,
-        {"p_day": (0.5, 0.95), "per": (2, 8), "hours": (7, 24), "n_ev": (5, 40), "gap_s": (10, 60)},
-        steady,
-    )
+    plant("steady_login", acc, steady)
 
     # heavy night-shift workers: many long human sessions by night
     def night(total: int, first: np.ndarray, dur: np.ndarray):
@@ -263,22 +261,12 @@ def life_lookalikes(w: World) -> None:
         return np.where(first, ACT["login"], names[rng.choice(4, total, p=[0.6, 0.2, 0.15, 0.05])]), dur
 
     acc = accounts(5, 8, 20, 0.7)
-    plant(
-        "night_shift_heavy",
-        acc,
-        {"p_day": (0.6, 0.9), "per": (4, 12), "hours": (21, 31), "n_ev": (20, 120), "gap_s": (8, 25)},
-        night,
-    )
+    plant("night_shift_heavy", acc, night)
 
     # people with few events, some of the same length (a like logged as 1 s)
     def few(total: int, first: np.ndarray, dur: np.ndarray):
         return np.where(first, ACT["login"], ACT["like"]), np.where(~first & (rng.random(total) < 0.5), 1.0, dur)
 
     acc = accounts(10, 20, 50, 0.7)
-    plant(
-        "few_events",
-        acc,
-        {"p_day": (0.02, 0.1), "per": (1, 2), "hours": (9, 23), "n_ev": (2, 5), "gap_s": (10, 60)},
-        few,
-    )
+    plant("few_events", acc, few)
     w.params["life_lookalikes"] = drawn
