@@ -121,6 +121,17 @@ def batches(
     schema = pl.Schema({"account_id": pl.Utf8, "group": pl.Int64, "role": pl.Utf8})
     if core.is_empty():
         return pl.DataFrame(schema=schema)
+    acc, idk, label = _core_groups(core, p)
+    members = pl.DataFrame({"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"})
+    members = _drop_lone_unfocused(core, members, use)
+    ident_group = pl.DataFrame({"key": idk, "group": label[len(acc) :].astype(np.int64)})
+    return pl.concat([members, _attached(tied, members, ident_group, use, p)]).cast(schema)
+
+
+def _core_groups(core: pl.DataFrame, p: Any) -> tuple[pl.Series, pl.Series, np.ndarray]:
+    """The suspicious claimers (sorted), the identifiers linking them (``kind\\x00value``,
+    sorted) and the group of each (accounts first, then identifiers): components of the
+    account-identifier graph, split at weak ties."""
     acc = core["account_id"].unique().sort()
     idk = core.select(key=pl.col("kind") + "\x00" + pl.col("value"))["key"].unique().sort()
     a_ix = pl.DataFrame({"account_id": acc, "a": np.arange(len(acc))})
@@ -133,10 +144,15 @@ def batches(
     size = len(acc) + len(idk)
     graph = sparse.coo_matrix((np.ones(len(e)), (e["a"].to_numpy(), e["i"].to_numpy())), shape=(size, size))
     _, label = connected_components(graph, directed=False)
-    label = _split_at_weak_ties(e["a"].to_numpy(), e["i"].to_numpy(), label, p)
-    members = pl.DataFrame({"account_id": acc, "group": label[: len(acc)].astype(np.int64), "role": "core"})
-    members = _drop_lone_unfocused(core, members, use)
-    ident_group = pl.DataFrame({"key": idk, "group": label[len(acc) :].astype(np.int64)})
+    return acc, idk, _split_at_weak_ties(e["a"].to_numpy(), e["i"].to_numpy(), label, p)
+
+
+def _attached(
+    tied: pl.DataFrame, members: pl.DataFrame, ident_group: pl.DataFrame, use: pl.DataFrame | None, p: Any
+) -> pl.DataFrame:
+    """Accounts other than the core tied to one group (``ident_group``: each linking
+    identifier's group) through ``attach_min_kinds`` kinds of identifier: claimers
+    ``attached``, accounts that claimed nothing ``dormant``."""
     candidates = (
         tied.filter(~pl.col("susp").fill_null(False))
         .with_columns(
@@ -151,7 +167,7 @@ def batches(
             claimer=pl.col("susp").is_not_null().any(),
         )
     )
-    attached = (
+    return (
         candidates.join(_focused(candidates, members, use), on=["account_id", "group"], how="left")
         .with_columns(
             kinds=pl.col("n_families") + (pl.col("early") & pl.col("focused").fill_null(use is None)).cast(pl.UInt32)
@@ -165,7 +181,6 @@ def batches(
             role=pl.when("claimer").then(pl.lit("attached")).otherwise(pl.lit("dormant")),
         )
     )
-    return pl.concat([members, attached]).cast(schema)
 
 
 def _split_at_weak_ties(a: np.ndarray, i: np.ndarray, label: np.ndarray, p: Any) -> np.ndarray:
