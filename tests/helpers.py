@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import atexit
 import csv
+import fcntl
 import gzip
 import io
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -24,6 +27,7 @@ import pyarrow.parquet as pq
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings
 
+T = TypeVar("T")
 _MTIME = [1_780_000_000]
 
 
@@ -98,11 +102,12 @@ def order(i: int, **kw: Any) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- generated data
 _GENERATED: dict[tuple, Path] = {}
-_GENERATED_ROOT: list[Path] = []  # set by conftest to the session's pytest temp folder
+_GENERATED_ROOT: list[Path] = []  # set by conftest: the session's folder, shared by its xdist workers
 
 
 def set_generated_root(root: Path) -> None:
-    """Where ``generated`` writes its data sets (conftest points it at the session's temp dir)."""
+    """Where ``generated`` and ``staged_world`` keep their data sets (conftest points it at a
+    folder of the session's pytest temp dir that every pytest-xdist worker of the run shares)."""
     _GENERATED_ROOT[:] = [root]
 
 
@@ -114,19 +119,55 @@ def _generated_root() -> Path:
     return _GENERATED_ROOT[0]
 
 
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path.lock`` (``flock``; released when the block ends, or
+    when the process dies): the processes of one test session (pytest-xdist workers) take
+    turns at building a thing they share."""
+    with open(path.with_name(path.name + ".lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def built_once(dest: Path, build: Callable[[Path], T]) -> tuple[Path, T | None]:
+    """``dest`` made by ``build(dest)`` once for every process that shares its folder:
+    ``(dest, what build returned)`` in the process that built it, ``(dest, None)`` in the
+    others, which wait for it. Finished builds are marked (``dest.done``), so a half-made
+    ``dest`` (an interrupted build) is removed and made again."""
+    done = dest.with_name(dest.name + ".done")
+    if done.exists():
+        return dest, None
+    with exclusive(dest):
+        if done.exists():
+            return dest, None
+        if dest.is_dir():
+            shutil.rmtree(dest)
+        elif dest.exists():
+            dest.unlink()
+        value = build(dest)
+        done.touch()
+        return dest, value
+
+
+def _world_name(key: tuple) -> str:
+    seed, scale, flags = key
+    tag = "-".join(f"{k}_{str(v).replace('/', '_')}" for k, v in flags)
+    return f"seed{seed}-scale{scale:g}{'-' + tag if tag else ''}"
+
+
 def generated(seed: int, scale: float, **flags: Any) -> Path:
     """The generator's output (``landing/`` and ``truth/``) for ``generate(out, seed, scale,
-    **flags)``, made once per test session for each argument set and shared by every test
-    that asks for the same one. Shared: read it, never write into it (copy it first)."""
+    **flags)``, made once per test session for each argument set (once for all xdist workers)
+    and shared by every test that asks for the same one. Shared: read it, never write into it
+    (copy it first)."""
     key = (seed, float(scale), tuple(sorted(flags.items())))
     if key not in _GENERATED:
         from abuse.generate import generate
 
-        tag = "-".join(f"{k}_{v}" for k, v in key[2])
-        out = _generated_root() / f"seed{seed}-scale{scale:g}{'-' + tag if tag else ''}"
-        if out.exists():
-            shutil.rmtree(out)  # a half-written set from an interrupted call
-        generate(out, seed, scale, **flags)
+        out, _ = built_once(_generated_root() / _world_name(key), lambda out: generate(out, seed, scale, **flags))
         _GENERATED[key] = out
     return _GENERATED[key]
 
@@ -135,19 +176,59 @@ _STAGED: dict[tuple, tuple] = {}
 _STAGED_KEEP = 4  # staged worlds kept open at once (one at scale 1 holds about 250 MB)
 
 
+def _sql_string(path: Path) -> str:
+    """``path`` as a SQL string literal (ATTACH takes no parameters)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _stage_to_file(landing: Path, tz: str, db: Path) -> tuple:
+    """Stage ``landing`` (``abuse.testing.staged``) and save a copy of the database as ``db``
+    (its window beside it, ``db.window.json``); returns the staged connection and window."""
+    from abuse.testing import staged
+
+    con, window_start, window_end = staged(landing, tz)
+    con.execute(f"ATTACH {_sql_string(db)} AS saved")
+    con.execute("COPY FROM DATABASE memory TO saved")
+    con.execute("DETACH saved")
+    window = {"window_start": window_start.isoformat(), "window_end": window_end.isoformat()}
+    db.with_name(db.name + ".window.json").write_text(json.dumps(window))
+    return con, window_start, window_end
+
+
+def _load_staged(db: Path, tz: str) -> tuple:
+    """An in-memory copy of a database ``_stage_to_file`` saved (a couple of seconds where
+    staging again takes tens), with its session variables set again."""
+    from datetime import datetime
+
+    from abuse.sqlfiles import set_variables
+
+    window = json.loads(db.with_name(db.name + ".window.json").read_text())
+    window_start, window_end = (datetime.fromisoformat(window[k]) for k in ("window_start", "window_end"))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = ?", [tz])
+    con.execute(f"ATTACH {_sql_string(db)} AS saved (READ_ONLY)")
+    con.execute("COPY FROM DATABASE saved TO memory")
+    con.execute("DETACH saved")
+    set_variables(con, window_start=window_start, window_end=window_end)
+    return con, window_start, window_end
+
+
 def staged_world(seed: int, scale: float, **flags: Any) -> tuple:
     """``(con, window_start, window_end, out)``: the ``generated(seed, scale, **flags)`` data
     staged (``abuse.testing.staged``) in the zone the generator wrote it in (truth/meta.json),
-    once per session for the test files that ask for the same world. Shared: query it and run
-    detectors on it, never change its tables. The latest few stay cached; an older one is
-    dropped from the cache (not closed: a module may still hold it)."""
+    once per session for the test files that ask for the same world: staged once for all
+    xdist workers and saved, the other workers and a world asked for again after it left the
+    cache load the saved copy. Shared: query it and run detectors on it, never change its
+    tables. The latest few stay cached; an older one is dropped from the cache (not closed: a
+    module may still hold it)."""
     out = generated(seed, scale, **flags)
     key = (seed, float(scale), tuple(sorted(flags.items())))
     if key not in _STAGED:
-        from abuse.testing import staged
-
         tz = json.loads((out / "truth" / "meta.json").read_text())["tz"]
-        _STAGED[key] = (*staged(out / "landing", tz), out)
+        db, built = built_once(
+            _generated_root() / f"{_world_name(key)}.staged.duckdb", lambda db: _stage_to_file(out / "landing", tz, db)
+        )
+        _STAGED[key] = (*(built or _load_staged(db, tz)), out)
         while len(_STAGED) > _STAGED_KEEP:
             _STAGED.pop(next(iter(_STAGED)))
     else:

@@ -21,11 +21,6 @@ SEEDS = (1, 2)
 SCALE = 0.6
 
 
-def generated_data(tmp_path_factory, seed: int) -> Path:
-    """One generated data set per seed and test session, shared with test_refunds.py."""
-    return helpers.generated(seed, SCALE)
-
-
 _STAGED: dict = {}
 
 
@@ -33,10 +28,8 @@ def staged_data(tmp_path_factory, seed: int):
     """(connection, window_start, window_end, truth) of the generated data set, staged once
     per test session for both test files."""
     if seed not in _STAGED:
-        from abuse.testing import staged
-
-        out = generated_data(tmp_path_factory, seed)
-        _STAGED[seed] = (*staged(out / "landing"), truth_of(out))
+        con, ws, we, out = helpers.staged_world(seed, SCALE)  # Asia/Shanghai, the generator's default zone
+        _STAGED[seed] = (con, ws, we, truth_of(out))
     return _STAGED[seed]
 
 

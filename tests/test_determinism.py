@@ -51,7 +51,8 @@ def report_views(db: Path) -> dict[str, list[tuple]]:
 
 
 def test_two_runs_of_the_sample_give_the_same_report(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """The session's run of the sample (conftest's ``sample_run``, in this process) and one of
+    """The session's run of the sample (conftest's ``sample_run``, made in this process or in
+    another xdist worker of the session, both with a random string-hash seed) and one of
     `abuse nightly` in a process of its own with another string-hash seed, at once when the
     session's run is not made yet."""
     seed = "7920" if os.environ.get("PYTHONHASHSEED") == "7919" else "7919"  # not this process's
