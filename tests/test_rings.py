@@ -632,7 +632,7 @@ def test_victims_hit_by_a_single_member_are_named(adversarial, seed):
     con, res, truth, _ = adversarial(seed)
     assert any("lone_victims" in e for e in truth["evasion"].values())  # the adversary is there
     per = _members_per_victim(con, truth)
-    lone = {s for (_, s), n in per.items() if n == 1}
+    lone = {s for (c, s), n in per.items() if n == 1 and c not in _scattered(truth)}  # that crew: its own test
     assert len(lone) >= 5, len(lone)
     named = {s for c in res.clusters for s in c.shop_ids}
     assert len(named & lone) / len(lone) >= 0.85, (len(named & lone), len(lone))
