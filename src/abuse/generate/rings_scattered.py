@@ -13,7 +13,7 @@ from abuse.generate import texts
 from abuse.generate.actions import STATUS, change_reviews, place_orders, post_reviews, refunds
 from abuse.generate.background import cheap_items, honest_orders
 from abuse.generate.columns import OUTCOMES, enum
-from abuse.generate.identity import channels, home_ips, phones
+from abuse.generate.identity import block_ips, channels, home_ips, phones
 from abuse.generate.world import DAY, HOUR, MIN, World
 
 APPROVED, REJECTED = enum(OUTCOMES, "approved"), enum(OUTCOMES, "rejected")
@@ -66,7 +66,41 @@ def long_tail_shops(w: World, rng: np.random.Generator, people: np.ndarray) -> n
     t = c.human_times(rng, len(shop), lo=max(c.start, c.window_start - 90 * DAY))
     honest_orders(w, buyers, shop, t)
     w.params["long_tail_shops"] = int(n_new)
+    ask_rate = _honest_askers(w, rng, people, shops)
+    w.params["honest_comp_askers"] = round(ask_rate, 3)
     return shops
+
+
+def _honest_askers(w: World, rng: np.random.Generator, people: np.ndarray, shops: np.ndarray) -> float:
+    """Ordinary unhappy buyers of the long tail: a low review and, at a rate drawn per seed
+    from a wide range, a compensation request in the ``kind`` field (a shop's goodwill
+    gesture is common there), so that asking for compensation is no rare act by itself;
+    some come back later and withdraw or raise the review as everyone does. Their share of
+    the long tail's shops and buyers is drawn per seed too. Returns the asking rate."""
+    c = w.clock
+    rate = float(rng.uniform(0.05, 0.45))
+    n = int(len(shops) * rng.uniform(0.3, 1.5))
+    acc = rng.choice(people, n)
+    shop = rng.choice(shops, n)
+    t = c.human_times(rng, n, lo=c.window_start - 20 * DAY, hi=c.end - 5 * DAY)
+    order = honest_orders(w, acc, shop, t, unhappy=np.ones(n, bool), review_p=0.55)
+    ask = rng.random(n) < rate
+    if ask.any():
+        k = int(ask.sum())
+        reason = w.texts.codes([texts.COMPENSATION_REASONS[i] for i in rng.integers(0, 5, k)])
+        refunds(
+            w,
+            order[ask],
+            acc[ask],
+            shop[ask],
+            rng.integers(300, 3000, k),
+            t[ask] + rng.integers(DAY, 5 * DAY, k),
+            rng.integers(HOUR, 2 * DAY, k),
+            np.where(rng.random(k) < 0.7, APPROVED, REJECTED),
+            reason,
+            kind="compensation",
+        )
+    return rate
 
 
 def plant_scattered_ring(w: World, people: np.ndarray) -> None:
@@ -86,16 +120,29 @@ def plant_scattered_ring(w: World, people: np.ndarray) -> None:
     ask = rng.dirichlet(np.ones(3))  # the kind field, an ordinary refund, off the platform
     p_withdraw = float(rng.uniform(0.4, 0.9))
     p_pay = float(rng.uniform(0.6, 0.95))
-    p_shared = float(rng.uniform(0.0, 0.3))
+    p_shared = float(rng.uniform(0.0, 0.7))
     script = rng.choice(len(THREATS), int(rng.integers(2, 6)), replace=False)
     # old bought accounts: registered over 1-3 years, no cohort, few invitations
     reg = c.past_times(rng, size, 200, int(rng.uniform(365, 1100)), min_days=30)
     device = w.new_devices(size)
     ip = home_ips(rng, size)
     share = np.flatnonzero(rng.random(size) < p_shared)
-    if len(share) >= 2:  # a few members on a shared phone or home network
-        device[share] = device[share[0]]
-        ip[share] = ip[share[0]]
+    n_groups = 0
+    if len(share) >= 2:  # members on a few shared phones, home networks or one provider's block
+        n_groups = int(rng.integers(1, max(2, min(4, len(share) // 2 + 1))))
+        group = rng.integers(0, n_groups, len(share))
+        for j in range(n_groups):
+            mine = share[group == j]
+            if len(mine) < 2:
+                continue
+            how = rng.choice(["device", "network", "block"])
+            if how == "device":  # one phone passed around (its home network with it)
+                device[mine] = device[mine[0]]
+                ip[mine] = ip[mine[0]]
+            elif how == "network":
+                ip[mine] = ip[mine[0]]
+            else:  # own phones and addresses in one /24
+                ip[mine] = block_ips(rng, len(mine), np.array([ip[mine[0]] >> 8]))
     acc = w.new_accounts(reg=reg, device=device, ip=ip, phone=phones(rng, size), channel=channels(rng, size))
     w.plant(acc, "extortion_ring", cluster, "member")
     # camouflage: ordinary purchases with good reviews at popular shops
@@ -118,13 +165,14 @@ def plant_scattered_ring(w: World, people: np.ndarray) -> None:
     tactics = ["one_or_two_shops", "foreign_script", "no_cohort"]
     names = ["comp_kind", "plain_refunds", "offplatform_pay"]
     tactics += [n for n, x in zip(names[1:], ask[1:], strict=True) if x >= 0.15]
-    if len(share) >= 2:
-        tactics.append("shared_device")
+    if n_groups:
+        tactics.append("shared_traits")
     w.params.setdefault("evasions", {})[cluster] = ";".join(sorted(tactics))
     w.params["scattered_ring"] = {
         "size": size, "pool": int(len(pool)), "victims": int(len(np.unique(s))), "p_two": round(p_two, 2),
         "p_script": round(p_script, 2), "ask_mix": [round(float(x), 2) for x in ask],
         "p_withdraw": round(p_withdraw, 2), "p_pay": round(p_pay, 2), "shared": int(len(share)),
+        "share_groups": n_groups,
     }  # fmt: skip
 
 

@@ -7,7 +7,10 @@ rates, and the crew through the traits its members share beyond chance.
    left out, as everywhere), an account *extorts* when one of its hostile edges asks for
    compensation (the ``kind`` field or words) or withdraws or raises the review; ``q`` is
    the share of hostile accounts that extort (the crew included, which only makes the tests
-   below harder to pass).
+   below harder to pass). Each act also has a base rate of its own (``ACTS``: the ``kind``
+   field, words in any of the script's languages, words in the public review text, the
+   review withdrawn or raised): where ordinary buyers often ask a shop for a goodwill
+   compensation, asking is no rare act and only a threat or a withdrawal sets a crew apart.
 2. **Shared traits as hypotheses.** Every trait two accounts can share is a key: the
    normalised text of a low review (lower case, digits, spaces, punctuation and symbols
    removed, so a script in any language matches whatever amount it names), a device, an IP,
@@ -15,26 +18,31 @@ rates, and the crew through the traits its members share beyond chance.
    no key: a bad seller's unhappy buyers share it and ask for compensation more often than
    most, and a scattered crew rarely meets at one; shops enter as the victims' base rate.
    A key shared by ``n`` hostile accounts of which ``k`` extort links its extorting accounts
-   when ``k`` is improbable at rate ``q`` (``-log10 P(Binomial(n, q) >= k) >= link_bits``):
+   when ``k`` is improbable at rate ``q`` (``-log10 P(Binomial(n, q) >= k) >= link_bits``;
+   the strongest of that test and one per act at the act's rate, less ``log10`` of the tests):
    a template that honest buyers use as often as crews is no link, one used only by
    extorting accounts is. Keys are grouped in DuckDB/polars, never paired.
 3. **Crews.** Connected components of extorting accounts through such keys. A component is
    tested against its neighbourhood: every hostile account that shares one of its keys or
    complained at one of its members' shops (the victims' own base rate: a busy shop with
    many unhappy buyers dilutes it, a small quiet shop does not). ``k`` members of ``N``
-   neighbours at rate ``q``, ``-log10 p`` less ``log10`` of the extorting accounts (every
-   one could have seeded a component), must reach ``min_bits``. As for every ring, the
+   neighbours at rate ``q`` (or the members doing any act of a combination of acts, at that
+   combination's rate: a crew splits its money over several acts); the strongest
+   ``-log10 p`` less ``log10`` of the combinations tried and of the components tested
+   (Bonferroni) must reach ``min_bits``. As for every ring, the
    ``leave_out`` shops most members extorted at are left out first (with the accounts hostile
    nowhere else): a bad seller's unhappy buyers share its shop and a complaint template.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
 import duckdb
 import networkx as nx
+import numpy as np
 import polars as pl
 
 from abuse import stats
@@ -53,6 +61,31 @@ class Scattered:
 
 def _extorting() -> pl.Expr:
     return (pl.col("n_comp") + pl.col("n_comp_words") + pl.col("n_reversed")) > 0
+
+
+# the extorting acts, each with a base rate of its own: where honest buyers often ask for a
+# shop's goodwill compensation, asking is common and only withdrawing the review once paid
+# (or raising it) sets a crew apart, and the other way round
+ACTS = {
+    "comp_kind": "n_comp",
+    "comp_words": "n_comp_words",
+    "threat_text": "n_comp_words_text",
+    "reversed": "n_reversed",
+}
+
+
+def act_surprise(members: pl.DataFrame, n: int, rates: dict[str, float]) -> tuple[float, str]:
+    """The strongest of the tests 'the members' count doing act ``t`` among ``n`` hostile
+    neighbours, at the act's base rate', one per act and one for any extorting act, less
+    ``log10`` of the tests made; and the act that gave it. ``members``: one row per member,
+    a boolean column per key of ``rates``."""
+    best, which = 0.0, "any"
+    for act, q in rates.items():
+        k = int(members[act].sum())
+        s = float(stats.surprise_binom(k, n, q))
+        if s > best:
+            best, which = s, act
+    return best - math.log10(len(rates)), which
 
 
 def text_keys(pool: pl.DataFrame, min_chars: int) -> pl.DataFrame:
@@ -106,14 +139,27 @@ def find_scattered(
     ).with_columns(x=_extorting())
     if pool.is_empty():
         return []
-    acc = pool.group_by("account_id").agg(pl.col("x").any().alias("y"))
+    acc = pool.group_by("account_id").agg(
+        pl.col("x").any().alias("y"), *[(pl.col(c) > 0).any().alias(a) for a, c in ACTS.items()]
+    )
     n_ext = int(acc["y"].sum())
     if n_ext < min_members:
         return []
     q = float(acc["y"].mean())
+    rates = {"any": q, **{a: float(acc[a].mean()) for a in ACTS}}
+    # a crew's members split their money over several acts: every combination of acts is a
+    # test of its own for a component (the union of all of them is ``any``)
+    combos = [c for r in range(1, len(ACTS)) for c in itertools.combinations(ACTS, r)]
+    acc = acc.with_columns([pl.any_horizontal(list(c)).alias("+".join(c)) for c in combos if len(c) > 1])
+    comp_rates = {"any": q, **{"+".join(c): float(acc["+".join(c)].mean()) for c in combos}}
     keys = pl.concat([text_keys(pool, min_text_chars), id_keys(con, acc)]).unique().join(acc, on="account_id")
-    kg = keys.group_by("key").agg(n=pl.len(), k=pl.col("y").sum())
-    kg = kg.with_columns(s=pl.Series(stats.surprise_binom(kg["k"].to_numpy(), kg["n"].to_numpy(), q)))
+    kg = keys.group_by("key").agg(*[pl.col(a).sum() for a in ACTS], n=pl.len(), k=pl.col("y").sum())
+    # a key links when its sharers do one extorting act (or any) beyond that act's base rate
+    n_keys = kg["n"].to_numpy()
+    s_acts = np.max(
+        [stats.surprise_binom(kg["k" if a == "any" else a].to_numpy(), n_keys, r) for a, r in rates.items()], axis=0
+    ) - math.log10(len(rates))
+    kg = kg.with_columns(s=pl.Series(s_acts))
     links = kg.filter((pl.col("k") >= 2) & (pl.col("s") >= link_bits))
     if links.is_empty():
         return []
@@ -121,10 +167,9 @@ def find_scattered(
     g = nx.Graph()
     g.add_edges_from(("a:" + a, "k:" + k) for a, k in linked.select("account_id", "key").iter_rows())
     out = []
-    for comp in nx.connected_components(g):
+    comps = [c for c in nx.connected_components(g) if sum(n.startswith("a:") for n in c) >= min_members]
+    for comp in comps:
         members = sorted(n[2:] for n in comp if n.startswith("a:"))
-        if len(members) < min_members:
-            continue
         comp_keys = sorted(n[2:] for n in comp if n.startswith("k:"))
         # the bad-seller guard: the ``leave_out`` shops most members extorted at are left
         # out, and with them the accounts hostile nowhere else (a bad seller's unhappy buyers
@@ -148,7 +193,10 @@ def find_scattered(
             | set(pool.filter(pl.col("shop_id").is_in(shops))["account_id"])
         ) & elsewhere
         k, n = len(members), len(hood)
-        bits = float(stats.surprise_binom(k, n, q)) - math.log10(max(n_ext, 1))
+        act_bits, act = act_surprise(
+            acc.filter(pl.col("account_id").is_in(members)).rename({"y": "any"}), n, comp_rates
+        )
+        bits = act_bits - math.log10(len(comps))  # Bonferroni over the components tested
         if bits < min_bits:
             continue
         kinds: dict[str, int] = {}
@@ -164,6 +212,9 @@ def find_scattered(
                     "scatter_members": k,
                     "scatter_neighbours": n,
                     "extorting_rate": round(q, 4),
+                    "act_rates": {a: round(r, 4) for a, r in rates.items()},
+                    "components_tested": len(comps),
+                    "strongest_act": act,
                     "extorting_accounts": n_ext,
                     "link_keys": kinds,
                     "scatter_bits": round(bits, 2),
