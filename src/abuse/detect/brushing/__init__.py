@@ -194,6 +194,7 @@ class BrushingDetector(DetectorBase):
         window_s = (ctx.window_end - ctx.window_start).total_seconds()
         orders = graph_.client_orders(ctx.con, sorted({s for c in crews for s in c.shops}))
         confirmed = [dict(c.members) for c in crews]
+        index = recruit_.EdgeIndex.of(edges, orders)  # once for every round of recruitment
         n_tried = len(crews)
 
         def recruit_all(group: list[crews_.Crew]) -> None:
@@ -212,6 +213,7 @@ class BrushingDetector(DetectorBase):
                         min_hits=min_hits,
                         window_s=window_s,
                         look=look,
+                        index=index,
                     )
                     if not added:
                         break

@@ -17,6 +17,7 @@ accounts tried at the member level (``step_up``: Bonferroni for a lone account, 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -24,8 +25,48 @@ import polars as pl
 from abuse import graphs, stats
 
 from .crews import Crew
+from .graph import RowIndex
 
 _DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class EdgeIndex:
+    """What every crew's recruitment reads of the whole edge frame and of the client orders,
+    indexed once (``graph.RowIndex``): the edges by shop and by account, the review times
+    sorted, the (account, address) and (account, device) pairs of the edges' orders by value,
+    the orders by shop. A crew then costs its own rows, not another pass over every edge (the
+    crews grow with the platform, so a pass per crew over all edges grew with its square)."""
+
+    t: np.ndarray
+    at_shop: RowIndex
+    of_account: RowIndex
+    by_addr: RowIndex
+    by_device: RowIndex
+    orders_at: RowIndex
+    _shingles: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, edges: pl.DataFrame, orders: pl.DataFrame) -> EdgeIndex:
+        def pairs(col: str) -> RowIndex:
+            return RowIndex(edges.select("account_id", col).explode(col, empty_as_null=False).drop_nulls(col), col)
+
+        return cls(
+            np.sort(edges["t"].to_numpy()),
+            RowIndex(edges, "shop_id"),
+            RowIndex(edges, "account_id"),
+            pairs("addrs"),
+            pairs("devices"),
+            RowIndex(orders, "shop_id"),
+        )
+
+    def shingles(self, text: str) -> set[str]:
+        """``graphs.shingles`` of a review text, each text shingled once (a text is compared
+        with every crew its author could join, in every round)."""
+        sh = self._shingles.get(text)
+        if sh is None:
+            sh = self._shingles[text] = graphs.shingles(text)
+        return sh
 
 
 def bursts(edges: pl.DataFrame, crew: Crew, slack_days: float = 1.0) -> pl.DataFrame:
@@ -84,6 +125,7 @@ def recruit(
     window_s: float,
     max_texts: int = 100,
     look: int = 1,
+    index: EdgeIndex | None = None,
 ) -> int:
     """Adds members to ``crews`` in place (``members``, with their combined surprise) and
     returns how many joined.
@@ -91,7 +133,9 @@ def recruit(
     ``orders``: the window's orders at the client shops (``brushing_client_orders.sql``).
     ``look``: how many times this family's candidates have now been tested (the crew's items
     and drops grow with each round of recruits, so an account is looked at again); the bar
-    rises by ``log10(look)``, Bonferroni over the looks at one account."""
+    rises by ``log10(look)``, Bonferroni over the looks at one account.
+    ``index``: ``EdgeIndex.of(edges, orders)``, built once for the calls on these frames."""
+    ix = index if index is not None else EdgeIndex.of(edges, orders)
     big_k = float(edges.height)
     n_accounts = max(edges["account_id"].n_unique(), 1)
     taken = {a for c in crews for a in c.members}
@@ -99,10 +143,10 @@ def recruit(
     for crew in crews:
         mem = list(crew.members)
         is_mem = pl.col("account_id").is_in(mem)
-        b = order_bursts(orders, crew)
+        o = ix.orders_at.take(crew.shops)
+        b = order_bursts(o, crew)
         if b.is_empty():
             continue
-        o = orders.filter(pl.col("shop_id").is_in(crew.shops))
         # the crew's items at each client: items two or more members ordered there
         items = (
             o.filter(is_mem)
@@ -131,7 +175,7 @@ def recruit(
             hit=pl.col("in_burst").any(), hit_item=(pl.col("in_burst") & pl.col("crew_item")).any()
         )
         at = (
-            edges.filter(pl.col("shop_id").is_in(crew.shops))
+            ix.at_shop.take(crew.shops)
             .join(touched, on=["account_id", "shop_id"], how="left")
             .with_columns(pl.col("hit", "hit_item").fill_null(False))
         )
@@ -139,9 +183,15 @@ def recruit(
         # the share of the window a burst takes: of its clock time, or of the platform's
         # positive reviews outside the crew if more (a burst before a sale day sees more
         # genuine buyers than its clock time alone would give)
-        busy = np.sort(edges.filter(~is_mem)["t"].to_numpy())
-        inside = np.searchsorted(busy, b["hi"].to_numpy(), "right") - np.searchsorted(busy, b["lo"].to_numpy(), "left")
-        b = b.with_columns(busy=pl.Series(inside / np.maximum(len(busy) - inside, 1), dtype=pl.Float64))
+        # (the outsiders' reviews in a burst: all reviews in it less the members', from the
+        # window's review times sorted once rather than the outsiders' sorted per crew)
+        mem_t = np.sort(ix.of_account.take(mem)["t"].to_numpy())
+        lo, hi = b["lo"].to_numpy(), b["hi"].to_numpy()
+        inside = (np.searchsorted(ix.t, hi, "right") - np.searchsorted(ix.t, lo, "left")) - (
+            np.searchsorted(mem_t, hi, "right") - np.searchsorted(mem_t, lo, "left")
+        )
+        n_out = len(ix.t) - len(mem_t)
+        b = b.with_columns(busy=pl.Series(inside / np.maximum(n_out - inside, 1), dtype=pl.Float64))
         rates = (
             b.join(off, on="shop_id", how="left")
             .join(share, on="shop_id", how="left")
@@ -177,24 +227,13 @@ def recruit(
         maddr = mine.select("account_id", "addrs").explode("addrs", empty_as_null=False).drop_nulls().unique()
         drops = set(maddr.group_by("addrs").agg(pl.len()).filter(pl.col("len") >= 2)["addrs"])
         mdev = set(mine.select(pl.col("devices").explode(empty_as_null=False)).drop_nulls()["devices"])
-        others = edges.filter(~is_mem)
-        users = (
-            others.select("account_id", "addrs")
-            .explode("addrs", empty_as_null=False)
-            .filter(pl.col("addrs").is_in(list(drops)))["account_id"]
-            .n_unique()
-        )
-        dev_users = (
-            others.select("account_id", "devices")
-            .explode("devices", empty_as_null=False)
-            .filter(pl.col("devices").is_in(list(mdev)))["account_id"]
-            .n_unique()
-        )
+        users = ix.by_addr.take(drops).filter(~is_mem)["account_id"].n_unique()
+        dev_users = ix.by_device.take(mdev).filter(~is_mem)["account_id"].n_unique()
         p_drop, p_dev = (users + 1) / n_accounts, (dev_users + 1) / n_accounts
         texts = mine.select(pl.col("texts").explode(empty_as_null=False)).drop_nulls()["texts"].to_list()
         if len(texts) > max_texts:
             texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), max_texts, replace=False)]
-        crew_sh = [graphs.shingles(x) for x in texts]
+        crew_sh = [ix.shingles(x) for x in texts]
         d = cand["d"].to_numpy().astype(float)
         hits_s = stats.surprise_poisson(cand["hits"].to_numpy(), d * mass / big_k)
         item_s = np.where(
@@ -218,22 +257,21 @@ def recruit(
             )
         # the burst alone, or the burst on the crew's items (two tries)
         base_s = np.maximum(hits_s, item_s) - math.log10(2)
-        found: list[tuple[str, float]] = []
-        for r, s_base in zip(cand.iter_rows(named=True), base_s, strict=True):
-            s_addr = -math.log10(p_drop) if drops & set(r["addrs"] or []) else 0.0
-            s_dev = -math.log10(p_dev) if mdev & set(r["devices"] or []) else 0.0
-            best = max(
-                (
-                    sum(graphs.jaccard(graphs.shingles(x), y) >= threshold for y in crew_sh)
-                    for x in (r["texts"] or [])
-                    if x
-                ),
+        # its ties to the crew (a shared address or device, copied praise), per candidate; the
+        # tails for all candidates at once
+        s_addr, s_dev = -math.log10(p_drop), -math.log10(p_dev)
+        ties = np.zeros(cand.height)
+        best = np.zeros(cand.height)
+        for i, (addrs, devices, cand_texts) in enumerate(cand.select("addrs", "devices", "texts").iter_rows()):
+            ties[i] = max(s_addr if drops & set(addrs or []) else 0.0, s_dev if mdev & set(devices or []) else 0.0)
+            best[i] = max(
+                (sum(graphs.jaccard(ix.shingles(x), y) >= threshold for y in crew_sh) for x in (cand_texts or []) if x),
                 default=0,
             )
-            s_text = float(stats.surprise_binom(best, len(crew_sh), min(max(base_dup, 1e-6), 0.5)))
-            # alone, or with its ties to the crew (a shared address or device, copied praise)
-            s = max(float(s_base), float(stats.combined(s_base, max(s_addr, s_dev), s_text))) - math.log10(2)
-            found.append((r["account_id"], s))
+        s_text = stats.surprise_binom(best, len(crew_sh), min(max(base_dup, 1e-6), 0.5))
+        # alone, or with its ties to the crew
+        s_all = np.maximum(base_s, stats.combined(base_s, ties, s_text)) - math.log10(2)
+        found = list(zip(cand["account_id"].to_list(), s_all.tolist(), strict=True))
         for a, s in step_up(found, min_surprise + math.log10(look)):
             crew.members[a] = s
             taken.add(a)
