@@ -8,6 +8,8 @@
 -- that ask for compensation in words (crews that avoid the ``kind`` field), in the languages a
 -- script of threats comes in (zh, ja, ko, ru, vi, id, fr, de, es/pt/it, en); ``n_comp_words_text``
 -- counts the low-review texts alone (a threat posted in public, where a refund's reason is private).
+-- ``spent_all`` is what the account ever paid the shop (history included): a shop that paid it
+-- back more than that paid more than a refund.
 WITH
 review_life AS (
     SELECT
@@ -95,7 +97,7 @@ edges AS (
 account_shop_orders AS (
     -- all orders (history included) of the account at the shop: a regular customer's
     -- complaint is not a crew's hit
-    SELECT account_id, shop_id, count(*) AS n_orders_all
+    SELECT account_id, shop_id, count(*) AS n_orders_all, sum(amount::DOUBLE) AS spent_all
     FROM stg_orders GROUP BY account_id, shop_id
 ),
 shop_volume AS (
@@ -109,7 +111,8 @@ totals AS (
     FROM shop_volume
 )
 SELECT e.*, coalesce(s.shop_orders, 0) AS shop_orders, coalesce(s.shop_buyers, 0) AS shop_buyers,
-       t.total_buyer_shops, t.n_shops, coalesce(o.n_orders_all, 0) AS n_orders_all
+       t.total_buyer_shops, t.n_shops, coalesce(o.n_orders_all, 0) AS n_orders_all,
+       coalesce(o.spent_all, 0) AS spent_all
 FROM edges e LEFT JOIN shop_volume s USING (shop_id) CROSS JOIN totals t
 LEFT JOIN account_shop_orders o USING (account_id, shop_id)
 WHERE e.n_low > 0 OR e.n_comp > 0 OR e.n_reversed_after_pay > 0

@@ -29,6 +29,10 @@ requests, and withdraw or raise the review once paid.
    device, an IP block, an address, an inviter) that honest complainers share far less
    often, each component tested against the hostile accounts around it (the victims' own
    base rate included).
+8. Crew members that share nothing at all, one or two shops each (``lone``): money beyond a
+   refund (a compensation demanded, or paid back more than the account spent at the shop)
+   and the low review reversed once paid on the same shop, two acts honest buyers do
+   independently, far more often together than the acts' own rates predict.
 """
 
 from __future__ import annotations
@@ -224,6 +228,26 @@ class RingDetector(DetectorBase):
             "around them (Bonferroni over the extorting accounts) a crew needs",
         )
 
+        lone: bool = Field(
+            True,
+            description="also look for crew members that share nothing with anyone, by their script "
+            "(``lone``: money beyond a refund and the review reversed once paid, on one shop)",
+        )
+        min_lone_bits: float = Field(
+            6.0,
+            ge=0,
+            description="lone extorters: -log10 p of the count of edges carrying both acts vs the "
+            "product of the two acts' rates (independence; Bonferroni over the money acts) a crew needs",
+        )
+
+        lone_odds: float = Field(
+            4.0,
+            gt=0,
+            description="lone extorters: posterior odds (the crew's excess rate of the conjunction "
+            "vs the edge's own chance rate, from its shop and its account) an edge needs to make "
+            "its account a member",
+        )
+
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: RingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = rg.hostile_edges(ctx.con, p.low_rating)
@@ -271,6 +295,8 @@ class RingDetector(DetectorBase):
             reports = absorb.sparse_crews(ctx, p, edges, reports, base_dup, profiles)
         if p.scattered:
             reports = absorb.scattered_crews(ctx, p, edges, reports, base_dup, profiles)
+        if p.lone:
+            reports = absorb.lone_crews(ctx, p, edges, reports, base_dup, profiles)
         reports = absorb.victims_of(ctx, p, edges, reports, base_dup, profiles)
         result = DetectorResult()
         for i, (g, ev, score, extra) in enumerate(reports):

@@ -13,6 +13,7 @@ from abuse.detect.base import DetectContext
 from . import covictims as covictims
 from . import evidence as evidence
 from . import groups as groups_
+from . import lone as lone
 from . import scattered as scattered
 from . import victims as victims
 
@@ -194,3 +195,31 @@ def scattered_crews(
         (g, ev, float(stats.score(sc.bits)), {"linked_by": "shared traits", **sc.figures})
         for g, ev, sc in zip(groups, evs, found, strict=True)
     ]
+
+
+def lone_crews(
+    ctx: DetectContext,
+    p,
+    edges: pl.DataFrame,
+    reports: list,
+    base_dup: float,
+    profiles: pl.DataFrame,
+) -> list:
+    """Crew members that share nothing with anyone, found by their script (``lone``): a
+    compensation demanded and the low review reversed once paid, on one edge, far more often
+    than the two acts' own rates predict, among the accounts no ring or crew above holds."""
+    taken = {m for g, *_ in reports for m in g.members}
+    found = lone.lone_extorters(
+        edges,
+        taken,
+        customer_orders=p.customer_orders,
+        prior=p.victim_prior_buyers,
+        min_odds=p.lone_odds,
+        min_members=p.min_members,
+        min_bits=p.min_lone_bits,
+    )
+    if found is None:
+        return reports
+    g = groups_.Group(members=found.members, shops=found.shops, surprise=found.bits, method="lone")
+    (ev,) = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)
+    return [*reports, (g, ev, float(stats.score(found.bits)), {"linked_by": "script", **found.figures})]

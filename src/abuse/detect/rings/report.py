@@ -9,6 +9,11 @@ from abuse.detect.base import Cluster, Finding
 from . import evidence as evidence
 from . import groups as groups_
 
+_ACT_WORDS = {  # lone extorters: the money act of the script (``lone.ACTS``)
+    "compensation": "a compensation demanded",
+    "paid_beyond_price": "paid back more than it spent at the shop",
+}
+
 
 def _n(k: int, word: str) -> str:
     """``1 shop``, ``2 shops``."""
@@ -106,6 +111,13 @@ def _summary(
             "; the members, one or two shops each, are linked by texts, identifiers or victims "
             "they share far more often than other complainers"
         )
+    elif extra.get("linked_by") == "script":
+        summary += (
+            f"; the members share no device, address, inviter or victim: each got money beyond a refund "
+            f"({_ACT_WORDS[extra['script_act']]}) and withdrew or raised the low review once paid, on the same "
+            f"shop, {extra['script_edges']} such attacks where the two acts' own rates predict "
+            f"{extra['script_expected']:.1f}"
+        )
     if extra.get("victims"):
         summary += "; each shop named has more complaints from the members than its own rate explains"
     return summary + "."
@@ -153,6 +165,12 @@ def _member_findings(
         )
         if r["comp_asked_shops"]:
             reason += f"; asked for compensation (in the claim or in words) on {_n(r['comp_asked_shops'], 'shop')}"
+        if group_ev.get("linked_by") == "script":
+            reason += (
+                f"; one of {_n(group_ev['script_edges'], 'attack')} that got money beyond a refund "
+                f"({_ACT_WORDS[group_ev['script_act']]}) and reversed the review once paid, "
+                f"{group_ev['script_expected']:.1f} expected by chance"
+            )
         if r["account_id"] in g.attached:
             reason += "; the review text copies the ring's"
             f["text_copy_bits"] = round(g.attached[r["account_id"]], 2)

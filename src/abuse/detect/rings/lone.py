@@ -1,0 +1,133 @@
+"""Lone extorters: crew members that hit one or two shops each, share no device, address,
+inviter, victim or text with anyone, and are therefore invisible to every test that links
+accounts (``graph``, ``covictims``, ``scattered``). What is left is the script itself.
+
+An extortion script does two things on the same shop: it gets money beyond a refund (it
+demands a compensation, in the ``kind`` field or in words, or the shop pays it back more
+than it ever spent there) and, once paid, it withdraws the low review or raises it. Honest
+unhappy buyers do either now and then, but the two are not tied together by a plan: whether
+a buyer gets a goodwill payment and whether a buyer takes the review back after being paid
+are, for honest buyers, close to independent acts. For each money act ``A`` (``ACTS``):
+
+- among the paid low-review edges ``N`` of the accounts no ring holds (a shop's regular
+  customers left out), an edge's chance of carrying both ``A`` and the reversal is
+  ``pi = r_A r_v``, each rate the larger of its shop's and its account's, both leave-one-out
+  (the edge's own acts are not its own baseline) and shrunk toward the platform's with
+  ``prior`` pseudo-edges (empirical Bayes): a shop whose unhappy buyers get money and take
+  reviews back once paid, or a loud complainer who does both everywhere, explains its own
+  conjunctions; an edge alone at a quiet shop, of an account with one or two, borrows the
+  platform's rates;
+- ``E = sum pi`` edges are expected to carry both under independence, ``X`` do, and
+  ``-log10 P(Poisson(E) >= X)``, less ``log10`` of the acts tried, is the crew's evidence;
+- the crew's excess ``lambda = (X - E) / N`` per edge against an edge's ``pi`` are the
+  posterior odds that its conjunction is the crew's: the members are the accounts with an
+  edge at odds ``>= min_odds`` for an act whose evidence reaches ``min_bits``.
+
+The crew's own edges stay in every rate, which only makes the test harder to pass. Where
+honest buyers often get goodwill money and revise their reviews (the conjunction common),
+the test finds nothing: the acts are then no script."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from abuse import stats
+
+from .scattered import Scattered
+
+# money beyond a refund: a compensation demanded (the kind field or words), or paid back more
+# than the account ever spent at the shop
+ACTS = {
+    "compensation": (pl.col("n_comp") > 0) | (pl.col("n_comp_words") > 0),
+    "paid_beyond_price": (pl.col("refund_paid") + pl.col("comp_paid")) > pl.col("spent_all") + 0.005,
+}
+
+
+def lone_extorters(
+    edges: pl.DataFrame,
+    taken: set,
+    *,
+    customer_orders: int,
+    prior: float,
+    min_odds: float,
+    min_members: int,
+    min_bits: float,
+) -> Scattered | None:
+    """The accounts outside ``taken`` whose one edge both got money beyond a refund and
+    reversed the low review after payment, when there are far more such edges than the two
+    acts' rates predict; ``None`` otherwise."""
+    paid = (pl.col("n_refund_paid") + pl.col("n_comp_paid")) > 0
+    e = edges.filter(
+        (pl.col("n_orders_all") < customer_orders)
+        & (pl.col("n_low") > 0)
+        & paid
+        & ~pl.col("account_id").is_in(list(taken))
+    )
+    n = e.height
+    if n == 0:
+        return None
+    e = e.with_columns(v=(pl.col("n_reversed_after_pay") > 0).cast(pl.Float64))
+    n_rev = int(e["v"].sum())
+
+    def rate(by: str, hit: str, among: str, prior_rate: float) -> pl.Expr:
+        """The share of ``hit`` among the ``among`` edges of the edge's ``by`` (shop or
+        account), its own edge left out, shrunk toward ``prior_rate``."""
+        return (pl.col(hit).sum().over(by) - pl.col(hit) + prior * prior_rate) / (
+            pl.col(among).sum().over(by) - pl.col(among) + prior
+        )
+
+    per_act: dict[str, dict] = {}
+    members: set[str] = set()
+    shops: set[str] = set()
+    best = 0.0
+    for name, act in ACTS.items():
+        # each act's rate among the edges without the other (under independence the same as
+        # overall), so the conjunctions the test counts never inflate their own baseline
+        a = e.with_columns(c=act.cast(pl.Float64)).with_columns(
+            x=(pl.col("c") * pl.col("v")).cast(pl.Int64),
+            c_hit=pl.col("c") * (1 - pl.col("v")),
+            c_among=1 - pl.col("v"),
+            v_hit=pl.col("v") * (1 - pl.col("c")),
+            v_among=1 - pl.col("c"),
+        )
+        n_act = int(a["c"].sum())
+        r_a = (float(a["c_hit"].sum()) + 0.5) / (float(a["c_among"].sum()) + 1.0)  # the platform's (Jeffreys)
+        r_v = (float(a["v_hit"].sum()) + 0.5) / (float(a["v_among"].sum()) + 1.0)
+        a = a.with_columns(
+            pi=pl.max_horizontal(rate("shop_id", "c_hit", "c_among", r_a), rate("account_id", "c_hit", "c_among", r_a))
+            * pl.max_horizontal(rate("shop_id", "v_hit", "v_among", r_v), rate("account_id", "v_hit", "v_among", r_v))
+        )
+        x, expected = int(a["x"].sum()), float(a["pi"].sum())
+        bits = float(stats.surprise_poisson(x, expected)) - math.log10(len(ACTS))
+        excess = max(x - expected, 0.0) / n
+        sig = a.filter((pl.col("x") == 1) & (excess >= min_odds * pl.col("pi")))
+        per_act[name] = {
+            "edges": n_act,
+            "script_edges": x,
+            "script_expected": round(expected, 3),
+            "bits": round(bits, 2),
+            "members": sig["account_id"].n_unique(),
+        }
+        if bits >= min_bits:
+            members |= set(sig["account_id"])
+            shops |= set(sig["shop_id"])
+            best = max(best, bits)
+    if len(members) < min_members:
+        return None
+    top = max((k for k in per_act if per_act[k]["bits"] >= min_bits), key=lambda k: per_act[k]["bits"])
+    return Scattered(
+        members=sorted(members),
+        shops=sorted(shops),
+        bits=best,
+        figures={
+            "paid_low_edges": n,
+            "reversed_edges": n_rev,
+            "script_act": top,
+            "script_edges": per_act[top]["script_edges"],
+            "script_expected": per_act[top]["script_expected"],
+            "script_bits": round(best, 2),
+            "script_acts": per_act,
+        },
+    )
