@@ -16,7 +16,8 @@ are, for honest buyers, close to independent acts. For each money act ``A`` (``A
   ``prior`` pseudo-edges (empirical Bayes): a shop whose unhappy buyers get money and take
   reviews back once paid, or a loud complainer who does both everywhere, explains its own
   conjunctions; an edge alone at a quiet shop, of an account with one or two, borrows the
-  platform's rates;
+  platform's rates, each act's measured among the edges without the other act (under
+  independence the same, and the conjunctions counted never inflate their own baseline);
 - ``E = sum pi`` edges are expected to carry both under independence, ``X`` do, and
   ``-log10 P(Poisson(E) >= X)``, less ``log10`` of the acts tried, is the crew's evidence;
 - the crew's excess ``lambda = (X - E) / N`` per edge against an edge's ``pi`` are the
@@ -71,33 +72,26 @@ def lone_extorters(
     e = e.with_columns(v=(pl.col("n_reversed_after_pay") > 0).cast(pl.Float64))
     n_rev = int(e["v"].sum())
 
-    def rate(by: str, hit: str, among: str, prior_rate: float) -> pl.Expr:
-        """The share of ``hit`` among the ``among`` edges of the edge's ``by`` (shop or
-        account), its own edge left out, shrunk toward ``prior_rate``."""
-        return (pl.col(hit).sum().over(by) - pl.col(hit) + prior * prior_rate) / (
-            pl.col(among).sum().over(by) - pl.col(among) + prior
-        )
+    def rate(by: str, hit: str, prior_rate: float) -> pl.Expr:
+        """The share of ``hit`` among the edges of the edge's ``by`` (shop or account), its own
+        edge left out, shrunk toward ``prior_rate``."""
+        return (pl.col(hit).sum().over(by) - pl.col(hit) + prior * prior_rate) / (pl.len().over(by) - 1 + prior)
 
     per_act: dict[str, dict] = {}
     members: set[str] = set()
     shops: set[str] = set()
     best = 0.0
     for name, act in ACTS.items():
-        # each act's rate among the edges without the other (under independence the same as
-        # overall), so the conjunctions the test counts never inflate their own baseline
-        a = e.with_columns(c=act.cast(pl.Float64)).with_columns(
-            x=(pl.col("c") * pl.col("v")).cast(pl.Int64),
-            c_hit=pl.col("c") * (1 - pl.col("v")),
-            c_among=1 - pl.col("v"),
-            v_hit=pl.col("v") * (1 - pl.col("c")),
-            v_among=1 - pl.col("c"),
-        )
+        a = e.with_columns(c=act.cast(pl.Float64)).with_columns(x=(pl.col("c") * pl.col("v")).cast(pl.Int64))
         n_act = int(a["c"].sum())
-        r_a = (float(a["c_hit"].sum()) + 0.5) / (float(a["c_among"].sum()) + 1.0)  # the platform's (Jeffreys)
-        r_v = (float(a["v_hit"].sum()) + 0.5) / (float(a["v_among"].sum()) + 1.0)
+        # the platform's rates: each act among the edges without the other (under independence
+        # the same as overall), so the crew's conjunctions never inflate their own baseline
+        no_v, no_c = a.filter(pl.col("v") == 0), a.filter(pl.col("c") == 0)
+        r_a = (float(no_v["c"].sum()) + 0.5) / (no_v.height + 1.0)
+        r_v = (float(no_c["v"].sum()) + 0.5) / (no_c.height + 1.0)
         a = a.with_columns(
-            pi=pl.max_horizontal(rate("shop_id", "c_hit", "c_among", r_a), rate("account_id", "c_hit", "c_among", r_a))
-            * pl.max_horizontal(rate("shop_id", "v_hit", "v_among", r_v), rate("account_id", "v_hit", "v_among", r_v))
+            pi=pl.max_horizontal(rate("shop_id", "c", r_a), rate("account_id", "c", r_a))
+            * pl.max_horizontal(rate("shop_id", "v", r_v), rate("account_id", "v", r_v))
         )
         x, expected = int(a["x"].sum()), float(a["pi"].sum())
         bits = float(stats.surprise_poisson(x, expected)) - math.log10(len(ACTS))
