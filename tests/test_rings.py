@@ -520,7 +520,9 @@ def test_adaptive_crews_are_found_with_their_victims_and_lookalikes_spared(adver
 
 
 def _scattered(truth) -> set[str]:
-    return {c for c, e in truth["evasion"].items() if "one_or_two_shops" in e}
+    """The crews with tests of their own: scattered over the long tail, and the quiet crew
+    (most of whose members do nothing an honest buyer would not: ``test_quiet_crew_...``)."""
+    return {c for c, e in truth["evasion"].items() if "one_or_two_shops" in e or "quiet" in e}
 
 
 def test_adversarial_scattered_crew_is_found_by_its_acts_each_against_its_base_rate():
@@ -807,3 +809,93 @@ def test_sparse_members_pay_for_a_habit_unlike_the_crews(seed):
     without = grown(False)
     assert without & genuine, sorted(without)  # the test can fail: what spares them is the habit
     assert prf(without, crew)[0] < 1.0
+
+
+# --------------------------------------------------------------------------- lone extorters
+def _lone_edges(seed: int, crew: int, generous: int = 30, honest: int = 600) -> pl.DataFrame:
+    """Paid low-review edges: honest buyers who get money beyond a refund (``p=0.06``) and
+    revise the review once paid (``p=0.03``) independently, each at a shop of its own among
+    200; a generous seller whose ``generous`` unhappy buyers mostly get a compensation and
+    revise (both acts common there, so together too); a loud complainer who does both on
+    most of its eight shops; and ``crew`` members, one shop each, doing both."""
+    rng = random.Random(seed)
+    rows = []
+
+    def edge(acc, shop, comp, rev, over=False):
+        rows.append(
+            dict(account_id=acc, shop_id=shop, n_orders_all=1, n_low=1, n_refund_paid=1, n_comp_paid=int(comp),
+                 n_comp=int(comp), n_comp_words=0, refund_paid=50.0, comp_paid=80.0 if over else 0.0,
+                 spent_all=50.0, n_reversed_after_pay=int(rev))
+        )  # fmt: skip
+
+    for i in range(honest):
+        edge(f"h{i}", f"s{rng.randrange(200)}", rng.random() < 0.06, rng.random() < 0.03)
+    for i in range(generous):
+        edge(f"g{i}", "generous", rng.random() < 0.7, rng.random() < 0.6)
+    for k in range(8):
+        edge("loud", f"loud{k}", rng.random() < 0.8, rng.random() < 0.7)
+    for i in range(crew):
+        edge(f"c{i}", f"victim{i}", True, True, over=rng.random() < 0.5)
+    return pl.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lone_extorters_are_their_script_beyond_what_the_shops_and_accounts_explain(seed):
+    """Crew members who share nothing, one shop each, are found by the conjunction of money
+    beyond a refund and the review reversed once paid, measured against each act's rate at
+    the edge's shop and account: the generous seller's buyers and the loud complainer, whose
+    own rates explain their conjunctions, are spared; without a crew nothing is reported.
+    Honest buyers whose one edge at a quiet shop carries both acts by chance (about one here)
+    are indistinguishable from the crew's: precision is what ``(X - E) / X`` allows."""
+    from abuse.detect.rings import lone
+
+    kw = dict(customer_orders=2, prior=20.0, min_odds=4.0, min_members=3, min_bits=6.0)
+    found = lone.lone_extorters(_lone_edges(seed, crew=15), set(), **kw)
+    assert found is not None
+    crew = {f"c{i}" for i in range(15)}
+    p, r, _ = prf(set(found.members), crew)
+    assert p >= 0.8 and r >= 0.9, (p, r, sorted(set(found.members) - crew))
+    assert not {m for m in found.members if m.startswith("g") or m == "loud"}
+    assert found.figures["script_edges"] > 3 * found.figures["script_expected"]
+    assert lone.lone_extorters(_lone_edges(seed, crew=0), set(), **kw) is None
+    # the accounts a ring above holds are not counted again
+    assert lone.lone_extorters(_lone_edges(seed, crew=15), crew, **kw) is None
+
+
+def test_quiet_crew_script_members_found_and_hard_lookalikes_spared(adversarial):
+    """The adversarial world's quiet crew (``rings_quiet``: no shared trait, one or two
+    victims each, no co-victims) in the zone half an hour off the hour: its members that got
+    money beyond a refund and reversed the review once paid are found by that script alone
+    (measured 6 of its 12 members, the other crew members in that cluster are the scattered
+    crew's); the members with plain refunds only do what honest buyers do and are not
+    claimed. The generous seller's and the class's complainers are not flagged."""
+    seed = 3
+    _, res, truth, out = adversarial(seed)
+    rows = [r for r in csv.DictReader((out / "truth" / "accounts.csv").open()) if r["cluster"] == "qring_01"]
+    lone = [c for c in res.clusters if c.evidence.get("method") == "lone"]
+    assert len(lone) == 1
+    got = set(lone[0].account_ids)
+    p, _, _ = prf(got, truth["ring"])
+    assert p >= 0.9, (p, sorted(got - truth["ring"]))
+    script = {r["account_id"] for r in rows if r["role"] in ("script", "script_words")}
+    assert len(got & script) >= 0.4 * len(script), (len(got & script), len(script))
+    flagged = {f.account_id for f in res.findings}
+    hard = {a for a, k in truth["lookalike"].items() if k in ("generous_seller", "class_complaint")}
+    assert hard and not flagged & hard, sorted(flagged & hard)
+    ev = lone[0].evidence
+    assert ev["script_edges"] > ev["script_expected"] and ev["script_act"] in ("compensation", "paid_beyond_price")
+    assert "money beyond a refund" in lone[0].summary
+    f = next(f for f in res.findings if f.account_id in got)
+    assert "expected by chance" in f.reason and f.evidence["ring"]["method"] == "lone"
+
+
+def test_lone_script_is_silent_where_honest_buyers_settle_and_revise(adversarial):
+    """Seed 1 (Shanghai): its quiet crew is small against the honest conjunctions of that
+    world (generous sellers, loud complainers, goodwill compensations): the lone test stays
+    below its bar rather than sweep up honest buyers, and no hard look-alike is flagged."""
+    _, res, truth, _ = adversarial(ADV_SEEDS[0])
+    flagged = {f.account_id for f in res.findings}
+    lone = [c for c in res.clusters if c.evidence.get("method") == "lone"]
+    assert all(len(set(c.account_ids) - truth["ring"]) <= 0.1 * len(c.account_ids) for c in lone)
+    hard = {a for a, k in truth["lookalike"].items() if k in ("generous_seller", "class_complaint")}
+    assert hard and not flagged & hard, sorted(flagged & hard)

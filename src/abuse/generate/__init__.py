@@ -66,6 +66,7 @@ from abuse.generate.lookalikes import (
 from abuse.generate.refunders import plant_refunders
 from abuse.generate.rings import plant_rings
 from abuse.generate.rings_adversarial import plant_adversarial_rings
+from abuse.generate.rings_quiet import plant_quiet_ring
 from abuse.generate.rings_scattered import plant_scattered_ring
 from abuse.generate.timing import plant_adaptive_bots, plant_bots, plant_spikes
 from abuse.generate.timing_lookalikes import timing_lookalikes
@@ -119,8 +120,10 @@ def generate(out: Path, seed: int = 1, scale: float = 1.0, adversarial: bool = F
         life_lookalikes(w)
     if w.adversarial:  # shops brushed by their own staff, and their look-alikes (stream [seed, 15, 3]), last
         plant_own_brushing(w)
-    if w.adversarial:  # a crew scattered over the long tail of small shops (stream [seed, 1105]), last
+    if w.adversarial:  # a crew scattered over the long tail of small shops (stream [seed, 1105])
         plant_scattered_ring(w, people)
+    if w.adversarial:  # a crew that shares nothing, and its look-alikes (stream [seed, 1106]), last
+        plant_quiet_ring(w, people)
     mark_release_spikes(w)
     frames = finalize(w)
     for sub in ("landing", "truth"):
