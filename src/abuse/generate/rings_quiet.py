@@ -117,7 +117,7 @@ def _attack(w: World, rng: np.random.Generator, acc, shop, t, habit, p_review, p
     order = place_orders(w, acc, shop, w.items["code"][item], t, gross, status=np.full(n, STATUS["completed"]))
     t_rv = t + rng.integers(12 * HOUR, 4 * DAY, n)
     keep = t_rv + 2 * DAY < end
-    acc, shop, t_rv, order, gross, habit = (x[keep] for x in (acc, shop, t_rv, order, gross, habit))
+    acc, shop, t, t_rv, order, gross, habit = (x[keep] for x in (acc, shop, t, t_rv, order, gross, habit))
     n = len(acc)
     plain = habit == 0
     reviewed = ~plain | (rng.random(n) < p_review)
