@@ -4,7 +4,10 @@ Account level per pattern (precision, recall, F1), cluster recovery (a planted r
 counts as recovered when one reported cluster holds at least half of its members), victim-shop
 recall for rings, client-shop recall for brushing crews, inflated-target recall for
 vote_inflation, false positives on each benign look-alike, and whether each planted spike was
-reported and explained as it should be.
+reported and explained as it should be. Beside a pattern's recall, the recall over the planted
+members that acted in the run's window (``window``): brushers that brushed, ring victims a
+member attacked, hoarders that claimed (and that redeemed) a coupon, voters that cast their
+crew's inflated action on one of its targets; a member with no such act leaves no trace.
 """
 
 from __future__ import annotations
