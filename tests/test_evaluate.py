@@ -10,7 +10,7 @@ from pydantic import BaseModel
 import abuse.pipeline as pipeline
 from abuse.cli import main as cli
 from abuse.detect.base import Cluster, DetectorBase, DetectorResult, Finding, Spike
-from abuse.evaluate import evaluate
+from abuse.evaluate import evaluate, format_scores
 
 
 class Planned(DetectorBase):
@@ -81,3 +81,77 @@ def test_scores_match_a_hand_count(tmp_path: Path, landing: Path, monkeypatch) -
         ("activity", False, False),
     ]
     assert cli(["evaluate", "--db", str(tmp_path / "abuse.duckdb"), "--truth", str(tmp_path), "--json"]) == 0
+
+
+class Flagging(DetectorBase):
+    """Flags b1 (coupon_hoarding) and v1 (vote_inflation); everything else is missed."""
+
+    name: ClassVar[str] = "flagging"
+    patterns: ClassVar[tuple[str, ...]] = ("coupon_hoarding", "vote_inflation")
+
+    class Params(BaseModel):
+        pass
+
+    def run(self, ctx) -> DetectorResult:
+        return DetectorResult(
+            findings=[Finding("b1", "coupon_hoarding", 0.9, "r"), Finding("v1", "vote_inflation", 0.9, "r")]
+        )
+
+
+def test_in_window_recalls_count_only_members_that_acted_in_the_window(
+    tmp_path: Path, landing: Path, monkeypatch
+) -> None:
+    """coupon_hoarding: recall over the members that claimed in the window (b1, b2, b4; b3 only
+    registered, b5 claimed long before) and over those that redeemed there (b1, b4);
+    vote_inflation: over the members that cast their crew's inflated action on its target in the
+    window (v1, v2; v3 voted another target, v4 liked instead of voting, v5 voted before the
+    window)."""
+    monkeypatch.setattr(pipeline, "all_detectors", lambda: {"flagging": Flagging})
+    day, old = "2026-06-18T20:00:00+08:00", "2026-04-01T20:00:00+08:00"
+    ce = [
+        ("b1", "claim", day),
+        ("b1", "redeem", day),
+        ("b2", "claim", day),
+        ("b4", "claim", day),
+        ("b4", "redeem", day),
+        ("b5", "claim", old),
+    ]
+    write_landing(
+        landing,
+        "coupon_events",
+        "ce.csv",
+        [
+            {"event_id": f"e{i}", "campaign_id": "c1", "coupon_id": f"k{i}", "account_id": a, "action": act, "ts": ts}
+            for i, (a, act, ts) in enumerate(ce)
+        ],
+    )
+    act = [("v1", "vote", "T1", day), ("v2", "vote", "T1", day), ("v3", "vote", "X", day)]
+    act += [("v4", "like", "T1", day), ("v5", "vote", "T1", old)]
+    write_landing(
+        landing,
+        "activity",
+        "a.csv",
+        [
+            {"event_id": f"x{i}", "account_id": a, "ts": ts, "action": action, "target_id": t}
+            for i, (a, action, t, ts) in enumerate(act)
+        ],
+    )
+    nightly(tmp_path, landing)
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "accounts.csv").write_text(
+        "account_id,pattern,cluster,role\n"
+        + "".join(f"b{i},coupon_hoarding,B1,batch\n" for i in range(1, 6))
+        + "".join(f"v{i},vote_inflation,V1,farm\n" for i in range(1, 6))
+    )
+    (truth / "inflated_targets.csv").write_text("cluster,target_id,action\nV1,T1,vote\n")
+    s = evaluate(tmp_path / "abuse.duckdb", tmp_path)["patterns"]
+    hoard, votes = s["coupon_hoarding"], s["vote_inflation"]
+    assert hoard["recall"] == pytest.approx(0.2)
+    assert (hoard["claiming_members"], hoard["claiming_member_recall"]) == (3, pytest.approx(1 / 3, abs=1e-3))
+    assert (hoard["redeeming_members"], hoard["redeeming_member_recall"]) == (2, 0.5)
+    assert votes["recall"] == pytest.approx(0.2)
+    assert (votes["engaged_members"], votes["engaged_member_recall"]) == (2, 0.5)
+    text = format_scores(evaluate(tmp_path / "abuse.duckdb", tmp_path))
+    assert "recall 0.333 of the 3 members that claimed in the window; 0.500 of the 2 that redeemed" in text
+    assert "recall 0.500 of the 2 members that engaged their crew's targets in the window" in text

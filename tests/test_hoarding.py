@@ -530,3 +530,32 @@ def test_reasons_are_one_plain_sentence(adversarial):
         assert "vs " not in t  # base rates as words: "against 3% of its 812 other claimers"
         for n in re.findall(r"against [\d.]+% of its (\d+) other claimers", t):
             assert int(n) >= 30, t  # no base rate quoted from a tiny sample
+
+
+def test_a_redemption_shipped_to_the_batchs_drop_address_ties_a_quiet_claimer():
+    """A claimer with nothing suspicious of its own, tied to a batch only by the batch's drop
+    address, joins it when it redeemed a coupon of the batch's campaigns (the value went to the
+    batch's address); one that only claimed does not (a single tie is no batch)."""
+    core = [f"c{i}" for i in range(10)]
+    ordinary = [f"o{i}" for i in range(200)]
+    ids = [*core, "redeemer", "claimer", *ordinary]
+    claimers = pl.DataFrame(
+        {
+            "account_id": ids,
+            "susp": [a in core for a in ids],
+            "early": [False] * len(ids),
+            "n_redeems": [0 if a in ("claimer", *ordinary) else 1 for a in ids],
+        }
+    )
+    holders = [*core, "redeemer", "claimer"]
+    edges = pl.DataFrame(
+        [(a, "address", "drop", len(holders)) for a in holders] + [(a, "device", "rig", len(core)) for a in core],
+        schema=["account_id", "kind", "value", "df"],
+        orient="row",
+    )
+    use = pl.DataFrame({"account_id": ids, "campaign_id": ["C1"] * len(ids)})
+    idents = groups.link_identifiers(edges, claimers, P)
+    members = groups.batches(edges, idents, claimers, P, use)
+    roles = dict(zip(members["account_id"], members["role"]))
+    assert {a for a, r in roles.items() if r == "core"} == set(core)
+    assert roles.get("redeemer") == "attached" and "claimer" not in roles, roles

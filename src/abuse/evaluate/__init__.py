@@ -4,7 +4,10 @@ Account level per pattern (precision, recall, F1), cluster recovery (a planted r
 counts as recovered when one reported cluster holds at least half of its members), victim-shop
 recall for rings, client-shop recall for brushing crews, inflated-target recall for
 vote_inflation, false positives on each benign look-alike, and whether each planted spike was
-reported and explained as it should be.
+reported and explained as it should be. Beside a pattern's recall, the recall over the planted
+members that acted in the run's window (``window``): brushers that brushed, ring victims a
+member attacked, hoarders that claimed (and that redeemed) a coupon, voters that cast their
+crew's inflated action on one of its targets; a member with no such act leaves no trace.
 """
 
 from __future__ import annotations
@@ -110,6 +113,8 @@ def evaluate(db: Path, truth: Path) -> dict[str, Any]:
     window.attacked_victim_recall(db, truth, by_pattern, clusters)
     _client_shop_recall(by_pattern, clusters, truth)
     window.active_brusher_recall(db, truth, by_pattern, flagged)
+    window.active_hoarder_recall(db, truth, by_pattern, flagged)
+    window.active_voter_recall(db, truth, by_pattern, flagged)
     lookalikes = _lookalike_scores(read_truth(truth / "lookalikes.csv"), flagged)
     evasions = by_evasion(truth_rows, flagged, clusters)
     return {
@@ -276,6 +281,25 @@ _PATTERN_EXTRAS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         "active_member_recall",
         lambda s: (
             f"recall {s['active_member_recall']:.3f} of the {s['active_members']} members that brushed in the window"
+        ),
+    ),
+    (
+        "claiming_member_recall",
+        lambda s: (
+            f"recall {s['claiming_member_recall']:.3f} of the {s['claiming_members']} members that claimed "
+            "in the window"
+            + (
+                f"; {s['redeeming_member_recall']:.3f} of the {s['redeeming_members']} that redeemed"
+                if s.get("redeeming_member_recall") is not None
+                else ""
+            )
+        ),
+    ),
+    (
+        "engaged_member_recall",
+        lambda s: (
+            f"recall {s['engaged_member_recall']:.3f} of the {s['engaged_members']} members that engaged "
+            "their crew's targets in the window"
         ),
     ),
     (

@@ -104,3 +104,64 @@ def active_brusher_recall(db: Path, truth: Path, by_pattern: dict[str, Any], fla
     scores = by_pattern.setdefault("brushing_ring", {})
     scores["active_members"] = len(active)
     scores["active_member_recall"] = round(len(found & active) / len(active), 4)
+
+
+def active_hoarder_recall(db: Path, truth: Path, by_pattern: dict[str, Any], flagged: list) -> None:
+    """coupon_hoarding: recall over the planted batch members that claimed a coupon in the
+    window, and over those that also redeemed one there (took its value). A member that only
+    registered with its batch, or claimed a coupon at a release like everyone else and never
+    used it, did nothing a detector could tell from a person; the redeemers are the batch's
+    extraction, what the pattern is."""
+    rows = in_window(
+        db,
+        truth,
+        "coupon_hoarding",
+        """
+        SELECT DISTINCT m.account_id, e.action FROM stg_coupon_events e
+        JOIN _members m USING (account_id)
+        WHERE e.action IN ('claim', 'redeem') AND e.ts >= $ws AND e.ts < $we""",
+        {},
+    )
+    claimed = {a for a, act in rows or set() if act == "claim"}
+    redeemed = {a for a, act in rows or set() if act == "redeem"} & claimed
+    if not claimed:
+        return
+    found = {a for a, p, _ in flagged if p == "coupon_hoarding"}
+    scores = by_pattern.setdefault("coupon_hoarding", {})
+    scores["claiming_members"] = len(claimed)
+    scores["claiming_member_recall"] = round(len(found & claimed) / len(claimed), 4)
+    scores["redeeming_members"] = len(redeemed)
+    scores["redeeming_member_recall"] = round(len(found & redeemed) / len(redeemed), 4) if redeemed else None
+
+
+def active_voter_recall(db: Path, truth: Path, by_pattern: dict[str, Any], flagged: list) -> None:
+    """vote_inflation: recall over the planted members that engaged (with the inflated action) a
+    target their crew inflated (truth/inflated_targets.csv) in the window. A bought account that
+    cast nothing there, or only engaged other targets, leaves no trace of the job; one that
+    engaged once is found only by how that one event sits among the crew's."""
+    planted = read_truth(truth / "inflated_targets.csv")
+    if not planted:
+        return
+    rows = in_window(
+        db,
+        truth,
+        "vote_inflation",
+        """
+        SELECT DISTINCT m.account_id FROM stg_activity x
+        JOIN _members m USING (account_id)
+        JOIN _targets t ON t.cluster = m.cluster AND t.target_id = x.target_id AND t.action = lower(x.action)
+        WHERE x.ts >= $ws AND x.ts < $we""",
+        {
+            "_targets": [
+                ("cluster", "target_id", "action"),
+                *((r["cluster"], r["target_id"], r["action"]) for r in planted),
+            ]
+        },
+    )
+    active = {a for (a,) in rows or set()}
+    if not active:
+        return
+    found = {a for a, p, _ in flagged if p == "vote_inflation"}
+    scores = by_pattern.setdefault("vote_inflation", {})
+    scores["engaged_members"] = len(active)
+    scores["engaged_member_recall"] = round(len(found & active) / len(active), 4)

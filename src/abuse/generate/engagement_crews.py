@@ -9,6 +9,11 @@ output and every earlier scenario's rows stay as they were.
 - ``mixed_crew``: a small farm (25-40 accounts it registered itself weeks before, on 3-5 phones
   and 4-6 IPs, that also browse) plus 60-100 bought real accounts, on 5-7 obscure targets (a
   trickle of organic engagement of their own) worked in bursts of a few hours or dripped.
+- ``relay_crew`` (its own stream ``[seed, 1403]``, evasion ``one_job_accounts``): a small rig
+  (8-35 accounts on 2-4 phones) pushes 2-4 new targets (an organic trickle of their own), each
+  in one push of minutes to hours, and 40-120 bought real accounts are rented for the push, most
+  for a single job: one vote, like or follow on one target, from their own phone and network,
+  among their ordinary browsing. No block, no second target, no lockstep: only the moment.
 - look-alike ``fandom``: fans of a few related, popular creators follow several of them over the
   window and like each creator's new posts within hours of their going up, from their own
   devices. The creators' audiences are mostly other people; the posts are fresh content.
@@ -41,6 +46,9 @@ def plant_adaptive_crews(w: World, people: np.ndarray, tg: Targets, used: np.nda
         info["crews"].append(ci)
     cluster = "mixed_crew_01"
     members, ci = _mixed_crew(w, rng, cluster, people, tg)
+    info["crews"].append(ci)
+    people = np.setdiff1d(people, members)
+    members, ci = _relay_crew(w, np.random.default_rng([w.seed, 1403]), "relay_crew_01", people, tg)
     info["crews"].append(ci)
     return info
 
@@ -187,3 +195,50 @@ def _fandom(w: World, rng, people: np.ndarray, tg: Targets):
                 ip=own_ip(w, rng, liked),
             )
     return fans, {"accounts": int(n), "creators": n_cr, "posts": posts}
+
+
+def _relay_crew(w: World, rng, cluster: str, people: np.ndarray, tg: Targets):
+    """A rig and the bought accounts it rents for each push, most for one job (module doc)."""
+    c = w.clock
+    s = max(w.scale, 0.05) ** 0.5
+    n_farm = max(8, int(rng.integers(15, 36) * s))
+    n_real = min(max(20, int(rng.integers(40, 121) * s)), len(people) // 8)
+    blocks = random_blocks(rng, int(rng.integers(1, 4)))
+    reg = c.window_start - rng.integers(20, 90, n_farm) * DAY + rng.integers(0, DAY, n_farm)
+    rig_phones = w.new_devices(int(rng.integers(2, 5)))
+    rig_ips = block_ips(rng, int(rng.integers(3, 7)), blocks)
+    farm_dev = rng.choice(rig_phones, n_farm)
+    farm_ip = rng.choice(rig_ips, n_farm)
+    fresh = w.new_accounts(
+        reg=reg, device=farm_dev, ip=farm_ip, phone=phones(rng, n_farm, 0.4), channel=np.zeros(n_farm, np.int64)
+    )
+    bought = rng.choice(people, n_real, replace=False)
+    k = int(rng.integers(2, 5))
+    targets = np.array([tg.new() for _ in range(k)], np.int64)
+    acts = _acts(rng, k)
+    for t, a in zip(targets.tolist(), acts.tolist()):  # the targets' own organic trickle
+        m = int(rng.integers(5, 25))
+        who = rng.choice(people, m, replace=False)
+        engage(w, rng, who, c.human_times(rng, m, lo=c.window_start), a, t, ip=own_ip(w, rng, who))
+    jf = rng.random((k, n_farm)) < rng.uniform(0.6, 0.95, (k, 1))
+    jr = np.zeros((k, n_real), bool)
+    jr[rng.integers(0, k, n_real), np.arange(n_real)] = True  # one job each ...
+    second = np.flatnonzero(rng.random(n_real) < rng.uniform(0.0, 0.3))
+    jr[rng.integers(0, k, len(second)), second] = True  # ... a few take a second
+    for j in range(k):  # one push per target, rig and rented accounts together
+        t0 = c.window_start + int(rng.integers(2, 28)) * DAY + int(rng.integers(8, 22)) * HOUR
+        spread = rng.uniform(600, 3 * 3600)
+        f, b = np.flatnonzero(jf[j]), np.flatnonzero(jr[j])
+        engage(w, rng, fresh[f], t0 + human_delay(rng, len(f), spread, 0.8, 30), acts[j], targets[j],
+               device=farm_dev[f], ip=farm_ip[f])  # fmt: skip
+        engage(w, rng, bought[b], t0 + human_delay(rng, len(b), spread, 0.8, 30), acts[j], targets[j],
+               ip=own_ip(w, rng, bought[b]))  # fmt: skip
+    _browse(w, rng, fresh, tg, device=farm_dev, ip=farm_ip)
+    _browse(w, rng, bought, tg)
+    w.plant(fresh, PATTERN, cluster, "farm_account")
+    w.plant(bought, PATTERN, cluster, "bought_account")
+    w.params.setdefault("evasions", {})[cluster] = "one_job_accounts"
+    for t, a in zip(targets.tolist(), acts.tolist()):
+        w.inflated_targets.append((cluster, int(t), NAMES[int(a)]))
+    info = {"cluster": cluster, "kind": "relay_crew", "farm": int(n_farm), "bought": int(n_real), "targets": int(k)}
+    return np.concatenate([fresh, bought]), info

@@ -25,6 +25,10 @@ the target's own organic audience and the population's base rates (no fixed coun
    engagement, a cluster (``target_ids``, per-target rows in ``evidence['targets']``) and a
    finding per member.
 
+6. ``pushes``: accounts whose only engagement of a farm's target fell inside the farm's push
+   on it, where the target's own surrounding hours and the rest of the window predict few such
+   events (bought real accounts rented for a single job) join that farm.
+
 Every figure is a column aggregate in SQL (``sql/features/engagement_*.sql``) or polars;
 networkx sees only the pruned graph of suspicious accounts, buckets and crews.
 """
@@ -42,6 +46,7 @@ from abuse.detect.engagement import coengage as coengage
 from abuse.detect.engagement import crews as crews
 from abuse.detect.engagement import farms as farms
 from abuse.detect.engagement import lockstep as lockstep
+from abuse.detect.engagement import pushes as pushes
 from abuse.sqlfiles import read_sql, set_variables, use_intermediate
 
 
@@ -148,6 +153,9 @@ class EngagementDetector(DetectorBase):
                 aud_targets,
             ]
         )
+        fm, ft = farms.farm_frames(found, crew_targets)
+        found, recruits = pushes.recruit(con, found, fm, ft, p.alpha, p.member_fdr)
+        crew_kept = pl.concat([crew_kept, recruits], how="diagonal_relaxed")
         clusters, findings = farms.report(
             con,
             found,

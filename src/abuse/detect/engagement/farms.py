@@ -22,6 +22,7 @@ from abuse.sqlfiles import read_sql
 PATTERN = "vote_inflation"
 AUDIENCE_CREW = 1_000_000  # crew ids from ``audience`` start here
 COENGAGED_CREW = 2_000_000  # crew ids from ``coengage`` start here
+PUSH_CREW = 3_000_000  # push recruits (``pushes``)
 NOUN = {
     "vote": ("vote", "votes"),
     "like": ("like", "likes"),
@@ -88,7 +89,7 @@ def report(
 ) -> tuple[list[Cluster], list[Finding]]:
     if not farms:
         return [], []
-    fm, ft = _farm_frames(farms, crew_pairs)
+    fm, ft = farm_frames(farms, crew_pairs)
     infra = _farm_infra(con, fm, ft)
     fp = _farm_target_shares(pairs, targets, fm, ft)
     bursts = _farm_bursts(farms, sync_members, sig_buckets, fm)
@@ -213,7 +214,7 @@ def _farm_cluster(
     return cluster, farm_s
 
 
-def _farm_frames(farms: list[dict], crew_pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def farm_frames(farms: list[dict], crew_pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(farm, account_id) of every member and (farm, target_id, action) of every tested
     target: its buckets' targets and its crews' co-boosted pairs."""
     member_rows = [(i, a) for i, f in enumerate(farms) for a in f["accounts"]]
@@ -350,7 +351,15 @@ def _finding(
         )
     if crew:
         own.append(float(crew["member_surprise"]))
-        if crew["crew"] >= COENGAGED_CREW:
+        if crew["crew"] >= PUSH_CREW:
+            act = crew["push_action"]
+            parts.append(
+                f"its only {_noun(act, 1).split(' ', 1)[1]} on target {crew['push_target']} came during its farm's "
+                f"{crew['push_hours']:.1f}-hour push there, with {_noun(act, int(crew['push_inside']))} by "
+                f"accounts outside the farm where the target's own surrounding hours predict "
+                f"{crew['push_expected']:.2f}"
+            )
+        elif crew["crew"] >= COENGAGED_CREW:
             parts.append(
                 "it engaged several of its farm's targets, whose audience the farm's accounts mostly "
                 "are, far beyond its own activity predicts"

