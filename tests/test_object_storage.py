@@ -183,7 +183,8 @@ def test_s3_landing_gives_the_local_report_and_ingests_incrementally(aws: str, t
     size = (local / "orders" / "orders_01.csv.gz").stat().st_size
     assert f"etag:{etag}:{size}" in {sha for _p, sha, *_ in recorded}
 
-    # the next delivery: a new day of refunds (one row bad), a corrected refunds_corrections.jsonl
+    # the next delivery: a new day of refunds (one row bad; a glob character in its name, which
+    # DuckDB would expand: the one object copied to a local file first), a corrected refunds_corrections.jsonl
     # overwriting the object (new bytes: a redelivery), and campaigns.csv again under another name
     # (the same bytes: a no-op)
     refund_id = _first_refund_id(local / "refunds" / "refunds_corrections.jsonl")
@@ -194,7 +195,7 @@ def test_s3_landing_gives_the_local_report_and_ingests_incrementally(aws: str, t
     (local / "refunds" / "refunds_corrections.jsonl").write_text(
         json.dumps(record, ensure_ascii=False) + "\n" + rest, encoding="utf-8"
     )
-    day = local / "refunds" / "refunds_day2.csv"
+    day = local / "refunds" / "refunds_day[2].csv"
     day.write_text(
         "refund_id,account_id,shop_id,amount,requested_at,reason\n"
         "rf_new_1,a_new_1,s_new_1,30.00,2026-06-20T10:00:00+08:00,day two\n"
@@ -212,7 +213,7 @@ def test_s3_landing_gives_the_local_report_and_ingests_incrementally(aws: str, t
     new = _files(s3_db, 2)
     assert [p.removeprefix(url + "/") for p, *_ in new] == [
         "refunds/refunds_corrections.jsonl",
-        "refunds/refunds_day2.csv",
+        "refunds/refunds_day[2].csv",
     ]  # the eleven objects seen before and the copy of campaigns.csv were not read again
     assert [(p.removeprefix(str(local) + "/"), r, q) for p, _s, r, q in _files(local_db, 2)] == [
         (p.removeprefix(url + "/"), r, q) for p, _s, r, q in new
@@ -223,7 +224,7 @@ def test_s3_landing_gives_the_local_report_and_ingests_incrementally(aws: str, t
     assert _staged(s3_db) == _staged(local_db)
     got, want = _views(s3_db, url), _views(local_db, str(local))
     assert got == want
-    assert any(f == "refunds/refunds_day2.csv" and row == "2" for f, row, *_ in got["quarantine"])
+    assert any(f == "refunds/refunds_day[2].csv" and row == "2" for f, row, *_ in got["quarantine"])
 
 
 def _first_refund_id(path: Path) -> str:
