@@ -30,7 +30,7 @@ DEPLOYMENT = "nightly"
 def deployment_parameters(settings: Settings, settings_file: Path | None = None) -> dict:
     """What every run of the deployment starts from (a UI run may change any of it)."""
     params = {
-        "landing": str(Path(settings.landing).resolve()),
+        "landing": settings.landing if isinstance(settings.landing, str) else str(Path(settings.landing).resolve()),
         "db": str(Path(settings.db).resolve()),
         "tz": settings.tz,
         "window_days": settings.window_days,

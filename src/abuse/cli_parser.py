@@ -103,7 +103,9 @@ def _add_run_options(p: argparse.ArgumentParser, *, window: str, summary: str) -
     """The options of a run of nights (nightly: one night; backfill: several), declared once.
     `window` says whose window --window-days sets, `summary` what --quiet still prints."""
     p.add_argument(
-        "--landing", type=Path, metavar="DIR", help="landing directory (default: settings, sample_data/landing)"
+        "--landing",
+        metavar="DIR|URL",
+        help="landing directory, or object storage s3://bucket/prefix (default: settings, sample_data/landing)",
     )
     p.add_argument("--db", type=Path, metavar="FILE", help="report database file (default: settings, abuse.duckdb)")
     p.add_argument("--window-days", type=int, metavar="N", help=f"days in {window} (default: settings, 30)")
@@ -203,9 +205,8 @@ def _add_serve(command: _Command) -> None:
     )
     s.add_argument(
         "--landing",
-        type=Path,
-        metavar="DIR",
-        help="landing directory; must exist (default: settings, sample_data/landing)",
+        metavar="DIR|URL",
+        help="landing directory or s3://bucket/prefix; must exist (default: settings, sample_data/landing)",
     )
     s.add_argument("--db", type=Path, metavar="FILE", help="report database (default: settings, abuse.duckdb)")
     s.add_argument("--cron", default="0 2 * * *", help="when to run, a cron line in the platform time zone")
@@ -226,7 +227,7 @@ def _add_check(command: _Command) -> None:
         "check the settings and paths a run would use, and print them (runs nothing)",
         "ABUSE_LANDING=/data/landing abuse check --json",
     )
-    k.add_argument("--landing", type=Path, metavar="DIR", help="landing directory (default: settings)")
+    k.add_argument("--landing", metavar="DIR|URL", help="landing directory or s3://bucket/prefix (default: settings)")
     k.add_argument("--db", type=Path, metavar="FILE", help="report database (default: settings)")
     k.add_argument("--tz", metavar="ZONE", help="platform time zone (default: settings)")
 

@@ -101,7 +101,16 @@ from abuse.ingest.options import DEFAULT_PII_KEY  # noqa: E402 - after the helpe
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ABUSE_", extra="forbid", env_nested_delimiter="__")
 
-    landing: Path = Field(Path("sample_data/landing"), description="landing directory to ingest")
+    landing: Path | str = Field(
+        Path("sample_data/landing"),
+        description="landing directory to ingest: a local directory, or object storage "
+        "(s3://bucket/prefix, with the s3 extra; kept as text, a URL is no local path)",
+    )
+    landing_endpoint_url: str | None = Field(
+        None,
+        description="endpoint of the S3-compatible store of an s3:// landing (MinIO, Ceph, ...); "
+        "default AWS_ENDPOINT_URL, else AWS. Credentials only ever come from the AWS environment",
+    )
     db: Path = Field(Path("abuse.duckdb"), description="report database file")
     tz: str = Field("Asia/Shanghai", description="platform time zone for naive timestamps and time of day")
     as_of: date | None = Field(None, description="last day of the window; default: latest day with data")
@@ -156,6 +165,13 @@ class Settings(BaseSettings):
     )
     threads: int | None = Field(None, ge=1, description="DuckDB (and polars) threads; default one per core")
 
+    @field_validator("landing", mode="before")
+    @classmethod
+    def _landing(cls, value: Any) -> Any:
+        from abuse.ingest.objstore import landing_location
+
+        return landing_location(value) if isinstance(value, (str, Path)) else value
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -203,9 +219,16 @@ class Settings(BaseSettings):
 
     def check_paths(self) -> None:
         """Refuse, at once, paths a run cannot use: a landing directory that does not exist, a
-        report database whose folder cannot be made."""
-        landing = Path(self.landing)
-        if not landing.is_dir():
+        report database whose folder cannot be made. A landing on object storage is listed
+        once: s3fs missing, the bucket unreachable or the prefix empty is an error now too."""
+        if isinstance(self.landing, str):
+            from abuse.ingest.objstore import LandingError, ObjectStore
+
+            try:
+                ObjectStore(self.landing, self.landing_endpoint_url).check()
+            except LandingError as exc:
+                raise SettingsError(str(exc)) from None
+        elif not (landing := Path(self.landing)).is_dir():
             what = "is not a directory" if landing.exists() else "does not exist"
             raise SettingsError(f"the landing directory {landing} {what}")
         parent = Path(self.db).resolve().parent

@@ -19,8 +19,7 @@ import io
 import sys
 import threading
 import zlib
-from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 import pyarrow as pa
 
@@ -35,8 +34,8 @@ class Decompressed(io.RawIOBase):
     """The bytes of a landing file, decompressed for ``.gz``. Damage does not raise: reading
     stops where the readable data ends and ``damage`` says what was wrong."""
 
-    def __init__(self, path: Path, gz: bool) -> None:
-        self._f = path.open("rb")
+    def __init__(self, source: IO[bytes], gz: bool) -> None:
+        self._f = source  # a local file or a streamed object (``LandingFile.open``)
         self._gz = gz
         self._d = zlib.decompressobj(31)  # used only when gz
         self._pending = b""
@@ -95,15 +94,16 @@ class Decompressed(io.RawIOBase):
 
 
 def text_of(f: LandingFile) -> tuple[Decompressed, io.TextIOWrapper]:
-    raw = Decompressed(f.path, f.format.endswith(".gz"))
+    raw = Decompressed(f.open(), f.format.endswith(".gz"))
     text = io.TextIOWrapper(io.BufferedReader(raw, CHUNK), encoding="utf-8-sig", errors="surrogateescape", newline="")
     return raw, text
 
 
-def gzip_damage(path: Path) -> str | None:
+def gzip_damage(f: LandingFile) -> str | None:
     """Why a ``.gz`` file is damaged, or None when its whole stream checks out (CRC too).
-    zlib releases the GIL, so this runs beside DuckDB's read of the same file."""
-    raw = Decompressed(path, True)
+    zlib releases the GIL, so this runs beside DuckDB's read of the same file (an object on
+    object storage is streamed a second time for it)."""
+    raw = Decompressed(f.open(), True)
     try:
         while raw.read(CHUNK):
             pass
@@ -115,15 +115,15 @@ def gzip_damage(path: Path) -> str | None:
 class GzipCheck:
     """``gzip_damage`` in a thread of its own."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, f: LandingFile) -> None:
         self._result: str | None = None
-        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(f,), daemon=True)
         self._thread.start()
 
-    def _run(self, path: Path) -> None:
+    def _run(self, f: LandingFile) -> None:
         try:
-            self._result = gzip_damage(path)
-        except OSError as exc:
+            self._result = gzip_damage(f)
+        except Exception as exc:  # noqa: BLE001 - a store's error too: named, never raised in a thread
             self._result = f"cannot read the file ({exc})"
 
     def result(self) -> str | None:

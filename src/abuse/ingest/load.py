@@ -89,7 +89,7 @@ def _read_into_raw(
             header = csv_checked_header(kind, f) if is_csv else None
             keys = _checked_keys(kind, f)
             if f.format.endswith(".gz"):
-                check = careful.GzipCheck(f.path)
+                check = careful.GzipCheck(f)
             try:
                 insert(_relation(con, kind, f, path, header, keys))
             except (duckdb.Error, UnicodeDecodeError) as exc:

@@ -20,6 +20,8 @@ class IngestOptions:
     future_tolerance: timedelta = timedelta(days=2)
     # Key of the HMAC-SHA256 that replaces a raw mobile number delivered in phone_hash.
     pii_key: str = DEFAULT_PII_KEY
+    # Endpoint of the S3-compatible store of an ``s3://`` landing (None: AWS_ENDPOINT_URL, else AWS).
+    endpoint_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: object) -> "IngestOptions":
@@ -33,4 +35,5 @@ class IngestOptions:
             earliest=getattr(settings, "earliest_timestamp", d.earliest),
             future_tolerance=timedelta(days=getattr(settings, "future_tolerance_days", d.future_tolerance.days)),
             pii_key=key or os.environ.get("ABUSE_PII_HASH_KEY") or d.pii_key,
+            endpoint_url=getattr(settings, "landing_endpoint_url", None),
         )

@@ -147,17 +147,23 @@ GLOB = set("*?[]{}")
 @contextmanager
 def readable_path(f: LandingFile) -> Iterator[str]:
     """A path DuckDB's readers take literally: DuckDB expands ``*?[]{}`` in a file name as a
-    glob, so a name holding one is read through a link with a plain name."""
+    glob, so a name holding one is read through a link with a plain name. An object on object
+    storage is read in place by its URL (the store is registered on the connection); one whose
+    name holds a glob character is copied to a local temporary file (there is no link to make)."""
     if not GLOB & set(f.path.name):
-        yield str(f.path)
+        yield f.name if f.store else str(f.path)
         return
     tmp = tempfile.mkdtemp(prefix="abuse-ingest-")
     try:
         link = Path(tmp) / ("file" + f.format)
-        try:
-            os.symlink(f.path.resolve(), link)
-        except OSError:
-            shutil.copyfile(f.path, link)
+        if f.store:
+            with f.open() as src, link.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        else:
+            try:
+                os.symlink(Path(f.path).resolve(), link)
+            except OSError:
+                shutil.copyfile(f.path, link)
         yield str(link)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -29,7 +29,7 @@ class FileResult:
 class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     already_seen: int = 0
-    skipped: list[Path] = field(default_factory=list)
+    skipped: list[Path | str] = field(default_factory=list)  # a local path, or an object's URL
 
     def rows_by_kind(self) -> dict[str, int]:
         out = {k: 0 for k in KINDS}

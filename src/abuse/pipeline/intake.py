@@ -29,7 +29,7 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
 
     report = ingest.load_new_files(
         run.con,
-        Path(run.settings.landing),
+        run.settings.landing,  # a directory, or an object-storage URL
         run.run_id,
         run.started_at,
         progress,
