@@ -22,6 +22,32 @@ import pytest
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings
 
+RAM_TEMP = Path("/dev/shm")  # a tmpfs on Linux
+RAM_TEMP_FREE = 6 << 30  # the room a session may use there at most (worlds, runs, a Prefect home)
+
+
+def _temp_in_ram() -> None:
+    """Temp folders (pytest's ``tmp_path`` and basetemp, ``tempfile``, the processes tests start)
+    in RAM when ``TMPDIR`` is not set and ``/dev/shm`` is a tmpfs with room: the suite's nightly
+    runs commit to DuckDB files hundreds of times, and on a disk each commit's fsync waits
+    (the small runs spend more time waiting than computing; the kernel's write-back costs CPU
+    too). Set ``TMPDIR`` to keep them on a disk. pyproject's ``tmp_path_retention_policy =
+    "failed"`` keeps only what failed tests wrote, so a green session leaves nothing there."""
+    if os.environ.get("TMPDIR") or not RAM_TEMP.is_dir() or not os.access(RAM_TEMP, os.W_OK):
+        return
+    try:
+        with open("/proc/mounts", encoding="utf-8") as f:
+            tmpfs = any(line.split()[1:3] == [str(RAM_TEMP), "tmpfs"] for line in f)
+        room = shutil.disk_usage(RAM_TEMP).free
+    except OSError:
+        return
+    if tmpfs and room >= RAM_TEMP_FREE:
+        os.environ["TMPDIR"] = str(RAM_TEMP)
+        tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
+_temp_in_ram()  # at import: before pytest makes its basetemp (xdist workers get theirs from it)
+
 
 @pytest.fixture
 def landing(tmp_path: Path) -> Path:

@@ -173,7 +173,7 @@ def generated(seed: int, scale: float, **flags: Any) -> Path:
 
 
 _STAGED: dict[tuple, tuple] = {}
-_STAGED_KEEP = 4  # staged worlds kept open at once (one at scale 1 holds about 250 MB)
+_STAGED_KEEP = 8  # staged worlds kept open at once (each reads its saved file: a buffer pool, no copy)
 
 
 def _sql_string(path: Path) -> str:
@@ -181,34 +181,43 @@ def _sql_string(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _stage_to_file(landing: Path, tz: str, db: Path) -> tuple:
-    """Stage ``landing`` (``abuse.testing.staged``) and save a copy of the database as ``db``
-    (its window beside it, ``db.window.json``); returns the staged connection and window."""
+def _stage_to_file(landing: Path, tz: str, db: Path) -> None:
+    """Stage ``landing`` (``abuse.testing.staged``) and save the database as ``db`` (its window
+    beside it, ``db.window.json``), without the ``raw_*`` tables staging read: detectors and the
+    tests read the staged tables, and a saved world is half the size without them."""
     from abuse.testing import staged
 
     con, window_start, window_end = staged(landing, tz)
-    con.execute(f"ATTACH {_sql_string(db)} AS saved")
-    con.execute("COPY FROM DATABASE memory TO saved")
-    con.execute("DETACH saved")
+    try:
+        raw = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'raw_')"
+            ).fetchall()
+        ]
+        for table in raw:
+            con.execute(f'DROP TABLE "{table}"')
+        con.execute(f"ATTACH {_sql_string(db)} AS saved")
+        con.execute("COPY FROM DATABASE memory TO saved")
+        con.execute("DETACH saved")
+    finally:
+        con.close()
     window = {"window_start": window_start.isoformat(), "window_end": window_end.isoformat()}
     db.with_name(db.name + ".window.json").write_text(json.dumps(window))
-    return con, window_start, window_end
 
 
-def _load_staged(db: Path, tz: str) -> tuple:
-    """An in-memory copy of a database ``_stage_to_file`` saved (a couple of seconds where
-    staging again takes tens), with its session variables set again."""
+def _open_staged(db: Path, tz: str) -> tuple:
+    """A read-only connection to a database ``_stage_to_file`` saved (every worker reads the
+    one file; nothing is copied), with its session variables set again. Read-only: a test
+    that would change a shared world's tables fails loudly; detectors' TEMP tables work."""
     from datetime import datetime
 
     from abuse.sqlfiles import set_variables
 
     window = json.loads(db.with_name(db.name + ".window.json").read_text())
     window_start, window_end = (datetime.fromisoformat(window[k]) for k in ("window_start", "window_end"))
-    con = duckdb.connect()
+    con = duckdb.connect(str(db), read_only=True)
     con.execute("SET TimeZone = ?", [tz])
-    con.execute(f"ATTACH {_sql_string(db)} AS saved (READ_ONLY)")
-    con.execute("COPY FROM DATABASE saved TO memory")
-    con.execute("DETACH saved")
     set_variables(con, window_start=window_start, window_end=window_end)
     return con, window_start, window_end
 
@@ -217,18 +226,18 @@ def staged_world(seed: int, scale: float, **flags: Any) -> tuple:
     """``(con, window_start, window_end, out)``: the ``generated(seed, scale, **flags)`` data
     staged (``abuse.testing.staged``) in the zone the generator wrote it in (truth/meta.json),
     once per session for the test files that ask for the same world: staged once for all
-    xdist workers and saved, the other workers and a world asked for again after it left the
-    cache load the saved copy. Shared: query it and run detectors on it, never change its
-    tables. The latest few stay cached; an older one is dropped from the cache (not closed: a
-    module may still hold it)."""
+    xdist workers and saved (without its ``raw_*`` tables), and every worker reads that file
+    through a read-only connection. Shared: query it and run detectors on it (TEMP tables
+    work), never change its tables (read-only: that fails). The latest few stay cached; an
+    older one is dropped from the cache (not closed: a module may still hold it)."""
     out = generated(seed, scale, **flags)
     key = (seed, float(scale), tuple(sorted(flags.items())))
     if key not in _STAGED:
         tz = json.loads((out / "truth" / "meta.json").read_text())["tz"]
-        db, built = built_once(
+        db, _ = built_once(
             _generated_root() / f"{_world_name(key)}.staged.duckdb", lambda db: _stage_to_file(out / "landing", tz, db)
         )
-        _STAGED[key] = (*(built or _load_staged(db, tz)), out)
+        _STAGED[key] = (*_open_staged(db, tz), out)
         while len(_STAGED) > _STAGED_KEEP:
             _STAGED.pop(next(iter(_STAGED)))
     else:
