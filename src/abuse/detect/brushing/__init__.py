@@ -228,6 +228,8 @@ class BrushingDetector(DetectorBase):
                     if not added:
                         break
 
+        by_account = graph_.RowIndex(edges, "account_id")  # every crew's evidence, in both passes
+
         def judged(group: list[crews_.Crew]) -> list[tuple[crews_.Crew, evidence_.CrewEvidence, float]]:
             out = []
             for crew in group:
@@ -239,6 +241,7 @@ class BrushingDetector(DetectorBase):
                     base_dup=base_dup,
                     base_addr=base_addr,
                     window_s=window_s,
+                    of_account=by_account,
                 )
                 bits = evidence_.total_bits(crew, ev)
                 behaviour = float(stats.combined(ev.bits["quick"], ev.bits["dup_texts"], ev.bits["time_clustering"]))

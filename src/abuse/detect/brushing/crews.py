@@ -101,7 +101,10 @@ def build_crews(
     # every candidate reads its shops' edges and its members' edges: indexed once, so a
     # candidate costs its own rows, not a pass over every edge (the candidates grow with the
     # platform, so a pass per candidate grew with its square)
-    at_shop, of_account = RowIndex(edges, "shop_id"), RowIndex(edges, "account_id")
+    # (of the columns they read: taking rows of the wide frame, texts and all, cost more
+    # than the rest of a candidate)
+    narrow = edges.select("account_id", "shop_id", "k", "d")
+    at_shop, of_account = RowIndex(narrow, "shop_id"), RowIndex(narrow, "account_id")
     strong = pairs.filter(pl.col("surprise") >= min_pair_surprise)
     sets, split = _candidate_sets(strong, seed)
 
