@@ -17,6 +17,7 @@ accounts tried at the member level (``step_up``: Bonferroni for a lone account, 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -247,6 +248,18 @@ def recruit(
         if len(texts) > max_texts:
             texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), max_texts, replace=False)]
         crew_sh = [ix.shingles(x) for x in texts]
+        # a candidate text against the crew's distinct texts, each with its count (templated
+        # praise repeats), and each distinct candidate text once per crew
+        distinct = [(ix.shingles(x), n) for x, n in Counter(texts).items()]
+        copies: dict[str, int] = {}
+
+        def copied(x: str) -> int:
+            c = copies.get(x)
+            if c is None:
+                sh = ix.shingles(x)
+                c = copies[x] = sum(n for y, n in distinct if graphs.jaccard(sh, y) >= threshold)
+            return c
+
         d = cand["d"].to_numpy().astype(float)
         hits_s = stats.surprise_poisson(cand["hits"].to_numpy(), d * mass / big_k)
         item_s = np.where(
@@ -277,10 +290,7 @@ def recruit(
         best = np.zeros(cand.height)
         for i, (addrs, devices, cand_texts) in enumerate(cand.select("addrs", "devices", "texts").iter_rows()):
             ties[i] = max(s_addr if drops & set(addrs or []) else 0.0, s_dev if mdev & set(devices or []) else 0.0)
-            best[i] = max(
-                (sum(graphs.jaccard(ix.shingles(x), y) >= threshold for y in crew_sh) for x in (cand_texts or []) if x),
-                default=0,
-            )
+            best[i] = max((copied(x) for x in (cand_texts or []) if x), default=0)
         s_text = stats.surprise_binom(best, len(crew_sh), min(max(base_dup, 1e-6), 0.5))
         # alone, or with its ties to the crew
         s_all = np.maximum(base_s, stats.combined(base_s, ties, s_text)) - math.log10(2)
