@@ -34,7 +34,9 @@ per client shop and the crew's share of the shop's five-star reviews are in the 
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 
 import polars as pl
 from pydantic import BaseModel, Field
@@ -161,16 +163,24 @@ class BrushingDetector(DetectorBase):
         p: BrushingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = graph_.positive_edges(ctx.con, p.min_rating, p.quick_q)
         result = DetectorResult()
-        self._crews(ctx, p, edges, result)
+        # the platform's text and address baselines, read from every positive text once for
+        # the crews and the push days both
+        baselines = functools.cache(lambda: evidence_.baselines(edges, p.text_jaccard))
+        self._crews(ctx, p, edges, result, baselines)
         buyers = None
         if p.own_staff:
             buyers = own_staff(ctx, p, result)
         if p.push_days:
-            push_days(ctx, p, edges, buyers, result)
+            push_days(ctx, p, edges, buyers, result, base_dup=baselines()[0] if not edges.is_empty() else 0.0)
         return result
 
     def _crews(
-        self, ctx: DetectContext, p: "BrushingDetector.Params", edges: pl.DataFrame, result: DetectorResult
+        self,
+        ctx: DetectContext,
+        p: "BrushingDetector.Params",
+        edges: pl.DataFrame,
+        result: DetectorResult,
+        baselines: Callable[[], tuple[float, float]],
     ) -> None:
         """Crews spanning client shops (co-targeting, recruitment, evidence) into ``result``."""
         if edges.is_empty():
@@ -188,7 +198,7 @@ class BrushingDetector(DetectorBase):
         )
         if not crews:
             return
-        base_dup, base_addr = evidence_.baselines(edges, p.text_jaccard)
+        base_dup, base_addr = baselines()
         recruit_.confirm(edges, crews)
         crews = [c for c in crews if len(c.members) >= p.min_members]
         window_s = (ctx.window_end - ctx.window_start).total_seconds()
@@ -218,6 +228,8 @@ class BrushingDetector(DetectorBase):
                     if not added:
                         break
 
+        by_account = graph_.RowIndex(edges, "account_id")  # every crew's evidence, in both passes
+
         def judged(group: list[crews_.Crew]) -> list[tuple[crews_.Crew, evidence_.CrewEvidence, float]]:
             out = []
             for crew in group:
@@ -229,6 +241,7 @@ class BrushingDetector(DetectorBase):
                     base_dup=base_dup,
                     base_addr=base_addr,
                     window_s=window_s,
+                    of_account=by_account,
                 )
                 bits = evidence_.total_bits(crew, ev)
                 behaviour = float(stats.combined(ev.bits["quick"], ev.bits["dup_texts"], ev.bits["time_clustering"]))

@@ -22,6 +22,8 @@ import polars as pl
 
 from abuse import graphs, stats
 
+from .graph import RowIndex
+
 
 @dataclass
 class Crew:
@@ -44,17 +46,17 @@ def _outside(edges: pl.DataFrame, members: set) -> pl.DataFrame:
 
 
 def _members(
-    edges: pl.DataFrame, shops: set, min_surprise: float, big_k: float, crew: set = frozenset()
+    at_shop: RowIndex, shops: set, min_surprise: float, big_k: float, crew: set = frozenset()
 ) -> dict[str, float]:
-    on = edges.filter(pl.col("shop_id").is_in(list(shops)))
+    on = at_shop.take(shops)
     mass = float(_outside(on, set(crew))["k_out"].sum())
     hits = on.group_by("account_id").agg(pl.len().alias("hits"), pl.col("d").first()).filter(pl.col("hits") >= 2)
     s = stats.surprise_poisson(hits["hits"].to_numpy(), hits["d"].to_numpy() * mass / big_k)
     return {a: float(x) for a, x in zip(hits["account_id"], s, strict=True) if x >= min_surprise}
 
 
-def _clients(edges: pl.DataFrame, members: set, min_surprise: float, big_k: float) -> dict[str, float]:
-    sub = edges.filter(pl.col("account_id").is_in(list(members)))
+def _clients(of_account: RowIndex, members: set, min_surprise: float, big_k: float) -> dict[str, float]:
+    sub = of_account.take(members)
     big_d = float(sub.unique("account_id")["d"].sum())
     # the shops' degrees without the crew's own edges, as _outside gives them, from the
     # members' edges alone (a crew's shops are few; the whole edge frame is not read again)
@@ -96,27 +98,29 @@ def build_crews(
     seed: int = 0,
 ) -> list[Crew]:
     big_k = float(edges.height)
+    # every candidate reads its shops' edges and its members' edges: indexed once, so a
+    # candidate costs its own rows, not a pass over every edge (the candidates grow with the
+    # platform, so a pass per candidate grew with its square)
+    # (of the columns they read: taking rows of the wide frame, texts and all, cost more
+    # than the rest of a candidate)
+    narrow = edges.select("account_id", "shop_id", "k", "d")
+    at_shop, of_account = RowIndex(narrow, "shop_id"), RowIndex(narrow, "account_id")
     strong = pairs.filter(pl.col("surprise") >= min_pair_surprise)
     sets, split = _candidate_sets(strong, seed)
 
     def candidate(shops: set) -> tuple[dict, dict] | None:
         # first guess of the crew: every account positive at two of these shops, so that the
         # shops' popularity is measured without it (a crew can be most of a shop's reviewers)
-        guess = set(
-            edges.filter(pl.col("shop_id").is_in(list(shops)))
-            .group_by("account_id")
-            .len()
-            .filter(pl.col("len") >= 2)["account_id"]
-        )
-        members = _members(edges, shops, min_member_surprise, big_k, guess)
+        guess = set(at_shop.take(shops).group_by("account_id").len().filter(pl.col("len") >= 2)["account_id"])
+        members = _members(at_shop, shops, min_member_surprise, big_k, guess)
         if len(members) < 2:
             return None
-        clients = _clients(edges, set(members), min_shop_surprise, big_k)
+        clients = _clients(of_account, set(members), min_shop_surprise, big_k)
         if len(clients) < 2:
             return None
         for _ in range(2):  # popularity without the crew itself, refined once
-            members = _members(edges, set(clients), min_member_surprise, big_k, set(members))
-            clients = _clients(edges, set(members), min_shop_surprise, big_k) if len(members) >= 2 else {}
+            members = _members(at_shop, set(clients), min_member_surprise, big_k, set(members))
+            clients = _clients(of_account, set(members), min_shop_surprise, big_k) if len(members) >= 2 else {}
         return (members, clients) if len(members) >= 2 and len(clients) >= 2 else None
 
     cands = [c for c in map(candidate, (x for x in sets if len(x) >= 2)) if c]
@@ -126,10 +130,10 @@ def build_crews(
         for i, (m2, c2) in enumerate(merged):
             if len(members.keys() & m2.keys()) >= 0.5 * min(len(members), len(m2)):
                 shops = set(clients) | set(c2)
-                mm = _members(edges, shops, min_member_surprise, big_k, set(members) | set(m2))
+                mm = _members(at_shop, shops, min_member_surprise, big_k, set(members) | set(m2))
                 merged[i] = (
                     mm or {**m2, **members},
-                    _clients(edges, set(mm or m2), min_shop_surprise, big_k) or {**c2, **clients},
+                    _clients(of_account, set(mm or m2), min_shop_surprise, big_k) or {**c2, **clients},
                 )
                 break
         else:
@@ -159,7 +163,7 @@ def build_crews(
         mine = {a: s for a, s in members.items() if owner[a][1] == i}
         if len(mine) < min_members:
             continue
-        clients = _clients(edges, set(mine), min_shop_surprise, big_k)
+        clients = _clients(of_account, set(mine), min_shop_surprise, big_k)
         if len(clients) < 2:
             continue
         crews.append(

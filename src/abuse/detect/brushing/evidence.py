@@ -16,6 +16,7 @@ import polars as pl
 from abuse import graphs, stats
 
 from .crews import Crew
+from .graph import RowIndex
 
 
 @dataclass
@@ -60,9 +61,17 @@ def gather(
     base_dup: float,
     base_addr: float,
     window_s: float,
+    of_account: RowIndex | None = None,
 ) -> CrewEvidence:
+    """``of_account``: a ``RowIndex`` of ``edges`` by account (the crew's rows without a pass
+    over every edge)."""
     ev = CrewEvidence()
-    sub = edges.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
+    mine = (
+        of_account.take(crew.members)
+        if of_account is not None
+        else edges.filter(pl.col("account_id").is_in(list(crew.members)))
+    )
+    sub = mine.filter(pl.col("shop_id").is_in(crew.shops))
     ev.reviews = int(sub["n_pos"].sum())
     ev.quick, ev.lagged = int(sub["n_quick"].sum()), int(sub["n_lagged"].sum())
     ev.gmv = float(sub["gmv"].sum())

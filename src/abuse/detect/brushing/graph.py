@@ -26,15 +26,21 @@ class RowIndex:
     square of the platform (its crews grow with it, and so does every pass)."""
 
     def __init__(self, frame: pl.DataFrame, key: str) -> None:
+        # one group per value: its rows as a slice of one flat array (no Python object per
+        # row, one dict entry per value)
         g = frame.select(key).with_row_index("_r").group_by(key).agg("_r")
         self.frame = frame
-        self._rows = {
-            k: np.asarray(r, dtype=np.int64) for k, r in zip(g[key].to_list(), g["_r"].to_list(), strict=True)
-        }
+        self._flat = g["_r"].explode().to_numpy().astype(np.int64) if g.height else np.zeros(0, dtype=np.int64)
+        self._len = g["_r"].list.len().to_numpy().astype(np.int64)
+        self._start = np.cumsum(self._len) - self._len
+        self._pos = dict(zip(g[key].to_list(), range(g.height), strict=True))
 
     def take(self, values: Iterable) -> pl.DataFrame:
-        parts = [self._rows[v] for v in set(values) if v in self._rows]
-        return self.frame[np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)]
+        pos = np.fromiter((self._pos[v] for v in set(values) if v in self._pos), dtype=np.int64)
+        lens = self._len[pos]
+        # the groups' slices of the flat array, concatenated
+        idx = np.repeat(self._start[pos] - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        return self.frame[np.sort(self._flat[idx])]
 
 
 def positive_edges(con: duckdb.DuckDBPyConnection, min_rating: int, quick_q: float) -> pl.DataFrame:

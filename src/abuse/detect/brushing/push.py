@@ -32,6 +32,8 @@ import polars as pl
 from abuse import graphs, stats
 from abuse.sqlfiles import read_sql, use_intermediate
 
+from .graph import RowIndex
+
 
 @dataclass
 class PushDay:
@@ -104,18 +106,20 @@ def find_push_days(
     hot_days = group.filter(pl.col("burst") >= bar).select("shop_id", "day")
     out: list[PushDay] = []
     tie_bar = min_tie_bits + math.log10(max(hot.height, 1))
+    # each hot day reads its shop's rows: indexed by shop once, so a day costs its shop's
+    # rows, not a pass over the window's (the hot days grow with the platform too)
+    g_at, rows_at, orders_at = (RowIndex(x, "shop_id") for x in (g, rows, orders_at_shop))
     for r in hot.iter_rows(named=True):
-        sub = g.filter((pl.col("shop_id") == r["shop_id"]) & (pl.col("day") == r["day"]))
+        at_shop = rows_at.take([r["shop_id"]])
+        sub = g_at.take([r["shop_id"]]).filter(pl.col("day") == r["day"])
         k, x = int(r["k"]), int(r["x_addr"])
         pi = (all_shared - x + 1.0) / (all_n - k + 2.0)
         s_addr = float(stats.surprise_binom(x, k, min(max(pi, 1e-6), 0.5)))
-        ordinary = rows.filter(pl.col("shop_id") == r["shop_id"]).join(
-            hot_days.filter(pl.col("shop_id") == r["shop_id"]), on=["shop_id", "day"], how="anti"
-        )
+        ordinary = at_shop.join(hot_days.filter(pl.col("shop_id") == r["shop_id"]), on=["shop_id", "day"], how="anti")
         # copied praise against the platform's rate of near duplicates, or the shop's own on
         # its other days if higher (reviews of one product resemble each other: a launch's
         # buyers praise the same thing in the same words every day of it)
-        others = rows.filter((pl.col("shop_id") == r["shop_id"]) & (pl.col("day") != r["day"]))
+        others = at_shop.filter(pl.col("day") != r["day"])
         own_texts = [(a, t) for a, t in others.select("account_id", "text").iter_rows() if t]
         shop_dup = graphs.near_duplicate_rate(own_texts, threshold, n=500) if len(own_texts) >= 10 else 0.0
         p_dup = min(max(base_dup, shop_dup, 1e-6), 0.5)
@@ -149,7 +153,7 @@ def find_push_days(
         e = float(r["expected"])
         untied = max(1.0 - len(tied) / k, 1e-9)
         lfdr = e / (e + max(k - e, 0.0) * untied)
-        once = set(orders_at_shop.filter((pl.col("shop_id") == r["shop_id"]) & (pl.col("n_orders") == 1))["account_id"])
+        once = set(orders_at.take([r["shop_id"]]).filter(pl.col("n_orders") == 1)["account_id"])
         rest = [a for a in sub["account_id"].unique().to_list() if a not in set(tied) and a in once]
         members = sorted(set(tied) | (set(rest) if lfdr <= fdr else set()))
         if len(members) < min_members:

@@ -17,6 +17,7 @@ accounts tried at the member level (``step_up``: Bonferroni for a lone account, 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,10 +52,12 @@ class EdgeIndex:
         def pairs(col: str) -> RowIndex:
             return RowIndex(edges.select("account_id", col).explode(col, empty_as_null=False).drop_nulls(col), col)
 
+        # (each index holds the columns its takes read: a take of the wide frame copies
+        # every text of its rows)
         return cls(
             np.sort(edges["t"].to_numpy()),
-            RowIndex(edges, "shop_id"),
-            RowIndex(edges, "account_id"),
+            RowIndex(edges.select("account_id", "shop_id", "d", "addrs", "devices", "texts"), "shop_id"),
+            RowIndex(edges.select("account_id", "t"), "account_id"),
             pairs("addrs"),
             pairs("devices"),
             RowIndex(orders, "shop_id"),
@@ -69,11 +72,19 @@ class EdgeIndex:
         return sh
 
 
-def bursts(edges: pl.DataFrame, crew: Crew, slack_days: float = 1.0) -> pl.DataFrame:
+def bursts(
+    edges: pl.DataFrame, crew: Crew, slack_days: float = 1.0, of_account: RowIndex | None = None
+) -> pl.DataFrame:
     """(shop_id, lo, hi) per client: the central 80% of the members' review times there, a
-    day either side (a member reviewing off-burst does not stretch it)."""
+    day either side (a member reviewing off-burst does not stretch it). ``of_account``: a
+    ``RowIndex`` of ``edges`` (or of its account_id, shop_id and t) by account."""
+    mine = (
+        of_account.take(crew.members)
+        if of_account is not None
+        else edges.filter(pl.col("account_id").is_in(list(crew.members)))
+    )
     return (
-        edges.filter(pl.col("account_id").is_in(list(crew.members)) & pl.col("shop_id").is_in(crew.shops))
+        mine.filter(pl.col("shop_id").is_in(crew.shops))
         .group_by("shop_id")
         .agg(
             lo=pl.col("t").quantile(0.1, "lower") - slack_days * _DAY,
@@ -85,10 +96,13 @@ def bursts(edges: pl.DataFrame, crew: Crew, slack_days: float = 1.0) -> pl.DataF
 def confirm(edges: pl.DataFrame, crews: list[Crew]) -> None:
     """Keep the members that served >= 2 clients during the crew's bursts there; a crew
     serves its clients in bursts, an account reviewing two of them at other times does not."""
+    # the members' edges of each crew by account, indexed once (a filter of every edge per
+    # crew grew with the crews times the edges)
+    of_account = RowIndex(edges.select("account_id", "shop_id", "t"), "account_id")
     for crew in crews:
-        b = bursts(edges, crew)
+        b = bursts(edges, crew, of_account=of_account)
         on = (
-            edges.filter(pl.col("account_id").is_in(list(crew.members)))
+            of_account.take(crew.members)
             .join(b, on="shop_id")
             .filter(pl.col("t").is_between(pl.col("lo"), pl.col("hi")))
             .group_by("account_id")
@@ -234,6 +248,18 @@ def recruit(
         if len(texts) > max_texts:
             texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), max_texts, replace=False)]
         crew_sh = [ix.shingles(x) for x in texts]
+        # a candidate text against the crew's distinct texts, each with its count (templated
+        # praise repeats), and each distinct candidate text once per crew
+        distinct = [(ix.shingles(x), n) for x, n in Counter(texts).items()]
+        copies: dict[str, int] = {}
+
+        def copied(x: str) -> int:
+            c = copies.get(x)
+            if c is None:
+                sh = ix.shingles(x)
+                c = copies[x] = sum(n for y, n in distinct if graphs.jaccard(sh, y) >= threshold)
+            return c
+
         d = cand["d"].to_numpy().astype(float)
         hits_s = stats.surprise_poisson(cand["hits"].to_numpy(), d * mass / big_k)
         item_s = np.where(
@@ -264,10 +290,7 @@ def recruit(
         best = np.zeros(cand.height)
         for i, (addrs, devices, cand_texts) in enumerate(cand.select("addrs", "devices", "texts").iter_rows()):
             ties[i] = max(s_addr if drops & set(addrs or []) else 0.0, s_dev if mdev & set(devices or []) else 0.0)
-            best[i] = max(
-                (sum(graphs.jaccard(ix.shingles(x), y) >= threshold for y in crew_sh) for x in (cand_texts or []) if x),
-                default=0,
-            )
+            best[i] = max((copied(x) for x in (cand_texts or []) if x), default=0)
         s_text = stats.surprise_binom(best, len(crew_sh), min(max(base_dup, 1e-6), 0.5))
         # alone, or with its ties to the crew
         s_all = np.maximum(base_s, stats.combined(base_s, ties, s_text)) - math.log10(2)

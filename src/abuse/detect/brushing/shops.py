@@ -56,12 +56,15 @@ def push_days(
     edges: pl.DataFrame,
     buyers: pl.DataFrame | None,
     result: DetectorResult,
+    base_dup: float | None = None,
 ) -> None:
-    """Push days (``push``) as one cluster per shop; accounts another cluster holds stay there."""
+    """Push days (``push``) as one cluster per shop; accounts another cluster holds stay there.
+    ``base_dup``: ``evidence.baselines(edges, ...)[0]`` if already computed."""
     rows = push_.push_orders(ctx.con, p.min_rating)
     if rows.is_empty():
         return
-    base_dup = evidence_.baselines(edges, p.text_jaccard)[0] if not edges.is_empty() else 0.0
+    if base_dup is None:
+        base_dup = evidence_.baselines(edges, p.text_jaccard)[0] if not edges.is_empty() else 0.0
     if buyers is None:
         buyers = own_.shop_buyers(ctx.con, p.min_rating)
     n_days = max(1, round((ctx.window_end - ctx.window_start).total_seconds() / 86400))
