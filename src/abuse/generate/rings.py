@@ -31,7 +31,7 @@ def plant_rings(w: World) -> None:
 def _ring(w: World, cluster: str, candidates: np.ndarray, popular: np.ndarray) -> None:
     rng, c = w.rng, w.clock
     size = int(rng.integers(6, 41))
-    n_targets = int(min(rng.integers(5, 61), len(candidates)))
+    n_targets = min(int(rng.integers(5, 61)), len(candidates))
     participation = float(rng.uniform(0.3, 0.8))
     weeks = float(rng.uniform(1, 4))
     span = int(min(weeks * 7, 26) * DAY)

@@ -248,15 +248,15 @@ def _adaptive_attack(
     resolve = np.exp(rng.normal(np.log(10 * HOUR), 0.8, n)).astype(np.int64)
     ok = (t_rf + resolve < end) & (mode != 3)
     paid = ok & (rng.random(n) < p_pay)
-    reason = []
+    reasons = []
     for i in range(n):
         r = PLAIN_REASONS[int(rng.integers(len(PLAIN_REASONS)))]
         if mode[i] == 1 and not words_in_review[i]:
             r += "，" + COMP_WORDS[int(rng.integers(len(COMP_WORDS)))]
         elif mode[i] == 0:
             r = texts.RING_REASONS[int(rng.integers(len(texts.RING_REASONS)))]
-        reason.append(r)
-    reason = w.texts.codes(reason)
+        reasons.append(r)
+    reason = w.texts.codes(reasons)
     amount = np.where(mode == 1, np.round(gross * rng.uniform(1.0, 3.0, n)), gross).astype(np.int64)
     if ok.any():
         refunds(
@@ -299,9 +299,17 @@ def _adaptive_attack(
         )
     if amend.any():
         k = int(amend.sum())
-        txt = w.texts.codes(
+        amended = w.texts.codes(
             [["问题已解决，好评", "商家处理很好", "resolved, thanks", "已协商解决"][i] for i in rng.integers(0, 4, k)]
         )
         change_reviews(
-            w, review[amend], order[amend], acc[amend], shop[amend], t_ch[amend], rng.integers(4, 6, k), txt, "amended"
+            w,
+            review[amend],
+            order[amend],
+            acc[amend],
+            shop[amend],
+            t_ch[amend],
+            rng.integers(4, 6, k),
+            amended,
+            "amended",
         )

@@ -43,6 +43,7 @@ from pydantic import BaseModel, Field
 
 from abuse import stats
 from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, Finding, register
+from abuse.frames import instant, number
 
 from . import crews as crews_
 from . import evidence as evidence_
@@ -307,7 +308,7 @@ def _report(
     }
     m, n_shops = len(crew.members), len(crew.shops)
     score = stats.score(stats.corrected(bits, tests))
-    share = float(per_shop["crew_five"].sum() / max(per_shop["shop_five"].sum(), 1))
+    share = number(per_shop["crew_five"].sum()) / max(number(per_shop["shop_five"].sum()), 1)
     drops = (
         f"; {ev.members_at_drops} members ship to {_plural(ev.drop_addresses, 'shared address')}"
         if ev.drop_addresses
@@ -343,8 +344,8 @@ def _report(
             score=score,
             summary=summary,
             shop_ids=list(crew.shops),
-            first_seen=sub["first_at"].min(),
-            last_seen=sub["last_at"].max(),
+            first_seen=instant(sub["first_at"].min()),
+            last_seen=instant(sub["last_at"].max()),
             loss_estimate=round(ev.gmv, 2),
             evidence=group_ev,
         )

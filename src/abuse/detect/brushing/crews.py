@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -46,7 +47,7 @@ def _outside(edges: pl.DataFrame, members: set) -> pl.DataFrame:
 
 
 def _members(
-    at_shop: RowIndex, shops: set, min_surprise: float, big_k: float, crew: set = frozenset()
+    at_shop: RowIndex, shops: set, min_surprise: float, big_k: float, crew: AbstractSet[str] = frozenset()
 ) -> dict[str, float]:
     on = at_shop.take(shops)
     mass = float(_outside(on, set(crew))["k_out"].sum())

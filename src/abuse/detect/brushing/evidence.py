@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from abuse import graphs, stats
+from abuse.frames import number
 
 from .crews import Crew
 from .graph import RowIndex
@@ -48,7 +49,7 @@ def baselines(edges: pl.DataFrame, threshold: float) -> tuple[float, float]:
     reviewers with an order shipped to an address another account also uses)."""
     texts = edges.select("account_id", "texts").explode("texts", empty_as_null=False).drop_nulls()
     dup = graphs.near_duplicate_rate(list(texts.iter_rows()), threshold)
-    addr = float(edges.group_by("account_id").agg(pl.col("addr_shared").any())["addr_shared"].mean() or 0.0)
+    addr = number(edges.group_by("account_id").agg(pl.col("addr_shared").any())["addr_shared"].mean() or 0.0)
     return dup, addr
 
 

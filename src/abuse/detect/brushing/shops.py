@@ -10,6 +10,7 @@ import polars as pl
 
 from abuse import stats
 from abuse.detect.base import Cluster, DetectContext, DetectorResult, Finding
+from abuse.frames import instant
 
 from . import evidence as evidence_
 from . import own as own_
@@ -43,8 +44,8 @@ def _shop_cluster(
         score=score,
         summary=summary,
         shop_ids=[shop],
-        first_seen=rows["first_order_at"].min(),
-        last_seen=rows["last_order_at"].max(),
+        first_seen=instant(rows["first_order_at"].min()),
+        last_seen=instant(rows["last_order_at"].max()),
         loss_estimate=round(gmv, 2),
         evidence=evidence,
     )

@@ -37,7 +37,7 @@ def victims_of(
         fdr=p.victim_fdr,
         customer_orders=p.customer_orders,
     )
-    out = []
+    out: list[tuple[groups_.Group, evidence.GroupEvidence, float, dict]] = []
     renamed = []  # the reports whose victims were named, their evidence gathered at once
     for (g, ev, score, extra), (shops, vic_ev) in zip(reports, named, strict=True):
         if score is None:
@@ -138,7 +138,8 @@ def sparse_crews(
             )
             if invited or devoted:
                 joins.setdefault(best, set()).add(a)
-    crews = []  # (group, score, figures) of each crew reported, evidence gathered at once
+    # (group, score, figures) of each crew reported, evidence gathered at once
+    reported: list[tuple[groups_.Group, float, dict]] = []
     for j, sp in enumerate(found):
         members = set(sp.members) | joins.get(j, set())
         absorbed = [i for i in sorted(absorbed_all) if members & set(old[i][0].members)]
@@ -161,9 +162,9 @@ def sparse_crews(
             "absorbed_rings": len(absorbed),
         }
         taken |= members
-        crews.append((g, float(stats.score(corrected)), figures))
-    evs = evidence.gather(ctx.con, edges, [g for g, *_ in crews], profiles, p.text_jaccard, base_dup)
-    return reports + [(g, ev, score, figures) for (g, score, figures), ev in zip(crews, evs, strict=True)]
+        reported.append((g, float(stats.score(corrected)), figures))
+    evs = evidence.gather(ctx.con, edges, [g for g, *_ in reported], profiles, p.text_jaccard, base_dup)
+    return reports + [(g, ev, score, figures) for (g, score, figures), ev in zip(reported, evs, strict=True)]
 
 
 def scattered_crews(

@@ -14,6 +14,7 @@ import polars as pl
 
 from abuse import graphs
 from abuse import stats as abuse_stats
+from abuse.frames import number
 from abuse.sqlfiles import read_sql, use_intermediate
 
 from .groups import Group
@@ -58,8 +59,8 @@ def account_profiles(con: duckdb.DuckDBPyConnection, edges: pl.DataFrame) -> pl.
     )
     if prof.is_empty():
         return prof.with_columns(dormant=pl.lit(False))
-    age_med = float(prof["age_days"].median() or 0.0)
-    rate_q = float(prof["rate"].quantile(0.25) or 0.0)
+    age_med = number(prof["age_days"].median() or 0.0)
+    rate_q = number(prof["rate"].quantile(0.25) or 0.0)
     return prof.with_columns(dormant=(pl.col("age_days") > age_med) & (pl.col("rate") <= rate_q))
 
 
@@ -123,8 +124,8 @@ def gather(
         shared = cur.sql(read_sql("features/rings_shared_ids.sql")).pl()
     finally:
         cur.close()
-    p_dormant = float(profiles["dormant"].mean() or 0.0) if profiles.height else 0.0
-    p_share = float(profiles["shares_id"].mean() or 0.0) if profiles.height else 0.0
+    p_dormant = number(profiles["dormant"].mean() or 0.0) if profiles.height else 0.0
+    p_share = number(profiles["shares_id"].mean() or 0.0) if profiles.height else 0.0
     is_ext = (pl.col("n_comp") > 0) | (pl.col("n_reversed_after_pay") > 0)
     p_ext = float(edges.select(is_ext.mean()).item() or 0.0)
     dormant = set(profiles.filter(pl.col("dormant"))["account_id"])

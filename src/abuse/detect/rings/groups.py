@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from abuse import graphs, stats
+from abuse.frames import number
 
 _DAY = 86400.0
 
@@ -164,8 +165,8 @@ def _merge_aligned(
                 pass  # sparse pieces that share far more shops than chance: one ring
             elif not both.height or (both.height < min_overlap * large and both.height < nested * small):
                 continue
-            gap = float((both["t"] - both["t_right"]).abs().median() or np.inf)
-            spread = float(pl.concat([both["spread"], both["spread_right"]]).median() or 0.0)
+            gap = number((both["t"] - both["t_right"]).abs().median() or np.inf)
+            spread = number(pl.concat([both["spread"], both["spread_right"]]).median() or 0.0)
             shared = len(members.keys() & m2.keys())
             if (
                 gap <= min(max(spread, _DAY), co_days * _DAY)
@@ -259,19 +260,19 @@ def build_groups(
                     members = {**dict.fromkeys(core, 0.0), **members}
         if members:
             cands.append((core, members, i >= n_pair_cores))
-    cands = _merge_aligned(cands, edges, co_days)
-    owner = _assign(cands)
+    merged = _merge_aligned(cands, edges, co_days)
+    owner = _assign(merged)
     groups = []
-    for i in range(len(cands)):
-        members = {a for a, j in owner.items() if j == i}
-        victims = set(_victims(edges, members)["shop_id"])
-        sub = edges.filter(pl.col("account_id").is_in(list(members)) & pl.col("shop_id").is_in(list(victims)))
-        if len(members) < min_members or sub.is_empty():
+    for i in range(len(merged)):
+        owned = {a for a, j in owner.items() if j == i}
+        hit = set(_victims(edges, owned)["shop_id"])
+        sub = edges.filter(pl.col("account_id").is_in(list(owned)) & pl.col("shop_id").is_in(list(hit)))
+        if len(owned) < min_members or sub.is_empty():
             continue
         groups.append(
             Group(
-                members=sorted(members),
-                shops=sorted(victims),
+                members=sorted(owned),
+                shops=sorted(hit),
                 surprise=_strength(sub, float(edges.height), leave_out),
                 method=trim,
             )

@@ -10,6 +10,7 @@ import polars as pl
 from scipy import stats as _st
 
 from abuse import graphs, stats
+from abuse.frames import number
 
 BG_TIERS = (1, 3, 10, 1 << 30)  # other hostile edges at a victim (member tiers)
 EXTORTING = (pl.col("n_comp") + pl.col("n_comp_words") + pl.col("n_reversed")) > 0  # a hostile edge asking for money
@@ -160,7 +161,7 @@ def _habit_deficit(df: pl.DataFrame, comm: pl.DataFrame, acc_deg: pl.DataFrame) 
     predictive of the other members' edges, so a small or uniform group claims no certainty)
     vs ``r0``, when negative: a genuine complainer who happens to meet a crew at quiet shops
     rarely asks for money. Never a bonus: the member test stays about the victims."""
-    r0 = min(max(float((acc_deg["x"] / acc_deg["n"]).mean()), 1e-6), 1 - 1e-6)
+    r0 = min(max(number((acc_deg["x"] / acc_deg["n"]).mean()), 1e-6), 1 - 1e-6)
     tot = (
         comm.select("account_id", "g")
         .join(acc_deg.select("account_id", "x", "n"), on="account_id")

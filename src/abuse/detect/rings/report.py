@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from abuse.detect.base import Cluster, Finding
+from abuse.frames import instant, number
 
 from . import evidence as evidence
 from . import groups as groups_
@@ -42,7 +43,7 @@ def ring_report(
     if score is None:
         bits = g.surprise + sum(ev.bits.values())
         score = bits / (bits + half)
-    loss = float(sub["refund_paid"].sum() + sub["comp_paid"].sum())
+    loss = number(sub["refund_paid"].sum()) + number(sub["comp_paid"].sum())
     tot = per.select(pl.exclude("account_id").sum()).row(0, named=True)
     share = _sharing(ev)
     group_ev = _group_evidence(g, ev, extra)
@@ -53,8 +54,8 @@ def ring_report(
         score=score,
         summary=_summary(g, ev, sub, tot, loss, share, extra),
         shop_ids=g.shops,
-        first_seen=sub["first_at"].min(),
-        last_seen=sub["last_at"].max(),
+        first_seen=instant(sub["first_at"].min()),
+        last_seen=instant(sub["last_at"].max()),
         loss_estimate=round(loss, 2),
         evidence={**group_ev, **tot, "loss": round(loss, 2)},
     )
@@ -150,7 +151,7 @@ def _member_findings(
     """One finding a member, scored from the ring's score by how many of its shops the
     member attacked (against the median member)."""
     m = len(g.members)
-    median_hits = float(per["shops"].median() or 1.0)
+    median_hits = number(per["shops"].median() or 1.0)
     findings = []
     for r in per.iter_rows(named=True):
         f = dict(r)

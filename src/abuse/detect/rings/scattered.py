@@ -46,6 +46,7 @@ import numpy as np
 import polars as pl
 
 from abuse import stats
+from abuse.frames import integer, number
 from abuse.sqlfiles import use_intermediate
 
 ID_KINDS = ("device", "ip", "ip_block", "address", "inviter")
@@ -142,16 +143,16 @@ def find_scattered(
     acc = pool.group_by("account_id").agg(
         pl.col("x").any().alias("y"), *[(pl.col(c) > 0).any().alias(a) for a, c in ACTS.items()]
     )
-    n_ext = int(acc["y"].sum())
+    n_ext = integer(acc["y"].sum())
     if n_ext < min_members:
         return []
-    q = float(acc["y"].mean())
-    rates = {"any": q, **{a: float(acc[a].mean()) for a in ACTS}}
+    q = number(acc["y"].mean())
+    rates = {"any": q, **{a: number(acc[a].mean()) for a in ACTS}}
     # a crew's members split their money over several acts: every combination of acts is a
     # test of its own for a component (the union of all of them is ``any``)
     combos = [c for r in range(1, len(ACTS)) for c in itertools.combinations(ACTS, r)]
     acc = acc.with_columns([pl.any_horizontal(list(c)).alias("+".join(c)) for c in combos if len(c) > 1])
-    comp_rates = {"any": q, **{"+".join(c): float(acc["+".join(c)].mean()) for c in combos}}
+    comp_rates = {"any": q, **{"+".join(c): number(acc["+".join(c)].mean()) for c in combos}}
     keys = pl.concat([text_keys(pool, min_text_chars), id_keys(con, acc)]).unique().join(acc, on="account_id")
     kg = keys.group_by("key").agg(*[pl.col(a).sum() for a in ACTS], n=pl.len(), k=pl.col("y").sum())
     # a key links when its sharers do one extorting act (or any) beyond that act's base rate

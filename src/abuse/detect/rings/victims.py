@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from abuse import stats
+from abuse.frames import number
 from abuse.sqlfiles import read_sql
 
 _TRAITS = ("comp", "refund", "reversed")
@@ -61,7 +62,7 @@ def name_victims(
         .agg(h=pl.len(), buyers=pl.col("shop_buyers").first())
         .with_columns(buyers=pl.max_horizontal("buyers", "h"))
     )
-    total_buyers = float(max(edges["total_buyer_shops"].max() or 0, shop["buyers"].sum()))
+    total_buyers = float(max(number(edges["total_buyer_shops"].max() or 0), number(shop["buyers"].sum())))
     members = pl.DataFrame(
         [(a, i) for i, g in enumerate(groups) for a in g],
         orient="row",
@@ -120,7 +121,7 @@ def name_victims(
     per = per.with_columns(base=pl.col("base").clip(1e-6, 0.999))
     bin_bits = stats.surprise_binom(per["k"].to_numpy(), per["n"].to_numpy(), per["base"].to_numpy())
     per = per.with_columns(bits=pl.Series(bin_bits) + pl.col("trait_bits"))
-    out = []
+    out: list[tuple[list[str], list[dict]]] = []
     for i in range(len(groups)):
         g = per.filter(pl.col("group_key") == i).sort(["bits", "shop_id"], descending=[True, False])
         if g.is_empty():
