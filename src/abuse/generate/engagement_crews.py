@@ -128,29 +128,40 @@ def _drip_crew(w: World, rng, cluster: str, people: np.ndarray, tg: Targets):
     return members, {"cluster": cluster, "kind": "drip_crew", "accounts": int(n), "targets": int(k), "days": span}
 
 
-def _mixed_crew(w: World, rng, cluster: str, people: np.ndarray, tg: Targets):
+def _rig(w: World, rng, people: np.ndarray, tg: Targets, *, farm, real, blocks, phones_, ips, k, trickle):
+    """A group-control rig's fresh accounts (registered 20-90 days before the window on the rig's
+    phones and network blocks), the real accounts it buys, its new targets and their actions, and
+    each target's own organic trickle of a few people over the window. Each argument is a range
+    drawn from (``farm``: least, then integers' low/high; the others: integers' low/high)."""
     c = w.clock
     s = max(w.scale, 0.05) ** 0.5
-    n_farm = max(10, int(rng.integers(25, 41) * s))
-    n_real = min(max(20, int(rng.integers(60, 101) * s)), len(people) // 8)
-    blocks = random_blocks(rng, int(rng.integers(2, 5)))
+    n_farm = max(farm[0], int(rng.integers(farm[1], farm[2]) * s))
+    n_real = min(max(20, int(rng.integers(*real) * s)), len(people) // 8)
+    net = random_blocks(rng, int(rng.integers(*blocks)))
     reg = c.window_start - rng.integers(20, 90, n_farm) * DAY + rng.integers(0, DAY, n_farm)
-    rig_phones = w.new_devices(int(rng.integers(3, 6)))
-    rig_ips = block_ips(rng, int(rng.integers(4, 7)), blocks)
+    rig_phones = w.new_devices(int(rng.integers(*phones_)))
+    rig_ips = block_ips(rng, int(rng.integers(*ips)), net)
     farm_dev = rng.choice(rig_phones, n_farm)
     farm_ip = rng.choice(rig_ips, n_farm)
     fresh = w.new_accounts(
         reg=reg, device=farm_dev, ip=farm_ip, phone=phones(rng, n_farm, 0.4), channel=np.zeros(n_farm, np.int64)
     )
     bought = rng.choice(people, n_real, replace=False)
-    k = int(rng.integers(5, 8))
-    targets = np.array([tg.new() for _ in range(k)], np.int64)
-    acts = _acts(rng, k)
-    # the targets' own organic trickle: a few people over the window
+    n_targets = int(rng.integers(*k))
+    targets = np.array([tg.new() for _ in range(n_targets)], np.int64)
+    acts = _acts(rng, n_targets)
     for t, a in zip(targets.tolist(), acts.tolist()):
-        m = int(rng.integers(5, 20))
+        m = int(rng.integers(*trickle))
         who = rng.choice(people, m, replace=False)
         engage(w, rng, who, c.human_times(rng, m, lo=c.window_start), a, t, ip=own_ip(w, rng, who))
+    return fresh, farm_dev, farm_ip, bought, targets, acts
+
+
+def _mixed_crew(w: World, rng, cluster: str, people: np.ndarray, tg: Targets):
+    rig = _rig(w, rng, people, tg, farm=(10, 25, 41), real=(60, 101), blocks=(2, 5), phones_=(3, 6), ips=(4, 7),
+               k=(5, 8), trickle=(5, 20))  # fmt: skip
+    fresh, farm_dev, farm_ip, bought, targets, acts = rig
+    n_farm, n_real, k = len(fresh), len(bought), len(targets)
     burst = rng.random(k) < 0.5
     jf = rng.random((k, n_farm)) < rng.uniform(0.6, 0.95, (k, 1))
     jr = rng.random((k, n_real)) < rng.uniform(0.5, 0.9, (k, 1))
@@ -200,26 +211,10 @@ def _fandom(w: World, rng, people: np.ndarray, tg: Targets):
 def _relay_crew(w: World, rng, cluster: str, people: np.ndarray, tg: Targets):
     """A rig and the bought accounts it rents for each push, most for one job (module doc)."""
     c = w.clock
-    s = max(w.scale, 0.05) ** 0.5
-    n_farm = max(8, int(rng.integers(15, 36) * s))
-    n_real = min(max(20, int(rng.integers(40, 121) * s)), len(people) // 8)
-    blocks = random_blocks(rng, int(rng.integers(1, 4)))
-    reg = c.window_start - rng.integers(20, 90, n_farm) * DAY + rng.integers(0, DAY, n_farm)
-    rig_phones = w.new_devices(int(rng.integers(2, 5)))
-    rig_ips = block_ips(rng, int(rng.integers(3, 7)), blocks)
-    farm_dev = rng.choice(rig_phones, n_farm)
-    farm_ip = rng.choice(rig_ips, n_farm)
-    fresh = w.new_accounts(
-        reg=reg, device=farm_dev, ip=farm_ip, phone=phones(rng, n_farm, 0.4), channel=np.zeros(n_farm, np.int64)
-    )
-    bought = rng.choice(people, n_real, replace=False)
-    k = int(rng.integers(2, 5))
-    targets = np.array([tg.new() for _ in range(k)], np.int64)
-    acts = _acts(rng, k)
-    for t, a in zip(targets.tolist(), acts.tolist()):  # the targets' own organic trickle
-        m = int(rng.integers(5, 25))
-        who = rng.choice(people, m, replace=False)
-        engage(w, rng, who, c.human_times(rng, m, lo=c.window_start), a, t, ip=own_ip(w, rng, who))
+    rig = _rig(w, rng, people, tg, farm=(8, 15, 36), real=(40, 121), blocks=(1, 4), phones_=(2, 5), ips=(3, 7),
+               k=(2, 5), trickle=(5, 25))  # fmt: skip
+    fresh, farm_dev, farm_ip, bought, targets, acts = rig
+    n_farm, n_real, k = len(fresh), len(bought), len(targets)
     jf = rng.random((k, n_farm)) < rng.uniform(0.6, 0.95, (k, 1))
     jr = np.zeros((k, n_real), bool)
     jr[rng.integers(0, k, n_real), np.arange(n_real)] = True  # one job each ...
