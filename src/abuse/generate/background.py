@@ -56,6 +56,14 @@ def cheap_items(w: World, shop: np.ndarray) -> np.ndarray:
     return cands[np.argmin(w.items["price"][cands], axis=0), np.arange(len(shop))]
 
 
+def cheap_orders(w: World, acc: np.ndarray, shop: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Completed orders at ``t`` of each shop's cheapest of three random items: (order ids, gross)."""
+    item = cheap_items(w, shop)
+    gross = w.items["price"][item]
+    order = place_orders(w, acc, shop, w.items["code"][item], t, gross, status=np.full(len(acc), STATUS["completed"]))
+    return order, gross
+
+
 def register_people(w: World, n: int, reg=None, **overrides) -> np.ndarray:
     """Ordinary people: own device, home IP, ordinary number segment, some invited by others."""
     rng, c = w.rng, w.clock

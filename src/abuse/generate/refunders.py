@@ -19,7 +19,7 @@ import numpy as np
 
 from abuse.generate import texts
 from abuse.generate.actions import STATUS, place_orders, post_reviews, refunds
-from abuse.generate.background import cheap_items, honest_orders, pick_weighted
+from abuse.generate.background import cheap_orders, honest_orders, pick_weighted
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import channels, home_ips, phones
 from abuse.generate.world import DAY, HOUR, World
@@ -63,9 +63,7 @@ def _refunders(w: World, cluster: str, size: int) -> None:
         homes = pick_weighted(ar, np.sqrt(w.shops["weight"]), int(ar.integers(2, 5)))
         shop = np.where(ar.random(m) < ar.uniform(0.3, 0.7), ar.choice(homes, m), shop)
     t = c.human_times(rng, m, lo=c.window_start, hi=c.end - 3 * DAY)
-    item = cheap_items(w, shop)
-    gross = w.items["price"][item]
-    order = place_orders(w, who, shop, w.items["code"][item], t, gross, status=np.full(m, STATUS["completed"]))
+    order, gross = cheap_orders(w, who, shop, t)
     claim = rng.random(m) < claim_rate
     comp = claim & (rng.random(m) < p_comp)
     refund = claim & (~comp | (rng.random(m) < 0.3))  # compensation instead of, or on top of

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from abuse.generate import texts
-from abuse.generate.actions import STATUS, change_reviews, place_orders, post_reviews, refunds
-from abuse.generate.background import cheap_items, honest_orders
+from abuse.generate.actions import change_reviews, post_reviews, refunds
+from abuse.generate.background import cheap_orders, honest_orders
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import block_ips, channels, home_ips, phones, random_blocks
 from abuse.generate.world import DAY, HOUR, MIN, World
@@ -92,9 +92,7 @@ def _ring(w: World, cluster: str, candidates: np.ndarray, popular: np.ndarray) -
 
 def _attack(w: World, acc, shop, t, style, p_comp, p_withdraw, p_pay) -> None:
     rng, n, end = w.rng, len(acc), w.clock.end
-    item = cheap_items(w, shop)
-    gross = w.items["price"][item]
-    order = place_orders(w, acc, shop, w.items["code"][item], t, gross, status=np.full(n, STATUS["completed"]))
+    order, gross = cheap_orders(w, acc, shop, t)
     t_rv = t + rng.integers(20 * HOUR, 4 * DAY, n)
     keep = t_rv < end  # the export ends before some of them got to it
     acc, shop, t, t_rv, order, gross = acc[keep], shop[keep], t[keep], t_rv[keep], order[keep], gross[keep]

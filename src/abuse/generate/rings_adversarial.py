@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from abuse.generate import texts
-from abuse.generate.actions import STATUS, change_reviews, place_orders, post_reviews, refunds
-from abuse.generate.background import cheap_items, honest_orders
+from abuse.generate.actions import change_reviews, post_reviews, refunds
+from abuse.generate.background import cheap_orders, honest_orders
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import channels, home_ips, phones
 from abuse.generate.world import DAY, HOUR, MIN, World
@@ -226,10 +226,8 @@ def _adaptive_attack(
     1 compensation words in a refund reason or the review, 2 a plain refund, 3 nothing on
     the platform), and withdraw or raise the review once paid."""
     end = w.clock.end
-    item = cheap_items(w, shop)
-    gross = w.items["price"][item]
+    order, gross = cheap_orders(w, acc, shop, t)
     n = len(acc)
-    order = place_orders(w, acc, shop, w.items["code"][item], t, gross, status=np.full(n, STATUS["completed"]))
     t_rv = t + rng.integers(12 * HOUR, 4 * DAY, n)
     keep = t_rv < end
     acc, shop, t_rv, order, gross, mode = (x[keep] for x in (acc, shop, t_rv, order, gross, mode))
@@ -291,7 +289,17 @@ def _adaptive_attack(
     settled = paid | (mode == 3)
     t_ch = np.where(mode == 3, t_rv + rng.integers(DAY, 5 * DAY, n), t_rf + resolve + rng.integers(HOUR, 2 * DAY, n))
     change = settled & (rng.random(n) < p_withdraw) & (t_ch < end)
-    withdraw = change & ((mode == 3) | (rng.random(n) < 0.5))
+    revise_reviews(w, rng, change, review, order, acc, shop, t_ch, withdrawn=mode == 3)
+
+
+REVISED = ["问题已解决，好评", "商家处理很好", "resolved, thanks", "已协商解决"]
+
+
+def revise_reviews(w: World, rng, change, review, order, acc, shop, t_ch, *, withdrawn=None, texts=REVISED) -> None:
+    """The reviews in ``change`` withdrawn (those in ``withdrawn`` and half of the others) or
+    raised to 4-5 stars with one of ``texts``, at ``t_ch``."""
+    coin = rng.random(len(change)) < 0.5
+    withdraw = change & (coin if withdrawn is None else (withdrawn | coin))
     amend = change & ~withdraw
     if withdraw.any():
         change_reviews(
@@ -299,17 +307,7 @@ def _adaptive_attack(
         )
     if amend.any():
         k = int(amend.sum())
-        amended = w.texts.codes(
-            [["问题已解决，好评", "商家处理很好", "resolved, thanks", "已协商解决"][i] for i in rng.integers(0, 4, k)]
-        )
+        txt = w.texts.codes([texts[i] for i in rng.integers(0, len(texts), k)])
         change_reviews(
-            w,
-            review[amend],
-            order[amend],
-            acc[amend],
-            shop[amend],
-            t_ch[amend],
-            rng.integers(4, 6, k),
-            amended,
-            "amended",
+            w, review[amend], order[amend], acc[amend], shop[amend], t_ch[amend], rng.integers(4, 6, k), txt, "amended"
         )

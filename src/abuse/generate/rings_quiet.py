@@ -28,11 +28,11 @@ from __future__ import annotations
 import numpy as np
 
 from abuse.generate import texts
-from abuse.generate.actions import STATUS, change_reviews, place_orders, post_reviews, refunds
-from abuse.generate.background import cheap_items, honest_orders, register_people, shop_items
+from abuse.generate.actions import place_orders, post_reviews, refunds
+from abuse.generate.background import cheap_orders, honest_orders, register_people, shop_items
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import block_ips, channels, home_ips, phones
-from abuse.generate.rings_adversarial import COMP_WORDS, PLAIN_REASONS
+from abuse.generate.rings_adversarial import COMP_WORDS, PLAIN_REASONS, revise_reviews
 from abuse.generate.world import DAY, HOUR, MIN, World
 
 APPROVED, REJECTED = enum(OUTCOMES, "approved"), enum(OUTCOMES, "rejected")
@@ -111,10 +111,8 @@ def _attack(w: World, rng: np.random.Generator, acc, shop, t, habit, p_review, p
     review, a compensation claim (``kind``, or words in the refund reason) and, once paid,
     the review withdrawn or raised."""
     end = w.clock.end
-    item = cheap_items(w, shop)
-    gross = w.items["price"][item]
+    order, gross = cheap_orders(w, acc, shop, t)
     n = len(acc)
-    order = place_orders(w, acc, shop, w.items["code"][item], t, gross, status=np.full(n, STATUS["completed"]))
     t_rv = t + rng.integers(12 * HOUR, 4 * DAY, n)
     keep = t_rv + 2 * DAY < end
     acc, shop, t, t_rv, order, gross, habit = (x[keep] for x in (acc, shop, t, t_rv, order, gross, habit))
@@ -151,23 +149,7 @@ def _attack(w: World, rng: np.random.Generator, acc, shop, t, habit, p_review, p
                 np.where(rng.random(k) < 0.9, APPROVED, REJECTED), creason[comp], kind="compensation")  # fmt: skip
     t_ch = t_rf + resolve + rng.integers(HOUR, 2 * DAY, n)
     change = paid & ~plain & reviewed & (rng.random(n) < p_withdraw) & (t_ch < end)
-    _revise(w, rng, change, review, order, acc, shop, t_ch)
-
-
-def _revise(w: World, rng: np.random.Generator, change, review, order, acc, shop, t_ch) -> None:
-    """The reviews in ``change`` withdrawn (half) or raised to 4-5 stars."""
-    withdraw = change & (rng.random(len(change)) < 0.5)
-    amend = change & ~withdraw
-    if withdraw.any():
-        change_reviews(
-            w, review[withdraw], order[withdraw], acc[withdraw], shop[withdraw], t_ch[withdraw], -1, -1, "withdrawn"
-        )
-    if amend.any():
-        k = int(amend.sum())
-        txt = w.texts.codes([REVISED[i] for i in rng.integers(0, len(REVISED), k)])
-        change_reviews(
-            w, review[amend], order[amend], acc[amend], shop[amend], t_ch[amend], rng.integers(4, 6, k), txt, "amended"
-        )
+    revise_reviews(w, rng, change, review, order, acc, shop, t_ch, texts=REVISED)
 
 
 def _complaints(
@@ -204,7 +186,9 @@ def _complaints(
                 resolve[comp], np.full(k, APPROVED), creason, kind="compensation")  # fmt: skip
         paid = paid | comp
     t_ch = t_rf + resolve + 2 * HOUR + rng.integers(HOUR, 2 * DAY, n)
-    _revise(w, rng, paid & (rng.random(n) < p_revise) & (t_ch < end), review, order, acc, shop, t_ch)
+    revise_reviews(
+        w, rng, paid & (rng.random(n) < p_revise) & (t_ch < end), review, order, acc, shop, t_ch, texts=REVISED
+    )
 
 
 def _generous_seller(w: World, rng: np.random.Generator, seasoned: np.ndarray, order: np.ndarray) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from abuse.generate import texts
-from abuse.generate.actions import STATUS, change_reviews, place_orders, post_reviews, refunds
-from abuse.generate.background import cheap_items, honest_orders
+from abuse.generate.actions import change_reviews, post_reviews, refunds
+from abuse.generate.background import cheap_orders, honest_orders
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import block_ips, channels, home_ips, phones
 from abuse.generate.world import DAY, HOUR, MIN, World
@@ -181,10 +181,8 @@ def _attack(w: World, rng, acc, shop, t, script, p_script, ask, p_withdraw, p_pa
     for money (0 compensation kind, 1 ordinary refund, 2 off the platform), and withdraw or
     raise the review once paid."""
     end = w.clock.end
-    item = cheap_items(w, shop)
-    gross = w.items["price"][item]
+    order, gross = cheap_orders(w, acc, shop, t)
     n = len(acc)
-    order = place_orders(w, acc, shop, w.items["code"][item], t, gross, status=np.full(n, STATUS["completed"]))
     t_rv = t + rng.integers(6 * HOUR, 3 * DAY, n)
     keep = t_rv < end
     acc, shop, t_rv, order, gross = (x[keep] for x in (acc, shop, t_rv, order, gross))
