@@ -144,8 +144,6 @@ class EngagementDetector(DetectorBase):
         crew_kept = pl.concat([crew_kept, aud_members, co_members], how="diagonal_relaxed")
         aud_crews, aud_targets = aud_crews + co_crews, pl.concat([aud_targets, co_targets])
         found = farms.build_farms(sync_members, sync_accounts, crew_kept, p.min_farm_accounts)
-        pairs = con.sql(read_sql("features/engagement_pairs.sql")).pl()
-        targets = con.sql(read_sql("features/engagement_targets.sql")).pl()
         passed = crew_df.filter(pl.col("is_crew")).to_dicts() if "is_crew" in crew_df.columns else []
         crew_targets = pl.concat(
             [
@@ -165,8 +163,6 @@ class EngagementDetector(DetectorBase):
             passed + aud_crews,
             crew_targets,
             crew_kept,
-            pairs,
-            targets,
             accounts,
             p.bucket_s,
             bucket_tests,

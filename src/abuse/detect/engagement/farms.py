@@ -81,8 +81,6 @@ def report(
     crews: list[dict],
     crew_pairs: pl.DataFrame,
     crew_members: pl.DataFrame,
-    pairs: pl.DataFrame,
-    targets: pl.DataFrame,
     accounts: pl.DataFrame,
     bucket_s: float,
     bucket_tests: int,
@@ -90,7 +88,7 @@ def report(
     if not farms:
         return [], []
     fm, ft = farm_frames(farms, crew_pairs)
-    infra = _farm_infra(con, fm, ft)
+    infra, pairs, targets = _farm_infra(con, fm, ft)
     fp = _farm_target_shares(pairs, targets, fm, ft)
     bursts = _farm_bursts(farms, sync_members, sig_buckets, fm)
     sync = {r["account_id"]: r for r in sync_accounts.to_dicts()} if not sync_accounts.is_empty() else {}
@@ -231,12 +229,17 @@ def farm_frames(farms: list[dict], crew_pairs: pl.DataFrame) -> tuple[pl.DataFra
     return fm, ft
 
 
-def _farm_infra(con, fm: pl.DataFrame, ft: pl.DataFrame) -> dict[int, dict]:
-    """Per farm: its IPs, network blocks, devices and events on its targets."""
+def _farm_infra(con, fm: pl.DataFrame, ft: pl.DataFrame) -> tuple[dict[int, dict], pl.DataFrame, pl.DataFrame]:
+    """Per farm: its IPs, network blocks, devices and events on its targets; the members'
+    (account, target, action) pairs and the tested targets' totals. Only the farms' rows leave
+    DuckDB: the pairs and totals of the whole window are as many rows as the engagement."""
     con.register("engagement_farm_members", fm.to_arrow())
     con.register("engagement_farm_targets", ft.to_arrow())
     try:
-        return {r["farm"]: r for r in con.sql(read_sql("features/engagement_farm_infra.sql")).pl().to_dicts()}
+        infra = {r["farm"]: r for r in con.sql(read_sql("features/engagement_farm_infra.sql")).pl().to_dicts()}
+        pairs = con.sql(read_sql("features/engagement_farm_pairs.sql")).pl()
+        targets = con.sql(read_sql("features/engagement_farm_target_totals.sql")).pl()
+        return infra, pairs, targets
     finally:
         con.unregister("engagement_farm_members")
         con.unregister("engagement_farm_targets")

@@ -29,16 +29,23 @@ from abuse.sqlfiles import read_sql
 def significant_buckets(
     con, bucket_s: float, neighbour_s: float, alpha: float, min_accounts: int
 ) -> tuple[pl.DataFrame, int]:
-    """(significant buckets with their surprise, number of buckets tested)."""
-    b = con.sql(read_sql("features/engagement_buckets.sql")).pl()
+    """(significant buckets with their surprise, number of buckets tested). Every non-empty
+    bucket is tested (and counts in the correction), but only those with ``min_accounts`` or
+    more can pass: only they leave DuckDB (the buckets are as many as the engagement moments)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_buckets AS " + read_sql("features/engagement_buckets.sql"))
+    try:
+        m = con.execute("SELECT count(*) FROM engagement_buckets").fetchall()[0][0]
+        b = con.sql(f"SELECT * FROM engagement_buckets WHERE accounts >= {int(min_accounts)}").pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS engagement_buckets")
     if b.is_empty():
-        return b.with_columns(pl.lit(0.0).alias("surprise"), pl.lit(0.0).alias("expected")), 0
+        cols = ("surprise", "expected") if m == 0 else ("expected", "surprise")
+        return b.with_columns(pl.lit(0.0).alias(cols[0]), pl.lit(0.0).alias(cols[1])), m
     k = max(int(round(neighbour_s / bucket_s)), 1)
     side = np.maximum(b["left_accounts"].to_numpy(), b["right_accounts"].to_numpy()).astype(float)
     mu = (side + 1.0) / k
     s = stats.surprise_poisson(b["accounts"].to_numpy(), mu)
     b = b.with_columns(pl.Series("expected", mu), pl.Series("surprise", s))
-    m = len(b)
     sig = b.filter((pl.col("accounts") >= min_accounts) & (pl.col("surprise") >= stats.required_surprise(alpha, m)))
     return sig, m
 
