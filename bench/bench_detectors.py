@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import tempfile
 import time
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from abuse.detect.hoarding import HoardingDetector
 from abuse.detect.hoarding import features as hf
 from abuse.detect.hoarding import groups as hg
 from abuse.detect.spikes import SpikeDetector
-from abuse.detect.timing import TimingDetector, bind_sql, score_accounts, steady
+from abuse.detect.timing import TimingDetector, bind_sql, score_accounts, steadiness
 from abuse.detect.timing import stats as ts
 from abuse.sqlfiles import read_sql
 from abuse.testing import staged
@@ -77,13 +76,7 @@ def timing_steps(con, ctx, n_rows: int) -> list:
     with step("volume", events, out):
         ts.volume_outliers(streams, p.volume_min_accounts, p.volume_mad_floor)
     with step("steady durations", events, out):
-        steady.steady_streams(
-            steady.timed_streams(streams, min(p.steady_min_durations, p.min_durations)),
-            p.steady_quantile,
-            p.steady_min_spread,
-            -math.log10(p.alpha),
-            ref_min=p.min_durations,
-        )
+        steadiness(streams, p)
     with step("conjunction (score)", events, out):
         score_accounts(streams, arcs, rhythm, p)
     return out

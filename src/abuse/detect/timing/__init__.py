@@ -224,17 +224,7 @@ def _figures(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p:
         )
         .join(st.volume_outliers(streams, p.volume_min_accounts, p.volume_mad_floor), on="account_id", how="left")
         .join(st.session_lengths(streams), on="account_id", how="left")
-        .join(
-            steady.steady_streams(
-                steady.timed_streams(streams, min(p.steady_min_durations, p.min_durations)),
-                p.steady_quantile,
-                p.steady_min_spread,
-                -math.log10(p.alpha),
-                ref_min=p.min_durations,
-            ),
-            on="account_id",
-            how="left",
-        )
+        .join(steadiness(streams, p), on="account_id", how="left")
         .with_columns(
             pl.col("n_events").fill_null(pl.col("n")),
             pl.col("on_hour").fill_null(0),
@@ -365,3 +355,15 @@ def bind_sql(ctx: DetectContext) -> None:
         timing_sleep_gap_h=float(p.sleep_gap_h),
     )
     use_intermediate(ctx.con)
+
+
+def steadiness(streams: pl.DataFrame, p: TimingDetector.Params) -> pl.DataFrame:
+    """Per account the steadiness of its session lengths against the population's (the steady
+    durations signal), at the detector's parameters."""
+    return steady.steady_streams(
+        steady.timed_streams(streams, min(p.steady_min_durations, p.min_durations)),
+        p.steady_quantile,
+        p.steady_min_spread,
+        -math.log10(p.alpha),
+        ref_min=p.min_durations,
+    )
