@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import resource
 import threading
+import time
+from typing import Any
 
 import psutil
 
@@ -79,3 +81,17 @@ class PeakRSS:
         """The peak since the last reset, in MiB."""
         self.peak = max(self.peak, self._proc.memory_info().rss)
         return self.peak / 2**20
+
+
+def timed_detect(det: Any, con: Any, ws: Any, we: Any) -> tuple[Any, Any, float, float]:
+    """Run ``det`` once with its default parameters over the window ``[ws, we)`` of ``con``:
+    (its context, its result, wall seconds, the RSS growth above the start in MiB)."""
+    from abuse.detect.base import DetectContext
+
+    ctx = DetectContext(con, ws, we, "Asia/Shanghai", det.Params())
+    base_rss = psutil.Process().memory_info().rss
+    with PeakRSS() as rss:
+        t0 = time.perf_counter()
+        res = det.detect(ctx)
+        secs = time.perf_counter() - t0
+    return ctx, res, secs, (rss.peak - base_rss) / 2**20

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import tempfile
 import time
 from contextlib import contextmanager
@@ -28,9 +27,9 @@ from abuse.detect.hoarding import HoardingDetector
 from abuse.detect.hoarding import features as hf
 from abuse.detect.hoarding import groups as hg
 from abuse.detect.spikes import SpikeDetector
-from abuse.detect.timing import TimingDetector, score_accounts, steady
+from abuse.detect.timing import TimingDetector, bind_sql, score_accounts, steadiness
 from abuse.detect.timing import stats as ts
-from abuse.sqlfiles import read_sql, set_variables, use_intermediate
+from abuse.sqlfiles import read_sql
 from abuse.testing import staged
 
 ROWS = ("accounts", "orders", "reviews", "coupon_events", "activity")
@@ -57,19 +56,7 @@ def show(title: str, rows: list) -> None:
 
 def timing_steps(con, ctx, n_rows: int) -> list:
     p, out = ctx.params, []
-    set_variables(
-        con,
-        window_start=ctx.window_start,
-        window_end=ctx.window_end,
-        timing_on_hour_s=p.on_hour_s,
-        timing_release_grace_s=float(p.release_grace_s),
-        timing_release_before_min=p.release_before_min,
-        timing_member_pad_min=p.spike_pad_min,
-        timing_min_events=p.min_events,
-        timing_sleep_h=p.sleep_h,
-        timing_sleep_gap_h=float(p.sleep_gap_h),
-    )
-    use_intermediate(con)
+    bind_sql(ctx)
     with step("events (timing_events)", n_rows, out):
         con.execute("CREATE OR REPLACE TEMP TABLE timing_events AS " + read_sql("features/timing_events.sql"))
     events = con.sql("SELECT count(*) FROM timing_events").fetchone()[0]
@@ -89,13 +76,7 @@ def timing_steps(con, ctx, n_rows: int) -> list:
     with step("volume", events, out):
         ts.volume_outliers(streams, p.volume_min_accounts, p.volume_mad_floor)
     with step("steady durations", events, out):
-        steady.steady_streams(
-            steady.timed_streams(streams, min(p.steady_min_durations, p.min_durations)),
-            p.steady_quantile,
-            p.steady_min_spread,
-            -math.log10(p.alpha),
-            ref_min=p.min_durations,
-        )
+        steadiness(streams, p)
     with step("conjunction (score)", events, out):
         score_accounts(streams, arcs, rhythm, p)
     return out

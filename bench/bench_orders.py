@@ -14,15 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PeakRSS  # noqa: E402
+from _common import timed_detect  # noqa: E402
 
-from abuse.detect.base import DetectContext  # noqa: E402
 from abuse.detect.brushing import BrushingDetector  # noqa: E402
 from abuse.detect.refunds import RefundDetector  # noqa: E402
 from abuse.generate import generate  # noqa: E402
@@ -37,12 +33,7 @@ def bench(scale: float, seed: int, root: Path) -> list[dict]:
     n_orders = con.execute("SELECT count(*) FROM stg_orders").fetchone()[0]
     rows = []
     for det in (BrushingDetector(), RefundDetector()):
-        ctx = DetectContext(con, ws, we, "Asia/Shanghai", det.Params())
-        base_rss = psutil.Process().memory_info().rss
-        with PeakRSS() as rss:
-            t0 = time.perf_counter()
-            res = det.detect(ctx)
-            secs = time.perf_counter() - t0
+        _, res, secs, grew = timed_detect(det, con, ws, we)
         rows.append(
             {
                 "detector": det.name,
@@ -50,7 +41,7 @@ def bench(scale: float, seed: int, root: Path) -> list[dict]:
                 "orders": n_orders,
                 "seconds": secs,
                 "rows_per_s": n_orders / max(secs, 1e-9),
-                "rss_growth_mb": (rss.peak - base_rss) / 2**20,
+                "rss_growth_mb": grew,
                 "clusters": len(res.clusters),
                 "flagged": len(res.findings),
             }

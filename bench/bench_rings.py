@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
-import psutil
-from _common import PeakRSS
+from _common import timed_detect
 
-from abuse.detect.base import DetectContext
 from abuse.detect.rings import RingDetector
 from abuse.generate import generate
 from abuse.testing import staged
@@ -33,12 +30,7 @@ def bench(scale: float, seed: int, root: Path, adversarial: bool = False) -> dic
     n_edges = con.execute("SELECT count(*) FROM stg_reviews").fetchone()[0]
     n_orders = con.execute("SELECT count(*) FROM stg_orders").fetchone()[0]
     det = RingDetector()
-    ctx = DetectContext(con, ws, we, "Asia/Shanghai", det.Params())
-    base_rss = psutil.Process().memory_info().rss
-    with PeakRSS() as rss:
-        t0 = time.perf_counter()
-        res = det.detect(ctx)
-        secs = time.perf_counter() - t0
+    ctx, res, secs, grew = timed_detect(det, con, ws, we)
     tracemalloc.start()  # a second run: tracing slows Python down, so it is not timed
     det.detect(ctx)
     _, py_peak = tracemalloc.get_traced_memory()
@@ -49,7 +41,7 @@ def bench(scale: float, seed: int, root: Path, adversarial: bool = False) -> dic
         "reviews": n_edges,
         "seconds": secs,
         "py_peak_mb": py_peak / 2**20,
-        "rss_growth_mb": (rss.peak - base_rss) / 2**20,
+        "rss_growth_mb": grew,
         "rings": len(res.clusters),
         "flagged": len(res.findings),
     }

@@ -354,6 +354,21 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _row(stage: str, m: dict[str, Any], bare_s: float | None, bare_cpu: float | None) -> str:
+    """One line of the table: a stage's (or the process's) measures ``m`` and their ratios to the
+    bare load's seconds and CPU seconds, where those are known."""
+    rate = m["rows"] / m["seconds"] if m["seconds"] > 0 else 0
+    bare_col = "" if bare_s is None else f"{bare_s:7.2f}"
+    ratio_col = "" if not bare_s else f"{m['seconds'] / bare_s:5.1f}x"
+    cpu = m.get("cpu_s")
+    cpu_col = "" if cpu is None else f"{cpu:7.2f}"
+    cpu_ratio = "" if cpu is None or not bare_cpu else f"{cpu / bare_cpu:8.1f}x"
+    return (
+        f"{stage:<24} {m['rows']:>11,} {m['seconds']:>8.2f} {rate:>11,.0f} "
+        f"{m['peak_mb']:>8.0f} {bare_col:>7} {ratio_col:>6} {cpu_col:>7} {cpu_ratio:>9}"
+    )
+
+
 def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> str:
     bare_s = {s["stage"]: s["seconds"] for s in (bare or {}).get("stages", [])}
     bare_cpu = {s["stage"]: s.get("cpu_s") for s in (bare or {}).get("stages", [])}
@@ -369,29 +384,10 @@ def table(title: str, nightly: dict[str, Any], bare: dict[str, Any] | None) -> s
         f"{'bare s':>7} {'ratio':>6} {'cpu s':>7} {'cpu ratio':>9}  note",
     ]
     for s in nightly["stages"]:
-        b = bare_s.get(s["stage"])
-        rate = s["rows"] / s["seconds"] if s["seconds"] > 0 else 0
-        bare_col = "" if b is None else f"{b:7.2f}"
-        ratio_col = "" if not b else f"{s['seconds'] / b:5.1f}x"
-        cpu, bcpu = s.get("cpu_s"), bare_cpu.get(s["stage"])
-        cpu_col = "" if cpu is None else f"{cpu:7.2f}"
-        cpu_ratio = "" if cpu is None or not bcpu else f"{cpu / bcpu:8.1f}x"
-        lines.append(
-            f"{s['stage']:<24} {s['rows']:>11,} {s['seconds']:>8.2f} {rate:>11,.0f} "
-            f"{s['peak_mb']:>8.0f} {bare_col:>7} {ratio_col:>6} {cpu_col:>7} {cpu_ratio:>9}  "
-            f"{s.get('note', '')[:90]}"
-        )
-    total_bare = bare["seconds"] if bare else None
-    ratio = f"{nightly['seconds'] / total_bare:5.1f}x" if total_bare else ""
-    bare_col = "" if total_bare is None else f"{total_bare:7.2f}"
-    cpu, bcpu = nightly.get("cpu_s"), (bare or {}).get("cpu_s")
-    cpu_col = "" if cpu is None else f"{cpu:7.2f}"
-    cpu_ratio = "" if cpu is None or not bcpu else f"{cpu / bcpu:8.1f}x"
-    lines.append(
-        f"{'total (process)':<24} {nightly['rows']:>11,} {nightly['seconds']:>8.2f} "
-        f"{nightly['rows'] / nightly['seconds']:>11,.0f} {nightly['peak_mb']:>8.0f} "
-        f"{bare_col:>7} {ratio:>6} {cpu_col:>7} {cpu_ratio:>9}"
-    )
+        row = _row(s["stage"], s, bare_s.get(s["stage"]), bare_cpu.get(s["stage"]))
+        lines.append(f"{row}  {s.get('note', '')[:90]}")
+    bcpu = (bare or {}).get("cpu_s")
+    lines.append(_row("total (process)", nightly, bare["seconds"] if bare else None, bcpu))
     if bare:
         bcpu_col = "" if bcpu is None else f"{bcpu:7.2f}"
         lines.append(

@@ -56,31 +56,16 @@ def _deliveries(landing: Path):
         write_landing(landing, "reviews", "r2.csv", [_review(2, action="amended", rating=5), _review(4, rating=3)]),
     ]
     yield []  # a night without new files
+    o3 = [
+        order(5, status="cancelled"),
+        order(31, amount="-1"),
+        order(16, created_at="nope"),
+        order(40),
+        order(40, status="completed"),
+    ]
     yield [
-        write_landing(
-            landing,
-            "orders",
-            "o3.csv",
-            [
-                order(5, status="cancelled"),
-                order(31, amount="-1"),
-                order(16, created_at="nope"),
-                order(40),
-                order(40, status="completed"),
-            ],
-        ),
-        write_landing(
-            landing,
-            "orders",
-            "o3_copy.csv",  # the same bytes again: a no-op
-            [
-                order(5, status="cancelled"),
-                order(31, amount="-1"),
-                order(16, created_at="nope"),
-                order(40),
-                order(40, status="completed"),
-            ],
-        ),
+        write_landing(landing, "orders", "o3.csv", o3),
+        write_landing(landing, "orders", "o3_copy.csv", o3),  # the same bytes again: a no-op
         write_landing(
             landing,
             "refunds",

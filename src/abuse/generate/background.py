@@ -15,11 +15,9 @@ from abuse.generate.actions import (
     refunds,
     sessions,
 )
-from abuse.generate.columns import OUTCOMES, enum
+from abuse.generate.columns import APPROVED, PENDING, REJECTED
 from abuse.generate.identity import channels, home_ips, phones
 from abuse.generate.world import DAY, HOUR, MIN, World
-
-APPROVED, REJECTED, PENDING = (enum(OUTCOMES, o) for o in OUTCOMES)
 
 
 def build_shops(w: World) -> None:

@@ -120,3 +120,6 @@ def default_of(ctype: str):
 
 def enum(values: tuple[str, ...], name: str) -> int:
     return values.index(name)
+
+
+APPROVED, REJECTED, PENDING = (enum(OUTCOMES, o) for o in OUTCOMES)  # a refund's outcome codes

@@ -19,11 +19,9 @@ from abuse.generate.actions import (
     sessions,
 )
 from abuse.generate.background import honest_orders, register_people, shop_items
-from abuse.generate.columns import OUTCOMES, enum
+from abuse.generate.columns import APPROVED, OUTCOMES, PENDING, REJECTED, enum
 from abuse.generate.identity import home_ips
 from abuse.generate.world import DAY, HOUR, MIN, SEC, World
-
-APPROVED, REJECTED, PENDING = (enum(OUTCOMES, o) for o in OUTCOMES)
 
 
 def register_lookalikes(w: World) -> np.ndarray:

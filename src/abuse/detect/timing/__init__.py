@@ -145,19 +145,7 @@ class TimingDetector(DetectorBase):
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p, con = cast(TimingDetector.Params, ctx.params), ctx.con
-        set_variables(
-            con,
-            window_start=ctx.window_start,
-            window_end=ctx.window_end,
-            timing_on_hour_s=p.on_hour_s,
-            timing_release_grace_s=float(p.release_grace_s),
-            timing_release_before_min=p.release_before_min,
-            timing_member_pad_min=p.spike_pad_min,
-            timing_min_events=p.min_events,
-            timing_sleep_h=p.sleep_h,
-            timing_sleep_gap_h=float(p.sleep_gap_h),
-        )
-        use_intermediate(con)  # ip_block: the network block, defined once
+        bind_sql(ctx)
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE timing_events AS " + read_sql("features/timing_events.sql"))
             streams = con.sql(read_sql("features/timing_streams.sql")).pl()
@@ -236,17 +224,7 @@ def _figures(streams: pl.DataFrame, arcs: pl.DataFrame, rhythm: pl.DataFrame, p:
         )
         .join(st.volume_outliers(streams, p.volume_min_accounts, p.volume_mad_floor), on="account_id", how="left")
         .join(st.session_lengths(streams), on="account_id", how="left")
-        .join(
-            steady.steady_streams(
-                steady.timed_streams(streams, min(p.steady_min_durations, p.min_durations)),
-                p.steady_quantile,
-                p.steady_min_spread,
-                -math.log10(p.alpha),
-                ref_min=p.min_durations,
-            ),
-            on="account_id",
-            how="left",
-        )
+        .join(steadiness(streams, p), on="account_id", how="left")
         .with_columns(
             pl.col("n_events").fill_null(pl.col("n")),
             pl.col("on_hour").fill_null(0),
@@ -358,3 +336,34 @@ def _finding(r: dict, p: TimingDetector.Params) -> Finding:
     }
     evidence["share_on_hour"] = round(r["on_hour"] / max(r["n_events"], 1), 4)
     return Finding(r["account_id"], PATTERN, r["score"], ", ".join(parts), evidence)
+
+
+def bind_sql(ctx: DetectContext) -> None:
+    """Hand the window and the timing parameters to the feature SQL (``getvariable``), and the
+    intermediate views (``ip_block``: the network block, defined once) on ``ctx.con``."""
+    p = cast(TimingDetector.Params, ctx.params)
+    set_variables(
+        ctx.con,
+        window_start=ctx.window_start,
+        window_end=ctx.window_end,
+        timing_on_hour_s=p.on_hour_s,
+        timing_release_grace_s=float(p.release_grace_s),
+        timing_release_before_min=p.release_before_min,
+        timing_member_pad_min=p.spike_pad_min,
+        timing_min_events=p.min_events,
+        timing_sleep_h=p.sleep_h,
+        timing_sleep_gap_h=float(p.sleep_gap_h),
+    )
+    use_intermediate(ctx.con)
+
+
+def steadiness(streams: pl.DataFrame, p: TimingDetector.Params) -> pl.DataFrame:
+    """Per account the steadiness of its session lengths against the population's (the steady
+    durations signal), at the detector's parameters."""
+    return steady.steady_streams(
+        steady.timed_streams(streams, min(p.steady_min_durations, p.min_durations)),
+        p.steady_quantile,
+        p.steady_min_spread,
+        -math.log10(p.alpha),
+        ref_min=p.min_durations,
+    )
