@@ -50,6 +50,7 @@ from abuse.frames import integer, number
 from abuse.sqlfiles import use_intermediate
 
 ID_KINDS = ("device", "ip", "ip_block", "address", "inviter")
+LINK_LEVELS = (1, 2, 4)  # the link bar's multiples components are formed at
 
 
 @dataclass
@@ -122,6 +123,31 @@ def id_keys(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame) -> pl.DataFr
         cur.close()
 
 
+def settled_by_shop(pool: pl.DataFrame, alpha: float = 0.01) -> set[str]:
+    """Accounts whose one extorting edge is at a shop that settles as a matter of course: a
+    generous seller (or one with a real quality problem) pays its unhappy buyers and they
+    revise their reviews, each of them once, there and nowhere else. A shop's one-off
+    extorting edges (of accounts that extort nowhere else), the account's own left out, are
+    tested against the platform's rate of one-off extorting edges per hostile edge (binomial,
+    Bonferroni over the shops at level ``alpha``); where that is far beyond chance, the shop's
+    own habit explains the account's act, and its hostility belongs to neither the crews nor
+    the base rates a crew is measured against. A crew's members extort on several shops, or
+    meet too few at one small shop to make it a habit."""
+    if pool.is_empty():
+        return set()
+    n_x = pool.group_by("account_id").agg(n_x=pl.col("x").sum())
+    e = pool.join(n_x, on="account_id").with_columns(one=pl.col("x") & (pl.col("n_x") == 1))
+    r1 = number(e["one"].mean())
+    if r1 <= 0:
+        return set()
+    shops = e.group_by("shop_id").agg(h=pl.len(), o=pl.col("one").sum())
+    # leave-one-out: the account's own edge is not its shop's habit
+    s = stats.surprise_binom((shops["o"] - 1).to_numpy(), (shops["h"] - 1).to_numpy(), r1)
+    need = stats.required_surprise(alpha, shops.height)
+    habit = shops.with_columns(s=pl.Series(s, dtype=pl.Float64)).filter(pl.col("s") >= need)
+    return set(e.filter(pl.col("one")).join(habit.select("shop_id"), on="shop_id", how="semi")["account_id"])
+
+
 def find_scattered(
     con: duckdb.DuckDBPyConnection,
     edges: pl.DataFrame,
@@ -138,6 +164,7 @@ def find_scattered(
     pool = edges.filter(
         (pl.col("n_orders_all") < customer_orders) & ~pl.col("account_id").is_in(sorted(taken))
     ).with_columns(x=_extorting())
+    pool = pool.filter(~pl.col("account_id").is_in(sorted(settled_by_shop(pool))))
     if pool.is_empty():
         return []
     acc = pool.group_by("account_id").agg(
@@ -165,11 +192,17 @@ def find_scattered(
     if links.is_empty():
         return []
     linked = keys.filter(pl.col("y")).join(links.select("key", "s"), on="key")
-    g = nx.Graph()
-    g.add_edges_from(("a:" + a, "k:" + k) for a, k in linked.select("account_id", "key").iter_rows())
-    out = []
-    comps = [c for c in nx.connected_components(g) if sum(n.startswith("a:") for n in c) >= min_members]
-    for comp in comps:
+    # one generic complaint text shared by a crew and many honest buyers can chain them into
+    # one component that no test passes: such a component is formed again through its
+    # stronger keys only (each level twice the last), and its pieces are tested in turn;
+    # every component tested is paid for (Bonferroni over all of them, at the end)
+
+    def components(sub: pl.DataFrame) -> list[set]:
+        g = nx.Graph()
+        g.add_edges_from(("a:" + a, "k:" + k) for a, k in sub.select("account_id", "key").iter_rows())
+        return [c for c in nx.connected_components(g) if sum(n.startswith("a:") for n in c) >= min_members]
+
+    def test(comp: set) -> tuple[float, str, list[str], list[str], list[str], int] | None:
         members = sorted(n[2:] for n in comp if n.startswith("a:"))
         comp_keys = sorted(n[2:] for n in comp if n.startswith("k:"))
         # the bad-seller guard: the ``leave_out`` shops most members extorted at are left
@@ -186,18 +219,35 @@ def find_scattered(
         elsewhere = set(pool.filter(~pl.col("shop_id").is_in(sorted(out_shops)))["account_id"])
         members = sorted(set(ext.filter(~pl.col("shop_id").is_in(sorted(out_shops)))["account_id"]))
         if len(members) < min_members:
-            continue
+            return None
         mine = pool.filter(pl.col("account_id").is_in(members))
         shops = sorted(mine["shop_id"].unique())
         hood = (
             set(keys.filter(pl.col("key").is_in(comp_keys))["account_id"])
             | set(pool.filter(pl.col("shop_id").is_in(shops))["account_id"])
         ) & elsewhere
-        k, n = len(members), len(hood)
         act_bits, act = act_surprise(
-            acc.filter(pl.col("account_id").is_in(members)).rename({"y": "any"}), n, comp_rates
+            acc.filter(pl.col("account_id").is_in(members)).rename({"y": "any"}), len(hood), comp_rates
         )
-        bits = act_bits - math.log10(len(comps))  # Bonferroni over the components tested
+        return act_bits, act, members, shops, comp_keys, len(hood)
+
+    todo = [(c, 0) for c in components(linked)]
+    n_tested = len(todo)
+    tested = []
+    while todo:
+        comp, level = todo.pop(0)
+        t = test(comp)
+        if t is not None:
+            tested.append(t)
+        if (t is None or t[0] - math.log10(n_tested) < min_bits) and level + 1 < len(LINK_LEVELS):
+            keys_in = [n[2:] for n in comp if n.startswith("k:")]
+            bar = link_bits * LINK_LEVELS[level + 1]
+            pieces = components(linked.filter(pl.col("key").is_in(keys_in) & (pl.col("s") >= bar)))
+            n_tested += len(pieces)
+            todo.extend((c, level + 1) for c in pieces)
+    out = []
+    for act_bits, act, members, shops, comp_keys, n in tested:
+        bits = act_bits - math.log10(n_tested)  # Bonferroni over the components tested
         if bits < min_bits:
             continue
         kinds: dict[str, int] = {}
@@ -210,11 +260,11 @@ def find_scattered(
                 shops=shops,
                 bits=bits,
                 figures={
-                    "scatter_members": k,
+                    "scatter_members": len(members),
                     "scatter_neighbours": n,
                     "extorting_rate": round(q, 4),
                     "act_rates": {a: round(r, 4) for a, r in rates.items()},
-                    "components_tested": len(comps),
+                    "components_tested": n_tested,
                     "strongest_act": act,
                     "extorting_accounts": n_ext,
                     "link_keys": kinds,
@@ -222,4 +272,9 @@ def find_scattered(
                 },
             )
         )
-    return sorted(out, key=lambda s: (-s.bits, s.members[0]))
+    # the strongest of overlapping components (one crew seen at several link levels) stays
+    kept: list[Scattered] = []
+    for sc in sorted(out, key=lambda s: (-s.bits, s.members[0])):
+        if not any(set(sc.members) & set(k.members) for k in kept):
+            kept.append(sc)
+    return kept

@@ -47,8 +47,15 @@ def signature_cores(
     strong = set(counts.filter(pl.col("n_sig") >= min_shops)["account_id"])
     if len(strong) < 2:
         return []
-    # signature accounts at a shop against their share of hostile edges, spread by volume
-    on = edges.filter(pl.col("account_id").is_in(counts["account_id"].implode()))
+    # signature accounts at a shop against their share of hostile edges, spread by volume; an
+    # account counts at a shop only with the signature on another shop: a shop that pays and
+    # sees reviews revised as a matter of course (a generous seller, a real quality problem
+    # settled) explains the signature its own buyers carry there, not one carried elsewhere
+    on = (
+        edges.filter(pl.col("account_id").is_in(counts["account_id"].implode()))
+        .join(counts, on="account_id")
+        .filter(pl.col("n_sig") - (pl.col("n_reversed_after_pay") > 0).cast(pl.UInt32) > 0)
+    )
     q = on.height / max(edges.height, 1)
     shops = on.group_by("shop_id").agg(pl.len().alias("m"), pl.col("hhat").first(), pl.col("account_id").sort())
     s = stats.surprise_poisson(shops["m"].to_numpy(), shops["hhat"].to_numpy() * q)
