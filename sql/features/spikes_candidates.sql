@@ -1,8 +1,8 @@
 -- spikes_candidates: minutes of the window in which a scope's count may exceed its baseline
 -- (at least getvariable('spikes_min_count') accounts, or getvariable('spikes_min_count_wide')
 -- in the wide bin: below that not even the Poisson floor is beaten), with that baseline, for
--- the Poisson test in Python. Reads `spikes_events` (TEMP table of
--- the spikes detector) and its per-minute counts `spikes_minutes` (TEMP view, spikes_minutes.sql).
+-- the Poisson test in Python. Reads the per-minute counts `spikes_minutes` (TEMP view,
+-- spikes_minutes.sql) and the wide counts of `feat_spikes_counts` (spikes_counts.sql).
 --
 -- A minute's count is the number of distinct accounts acting in it (one person's busy
 -- session is not a crowd). For every scope (a family, or family:detail such as
@@ -24,13 +24,12 @@ WITH bounds AS (
                - to_days(getvariable('spikes_baseline_days')) AS b0
 ),
 counts AS (SELECT scope, minute, n FROM spikes_minutes),  -- TEMP view of spikes_minutes.sql
-wide_counts AS (
-    SELECT CASE WHEN detail IS NULL THEN family ELSE family || ':' || detail END AS scope,
-           time_bucket(to_minutes(getvariable('spikes_wide_min')), local_minute) AS minute,
-           count(DISTINCT account_id) AS n_wide
-    FROM spikes_events
-    GROUP BY GROUPING SETS ((family, 2), (family, detail, 2))
-    HAVING NOT (grouping(detail) = 0 AND detail IS NULL)
+wide_counts AS (  -- the per-day wide counts of spikes_counts.sql
+    SELECT scope, minute, n AS n_wide
+    FROM feat_spikes_counts
+    WHERE grain = 'wide'
+      AND minute >= CAST(getvariable('spikes_from') AS TIMESTAMP)
+      AND minute < CAST(getvariable('window_end') AS TIMESTAMP)
 ),
 scopes AS (
     SELECT scope, greatest(min(minute), b.b0) AS first_minute

@@ -32,6 +32,7 @@ import duckdb
 
 from abuse.schema import KINDS
 from abuse.sqlfiles import read_sql, run_folder, run_macros, sql_files
+from abuse.window import EVENT_TIMES
 
 BOOKKEEPING = "staging_files"
 
@@ -89,7 +90,33 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every staged table from all raw history (first run, or undoing a failed run)."""
     built = run_folder(con, "staging")
     _record_versions(con, sql_files("staging"))
+    mark_rebuilt(con, list(KINDS))
     return built
+
+
+def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute(read_sql("staging/incremental/staging_changes.sql"))
+    return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM staging_changes").fetchall()[0][0])
+
+
+def mark_rebuilt(con: duckdb.DuckDBPyConnection, kinds: list[str], seq: int | None = None) -> None:
+    """Tell the per-day features (``staging_changes``) that ``kinds`` were rebuilt from raw."""
+    seq = _next_seq(con) if seq is None else seq
+    con.executemany("INSERT INTO staging_changes VALUES (?, ?, NULL)", [[seq, k] for k in kinds])
+
+
+def _record_changes(con: duckdb.DuckDBPyConnection, table: str, kind: str, match: str, seq: int) -> None:
+    """The event hours of the staged rows ``_stg_new`` replaces and of its own rows."""
+    col = EVENT_TIMES.get(kind)
+    if col is None:
+        return
+    con.execute(
+        f"""INSERT INTO staging_changes
+        SELECT DISTINCT ?, ?, epoch_ms(t) // 3600000 FROM (
+            SELECT s."{col}" AS t FROM {table} AS s SEMI JOIN _stg_new AS n ON {match}
+            UNION ALL SELECT "{col}" FROM _stg_new) WHERE t IS NOT NULL""",
+        [seq, kind],
+    )
 
 
 def _raw_files(con: duckdb.DuckDBPyConnection, kind: str) -> set[tuple[int, int]]:
@@ -125,15 +152,16 @@ def _atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def _rebuild_kind(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
+def _rebuild_kind(con: duckdb.DuckDBPyConnection, path: Path, kind: str, seq: int) -> None:
     with _atomic(con):
+        mark_rebuilt(con, [kind], seq)
         con.execute(path.read_text(encoding="utf-8"))
         con.execute(f"DELETE FROM {BOOKKEEPING} WHERE kind = ?", [kind])
         con.execute(f"INSERT INTO {BOOKKEEPING} SELECT ?, _file_seq, _run_id FROM raw_{kind} GROUP BY ALL", [kind])
         _record_versions(con, [path])
 
 
-def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str, new: set[tuple[int, int]]) -> int:
+def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str, new: set[tuple[int, int]], seq: int) -> int:
     """Merge the cleaned rows of raw files ``new`` into ``table``: delete what they replace
     by key, insert them. The caller checked that every new file is later than every staged one."""
     first, last = min(s for s, _ in new), max(s for s, _ in new)
@@ -142,6 +170,7 @@ def _merge_kind(con: duckdb.DuckDBPyConnection, table: str, kind: str, new: set[
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stg_new AS SELECT * FROM {table}_rows(?, ?)", [first, last])
         n = con.execute("SELECT count(*) FROM _stg_new").fetchall()[0][0]
         if n:
+            _record_changes(con, table, kind, match, seq)
             con.execute(f"DELETE FROM {table} AS s USING _stg_new AS n WHERE {match}")
             con.execute(f"INSERT INTO {table} SELECT * FROM _stg_new")
         con.executemany(f"INSERT INTO {BOOKKEEPING} VALUES (?, ?, ?)", [[kind, s, r] for s, r in sorted(new)])
@@ -179,6 +208,7 @@ def maintain(con: duckdb.DuckDBPyConnection) -> Maintained:
         out.rebuilt = {t: "first build" for t in built if t != BOOKKEEPING}
         return out
     versions = dict(con.execute("SELECT table_name, sql_sha256 FROM staging_versions").fetchall())
+    seq = _next_seq(con)
     for path in paths:
         table = path.stem
         if table == BOOKKEEPING:
@@ -186,15 +216,17 @@ def maintain(con: duckdb.DuckDBPyConnection) -> Maintained:
         kind = table.removeprefix("stg_")
         if kind not in KINDS or not _has_macro(path):
             con.execute(path.read_text(encoding="utf-8"))  # not maintained: built every night
+            if kind in KINDS:
+                mark_rebuilt(con, [kind], seq)
             out.rebuilt[table] = "always rebuilt"
             continue
         raw, staged = _raw_files(con, kind), _staged_files(con, kind)
         why = _why_rebuild(con, path, versions, raw, staged)
         if why:
-            _rebuild_kind(con, path, kind)
+            _rebuild_kind(con, path, kind, seq)
             out.rebuilt[table] = why
         elif raw - staged:
-            out.merged[table] = _merge_kind(con, table, kind, raw - staged)
+            out.merged[table] = _merge_kind(con, table, kind, raw - staged, seq)
         else:
             out.unchanged.append(table)
     return out

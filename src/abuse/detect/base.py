@@ -112,6 +112,12 @@ class DetectorBase:
     # day's rows and maintained aggregates. Said in the progress lines and the benchmark.
     reads: ClassVar[str] = "window"
 
+    @classmethod
+    def maintain(cls, con: duckdb.DuckDBPyConnection, params: BaseModel) -> str | None:
+        """Bring the detector's per-day feature tables up to date after staging (the stage
+        calls it on the write connection; abuse.features); says what it did. None: it keeps none."""
+        return None
+
     def run(self, ctx: DetectContext) -> DetectorResult:
         raise NotImplementedError
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import duckdb
 
-from abuse import ingest
+from abuse import ingest, staging
 from abuse.runlog import failure_reason, pending_failure_path, undo_committed, write_pending_failure
+from abuse.schema import KINDS
 from abuse.sqlfiles import run_folder
 from abuse.store import connect_work, refresh_report, remove_temp, work_path
 
@@ -91,6 +92,7 @@ def _undo(con: duckdb.DuckDBPyConnection, run: Run, exc: BaseException, reason: 
     ingest.forget_run(con, run.run_id)
     try:
         run_folder(con, "staging")  # staging as the last good run left it
+        staging.mark_rebuilt(con, list(KINDS))  # and the per-day features rebuilt from it
     except duckdb.Error:
         pass  # the next run rebuilds it; the report does not depend on it
     con.execute(

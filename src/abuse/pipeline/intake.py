@@ -54,6 +54,22 @@ def ingest_stage(run: Run) -> ingest.IngestReport:
     return report
 
 
+def _maintain_features(run: Run) -> str:
+    """The detectors' per-day feature tables after staging (``DetectorBase.maintain``)."""
+    from abuse.detect.base import all_detectors, params_for
+
+    t0 = time.perf_counter()
+    said = []
+    for name, cls in all_detectors().items():
+        if name in run.settings.disabled_detectors:
+            continue
+        line = cls.maintain(run.con, params_for(cls, run.settings.detectors.get(name)))
+        if line:
+            said.append(line)
+    run.timings["stage:features"] = time.perf_counter() - t0
+    return f"features: {', '.join(said)} in {run.timings['stage:features']:.1f}s; " if said else ""
+
+
 def stage(run: Run) -> None:
     """Bring staging up to date (merging only the night's raw files, or rebuilding from all raw
     history where it must: ``abuse.staging``), then seeds, checks and the window."""
@@ -64,6 +80,7 @@ def stage(run: Run) -> None:
     con = run.con
     done = staging.maintain(con)
     staging_s = time.perf_counter() - t0
+    kept = _maintain_features(run)
     load_seeds(con)
     run.checks = {
         p.stem: con.execute(f"SELECT count(*) FROM ({p.read_text()})").fetchall()[0][0] for p in sql_files("checks")
@@ -78,7 +95,7 @@ def stage(run: Run) -> None:
     run.timings["stage"] = time.perf_counter() - t0
     bad = {k: v for k, v in run.checks.items() if v}
     run.say(
-        f"[stage] staging: {done.line()} in {staging_s:.1f}s; window {run.window_start:%Y-%m-%d} .. "
+        f"[stage] staging: {done.line()} in {staging_s:.1f}s; {kept}window {run.window_start:%Y-%m-%d} .. "
         f"{run.as_of} ({run.settings.window_days} days); checks: {bad or 'all clean'}; "
         f"{run.timings['stage']:.1f}s"
     )

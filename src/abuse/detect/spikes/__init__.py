@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from scipy.stats import poisson
 
 from abuse.detect.base import DetectContext, DetectorBase, DetectorResult, Spike, register
-from abuse.detect.spikes import handover, incidents, organic, scales
+from abuse.detect.spikes import daily, handover, incidents, organic, scales
 from abuse.frames import Schema
 from abuse.sqlfiles import read_sql, set_variables, temp_table
 from abuse.stats import least_significant_poisson_at, score, surprise_of
@@ -99,11 +99,12 @@ def find_spikes(con, window_start: datetime, window_end: datetime, p: SpikeParam
         spikes_wide_min=p.wide_min,
         spikes_min_history_days=p.min_history_days,
     )
+    daily.ensure(con, p.wide_min)  # the per-day counts (kept by the stage: detect/spikes/daily.py)
     con.execute("CREATE OR REPLACE TEMP TABLE spikes_events AS " + read_sql("features/spikes_events.sql"))
     con.execute("CREATE OR REPLACE TEMP VIEW spikes_minutes AS " + read_sql("features/spikes_minutes.sql"))
+    # every scope with an event in the window (a family, and each family:detail of it)
     n_scopes = con.sql(
-        "SELECT count(DISTINCT family) + count(DISTINCT family || ':' || detail) FROM spikes_events "
-        "WHERE ts >= getvariable('window_start')"
+        "SELECT count(DISTINCT scope) FROM spikes_minutes WHERE minute >= CAST(getvariable('window_start') AS TIMESTAMP)"
     ).fetchone()[0]
     minutes = max(1, int((window_end - window_start).total_seconds() // 60))
     n_tests = 2 * max(n_scopes, 1) * minutes  # every scope, minute and both scales
@@ -345,6 +346,10 @@ class SpikeDetector(DetectorBase):
     Params = SpikeParams
     # whose flagged accounts may be what drives a spike (timing reads spikes, so not timing)
     requires = ("brushing", "engagement", "hoarding", "refunds", "rings")
+
+    @classmethod
+    def maintain(cls, con, params: BaseModel) -> str | None:
+        return daily.maintain(con, cast(SpikeParams, params).wide_min)
 
     def run(self, ctx: DetectContext) -> DetectorResult:
         p = cast(SpikeParams, ctx.params)
