@@ -72,7 +72,15 @@ def up_to_date(con: duckdb.DuckDBPyConnection, wide_min: int) -> bool:
 
 def ensure(con: duckdb.DuckDBPyConnection, wide_min: int) -> None:
     """The counts up to date for the detector: maintained by the stage; a connection that
-    skipped it (a test, a profile) maintains them here."""
+    skipped it (a test, a profile) maintains them here, and a read-only one that finds them
+    missing or stale builds them as a TEMP table of the same name (which shadows the stale one)."""
     define_rows(con)
-    if not up_to_date(con, wide_min):
-        maintain(con, wide_min)
+    try:
+        if not up_to_date(con, wide_min):
+            maintain(con, wide_min)
+    except (duckdb.InvalidInputException, duckdb.TransactionException):  # attached read-only
+        set_variables(con, spikes_wide_min=wide_min, feat_all_days=True)
+        con.execute("SET VARIABLE feat_from = CAST('-infinity' AS TIMESTAMPTZ)")
+        con.execute("SET VARIABLE feat_to = CAST('infinity' AS TIMESTAMPTZ)")
+        with temp_table(con, "feat_days", pa.table({"day": pa.array([], pa.date32())})):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE} AS " + read_sql("features/spikes_counts.sql"))
