@@ -5,7 +5,6 @@ bought-account traits (old but barely used before the attack), shared devices an
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -68,18 +67,7 @@ def text_baseline(edges: pl.DataFrame, threshold: float, n: int = 2000, seed: in
     """Share of random pairs of low-rating texts by different accounts that are near
     duplicates: the chance rate against which a group's duplicates are judged."""
     t = edges.select("account_id", "texts").explode("texts", empty_as_null=False).drop_nulls("texts")
-    if t.height < 2:
-        return 0.01
-    rng = random.Random(seed)
-    rows = list(t.iter_rows())
-    hits = tries = 0
-    for _ in range(n):
-        (a, x), (b, y) = rng.sample(rows, 2)
-        if a == b:
-            continue
-        tries += 1
-        hits += graphs.jaccard(graphs.shingles(x), graphs.shingles(y)) >= threshold
-    return (hits + 1) / (tries + 2)
+    return graphs.near_duplicate_rate(list(t.iter_rows()), threshold, n=n, seed=seed)
 
 
 def _dup_texts(sub: pl.DataFrame, threshold: float, max_texts: int = 150) -> tuple[int, int, int]:
