@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings
+from abuse.sqlfiles import run_folder
 
 T = TypeVar("T")
 _MTIME = [1_780_000_000]
@@ -86,6 +87,26 @@ def work(tmp_path: Path, sql: str, tz: str = "Asia/Shanghai") -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def state_db(db: Path | str, tz: str) -> duckdb.DuckDBPyConnection:
+    """A working database at ``db`` (``":memory:"``: in memory) with the state tables, in zone
+    ``tz``; closing it (``with``) is the caller's."""
+    con = duckdb.connect(str(db))
+    con.execute("SET TimeZone = ?", [tz])
+    run_folder(con, "state")
+    return con
+
+
+def rows_apart(con: duckdb.DuckDBPyConnection, a: str, b: str) -> tuple[int, int]:
+    """(rows of ``a`` not in ``b``, rows of ``b`` not in ``a``): EXCEPT ALL both ways, so a
+    duplicated row counts."""
+    n = con.execute(
+        f"SELECT (SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})), "
+        f"(SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a}))"
+    ).fetchone()
+    assert n is not None
+    return int(n[0]), int(n[1])
 
 
 def order(i: int, **kw: Any) -> dict[str, Any]:

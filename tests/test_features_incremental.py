@@ -7,12 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import order, write_landing
+from helpers import order, rows_apart, state_db, write_landing
 from test_staging_incremental import TZ, _deliveries, _night
 
 from abuse import features, staging
 from abuse.detect.spikes import daily
-from abuse.sqlfiles import run_folder
 
 WIDE = 5
 
@@ -31,19 +30,13 @@ def _cold(con: duckdb.DuckDBPyConnection) -> str:
 def _differences(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     cold = _cold(con)
     kept = daily.TABLE
-    return con.execute(
-        f"SELECT (SELECT count(*) FROM (FROM {kept} EXCEPT ALL FROM {cold})), "
-        f"(SELECT count(*) FROM (FROM {cold} EXCEPT ALL FROM {kept}))"
-    ).fetchone()
+    return rows_apart(con, kept, cold)
 
 
 @pytest.fixture
 def con(tmp_path: Path):
-    c = duckdb.connect(str(tmp_path / "work.duckdb"))
-    c.execute("SET TimeZone = ?", [TZ])
-    run_folder(c, "state")
-    yield c
-    c.close()
+    with state_db(tmp_path / "work.duckdb", TZ) as c:
+        yield c
 
 
 def test_nights_merged_equal_a_full_build(con, landing: Path) -> None:

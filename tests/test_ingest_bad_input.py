@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from helpers import nightly, order, report, work, write_landing
+from helpers import nightly, order, report, state_db, work, write_landing
 
 from abuse.pipeline import run_nightly
 from abuse.settings import Settings
@@ -131,7 +131,6 @@ import duckdb  # noqa: E402
 
 from abuse import ingest  # noqa: E402
 from abuse.ingest.options import IngestOptions  # noqa: E402
-from abuse.sqlfiles import run_folder  # noqa: E402
 
 DELIVERED = datetime(2026, 6, 20, 4, 0, tzinfo=timezone.utc)
 HEADER = "order_id,account_id,shop_id,amount,created_at\n"
@@ -144,9 +143,7 @@ def good(i: int) -> str:
 def load(landing: Path, **options) -> tuple[duckdb.DuckDBPyConnection, ingest.IngestReport, list[tuple]]:
     """Ingest ``landing`` into a fresh in-memory state; (con, report, quarantine rows as
     (file name, row_number, reason, raw))."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'Asia/Shanghai'")
-    run_folder(con, "state")
+    con = state_db(":memory:", "Asia/Shanghai")
     con.execute("INSERT INTO runs (run_id, started_at, status) VALUES (1, ?, 'running')", [DELIVERED])
     rep = ingest.load_new_files(con, landing, 1, DELIVERED, options=IngestOptions(**options))
     ingest.record_files(con, rep, 1, DELIVERED)

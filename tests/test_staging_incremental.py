@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import order, write_landing
+from helpers import order, rows_apart, state_db, write_landing
 
 from abuse import ingest, staging
 from abuse.schema import KINDS
@@ -114,21 +114,14 @@ def _differences(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     for kind in KINDS:
         t = f"stg_{kind}"
         full = f"(SELECT * FROM {t}_rows(0, 9223372036854775807))"
-        n = con.execute(
-            f"SELECT (SELECT count(*) FROM (FROM {t} EXCEPT ALL FROM {full})) + "
-            f"(SELECT count(*) FROM (FROM {full} EXCEPT ALL FROM {t}))"
-        ).fetchone()[0]
-        out[t] = n
+        out[t] = sum(rows_apart(con, t, full))
     return out
 
 
 @pytest.fixture
 def con(tmp_path: Path):
-    c = duckdb.connect(str(tmp_path / "work.duckdb"))
-    c.execute("SET TimeZone = ?", [TZ])
-    run_folder(c, "state")
-    yield c
-    c.close()
+    with state_db(tmp_path / "work.duckdb", TZ) as c:
+        yield c
 
 
 def test_incremental_nights_equal_a_full_rebuild(con, landing: Path) -> None:

@@ -29,10 +29,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import state_db
 
 from abuse import ingest
 from abuse.ingest.options import IngestOptions
-from abuse.sqlfiles import run_folder
 
 TZ = "Asia/Shanghai"
 LOCAL = ZoneInfo(TZ)
@@ -368,9 +368,7 @@ def deliver(landing: Path, files: dict[str, list[tuple[str, bytes]]], mtime: int
 
 def load(landing: Path, tz: str = TZ) -> tuple[duckdb.DuckDBPyConnection, list[tuple]]:
     """Ingest ``landing`` into a fresh in-memory state: (con, quarantine as (file name, row, reason))."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = ?", [tz])
-    run_folder(con, "state")
+    con = state_db(":memory:", tz)
     now = datetime.now(timezone.utc)
     con.execute("INSERT INTO runs (run_id, started_at, status) VALUES (1, ?, 'running')", [now])
     rep = ingest.load_new_files(con, landing, 1, now, options=IngestOptions())

@@ -97,13 +97,7 @@ def active_brusher_recall(db: Path, truth: Path, by_pattern: dict[str, Any], fla
         WHERE r.rating >= 4 AND r.created_at >= $ws AND r.created_at < $we""",
         {"_clients": [("cluster", "shop_id"), *((r["cluster"], r["shop_id"]) for r in clients)]},
     )
-    active = {a for (a,) in rows or set()}
-    if not active:
-        return
-    found = {a for a, p, _ in flagged if p == "brushing_ring"}
-    scores = by_pattern.setdefault("brushing_ring", {})
-    scores["active_members"] = len(active)
-    scores["active_member_recall"] = round(len(found & active) / len(active), 4)
+    _member_recalls(by_pattern, flagged, "brushing_ring", {"active": {a for (a,) in rows or set()}})
 
 
 def active_hoarder_recall(db: Path, truth: Path, by_pattern: dict[str, Any], flagged: list) -> None:
@@ -124,14 +118,7 @@ def active_hoarder_recall(db: Path, truth: Path, by_pattern: dict[str, Any], fla
     )
     claimed = {a for a, act in rows or set() if act == "claim"}
     redeemed = {a for a, act in rows or set() if act == "redeem"} & claimed
-    if not claimed:
-        return
-    found = {a for a, p, _ in flagged if p == "coupon_hoarding"}
-    scores = by_pattern.setdefault("coupon_hoarding", {})
-    scores["claiming_members"] = len(claimed)
-    scores["claiming_member_recall"] = round(len(found & claimed) / len(claimed), 4)
-    scores["redeeming_members"] = len(redeemed)
-    scores["redeeming_member_recall"] = round(len(found & redeemed) / len(redeemed), 4) if redeemed else None
+    _member_recalls(by_pattern, flagged, "coupon_hoarding", {"claiming": claimed, "redeeming": redeemed})
 
 
 def active_voter_recall(db: Path, truth: Path, by_pattern: dict[str, Any], flagged: list) -> None:
@@ -158,10 +145,17 @@ def active_voter_recall(db: Path, truth: Path, by_pattern: dict[str, Any], flagg
             ]
         },
     )
-    active = {a for (a,) in rows or set()}
-    if not active:
+    _member_recalls(by_pattern, flagged, "vote_inflation", {"engaged": {a for (a,) in rows or set()}})
+
+
+def _member_recalls(by_pattern: dict[str, Any], flagged: list, pattern: str, seen: dict[str, set]) -> None:
+    """Per kind of act (``seen``: the kind -> the planted members of ``pattern`` that did it in
+    the window), ``<kind>_members`` and ``<kind>_member_recall``, the share of them flagged (None
+    where none did it), into ``pattern``'s scores; nothing when none did the first kind."""
+    if not next(iter(seen.values())):
         return
-    found = {a for a, p, _ in flagged if p == "vote_inflation"}
-    scores = by_pattern.setdefault("vote_inflation", {})
-    scores["engaged_members"] = len(active)
-    scores["engaged_member_recall"] = round(len(found & active) / len(active), 4)
+    found = {a for a, p, _ in flagged if p == pattern}
+    scores = by_pattern.setdefault(pattern, {})
+    for kind, members in seen.items():
+        scores[f"{kind}_members"] = len(members)
+        scores[f"{kind}_member_recall"] = round(len(found & members) / len(members), 4) if members else None

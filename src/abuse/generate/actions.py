@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from abuse.generate import texts
 from abuse.generate.columns import (
     ACTIVITY_ACTIONS,
     COUPON_ACTIONS,
@@ -88,6 +89,16 @@ def post_reviews(w: World, order, acc, shop, t, rating, text) -> np.ndarray:
         text=text,
     )
     return codes
+
+
+def post_honest_reviews(w: World, rng, order, acc, shop, t, rating, keep=None) -> np.ndarray:
+    """Reviews of the orders where ``keep`` holds (None: every one) at ``t`` with ``rating``, in
+    an ordinary buyer's words (``texts.background_review``); ``shop`` one shop or one a row."""
+    if np.ndim(shop) == 0:
+        shop = np.full(len(acc), shop)
+    if keep is not None:
+        order, acc, shop, t, rating = order[keep], acc[keep], shop[keep], t[keep], rating[keep]
+    return post_reviews(w, order, acc, shop, t, rating, w.texts.codes(texts.background_review(rng, rating)))
 
 
 def change_reviews(w: World, review, order, acc, shop, t, rating, text, action: str) -> None:

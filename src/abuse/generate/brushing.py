@@ -24,7 +24,7 @@ from datetime import date
 import numpy as np
 
 from abuse.generate import texts
-from abuse.generate.actions import STATUS, place_orders, post_reviews, refunds
+from abuse.generate.actions import STATUS, place_orders, post_honest_reviews, post_reviews, refunds
 from abuse.generate.background import honest_orders, pick_weighted, register_people, shop_items
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import channels, home_ips, phones
@@ -296,15 +296,7 @@ def _launch_shops(w: World, seasoned: np.ndarray) -> None:
         lag = np.exp(rng.normal(np.log(20 * HOUR), 1.0, n)).astype(np.int64) + 10 * MIN
         rv &= t + lag < c.end
         rating = rng.choice([3, 4, 5], n, p=[0.03, 0.12, 0.85])
-        post_reviews(
-            w,
-            order[rv],
-            buyers[rv],
-            np.full(int(rv.sum()), shop),
-            (t + lag)[rv],
-            rating[rv],
-            w.texts.codes(texts.background_review(rng, rating[rv])),
-        )
+        post_honest_reviews(w, rng, order, buyers, shop, t + lag, rating, rv)
         w.lookalike(buyers, "launch_week_buyer", f"launch_{s + 1:02d}")
 
 
@@ -324,15 +316,7 @@ def _loyal_customers(w: World, seasoned: np.ndarray, order: np.ndarray) -> None:
         lag = np.exp(rng.normal(np.log(10 * HOUR), 1.0, len(who))).astype(np.int64) + 5 * MIN
         rv &= t + lag < c.end
         rating = rng.choice([4, 5], len(who), p=[0.2, 0.8])
-        post_reviews(
-            w,
-            o[rv],
-            who[rv],
-            np.full(int(rv.sum()), shop),
-            (t + lag)[rv],
-            rating[rv],
-            w.texts.codes(texts.background_review(rng, rating[rv])),
-        )
+        post_honest_reviews(w, rng, o, who, shop, t + lag, rating, rv)
         w.lookalike(fans, "loyal_customer", f"loyal_{g + 1:02d}")
 
 
@@ -363,15 +347,7 @@ def _households(w: World, order: np.ndarray) -> None:
         lag = np.exp(rng.normal(np.log(30 * HOUR), 0.9, len(who))).astype(np.int64)
         rv &= t + lag < c.end
         rating = rng.choice([4, 5], len(who), p=[0.3, 0.7])
-        post_reviews(
-            w,
-            o[rv],
-            who[rv],
-            shop[rv],
-            (t + lag)[rv],
-            rating[rv],
-            w.texts.codes(texts.background_review(rng, rating[rv])),
-        )
+        post_honest_reviews(w, rng, o, who, shop, t + lag, rating, rv)
         w.lookalike(acc, "household_orders", f"home_{h + 1:03d}")
 
 

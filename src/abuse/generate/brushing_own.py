@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from abuse.generate import texts
-from abuse.generate.actions import place_orders, post_reviews
+from abuse.generate.actions import place_orders, post_honest_reviews
 from abuse.generate.background import honest_orders, pick_weighted, shop_items
 from abuse.generate.identity import channels, home_ips, phones
 from abuse.generate.world import DAY, HOUR, World
@@ -88,15 +87,7 @@ def _reviews(w: World, orders, who, shop: int, t, p_review: float, lag_days: tup
     lag = (rng.uniform(*lag_days, m) * DAY).astype(np.int64)
     rv = (rng.random(m) < p_review) & (t + lag < c.end)
     rating = np.where(rng.random(m) < p_five, 5, 4)
-    post_reviews(
-        w,
-        orders[rv],
-        who[rv],
-        np.full(int(rv.sum()), shop),
-        (t + lag)[rv],
-        rating[rv],
-        w.texts.codes(texts.background_review(rng, rating[rv])),
-    )
+    post_honest_reviews(w, rng, orders, who, shop, t + lag, rating, rv)
     return int(rv.sum())
 
 

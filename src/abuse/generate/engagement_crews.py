@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from abuse.generate.actions import ACT
-from abuse.generate.engagement_events import PATTERN, TARGET_BASE, Targets, engage, human_delay, own_ip
+from abuse.generate.engagement_events import PATTERN, TARGET_BASE, Targets, cover, engage, human_delay, own_ip
 from abuse.generate.identity import block_ips, phones, random_blocks
 from abuse.generate.world import DAY, HOUR, World
 
@@ -65,20 +65,8 @@ def _acts(rng, k: int) -> np.ndarray:
 
 
 def _browse(w: World, rng, members: np.ndarray, tg: Targets, device=None, ip=None) -> None:
-    """Cover: the members' own browsing of popular targets over the window."""
-    c = w.clock
-    k = int(len(members) * rng.uniform(5, 20))
-    who = rng.integers(0, len(members), k)
-    engage(
-        w,
-        rng,
-        members[who],
-        c.human_times(rng, k, lo=c.window_start),
-        rng.choice([ACT["view"], ACT["like"]], k, p=[0.8, 0.2]),
-        tg.pick(rng, k),
-        device=None if device is None else device[who],
-        ip=own_ip(w, rng, members[who]) if ip is None else ip[who],
-    )
+    """Cover: the members' own browsing of popular targets over the window, mostly views."""
+    cover(w, rng, members, tg, (5, 20), [ACT["view"], ACT["like"]], [0.8, 0.2], device, ip)
 
 
 def _work(w, rng, members, targets, acts, joins, days: tuple[int, int], burst: np.ndarray, device=None, ip=None):

@@ -62,6 +62,27 @@ def engage(w: World, rng, acc, t, action, target, device=None, ip=None, dur=None
     w.sink.add("activity", event_id=w.ids.take("activity", int(keep.sum())), **cols)
 
 
+def cover(
+    w: World, rng, members: np.ndarray, tg: Targets, per_member: tuple[float, float], acts, p=None, device=None, ip=None
+) -> None:
+    """Cover: the members' own likes and views of popular targets over the window, as real users
+    act: between ``per_member`` events each on average, actions drawn from ``acts`` (weights
+    ``p``); ``device`` and ``ip`` one a member (None: no device, the account's own IPs)."""
+    c = w.clock
+    k = int(len(members) * rng.uniform(*per_member))
+    who = rng.integers(0, len(members), k)
+    engage(
+        w,
+        rng,
+        members[who],
+        c.human_times(rng, k, lo=c.window_start),
+        rng.choice(acts, k, p=p),
+        tg.pick(rng, k),
+        device=None if device is None else device[who],
+        ip=own_ip(w, rng, members[who]) if ip is None else ip[who],
+    )
+
+
 def human_delay(rng, n: int, median_s: float, sigma: float, floor_s: float = 15) -> np.ndarray:
     return ((floor_s + np.exp(rng.normal(np.log(median_s), sigma, n))) * SEC).astype(np.int64)
 

@@ -12,6 +12,7 @@ from abuse.generate.engagement_events import (
     TOPUP_ITEM,
     TOPUP_SHOP,
     Targets,
+    cover,
     engage,
     human_delay,
 )
@@ -89,28 +90,11 @@ def farm(w: World, rng, cluster: str, kind: str, people, tg: Targets):
     else:
         info.update(_slow_drip(w, rng, members, phone_of, host_of, targets, acts, adv))
     if adv:
-        _cover(w, rng, members, phone_of, host_of, tg)
+        cover(w, rng, members, tg, (1, 4), [ACT["like"], ACT["view"]], device=phone_of, ip=host_of)
     names = {v: k for k, v in ACT.items()}
     for t, a in zip(targets.tolist(), acts.tolist()):
         w.inflated_targets.append((cluster, int(t), names[int(a)]))
     return info, bought
-
-
-def _cover(w: World, rng, members: np.ndarray, phone_of: np.ndarray, host_of: np.ndarray, tg: Targets) -> None:
-    """Cover: likes and views on popular targets, as real users would."""
-    c = w.clock
-    k = int(len(members) * rng.uniform(1, 4))
-    who = rng.integers(0, len(members), k)
-    engage(
-        w,
-        rng,
-        members[who],
-        c.human_times(rng, k, lo=c.window_start),
-        rng.choice([ACT["like"], ACT["view"]], k),
-        tg.pick(rng, k),
-        device=phone_of[who],
-        ip=host_of[who],
-    )
 
 
 def _lockstep(w, rng, members, phone_of, host_of, targets, acts, adv) -> dict:

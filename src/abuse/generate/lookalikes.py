@@ -14,6 +14,7 @@ from abuse.generate.actions import (
     HUMAN_ACTIONS,
     change_reviews,
     place_orders,
+    post_honest_reviews,
     post_reviews,
     refunds,
     sessions,
@@ -146,7 +147,7 @@ def serial_complainers(w: World, people: np.ndarray) -> None:
         acc = np.full(n, a)
         rating = np.where(rng.random(n) < 0.8, 1, 2)
         t_rv = t + rng.integers(DAY, 3 * DAY, n)
-        review = post_reviews(w, order, acc, shop, t_rv, rating, w.texts.codes(texts.background_review(rng, rating)))
+        review = post_honest_reviews(w, rng, order, acc, shop, t_rv, rating)
         ask = rng.random(n) < 0.7
         t_rf = t_rv + rng.integers(HOUR, DAY, n)
         outcome = rng.choice([APPROVED, REJECTED, PENDING], n, p=[0.55, 0.4, 0.05])

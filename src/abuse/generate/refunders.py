@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from abuse.generate import texts
-from abuse.generate.actions import STATUS, place_orders, post_reviews, refunds
+from abuse.generate.actions import STATUS, place_orders, post_honest_reviews, refunds
 from abuse.generate.background import cheap_orders, honest_orders, pick_weighted
 from abuse.generate.columns import OUTCOMES, enum
 from abuse.generate.identity import channels, home_ips, phones
@@ -158,15 +158,7 @@ def _cover(w: World, ar: np.random.Generator, order, who, shop, t, claim) -> Non
         rating = ar.choice(ratings, k)
         tr = t[sel] + ar.integers(6 * HOUR, 3 * DAY, k)
         ok = tr < w.clock.end
-        post_reviews(
-            w,
-            order[sel][ok],
-            who[sel][ok],
-            shop[sel][ok],
-            tr[ok],
-            rating[ok],
-            w.texts.codes(texts.background_review(ar, rating[ok])),
-        )
+        post_honest_reviews(w, ar, order[sel], who[sel], shop[sel], tr, rating, ok)
 
 
 def _unlucky_buyers(w: World, seasoned: np.ndarray) -> None:

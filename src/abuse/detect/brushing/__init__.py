@@ -37,25 +37,28 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, Field
 
 from abuse import stats
-from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, Finding, register
+from abuse.detect.base import Cluster, DetectContext, DetectorBase, DetectorResult, register
 from abuse.frames import instant, number
+from abuse.report_text import plural
 
 from . import crews as crews_
 from . import evidence as evidence_
 from . import graph as graph_
 from . import recruit as recruit_
-from .shops import _plural, own_staff, push_days
+from .findings import PATTERN, add_case
+from .shops import own_staff, push_days
 
 
 @register
 class BrushingDetector(DetectorBase):
     name = "brushing"
-    patterns = ("brushing_ring",)
+    patterns = (PATTERN,)
 
     class Params(BaseModel):
         min_rating: int = Field(
@@ -310,7 +313,7 @@ def _report(
     score = stats.score(stats.corrected(bits, tests))
     share = number(per_shop["crew_five"].sum()) / max(number(per_shop["shop_five"].sum()), 1)
     drops = (
-        f"; {ev.members_at_drops} members ship to {_plural(ev.drop_addresses, 'shared address')}"
+        f"; {ev.members_at_drops} members ship to {plural(ev.drop_addresses, 'shared address')}"
         if ev.drop_addresses
         else ""
     )
@@ -336,48 +339,40 @@ def _report(
         "fake_gmv": round(ev.gmv, 2),
         "client_shops": shops_ev,
     }
-    result.clusters.append(
-        Cluster(
-            cluster_key=key,
-            pattern="brushing_ring",
-            account_ids=sorted(crew.members),
-            score=score,
-            summary=summary,
-            shop_ids=list(crew.shops),
-            first_seen=instant(sub["first_at"].min()),
-            last_seen=instant(sub["last_at"].max()),
-            loss_estimate=round(ev.gmv, 2),
-            evidence=group_ev,
-        )
+    cluster = Cluster(
+        cluster_key=key,
+        pattern=PATTERN,
+        account_ids=sorted(crew.members),
+        score=score,
+        summary=summary,
+        shop_ids=list(crew.shops),
+        first_seen=instant(sub["first_at"].min()),
+        last_seen=instant(sub["last_at"].max()),
+        loss_estimate=round(ev.gmv, 2),
+        evidence=group_ev,
     )
     per = (
         sub.group_by("account_id")
         .agg(pl.len().alias("shops"), pl.col("n_pos").sum(), pl.col("n_quick").sum(), pl.col("gmv").sum())
         .sort("account_id")
     )
-    for r in per.iter_rows(named=True):
+
+    def member(r: dict[str, Any]) -> tuple[float, str, dict[str, Any]]:
         reason = (
-            f"posted {_plural(int(r['n_pos']), 'positive review')} on {r['shops']} of the "
+            f"posted {plural(int(r['n_pos']), 'positive review')} on {r['shops']} of the "
             f"{n_shops} client shops of a crew of {m} accounts ({r['n_quick']} within the "
             f"platform's quickest {quick_q:.0%} after the order), fake orders worth {r['gmv']:.2f} yuan"
         )
-        result.findings.append(
-            Finding(
-                account_id=r["account_id"],
-                pattern="brushing_ring",
-                score=round(score * (0.8 + 0.2 * min(1.0, crew.members[r["account_id"]] / 10)), 4),
-                reason=reason,
-                evidence={
-                    "shops": r["shops"],
-                    "positive_reviews": int(r["n_pos"]),
-                    "quick_reviews": int(r["n_quick"]),
-                    "fake_gmv": round(float(r["gmv"]), 2),
-                    "member_bits": round(crew.members[r["account_id"]], 2),
-                    "crew": {k: v for k, v in group_ev.items() if k != "client_shops"},
-                },
-                cluster_key=key,
-            )
-        )
+        figures = {
+            "shops": r["shops"],
+            "positive_reviews": int(r["n_pos"]),
+            "quick_reviews": int(r["n_quick"]),
+            "fake_gmv": round(float(r["gmv"]), 2),
+            "member_bits": round(crew.members[r["account_id"]], 2),
+        }
+        return round(score * (0.8 + 0.2 * min(1.0, crew.members[r["account_id"]] / 10)), 4), reason, figures
+
+    add_case(result, cluster, per, member, {k: v for k, v in group_ev.items() if k != "client_shops"})
 
 
 __all__ = ["BrushingDetector", "math"]

@@ -43,11 +43,17 @@ class RowIndex:
         return self.frame[np.sort(self._flat[idx])]
 
 
-def positive_edges(con: duckdb.DuckDBPyConnection, min_rating: int, quick_q: float) -> pl.DataFrame:
+def positive_rows(con: duckdb.DuckDBPyConnection, min_rating: int, feature: str) -> pl.DataFrame:
+    """The rows of ``sql/features/<feature>.sql``, a feature of the positive reviews (``min_rating``
+    stars or more)."""
     con.execute("SET VARIABLE brushing_min_rating = ?", [int(min_rating)])
+    use_intermediate(con)  # int_review_life: a review's life in one row
+    return con.sql(read_sql(f"features/{feature}.sql")).pl()
+
+
+def positive_edges(con: duckdb.DuckDBPyConnection, min_rating: int, quick_q: float) -> pl.DataFrame:
     con.execute("SET VARIABLE brushing_quick_q = ?", [float(quick_q)])
-    use_intermediate(con)
-    df = con.sql(read_sql("features/brushing_edges.sql")).pl()
+    df = positive_rows(con, min_rating, "brushing_edges")
     if df.is_empty():
         return df
     return df.with_columns(

@@ -35,7 +35,8 @@ import numpy as np
 import polars as pl
 
 from abuse import stats
-from abuse.sqlfiles import read_sql, use_intermediate
+
+from .graph import positive_rows
 
 
 @dataclass
@@ -48,9 +49,7 @@ class OwnCrew:
 
 
 def shop_buyers(con: duckdb.DuckDBPyConnection, min_rating: int) -> pl.DataFrame:
-    con.execute("SET VARIABLE brushing_min_rating = ?", [int(min_rating)])
-    use_intermediate(con)  # int_review_life: a review's life in one row
-    return con.sql(read_sql("features/brushing_shop_buyers.sql")).pl()
+    return positive_rows(con, min_rating, "brushing_shop_buyers")
 
 
 def _bands(buyers: pl.DataFrame, n_bands: int) -> pl.DataFrame:

@@ -30,9 +30,8 @@ import numpy as np
 import polars as pl
 
 from abuse import graphs, stats
-from abuse.sqlfiles import read_sql, use_intermediate
 
-from .graph import RowIndex
+from .graph import RowIndex, positive_rows
 
 
 @dataclass
@@ -45,9 +44,7 @@ class PushDay:
 
 
 def push_orders(con: duckdb.DuckDBPyConnection, min_rating: int) -> pl.DataFrame:
-    con.execute("SET VARIABLE brushing_min_rating = ?", [int(min_rating)])
-    use_intermediate(con)  # int_review_life: a review's life in one row
-    return con.sql(read_sql("features/brushing_push_orders.sql")).pl()
+    return positive_rows(con, min_rating, "brushing_push_orders")
 
 
 def find_push_days(

@@ -9,20 +9,16 @@ from typing import Any
 import polars as pl
 
 from abuse import stats
-from abuse.detect.base import Cluster, DetectContext, DetectorResult, Finding
+from abuse.detect.base import Cluster, DetectContext, DetectorResult
 from abuse.frames import instant
+from abuse.report_text import plural
 
 from . import evidence as evidence_
 from . import own as own_
 from . import push as push_
+from .findings import PATTERN, add_case
 
 Params = Any  # BrushingDetector.Params (defined in the package, which imports this module)
-
-
-def _plural(n: int, word: str) -> str:
-    if n == 1:
-        return f"{n} {word}"
-    return f"{n} {word}{'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
 def _shop_cluster(
@@ -39,7 +35,7 @@ def _shop_cluster(
     give its first and last seen; the money of those orders is the loss."""
     return Cluster(
         cluster_key=key,
-        pattern="brushing_ring",
+        pattern=PATTERN,
         account_ids=members,
         score=score,
         summary=summary,
@@ -99,7 +95,7 @@ def push_days(
         n_days_hit = len(group)
         f = best.figures
         summary = (
-            f"{len(members)} accounts each ordered at shop {shop} on {_plural(n_days_hit, 'push day')} and reviewed it "
+            f"{len(members)} accounts each ordered at shop {shop} on {plural(n_days_hit, 'push day')} and reviewed it "
             f"well ({f['reviewers']} reviewers on its busiest one against {f['expected_reviewers']:.1f} expected), "
             f"{f['sharing_addresses']} of them shipping to an address another uses and {f['dup_text_pairs']} "
             f"near-duplicate text pairs ({f['dup_text_expected']:.1f} expected); orders worth {gmv:.2f} yuan."
@@ -116,29 +112,23 @@ def push_days(
             "fake_gmv": round(gmv, 2),
             "crew_cluster": clients.get(shop),
         }
-        result.clusters.append(_shop_cluster(key, members, score, summary, shop, rows_m, gmv, group_ev))
-        for r in rows_m.sort("account_id").iter_rows(named=True):
+
+        def member(r: dict[str, Any]) -> tuple[float, str, dict[str, Any]]:
             reason = (
                 f"ordered at shop {shop} on a push day ({f['reviewers']} positive reviewers against "
                 f"{f['expected_reviewers']:.1f} expected) and reviewed it well, one of {len(members)} accounts "
                 f"tied by shared addresses, copied praise or the pushed item"
             )
-            result.findings.append(
-                Finding(
-                    account_id=r["account_id"],
-                    pattern="brushing_ring",
-                    score=round(score * 0.9, 4),
-                    reason=reason,
-                    evidence={
-                        "shop_id": shop,
-                        "orders_at_shop": int(r["n_orders"]),
-                        "positive_reviews": int(r["n_pos"]),
-                        "fake_gmv": round(float(r["gmv"]), 2),
-                        "crew": {k: v for k, v in group_ev.items() if k != "push_days"},
-                    },
-                    cluster_key=key,
-                )
-            )
+            figures = {
+                "shop_id": shop,
+                "orders_at_shop": int(r["n_orders"]),
+                "positive_reviews": int(r["n_pos"]),
+                "fake_gmv": round(float(r["gmv"]), 2),
+            }
+            return round(score * 0.9, 4), reason, figures
+
+        cluster = _shop_cluster(key, members, score, summary, shop, rows_m, gmv, group_ev)
+        add_case(result, cluster, rows_m, member, {k: v for k, v in group_ev.items() if k != "push_days"})
 
 
 def own_staff(ctx: DetectContext, p: Params, result: DetectorResult) -> pl.DataFrame:
@@ -186,7 +176,7 @@ def _add_own(
             f"and posted {n_pos} of its {f['positive_reviews']} positive reviews "
             f"({f['devoted_positive_reviews'] / max(f['positive_reviews'], 1):.0%} from its devoted buyers, "
             f"{f['band_devoted_share']:.0%} at shops of its size); "
-            f"{f['devoted_sharing_devices']} of its {_plural(f['devoted_buyers'], 'devoted buyer')} share order devices "
+            f"{f['devoted_sharing_devices']} of its {plural(f['devoted_buyers'], 'devoted buyer')} share order devices "
             f"and {f['devoted_sharing_ips']} share IPs: the shop's own staff brushing it, orders worth {gmv:.2f} yuan."
         )
         group_ev = {
@@ -198,29 +188,23 @@ def _add_own(
             "fake_gmv": round(gmv, 2),
             **f,
         }
-        result.clusters.append(_shop_cluster(key, sorted(members), score, summary, crew.shop_id, rows, gmv, group_ev))
-        for r in rows.sort("account_id").iter_rows(named=True):
+
+        def member(r: dict[str, Any]) -> tuple[float, str, dict[str, Any]]:
             reason = (
-                f"placed {_plural(int(r['n_orders']), 'order')} of its {int(r['n_all'])} in the window at shop "
-                f"{crew.shop_id} and posted {_plural(int(r['n_pos']), 'positive review')} there, one of "
+                f"placed {plural(int(r['n_orders']), 'order')} of its {int(r['n_all'])} in the window at shop "
+                f"{crew.shop_id} and posted {plural(int(r['n_pos']), 'positive review')} there, one of "
                 f"{m} accounts sharing devices or IPs that make most of the shop's orders and reviews"
             )
-            result.findings.append(
-                Finding(
-                    account_id=r["account_id"],
-                    pattern="brushing_ring",
-                    score=round(score * (0.8 + 0.2 * min(1.0, members[r["account_id"]] / 10)), 4),
-                    reason=reason,
-                    evidence={
-                        "shop_id": crew.shop_id,
-                        "orders_at_shop": int(r["n_orders"]),
-                        "orders_in_window": int(r["n_all"]),
-                        "positive_reviews": int(r["n_pos"]),
-                        "refunds": int(r["n_refunds"]),
-                        "fake_gmv": round(float(r["gmv"]), 2),
-                        "member_bits": members[r["account_id"]],
-                        "crew": {k: v for k, v in group_ev.items() if k not in ("evidence_bits",)},
-                    },
-                    cluster_key=key,
-                )
-            )
+            figures = {
+                "shop_id": crew.shop_id,
+                "orders_at_shop": int(r["n_orders"]),
+                "orders_in_window": int(r["n_all"]),
+                "positive_reviews": int(r["n_pos"]),
+                "refunds": int(r["n_refunds"]),
+                "fake_gmv": round(float(r["gmv"]), 2),
+                "member_bits": members[r["account_id"]],
+            }
+            return round(score * (0.8 + 0.2 * min(1.0, members[r["account_id"]] / 10)), 4), reason, figures
+
+        cluster = _shop_cluster(key, sorted(members), score, summary, crew.shop_id, rows, gmv, group_ev)
+        add_case(result, cluster, rows, member, {k: v for k, v in group_ev.items() if k not in ("evidence_bits",)})

@@ -47,13 +47,14 @@ from abuse.detect.engagement import crews as crews
 from abuse.detect.engagement import farms as farms
 from abuse.detect.engagement import lockstep as lockstep
 from abuse.detect.engagement import pushes as pushes
+from abuse.detect.engagement import reasons as reasons
 from abuse.sqlfiles import read_sql, set_variables, use_intermediate
 
 
 @register
 class EngagementDetector(DetectorBase):
     name = "engagement"
-    patterns = (farms.PATTERN,)
+    patterns = (reasons.PATTERN,)
 
     class Params(BaseModel):
         actions: list[str] = Field(

@@ -26,9 +26,9 @@ import numpy as np
 import polars as pl
 
 from abuse import stats
+from abuse.detect.engagement.reasons import AUDIENCE_CREW
 from abuse.sqlfiles import read_sql
 
-CREW_OFFSET = 1_000_000  # crew ids apart from the block crews' (farms.AUDIENCE_CREW)
 TOP_TARGETS = 5
 
 
@@ -56,7 +56,7 @@ def audience_crews(
         corr = float(stats.corrected(sp, max(tries, 1)))
         if pair is None or corr < level:
             continue
-        crew = CREW_OFFSET + i
+        crew = AUDIENCE_CREW + i
         mem = _members(tnodes, by_t, pair, edges, accounts)
         if not mem:
             continue

@@ -17,27 +17,9 @@ import polars as pl
 
 from abuse import stats
 from abuse.detect.base import Cluster, Finding
+from abuse.detect.engagement import reasons
+from abuse.detect.engagement.reasons import PATTERN
 from abuse.sqlfiles import read_sql
-
-PATTERN = "vote_inflation"
-AUDIENCE_CREW = 1_000_000  # crew ids from ``audience`` start here
-COENGAGED_CREW = 2_000_000  # crew ids from ``coengage`` start here
-PUSH_CREW = 3_000_000  # push recruits (``pushes``)
-NOUN = {
-    "vote": ("vote", "votes"),
-    "like": ("like", "likes"),
-    "follow": ("follow", "follows"),
-    "view": ("view", "views"),
-}
-
-
-def _n(k: int, one: str, many: str | None = None) -> str:
-    return f"{k:,} {one if k == 1 else (many or one + 's')}"
-
-
-def _noun(action: str, k: int) -> str:
-    one, many = NOUN.get(action, (f"{action} action", f"{action} actions"))
-    return _n(k, one, many)
 
 
 def build_farms(
@@ -112,7 +94,7 @@ def report(
         clusters.append(cluster)
         for a in f["accounts"]:
             findings.append(
-                _finding(
+                reasons.finding(
                     a,
                     key,
                     len(f["accounts"]),
@@ -177,7 +159,7 @@ def _farm_cluster(
     farm_s = max(best_bucket, best_crew)
     target_rows = _target_rows(tg, bu)
     top = target_rows[0] if target_rows else None
-    summary = _summary(n_acc, inf, top, len(target_rows))
+    summary = reasons.summary(n_acc, inf, top, len(target_rows))
     crew_ev = [
         {k: v for k, v in crew_info[c].items() if k != "is_crew" and v is not None}
         for c in f["crews"]
@@ -312,92 +294,3 @@ def _target_rows(tg: pl.DataFrame, bu: pl.DataFrame) -> list[dict]:
             }
         )
     return target_rows
-
-
-def _summary(n_acc: int, inf: dict, top: dict | None, n_targets: int) -> str:
-    ips = int(inf.get("ips") or 0)
-    where = f"{_n(n_acc, 'account')} on {_n(ips, 'IP')}"
-    if not top:
-        return where + " acted together"
-    s = f"{where} cast {top['from_cluster']:,} of target {top['target_id']}'s {_noun(top['action'], top['total'])}"
-    if top["bursts"]:
-        s += f" within {top['burst_spread_s']:g} s of each other, in {_n(top['bursts'], 'burst')}"
-    if n_targets > 1:
-        s += f"; {_n(n_targets - 1, 'more target')} inflated"
-    return s
-
-
-def _finding(
-    a: str,
-    key: str,
-    n_acc: int,
-    farm_s: float,
-    sync: dict | None,
-    crew: dict | None,
-    info: dict,
-    on_targets: list,
-    inf: dict,
-    bucket_s: float,
-) -> Finding:
-    own = []
-    parts = []
-    total = sum(e for _, _, e in on_targets)
-    acts = sorted({act for _, act, _ in on_targets})
-    noun = _noun(acts[0], total) if len(acts) == 1 else _n(total, "engagement")
-    lead = f"cast {noun} on {_n(len(on_targets), 'inflated target')} with {_n(n_acc - 1, 'other account')} of its farm"
-    if sync and sync.get("sync_ok"):
-        own.append(float(stats.corrected(sync["sync_surprise"], 1)))
-        parts.append(
-            f"{sync['sync_moments']:,} of its {_n(int(sync['moments']), 'engagement moment')} fell in "
-            f"lockstep bursts (many accounts on one target within {bucket_s:g} s, against the "
-            f"target's surrounding minutes)"
-        )
-    if crew:
-        own.append(float(crew["member_surprise"]))
-        if crew["crew"] >= PUSH_CREW:
-            act = crew["push_action"]
-            parts.append(
-                f"its only {_noun(act, 1).split(' ', 1)[1]} on target {crew['push_target']} came during its farm's "
-                f"{crew['push_hours']:.1f}-hour push there, with {_noun(act, int(crew['push_inside']))} by "
-                f"accounts outside the farm where the target's own surrounding hours predict "
-                f"{crew['push_expected']:.2f}"
-            )
-        elif crew["crew"] >= COENGAGED_CREW:
-            parts.append(
-                "it engaged several of its farm's targets, whose audience the farm's accounts mostly "
-                "are, far beyond its own activity predicts"
-            )
-        elif crew["crew"] >= AUDIENCE_CREW:
-            parts.append(
-                "its farm's accounts boost the same targets together far beyond what independent audiences share"
-            )
-        else:
-            parts.append(
-                f"it acted from the farm's {_n(int(inf.get('blocks') or 0), 'network block')} "
-                f"({_n(int(inf.get('ips') or 0), 'IP')})"
-            )
-    bought = int(info.get("after_purchase") or 0)
-    if bought:
-        parts.append(f"{_n(bought, 'engagement')} came within minutes of its own purchase or top-up")
-    other = int(info.get("other_events") or 0)
-    parts.append("it does nothing else on the platform" if other == 0 else f"{_n(other, 'other action')} in the window")
-    acc_s = max(own) if own else 0.0
-    evidence = {
-        "targets": [{"target_id": t, "action": act, "events": int(e)} for t, act, e in on_targets],
-        "sync_moments": int(sync["sync_moments"]) if sync else 0,
-        "moments": int(info.get("moments") or 0),
-        "sync_base_rate": round(float(sync["sync_base_rate"]), 5) if sync else None,
-        "other_events": other,
-        "after_purchase": int(info.get("after_purchase") or 0),
-        "farm_accounts": n_acc,
-        "account_surprise": round(acc_s, 2),
-        "farm_surprise": round(farm_s, 2),
-    }
-    return Finding(
-        account_id=a,
-        pattern=PATTERN,
-        score=float(stats.score(min(acc_s, farm_s) if own else farm_s * 0.5)),
-        reason=lead + "; " + "; ".join(parts) + ".",
-        evidence=evidence,
-        cluster_key=key,
-    )

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from abuse import stats
-from abuse.detect.engagement.farms import PUSH_CREW
+from abuse.detect.engagement.reasons import PUSH_CREW
 from abuse.sqlfiles import read_sql
 
 
