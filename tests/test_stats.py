@@ -47,3 +47,12 @@ def test_required_surprise_matches_a_binomial_tail() -> None:
     assert st.binom.sf(k - 1, n, p) <= alpha / tests < st.binom.sf(k - 2, n, p)
     need = stats.required_surprise(alpha, tests)
     assert stats.surprise_binom(k, n, p) >= need > stats.surprise_binom(k - 1, n, p)
+
+
+def test_beyond_rate_leave_one_out_leaves_the_judged_hit_out_and_pays_for_every_unit():
+    # 6 of 10 at a 10% rate is far beyond chance once the judged hit is left out (5 of 9)
+    # alone, but not when it is one of 10,000 units tested.
+    assert stats.beyond_rate_leave_one_out([6], [10], 0.1, 0.01).tolist() == [True]
+    assert not stats.beyond_rate_leave_one_out([6] * 10_000, [10] * 10_000, 0.1, 0.01).any()
+    # the judged hit alone is never an excess
+    assert stats.beyond_rate_leave_one_out([1], [10], 0.1, 0.01).tolist() == [False]

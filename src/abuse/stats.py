@@ -69,6 +69,14 @@ def required_surprise(alpha: float, tests: int | float = 1) -> float:
     return -math.log10(alpha) + math.log10(max(float(tests), 1.0))
 
 
+def beyond_rate_leave_one_out(k, n, rate: float, alpha: float) -> np.ndarray:
+    """Per unit (a shop, say) with ``k`` hits among ``n`` (the account being judged among them),
+    whether the others' hits are far beyond ``rate``: ``P(Binomial(n - 1, rate) >= k - 1)``
+    significant at family-wise level ``alpha``, Bonferroni over the units."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    return surprise_binom(k - 1, n - 1, rate) >= required_surprise(alpha, len(k))
+
+
 def least_significant_poisson(mu: float, surprise: float) -> int:
     """The smallest count ``k`` whose Poisson(mu) surprise reaches ``surprise``."""
     return least_significant_poisson_at(mu, 10.0**-surprise)

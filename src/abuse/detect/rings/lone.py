@@ -90,9 +90,8 @@ def complaint_waves(edges: pl.DataFrame, alpha: float = 0.01) -> set[str]:
     shops = edges.filter(pl.col("n_low") > 0).group_by("shop_id").agg(h=pl.len(), b=pl.col("shop_buyers").max())
     shops = shops.with_columns(b=pl.max_horizontal("b", "h"))
     r = float(shops["h"].sum()) / max(float(shops["b"].sum()), 1.0)
-    s = stats.surprise_binom((shops["h"] - 1).to_numpy(), (shops["b"] - 1).to_numpy(), r)
-    need = stats.required_surprise(alpha, shops.height)
-    return set(shops.filter(pl.Series(s >= need))["shop_id"])
+    waves = stats.beyond_rate_leave_one_out(shops["h"].to_numpy(), shops["b"].to_numpy(), r, alpha)
+    return set(shops.filter(pl.Series(waves))["shop_id"])
 
 
 def lone_extorters(

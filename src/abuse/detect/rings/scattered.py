@@ -142,9 +142,9 @@ def settled_by_shop(pool: pl.DataFrame, alpha: float = 0.01) -> set[str]:
         return set()
     shops = e.group_by("shop_id").agg(h=pl.len(), o=pl.col("one").sum())
     # leave-one-out: the account's own edge is not its shop's habit
-    s = stats.surprise_binom((shops["o"] - 1).to_numpy(), (shops["h"] - 1).to_numpy(), r1)
-    need = stats.required_surprise(alpha, shops.height)
-    habit = shops.with_columns(s=pl.Series(s, dtype=pl.Float64)).filter(pl.col("s") >= need)
+    habit = shops.filter(
+        pl.Series(stats.beyond_rate_leave_one_out(shops["o"].to_numpy(), shops["h"].to_numpy(), r1, alpha))
+    )
     return set(e.filter(pl.col("one")).join(habit.select("shop_id"), on="shop_id", how="semi")["account_id"])
 
 
