@@ -98,37 +98,60 @@ def _expected_shared(pairs: pl.DataFrame, act: pl.DataFrame) -> np.ndarray:
     """Per pair, the shared engagers independence predicts: an account that engaged ``d``
     distinct targets with an action reaches a target of that action with ``1 - (1 - w)^d``,
     ``w`` the target's share of that action's (account, target) engagements; summed over
-    accounts (grouped by their activity in the pair's two actions) of the product of both."""
+    accounts (grouped by their activity in the pair's two actions) of the product of both.
+
+    A target's ``w`` depends only on its action and its audience size ``n``, so the sum is taken
+    once per distinct (a1, n1, a2, n2) and joined back to the pairs: far fewer rows than pairs,
+    each a vector over the few activity groups (in slices, bounded in memory)."""
+    if pairs.is_empty():
+        return np.zeros(0)
+    w = _chances(
+        act,
+        pairs.select(pl.col("a1").alias("action"), pl.col("n1").alias("n")).vstack(
+            pairs.select(pl.col("a2").alias("action"), pl.col("n2").alias("n"))
+        ),
+    )
+    keys = ["a1", "n1", "a2", "n2"]
+    combos = (
+        pairs.select(keys)
+        .unique()
+        .join(w.rename({"action": "a1", "n": "n1", "w": "w1"}), on=["a1", "n1"])
+        .join(w.rename({"action": "a2", "n": "n2", "w": "w2"}), on=["a2", "n2"])
+        .sort(keys)
+    )
     wide = act.pivot(on="action", index="account_id", values="d").fill_null(0)
-    w_of = {}
-    for (a,), part in pairs.partition_by("a1", as_dict=True).items():
-        w_of.update(_chances(act, a, part.select(pl.col("t1").alias("t"), pl.col("n1").alias("n"))))
-    for (a,), part in pairs.partition_by("a2", as_dict=True).items():
-        w_of.update(_chances(act, a, part.select(pl.col("t2").alias("t"), pl.col("n2").alias("n"))))
-    mu = np.zeros(len(pairs))
-    idx = pairs.with_row_index("_i")
-    for (a1, a2), part in idx.partition_by("a1", "a2", as_dict=True).items():
-        g = wide.group_by(pl.col(a1).alias("_d1"), pl.col(a2).alias("_d2")).len()
-        g = g.filter((pl.col("_d1") > 0) & (pl.col("_d2") > 0))
+    parts = []
+    for (a1, a2), part in combos.partition_by("a1", "a2", as_dict=True, maintain_order=True).items():
+        g = (
+            wide.group_by(pl.col(str(a1)).alias("_d1"), pl.col(str(a2)).alias("_d2"))
+            .len()
+            .filter((pl.col("_d1") > 0) & (pl.col("_d2") > 0))
+            .sort("_d1", "_d2")
+        )
         d1, d2, c = (g[x].to_numpy().astype(float) for x in ("_d1", "_d2", "len"))
-        w1 = np.array([w_of[(t, a1)] for t in part["t1"].to_list()])
-        w2 = np.array([w_of[(t, a2)] for t in part["t2"].to_list()])
+        w1, w2 = part["w1"].to_numpy(), part["w2"].to_numpy()
         out = np.zeros(len(part))
         step = max(1, 2_000_000 // max(len(c), 1))
-        for i in range(0, len(part), step):  # pairs x activity groups, in slices
+        for i in range(0, len(part), step):  # distinct (n1, n2) x activity groups, in slices
             p1 = 1.0 - np.power(1.0 - w1[i : i + step, None], d1[None, :])
             p2 = 1.0 - np.power(1.0 - w2[i : i + step, None], d2[None, :])
             out[i : i + step] = (p1 * p2 * c[None, :]).sum(axis=1)
-        mu[part["_i"].to_numpy()] = out
-    return mu
+        parts.append(part.select(keys).with_columns(pl.Series("_mu", out)))
+    mu = pairs.select(keys).join(pl.concat(parts), on=keys, how="left", maintain_order="left")
+    return mu["_mu"].fill_null(0.0).to_numpy()
 
 
-def _chances(act: pl.DataFrame, action: str, targets: pl.DataFrame) -> dict:
-    """{(target, action): calibrated chance} for ``targets`` (t, n) of one action."""
-    t = targets.unique("t")
-    g = act.filter(pl.col("action") == action).group_by("d").len()
-    w = calibrated_chances(t["n"].to_numpy(), g["d"].to_numpy().astype(float), g["len"].to_numpy().astype(float))
-    return {(x, action): float(v) for x, v in zip(t["t"].to_list(), w)}
+def _chances(act: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
+    """[action, n, w]: the calibrated chance ``w`` of a target of ``action`` with ``n`` engaging
+    accounts, for each distinct (action, n) of ``targets`` (a target's chance depends on nothing
+    else)."""
+    t = targets.select(pl.col("action").cast(pl.Utf8), pl.col("n").cast(pl.Int64)).unique().sort("action", "n")
+    out = []
+    for (a,), part in t.partition_by("action", as_dict=True, maintain_order=True).items():
+        g = act.filter(pl.col("action") == a).group_by("d").len().sort("d")
+        w = calibrated_chances(part["n"].to_numpy(), g["d"].to_numpy().astype(float), g["len"].to_numpy().astype(float))
+        out.append(part.with_columns(pl.Series("w", w, pl.Float64)))
+    return pl.concat(out) if out else pl.DataFrame(schema={"action": pl.Utf8, "n": pl.Int64, "w": pl.Float64})
 
 
 def coengaged_crews(
@@ -253,14 +276,8 @@ def _members(
     if touched.is_empty():
         return empty
     tn = targets.join(aud.select("target_id", "action", "accounts"), on=["target_id", "action"])
-    w_of: dict = {}
-    for (a,), part in tn.partition_by("action", as_dict=True).items():
-        w_of.update(_chances(act, a, part.select(pl.col("target_id").alias("t"), pl.col("accounts").alias("n"))))
-    tw = tn.with_columns(
-        pl.struct("target_id", "action")
-        .map_elements(lambda r: w_of[(r["target_id"], r["action"])], return_dtype=pl.Float64)
-        .alias("w")
-    ).select("crew", "action", "w")
+    w = _chances(act, tn.select("action", pl.col("accounts").alias("n")))
+    tw = tn.join(w, left_on=["action", "accounts"], right_on=["action", "n"]).select("crew", "action", "w")
     lam = (
         touched.select("crew", "account_id")
         .join(tw, on="crew")
