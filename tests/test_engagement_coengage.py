@@ -127,3 +127,46 @@ def test_heavy_browsers_of_the_popular_head_are_no_crew(seed):
     con, accounts = _heavy_browser_world(seed)
     crews, members, _targets = coengage.coengaged_crews(con, accounts, P.alpha, P.member_fdr)
     assert members.is_empty(), (len(crews), len(members), members["account_id"].head(5).to_list())
+
+
+def test_pairs_in_hash_partitioned_passes_are_the_pairs_of_one_pass():
+    """The bands and pairs queries split into passes (a large input under the memory limit)
+    give the same pairs, counts and expectations as one pass."""
+    import duckdb
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for a in range(800):
+        for t in rng.choice(40, int(1 + rng.geometric(0.3)) % 40, replace=False):
+            rows.append((f"a{a}", f"t{t}", "like" if t % 3 else "vote", int(rng.integers(0, 10**6))))
+    for a in range(30):  # a crew on five targets
+        rows += [(f"c{a}", f"t{t}", "like", 10**6 + a) for t in (1, 2, 4, 5, 7)]
+    ev = pl.DataFrame(rows, schema=["account_id", "target_id", "action", "s"], orient="row")
+    con = duckdb.connect()
+    con.register("_ev", ev.to_arrow())
+    con.execute(
+        "CREATE TEMP TABLE engagement_events AS SELECT account_id, target_id, action, to_timestamp(s) AS ts FROM _ev"
+    )
+    keys = ["t1", "a1", "t2", "a2"]
+    one, n_one, _, _ = coengage.coengaged_pairs(con, parts=1)
+    for parts in (2, 5):
+        many, n_many, _, _ = coengage.coengaged_pairs(con, parts=parts)
+        assert n_many == n_one
+        assert many.sort(keys).equals(one.sort(keys)), parts
+    assert len(one) > 0
+
+
+def test_memory_limit_is_the_process_budget_duckdb_gets_its_share():
+    from abuse import engine
+
+    assert engine.duckdb_memory_limit("6GB") == "3600MB"
+    assert engine.duckdb_memory_limit("700MB") == "420MB"
+    assert engine.size_bytes("5.5 GiB") == int(5.5 * 2**30)
+    with pytest.raises(ValueError):
+        engine.size_bytes("lots")
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '1GB'")
+    small = coengage.coengage_parts(con, 10_000)
+    assert small == 1 and coengage.coengage_parts(con, 10_000_000) > 1

@@ -2,7 +2,9 @@
 directory, and the size of polars' thread pool.
 
 ``apply_limits`` is called on every working-database connection (``store.connect_work``).
-DuckDB's settings are per database instance, so cursors taken from the connection (detectors
+``memory_limit`` is the whole process's budget: DuckDB gets ``DUCKDB_SHARE`` (60%) of it, the
+rest is left for what DuckDB does not see (polars frames, numpy arrays, networkx graphs, Arrow
+results). DuckDB's settings are per database instance, so cursors taken from the connection (detectors
 that run in threads) share them. With a ``memory_limit`` DuckDB spills sorts, joins and
 aggregates to ``temp_directory`` (``<work db>.tmp/`` beside the working database) instead of
 growing past it; memory it cannot spill (Python objects, Arrow results handed to polars or
@@ -15,6 +17,7 @@ task runner can run side by side, in threads of this process or on Dask workers.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -26,6 +29,40 @@ from typing import Any, Callable, Iterator
 
 import duckdb
 
+DUCKDB_SHARE = 0.6  # of the process's memory budget (settings.memory_limit), DuckDB's part
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def size_bytes(text: str) -> int:
+    """Bytes of a size as DuckDB writes it: ``'6GB'`` (10^9), ``'5.5 GiB'`` (2^30), ``'700MB'``."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"not a memory size: {text!r} (e.g. '6GB', '700MB', '5.5GiB')")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def duckdb_memory_limit(budget: str) -> str:
+    """DuckDB's memory limit for a process budget ``budget`` (``DUCKDB_SHARE`` of it), in MB."""
+    return f"{max(1, int(size_bytes(budget) * DUCKDB_SHARE / 10**6))}MB"
+
+
+def duckdb_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The memory limit in force on ``con``, in bytes."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    return size_bytes(str(row[0] if row else "0"))
+
 
 def temp_directory(work_db: Path) -> Path:
     """Where DuckDB spills for the working database ``work_db``."""
@@ -33,15 +70,16 @@ def temp_directory(work_db: Path) -> Path:
 
 
 def apply_limits(con: duckdb.DuckDBPyConnection, settings: Any, work_db: Path | None = None) -> None:
-    """Apply ``settings.memory_limit`` and ``settings.threads`` (either may be None: DuckDB's
-    defaults, 80% of RAM and one thread per core) to ``con``, and point its spill directory
+    """Apply ``settings.memory_limit`` (the process budget; DuckDB gets ``DUCKDB_SHARE`` of it)
+    and ``settings.threads`` (either may be None: DuckDB's defaults, 80% of RAM and one thread
+    per core) to ``con``, and point its spill directory
     beside ``work_db``. ``settings`` may be None (defaults only)."""
     memory_limit = getattr(settings, "memory_limit", None)
     threads = getattr(settings, "threads", None)
     if work_db is not None:
         con.execute("SET temp_directory = ?", [str(temp_directory(Path(work_db)))])
     if memory_limit:
-        con.execute("SET memory_limit = ?", [str(memory_limit)])
+        con.execute("SET memory_limit = ?", [duckdb_memory_limit(str(memory_limit))])
     if threads:
         con.execute(f"SET threads = {int(threads)}")
         # polars reads its pool size once, on import: effective when set before that

@@ -161,7 +161,9 @@ class Settings(BaseSettings):
         "open (a second nightly or backfill on the same --db) before it fails",
     )
     memory_limit: str | None = Field(
-        None, description="DuckDB memory limit for the run, e.g. '6GB' (it spills beyond it); default 80% of RAM"
+        None,
+        description="memory budget of the whole run process, e.g. '6GB': DuckDB gets 60% of it (it spills "
+        "beyond that), the rest is for polars, numpy and networkx; default DuckDB's own, 80% of RAM",
     )
     threads: int | None = Field(None, ge=1, description="DuckDB (and polars) threads; default one per core")
 

@@ -27,21 +27,44 @@ their votes over weeks: no shared block, no lockstep, nothing idle about them).
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import numpy as np
 import polars as pl
 
-from abuse import stats
+from abuse import engine, stats
 from abuse.sqlfiles import read_sql, set_variables
 
 CREW_OFFSET = 2_000_000  # crew ids apart from the block crews' and the audience crews'
 
 
+# DuckDB memory the bands and pairs queries take per engagement row in one pass (distinct
+# engagements, MinHash aggregates, the pair join's hash tables; measured: about 1.25 GB at
+# scale 10's 2M activity rows): the input is split into as many hash-partitioned passes as
+# keep one pass within half of DuckDB's memory limit
+COENGAGE_BYTES_PER_EVENT = 600
+
+
+def coengage_parts(con, events: int) -> int:
+    """How many hash-partitioned passes the bands and pairs queries take over ``events``
+    engagement rows under the memory limit in force on ``con`` (1: the input is small)."""
+    budget = engine.duckdb_limit_bytes(con) / 2
+    return max(1, math.ceil(events * COENGAGE_BYTES_PER_EVENT / max(budget, 1.0)))
+
+
 def coengaged_pairs(
-    con, hashes: int = 32, rows: int = 2, max_bucket: int = 50, min_accounts: int = 5
+    con,
+    hashes: int = 32,
+    rows: int = 2,
+    max_bucket: int = 50,
+    min_accounts: int = 5,
+    parts: int | None = None,
 ) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
     """(candidate pairs t1, a1, t2, a2, shared, n1, n2, expected, surprise; how many targets
-    could pair; each account's distinct targets per action; each target's audience)."""
+    could pair; each account's distinct targets per action; each target's audience). The bands
+    and pairs queries run in ``parts`` hash-partitioned passes (default ``coengage_parts``);
+    the result does not depend on it."""
     set_variables(
         con,
         coengage_hashes=int(hashes),
@@ -49,17 +72,29 @@ def coengaged_pairs(
         coengage_max_bucket=int(max_bucket),
         coengage_min_accounts=int(min_accounts),
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE engagement_coengage_bands AS "
-        + read_sql("features/engagement_coengage_targets.sql")
-    )
+    if parts is None:
+        parts = coengage_parts(con, int(con.sql("SELECT count(*) FROM engagement_events").fetchone()[0]))
+    set_variables(con, coengage_parts=int(parts), coengage_part=0)
+    targets_sql = read_sql("features/engagement_coengage_targets.sql")
+    pairs_sql = read_sql("features/engagement_coengage_pairs.sql")
+    con.execute("CREATE OR REPLACE TEMP TABLE engagement_coengage_bands AS " + targets_sql)
     try:
+        for part in range(1, parts):
+            set_variables(con, coengage_part=part)
+            con.execute("INSERT INTO engagement_coengage_bands " + targets_sql)
         n_targets = int(
             con.sql(
                 "SELECT count(*) FROM (SELECT DISTINCT target_id, action FROM engagement_coengage_bands)"
             ).fetchone()[0]
         )
-        pairs = con.sql(read_sql("features/engagement_coengage_pairs.sql")).pl()
+        if parts == 1:
+            pairs = con.sql(pairs_sql).pl()
+        else:
+            chunks = []
+            for part in range(parts):
+                set_variables(con, coengage_part=part)
+                chunks.append(con.sql(pairs_sql).pl())
+            pairs = pl.concat(chunks)
     finally:
         con.execute("DROP TABLE IF EXISTS engagement_coengage_bands")
     aud = con.sql(read_sql("features/engagement_coengage_audience.sql")).pl()
