@@ -191,30 +191,162 @@ def _attached(
 def _split_at_weak_ties(a: np.ndarray, i: np.ndarray, label: np.ndarray, p: Any) -> np.ndarray:
     """Node labels with batches that meet only at a weak tie told apart: an identifier held
     by fewer than ``min_accounts`` accounts (a mobile-network IP two crews' members once
-    ordered from) whose removal leaves two or more sides of at least ``min_accounts``
-    accounts and a fifth of the batch each is cut (networkx articulation points, on the
-    candidate batches only; ``a``/``i``: the account and identifier node of each edge)."""
+    ordered from) that is an articulation point of its batch is cut, in node order, when its
+    removal from the graph as it stands (earlier cuts made) leaves its own component in two or
+    more sides of at least ``min_accounts`` accounts and a fifth of the batch each. The largest
+    piece of a batch (most nodes, then the smallest node) keeps its label, a cut identifier
+    too; ``a``/``i``: the account and identifier node of each edge.
+
+    Linear in the edges plus the weak ties' own work: articulation points once (networkx, on
+    the candidate batches only), the components of the graph without the weak ties once
+    (scipy), and each weak tie judged on the small graph of those components and the weak ties
+    (``_cut_weak_ties``)."""
     n_acc = int(a.max()) + 1 if len(a) else 0
-    label = label.copy()
-    next_label = int(label.max()) + 1 if len(label) else 0
-    comp_of_edge = label[a]
+    size = len(label)
     sizes = np.bincount(label[:n_acc]) if n_acc else np.zeros(0, np.int64)
-    for comp in np.flatnonzero(sizes >= 2 * p.min_accounts).tolist():
-        sel = comp_of_edge == comp
-        g = nx.Graph()
-        g.add_edges_from(zip(a[sel].tolist(), i[sel].tolist()))
-        floor = max(p.min_accounts, 0.2 * int(sizes[comp]))
-        weak = [n for n in nx.articulation_points(g) if n >= n_acc and g.degree(n) < p.min_accounts]
-        for node in sorted(weak):
-            h = g.copy()
-            h.remove_node(node)
-            sides = [c for c in nx.connected_components(h) if sum(x < n_acc for x in c) >= floor]
-            if len(sides) >= 2:
-                g = h
-        parts = sorted(nx.connected_components(g), key=lambda c: (-len(c), min(c)))
-        for part in parts[1:]:
-            label[list(part)] = next_label
-            next_label += 1
+    big = sizes >= 2 * p.min_accounts
+    sel = big[label[a]] if n_acc else np.zeros(0, bool)
+    if not sel.any():
+        return label.copy()
+    a_big, i_big = a[sel], i[sel]
+    g = nx.Graph()
+    g.add_edges_from(zip(a_big.tolist(), i_big.tolist()))
+    weak_mask = np.zeros(size, bool)
+    weak_mask[[n for n in nx.articulation_points(g) if n >= n_acc and g.degree(n) < p.min_accounts]] = True
+    if not weak_mask.any():
+        return label.copy()
+    # Components of the batches without their weak ties: the fixed blocks of any later cut.
+    keep = ~weak_mask[i_big]
+    rest = sparse.coo_matrix((np.ones(int(keep.sum())), (a_big[keep], i_big[keep])), shape=(size, size))
+    _, part = connected_components(rest, directed=False)
+    cut = _cut_weak_ties(a_big[~keep], i_big[~keep], part, label, sizes, n_acc, p)
+    return _label_pieces(a, i, label, cut)
+
+
+def _cut_weak_ties(
+    a_w: np.ndarray, i_w: np.ndarray, part: np.ndarray, label: np.ndarray, sizes: np.ndarray, n_acc: int, p: Any
+) -> list[int]:
+    """The weak ties kept as cuts, judged in node order. ``a_w``/``i_w``: the edges at weak
+    ties; ``part``: each node's component without the weak ties (a fixed block of accounts:
+    it is only ever split at weak ties). Each tie's sides are found on the graph of those
+    blocks and the ties (a few nodes per tie) by a breadth-first search from each of its
+    blocks in turn, stopped once all but one have finished: the last side is what is left of
+    the tie's piece, so a tie costs about its smaller sides, and a kept cut moves those sides
+    to pieces of their own."""
+    weight = np.bincount(part[:n_acc], minlength=len(part))  # accounts per block
+    # Block nodes are their part ids; a tie node w is ``n_parts + w`` (no clash).
+    n_parts = len(part)
+    adj: dict[int, set[int]] = {}
+    for x, w in zip(part[a_w].tolist(), i_w.tolist()):
+        adj.setdefault(n_parts + w, set()).add(x)
+        adj.setdefault(x, set()).add(n_parts + w)
+    piece: dict[int, int] = {}  # block -> piece id (default: its batch's label)
+    total: dict[int, int] = {}  # piece id -> accounts left in it
+    next_piece = int(label.max()) + 1
+    removed: set[int] = set()
+    cuts: list[int] = []
+    for w in sorted(int(x) for x in np.unique(i_w)):
+        node = n_parts + w
+        batch = int(label[w])
+        floor = max(p.min_accounts, 0.2 * int(sizes[batch]))
+        starts = sorted(adj[node])
+        if len(starts) < 2:
+            continue
+        own = piece.get(starts[0], batch)
+        total.setdefault(own, int(sizes[batch]))
+        done, has_rest = _finished_sides(node, starts, adj, removed)
+        sides = [int(sum(weight[x] for x in side if x < n_parts)) for side in done]
+        left = total[own] - sum(sides)
+        big = sum(s >= floor for s in sides) + (has_rest and left >= floor)
+        if big < 2:
+            continue
+        removed.add(node)
+        cuts.append(w)
+        for side, n in zip(done, sides):
+            for x in side:
+                piece[x] = next_piece
+            total[next_piece] = n
+            next_piece += 1
+        total[own] = left
+    return cuts
+
+
+def _finished_sides(
+    node: int, starts: list[int], adj: dict[int, set[int]], removed: set[int]
+) -> tuple[list[list[int]], bool]:
+    """The sides of ``node`` found complete by breadth-first searches from each of its
+    neighbours, one step each in turn, searches that meet merged, until at most one is still
+    running (that one, if any, is the rest of the piece: not returned, and said by the flag)."""
+    owner: dict[int, int] = {x: k for k, x in enumerate(starts)}
+    queue: dict[int, list[int]] = {k: [x] for k, x in enumerate(starts)}
+    seen: dict[int, list[int]] = {k: [x] for k, x in enumerate(starts)}
+    alias = list(range(len(starts)))
+
+    def find(k: int) -> int:
+        while alias[k] != k:
+            alias[k] = alias[alias[k]]
+            k = alias[k]
+        return k
+
+    running, done = set(queue), []
+    while len(running) > 1:
+        for k in sorted(running):
+            if k not in running:
+                continue
+            if not queue[k]:
+                running.discard(k)
+                done.append(seen.pop(k))
+                continue
+            x = queue[k].pop()
+            for y in adj.get(x, ()):
+                if y == node or y in removed:
+                    continue
+                k = find(k)
+                o = owner.get(y)
+                if o is None:
+                    owner[y] = k
+                    seen[k].append(y)
+                    queue[k].append(y)
+                    continue
+                o = find(o)
+                if o != k:  # the two searches are one side: the larger takes the smaller in
+                    big, small = (k, o) if len(seen[k]) >= len(seen[o]) else (o, k)
+                    seen[big] += seen.pop(small)
+                    queue[big] += queue.pop(small)
+                    alias[small] = big
+                    running.discard(small)
+            if len(running) <= 1:
+                break
+    return done, len(running) == 1
+
+
+def _label_pieces(a: np.ndarray, i: np.ndarray, label: np.ndarray, cut: list[int]) -> np.ndarray:
+    """Labels after the cuts: per batch that lost a tie, its pieces (components without the
+    cut ties) by size in nodes, then smallest node; the first keeps the batch's label, the
+    others get new labels in that order, batch by batch. Cut ties keep their batch's label."""
+    label = label.copy()
+    if not cut:
+        return label
+    size = len(label)
+    is_cut = np.zeros(size, bool)
+    is_cut[cut] = True
+    keep = ~is_cut[i]
+    graph = sparse.coo_matrix((np.ones(int(keep.sum())), (a[keep], i[keep])), shape=(size, size))
+    _, comp = connected_components(graph, directed=False)
+    nodes = np.flatnonzero(np.isin(label, np.unique(label[cut])) & ~is_cut)
+    frame = (
+        pl.DataFrame({"node": nodes, "batch": label[nodes], "piece": comp[nodes]})
+        .group_by("batch", "piece")
+        .agg(n=pl.len(), first=pl.col("node").min())
+        .sort(["batch", "n", "first"], descending=[False, True, False])
+        .with_columns(rank=pl.int_range(pl.len()).over("batch"))
+        .filter(pl.col("rank") > 0)
+    )
+    new = int(label.max()) + 1 + np.arange(len(frame))
+    lookup = np.full(size, -1, np.int64)
+    lookup[frame["piece"].to_numpy()] = new
+    moved = lookup[comp[nodes]]
+    label[nodes[moved >= 0]] = moved[moved >= 0]
     return label
 
 
