@@ -30,7 +30,8 @@ requests, and withdraw or raise the review once paid.
    often, each component tested against the hostile accounts around it (the victims' own
    base rate included).
 8. Crew members that share nothing at all, one or two shops each (``lone``): money beyond a
-   refund (a compensation demanded, or paid back more than the account spent at the shop)
+   refund (a compensation demanded, paid back more than the account spent at the shop, or more
+   asked for than the order cost; complaint waves' shops left out; one hitting a ring's victim joins it)
    and the low review reversed once paid on the same shop, two acts honest buyers do
    independently, far more often together than the acts' own rates predict.
 """
