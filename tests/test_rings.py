@@ -949,7 +949,7 @@ def test_quiet_crew_found_in_its_campaign_weeks_and_class_spared(adversarial):
 
 @pytest.mark.parametrize("seed", [1, 3])
 def test_quiet_crew_asks_for_more_than_the_order_cost_and_lookalikes_spared(seed):
-    """Issue #11: the quiet crew (``rings_quiet``: no shared trait, one or two victims each) at
+    """Issue #11, opt-in (``lone_asked_beyond_price``, ``lone_drop_waves``): the quiet crew (``rings_quiet``: no shared trait, one or two victims each) at
     scale 1. A demand asks for more than the order cost (a compensation of the price or more,
     or a refund of two or three times it); an honest buyer asks for what was paid, a goodwill
     payment is a small fixed sum. Tied to the review reversed once paid, on the same shop,
@@ -960,7 +960,8 @@ def test_quiet_crew_asks_for_more_than_the_order_cost_and_lookalikes_spared(seed
     (precision 0.980 / 0.989, recall 0.715 / 0.738); after: 8 of the 13 scripted members on
     seed 1, 10 of 16 on seed 3, precision 0.982 / 0.981, recall 0.781 / 0.817."""
     con, ws, we, out = helpers.staged_world(seed, 1.0, adversarial=True)
-    res = run(con, ws, we, json.loads((out / "truth" / "meta.json").read_text())["tz"])
+    tz = json.loads((out / "truth" / "meta.json").read_text())["tz"]
+    res = run(con, ws, we, tz, lone_asked_beyond_price=True, lone_drop_waves=True)
     rows = list(csv.DictReader((out / "truth" / "accounts.csv").open()))
     ring = {r["account_id"] for r in rows if r["pattern"] == "extortion_ring"}
     script = {r["account_id"] for r in rows if r["cluster"] == "qring_01" and r["role"] != "plain"}

@@ -249,6 +249,17 @@ class RingDetector(DetectorBase):
             "its account a member",
         )
 
+        lone_asked_beyond_price: bool = Field(
+            False,
+            description="lone extorters: also test a third money act, a refund or compensation asked for "
+            "more than its own order cost (issue #11; opt-in: see the README)",
+        )
+        lone_drop_waves: bool = Field(
+            False,
+            description="lone extorters: leave the complaint waves' shops out of the test altogether "
+            "(counts and rates), not only out of the members (issue #11; opt-in: see the README)",
+        )
+
     def run(self, ctx: DetectContext) -> DetectorResult:
         p: RingDetector.Params = ctx.params  # type: ignore[assignment]
         edges = rg.hostile_edges(ctx.con, p.low_rating)

@@ -218,6 +218,8 @@ def lone_crews(
         min_odds=p.lone_odds,
         min_members=p.min_members,
         min_bits=p.min_lone_bits,
+        asked_beyond_price=p.lone_asked_beyond_price,
+        drop_waves=p.lone_drop_waves,
     )
     if found is None:
         return reports

@@ -55,8 +55,9 @@ from .scattered import Scattered
 ACTS = {
     "compensation": (pl.col("n_comp") > 0) | (pl.col("n_comp_words") > 0),
     "paid_beyond_price": (pl.col("refund_paid") + pl.col("comp_paid")) > pl.col("spent_all") + 0.005,
-    "asked_beyond_price": pl.col("n_ask_beyond_price") > 0,
 }
+# opt-in (``RingDetector.Params.lone_asked_beyond_price``): a request for more than its order cost
+ASKED = {"asked_beyond_price": pl.col("n_ask_beyond_price") > 0}
 # the lengths of a campaign tried besides the whole window (days; each from every day's start)
 CAMPAIGN_DAYS = (7.0, 14.0, 21.0)
 _DAY = 86400.0
@@ -108,6 +109,8 @@ def lone_extorters(
     min_odds: float,
     min_members: int,
     min_bits: float,
+    asked_beyond_price: bool = False,
+    drop_waves: bool = False,
 ) -> Scattered | None:
     """The accounts outside ``taken`` whose one edge both got money beyond a refund and
     reversed the low review after payment, when there are far more such edges than the two
@@ -122,14 +125,16 @@ def lone_extorters(
     n = e.height
     if n == 0:
         return None
-    # a complaint wave explains the complaints at its shop, with whatever money and revision came
-    # of them: its edges are neither counted nor part of the rates (a generous seller's settled
+    # ``drop_waves``: a complaint wave explains the complaints at its shop, with whatever money and
+    # revision came of them: its edges are neither counted nor part of the rates (a generous seller's settled
     # and revised reviews would otherwise raise every quiet shop's expected conjunctions)
     waves = complaint_waves(edges)
-    e = e.filter(~pl.col("shop_id").is_in(sorted(waves)))
-    n = e.height
-    if n == 0:
-        return None
+    if drop_waves:
+        e = e.filter(~pl.col("shop_id").is_in(sorted(waves)))
+        n = e.height
+        if n == 0:
+            return None
+    acts = {**ACTS, **ASKED} if asked_beyond_price and "n_ask_beyond_price" in e.columns else ACTS
     e = e.with_columns(v=(pl.col("n_reversed_after_pay") > 0).cast(pl.Float64))
     n_rev = int(e["v"].sum())
 
@@ -142,7 +147,7 @@ def lone_extorters(
     members: set[str] = set()
     shops: set[str] = set()
     best = 0.0
-    for name, act in ACTS.items():
+    for name, act in acts.items():
         a = e.with_columns(c=act.cast(pl.Float64)).with_columns(x=(pl.col("c") * pl.col("v")).cast(pl.Int64))
         n_act = int(a["c"].sum())
         # the platform's rates: each act among the edges without the other (under independence
@@ -161,7 +166,7 @@ def lone_extorters(
         else:  # no times: the whole window
             raw, n_intervals = float(stats.surprise_poisson(int(a["x"].sum()), float(a["pi"].sum()))), 1
         x, expected = int(a["x"].sum()), float(a["pi"].sum())
-        bits = raw - math.log10(len(ACTS))
+        bits = raw - math.log10(len(acts))
         excess = max(x - expected, 0.0) / max(a.height, 1)
         sig = a.filter(
             (pl.col("x") == 1) & (excess >= min_odds * pl.col("pi")) & ~pl.col("shop_id").is_in(sorted(waves))
