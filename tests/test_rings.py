@@ -4,6 +4,7 @@ world with the benign look-alikes, and unit tests of the graph helpers."""
 from __future__ import annotations
 
 import csv
+import json
 import random
 import re
 from datetime import datetime, timedelta, timezone
@@ -944,3 +945,38 @@ def test_quiet_crew_found_in_its_campaign_weeks_and_class_spared(adversarial):
     assert not flagged & set(truth["lookalike"]), sorted(flagged & set(truth["lookalike"]))
     acts = lone[0].evidence["script_acts"]
     assert all(a["intervals_tried"] > 1 for a in acts.values())
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_quiet_crew_asks_for_more_than_the_order_cost_and_lookalikes_spared(seed):
+    """Issue #11, opt-in (``lone_asked_beyond_price``, ``lone_drop_waves``): the quiet crew (``rings_quiet``: no shared trait, one or two victims each) at
+    scale 1. A demand asks for more than the order cost (a compensation of the price or more,
+    or a refund of two or three times it); an honest buyer asks for what was paid, a goodwill
+    payment is a small fixed sum. Tied to the review reversed once paid, on the same shop,
+    that act is far beyond the two acts' own rates, once the complaint waves' shops (a
+    generous seller settling with its crowd, a class mobilised at one target) are out of the
+    test: their conjunctions are explained there and used to raise every quiet shop's
+    expected count. Measured before (main): the lone test found nobody on either seed
+    (precision 0.980 / 0.989, recall 0.715 / 0.738); after: 8 of the 13 scripted members on
+    seed 1, 10 of 16 on seed 3, precision 0.982 / 0.981, recall 0.781 / 0.817."""
+    con, ws, we, out = helpers.staged_world(seed, 1.0, adversarial=True)
+    tz = json.loads((out / "truth" / "meta.json").read_text())["tz"]
+    res = run(con, ws, we, tz, lone_asked_beyond_price=True, lone_drop_waves=True)
+    rows = list(csv.DictReader((out / "truth" / "accounts.csv").open()))
+    ring = {r["account_id"] for r in rows if r["pattern"] == "extortion_ring"}
+    script = {r["account_id"] for r in rows if r["cluster"] == "qring_01" and r["role"] != "plain"}
+    kind = {r["account_id"]: r["lookalike"] for r in csv.DictReader((out / "truth" / "lookalikes.csv").open())}
+    flagged = {f.account_id for f in res.findings}
+    p, r, _ = prf(flagged, ring)
+    assert p >= 0.97 and r >= 0.75, (p, r)
+    lone = [c for c in res.clusters if c.evidence.get("method") == "lone"]
+    assert len(lone) == 1
+    got = set(lone[0].account_ids)
+    assert len(got - ring) <= 1, sorted(got - ring)
+    assert len(got & script) >= 0.5 * len(script), (len(got & script), len(script))
+    acts = lone[0].evidence["script_acts"]
+    assert acts["asked_beyond_price"]["script_edges"] > 5 * acts["asked_beyond_price"]["script_expected"]
+    hard = {
+        a: kind[a] for a in flagged if kind.get(a) in ("generous_seller", "class_complaint", "quality_problem_shop")
+    }
+    assert not hard, hard

@@ -9,7 +9,9 @@
 -- script of threats comes in (zh, ja, ko, ru, vi, id, fr, de, es/pt/it, en); ``n_comp_words_text``
 -- counts the low-review texts alone (a threat posted in public, where a refund's reason is private).
 -- ``spent_all`` is what the account ever paid the shop (history included): a shop that paid it
--- back more than that paid more than a refund.
+-- back more than that paid more than a refund. ``n_ask_beyond_price`` counts the requests (a refund
+-- or a compensation, whatever came of it) that asked for more than their own order cost: a buyer
+-- who wants the money back asks for what was paid, a demand asks for more (``退一赔三``).
 WITH
 review_life AS (
     SELECT
@@ -54,8 +56,12 @@ refunds AS (
         min(requested_at) FILTER (kind = 'compensation')                        AS first_comp_at,
         max(requested_at)                                                       AS last_req_at,
         count(*) FILTER (regexp_matches(lower(coalesce(reason, '')),
-                                        '赔|补偿|compensa|精神损失|補償|賠償|보상|배상|компенсац|возмещ|bồi thường|ganti rugi|dédommag|indemni|entschädig|schadensersatz'))           AS n_comp_words_reason
-    FROM stg_refunds
+                                        '赔|补偿|compensa|精神损失|補償|賠償|보상|배상|компенсац|возмещ|bồi thường|ganti rugi|dédommag|indemni|entschädig|schadensersatz'))           AS n_comp_words_reason,
+        count(*) FILTER (amount > order_amount)                                 AS n_ask_beyond_price
+    FROM (
+        SELECT f.*, o.amount AS order_amount
+        FROM stg_refunds f LEFT JOIN stg_orders o ON o.order_id = f.order_id
+    )
     WHERE requested_at >= getvariable('window_start') AND requested_at < getvariable('window_end')
     GROUP BY account_id, shop_id
 ),
@@ -91,7 +97,8 @@ edges AS (
         greatest(v.last_low_at, f.last_req_at)           AS last_at,
         coalesce(v.texts, [])          AS texts,
         coalesce(f.n_comp_words_reason, 0) + coalesce(v.n_comp_words_text, 0) AS n_comp_words,
-        coalesce(v.n_comp_words_text, 0) AS n_comp_words_text
+        coalesce(v.n_comp_words_text, 0) AS n_comp_words_text,
+        coalesce(f.n_ask_beyond_price, 0) AS n_ask_beyond_price
     FROM reviews v FULL OUTER JOIN refunds f USING (account_id, shop_id)
 ),
 account_shop_orders AS (

@@ -30,7 +30,8 @@ requests, and withdraw or raise the review once paid.
    often, each component tested against the hostile accounts around it (the victims' own
    base rate included).
 8. Crew members that share nothing at all, one or two shops each (``lone``): money beyond a
-   refund (a compensation demanded, or paid back more than the account spent at the shop)
+   refund (a compensation demanded, paid back more than the account spent at the shop, or more
+   asked for than the order cost; complaint waves' shops left out; one hitting a ring's victim joins it)
    and the low review reversed once paid on the same shop, two acts honest buyers do
    independently, far more often together than the acts' own rates predict.
 """
@@ -246,6 +247,17 @@ class RingDetector(DetectorBase):
             description="lone extorters: posterior odds (the crew's excess rate of the conjunction "
             "vs the edge's own chance rate, from its shop and its account) an edge needs to make "
             "its account a member",
+        )
+
+        lone_asked_beyond_price: bool = Field(
+            False,
+            description="lone extorters: also test a third money act, a refund or compensation asked for "
+            "more than its own order cost (issue #11; opt-in: see the README)",
+        )
+        lone_drop_waves: bool = Field(
+            False,
+            description="lone extorters: leave the complaint waves' shops out of the test altogether "
+            "(counts and rates), not only out of the members (issue #11; opt-in: see the README)",
         )
 
     def run(self, ctx: DetectContext) -> DetectorResult:

@@ -218,9 +218,32 @@ def lone_crews(
         min_odds=p.lone_odds,
         min_members=p.min_members,
         min_bits=p.min_lone_bits,
+        asked_beyond_price=p.lone_asked_beyond_price,
+        drop_waves=p.lone_drop_waves,
     )
     if found is None:
         return reports
-    g = groups_.Group(members=found.members, shops=found.shops, surprise=found.bits, method="lone")
+    # a lone extorter whose scripted attack hit a shop a ring above names as its victim is that
+    # ring's member (the ring's victim test already holds the shop against its base rate)
+    hits = edges.filter(pl.col("account_id").is_in(found.members) & pl.col("shop_id").is_in(found.shops))
+    joined: dict[int, set[str]] = {}
+    for i, (g0, *_) in enumerate(reports):
+        on = set(hits.filter(pl.col("shop_id").is_in(g0.shops))["account_id"]) - set().union(*joined.values())
+        if on:
+            joined[i] = on
+    out = list(reports)
+    if joined:
+        grown = [out[i][0] for i in joined]
+        for i, gained in joined.items():
+            out[i][0].members = sorted(set(out[i][0].members) | gained)
+        evs = evidence.gather(ctx.con, edges, grown, profiles, p.text_jaccard, base_dup)
+        for i, ev in zip(joined, evs, strict=True):
+            g0, _, score, extra = out[i]
+            out[i] = (g0, ev, score, {**extra, "joined_by_script": len(joined[i])})
+    rest = sorted(set(found.members) - set().union(*joined.values()))
+    if len(rest) < p.min_members:
+        return out
+    own = set(hits.filter(pl.col("account_id").is_in(rest))["shop_id"])
+    g = groups_.Group(members=rest, shops=sorted(own), surprise=found.bits, method="lone")
     (ev,) = evidence.gather(ctx.con, edges, [g], profiles, p.text_jaccard, base_dup)
-    return [*reports, (g, ev, float(stats.score(found.bits)), {"linked_by": "script", **found.figures})]
+    return [*out, (g, ev, float(stats.score(found.bits)), {"linked_by": "script", **found.figures})]

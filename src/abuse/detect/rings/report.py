@@ -13,6 +13,7 @@ from . import groups as groups_
 _ACT_WORDS = {  # lone extorters: the money act of the script (``lone.ACTS``)
     "compensation": "a compensation demanded",
     "paid_beyond_price": "paid back more than it spent at the shop",
+    "asked_beyond_price": "asked for more than the order cost",
 }
 
 
