@@ -163,7 +163,7 @@ def nightly_flow(
         init: Allow db in a directory that does not exist yet, starting a new history (default false).
         feedback_wait_s: Seconds to retry reading a feedback database an analyst holds open
             read-write before going on with the verdicts copied before (default 30).
-        memory_limit: DuckDB memory limit, e.g. "6GB" (default: DuckDB's own, 80% of RAM).
+        memory_limit: The run's memory budget, e.g. "6GB"; DuckDB gets 60% of it (default: DuckDB's own, 80% of RAM).
         threads: Threads for DuckDB and polars (default: all cores).
         settings_file: Settings file to read (default: abuse.toml in the worker's directory).
     """
@@ -247,7 +247,7 @@ def backfill_flow(
         dossiers_top: How many top cases get an HTML dossier each night (default 10).
         init: Allow db in a directory that does not exist yet (default false).
         feedback_wait_s: Seconds to retry reading a feedback database held open (default 30).
-        memory_limit: DuckDB memory limit per night, e.g. "6GB".
+        memory_limit: Memory budget per night, e.g. "6GB"; DuckDB gets 60% of it.
         threads: Threads for DuckDB and polars.
         settings_file: Settings file to read (default: abuse.toml in the worker's directory).
     """
